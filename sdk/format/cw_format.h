@@ -1,0 +1,243 @@
+/*
+ * cw_format: encoder and decoder for causeway's native event batches.
+ *
+ * This is internal (not API): the SDK encodes with it, the CLI and the
+ * collector decode with it. docs/event-format.md is the specification; this
+ * header is its C view.
+ *
+ * DESIGN. A batch is a self-contained sequence of records: a BATCH header,
+ * then STRING and ACTOR definitions interleaved with EVENT, GAP and RETIRE
+ * records. String and actor ids are scoped to one batch, so a batch can be
+ * decoded alone, out of order, or after a crash of the writer. On the wire
+ * and in trace files each batch is one LZ4 frame; a trace file is a plain
+ * concatenation of such frames, which `lz4 -d` also understands.
+ *
+ * Thread-safety: a writer or a decode call is used by one thread at a time;
+ * distinct objects are independent.
+ */
+#ifndef CW_FORMAT_H
+#define CW_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CW_FORMAT_VERSION 1u
+
+/* Record types (one byte). Never renumber. */
+enum {
+  CW_REC_BATCH = 0x01,
+  CW_REC_STRING = 0x02,
+  CW_REC_ACTOR = 0x03,
+  CW_REC_GAP = 0x04,
+  CW_REC_RETIRE = 0x05,
+  CW_REC_EVENT = 0x10
+};
+
+/* Event kinds. Never renumber; unknown kinds must be skipped by readers. */
+typedef enum cw_ev_kind {
+  CW_EV_THREAD_START = 1, /* object: parent actor name, or 0 */
+  CW_EV_THREAD_END = 2,
+  CW_EV_FORK = 3,         /* object: child actor name */
+  CW_EV_JOIN = 4,         /* object: child actor name; joins: child clock */
+  CW_EV_TASK_BEGIN = 5,   /* object: task name; joins: starting clock */
+  CW_EV_TASK_END = 6,
+  CW_EV_LOCK_REQUEST = 7, /* object: lock key; flags SHARED/TRY */
+  CW_EV_LOCK_ACQUIRED = 8,/* object: lock key; joins: lock's release clock */
+  CW_EV_LOCK_RELEASE = 9, /* object: lock key */
+  CW_EV_READ = 10,        /* object: variable key; flags ATOMIC */
+  CW_EV_WRITE = 11,       /* object: variable key; flags ATOMIC */
+  CW_EV_RMW = 12,         /* atomic read-modify-write; flags ATOMIC */
+  CW_EV_ANN_RELEASE = 13, /* object: annotation key */
+  CW_EV_ANN_ACQUIRE = 14, /* object: annotation key; joins */
+  CW_EV_SPAN_BEGIN = 15,  /* object: span name */
+  CW_EV_SPAN_END = 16,    /* object: span name; duration */
+  CW_EV_HTTP_SEND = 17,   /* detail: "METHOD url" */
+  CW_EV_HTTP_RECV = 18,   /* detail: "METHOD path" (server side) */
+  CW_EV_HTTP_RESPOND = 19,/* aux: status; duration */
+  CW_EV_HTTP_RESPONSE = 20,/* client got the answer; aux: status; joins */
+  CW_EV_DB_QUERY = 21,    /* detail: statement; object: database */
+  CW_EV_DB_RESULT = 22,   /* aux: rows; duration; detail: error if any */
+  CW_EV_MESSAGE = 23,     /* free-form annotation; detail: text */
+  CW_EV_KIND_MAX_ = 24
+} cw_ev_kind;
+
+/* Event flags (a varint bitset on the wire). */
+enum {
+  CW_EVF_ATOMIC = 1u << 0,
+  CW_EVF_SHARED = 1u << 1,    /* lock taken in read (shared) mode */
+  CW_EVF_TRY = 1u << 2,       /* trylock / timedlock */
+  CW_EVF_VAL_INT = 1u << 3,
+  CW_EVF_VAL_STR = 1u << 4,
+  CW_EVF_TRACE = 1u << 5,     /* trace_id, span_id, parent_span_id present */
+  CW_EVF_JOINS = 1u << 6,
+  CW_EVF_DURATION = 1u << 7,
+  CW_EVF_FULL_CLOCK = 1u << 8,/* joins hold the actor's whole clock */
+  CW_EVF_DETAIL = 1u << 9,
+  CW_EVF_AUX = 1u << 10,
+  CW_EVF_ERROR = 1u << 11,    /* the wrapped call failed */
+  CW_EVF_KNOWN_ = (1u << 12) - 1
+};
+
+/* Actor kinds. */
+enum { CW_ACTOR_THREAD = 1, CW_ACTOR_TASK = 2, CW_ACTOR_REMOTE = 3 };
+
+/* One clock entry: a batch-local actor id and its counter. */
+typedef struct cw_clock_entry {
+  uint32_t actor;
+  uint64_t counter;
+} cw_clock_entry;
+
+/* A decoded or to-be-encoded event. Ids are batch-local; 0 means "none". */
+typedef struct cw_event_rec {
+  uint32_t kind;
+  uint32_t flags;
+  uint64_t seq;      /* per-process sequence number (total order) */
+  uint32_t actor;    /* batch-local actor id, never 0 */
+  uint64_t counter;  /* the actor's own clock component at this event */
+  int64_t wall_ns;   /* Unix time, ns */
+  uint64_t mono_ns;  /* CLOCK_MONOTONIC, ns */
+  uint32_t object;   /* string id: variable, lock, key, span or actor name */
+  uint32_t file;     /* string id */
+  uint32_t line;
+  uint32_t func;     /* string id */
+  int64_t val_int;   /* with CW_EVF_VAL_INT */
+  uint32_t val_str;  /* string id, with CW_EVF_VAL_STR */
+  uint64_t duration_ns; /* with CW_EVF_DURATION */
+  uint32_t detail;   /* string id, with CW_EVF_DETAIL */
+  int64_t aux;       /* with CW_EVF_AUX (HTTP status, row count) */
+  uint8_t trace_id[16];      /* with CW_EVF_TRACE */
+  uint8_t span_id[8];
+  uint8_t parent_span_id[8];
+  uint32_t njoins;           /* with CW_EVF_JOINS */
+  const cw_clock_entry *joins; /* borrowed; valid during the callback */
+} cw_event_rec;
+
+/* The BATCH header record. Strings are borrowed from the decoded buffer. */
+typedef struct cw_batch_hdr {
+  uint32_t version;
+  uint8_t stream_id[16]; /* random per process run */
+  uint64_t batch_no;     /* 0, 1, 2... per stream; retries reuse it */
+  const char *service; size_t service_len;
+  const char *instance; size_t instance_len;
+  uint64_t pid;
+  int64_t base_wall_ns;  /* events store deltas from these */
+  uint64_t base_mono_ns;
+} cw_batch_hdr;
+
+/* ---- Encoding ------------------------------------------------------------ */
+
+/* A batch under construction: an uncompressed record buffer with a hard
+ * capacity, plus the batch-local string and actor dictionaries. */
+typedef struct cw_batch_writer cw_batch_writer;
+
+/* new: capacity is the hard cap on the uncompressed batch, in bytes.
+ * @return NULL on allocation failure. */
+cw_batch_writer *cw__bw_new(size_t capacity);
+void cw__bw_free(cw_batch_writer *bw);
+
+/* Starts a batch (resets dictionaries) and writes the BATCH record. */
+int cw__bw_begin(cw_batch_writer *bw, const cw_batch_hdr *hdr);
+
+/* Interns a string into the batch, writing a STRING record the first time.
+ * @return its id (>= 1), or 0 when the batch is full. */
+uint32_t cw__bw_string(cw_batch_writer *bw, const char *s, size_t len);
+
+/* Interns an actor by name, writing STRING and ACTOR records the first time.
+ * @return its batch-local id (>= 1), or 0 when the batch is full. */
+uint32_t cw__bw_actor(cw_batch_writer *bw, const char *name, size_t len,
+                      uint32_t actor_kind);
+
+/* Appends an EVENT record. @return 0, or -1 when the batch is full (nothing
+ * is written then). */
+int cw__bw_event(cw_batch_writer *bw, const cw_event_rec *ev);
+
+/* Appends a GAP record: `dropped` events of `actor` were lost, with sequence
+ * numbers in [first_seq, last_seq]. @return 0 or -1 when full. */
+int cw__bw_gap(cw_batch_writer *bw, uint32_t actor, uint64_t dropped,
+               uint64_t first_seq, uint64_t last_seq);
+
+/* Appends a RETIRE record: from `seq` on, clocks of this process no longer
+ * carry these actors. @return 0 or -1 when full. */
+int cw__bw_retire(cw_batch_writer *bw, uint64_t seq, const uint32_t *actors,
+                  uint32_t n);
+
+/* The raw (uncompressed) records written so far. Borrowed. */
+const uint8_t *cw__bw_data(const cw_batch_writer *bw, size_t *len);
+/* Number of EVENT records in the current batch. */
+uint64_t cw__bw_events(const cw_batch_writer *bw);
+
+/* Compresses the current batch into one LZ4 frame.
+ * @return a new buffer (free() it) and its size in *out_len, or NULL. */
+uint8_t *cw__bw_compress(const cw_batch_writer *bw, size_t *out_len);
+
+/* ---- Decoding ------------------------------------------------------------ */
+
+/* Lookup context handed to callbacks (borrowed, valid during the call). */
+typedef struct cw_batch_ctx cw_batch_ctx;
+
+/* @return the string with that batch-local id, or NULL (and *len = 0). */
+const char *cw__ctx_string(const cw_batch_ctx *ctx, uint32_t id, size_t *len);
+/* @return the actor's name and kind, or NULL when unknown. */
+const char *cw__ctx_actor(const cw_batch_ctx *ctx, uint32_t id, size_t *len,
+                          uint32_t *actor_kind);
+const cw_batch_hdr *cw__ctx_header(const cw_batch_ctx *ctx);
+
+/* Callbacks. Any may be NULL. A non-zero return stops decoding, and the
+ * decode function returns CW_DECODE_STOPPED. */
+typedef struct cw_decode_cb {
+  int (*on_batch)(void *ud, const cw_batch_ctx *ctx);
+  int (*on_event)(void *ud, const cw_batch_ctx *ctx, const cw_event_rec *ev);
+  int (*on_gap)(void *ud, const cw_batch_ctx *ctx, uint32_t actor,
+                uint64_t dropped, uint64_t first_seq, uint64_t last_seq);
+  int (*on_retire)(void *ud, const cw_batch_ctx *ctx, uint64_t seq,
+                   const uint32_t *actors, uint32_t n);
+} cw_decode_cb;
+
+enum {
+  CW_DECODE_OK = 0,
+  CW_DECODE_STOPPED = 1,
+  CW_DECODE_ERROR = -1,
+  CW_DECODE_TRUNCATED = -2 /* input ended inside a frame or record */
+};
+
+/* Error detail: a message and the byte offset where decoding failed. */
+typedef struct cw_decode_error {
+  char msg[160];
+  uint64_t offset;
+} cw_decode_error;
+
+/* Decodes one uncompressed batch. Strict: any malformed record is an error
+ * naming its offset; unknown record types and event kinds are skipped.
+ * @return CW_DECODE_OK, CW_DECODE_STOPPED or CW_DECODE_ERROR. */
+int cw__decode_batch(const uint8_t *buf, size_t len, const cw_decode_cb *cb,
+                     void *ud, cw_decode_error *err);
+
+/* Decompresses one LZ4 frame starting at buf. On success returns a new
+ * buffer (free() it), its size in *out_len, and how many input bytes the
+ * frame used in *consumed. The decompressed size is capped at max_out.
+ * @return NULL with err filled on failure; err->msg says "truncated" when
+ * the input ended inside the frame. */
+uint8_t *cw__lz4_frame_decompress(const uint8_t *buf, size_t len,
+                                  size_t max_out, size_t *out_len,
+                                  size_t *consumed, cw_decode_error *err);
+
+/* Decodes a buffer holding zero or more concatenated LZ4 frames, each one
+ * batch (the trace-file layout and the HTTP body layout).
+ * *truncated_tail is set when the last frame is incomplete: the frames before
+ * it are delivered, the tail is ignored (a crashed writer). Pass NULL to make
+ * a truncated tail an error instead.
+ * @return as cw__decode_batch, or CW_DECODE_TRUNCATED. */
+int cw__decode_frames(const uint8_t *buf, size_t len, const cw_decode_cb *cb,
+                      void *ud, int *truncated_tail, cw_decode_error *err);
+
+/* Reads a whole trace file and decodes it as cw__decode_frames does. */
+int cw__decode_file(const char *path, const cw_decode_cb *cb, void *ud,
+                    int *truncated_tail, cw_decode_error *err);
+
+/* Largest decompressed batch a reader accepts (64 MiB). */
+#define CW_MAX_BATCH_BYTES ((size_t)64 << 20)
+
+/* Human-readable kind name ("read", "lock_acquired"...), or "unknown". */
+const char *cw__ev_kind_name(uint32_t kind);
+
+#endif /* CW_FORMAT_H */

@@ -1,0 +1,212 @@
+/*
+ * cw_analysis: the analysis engine. It turns an ordered stream of events into
+ * findings: races, potential deadlocks (lock-order cycles), actual deadlocks
+ * (wait-for cycles) and lock contention, as defined in docs/detection.md.
+ *
+ * The engine does no I/O. The CLI feeds it from trace files, the collector
+ * from HTTP batches, so a verdict is the same offline and online.
+ *
+ * Internal API (not installed). Names use the cw__ prefix for functions.
+ *
+ * Thread-safety: an engine is not thread-safe; one thread feeds and queries
+ * it at a time. Distinct engines are independent.
+ *
+ * Ownership: symbols (cw_sym) are interned strings owned by the engine and
+ * valid until cw__engine_free. Finding structs returned by queries are
+ * borrowed and valid until the next call that feeds the engine.
+ */
+#ifndef CW_ANALYSIS_H
+#define CW_ANALYSIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* An interned string. 0 is "none". */
+typedef uint32_t cw_sym;
+/* An engine actor id (dense, from 1). 0 is "none". */
+typedef uint32_t cw_actor_id;
+
+typedef struct cw_engine cw_engine;
+
+/* Input event kinds. */
+typedef enum cw_ae_kind {
+  CW_AE_READ = 1,
+  CW_AE_WRITE,
+  CW_AE_LOCK_REQUEST, /* the actor starts waiting for `object` */
+  CW_AE_LOCK_ACQUIRE, /* the actor now holds `object` (mode in flags) */
+  CW_AE_LOCK_RELEASE,
+  CW_AE_FORK,         /* `child` is created; its first event follows this */
+  CW_AE_JOIN,         /* `child`'s last event precedes this */
+  CW_AE_ANN_RELEASE,  /* release(key=object) */
+  CW_AE_ANN_ACQUIRE,  /* acquire(key=object) */
+  CW_AE_BEGIN,        /* actor starts (thread start / task begin) */
+  CW_AE_END,          /* actor ends */
+  CW_AE_SPAN_BEGIN,   /* object: span name */
+  CW_AE_SPAN_END,     /* object: span name; duration_ns */
+  CW_AE_RETIRE,       /* forget the actor's history (bounded clocks) */
+  CW_AE_GAP,          /* aux: number of events of this actor that were lost */
+  CW_AE_OTHER         /* informational (HTTP, DB, messages): timelines only */
+} cw_ae_kind;
+
+enum {
+  CW_AEF_ATOMIC = 1u << 0,  /* atomic accesses never race with each other */
+  CW_AEF_SHARED = 1u << 1,  /* read mode of an rwlock */
+  CW_AEF_TRY = 1u << 2,     /* trylock: success is an acquire */
+  CW_AEF_VAL_INT = 1u << 3,
+  CW_AEF_VAL_STR = 1u << 4,
+  CW_AEF_CLOCK_ONLY = 1u << 5 /* joins are the only HB source of this event
+                                 (the engine must not derive more) */
+};
+
+/* One explicit happens-before source: everything `actor` did up to and
+ * including its event numbered `counter` happens before this event. */
+typedef struct cw_ae_join {
+  cw_actor_id actor;
+  uint64_t counter;
+} cw_ae_join;
+
+/* One input event. All strings are engine symbols (cw__engine_intern). */
+typedef struct cw_aevent {
+  cw_ae_kind kind;
+  uint32_t flags;
+  cw_actor_id actor;
+  cw_sym object;       /* variable, lock, annotation key or span name */
+  cw_actor_id child;   /* FORK / JOIN */
+  cw_sym loc;          /* location, e.g. "bank.c:42" or STD's LOC */
+  int64_t val_int;
+  cw_sym val_str;
+  /* The actor's own counter at this event, when the producer has clocks
+   * (native SDK events); 0 lets the engine number events itself. */
+  uint64_t counter;
+  const cw_ae_join *joins; /* borrowed during the call */
+  uint32_t njoins;
+  int64_t ts_ns;       /* monotonic timestamp; 0 when unknown */
+  uint64_t duration_ns;
+  int64_t aux;
+  uint64_t seq;        /* input position or SDK sequence (for reports) */
+  cw_sym detail;       /* free text for OTHER events (HTTP, DB) */
+} cw_aevent;
+
+typedef struct cw_engine_config {
+  uint32_t size;       /* sizeof(cw_engine_config) */
+  /* Keep per-variable audit trails and the timeline (events list) when
+   * non-zero; costs memory proportional to events. */
+  int keep_events;
+  /* Hold events whose joins name counters not yet seen, up to this many
+   * events (0 picks a default). Lets batches of several processes arrive in
+   * any order. */
+  uint32_t max_pending;
+} cw_engine_config;
+
+/* @return a new engine (free with cw__engine_free), or NULL. cfg may be
+ * NULL for defaults. */
+cw_engine *cw__engine_new(const cw_engine_config *cfg);
+void cw__engine_free(cw_engine *e);
+
+/* Interns a string. @return its symbol, never 0 for a valid string. */
+cw_sym cw__engine_intern(cw_engine *e, const char *s, size_t len);
+/* @return the string of a symbol (NUL-terminated, borrowed), "" for 0. */
+const char *cw__engine_str(const cw_engine *e, cw_sym sym);
+
+/* Registers (or looks up) an actor by global name, e.g. "bank#1/worker-3",
+ * with the service it belongs to (0 when unknown).
+ * @return the actor id. */
+cw_actor_id cw__engine_actor(cw_engine *e, cw_sym name, cw_sym service);
+cw_sym cw__engine_actor_name(const cw_engine *e, cw_actor_id a);
+cw_sym cw__engine_actor_service(const cw_engine *e, cw_actor_id a);
+
+/* Feeds one event. @return 0, or a negative value when the event is invalid
+ * (unknown actor, release of a lock not held...) which is then counted in
+ * the summary's `invalid_events` and otherwise ignored. */
+int cw__engine_feed(cw_engine *e, const cw_aevent *ev);
+
+/* Releases every held-back event (end of input). */
+void cw__engine_flush(cw_engine *e);
+
+/* ---- Findings ------------------------------------------------------------ */
+
+typedef struct cw_summary {
+  uint64_t events;
+  uint64_t racy_variables;
+  uint64_t racy_location_pairs;
+  uint64_t race_groups;
+  uint64_t potential_deadlocks;
+  uint64_t deadlocks;
+  uint64_t contended_locks;
+  uint64_t invalid_events;
+  uint64_t lost_events;    /* sum of GAP counts */
+  uint64_t pending_events; /* held back waiting for a clock source */
+} cw_summary;
+
+void cw__engine_summary(const cw_engine *e, cw_summary *out);
+
+/* One side of a race. */
+typedef struct cw_access {
+  cw_actor_id actor;
+  cw_sym loc;
+  int is_write;
+  int is_atomic;
+  uint32_t val_flags; /* CW_AEF_VAL_INT / CW_AEF_VAL_STR */
+  int64_t val_int;
+  cw_sym val_str;
+  const cw_sym *locks; /* locks held at the access (borrowed) */
+  uint32_t nlocks;
+  uint64_t seq;
+} cw_access;
+
+typedef enum { CW_SEV_WARNING = 1, CW_SEV_ERROR = 2 } cw_severity;
+
+/* Races grouped by variable and unordered location pair. */
+typedef struct cw_race_group {
+  cw_sym var;
+  cw_sym loc1, loc2;   /* loc1 <= loc2 by string order */
+  cw_severity severity;/* ERROR when any racing pair is write/write */
+  uint64_t count;      /* racing event pairs seen in this group */
+  cw_access first, second; /* a representative pair */
+} cw_race_group;
+
+/* @return the number of race groups; *out points to an array (borrowed). */
+size_t cw__engine_races(const cw_engine *e, const cw_race_group **out);
+
+/* One edge of a lock-order cycle: `actor` requested `requested` at `loc`
+ * while holding `held`. */
+typedef struct cw_cycle_edge {
+  cw_actor_id actor;
+  cw_sym held;
+  cw_sym requested;
+  cw_sym loc;
+  uint64_t seq;
+} cw_cycle_edge;
+
+typedef struct cw_deadlock {
+  uint32_t n;                 /* cycle length (actors = locks = n) */
+  const cw_cycle_edge *edges; /* n edges, borrowed */
+  int actual;                 /* 1 for a wait-for cycle (actual deadlock) */
+  int active;                 /* actual: still blocked at the last event */
+} cw_deadlock;
+
+/* Potential deadlocks, one per distinct lock cycle up to rotation. */
+size_t cw__engine_potential_deadlocks(const cw_engine *e,
+                                      const cw_deadlock **out);
+/* Actual deadlocks (wait-for cycles) seen so far. */
+size_t cw__engine_deadlocks(const cw_engine *e, const cw_deadlock **out);
+
+typedef struct cw_contention_site {
+  cw_sym loc;
+  uint64_t contended;
+  uint64_t wait_ns;
+} cw_contention_site;
+
+typedef struct cw_lock_stats {
+  cw_sym lock;
+  uint64_t acquisitions;
+  uint64_t contended;   /* another actor held it at the request */
+  uint64_t wait_total_ns, wait_p50_ns, wait_p99_ns, wait_max_ns;
+  uint64_t hold_total_ns, hold_p50_ns, hold_p99_ns, hold_max_ns;
+  const cw_contention_site *top; /* top contending locations, borrowed */
+  uint32_t ntop;
+} cw_lock_stats;
+
+size_t cw__engine_locks(const cw_engine *e, const cw_lock_stats **out);
+
+#endif /* CW_ANALYSIS_H */

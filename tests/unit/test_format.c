@@ -1,0 +1,333 @@
+/* Unit tests for cw_format: round trips, dictionaries, and strict decoding of
+ * malformed, truncated and hostile input. */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cw_format.h"
+
+typedef struct seen {
+  int batches, events, gaps, retires;
+  char last_object[64];
+  char last_actor[64];
+  uint64_t last_seq, last_counter;
+  int64_t last_wall, last_val;
+  uint64_t last_mono;
+  uint32_t last_njoins;
+  uint64_t join_counter;
+  char join_actor[64];
+  uint64_t gap_dropped;
+  uint32_t retire_n;
+  char service[32];
+  uint64_t batch_no;
+} seen;
+
+static void copy_str(char *dst, size_t cap, const char *s, size_t n) {
+  if (n >= cap)
+    n = cap - 1;
+  memcpy(dst, s, n);
+  dst[n] = 0;
+}
+
+static int on_batch(void *ud, const cw_batch_ctx *ctx) {
+  seen *s = ud;
+  const cw_batch_hdr *h = cw__ctx_header(ctx);
+  s->batches++;
+  s->batch_no = h->batch_no;
+  copy_str(s->service, sizeof s->service, h->service, h->service_len);
+  return 0;
+}
+
+static int on_event(void *ud, const cw_batch_ctx *ctx, const cw_event_rec *ev) {
+  seen *s = ud;
+  size_t n;
+  s->events++;
+  const char *o = cw__ctx_string(ctx, ev->object, &n);
+  copy_str(s->last_object, sizeof s->last_object, o ? o : "", o ? n : 0);
+  const char *a = cw__ctx_actor(ctx, ev->actor, &n, NULL);
+  copy_str(s->last_actor, sizeof s->last_actor, a ? a : "", a ? n : 0);
+  s->last_seq = ev->seq;
+  s->last_counter = ev->counter;
+  s->last_wall = ev->wall_ns;
+  s->last_mono = ev->mono_ns;
+  s->last_val = ev->val_int;
+  s->last_njoins = ev->njoins;
+  if (ev->njoins) {
+    s->join_counter = ev->joins[0].counter;
+    const char *j = cw__ctx_actor(ctx, ev->joins[0].actor, &n, NULL);
+    copy_str(s->join_actor, sizeof s->join_actor, j ? j : "", j ? n : 0);
+  }
+  return 0;
+}
+
+static int on_gap(void *ud, const cw_batch_ctx *ctx, uint32_t actor,
+                  uint64_t dropped, uint64_t first, uint64_t last) {
+  seen *s = ud;
+  s->gaps++;
+  s->gap_dropped = dropped;
+  return 0;
+}
+
+static int on_retire(void *ud, const cw_batch_ctx *ctx, uint64_t seq,
+                     const uint32_t *actors, uint32_t n) {
+  seen *s = ud;
+  s->retires++;
+  s->retire_n = n;
+  return 0;
+}
+
+static const cw_decode_cb CB = {on_batch, on_event, on_gap, on_retire};
+
+static cw_batch_hdr make_hdr(uint64_t batch_no) {
+  cw_batch_hdr h;
+  memset(&h, 0, sizeof h);
+  h.version = CW_FORMAT_VERSION;
+  memset(h.stream_id, 0xab, 16);
+  h.batch_no = batch_no;
+  h.service = "bank";
+  h.service_len = 4;
+  h.instance = "host-1";
+  h.instance_len = 6;
+  h.pid = 4242;
+  h.base_wall_ns = 1700000000000000000LL;
+  h.base_mono_ns = 5000000000ULL;
+  return h;
+}
+
+/* Builds a batch with two actors, one event with a join, a gap and a
+ * retire record. */
+static cw_batch_writer *build_batch(uint64_t batch_no) {
+  cw_batch_writer *bw = cw__bw_new(1 << 16);
+  assert_non_null(bw);
+  cw_batch_hdr h = make_hdr(batch_no);
+  assert_int_equal(cw__bw_begin(bw, &h), 0);
+  uint32_t a1 = cw__bw_actor(bw, "bank#h/t1", 9, CW_ACTOR_THREAD);
+  uint32_t a2 = cw__bw_actor(bw, "bank#h/t2", 9, CW_ACTOR_THREAD);
+  assert_int_equal(a1, 1);
+  assert_int_equal(a2, 2);
+  /* Interning again returns the same ids and writes nothing. */
+  size_t before, after;
+  cw__bw_data(bw, &before);
+  assert_int_equal(cw__bw_actor(bw, "bank#h/t1", 9, CW_ACTOR_THREAD), 1);
+  cw__bw_data(bw, &after);
+  assert_int_equal(before, after);
+
+  cw_clock_entry j = {a2, 17};
+  cw_event_rec ev;
+  memset(&ev, 0, sizeof ev);
+  ev.kind = CW_EV_WRITE;
+  ev.flags = CW_EVF_VAL_INT;
+  ev.seq = 99;
+  ev.actor = a1;
+  ev.counter = 5;
+  ev.wall_ns = h.base_wall_ns - 3; /* before the base: negative delta */
+  ev.mono_ns = h.base_mono_ns + 1234;
+  ev.object = cw__bw_string(bw, "account:alice.balance", 21);
+  ev.file = cw__bw_string(bw, "bank.c", 6);
+  ev.line = 42;
+  ev.val_int = -900;
+  ev.joins = &j;
+  ev.njoins = 1;
+  assert_int_equal(cw__bw_event(bw, &ev), 0);
+  assert_int_equal(cw__bw_gap(bw, a2, 7, 100, 106), 0);
+  uint32_t r[2] = {a1, a2};
+  assert_int_equal(cw__bw_retire(bw, 107, r, 2), 0);
+  assert_int_equal(cw__bw_events(bw), 1);
+  return bw;
+}
+
+static void test_roundtrip_raw(void **state) {
+  cw_batch_writer *bw = build_batch(3);
+  size_t len;
+  const uint8_t *data = cw__bw_data(bw, &len);
+  seen s;
+  memset(&s, 0, sizeof s);
+  cw_decode_error err;
+  assert_int_equal(cw__decode_batch(data, len, &CB, &s, &err), CW_DECODE_OK);
+  assert_int_equal(s.batches, 1);
+  assert_int_equal(s.batch_no, 3);
+  assert_string_equal(s.service, "bank");
+  assert_int_equal(s.events, 1);
+  assert_string_equal(s.last_object, "account:alice.balance");
+  assert_string_equal(s.last_actor, "bank#h/t1");
+  assert_int_equal(s.last_seq, 99);
+  assert_int_equal(s.last_counter, 5);
+  assert_true(s.last_wall == 1700000000000000000LL - 3);
+  assert_int_equal(s.last_mono, 5000000000ULL + 1234);
+  assert_true(s.last_val == -900);
+  assert_int_equal(s.last_njoins, 1);
+  assert_int_equal(s.join_counter, 17);
+  assert_string_equal(s.join_actor, "bank#h/t2");
+  assert_int_equal(s.gaps, 1);
+  assert_int_equal(s.gap_dropped, 7);
+  assert_int_equal(s.retires, 1);
+  assert_int_equal(s.retire_n, 2);
+  cw__bw_free(bw);
+}
+
+static void test_frames_and_truncated_tail(void **state) {
+  /* Two complete frames and a third cut short, like a crashed writer. */
+  uint8_t *file = NULL;
+  size_t flen = 0;
+  size_t cut = 0;
+  for (int i = 0; i < 3; i++) {
+    cw_batch_writer *bw = build_batch((uint64_t)i);
+    size_t clen;
+    uint8_t *c = cw__bw_compress(bw, &clen);
+    assert_non_null(c);
+    file = realloc(file, flen + clen);
+    memcpy(file + flen, c, clen);
+    if (i == 2)
+      cut = clen / 2;
+    flen += clen;
+    free(c);
+    cw__bw_free(bw);
+  }
+  seen s;
+  memset(&s, 0, sizeof s);
+  int trunc = 0;
+  cw_decode_error err;
+  assert_int_equal(cw__decode_frames(file, flen, &CB, &s, &trunc, &err),
+                   CW_DECODE_OK);
+  assert_int_equal(s.batches, 3);
+  assert_int_equal(trunc, 0);
+
+  memset(&s, 0, sizeof s);
+  assert_int_equal(cw__decode_frames(file, flen - cut, &CB, &s, &trunc, &err),
+                   CW_DECODE_OK);
+  assert_int_equal(s.batches, 2);
+  assert_int_equal(trunc, 1);
+
+  /* Without a truncated_tail out-parameter a cut frame is an error. */
+  memset(&s, 0, sizeof s);
+  assert_int_equal(cw__decode_frames(file, flen - cut, &CB, &s, NULL, &err),
+                   CW_DECODE_TRUNCATED);
+  assert_non_null(strstr(err.msg, "truncated"));
+  free(file);
+}
+
+static void test_every_truncation_is_clean(void **state) {
+  /* Every prefix of a batch decodes to an error or a clean stop; never a
+   * crash (ASan checks the reads). */
+  cw_batch_writer *bw = build_batch(0);
+  size_t len;
+  const uint8_t *data = cw__bw_data(bw, &len);
+  int errors = 0;
+  for (size_t i = 0; i < len; i++) {
+    uint8_t *copy = malloc(i ? i : 1);
+    memcpy(copy, data, i);
+    seen s;
+    memset(&s, 0, sizeof s);
+    cw_decode_error err;
+    int rc = cw__decode_batch(copy, i, &CB, &s, &err);
+    if (rc == CW_DECODE_ERROR)
+      errors++;
+    free(copy);
+  }
+  /* Most prefixes cut a record in half and must be reported. */
+  assert_true(errors > (int)len / 2);
+  cw__bw_free(bw);
+}
+
+static void test_bit_flips_never_crash(void **state) {
+  cw_batch_writer *bw = build_batch(0);
+  size_t len;
+  const uint8_t *data = cw__bw_data(bw, &len);
+  uint8_t *copy = malloc(len);
+  unsigned seed = 12345;
+  for (int round = 0; round < 4000; round++) {
+    memcpy(copy, data, len);
+    for (int k = 0; k < 3; k++) {
+      seed = seed * 1103515245u + 12345u;
+      copy[(seed >> 8) % len] ^= (uint8_t)(1u << ((seed >> 4) & 7));
+    }
+    seen s;
+    memset(&s, 0, sizeof s);
+    cw_decode_error err;
+    int rc = cw__decode_batch(copy, len, &CB, &s, &err);
+    assert_true(rc == CW_DECODE_OK || rc == CW_DECODE_ERROR);
+  }
+  free(copy);
+  cw__bw_free(bw);
+}
+
+static void test_garbage_frames_rejected(void **state) {
+  const uint8_t junk[] = "this is not an lz4 frame at all";
+  cw_decode_error err;
+  int trunc;
+  assert_int_equal(cw__decode_frames(junk, sizeof junk, NULL, NULL, &trunc,
+                                     &err),
+                   CW_DECODE_ERROR);
+  assert_non_null(strstr(err.msg, "LZ4"));
+}
+
+static void test_batch_must_start_with_header(void **state) {
+  const uint8_t rec[] = {CW_REC_STRING, 3, 1, 1, 'x'};
+  cw_decode_error err;
+  assert_int_equal(cw__decode_batch(rec, sizeof rec, NULL, NULL, &err),
+                   CW_DECODE_ERROR);
+  assert_non_null(strstr(err.msg, "BATCH"));
+}
+
+static void test_full_batch_refuses_records(void **state) {
+  cw_batch_writer *bw = cw__bw_new(256);
+  cw_batch_hdr h = make_hdr(0);
+  assert_int_equal(cw__bw_begin(bw, &h), 0);
+  char name[64];
+  uint32_t last = 1;
+  int i;
+  for (i = 0; i < 100 && last; i++) {
+    int n = snprintf(name, sizeof name, "string-number-%d", i);
+    last = cw__bw_string(bw, name, (size_t)n);
+  }
+  assert_int_equal(last, 0);
+  size_t len;
+  const uint8_t *data = cw__bw_data(bw, &len);
+  assert_true(len <= 256);
+  /* What was written before the cap is still a valid batch. */
+  assert_int_equal(cw__decode_batch(data, len, NULL, NULL, NULL), CW_DECODE_OK);
+  cw__bw_free(bw);
+}
+
+static void test_many_strings_grow_dictionary(void **state) {
+  cw_batch_writer *bw = cw__bw_new(1 << 20);
+  cw_batch_hdr h = make_hdr(0);
+  assert_int_equal(cw__bw_begin(bw, &h), 0);
+  char name[64];
+  for (int i = 0; i < 5000; i++) {
+    int n = snprintf(name, sizeof name, "var-%d", i);
+    assert_int_equal(cw__bw_string(bw, name, (size_t)n), (uint32_t)i + 1);
+  }
+  for (int i = 0; i < 5000; i += 97) {
+    int n = snprintf(name, sizeof name, "var-%d", i);
+    assert_int_equal(cw__bw_string(bw, name, (size_t)n), (uint32_t)i + 1);
+  }
+  cw__bw_free(bw);
+}
+
+static void test_kind_names(void **state) {
+  assert_string_equal(cw__ev_kind_name(CW_EV_LOCK_ACQUIRED), "lock_acquired");
+  assert_string_equal(cw__ev_kind_name(9999), "unknown");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_roundtrip_raw),
+      cmocka_unit_test(test_frames_and_truncated_tail),
+      cmocka_unit_test(test_every_truncation_is_clean),
+      cmocka_unit_test(test_bit_flips_never_crash),
+      cmocka_unit_test(test_garbage_frames_rejected),
+      cmocka_unit_test(test_batch_must_start_with_header),
+      cmocka_unit_test(test_full_batch_refuses_records),
+      cmocka_unit_test(test_many_strings_grow_dictionary),
+      cmocka_unit_test(test_kind_names),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
