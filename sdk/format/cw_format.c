@@ -18,7 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- Varints -------------------------------------------------------------- */
+/* ---- Varints --------------------------------------------------------------
+ */
 
 static size_t put_varint(uint8_t *p, uint64_t v) {
   size_t n = 0;
@@ -38,12 +39,13 @@ static int64_t unzigzag(uint64_t v) {
   return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 }
 
-/* ---- Writer --------------------------------------------------------------- */
+/* ---- Writer ---------------------------------------------------------------
+ */
 
 typedef struct dict_slot {
   uint64_t hash;
-  uint32_t id;   /* 0: empty */
-  uint32_t off;  /* offset of the bytes inside the batch buffer */
+  uint32_t id;  /* 0: empty */
+  uint32_t off; /* offset of the bytes inside the batch buffer */
   uint32_t len;
 } dict_slot;
 
@@ -232,8 +234,7 @@ uint32_t cw__bw_string(cw_batch_writer *bw, const char *s, size_t len) {
   h += put_varint(hdr + h, il + len);
   if (!room(bw, h + il + len))
     return 0;
-  if ((bw->strings.count + 1) * 2 > bw->strings.cap &&
-      dict_grow(&bw->strings))
+  if ((bw->strings.count + 1) * 2 > bw->strings.cap && dict_grow(&bw->strings))
     return 0;
   uint8_t *w = bw->buf + bw->len;
   memcpy(w, hdr, h);
@@ -273,8 +274,8 @@ uint32_t cw__bw_actor(cw_batch_writer *bw, const char *name, size_t len,
   if (put_record(bw, CW_REC_ACTOR, p, n))
     return 0;
   /* Point the dictionary entry at the string's bytes in the buffer. */
-  dict_slot *ss = dict_find(&bw->strings, bw->buf, name, len,
-                            hash_bytes(name, len));
+  dict_slot *ss =
+      dict_find(&bw->strings, bw->buf, name, len, hash_bytes(name, len));
   uint64_t h = hash_bytes(name, len);
   dict_slot *sl = dict_find(&bw->actors, bw->buf, name, len, h);
   sl->hash = h;
@@ -373,7 +374,9 @@ const uint8_t *cw__bw_data(const cw_batch_writer *bw, size_t *len) {
   return bw->buf;
 }
 
-uint64_t cw__bw_events(const cw_batch_writer *bw) { return bw->events; }
+uint64_t cw__bw_events(const cw_batch_writer *bw) {
+  return bw->events;
+}
 
 uint8_t *cw__bw_compress(const cw_batch_writer *bw, size_t *out_len) {
   LZ4F_preferences_t prefs;
@@ -394,7 +397,8 @@ uint8_t *cw__bw_compress(const cw_batch_writer *bw, size_t *out_len) {
   return out;
 }
 
-/* ---- Decoder -------------------------------------------------------------- */
+/* ---- Decoder --------------------------------------------------------------
+ */
 
 typedef struct span {
   uint32_t off, len;
@@ -410,7 +414,7 @@ struct cw_batch_ctx {
   size_t len;
   cw_batch_hdr hdr;
   int have_hdr;
-  span *strings;     /* index = id */
+  span *strings; /* index = id */
   uint32_t nstrings, capstrings;
   actor_def *actors; /* index = id */
   uint32_t nactors, capactors;
@@ -547,7 +551,7 @@ static int decode_event(reader *r, cw_batch_ctx *ctx, cw_event_rec *ev,
   ev->actor = rd_u32(r);
   ev->counter = rd_varint(r);
   ev->wall_ns = (int64_t)((uint64_t)ctx->hdr.base_wall_ns +
-                         (uint64_t)unzigzag(rd_varint(r)));
+                          (uint64_t)unzigzag(rd_varint(r)));
   ev->mono_ns = ctx->hdr.base_mono_ns + (uint64_t)unzigzag(rd_varint(r));
   ev->object = rd_u32(r);
   ev->file = rd_u32(r);
@@ -660,8 +664,9 @@ int cw__decode_batch(const uint8_t *buf, size_t len, const cw_decode_cb *cb,
     }
     if (type == CW_REC_BATCH) {
       if (ctx.have_hdr || decode_header(&r, &ctx)) {
-        set_err(err, off, ctx.have_hdr ? "second BATCH record in a batch"
-                                       : "malformed BATCH header");
+        set_err(err, off,
+                ctx.have_hdr ? "second BATCH record in a batch"
+                             : "malformed BATCH header");
         rc = CW_DECODE_ERROR;
         break;
       }
@@ -841,9 +846,8 @@ int cw__decode_frames(const uint8_t *buf, size_t len, const cw_decode_cb *cb,
     size_t out_len = 0, used = 0;
     cw_decode_error e;
     memset(&e, 0, sizeof e);
-    uint8_t *batch = cw__lz4_frame_decompress(buf + pos, len - pos,
-                                              CW_MAX_BATCH_BYTES, &out_len,
-                                              &used, &e);
+    uint8_t *batch = cw__lz4_frame_decompress(
+        buf + pos, len - pos, CW_MAX_BATCH_BYTES, &out_len, &used, &e);
     if (!batch) {
       int trunc = strstr(e.msg, "truncated") != NULL;
       set_err(err, pos + e.offset, "%s", e.msg);

@@ -37,44 +37,44 @@ enum {
 typedef enum cw_ev_kind {
   CW_EV_THREAD_START = 1, /* object: parent actor name, or 0 */
   CW_EV_THREAD_END = 2,
-  CW_EV_FORK = 3,         /* object: child actor name */
-  CW_EV_JOIN = 4,         /* object: child actor name; joins: child clock */
-  CW_EV_TASK_BEGIN = 5,   /* object: task name; joins: starting clock */
+  CW_EV_FORK = 3,       /* object: child actor name */
+  CW_EV_JOIN = 4,       /* object: child actor name; joins: child clock */
+  CW_EV_TASK_BEGIN = 5, /* object: task name; joins: starting clock */
   CW_EV_TASK_END = 6,
-  CW_EV_LOCK_REQUEST = 7, /* object: lock key; flags SHARED/TRY */
-  CW_EV_LOCK_ACQUIRED = 8,/* object: lock key; joins: lock's release clock */
-  CW_EV_LOCK_RELEASE = 9, /* object: lock key */
-  CW_EV_READ = 10,        /* object: variable key; flags ATOMIC */
-  CW_EV_WRITE = 11,       /* object: variable key; flags ATOMIC */
-  CW_EV_RMW = 12,         /* atomic read-modify-write; flags ATOMIC */
-  CW_EV_ANN_RELEASE = 13, /* object: annotation key */
-  CW_EV_ANN_ACQUIRE = 14, /* object: annotation key; joins */
-  CW_EV_SPAN_BEGIN = 15,  /* object: span name */
-  CW_EV_SPAN_END = 16,    /* object: span name; duration */
-  CW_EV_HTTP_SEND = 17,   /* detail: "METHOD url" */
-  CW_EV_HTTP_RECV = 18,   /* detail: "METHOD path" (server side) */
-  CW_EV_HTTP_RESPOND = 19,/* aux: status; duration */
-  CW_EV_HTTP_RESPONSE = 20,/* client got the answer; aux: status; joins */
-  CW_EV_DB_QUERY = 21,    /* detail: statement; object: database */
-  CW_EV_DB_RESULT = 22,   /* aux: rows; duration; detail: error if any */
-  CW_EV_MESSAGE = 23,     /* free-form annotation; detail: text */
+  CW_EV_LOCK_REQUEST = 7,   /* object: lock key; flags SHARED/TRY */
+  CW_EV_LOCK_ACQUIRED = 8,  /* object: lock key; joins: lock's release clock */
+  CW_EV_LOCK_RELEASE = 9,   /* object: lock key */
+  CW_EV_READ = 10,          /* object: variable key; flags ATOMIC */
+  CW_EV_WRITE = 11,         /* object: variable key; flags ATOMIC */
+  CW_EV_RMW = 12,           /* atomic read-modify-write; flags ATOMIC */
+  CW_EV_ANN_RELEASE = 13,   /* object: annotation key */
+  CW_EV_ANN_ACQUIRE = 14,   /* object: annotation key; joins */
+  CW_EV_SPAN_BEGIN = 15,    /* object: span name */
+  CW_EV_SPAN_END = 16,      /* object: span name; duration */
+  CW_EV_HTTP_SEND = 17,     /* detail: "METHOD url" */
+  CW_EV_HTTP_RECV = 18,     /* detail: "METHOD path" (server side) */
+  CW_EV_HTTP_RESPOND = 19,  /* aux: status; duration */
+  CW_EV_HTTP_RESPONSE = 20, /* client got the answer; aux: status; joins */
+  CW_EV_DB_QUERY = 21,      /* detail: statement; object: database */
+  CW_EV_DB_RESULT = 22,     /* aux: rows; duration; detail: error if any */
+  CW_EV_MESSAGE = 23,       /* free-form annotation; detail: text */
   CW_EV_KIND_MAX_ = 24
 } cw_ev_kind;
 
 /* Event flags (a varint bitset on the wire). */
 enum {
   CW_EVF_ATOMIC = 1u << 0,
-  CW_EVF_SHARED = 1u << 1,    /* lock taken in read (shared) mode */
-  CW_EVF_TRY = 1u << 2,       /* trylock / timedlock */
+  CW_EVF_SHARED = 1u << 1, /* lock taken in read (shared) mode */
+  CW_EVF_TRY = 1u << 2,    /* trylock / timedlock */
   CW_EVF_VAL_INT = 1u << 3,
   CW_EVF_VAL_STR = 1u << 4,
-  CW_EVF_TRACE = 1u << 5,     /* trace_id, span_id, parent_span_id present */
+  CW_EVF_TRACE = 1u << 5, /* trace_id, span_id, parent_span_id present */
   CW_EVF_JOINS = 1u << 6,
   CW_EVF_DURATION = 1u << 7,
-  CW_EVF_FULL_CLOCK = 1u << 8,/* joins hold the actor's whole clock */
+  CW_EVF_FULL_CLOCK = 1u << 8, /* joins hold the actor's whole clock */
   CW_EVF_DETAIL = 1u << 9,
   CW_EVF_AUX = 1u << 10,
-  CW_EVF_ERROR = 1u << 11,    /* the wrapped call failed */
+  CW_EVF_ERROR = 1u << 11, /* the wrapped call failed */
   CW_EVF_KNOWN_ = (1u << 12) - 1
 };
 
@@ -91,24 +91,24 @@ typedef struct cw_clock_entry {
 typedef struct cw_event_rec {
   uint32_t kind;
   uint32_t flags;
-  uint64_t seq;      /* per-process sequence number (total order) */
-  uint32_t actor;    /* batch-local actor id, never 0 */
-  uint64_t counter;  /* the actor's own clock component at this event */
-  int64_t wall_ns;   /* Unix time, ns */
-  uint64_t mono_ns;  /* CLOCK_MONOTONIC, ns */
-  uint32_t object;   /* string id: variable, lock, key, span or actor name */
-  uint32_t file;     /* string id */
+  uint64_t seq;     /* per-process sequence number (total order) */
+  uint32_t actor;   /* batch-local actor id, never 0 */
+  uint64_t counter; /* the actor's own clock component at this event */
+  int64_t wall_ns;  /* Unix time, ns */
+  uint64_t mono_ns; /* CLOCK_MONOTONIC, ns */
+  uint32_t object;  /* string id: variable, lock, key, span or actor name */
+  uint32_t file;    /* string id */
   uint32_t line;
-  uint32_t func;     /* string id */
-  int64_t val_int;   /* with CW_EVF_VAL_INT */
-  uint32_t val_str;  /* string id, with CW_EVF_VAL_STR */
+  uint32_t func;        /* string id */
+  int64_t val_int;      /* with CW_EVF_VAL_INT */
+  uint32_t val_str;     /* string id, with CW_EVF_VAL_STR */
   uint64_t duration_ns; /* with CW_EVF_DURATION */
-  uint32_t detail;   /* string id, with CW_EVF_DETAIL */
-  int64_t aux;       /* with CW_EVF_AUX (HTTP status, row count) */
-  uint8_t trace_id[16];      /* with CW_EVF_TRACE */
+  uint32_t detail;      /* string id, with CW_EVF_DETAIL */
+  int64_t aux;          /* with CW_EVF_AUX (HTTP status, row count) */
+  uint8_t trace_id[16]; /* with CW_EVF_TRACE */
   uint8_t span_id[8];
   uint8_t parent_span_id[8];
-  uint32_t njoins;           /* with CW_EVF_JOINS */
+  uint32_t njoins;             /* with CW_EVF_JOINS */
   const cw_clock_entry *joins; /* borrowed; valid during the callback */
 } cw_event_rec;
 
@@ -117,10 +117,12 @@ typedef struct cw_batch_hdr {
   uint32_t version;
   uint8_t stream_id[16]; /* random per process run */
   uint64_t batch_no;     /* 0, 1, 2... per stream; retries reuse it */
-  const char *service; size_t service_len;
-  const char *instance; size_t instance_len;
+  const char *service;
+  size_t service_len;
+  const char *instance;
+  size_t instance_len;
   uint64_t pid;
-  int64_t base_wall_ns;  /* events store deltas from these */
+  int64_t base_wall_ns; /* events store deltas from these */
   uint64_t base_mono_ns;
 } cw_batch_hdr;
 

@@ -262,9 +262,9 @@ static void test_garbage_frames_rejected(void **state) {
   const uint8_t junk[] = "this is not an lz4 frame at all";
   cw_decode_error err;
   int trunc;
-  assert_int_equal(cw__decode_frames(junk, sizeof junk, NULL, NULL, &trunc,
-                                     &err),
-                   CW_DECODE_ERROR);
+  assert_int_equal(
+      cw__decode_frames(junk, sizeof junk, NULL, NULL, &trunc, &err),
+      CW_DECODE_ERROR);
   assert_non_null(strstr(err.msg, "LZ4"));
 }
 

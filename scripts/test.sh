@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The whole test suite: installs missing Debian packages, checks formatting,
+# then builds and runs every test three ways:
+#   1. gcc, -Werror, RelWithDebInfo             (everything)
+#   2. clang, -Werror, ASan+UBSan               (everything)
+#   3. gcc, TSan                                 (SDK and analysis engine)
+# Usage: scripts/test.sh [--quick]   (--quick: only the first build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+JOBS=${JOBS:-$(nproc)}
+QUICK=0
+[ "${1:-}" = "--quick" ] && QUICK=1
+
+bash scripts/install-deps.sh
+
+step() { printf '\n==== %s\n' "$*"; }
+results=()
+
+step "format check (clang-format)"
+bash scripts/format.sh --check
+
+run_suite() { # name, build dir, ctest label regex, cmake args...
+  local name=$1 dir=$2 labels=$3
+  shift 3
+  step "$name: configure and build ($dir)"
+  cmake -S "$ROOT" -B "$dir" -DCW_WERROR=ON "$@" >"$dir.configure.log" 2>&1 ||
+    { cat "$dir.configure.log"; exit 1; }
+  cmake --build "$dir" -j"$JOBS" 2>&1 | grep -vE '^\[ *[0-9]+%\]' || true
+  [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "build failed: $name"; exit 1; }
+  step "$name: tests"
+  local args=(--test-dir "$dir" --output-on-failure -j"$JOBS" --timeout 300)
+  [ -n "$labels" ] && args+=(-L "$labels")
+  if ctest "${args[@]}"; then
+    results+=("$name: ok")
+  else
+    results+=("$name: FAILED")
+    FAILED=1
+  fi
+}
+
+mkdir -p build
+FAILED=0
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:suppressions=$ROOT/scripts/tsan.supp}
+
+run_suite "gcc" build/gcc "" -DCMAKE_C_COMPILER=gcc -DCW_BUILD_BENCH=ON
+if [ $QUICK = 0 ]; then
+  run_suite "clang asan+ubsan" build/asan "" -DCMAKE_C_COMPILER=clang \
+    -DCW_SANITIZE=address,undefined -DCW_BUILD_BENCH=OFF
+  run_suite "gcc tsan" build/tsan "sdk|analysis" -DCMAKE_C_COMPILER=gcc \
+    -DCW_SANITIZE=thread -DCW_BUILD_BENCH=OFF
+fi
+
+step "summary"
+printf '%s\n' "${results[@]}"
+exit $FAILED
