@@ -136,6 +136,11 @@ typedef struct cw_summary {
   uint64_t invalid_events;
   uint64_t lost_events;    /* sum of GAP counts */
   uint64_t pending_events; /* held back waiting for a clock source */
+  /* Added by the engine (append-only from here on): */
+  uint64_t forced_events;  /* released by max_pending or flush before their
+                              clock source arrived */
+  uint64_t retired_actors;
+  uint64_t active_deadlocks; /* actual deadlocks still blocked */
 } cw_summary;
 
 void cw__engine_summary(const cw_engine *e, cw_summary *out);
@@ -207,6 +212,55 @@ typedef struct cw_lock_stats {
   uint32_t ntop;
 } cw_lock_stats;
 
+/* Per-lock statistics, in order of first use. Timestamps are ts_ns when
+ * the producer gives them, else the engine's event index (1, 2, ...), so
+ * STD traces report wait/hold in events. Percentiles are exact up to 64
+ * samples per lock, then within 12.5% (log-linear histogram). The array is
+ * refreshed by this call (borrowed until the next feed or query). */
 size_t cw__engine_locks(const cw_engine *e, const cw_lock_stats **out);
+
+/* ---- Viewer support (need keep_events) ---------------------------------- */
+
+/* One access of a variable's audit trail, in processing order. */
+typedef struct cw_audit_entry {
+  cw_actor_id actor;
+  cw_sym loc;
+  int is_write;
+  int is_atomic;
+  uint32_t val_flags;
+  int64_t val_int;
+  cw_sym val_str;
+  const cw_sym *locks; /* locks held (borrowed) */
+  uint32_t nlocks;
+  uint64_t seq;
+  uint64_t counter;    /* the actor's clock component at the access */
+  int racy;            /* races with at least one access seen so far */
+} cw_audit_entry;
+
+/* @return the number of accesses of variable `var` (0 when unknown or when
+ * keep_events is off); *out points to them (borrowed). An entry's `racy`
+ * may turn from 0 to 1 as later racing accesses arrive. */
+size_t cw__engine_audit(const cw_engine *e, cw_sym var,
+                        const cw_audit_entry **out);
+
+/* @return the number of distinct variables seen; *out lists their symbols
+ * in order of first access (borrowed). */
+size_t cw__engine_variables(const cw_engine *e, const cw_sym **out);
+
+/* One span (SPAN_BEGIN .. SPAN_END of one actor). */
+typedef struct cw_span_info {
+  cw_actor_id actor;
+  cw_sym name;
+  uint64_t duration_ns; /* SPAN_END's duration_ns, else end ts - begin ts */
+  uint64_t begin_seq, end_seq;
+} cw_span_info;
+
+/* Critical path: the chain of spans s1, s2, ... where each span's end
+ * happens before the next one's begin, with the largest sum of durations.
+ * @return the number of spans on it (0 without spans or keep_events);
+ * *out lists them in order (borrowed), *total_ns gets the sum (may be
+ * NULL). */
+size_t cw__engine_critical_path(const cw_engine *e, const cw_span_info **out,
+                                uint64_t *total_ns);
 
 #endif /* CW_ANALYSIS_H */

@@ -1,0 +1,330 @@
+/*
+ * ae_internal.h: private structures of the analysis engine, shared by its
+ * modules (engine core, vector clocks, races, lock graph, wait-for graph,
+ * contention, critical path). Nothing here is API.
+ *
+ * DESIGN. Every entity is dense: symbols, actors, variables, locks and
+ * annotation keys are numbered from 1 and kept in arrays, so the hot path
+ * (one access) is array indexing plus a scan of the variable's per-actor
+ * records. Vector clocks are sparse sorted (actor, counter) arrays, so that
+ * a service with millions of short-lived task actors keeps clocks as large
+ * as the set of actors it actually heard of, and retired actors are dropped
+ * from clocks on the next join.
+ */
+#ifndef CW_AE_INTERNAL_H
+#define CW_AE_INTERNAL_H
+
+#include "cw_analysis.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- Memory ------------------------------------------------------------ */
+
+/* Allocation wrappers: they abort on exhaustion (the engine has no error
+ * path for OOM; every buffer is bounded by the entities of the input). */
+void *cw__ae_alloc(size_t n);
+void *cw__ae_calloc(size_t n, size_t sz);
+void *cw__ae_realloc(void *p, size_t n);
+void cw__ae_free(void *p);
+
+/* Grows array `ptr` of capacity `cap` (any unsigned type) to hold `need`. */
+#define AE_RESERVE(ptr, cap, need)                                          \
+  do {                                                                      \
+    if ((size_t)(need) > (size_t)(cap)) {                                   \
+      size_t nc_ = (cap) ? (size_t)(cap) * 2 : 4;                           \
+      while (nc_ < (size_t)(need))                                          \
+        nc_ *= 2;                                                           \
+      (ptr) = cw__ae_realloc((ptr), nc_ * sizeof(*(ptr)));                  \
+      (cap) = nc_;                                                          \
+    }                                                                       \
+  } while (0)
+
+/* ---- Hash map: (u64, u64) -> u32 ---------------------------------------- */
+
+typedef struct ae_map {
+  uint64_t *ka, *kb;
+  uint32_t *val; /* stored value + 1; 0 marks an empty slot */
+  size_t cap, n;
+} ae_map;
+
+/* @return a pointer to the value of (a, b), or NULL. */
+uint32_t *cw__map_get(const ae_map *m, uint64_t a, uint64_t b);
+/* Inserts (a, b) -> v unless present. @return 1 if inserted, 0 if it was
+ * there; *out receives the stored value either way. */
+int cw__map_put(ae_map *m, uint64_t a, uint64_t b, uint32_t v,
+                uint32_t *out);
+void cw__map_free(ae_map *m);
+uint64_t cw__hash_bytes(const void *p, size_t n);
+
+/* ---- Vector clocks ----------------------------------------------------- */
+
+typedef struct ae_vce {
+  uint32_t actor;
+  uint32_t pad;
+  uint64_t c;
+} ae_vce;
+
+typedef struct ae_vc {
+  uint32_t n, cap;
+  ae_vce *e; /* sorted by actor */
+} ae_vc;
+
+uint64_t cw__vc_get(const ae_vc *v, uint32_t actor);
+/* v[actor] = max(v[actor], c). */
+void cw__vc_raise(ae_vc *v, uint32_t actor, uint64_t c);
+/* dst = dst join src; entries of actors with dead[actor] != 0 are dropped
+ * from both. */
+void cw__vc_join(ae_vc *dst, const ae_vc *src, const uint8_t *dead);
+void cw__vc_copy(ae_vc *dst, const ae_vc *src);
+void cw__vc_free(ae_vc *v);
+
+/* ---- Locksets ---------------------------------------------------------- */
+
+typedef struct ae_lockset {
+  uint32_t n;
+  cw_sym *syms;    /* lock symbols, sorted */
+  uint8_t *shared; /* 1 when held in read mode */
+  uint64_t hash;
+  uint32_t next;   /* next lockset with the same hash bucket (chain) */
+} ae_lockset;
+
+/* ---- Entities ---------------------------------------------------------- */
+
+typedef struct ae_held {
+  uint32_t lock;  /* lock index */
+  uint8_t shared;
+  uint32_t count; /* recursion depth */
+  int64_t acq_ts;
+} ae_held;
+
+typedef struct ae_pend {
+  cw_aevent ev;
+  cw_ae_join *joins; /* owned copy */
+  uint64_t arrival;
+} ae_pend;
+
+typedef struct ae_open_span {
+  cw_sym name;
+  uint64_t begin_seq;
+  int64_t begin_ts;
+  uint32_t pred;       /* span index + 1 of the best predecessor, 0: none */
+  uint64_t pred_total;
+} ae_open_span;
+
+typedef struct ae_actor {
+  cw_sym name, service;
+  ae_vc c; /* full happens-before clock */
+  ae_vc n; /* sync clock: no edges of nested locks (see ae_lockgraph.c) */
+  uint64_t counter; /* own counter of the last processed event */
+  uint32_t lockset; /* interned set of held locks */
+  ae_held *held;
+  uint32_t nheld, capheld;
+  /* Outstanding LOCK_REQUEST. */
+  uint32_t req_lock; /* lock index, 0: none */
+  uint8_t req_shared, req_contended, req_waiting, req_edges;
+  cw_sym req_loc;
+  uint64_t req_seq;
+  int64_t req_ts;
+  /* Held-back events (program order). */
+  ae_pend *pq;
+  uint32_t pq_head, pq_n, pq_cap;
+  uint8_t blocked; /* in the engine's blocked list */
+  /* Spans (critical path). */
+  ae_open_span *spans;
+  uint32_t nspans, capspans;
+  uint64_t *sp_end;   /* end counters of this actor's closed spans */
+  uint64_t *sp_best;  /* prefix max of chain totals */
+  uint32_t *sp_bidx;  /* span index + 1 achieving sp_best */
+  uint32_t nsp, capsp;
+} ae_actor;
+
+typedef struct ae_entry {
+  cw_sym loc;
+  uint8_t kind; /* bit 0: write, bit 1: atomic */
+  uint8_t val_flags;
+  uint32_t lockset;
+  uint64_t counter, seq;
+  int64_t val_int;
+  cw_sym val_str;
+  uint32_t audit; /* latest audit record + 1, 0: none */
+} ae_entry;
+
+typedef struct ae_vrec {
+  uint32_t actor;
+  uint32_t n, cap;
+  uint64_t last_w, last_any; /* counters of the actor's last write/access */
+  ae_entry *e;
+} ae_vrec;
+
+typedef struct ae_audx {
+  uint32_t prev; /* previous record of the same (actor, loc, kind) + 1 */
+  uint64_t thr;  /* lowest race threshold a marking walk applied here */
+} ae_audx;
+
+typedef struct ae_var {
+  cw_sym sym;
+  uint8_t racy;
+  uint32_t n, cap;
+  ae_vrec *r;
+  cw_audit_entry *aud;
+  ae_audx *audx;
+  uint32_t naud, capaud;
+} ae_var;
+
+typedef struct ae_hist {
+  uint64_t n, total, max;
+  uint64_t *exact; /* first AE_HIST_EXACT samples */
+  uint32_t nexact, capexact;
+  uint64_t *buckets; /* log-linear, allocated past AE_HIST_EXACT */
+} ae_hist;
+
+#define AE_HIST_EXACT 64
+#define AE_TOP_SITES 32
+
+typedef struct ae_lock {
+  cw_sym sym;
+  uint8_t nested; /* ever held while another lock was requested */
+  ae_vc rel_x, rel_s;   /* full clocks of exclusive / shared releases */
+  ae_vc nrel_x, nrel_s; /* the same for sync clocks */
+  uint32_t owner;       /* exclusive owner actor, 0: none */
+  uint32_t *sh;         /* shared owners */
+  uint32_t nsh, capsh;
+  /* Lock-order graph: out-pairs (pair indices). */
+  uint32_t *out;
+  uint32_t nout, capout;
+  /* Contention. */
+  uint64_t acquisitions, contended;
+  ae_hist wait, hold;
+  cw_contention_site *sites;
+  uint32_t nsites, capsites;
+} ae_lock;
+
+typedef struct ae_key {
+  ae_vc rel, nrel;
+} ae_key;
+
+/* One observed lock-order edge instance (a request while holding). */
+typedef struct ae_inst {
+  uint32_t actor;
+  uint32_t heldset; /* lockset at the request (includes `held`) */
+  uint8_t held_shared, req_shared;
+  cw_sym loc;
+  uint64_t seq, counter;
+  ae_vc n; /* sync clock at the request */
+} ae_inst;
+
+typedef struct ae_pair {
+  uint32_t held, req; /* lock indices */
+  ae_inst *inst;
+  uint32_t ninst, capinst;
+} ae_pair;
+
+typedef struct ae_span {
+  cw_span_info info;
+  uint32_t prev; /* span index + 1 of the predecessor on the best chain */
+  uint64_t total;
+} ae_span;
+
+struct cw_engine {
+  cw_engine_config cfg;
+  /* Symbols. */
+  char **strs;
+  uint32_t *lens;
+  uint32_t nsyms, capsyms; /* strs[0] is "" */
+  uint32_t *symtab;        /* open addressing: sym ids, 0 empty */
+  size_t symcap;
+  /* Per-symbol dense maps (index by sym; 0: none). */
+  uint32_t *var_of, *lock_of, *key_of, *actor_of;
+  size_t capof;
+  /* Actors. */
+  ae_actor *actors; /* [0] unused */
+  uint8_t *dead;    /* retired actors */
+  uint32_t nactors, capactors;
+  /* Variables, locks, keys. */
+  ae_var *vars;
+  uint32_t nvars, capvars;
+  cw_sym *var_syms;
+  uint32_t capvarsyms;
+  ae_lock *locks;
+  uint32_t nlocks, caplocks;
+  ae_key *keys;
+  uint32_t nkeys, capkeys;
+  /* Locksets ([0] is the empty set). */
+  ae_lockset *lsets;
+  uint32_t nlsets, caplsets;
+  ae_map lsmap;
+  cw_sym *lstmp;
+  uint8_t *lstmp_sh;
+  uint32_t caplstmp;
+  /* Races. */
+  cw_race_group *groups;
+  uint32_t ngroups, capgroups;
+  ae_map groupmap, locpairs;
+  /* Lock-order graph and potential deadlocks. */
+  ae_pair *pairs;
+  uint32_t npairs, cappairs;
+  ae_map pairmap, cyclemap;
+  cw_deadlock *pdl;
+  uint32_t npdl, cappdl;
+  /* Actual deadlocks. */
+  cw_deadlock *adl;
+  uint32_t nadl, capadl, nactive;
+  /* Contention query cache. */
+  cw_lock_stats *lstats;
+  uint32_t caplstats;
+  /* Pending (held-back) events. */
+  uint32_t *blocked;
+  uint32_t nblocked, capblocked;
+  uint64_t npending, arrivals;
+  /* Spans / critical path. */
+  ae_span *spans;
+  uint32_t nspans_all, capspans_all;
+  uint32_t best_span; /* + 1 */
+  cw_span_info *cpath;
+  uint32_t capcpath;
+  /* Counters. */
+  cw_summary sum;
+  uint64_t index; /* processed events, the timestamp of STD traces */
+};
+
+/* ---- Module entry points ----------------------------------------------- */
+
+/* Engine core helpers. */
+uint32_t cw__engine_lockset_of(cw_engine *e, const ae_actor *a);
+uint32_t cw__engine_var(cw_engine *e, cw_sym sym);
+
+/* Races (ae_race.c). */
+void cw__race_access(cw_engine *e, uint32_t aid, const cw_aevent *ev);
+void cw__race_free(cw_engine *e);
+
+/* Lock-order graph (ae_lockgraph.c): records edges for a request of lock
+ * `lock` by actor `aid` and reports new potential deadlocks. */
+void cw__lockgraph_request(cw_engine *e, uint32_t aid, uint32_t lock,
+                           int shared, cw_sym loc, uint64_t seq);
+void cw__lockgraph_free(cw_engine *e);
+
+/* Wait-for graph (ae_waitfor.c). */
+void cw__waitfor_request(cw_engine *e, uint32_t aid);
+void cw__waitfor_end(cw_engine *e, uint32_t aid);
+void cw__waitfor_free(cw_engine *e);
+/* @return 1 if the holders of lock `l` block a request by `aid`. */
+int cw__lock_blocks(const cw_engine *e, uint32_t l, uint32_t aid,
+                    int shared);
+
+/* Contention (ae_contention.c). */
+void cw__hist_add(ae_hist *h, uint64_t v);
+uint64_t cw__hist_pct(const ae_hist *h, unsigned pct);
+void cw__hist_free(ae_hist *h);
+void cw__contention_acquire(cw_engine *e, ae_lock *l, cw_sym loc,
+                            int contended, uint64_t wait);
+void cw__contention_free(cw_engine *e);
+
+/* Critical path (ae_critpath.c). */
+void cw__span_begin(cw_engine *e, uint32_t aid, const cw_aevent *ev,
+                    int64_t ts);
+void cw__span_end(cw_engine *e, uint32_t aid, const cw_aevent *ev,
+                  int64_t ts);
+void cw__critpath_free(cw_engine *e);
+
+#endif /* CW_AE_INTERNAL_H */

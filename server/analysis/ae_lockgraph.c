@@ -1,0 +1,242 @@
+/*
+ * ae_lockgraph.c: the lock-order graph and potential deadlocks.
+ *
+ * DESIGN. Like lockdep, every request of lock R by an actor holding H adds
+ * an edge H -> R. An edge keeps instances, one per (actor, set of held
+ * locks), each with the requesting event's counter and sync clock; of each
+ * such key the first and the latest instance are kept (at most
+ * AE_PAIR_KEYS keys per edge). When an instance is added or refreshed, the
+ * graph is searched for simple cycles through its edge of length 2 to
+ * AE_MAX_CYCLE, and for a cycle whose locks were not reported yet, the
+ * instances are searched for one choice per edge with:
+ *   - distinct, live actors;
+ *   - pairwise disjoint held sets (a lock held by two of them, unless both
+ *     hold it in read mode, is a gate lock: the cycle cannot close);
+ *   - blocking modes (a read request of a lock held in read mode does not
+ *     block);
+ *   - pairwise concurrent requests under the sync clock, which is
+ *     happens-before without the release->acquire edges of nested locks.
+ * Every lock of a cycle is nested, so the sync clock never contains the
+ * cycle's own lock edges from the moment a lock becomes nested; it keeps
+ * fork/join, annotation, explicit and leaf-lock edges, which is what
+ * removes the joined-before-started and handed-off false positives. What
+ * this approximates is documented in docs/detection.md.
+ */
+#include "ae_internal.h"
+
+#include <string.h>
+
+#define AE_MAX_CYCLE 4
+#define AE_PAIR_KEYS 64
+
+static uint32_t get_pair(cw_engine *e, uint32_t h, uint32_t r) {
+  uint32_t idx;
+  if (cw__map_put(&e->pairmap, h, r, e->npairs, &idx)) {
+    AE_RESERVE(e->pairs, e->cappairs, e->npairs + 1u);
+    ae_pair *p = &e->pairs[e->npairs++];
+    memset(p, 0, sizeof(*p));
+    p->held = h;
+    p->req = r;
+    ae_lock *l = &e->locks[h];
+    AE_RESERVE(l->out, l->capout, l->nout + 1u);
+    l->out[l->nout++] = idx;
+  }
+  return idx;
+}
+
+static int before(const ae_inst *u, const ae_inst *v) {
+  return u->counter <= cw__vc_get(&v->n, u->actor);
+}
+
+static int sets_conflict(const cw_engine *e, uint32_t x, uint32_t y) {
+  const ae_lockset *a = &e->lsets[x], *b = &e->lsets[y];
+  uint32_t i = 0, j = 0;
+  while (i < a->n && j < b->n) {
+    if (a->syms[i] < b->syms[j])
+      i++;
+    else if (a->syms[i] > b->syms[j])
+      j++;
+    else {
+      if (!(a->shared[i] && b->shared[j]))
+        return 1;
+      i++;
+      j++;
+    }
+  }
+  return 0;
+}
+
+typedef struct cyc {
+  uint32_t n;
+  uint32_t locks[AE_MAX_CYCLE];
+  uint32_t pairs[AE_MAX_CYCLE];
+  const ae_inst *pick[AE_MAX_CYCLE];
+} cyc;
+
+static int compatible(const cw_engine *e, const cyc *c, uint32_t k,
+                      const ae_inst *u) {
+  if (e->dead[u->actor])
+    return 0;
+  for (uint32_t i = 0; i < k; i++) {
+    const ae_inst *v = c->pick[i];
+    if (v->actor == u->actor || sets_conflict(e, v->heldset, u->heldset) ||
+        before(v, u) || before(u, v))
+      return 0;
+  }
+  /* Edge k-1 requests the lock edge k holds. */
+  if (k > 0 && c->pick[k - 1]->req_shared && u->held_shared)
+    return 0;
+  if (k == c->n - 1 && u->req_shared && c->pick[0]->held_shared)
+    return 0;
+  return 1;
+}
+
+static int choose(const cw_engine *e, cyc *c, uint32_t k) {
+  if (k == c->n)
+    return 1;
+  const ae_pair *p = &e->pairs[c->pairs[k]];
+  for (uint32_t i = 0; i < p->ninst; i++) {
+    if (!compatible(e, c, k, &p->inst[i]))
+      continue;
+    c->pick[k] = &p->inst[i];
+    if (choose(e, c, k + 1))
+      return 1;
+  }
+  return 0;
+}
+
+static void cycle_key(const cyc *c, uint32_t *rot, uint64_t *k1,
+                      uint64_t *k2) {
+  uint32_t m = 0;
+  for (uint32_t i = 1; i < c->n; i++)
+    if (c->locks[i] < c->locks[m])
+      m = i;
+  uint32_t l[AE_MAX_CYCLE] = {0};
+  for (uint32_t i = 0; i < c->n; i++)
+    l[i] = c->locks[(m + i) % c->n];
+  *rot = m;
+  *k1 = ((uint64_t)l[0] << 32) | l[1];
+  *k2 = ((uint64_t)l[2] << 32) | l[3];
+}
+
+static void check_cycle(cw_engine *e, cyc *c) {
+  uint32_t rot;
+  uint64_t k1, k2;
+  cycle_key(c, &rot, &k1, &k2);
+  if (cw__map_get(&e->cyclemap, k1, k2))
+    return;
+  if (!compatible(e, c, 0, c->pick[0]) || !choose(e, c, 1))
+    return;
+  cw__map_put(&e->cyclemap, k1, k2, e->npdl, NULL);
+  AE_RESERVE(e->pdl, e->cappdl, e->npdl + 1u);
+  cw_deadlock *d = &e->pdl[e->npdl++];
+  cw_cycle_edge *ed = cw__ae_calloc(c->n, sizeof(*ed));
+  for (uint32_t i = 0; i < c->n; i++) {
+    uint32_t k = (rot + i) % c->n;
+    const ae_inst *u = c->pick[k];
+    ed[i].actor = u->actor;
+    ed[i].held = e->locks[c->locks[k]].sym;
+    ed[i].requested = e->locks[c->locks[(k + 1) % c->n]].sym;
+    ed[i].loc = u->loc;
+    ed[i].seq = u->seq;
+  }
+  d->n = c->n;
+  d->edges = ed;
+  d->actual = 0;
+  d->active = 0;
+}
+
+static void dfs(cw_engine *e, cyc *c, uint32_t depth) {
+  /* c->locks[0..depth] are on the path; extend from locks[depth]. */
+  const ae_lock *cur = &e->locks[c->locks[depth]];
+  for (uint32_t i = 0; i < cur->nout; i++) {
+    uint32_t q = cur->out[i];
+    uint32_t tgt = e->pairs[q].req;
+    if (tgt == c->locks[0]) {
+      c->pairs[depth] = q;
+      c->n = depth + 1;
+      check_cycle(e, c);
+      continue;
+    }
+    if (depth + 1 >= AE_MAX_CYCLE)
+      continue;
+    int seen = 0;
+    for (uint32_t k = 0; k <= depth; k++)
+      seen |= c->locks[k] == tgt;
+    if (seen)
+      continue;
+    c->locks[depth + 1] = tgt;
+    c->pairs[depth] = q;
+    dfs(e, c, depth + 1);
+  }
+}
+
+void cw__lockgraph_request(cw_engine *e, uint32_t aid, uint32_t lock,
+                           int shared, cw_sym loc, uint64_t seq) {
+  ae_actor *a = &e->actors[aid];
+  if (!a->nheld)
+    return;
+  int any = 0;
+  for (uint32_t h = 0; h < a->nheld; h++) {
+    if (a->held[h].lock == lock)
+      continue;
+    any = 1;
+    e->locks[a->held[h].lock].nested = 1;
+  }
+  if (!any)
+    return;
+  e->locks[lock].nested = 1;
+  for (uint32_t h = 0; h < a->nheld; h++) {
+    const ae_held *hd = &a->held[h];
+    if (hd->lock == lock)
+      continue;
+    uint32_t pi = get_pair(e, hd->lock, lock);
+    ae_pair *p = &e->pairs[pi];
+    uint32_t nkey = 0, slot = UINT32_MAX;
+    for (uint32_t i = 0; i < p->ninst; i++) {
+      if (p->inst[i].actor == aid && p->inst[i].heldset == a->lockset &&
+          p->inst[i].held_shared == hd->shared &&
+          p->inst[i].req_shared == (uint8_t)shared) {
+        nkey++;
+        slot = i; /* the latest of the (at most two) instances */
+      }
+    }
+    if (nkey == 1 || (nkey == 0 && p->ninst < 2 * AE_PAIR_KEYS)) {
+      AE_RESERVE(p->inst, p->capinst, p->ninst + 1u);
+      slot = p->ninst++;
+      memset(&p->inst[slot], 0, sizeof(p->inst[slot]));
+    } else if (nkey == 0) {
+      continue; /* edge saturated: keep the instances we have */
+    }
+    ae_inst *u = &p->inst[slot];
+    u->actor = aid;
+    u->heldset = a->lockset;
+    u->held_shared = hd->shared;
+    u->req_shared = (uint8_t)shared;
+    u->loc = loc;
+    u->seq = seq;
+    u->counter = a->counter;
+    cw__vc_copy(&u->n, &a->n);
+    cyc c;
+    memset(&c, 0, sizeof(c));
+    c.locks[0] = hd->lock;
+    c.locks[1] = lock;
+    c.pairs[0] = pi;
+    c.pick[0] = u;
+    dfs(e, &c, 1);
+  }
+}
+
+void cw__lockgraph_free(cw_engine *e) {
+  for (uint32_t i = 0; i < e->npairs; i++) {
+    for (uint32_t k = 0; k < e->pairs[i].ninst; k++)
+      cw__vc_free(&e->pairs[i].inst[k].n);
+    cw__ae_free(e->pairs[i].inst);
+  }
+  cw__ae_free(e->pairs);
+  cw__map_free(&e->pairmap);
+  cw__map_free(&e->cyclemap);
+  for (uint32_t i = 0; i < e->npdl; i++)
+    cw__ae_free((void *)e->pdl[i].edges);
+  cw__ae_free(e->pdl);
+}

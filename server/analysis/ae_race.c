@@ -1,0 +1,214 @@
+/*
+ * ae_race.c: race detection, race groups and per-variable audit trails.
+ *
+ * DESIGN. For every variable the engine keeps, per actor, the last access
+ * of each (location, kind), kind being read/write x plain/atomic, plus the
+ * counters of the actor's last write and last access. A new access n by
+ * actor a is compared with every stored entry s of every other actor b:
+ * they race iff at least one is a write, not both are atomic, and s does
+ * not happen before n, i.e. s.counter > C_n[b]. (n cannot happen before s:
+ * events are processed in an order that extends happens-before.) The
+ * per-actor counters give a FastTrack-like fast path: when the last access
+ * of b that could conflict is already ordered before n, none of b's
+ * entries is looked at.
+ *
+ * Why the last entry per (actor, location, kind) is enough for exact
+ * location-pair counts. Let s' and s be accesses of actor b at the same
+ * location and of the same kind, s' before s in program order, so
+ * s'.counter < s.counter. Any later access n that races with s' satisfies
+ * s'.counter > C_n[b] (s' not before n), hence s.counter > C_n[b] as well;
+ * s conflicts with n exactly when s' does (same kind), and n is not before
+ * s (processing order). So s races with n, and the pair (s, n) has the same
+ * location pair {loc, n.loc} as (s', n). Replacing s' by s therefore never
+ * loses a location pair nor a racy variable. The converse is trivial: every
+ * reported pair is a racing pair. Kinds must be kept apart because a later
+ * atomic write does not stand for an earlier plain one (atomics never race
+ * with atomics), nor a later read for an earlier write. `count` of a group
+ * counts the racing pairs (s, n) with s the last entry of its key when n
+ * arrives; see docs/detection.md.
+ */
+#include "ae_internal.h"
+
+#include <string.h>
+
+static cw_access make_access(const cw_engine *e, uint32_t actor,
+                             const ae_entry *s) {
+  cw_access x;
+  memset(&x, 0, sizeof(x));
+  x.actor = actor;
+  x.loc = s->loc;
+  x.is_write = s->kind & 1;
+  x.is_atomic = (s->kind >> 1) & 1;
+  x.val_flags = s->val_flags;
+  x.val_int = s->val_int;
+  x.val_str = s->val_str;
+  x.locks = e->lsets[s->lockset].syms;
+  x.nlocks = e->lsets[s->lockset].n;
+  x.seq = s->seq;
+  return x;
+}
+
+/* Marks as racy every audit record of s's key whose counter exceeds thr
+ * (all of them race with the new access; see the proof above). */
+static void audit_mark(ae_var *v, uint32_t rec, uint64_t thr) {
+  while (rec) {
+    cw_audit_entry *r = &v->aud[rec - 1];
+    ae_audx *x = &v->audx[rec - 1];
+    if (r->counter <= thr || x->thr <= thr)
+      break;
+    x->thr = thr;
+    r->racy = 1;
+    rec = x->prev;
+  }
+}
+
+static void report(cw_engine *e, ae_var *v, uint32_t b, const ae_entry *s,
+                   const ae_entry *n, uint32_t aid) {
+  if (!v->racy) {
+    v->racy = 1;
+    e->sum.racy_variables++;
+  }
+  cw_sym lo = s->loc < n->loc ? s->loc : n->loc;
+  cw_sym hi = s->loc < n->loc ? n->loc : s->loc;
+  uint64_t lp = ((uint64_t)lo << 32) | hi;
+  if (cw__map_put(&e->locpairs, lp, 0, 0, NULL))
+    e->sum.racy_location_pairs++;
+  uint32_t gi;
+  if (cw__map_put(&e->groupmap, v->sym, lp, e->ngroups, &gi)) {
+    AE_RESERVE(e->groups, e->capgroups, e->ngroups + 1u);
+    cw_race_group *g = &e->groups[e->ngroups++];
+    memset(g, 0, sizeof(*g));
+    g->var = v->sym;
+    const char *sl = cw__engine_str(e, s->loc), *nl = cw__engine_str(e, n->loc);
+    int s_first = strcmp(sl, nl) <= 0;
+    g->loc1 = s_first ? s->loc : n->loc;
+    g->loc2 = s_first ? n->loc : s->loc;
+    g->severity = CW_SEV_WARNING;
+    g->first = make_access(e, b, s);
+    g->second = make_access(e, aid, n);
+  }
+  cw_race_group *g = &e->groups[gi];
+  g->count++;
+  if ((s->kind & 1) && (n->kind & 1))
+    g->severity = CW_SEV_ERROR;
+}
+
+void cw__race_access(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
+  ae_var *v = &e->vars[cw__engine_var(e, ev->object)];
+  ae_actor *a = &e->actors[aid];
+  int is_w = ev->kind == CW_AE_WRITE;
+  int atomic = (ev->flags & CW_AEF_ATOMIC) != 0;
+  ae_entry n;
+  n.loc = ev->loc;
+  n.kind = (uint8_t)(is_w | (atomic << 1));
+  n.val_flags = (uint8_t)(ev->flags & (CW_AEF_VAL_INT | CW_AEF_VAL_STR));
+  n.lockset = a->lockset;
+  n.counter = a->counter;
+  n.seq = ev->seq;
+  n.val_int = ev->val_int;
+  n.val_str = ev->val_str;
+  n.audit = 0;
+  int keep = e->cfg.keep_events != 0;
+  if (keep) {
+    AE_RESERVE(v->aud, v->capaud, v->naud + 1u);
+    v->audx = cw__ae_realloc(v->audx, v->capaud * sizeof(*v->audx));
+    cw_audit_entry *r = &v->aud[v->naud];
+    memset(r, 0, sizeof(*r));
+    r->actor = aid;
+    r->loc = n.loc;
+    r->is_write = is_w;
+    r->is_atomic = atomic;
+    r->val_flags = n.val_flags;
+    r->val_int = n.val_int;
+    r->val_str = n.val_str;
+    r->locks = e->lsets[n.lockset].syms;
+    r->nlocks = e->lsets[n.lockset].n;
+    r->seq = n.seq;
+    r->counter = n.counter;
+    v->audx[v->naud].prev = 0;
+    v->audx[v->naud].thr = UINT64_MAX;
+    n.audit = ++v->naud;
+  }
+  uint32_t mine = UINT32_MAX;
+  for (uint32_t i = 0; i < v->n;) {
+    ae_vrec *r = &v->r[i];
+    if (r->actor == aid) {
+      mine = i++;
+      continue;
+    }
+    if (e->dead[r->actor]) {
+      /* Retired: forget its accesses (can only remove races). */
+      cw__ae_free(r->e);
+      *r = v->r[--v->n];
+      if (mine == v->n)
+        mine = i;
+      continue;
+    }
+    uint64_t top = is_w ? r->last_any : r->last_w;
+    if (top) {
+      uint64_t known = cw__vc_get(&a->c, r->actor);
+      if (top > known) {
+        for (uint32_t k = 0; k < r->n; k++) {
+          const ae_entry *s = &r->e[k];
+          if (s->counter <= known || !((s->kind | n.kind) & 1) ||
+              ((s->kind & n.kind) & 2))
+            continue;
+          report(e, v, r->actor, s, &n, aid);
+          if (keep) {
+            v->aud[n.audit - 1].racy = 1;
+            audit_mark(v, s->audit, known);
+          }
+        }
+      }
+    }
+    i++;
+  }
+  /* Store n as the last access of its (actor, location, kind). */
+  if (mine == UINT32_MAX) {
+    AE_RESERVE(v->r, v->cap, v->n + 1u);
+    mine = v->n++;
+    memset(&v->r[mine], 0, sizeof(v->r[mine]));
+    v->r[mine].actor = aid;
+  }
+  ae_vrec *r = &v->r[mine];
+  r->last_any = n.counter;
+  if (is_w)
+    r->last_w = n.counter;
+  for (uint32_t k = 0; k < r->n; k++) {
+    if (r->e[k].loc == n.loc && r->e[k].kind == n.kind) {
+      if (keep)
+        v->audx[n.audit - 1].prev = r->e[k].audit;
+      r->e[k] = n;
+      return;
+    }
+  }
+  AE_RESERVE(r->e, r->cap, r->n + 1u);
+  r->e[r->n++] = n;
+}
+
+size_t cw__engine_audit(const cw_engine *e, cw_sym var,
+                        const cw_audit_entry **out) {
+  *out = NULL;
+  if (!e || var == 0 || var >= e->nsyms || var >= e->capof ||
+      !e->var_of[var])
+    return 0;
+  const ae_var *v = &e->vars[e->var_of[var]];
+  *out = v->aud;
+  return v->naud;
+}
+
+void cw__race_free(cw_engine *e) {
+  for (uint32_t i = 1; i < e->nvars; i++) {
+    ae_var *v = &e->vars[i];
+    for (uint32_t k = 0; k < v->n; k++)
+      cw__ae_free(v->r[k].e);
+    cw__ae_free(v->r);
+    cw__ae_free(v->aud);
+    cw__ae_free(v->audx);
+  }
+  cw__ae_free(e->vars);
+  cw__ae_free(e->var_syms);
+  cw__ae_free(e->groups);
+  cw__map_free(&e->groupmap);
+  cw__map_free(&e->locpairs);
+}
