@@ -1,0 +1,63 @@
+/*
+ * cli: internals of the `causeway` command-line tool (server/cli/).
+ */
+#ifndef CW_CLI_H
+#define CW_CLI_H
+
+#include <stddef.h>
+
+#include "cw_input.h"
+#include "cw_report.h"
+
+/* Exit codes. */
+enum { CLI_OK = 0, CLI_FOUND = 1, CLI_USAGE = 2 };
+
+/* What makes `check` fail. */
+enum {
+  FAIL_RACE = 1 << 0,
+  FAIL_RACE_ERROR = 1 << 1,
+  FAIL_POTENTIAL = 1 << 2,
+  FAIL_DEADLOCK = 1 << 3
+};
+
+typedef enum { REPORT_TEXT, REPORT_JSON, REPORT_SARIF, REPORT_JUNIT } cli_report;
+
+/* Options shared by `check` and `run`. */
+typedef struct cli_opts {
+  cw_input_format format;
+  cli_report report;
+  unsigned fail_on;
+  const char *suppressions;
+  const char *output; /* NULL: stdout */
+  int progress;       /* -1 auto (TTY), 0 off, 1 on */
+  int keep_traces;    /* run only */
+} cli_opts;
+
+void cli_opts_init(cli_opts *o);
+/* Parses one option at argv[*i] (advancing *i past its value).
+ * @return 1 when consumed, 0 when argv[*i] is not an option of check/run,
+ * -1 on a usage error (already printed). */
+int cli_parse_opt(cli_opts *o, int argc, char **argv, int *i);
+/* Parses a --fail-on LIST. @return 0 or -1. */
+int cli_parse_fail_on(const char *list, unsigned *out);
+
+/* Analyses the files together and writes the report.
+ * @return CLI_OK, CLI_FOUND or CLI_USAGE (input error, printed). */
+int cli_analyse(const cli_opts *o, const char *const *files, size_t n);
+
+int cli_check(int argc, char **argv);
+int cli_run(int argc, char **argv);
+int cli_dump(int argc, char **argv);
+
+/* Progress indicator on stderr (only when it is a terminal). */
+typedef struct cli_progress cli_progress;
+cli_progress *cli_progress_new(int mode, unsigned long long total_bytes);
+void cli_progress_file(cli_progress *p, const char *name,
+                       unsigned long long before_bytes);
+void cli_progress_cb(void *ud, uint64_t done, uint64_t total);
+void cli_progress_end(cli_progress *p);
+
+/* Prints "causeway: " + message to stderr. */
+void cli_err(const char *fmt, ...);
+
+#endif

@@ -1,0 +1,414 @@
+/*
+ * cli_check: `causeway check`: option parsing shared with `run`, reading
+ * every input into one engine, the report, and the exit code.
+ *
+ * Inputs of one run are one analysis: STD files are streamed in the order
+ * given (each file is a process: service = basename, and with several
+ * files actors are named "file/THREAD"), Raceway files are decoded one by
+ * one, and all native files are decoded together (merged by time).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+/* Raceway inputs are parsed as a whole; refuse absurd sizes. */
+#define RACEWAY_MAX_BYTES ((size_t)1 << 30)
+
+void cli_err(const char *fmt, ...)
+{
+  va_list ap;
+  fputs("causeway: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+void cli_opts_init(cli_opts *o)
+{
+  memset(o, 0, sizeof *o);
+  o->format = CW_FMT_AUTO;
+  o->report = REPORT_TEXT;
+  o->fail_on = FAIL_RACE | FAIL_DEADLOCK;
+  o->progress = -1;
+}
+
+int cli_parse_fail_on(const char *list, unsigned *out)
+{
+  static const struct {
+    const char *name;
+    unsigned bit;
+  } names[] = {
+    { "race", FAIL_RACE },
+    { "race-error", FAIL_RACE_ERROR },
+    { "potential-deadlock", FAIL_POTENTIAL },
+    { "deadlock", FAIL_DEADLOCK },
+    { "none", 0 },
+  };
+  unsigned v = 0;
+  int none = 0, items = 0;
+  const char *p = list;
+  for (;;) {
+    const char *comma = strchr(p, ',');
+    size_t n = comma ? (size_t)(comma - p) : strlen(p);
+    size_t k;
+    for (k = 0; k < sizeof names / sizeof names[0]; k++)
+      if (strlen(names[k].name) == n && memcmp(p, names[k].name, n) == 0)
+        break;
+    if (k == sizeof names / sizeof names[0]) {
+      cli_err("--fail-on: unknown item '%.*s' (expected race, race-error, "
+              "potential-deadlock, deadlock or none)",
+              (int)(n > 40 ? 40 : n), p);
+      return -1;
+    }
+    none |= names[k].bit == 0;
+    v |= names[k].bit;
+    items++;
+    if (!comma)
+      break;
+    p = comma + 1;
+  }
+  if (none && items > 1) {
+    cli_err("--fail-on: 'none' cannot be combined with other items");
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+/* Matches "--name VALUE" and "--name=VALUE". @return the value or NULL. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name,
+                             int *err)
+{
+  size_t n = strlen(name);
+  const char *a = argv[*i];
+  if (strncmp(a, name, n) != 0)
+    return NULL;
+  if (a[n] == '=')
+    return a + n + 1;
+  if (a[n] != '\0')
+    return NULL;
+  if (*i + 1 >= argc) {
+    cli_err("%s needs a value", name);
+    *err = 1;
+    return NULL;
+  }
+  return argv[++*i];
+}
+
+int cli_parse_opt(cli_opts *o, int argc, char **argv, int *i)
+{
+  int err = 0;
+  const char *v;
+  if ((v = opt_value(argc, argv, i, "--input-format", &err))) {
+    if (cw__input_format_parse(v, &o->format) != 0) {
+      cli_err("--input-format: unknown format '%s' (expected auto, native, "
+              "std or raceway)", v);
+      return -1;
+    }
+    return 1;
+  }
+  if (!err && (v = opt_value(argc, argv, i, "--report", &err))) {
+    if (!strcmp(v, "text"))
+      o->report = REPORT_TEXT;
+    else if (!strcmp(v, "json"))
+      o->report = REPORT_JSON;
+    else if (!strcmp(v, "sarif"))
+      o->report = REPORT_SARIF;
+    else if (!strcmp(v, "junit"))
+      o->report = REPORT_JUNIT;
+    else {
+      cli_err("--report: unknown report '%s' (expected text, json, sarif or "
+              "junit)", v);
+      return -1;
+    }
+    return 1;
+  }
+  if (!err && (v = opt_value(argc, argv, i, "--fail-on", &err)))
+    return cli_parse_fail_on(v, &o->fail_on) == 0 ? 1 : -1;
+  if (!err && (v = opt_value(argc, argv, i, "--suppressions", &err))) {
+    o->suppressions = v;
+    return 1;
+  }
+  if (!err && (v = opt_value(argc, argv, i, "--output", &err))) {
+    o->output = v;
+    return 1;
+  }
+  if (err)
+    return -1;
+  if (!strcmp(argv[*i], "--progress")) {
+    o->progress = 1;
+    return 1;
+  }
+  if (!strcmp(argv[*i], "--no-progress")) {
+    o->progress = 0;
+    return 1;
+  }
+  return 0;
+}
+
+static const char *base_name(const char *path)
+{
+  const char *s = strrchr(path, '/');
+  return s && s[1] ? s + 1 : path;
+}
+
+static int detect(const char *path, cw_input_format *out)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    cli_err("%s: %s", path, strerror(errno));
+    return -1;
+  }
+  uint8_t head[64];
+  size_t n = fread(head, 1, sizeof head, f);
+  fclose(f);
+  *out = cw__input_detect(path, head, n);
+  return 0;
+}
+
+static int decode_std(const char *path, cw_engine *e, cw_input_opts *io,
+                      cw_input_stats *st)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    cli_err("%s: %s", path, strerror(errno));
+    return -1;
+  }
+  cw_input_error err;
+  int rc = cw__std_decode_stream(f, e, io, st, &err);
+  fclose(f);
+  if (rc)
+    cli_err("%s", err.msg);
+  return rc;
+}
+
+static int decode_raceway(const char *path, cw_engine *e, cw_input_opts *io,
+                          cw_input_stats *st)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    cli_err("%s: %s", path, strerror(errno));
+    return -1;
+  }
+  struct stat sb;
+  if (fstat(fileno(f), &sb) != 0 || sb.st_size < 0 ||
+      (unsigned long long)sb.st_size > RACEWAY_MAX_BYTES) {
+    fclose(f);
+    cli_err("%s: not a regular file or larger than 1 GiB", path);
+    return -1;
+  }
+  size_t len = (size_t)sb.st_size;
+  char *buf = malloc(len ? len : 1);
+  size_t got = buf ? fread(buf, 1, len, f) : 0;
+  int bad = !buf || got != len || ferror(f);
+  fclose(f);
+  if (bad) {
+    free(buf);
+    cli_err("%s: cannot read", path);
+    return -1;
+  }
+  cw_input_error err;
+  int rc = cw__raceway_decode_ex(buf, len, e, io, st, &err);
+  free(buf);
+  if (rc)
+    cli_err("%s", err.msg);
+  return rc;
+}
+
+static unsigned long long file_size(const char *path)
+{
+  struct stat sb;
+  return stat(path, &sb) == 0 && sb.st_size > 0 ? (unsigned long long)sb.st_size
+                                                : 0;
+}
+
+/* Feeds every input into e. @return 0 or -1 (error printed). */
+static int load_inputs(const cli_opts *o, const char *const *files, size_t n,
+                       cw_engine *e, cw_input_stats *st)
+{
+  cw_input_format *fmt = calloc(n ? n : 1, sizeof *fmt);
+  const char **native = calloc(n ? n : 1, sizeof *native);
+  int rc = fmt && native ? 0 : -1;
+  size_t nnative = 0, nother = 0;
+  unsigned long long total = 0, before = 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    fmt[i] = o->format;
+    if (fmt[i] == CW_FMT_AUTO)
+      rc = detect(files[i], &fmt[i]);
+    total += file_size(files[i]);
+    if (fmt[i] == CW_FMT_NATIVE)
+      native[nnative++] = files[i];
+    else
+      nother++;
+  }
+  cli_progress *pr = rc == 0 ? cli_progress_new(o->progress, total) : NULL;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    if (fmt[i] == CW_FMT_NATIVE)
+      continue;
+    cw_input_opts io = { .name = files[i], .service = base_name(files[i]),
+                         .prefix_actors = nother + nnative > 1,
+                         .progress = pr ? cli_progress_cb : NULL,
+                         .progress_ud = pr,
+                         .total_bytes = total };
+    cli_progress_file(pr, files[i], before);
+    rc = fmt[i] == CW_FMT_STD ? decode_std(files[i], e, &io, st)
+                              : decode_raceway(files[i], e, &io, st);
+    before += file_size(files[i]);
+  }
+  if (rc == 0 && nnative) {
+    cw_input_opts io = { .name = native[0],
+                         .progress = pr ? cli_progress_cb : NULL,
+                         .progress_ud = pr,
+                         .total_bytes = total };
+    cw_input_error err;
+    cli_progress_file(pr, nnative > 1 ? "native traces" : native[0], before);
+    rc = cw__native_decode_files(native, nnative, e, &io, st, &err);
+    if (rc)
+      cli_err("%s", err.msg[0] ? err.msg : "out of memory");
+  }
+  cli_progress_end(pr);
+  free(fmt);
+  free(native);
+  return rc;
+}
+
+static int exit_code(const cli_opts *o, const cw_findings *f)
+{
+  if ((o->fail_on & FAIL_RACE) && f->nraces)
+    return CLI_FOUND;
+  if (o->fail_on & FAIL_RACE_ERROR)
+    for (size_t i = 0; i < f->nraces; i++)
+      if (f->races[i]->severity == CW_SEV_ERROR)
+        return CLI_FOUND;
+  if ((o->fail_on & FAIL_POTENTIAL) && f->npotential)
+    return CLI_FOUND;
+  if ((o->fail_on & FAIL_DEADLOCK) && f->ndeadlocks)
+    return CLI_FOUND;
+  return CLI_OK;
+}
+
+static int write_report(const cli_opts *o, const cw_findings *f)
+{
+  FILE *out = stdout;
+  if (o->output && strcmp(o->output, "-") != 0) {
+    out = fopen(o->output, "w");
+    if (!out) {
+      cli_err("%s: %s", o->output, strerror(errno));
+      return -1;
+    }
+  }
+  int rc;
+  switch (o->report) {
+  case REPORT_JSON: rc = cw__report_write_json(out, f); break;
+  case REPORT_SARIF: rc = cw__report_write_sarif(out, f); break;
+  case REPORT_JUNIT: rc = cw__report_write_junit(out, f); break;
+  default: rc = cw__report_write_text(out, f); break;
+  }
+  if (fflush(out) != 0)
+    rc = -1;
+  if (out != stdout && fclose(out) != 0)
+    rc = -1;
+  if (rc)
+    cli_err("cannot write the report");
+  return rc;
+}
+
+int cli_analyse(const cli_opts *o, const char *const *files, size_t n)
+{
+  cw_suppressions *supp = NULL;
+  if (o->suppressions) {
+    cw_input_error err;
+    supp = cw__supp_load(o->suppressions, &err);
+    if (!supp) {
+      cli_err("%s", err.msg);
+      return CLI_USAGE;
+    }
+  }
+  cw_engine_config cfg = { .size = sizeof cfg };
+  cw_engine *e = cw__engine_new(&cfg);
+  if (!e) {
+    cw__supp_free(supp);
+    cli_err("out of memory");
+    return CLI_USAGE;
+  }
+  cw_input_stats st;
+  memset(&st, 0, sizeof st);
+  int rc = load_inputs(o, files, n, e, &st) == 0 ? CLI_OK : CLI_USAGE;
+  if (rc == CLI_OK) {
+    cw__engine_flush(e);
+    cw_findings f;
+    if (cw__findings_collect(&f, e, supp, &st) != 0) {
+      cli_err("out of memory");
+      rc = CLI_USAGE;
+    } else if (write_report(o, &f) != 0) {
+      rc = CLI_USAGE;
+    } else {
+      rc = exit_code(o, &f);
+    }
+    cw__findings_free(&f);
+  }
+  cw__engine_free(e);
+  cw__supp_free(supp);
+  return rc;
+}
+
+static void check_usage(void)
+{
+  fputs("usage: causeway check [--input-format auto|native|std|raceway]\n"
+        "                      [--report text|json|sarif|junit]\n"
+        "                      [--fail-on LIST] [--suppressions FILE]\n"
+        "                      [--output FILE] [--[no-]progress] FILE...\n"
+        "  LIST: comma-separated race, race-error, potential-deadlock,\n"
+        "        deadlock, or none (default: race,deadlock)\n",
+        stderr);
+}
+
+int cli_check(int argc, char **argv)
+{
+  cli_opts o;
+  cli_opts_init(&o);
+  const char **files = calloc((size_t)argc + 1, sizeof *files);
+  if (!files)
+    return CLI_USAGE;
+  size_t n = 0;
+  int only_files = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!only_files && !strcmp(argv[i], "--")) {
+      only_files = 1;
+      continue;
+    }
+    if (!only_files && argv[i][0] == '-' && argv[i][1] != '\0') {
+      if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+        check_usage();
+        free(files);
+        return CLI_OK;
+      }
+      int r = cli_parse_opt(&o, argc, argv, &i);
+      if (r == 0)
+        cli_err("check: unknown option '%s'", argv[i]);
+      if (r <= 0) {
+        check_usage();
+        free(files);
+        return CLI_USAGE;
+      }
+      continue;
+    }
+    files[n++] = argv[i];
+  }
+  if (n == 0) {
+    cli_err("check: no input files");
+    check_usage();
+    free(files);
+    return CLI_USAGE;
+  }
+  int rc = cli_analyse(&o, files, n);
+  free(files);
+  return rc;
+}

@@ -1,0 +1,153 @@
+/*
+ * cw_input: decoders that turn trace files and ingest bodies into engine
+ * events (server/analysis/cw_analysis.h). Three formats:
+ *
+ *   - RAPID "STD" text traces (cw_std.c): happens-before comes from the
+ *     sync events, the engine numbers events itself;
+ *   - Raceway JSON batches (cw_raceway*.c): happens-before is rebuilt from
+ *     per-thread program order, lock pairs, spawns and parent links;
+ *   - causeway native trace files (cw_native*.c): the SDK's clocks are the
+ *     happens-before, the decoder only restores the per-process order.
+ *
+ * Internal API (not installed), shared by the CLI and the collector.
+ * Thread-safety: each call uses one engine from one thread.
+ */
+#ifndef CW_INPUT_H
+#define CW_INPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cw_analysis.h"
+
+/* Input formats. */
+typedef enum cw_input_format {
+  CW_FMT_AUTO = 0,
+  CW_FMT_NATIVE,
+  CW_FMT_STD,
+  CW_FMT_RACEWAY
+} cw_input_format;
+
+/* Why a Raceway event was skipped. Never renumber. */
+typedef enum cw_skip_reason {
+  CW_SKIP_NOT_OBJECT = 0,  /* the event is not a JSON object */
+  CW_SKIP_BAD_KIND,        /* `kind` missing or not a one-key object */
+  CW_SKIP_UNKNOWN_KIND,    /* a kind variant causeway does not know */
+  CW_SKIP_BAD_METADATA,    /* metadata / thread_id / service missing */
+  CW_SKIP_BAD_TIMESTAMP,   /* timestamp missing or not RFC 3339 */
+  CW_SKIP_BAD_FIELD,       /* a field the kind needs is missing or wrong */
+  CW_SKIP_LIMIT,           /* over the per-input event cap */
+  CW_SKIP_REASON_COUNT_
+} cw_skip_reason;
+
+/* Counters filled by the decoders; zero it before the first call and pass
+ * the same struct for every input of one analysis. */
+typedef struct cw_input_stats {
+  uint64_t events;         /* events handed to the engine */
+  uint64_t lines;          /* STD: lines read */
+  uint64_t bytes;          /* bytes read */
+  uint64_t skipped_events; /* Raceway events skipped (sum of reasons) */
+  uint64_t skipped[CW_SKIP_REASON_COUNT_];
+  uint64_t unknown_fields; /* Raceway events analysed despite extra fields */
+  uint64_t batches;        /* native batches / Raceway batches */
+  uint64_t truncated_files;/* native files with a truncated last frame */
+  uint64_t unknown_kinds;  /* native events of a kind this build skips */
+} cw_input_stats;
+
+/* @return the stable name of a skip reason ("unknown_kind"...). */
+const char *cw__skip_reason_name(cw_skip_reason r);
+
+/* A decode error: a message that already names the input and the line (or
+ * byte offset), e.g. "trace.std:12: expected THREAD|OP|LOC". */
+typedef struct cw_input_error {
+  char msg[320];
+  uint64_t line; /* 0 when not line-based */
+} cw_input_error;
+
+/* Progress callback: `done` of `total` bytes read (total 0 = unknown). */
+typedef void (*cw_progress_fn)(void *ud, uint64_t done, uint64_t total);
+
+/* Per-input options. `name` is the input's display name (used in errors);
+ * `service` names the process the input came from (STD: file basename).
+ * With `prefix_actors` set, STD actors are named "service/THREAD" so that
+ * the threads of several files stay distinct; otherwise just "THREAD". */
+typedef struct cw_input_opts {
+  const char *name;
+  const char *service;
+  int prefix_actors;
+  cw_progress_fn progress;
+  void *progress_ud;
+  uint64_t total_bytes;
+} cw_input_opts;
+
+/* ---- Detection ------------------------------------------------------------ */
+
+/* Guesses a format from the first bytes of an input and its file name:
+ * an LZ4 frame magic or ".cwt" is native, '{' or '[' is Raceway JSON,
+ * anything else is STD. */
+cw_input_format cw__input_detect(const char *path, const uint8_t *head,
+                                 size_t n);
+/* @return "native", "std", "raceway" or "auto". */
+const char *cw__input_format_name(cw_input_format f);
+/* Parses a format name. @return 0 or -1. */
+int cw__input_format_parse(const char *s, cw_input_format *out);
+
+/* ---- STD ------------------------------------------------------------------ */
+
+/* Parses one STD line (without its newline). *kind is 0 for a blank or
+ * comment line. Fields point into `line`.
+ * @return 0, or -1 with a message in msg (msgsz bytes). */
+typedef struct cw_std_line {
+  int kind; /* 0 or a cw_ae_kind */
+  const char *thread; size_t thread_len;
+  const char *arg; size_t arg_len;
+  const char *loc; size_t loc_len;
+} cw_std_line;
+int cw__std_parse_line(const char *line, size_t len, cw_std_line *out,
+                       char *msg, size_t msgsz);
+
+/* Streams a STD trace from `f` into the engine, line by line.
+ * @return 0, or -1 with err filled ("name:LINE: reason"). */
+int cw__std_decode_stream(FILE *f, cw_engine *e, const cw_input_opts *o,
+                          cw_input_stats *st, cw_input_error *err);
+/* Decodes a STD trace held in memory (fuzzing, tests). */
+int cw__std_decode_buf(const char *buf, size_t len, cw_engine *e,
+                       const cw_input_opts *o, cw_input_stats *st,
+                       cw_input_error *err);
+
+/* ---- Raceway JSON -------------------------------------------------------- */
+
+/* Decodes Raceway JSON: one `{"events":[...]}` batch, a plain array of
+ * events, or several batches one after another (JSONL). Events are sorted
+ * by timestamp and fed with happens-before derived from program order per
+ * thread_id, lock pairs, AsyncSpawn and cross-thread parent_id links; their
+ * causality_vector is ignored. A bad or unknown event is skipped and counted
+ * in *st; only a JSON syntax error or a wrong top-level shape fails.
+ * err may be NULL (the collector reports only the message then).
+ * @return 0, or -1 with err filled ("name:LINE: reason"). */
+int cw__raceway_decode(const char *json, size_t len, cw_engine *e,
+                       cw_input_stats *st);
+int cw__raceway_decode_ex(const char *json, size_t len, cw_engine *e,
+                          const cw_input_opts *o, cw_input_stats *st,
+                          cw_input_error *err);
+
+/* ---- Native --------------------------------------------------------------- */
+
+/* Decodes native trace files (concatenated LZ4 frames) together: each
+ * file's events are restored to sequence order (window: CW_NATIVE_WINDOW
+ * events), then files are merged by wall-clock time.
+ * @return 0, or -1 with err filled ("file: offset N: reason"). */
+int cw__native_decode_files(const char *const *paths, size_t n,
+                            cw_engine *e, const cw_input_opts *o,
+                            cw_input_stats *st, cw_input_error *err);
+/* Decodes one in-memory native buffer (fuzzing, tests, the collector). */
+int cw__native_decode_buf(const uint8_t *buf, size_t len, cw_engine *e,
+                          const cw_input_opts *o, cw_input_stats *st,
+                          cw_input_error *err);
+
+/* Events native inputs may hold back, in total, to restore sequence order
+ * (split over the files, at least 64 Ki each; ~150 B per held event). */
+#define CW_NATIVE_WINDOW ((size_t)1 << 18)
+
+#endif /* CW_INPUT_H */

@@ -1,0 +1,302 @@
+/*
+ * cw_raceway: the Raceway JSON container decoder.
+ *
+ * DESIGN. Raceway's SDKs POST `{"events":[...]}`; files hold one such batch,
+ * a plain array of events, or several batches one after another (JSONL).
+ * All values of the input are parsed first (jansson, stopping after each
+ * value), every event is checked on its own, and the good ones are sorted by
+ * timestamp (stable on input order) before cw_raceway_event.c feeds them:
+ * happens-before is per-thread program order, so it needs time order, not
+ * the order in which batches happened to arrive. A bad event is skipped and
+ * counted by reason; only unreadable JSON or a wrong top-level shape fails
+ * the whole input, with its line.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cw_raceway_int.h"
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  int64_t yoe = y - era * 400;
+  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+static int digits(const char **p, int n, int64_t *out)
+{
+  int64_t v = 0;
+  for (int i = 0; i < n; i++) {
+    char c = (*p)[i];
+    if (c < '0' || c > '9')
+      return -1;
+    v = v * 10 + (c - '0');
+  }
+  *p += n;
+  *out = v;
+  return 0;
+}
+
+int cw__rfc3339_parse(const char *s, int64_t *out)
+{
+  int64_t y, mo, d, h, mi, sec, frac = 0, oh = 0, om = 0;
+  const char *p = s;
+  if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) ||
+      *p++ != '-' || digits(&p, 2, &d))
+    return -1;
+  if (*p != 'T' && *p != 't' && *p != ' ')
+    return -1;
+  p++;
+  if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) ||
+      *p++ != ':' || digits(&p, 2, &sec))
+    return -1;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+    return -1;
+  if (*p == '.') {
+    p++;
+    int n = 0;
+    while (*p >= '0' && *p <= '9') {
+      if (n < 9) {
+        frac = frac * 10 + (*p - '0');
+        n++;
+      }
+      p++;
+    }
+    if (n == 0)
+      return -1;
+    for (; n < 9; n++)
+      frac *= 10;
+  }
+  int sign = 0;
+  if (*p == 'Z' || *p == 'z') {
+    p++;
+  } else if (*p == '+' || *p == '-') {
+    sign = *p == '-' ? -1 : 1;
+    p++;
+    if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om) ||
+        oh > 23 || om > 59)
+      return -1;
+  } else {
+    return -1;
+  }
+  if (*p != '\0')
+    return -1;
+  int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
+                 sec - sign * (oh * 3600 + om * 60);
+  *out = secs * 1000000000 + frac;
+  return 0;
+}
+
+static int cmp_events(const void *a, const void *b)
+{
+  const cw_rw_event *x = a, *y = b;
+  if (x->ts_ns != y->ts_ns)
+    return x->ts_ns < y->ts_ns ? -1 : 1;
+  return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Growable event list with a hard cap. */
+typedef struct rw_list {
+  cw_rw_event *v;
+  size_t n, cap;
+} rw_list;
+
+static void set_error(cw_input_error *err, const char *name, uint64_t line,
+                      const char *msg)
+{
+  if (!err)
+    return;
+  if (line)
+    snprintf(err->msg, sizeof err->msg, "%s:%llu: %s", name,
+             (unsigned long long)line, msg);
+  else
+    snprintf(err->msg, sizeof err->msg, "%s: %s", name, msg);
+  err->line = line;
+}
+
+static uint64_t line_of(const char *buf, size_t off, size_t len)
+{
+  uint64_t line = 1;
+  for (size_t i = 0; i < off && i < len; i++)
+    line += buf[i] == '\n';
+  return line;
+}
+
+/* Adds the events of one array. @return 0 or -1 (out of memory). */
+static int add_events(rw_list *l, json_t *arr, cw_input_stats *st,
+                      size_t *idx)
+{
+  size_t i;
+  json_t *ev;
+  json_array_foreach(arr, i, ev) {
+    int why = cw__rw_validate(ev);
+    int64_t ts = 0;
+    if (why < 0) {
+      json_t *t = json_object_get(ev, "timestamp");
+      if (!json_is_string(t) || cw__rfc3339_parse(json_string_value(t), &ts))
+        why = CW_SKIP_BAD_TIMESTAMP;
+    }
+    if (why < 0 && l->n >= CW_RW_MAX_EVENTS)
+      why = CW_SKIP_LIMIT;
+    if (why >= 0) {
+      st->skipped[why]++;
+      st->skipped_events++;
+      continue;
+    }
+    if (l->n == l->cap) {
+      size_t cap = l->cap ? l->cap * 2 : 256;
+      cw_rw_event *v = realloc(l->v, cap * sizeof *v);
+      if (!v)
+        return -1;
+      l->v = v;
+      l->cap = cap;
+    }
+    l->v[l->n].ev = ev;
+    l->v[l->n].ts_ns = ts;
+    l->v[l->n].idx = (*idx)++;
+    l->n++;
+  }
+  return 0;
+}
+
+/* Takes one top-level value apart. @return 0, -1 (shape), -2 (memory). */
+static int add_value(rw_list *l, json_t *v, cw_input_stats *st, size_t *idx)
+{
+  json_t *arr = NULL;
+  if (json_is_array(v)) {
+    arr = v;
+  } else if (json_is_object(v)) {
+    arr = json_object_get(v, "events");
+    if (!arr && json_object_get(v, "kind")) {
+      /* A single bare event. */
+      json_t *one = json_array();
+      if (!one || json_array_append(one, v) != 0) {
+        json_decref(one);
+        return -2;
+      }
+      /* Keep it alive through the root list: v stays referenced by it. */
+      int rc = add_events(l, one, st, idx);
+      json_decref(one);
+      st->batches++;
+      return rc ? -2 : 0;
+    }
+    if (!json_is_array(arr))
+      return -1;
+  } else {
+    return -1;
+  }
+  st->batches++;
+  return add_events(l, arr, st, idx) ? -2 : 0;
+}
+
+int cw__raceway_decode_ex(const char *json, size_t len, cw_engine *e,
+                          const cw_input_opts *o, cw_input_stats *st,
+                          cw_input_error *err)
+{
+  const char *name = (o && o->name) ? o->name : "<input>";
+  cw_input_stats dummy;
+  if (!st) {
+    memset(&dummy, 0, sizeof dummy);
+    st = &dummy;
+  }
+  if (err) {
+    err->msg[0] = '\0';
+    err->line = 0;
+  }
+  rw_list l = { 0 };
+  json_t **roots = NULL;
+  size_t nroots = 0, rcap = 0, idx = 0, pos = 0;
+  int rc = 0;
+  if (len >= 3 && memcmp(json, "\xef\xbb\xbf", 3) == 0)
+    pos = 3;
+  st->bytes += len;
+  for (;;) {
+    while (pos < len && (json[pos] == ' ' || json[pos] == '\t' ||
+                         json[pos] == '\r' || json[pos] == '\n'))
+      pos++;
+    if (pos >= len)
+      break;
+    json_error_t je;
+    json_t *v = json_loadb(json + pos, len - pos,
+                           JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY |
+                               JSON_ALLOW_NUL,
+                           &je);
+    if (!v) {
+      char msg[240];
+      snprintf(msg, sizeof msg, "invalid JSON: %s", je.text);
+      uint64_t line = line_of(json, pos, len) + (je.line > 0 ? je.line : 1) - 1;
+      set_error(err, name, line, msg);
+      rc = -1;
+      break;
+    }
+    if (nroots == rcap) {
+      size_t cap = rcap ? rcap * 2 : 8;
+      json_t **r = realloc(roots, cap * sizeof *r);
+      if (!r) {
+        json_decref(v);
+        set_error(err, name, 0, "out of memory");
+        rc = -1;
+        break;
+      }
+      roots = r;
+      rcap = cap;
+    }
+    roots[nroots++] = v;
+    int arc = add_value(&l, v, st, &idx);
+    if (arc == -1) {
+      set_error(err, name, line_of(json, pos, len),
+                "expected {\"events\":[...]}, an array of events, or one "
+                "event object");
+      rc = -1;
+      break;
+    }
+    if (arc == -2) {
+      set_error(err, name, 0, "out of memory");
+      rc = -1;
+      break;
+    }
+    if (je.position <= 0) {
+      set_error(err, name, line_of(json, pos, len), "JSON parser stalled");
+      rc = -1;
+      break;
+    }
+    pos += (size_t)je.position;
+  }
+
+  if (rc == 0) {
+    if (l.n > 1)
+      qsort(l.v, l.n, sizeof l.v[0], cmp_events);
+    cw_rw_feeder f;
+    if (cw__rw_feeder_init(&f, e, st) != 0) {
+      set_error(err, name, 0, "out of memory");
+      rc = -1;
+    }
+    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+      int frc = cw__rw_feed(&f, &l.v[i]);
+      if (frc > 0) {
+        st->skipped[frc]++;
+        st->skipped_events++;
+      } else if (frc < 0) {
+        set_error(err, name, 0, "out of memory");
+        rc = -1;
+      }
+    }
+    cw__rw_feeder_free(&f);
+  }
+  for (size_t i = 0; i < nroots; i++)
+    json_decref(roots[i]);
+  free(roots);
+  free(l.v);
+  return rc;
+}
+
+int cw__raceway_decode(const char *json, size_t len, cw_engine *e,
+                       cw_input_stats *st)
+{
+  return cw__raceway_decode_ex(json, len, e, NULL, st, NULL);
+}

@@ -1,0 +1,93 @@
+/*
+ * cw_report: turns an engine's findings into reports: JSON (also served by
+ * the collector at GET /v1/findings), sanitizer-style text, SARIF 2.1.0 and
+ * JUnit XML; plus TSan-style suppression files.
+ *
+ * Internal API (not installed). Thread-safety: none; the engine must not be
+ * fed while a cw_findings view is alive (its arrays are borrowed).
+ */
+#ifndef CW_REPORT_H
+#define CW_REPORT_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "cw_analysis.h"
+#include "cw_input.h"
+
+/* ---- Suppressions ---------------------------------------------------------- */
+
+/* A parsed suppression file: lines "race:PATTERN" or "deadlock:PATTERN",
+ * '#' comments and blank lines. PATTERN uses '*' wildcards and matches
+ * anywhere in the string unless anchored with a leading '^' or trailing '$',
+ * as TSan's suppressions do. */
+typedef struct cw_suppressions cw_suppressions;
+
+/* @return a new list (free with cw__supp_free), or NULL with err filled
+ * ("FILE:LINE: reason"). */
+cw_suppressions *cw__supp_load(const char *path, cw_input_error *err);
+cw_suppressions *cw__supp_parse(const char *buf, size_t len, const char *name,
+                                cw_input_error *err);
+void cw__supp_free(cw_suppressions *s);
+/* @return 1 when pattern matches s (TSan template rules above). */
+int cw__supp_match(const char *pattern, const char *s);
+/* @return 1 when a race:PATTERN matches the variable or either location. */
+int cw__supp_race(const cw_suppressions *s, const cw_engine *e,
+                  const cw_race_group *g);
+/* @return 1 when a deadlock:PATTERN matches a lock or location of it. */
+int cw__supp_deadlock(const cw_suppressions *s, const cw_engine *e,
+                      const cw_deadlock *d);
+
+/* ---- Findings view ----------------------------------------------------- */
+
+/* The engine's findings minus suppressed ones, with a summary recomputed
+ * from what is left (exact, since groups carry variables and location
+ * pairs). Arrays hold borrowed pointers into the engine. */
+typedef struct cw_findings {
+  const cw_engine *e;
+  const cw_input_stats *in; /* may be NULL */
+  cw_summary sum;
+  const cw_race_group **races;
+  size_t nraces;
+  const cw_deadlock **potential;
+  size_t npotential;
+  const cw_deadlock **deadlocks;
+  size_t ndeadlocks;
+  const cw_lock_stats *locks;
+  size_t nlocks;
+  uint64_t suppressed; /* finding groups removed by suppressions */
+} cw_findings;
+
+/* Fills f. supp and in may be NULL. @return 0, or -1 out of memory. */
+int cw__findings_collect(cw_findings *f, const cw_engine *e,
+                         const cw_suppressions *supp,
+                         const cw_input_stats *in);
+void cw__findings_free(cw_findings *f);
+
+/* Helpers for writers: strings of an actor and of a "file:line" location.
+ * cw__loc_split @return 1 with the file part length and the line when loc
+ * is "FILE:LINE" (FILE non-empty, LINE > 0), else 0. */
+const char *cw__report_actor(const cw_engine *e, cw_actor_id a);
+const char *cw__report_service(const cw_engine *e, cw_actor_id a);
+int cw__loc_split(const char *loc, size_t *file_len, unsigned long *line);
+
+/* ---- Writers ------------------------------------------------------------ */
+
+/* The JSON report of an engine (no suppressions):
+ * {"summary":{...}, "races":[...], "potential_deadlocks":[...],
+ *  "deadlocks":[...], "locks":[...]} (see docs/cli.md).
+ * @return a new reference, or NULL out of memory. */
+json_t *cw__report_json(const cw_engine *e, const cw_input_stats *in);
+/* The same for a findings view. @return a new reference or NULL. */
+json_t *cw__report_json_findings(const cw_findings *f);
+/* Just the "summary" object. @return a new reference or NULL. */
+json_t *cw__report_summary_json(const cw_findings *f);
+
+/* Writers to a stream. @return 0, or -1 on a write or memory error. */
+int cw__report_write_json(FILE *out, const cw_findings *f);
+int cw__report_write_text(FILE *out, const cw_findings *f);
+int cw__report_write_sarif(FILE *out, const cw_findings *f);
+int cw__report_write_junit(FILE *out, const cw_findings *f);
+
+#endif /* CW_REPORT_H */

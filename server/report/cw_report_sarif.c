@@ -1,0 +1,215 @@
+/*
+ * cw_report_sarif: SARIF 2.1.0 output, so code-scanning UIs annotate the
+ * racing lines. A "FILE:LINE" location becomes a physicalLocation; any other
+ * location string (an STD LOC such as "11") a logicalLocation. The second
+ * side of a race, and the other edges of a cycle, are relatedLocations.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cw_report.h"
+
+static void put(json_t *o, const char *k, json_t *v, int *bad)
+{
+  if (!v || json_object_set_new(o, k, v) != 0)
+    *bad = 1;
+}
+
+static void add(json_t *a, json_t *v, int *bad)
+{
+  if (!v || json_array_append_new(a, v) != 0)
+    *bad = 1;
+}
+
+static json_t *text(const char *s)
+{
+  return json_pack("{s:s}", "text", s);
+}
+
+/* Percent-encodes a file path into a relative URI reference. */
+static json_t *uri(const char *s, size_t n)
+{
+  static const char hex[] = "0123456789ABCDEF";
+  char *buf = malloc(n * 3 + 1);
+  if (!buf)
+    return NULL;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+        (c >= '0' && c <= '9') || strchr("-._~/", c)) {
+      buf[k++] = (char)c;
+    } else {
+      buf[k++] = '%';
+      buf[k++] = hex[c >> 4];
+      buf[k++] = hex[c & 15];
+    }
+  }
+  json_t *j = json_stringn(buf, k);
+  free(buf);
+  return j;
+}
+
+static json_t *location(const char *loc, const char *msg, int id, int *bad)
+{
+  json_t *o = json_object();
+  if (!o) {
+    *bad = 1;
+    return NULL;
+  }
+  if (id > 0)
+    put(o, "id", json_integer(id), bad);
+  size_t fl;
+  unsigned long line;
+  if (cw__loc_split(loc, &fl, &line)) {
+    put(o, "physicalLocation",
+        json_pack("{s:{s:o},s:{s:I}}", "artifactLocation", "uri", uri(loc, fl),
+                  "region", "startLine", (json_int_t)line),
+        bad);
+  } else {
+    put(o, "logicalLocations",
+        json_pack("[{s:s,s:s}]", "name", loc, "kind", "location"), bad);
+  }
+  if (msg)
+    put(o, "message", text(msg), bad);
+  return o;
+}
+
+static json_t *rules(void)
+{
+  return json_pack(
+      "[{s:s,s:s,s:{s:s},s:{s:s},s:{s:s}},"
+      "{s:s,s:s,s:{s:s},s:{s:s},s:{s:s}},"
+      "{s:s,s:s,s:{s:s},s:{s:s},s:{s:s}}]",
+      "id", "race", "name", "DataRace", "shortDescription", "text",
+      "Two accesses to one variable, at least one a write, by different "
+      "actors, with neither happening before the other",
+      "fullDescription", "text",
+      "Write/write races are errors, read/write races warnings.",
+      "defaultConfiguration", "level", "error",
+      "id", "potential-deadlock", "name", "PotentialDeadlock",
+      "shortDescription", "text",
+      "Locks are taken in a cyclic order by concurrent actors",
+      "fullDescription", "text",
+      "A lock-order cycle with disjoint gate locks and pairwise concurrent "
+      "requests.",
+      "defaultConfiguration", "level", "warning",
+      "id", "deadlock", "name", "Deadlock", "shortDescription", "text",
+      "Actors wait for locks held by each other",
+      "fullDescription", "text", "A cycle in the wait-for graph.",
+      "defaultConfiguration", "level", "error");
+}
+
+static json_t *race_result(const cw_engine *e, const cw_race_group *g,
+                           int *bad)
+{
+  const char *var = cw__engine_str(e, g->var);
+  int ww = g->first.is_write && g->second.is_write;
+  char msg[1024], other[512];
+  snprintf(msg, sizeof msg,
+           "Data race on '%s' (%s): %s by %s at %s, concurrent %s by %s "
+           "at %s",
+           var, ww ? "write/write" : "read/write",
+           g->first.is_write ? "write" : "read",
+           cw__report_actor(e, g->first.actor),
+           cw__engine_str(e, g->first.loc),
+           g->second.is_write ? "write" : "read",
+           cw__report_actor(e, g->second.actor),
+           cw__engine_str(e, g->second.loc));
+  snprintf(other, sizeof other, "the other side of the race on '%s'", var);
+  json_t *r = json_object(), *locs = json_array(), *rel = json_array();
+  if (!r || !locs || !rel) {
+    json_decref(r);
+    json_decref(locs);
+    json_decref(rel);
+    *bad = 1;
+    return NULL;
+  }
+  put(r, "ruleId", json_string("race"), bad);
+  put(r, "ruleIndex", json_integer(0), bad);
+  put(r, "level",
+      json_string(g->severity == CW_SEV_ERROR ? "error" : "warning"), bad);
+  put(r, "message", text(msg), bad);
+  add(locs, location(cw__engine_str(e, g->first.loc), NULL, 0, bad), bad);
+  add(rel, location(cw__engine_str(e, g->second.loc), other, 1, bad), bad);
+  put(r, "locations", locs, bad);
+  put(r, "relatedLocations", rel, bad);
+  char fp[600];
+  snprintf(fp, sizeof fp, "%s|%s|%s", var, cw__engine_str(e, g->loc1),
+           cw__engine_str(e, g->loc2));
+  put(r, "partialFingerprints", json_pack("{s:s}", "causewayRace/v1", fp),
+      bad);
+  return r;
+}
+
+static json_t *cycle_result(const cw_engine *e, const cw_deadlock *d,
+                            int *bad)
+{
+  char msg[1024];
+  size_t k = (size_t)snprintf(msg, sizeof msg, "%s: ",
+                              d->actual ? "Deadlock" : "Potential deadlock");
+  for (uint32_t i = 0; i < d->n && k < sizeof msg; i++)
+    k += (size_t)snprintf(msg + k, sizeof msg - k,
+                          "%s%s holds '%s' and requests '%s'", i ? "; " : "",
+                          cw__report_actor(e, d->edges[i].actor),
+                          cw__engine_str(e, d->edges[i].held),
+                          cw__engine_str(e, d->edges[i].requested));
+  json_t *r = json_object(), *locs = json_array(), *rel = json_array();
+  if (!r || !locs || !rel) {
+    json_decref(r);
+    json_decref(locs);
+    json_decref(rel);
+    *bad = 1;
+    return NULL;
+  }
+  put(r, "ruleId", json_string(d->actual ? "deadlock" : "potential-deadlock"),
+      bad);
+  put(r, "ruleIndex", json_integer(d->actual ? 2 : 1), bad);
+  put(r, "level", json_string(d->actual ? "error" : "warning"), bad);
+  put(r, "message", text(msg), bad);
+  for (uint32_t i = 0; i < d->n; i++) {
+    char m[300];
+    snprintf(m, sizeof m, "%s requests '%s' holding '%s'",
+             cw__report_actor(e, d->edges[i].actor),
+             cw__engine_str(e, d->edges[i].requested),
+             cw__engine_str(e, d->edges[i].held));
+    const char *loc = cw__engine_str(e, d->edges[i].loc);
+    if (i == 0)
+      add(locs, location(loc, NULL, 0, bad), bad);
+    else
+      add(rel, location(loc, m, (int)i, bad), bad);
+  }
+  put(r, "locations", locs, bad);
+  put(r, "relatedLocations", rel, bad);
+  return r;
+}
+
+int cw__report_write_sarif(FILE *out, const cw_findings *f)
+{
+  int bad = 0;
+  json_t *results = json_array();
+  for (size_t i = 0; results && i < f->nraces; i++)
+    add(results, race_result(f->e, f->races[i], &bad), &bad);
+  for (size_t i = 0; results && i < f->npotential; i++)
+    add(results, cycle_result(f->e, f->potential[i], &bad), &bad);
+  for (size_t i = 0; results && i < f->ndeadlocks; i++)
+    add(results, cycle_result(f->e, f->deadlocks[i], &bad), &bad);
+  json_t *doc = NULL;
+  if (results && !bad)
+    doc = json_pack("{s:s,s:s,s:[{s:{s:{s:s,s:s,s:s,s:o}},s:o}]}",
+                    "$schema", "https://json.schemastore.org/sarif-2.1.0.json",
+                    "version", "2.1.0", "runs", "tool", "driver", "name",
+                    "causeway", "version", "0.1.0", "informationUri",
+                    "https://github.com/causeway/causeway", "rules", rules(),
+                    "results", results);
+  else
+    json_decref(results);
+  if (!doc)
+    return -1;
+  int rc = json_dumpf(doc, out, JSON_INDENT(2));
+  json_decref(doc);
+  if (rc == 0 && fputc('\n', out) == EOF)
+    rc = -1;
+  return rc;
+}
