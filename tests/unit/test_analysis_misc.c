@@ -1,0 +1,319 @@
+/*
+ * test_analysis_misc.c: contention statistics, held-back (out-of-order)
+ * events, retirement, gaps, invalid events, producer clocks, audit trails
+ * and the critical path.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "test_analysis_util.h"
+
+static cw_aevent mk(cw_ae_kind k, cw_actor_id a, cw_sym obj) {
+  cw_aevent ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.kind = k;
+  ev.actor = a;
+  ev.object = obj;
+  return ev;
+}
+
+static const cw_lock_stats *find_lock(cw_engine *e, const char *name) {
+  const cw_lock_stats *ls;
+  size_t n = cw__engine_locks(e, &ls);
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(cw__engine_str(e, ls[i].lock), name))
+      return &ls[i];
+  return NULL;
+}
+
+static void test_contention_event_index(void **st) {
+  (void)st;
+  cw_engine *e = cw__engine_new(NULL);
+  /* Event indexes 1..8 are the timestamps. */
+  assert_int_equal(tstd_feed(e, "T0|fork(T1)|1\nT0|fork(T2)|2\n"
+                                "T1|acq(L)|a\nT2|req(L)|b\nT1|r(x)|c\n"
+                                "T1|rel(L)|d\nT2|acq(L)|b\nT2|rel(L)|e\n"),
+                   0);
+  const cw_lock_stats *l = find_lock(e, "L");
+  assert_non_null(l);
+  assert_int_equal(l->acquisitions, 2);
+  assert_int_equal(l->contended, 1);
+  assert_int_equal(l->wait_total_ns, 3); /* 7 - 4 */
+  assert_int_equal(l->wait_max_ns, 3);
+  assert_int_equal(l->wait_p50_ns, 0);
+  assert_int_equal(l->wait_p99_ns, 3);
+  assert_int_equal(l->hold_total_ns, 4); /* (6 - 3) + (8 - 7) */
+  assert_int_equal(l->hold_max_ns, 3);
+  assert_int_equal(l->hold_p50_ns, 1);
+  assert_int_equal(l->hold_p99_ns, 3);
+  assert_int_equal(l->ntop, 1);
+  assert_string_equal(cw__engine_str(e, l->top[0].loc), "b");
+  assert_int_equal(l->top[0].contended, 1);
+  assert_int_equal(l->top[0].wait_ns, 3);
+  cw_summary s;
+  cw__engine_summary(e, &s);
+  assert_int_equal(s.contended_locks, 1);
+  cw__engine_free(e);
+}
+
+static void test_contention_histogram(void **st) {
+  (void)st;
+  cw_engine *e = cw__engine_new(NULL);
+  cw_actor_id a = tstd_actor(e, "A");
+  cw_sym l = tstd_sym(e, "L");
+  int64_t ts = 1000;
+  for (int i = 1; i <= 1000; i++) {
+    cw_aevent ev = mk(CW_AE_LOCK_ACQUIRE, a, l);
+    ev.ts_ns = ts;
+    assert_int_equal(cw__engine_feed(e, &ev), 0);
+    ev = mk(CW_AE_LOCK_RELEASE, a, l);
+    ev.ts_ns = ts + i;
+    assert_int_equal(cw__engine_feed(e, &ev), 0);
+    ts += 2000;
+  }
+  const cw_lock_stats *s = find_lock(e, "L");
+  assert_non_null(s);
+  assert_int_equal(s->acquisitions, 1000);
+  assert_int_equal(s->contended, 0);
+  assert_int_equal(s->hold_total_ns, 500500);
+  assert_int_equal(s->hold_max_ns, 1000);
+  /* Within the histogram's 12.5% resolution. */
+  assert_true(s->hold_p50_ns >= 500 && s->hold_p50_ns <= 563);
+  assert_true(s->hold_p99_ns >= 990 && s->hold_p99_ns <= 1000);
+  cw__engine_free(e);
+}
+
+/* An event naming a counter not processed yet waits for it. */
+static void test_out_of_order(void **st) {
+  (void)st;
+  cw_engine *e = cw__engine_new(NULL);
+  cw_actor_id a = tstd_actor(e, "svcA/t"), b = tstd_actor(e, "svcB/t");
+  cw_sym x = tstd_sym(e, "x");
+  cw_ae_join j = {a, 2};
+  cw_aevent eb = mk(CW_AE_WRITE, b, x);
+  eb.joins = &j;
+  eb.njoins = 1;
+  assert_int_equal(cw__engine_feed(e, &eb), 0);
+  cw_aevent eb2 = mk(CW_AE_READ, b, x); /* program order: queued behind */
+  assert_int_equal(cw__engine_feed(e, &eb2), 0);
+  cw_summary s;
+  cw__engine_summary(e, &s);
+  assert_int_equal(s.pending_events, 2);
+  assert_int_equal(s.events, 0);
+  cw_aevent ea = mk(CW_AE_WRITE, a, x);
+  assert_int_equal(cw__engine_feed(e, &ea), 0);
+  ea = mk(CW_AE_OTHER, a, 0);
+  assert_int_equal(cw__engine_feed(e, &ea), 0);
+  cw__engine_summary(e, &s);
+  assert_int_equal(s.pending_events, 0);
+  assert_int_equal(s.events, 4);
+  assert_int_equal(s.racy_variables, 0);
+  assert_int_equal(s.forced_events, 0);
+  cw__engine_free(e);
+}
+
+static void test_max_pending_and_flush(void **st) {
+  (void)st;
+  cw_engine_config cfg = {sizeof(cfg), 0, 2};
+  cw_engine *e = cw__engine_new(&cfg);
+  cw_actor_id a = tstd_actor(e, "a"), b = tstd_actor(e, "b");
+  cw_sym x = tstd_sym(e, "x");
+  cw_ae_join j = {a, 100};
+  for (int i = 0; i < 3; i++) {
+    cw_aevent ev = mk(CW_AE_READ, b, x);
+    ev.joins = &j;
+    ev.njoins = 1;
+    assert_int_equal(cw__engine_feed(e, &ev), 0);
+  }
+  cw_summary s;
+  cw__engine_summary(e, &s);
+  assert_int_equal(s.pending_events, 2);
+  assert_int_equal(s.forced_events, 1);
+  cw__engine_flush(e);
+  cw__engine_summary(e, &s);
+  assert_int_equal(s.pending_events, 0);
+  assert_int_equal(s.forced_events, 3);
+  assert_int_equal(s.events, 3);
+  cw__engine_free(e);
+}
+
+static void test_producer_clocks(void **st) {
+  (void)st;
+  cw_engine *e = cw__engine_new(NULL);
+  cw_actor_id a = tstd_actor(e, "a"), b = tstd_actor(e, "b");
+  cw_sym x = tstd_sym(e, "x"), l = tstd_sym(e, "L");
+  /* SDK events: own counters 10 and 11, lock edges in the clocks only. */
+  cw_aevent ev = mk(CW_AE_WRITE, a, x);
+  ev.counter = 10;
+  ev.flags = CW_AEF_CLOCK_ONLY;
+  assert_int_equal(cw__engine_feed(e, &ev), 0);
+  ev = mk(CW_AE_LOCK_ACQUIRE, a, l);
+  ev.counter = 11;
+  ev.flags = CW_AEF_CLOCK_ONLY;
+  assert_int_equal(cw__engine_feed(e, &ev), 0);
+  ev = mk(CW_AE_LOCK_RELEASE, a, l);
+  ev.counter = 12;
+  ev.flags = CW_AEF_CLOCK_ONLY;
+  assert_int_equal(cw__engine_feed(e, &ev), 0);
+  /* b's acquire carries no join: the engine must not derive one. */
+  ev = mk(CW_AE_LOCK_ACQUIRE, b, l);
+  ev.counter = 1;
+  ev.flags = CW_AEF_CLOCK_ONLY;
+  assert_int_equal(cw__engine_feed(e, &ev), 0);
+  ev = mk(CW_AE_READ, b, x);
+  ev.counter = 2;
+  ev.flags = CW_AEF_CLOCK_ONLY;
+  assert_int_equal(cw__engine_feed(e, &ev), 0);
+  cw_summary s;
+  cw__engine_summary(e, &s);
+  assert_int_equal(s.racy_variables, 1);
+  /* With the join (a, 12) carried by the read, it is ordered. */
+  cw_ae_join j = {a, 12};
+  ev = mk(CW_AE_READ, b, tstd_sym(e, "y"));
+  ev.counter = 3;
+  ev.flags = CW_AEF_CLOCK_ONLY;
+  assert_int_equal(cw__engine_feed(e, &ev), 0);
+  cw_aevent w = mk(CW_AE_WRITE, a, tstd_sym(e, "z"));
+  w.counter = 13;
+  assert_int_equal(cw__engine_feed(e, &w), 0);
+  ev = mk(CW_AE_READ, b, x);
+  ev.counter = 4;
+  ev.joins = &j;
+  ev.njoins = 1;
+  assert_int_equal(cw__engine_feed(e, &ev), 0);
+  const cw_race_group *g;
+  size_t ng = cw__engine_races(e, &g);
+  assert_int_equal(ng, 1);
+  assert_int_equal(g[0].count, 1); /* the joined read is ordered */
+  cw__engine_free(e);
+}
+
+static void test_retire_gap_invalid(void **st) {
+  (void)st;
+  cw_engine *e = cw__engine_new(NULL);
+  assert_int_equal(tstd_feed(e, "T1|begin()|0\nT1|w(x)|a\nT1|retire()|0\n"
+                                "T2|begin()|0\nT2|w(x)|b\nT2|gap(7)|0\n"),
+                   0);
+  cw_summary s;
+  cw__engine_summary(e, &s);
+  assert_int_equal(s.racy_variables, 0); /* T1's history was dropped */
+  assert_int_equal(s.retired_actors, 1);
+  assert_int_equal(s.lost_events, 7);
+  /* Events of a retired actor, unknown actors and releases of locks not
+   * held are rejected and counted. */
+  assert_int_equal(tstd_feed(e, "T1|w(x)|c\nT2|rel(L)|d\n"), 2);
+  cw_aevent ev = mk(CW_AE_READ, 99, tstd_sym(e, "x"));
+  assert_true(cw__engine_feed(e, &ev) < 0);
+  cw__engine_summary(e, &s);
+  assert_int_equal(s.invalid_events, 3);
+  assert_int_equal(s.racy_variables, 0);
+  cw__engine_free(e);
+}
+
+static void test_audit_trail(void **st) {
+  (void)st;
+  cw_engine_config cfg = {sizeof(cfg), 1, 0};
+  cw_engine *e = cw__engine_new(&cfg);
+  assert_int_equal(tstd_feed(e, "T0|fork(T1)|1\nT0|fork(T2)|2\n"
+                                "T1|acq(L)|3\nT1|w(x)|a\nT1|rel(L)|4\n"
+                                "T2|acq(L)|5\nT2|r(x)|b\nT2|rel(L)|6\n"
+                                "T2|w(x)|c\nT1|r(x)|d\n"),
+                   0);
+  const cw_audit_entry *au;
+  size_t n = cw__engine_audit(e, tstd_sym(e, "x"), &au);
+  assert_int_equal(n, 4);
+  const char *locs[] = {"a", "b", "c", "d"};
+  const int racy[] = {0, 0, 1, 1}; /* c (T2, no lock) vs d (T1) */
+  for (size_t i = 0; i < n; i++) {
+    assert_string_equal(cw__engine_str(e, au[i].loc), locs[i]);
+    assert_int_equal(au[i].racy, racy[i]);
+  }
+  assert_int_equal(au[0].nlocks, 1);
+  assert_string_equal(cw__engine_str(e, au[0].locks[0]), "L");
+  assert_int_equal(au[2].nlocks, 0);
+  const cw_sym *vars;
+  assert_int_equal(cw__engine_variables(e, &vars), 1);
+  assert_string_equal(cw__engine_str(e, vars[0]), "x");
+  cw__engine_free(e);
+  /* Without keep_events there is no trail. */
+  e = cw__engine_new(NULL);
+  assert_int_equal(tstd_feed(e, "T1|w(x)|a\n"), 0);
+  assert_int_equal(cw__engine_audit(e, tstd_sym(e, "x"), &au), 0);
+  cw__engine_free(e);
+}
+
+static void test_critical_path(void **st) {
+  (void)st;
+  cw_engine_config cfg = {sizeof(cfg), 1, 0};
+  cw_engine *e = cw__engine_new(&cfg);
+  /* Durations come from event indexes: a=3, b=1, c=4, d=1. b and c are
+   * concurrent, so the longest chain is a -> c -> d = 8. */
+  assert_int_equal(tstd_feed(e, "T0|sbeg(a)|1\nT0|r(x)|2\nT0|r(x)|3\n"
+                                "T0|send(a)|4\nT0|fork(T1)|5\n"
+                                "T0|fork(T2)|6\nT1|sbeg(b)|7\nT1|send(b)|8\n"
+                                "T2|sbeg(c)|9\nT2|r(x)|10\nT2|r(x)|11\n"
+                                "T2|r(x)|12\nT2|send(c)|13\n"
+                                "T0|join(T1)|14\nT0|join(T2)|15\n"
+                                "T0|sbeg(d)|16\nT0|send(d)|17\n"),
+                   0);
+  const cw_span_info *sp;
+  uint64_t total = 0;
+  size_t n = cw__engine_critical_path(e, &sp, &total);
+  assert_int_equal(n, 3);
+  assert_int_equal(total, 8);
+  assert_string_equal(cw__engine_str(e, sp[0].name), "a");
+  assert_string_equal(cw__engine_str(e, sp[1].name), "c");
+  assert_string_equal(cw__engine_str(e, sp[2].name), "d");
+  assert_int_equal(sp[1].duration_ns, 4);
+  assert_int_equal(sp[1].begin_seq, 9);
+  assert_int_equal(sp[1].end_seq, 13);
+  cw__engine_free(e);
+}
+
+static void test_symbols_and_actors(void **st) {
+  (void)st;
+  cw_engine *e = cw__engine_new(NULL);
+  cw_sym s1 = cw__engine_intern(e, "abc", 3);
+  assert_int_not_equal(s1, 0);
+  assert_int_equal(cw__engine_intern(e, "abcdef", 3), s1);
+  assert_string_equal(cw__engine_str(e, s1), "abc");
+  assert_string_equal(cw__engine_str(e, 0), "");
+  char name[32];
+  for (int i = 0; i < 5000; i++) {
+    int n = snprintf(name, sizeof(name), "sym%d", i);
+    cw__engine_intern(e, name, (size_t)n);
+  }
+  assert_string_equal(cw__engine_str(e, cw__engine_intern(e, "sym4321", 7)),
+                      "sym4321");
+  cw_sym svc = tstd_sym(e, "bank");
+  cw_actor_id a = cw__engine_actor(e, tstd_sym(e, "bank#1/w"), svc);
+  assert_int_equal(cw__engine_actor(e, tstd_sym(e, "bank#1/w"), 0), a);
+  assert_int_equal(cw__engine_actor_service(e, a), svc);
+  assert_string_equal(cw__engine_str(e, cw__engine_actor_name(e, a)),
+                      "bank#1/w");
+  assert_int_equal(cw__engine_actor(e, 0, 0), 0);
+  cw__engine_free(e);
+  cw__engine_free(NULL);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_contention_event_index),
+      cmocka_unit_test(test_contention_histogram),
+      cmocka_unit_test(test_out_of_order),
+      cmocka_unit_test(test_max_pending_and_flush),
+      cmocka_unit_test(test_producer_clocks),
+      cmocka_unit_test(test_retire_gap_invalid),
+      cmocka_unit_test(test_audit_trail),
+      cmocka_unit_test(test_critical_path),
+      cmocka_unit_test(test_symbols_and_actors),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
