@@ -90,8 +90,8 @@ void cw__hist_free(ae_hist *h) {
   memset(h, 0, sizeof(*h));
 }
 
-void cw__contention_acquire(cw_engine *e, ae_lock *l, cw_sym loc,
-                            int contended, uint64_t wait) {
+void cw__contention_acquire(cw_engine *e, ae_lock *l, cw_sym loc, int contended,
+                            uint64_t wait) {
   l->acquisitions++;
   cw__hist_add(&l->wait, wait);
   if (!contended)

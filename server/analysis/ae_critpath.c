@@ -50,8 +50,7 @@ void cw__span_begin(cw_engine *e, uint32_t aid, const cw_aevent *ev,
   s->pred_total = best;
 }
 
-void cw__span_end(cw_engine *e, uint32_t aid, const cw_aevent *ev,
-                  int64_t ts) {
+void cw__span_end(cw_engine *e, uint32_t aid, const cw_aevent *ev, int64_t ts) {
   if (!e->cfg.keep_events)
     return;
   ae_actor *a = &e->actors[aid];
@@ -61,8 +60,7 @@ void cw__span_end(cw_engine *e, uint32_t aid, const cw_aevent *ev,
   if (!k)
     return; /* unmatched end: ignored */
   ae_open_span os = a->spans[k - 1];
-  memmove(&a->spans[k - 1], &a->spans[k],
-          (a->nspans - k) * sizeof(*a->spans));
+  memmove(&a->spans[k - 1], &a->spans[k], (a->nspans - k) * sizeof(*a->spans));
   a->nspans--;
   uint64_t dur = ev->duration_ns;
   if (!dur && ts > os.begin_ts)

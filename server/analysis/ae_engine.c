@@ -88,8 +88,8 @@ cw_engine *cw__engine_new(const cw_engine_config *cfg) {
   cw_engine *e = cw__ae_calloc(1, sizeof(*e));
   e->cfg.size = sizeof(e->cfg);
   if (cfg) {
-    size_t n = cfg->size && cfg->size < sizeof(e->cfg) ? cfg->size
-                                                       : sizeof(e->cfg);
+    size_t n =
+        cfg->size && cfg->size < sizeof(e->cfg) ? cfg->size : sizeof(e->cfg);
     memcpy(&e->cfg, cfg, n);
     e->cfg.size = sizeof(e->cfg);
   }
@@ -295,8 +295,7 @@ uint32_t cw__engine_var(cw_engine *e, cw_sym sym) {
   return e->var_of[sym];
 }
 
-int cw__lock_blocks(const cw_engine *e, uint32_t l, uint32_t aid,
-                    int shared) {
+int cw__lock_blocks(const cw_engine *e, uint32_t l, uint32_t aid, int shared) {
   const ae_lock *lk = &e->locks[l];
   if (lk->owner && lk->owner != aid)
     return 1;
@@ -574,8 +573,7 @@ static int process(cw_engine *e, const cw_aevent *ev) {
 static int deps_ready(const cw_engine *e, const cw_aevent *ev) {
   for (uint32_t i = 0; i < ev->njoins; i++) {
     const cw_ae_join *j = &ev->joins[i];
-    if (!valid_actor(e, j->actor) || j->actor == ev->actor ||
-        e->dead[j->actor])
+    if (!valid_actor(e, j->actor) || j->actor == ev->actor || e->dead[j->actor])
       continue;
     if (e->actors[j->actor].counter < j->counter)
       return 0;

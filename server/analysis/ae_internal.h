@@ -29,15 +29,15 @@ void *cw__ae_realloc(void *p, size_t n);
 void cw__ae_free(void *p);
 
 /* Grows array `ptr` of capacity `cap` (any unsigned type) to hold `need`. */
-#define AE_RESERVE(ptr, cap, need)                                          \
-  do {                                                                      \
-    if ((size_t)(need) > (size_t)(cap)) {                                   \
-      size_t nc_ = (cap) ? (size_t)(cap) * 2 : 4;                           \
-      while (nc_ < (size_t)(need))                                          \
-        nc_ *= 2;                                                           \
-      (ptr) = cw__ae_realloc((ptr), nc_ * sizeof(*(ptr)));                  \
-      (cap) = nc_;                                                          \
-    }                                                                       \
+#define AE_RESERVE(ptr, cap, need)                                             \
+  do {                                                                         \
+    if ((size_t)(need) > (size_t)(cap)) {                                      \
+      size_t nc_ = (cap) ? (size_t)(cap)*2 : 4;                                \
+      while (nc_ < (size_t)(need))                                             \
+        nc_ *= 2;                                                              \
+      (ptr) = cw__ae_realloc((ptr), nc_ * sizeof(*(ptr)));                     \
+      (cap) = nc_;                                                             \
+    }                                                                          \
   } while (0)
 
 /* ---- Hash map: (u64, u64) -> u32 ---------------------------------------- */
@@ -52,8 +52,7 @@ typedef struct ae_map {
 uint32_t *cw__map_get(const ae_map *m, uint64_t a, uint64_t b);
 /* Inserts (a, b) -> v unless present. @return 1 if inserted, 0 if it was
  * there; *out receives the stored value either way. */
-int cw__map_put(ae_map *m, uint64_t a, uint64_t b, uint32_t v,
-                uint32_t *out);
+int cw__map_put(ae_map *m, uint64_t a, uint64_t b, uint32_t v, uint32_t *out);
 void cw__map_free(ae_map *m);
 uint64_t cw__hash_bytes(const void *p, size_t n);
 
@@ -86,13 +85,13 @@ typedef struct ae_lockset {
   cw_sym *syms;    /* lock symbols, sorted */
   uint8_t *shared; /* 1 when held in read mode */
   uint64_t hash;
-  uint32_t next;   /* next lockset with the same hash bucket (chain) */
+  uint32_t next; /* next lockset with the same hash bucket (chain) */
 } ae_lockset;
 
 /* ---- Entities ---------------------------------------------------------- */
 
 typedef struct ae_held {
-  uint32_t lock;  /* lock index */
+  uint32_t lock; /* lock index */
   uint8_t shared;
   uint32_t count; /* recursion depth */
   int64_t acq_ts;
@@ -108,7 +107,7 @@ typedef struct ae_open_span {
   cw_sym name;
   uint64_t begin_seq;
   int64_t begin_ts;
-  uint32_t pred;       /* span index + 1 of the best predecessor, 0: none */
+  uint32_t pred; /* span index + 1 of the best predecessor, 0: none */
   uint64_t pred_total;
 } ae_open_span;
 
@@ -133,9 +132,9 @@ typedef struct ae_actor {
   /* Spans (critical path). */
   ae_open_span *spans;
   uint32_t nspans, capspans;
-  uint64_t *sp_end;   /* end counters of this actor's closed spans */
-  uint64_t *sp_best;  /* prefix max of chain totals */
-  uint32_t *sp_bidx;  /* span index + 1 achieving sp_best */
+  uint64_t *sp_end;  /* end counters of this actor's closed spans */
+  uint64_t *sp_best; /* prefix max of chain totals */
+  uint32_t *sp_bidx; /* span index + 1 achieving sp_best */
   uint32_t nsp, capsp;
 } ae_actor;
 
@@ -184,7 +183,7 @@ typedef struct ae_hist {
 
 typedef struct ae_lock {
   cw_sym sym;
-  uint8_t nested; /* ever held while another lock was requested */
+  uint8_t nested;       /* ever held while another lock was requested */
   ae_vc rel_x, rel_s;   /* full clocks of exclusive / shared releases */
   ae_vc nrel_x, nrel_s; /* the same for sync clocks */
   uint32_t owner;       /* exclusive owner actor, 0: none */
@@ -309,22 +308,20 @@ void cw__waitfor_request(cw_engine *e, uint32_t aid);
 void cw__waitfor_end(cw_engine *e, uint32_t aid);
 void cw__waitfor_free(cw_engine *e);
 /* @return 1 if the holders of lock `l` block a request by `aid`. */
-int cw__lock_blocks(const cw_engine *e, uint32_t l, uint32_t aid,
-                    int shared);
+int cw__lock_blocks(const cw_engine *e, uint32_t l, uint32_t aid, int shared);
 
 /* Contention (ae_contention.c). */
 void cw__hist_add(ae_hist *h, uint64_t v);
 uint64_t cw__hist_pct(const ae_hist *h, unsigned pct);
 void cw__hist_free(ae_hist *h);
-void cw__contention_acquire(cw_engine *e, ae_lock *l, cw_sym loc,
-                            int contended, uint64_t wait);
+void cw__contention_acquire(cw_engine *e, ae_lock *l, cw_sym loc, int contended,
+                            uint64_t wait);
 void cw__contention_free(cw_engine *e);
 
 /* Critical path (ae_critpath.c). */
 void cw__span_begin(cw_engine *e, uint32_t aid, const cw_aevent *ev,
                     int64_t ts);
-void cw__span_end(cw_engine *e, uint32_t aid, const cw_aevent *ev,
-                  int64_t ts);
+void cw__span_end(cw_engine *e, uint32_t aid, const cw_aevent *ev, int64_t ts);
 void cw__critpath_free(cw_engine *e);
 
 #endif /* CW_AE_INTERNAL_H */

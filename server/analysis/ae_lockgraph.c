@@ -105,8 +105,7 @@ static int choose(const cw_engine *e, cyc *c, uint32_t k) {
   return 0;
 }
 
-static void cycle_key(const cyc *c, uint32_t *rot, uint64_t *k1,
-                      uint64_t *k2) {
+static void cycle_key(const cyc *c, uint32_t *rot, uint64_t *k1, uint64_t *k2) {
   uint32_t m = 0;
   for (uint32_t i = 1; i < c->n; i++)
     if (c->locks[i] < c->locks[m])

@@ -189,8 +189,7 @@ void cw__race_access(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
 size_t cw__engine_audit(const cw_engine *e, cw_sym var,
                         const cw_audit_entry **out) {
   *out = NULL;
-  if (!e || var == 0 || var >= e->nsyms || var >= e->capof ||
-      !e->var_of[var])
+  if (!e || var == 0 || var >= e->nsyms || var >= e->capof || !e->var_of[var])
     return 0;
   const ae_var *v = &e->vars[e->var_of[var]];
   *out = v->aud;

@@ -28,7 +28,9 @@ void *cw__ae_realloc(void *p, size_t n) {
   return q;
 }
 
-void cw__ae_free(void *p) { free(p); }
+void cw__ae_free(void *p) {
+  free(p);
+}
 
 uint64_t cw__hash_bytes(const void *p, size_t n) {
   const unsigned char *s = p;
@@ -82,8 +84,7 @@ static void map_grow(ae_map *m) {
   *m = g;
 }
 
-int cw__map_put(ae_map *m, uint64_t a, uint64_t b, uint32_t v,
-                uint32_t *out) {
+int cw__map_put(ae_map *m, uint64_t a, uint64_t b, uint32_t v, uint32_t *out) {
   if ((m->n + 1) * 4 > m->cap * 3)
     map_grow(m);
   size_t mask = m->cap - 1;

@@ -35,23 +35,23 @@ typedef enum cw_ae_kind {
   CW_AE_LOCK_REQUEST, /* the actor starts waiting for `object` */
   CW_AE_LOCK_ACQUIRE, /* the actor now holds `object` (mode in flags) */
   CW_AE_LOCK_RELEASE,
-  CW_AE_FORK,         /* `child` is created; its first event follows this */
-  CW_AE_JOIN,         /* `child`'s last event precedes this */
-  CW_AE_ANN_RELEASE,  /* release(key=object) */
-  CW_AE_ANN_ACQUIRE,  /* acquire(key=object) */
-  CW_AE_BEGIN,        /* actor starts (thread start / task begin) */
-  CW_AE_END,          /* actor ends */
-  CW_AE_SPAN_BEGIN,   /* object: span name */
-  CW_AE_SPAN_END,     /* object: span name; duration_ns */
-  CW_AE_RETIRE,       /* forget the actor's history (bounded clocks) */
-  CW_AE_GAP,          /* aux: number of events of this actor that were lost */
-  CW_AE_OTHER         /* informational (HTTP, DB, messages): timelines only */
+  CW_AE_FORK,        /* `child` is created; its first event follows this */
+  CW_AE_JOIN,        /* `child`'s last event precedes this */
+  CW_AE_ANN_RELEASE, /* release(key=object) */
+  CW_AE_ANN_ACQUIRE, /* acquire(key=object) */
+  CW_AE_BEGIN,       /* actor starts (thread start / task begin) */
+  CW_AE_END,         /* actor ends */
+  CW_AE_SPAN_BEGIN,  /* object: span name */
+  CW_AE_SPAN_END,    /* object: span name; duration_ns */
+  CW_AE_RETIRE,      /* forget the actor's history (bounded clocks) */
+  CW_AE_GAP,         /* aux: number of events of this actor that were lost */
+  CW_AE_OTHER        /* informational (HTTP, DB, messages): timelines only */
 } cw_ae_kind;
 
 enum {
-  CW_AEF_ATOMIC = 1u << 0,  /* atomic accesses never race with each other */
-  CW_AEF_SHARED = 1u << 1,  /* read mode of an rwlock */
-  CW_AEF_TRY = 1u << 2,     /* trylock: success is an acquire */
+  CW_AEF_ATOMIC = 1u << 0, /* atomic accesses never race with each other */
+  CW_AEF_SHARED = 1u << 1, /* read mode of an rwlock */
+  CW_AEF_TRY = 1u << 2,    /* trylock: success is an acquire */
   CW_AEF_VAL_INT = 1u << 3,
   CW_AEF_VAL_STR = 1u << 4,
   CW_AEF_CLOCK_ONLY = 1u << 5 /* joins are the only HB source of this event
@@ -70,9 +70,9 @@ typedef struct cw_aevent {
   cw_ae_kind kind;
   uint32_t flags;
   cw_actor_id actor;
-  cw_sym object;       /* variable, lock, annotation key or span name */
-  cw_actor_id child;   /* FORK / JOIN */
-  cw_sym loc;          /* location, e.g. "bank.c:42" or STD's LOC */
+  cw_sym object;     /* variable, lock, annotation key or span name */
+  cw_actor_id child; /* FORK / JOIN */
+  cw_sym loc;        /* location, e.g. "bank.c:42" or STD's LOC */
   int64_t val_int;
   cw_sym val_str;
   /* The actor's own counter at this event, when the producer has clocks
@@ -80,15 +80,15 @@ typedef struct cw_aevent {
   uint64_t counter;
   const cw_ae_join *joins; /* borrowed during the call */
   uint32_t njoins;
-  int64_t ts_ns;       /* monotonic timestamp; 0 when unknown */
+  int64_t ts_ns; /* monotonic timestamp; 0 when unknown */
   uint64_t duration_ns;
   int64_t aux;
-  uint64_t seq;        /* input position or SDK sequence (for reports) */
-  cw_sym detail;       /* free text for OTHER events (HTTP, DB) */
+  uint64_t seq;  /* input position or SDK sequence (for reports) */
+  cw_sym detail; /* free text for OTHER events (HTTP, DB) */
 } cw_aevent;
 
 typedef struct cw_engine_config {
-  uint32_t size;       /* sizeof(cw_engine_config) */
+  uint32_t size; /* sizeof(cw_engine_config) */
   /* Keep per-variable audit trails and the timeline (events list) when
    * non-zero; costs memory proportional to events. */
   int keep_events;
@@ -137,8 +137,8 @@ typedef struct cw_summary {
   uint64_t lost_events;    /* sum of GAP counts */
   uint64_t pending_events; /* held back waiting for a clock source */
   /* Added by the engine (append-only from here on): */
-  uint64_t forced_events;  /* released by max_pending or flush before their
-                              clock source arrived */
+  uint64_t forced_events; /* released by max_pending or flush before their
+                             clock source arrived */
   uint64_t retired_actors;
   uint64_t active_deadlocks; /* actual deadlocks still blocked */
 } cw_summary;
@@ -164,9 +164,9 @@ typedef enum { CW_SEV_WARNING = 1, CW_SEV_ERROR = 2 } cw_severity;
 /* Races grouped by variable and unordered location pair. */
 typedef struct cw_race_group {
   cw_sym var;
-  cw_sym loc1, loc2;   /* loc1 <= loc2 by string order */
-  cw_severity severity;/* ERROR when any racing pair is write/write */
-  uint64_t count;      /* racing event pairs seen in this group */
+  cw_sym loc1, loc2;       /* loc1 <= loc2 by string order */
+  cw_severity severity;    /* ERROR when any racing pair is write/write */
+  uint64_t count;          /* racing event pairs seen in this group */
   cw_access first, second; /* a representative pair */
 } cw_race_group;
 
@@ -205,7 +205,7 @@ typedef struct cw_contention_site {
 typedef struct cw_lock_stats {
   cw_sym lock;
   uint64_t acquisitions;
-  uint64_t contended;   /* another actor held it at the request */
+  uint64_t contended; /* another actor held it at the request */
   uint64_t wait_total_ns, wait_p50_ns, wait_p99_ns, wait_max_ns;
   uint64_t hold_total_ns, hold_p50_ns, hold_p99_ns, hold_max_ns;
   const cw_contention_site *top; /* top contending locations, borrowed */
@@ -233,8 +233,8 @@ typedef struct cw_audit_entry {
   const cw_sym *locks; /* locks held (borrowed) */
   uint32_t nlocks;
   uint64_t seq;
-  uint64_t counter;    /* the actor's clock component at the access */
-  int racy;            /* races with at least one access seen so far */
+  uint64_t counter; /* the actor's clock component at the access */
+  int racy;         /* races with at least one access seen so far */
 } cw_audit_entry;
 
 /* @return the number of accesses of variable `var` (0 when unknown or when

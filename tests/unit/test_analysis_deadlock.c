@@ -29,10 +29,12 @@ static uint64_t potential(const char *text) {
 }
 
 #define FORK2 "T0|fork(T1)|1\nT0|fork(T2)|2\n"
-#define T1_AB "T1|acq(A)|10\nT1|req(B)|11\nT1|acq(B)|11\nT1|rel(B)|12\n" \
-              "T1|rel(A)|13\n"
-#define T2_BA "T2|acq(B)|20\nT2|req(A)|21\nT2|acq(A)|21\nT2|rel(A)|22\n" \
-              "T2|rel(B)|23\n"
+#define T1_AB                                                                  \
+  "T1|acq(A)|10\nT1|req(B)|11\nT1|acq(B)|11\nT1|rel(B)|12\n"                   \
+  "T1|rel(A)|13\n"
+#define T2_BA                                                                  \
+  "T2|acq(B)|20\nT2|req(A)|21\nT2|acq(A)|21\nT2|rel(A)|22\n"                   \
+  "T2|rel(B)|23\n"
 
 static void test_abba_report(void **st) {
   (void)st;
@@ -74,36 +76,33 @@ static void test_abba_without_req(void **st) {
 
 static void test_gate_lock(void **st) {
   (void)st;
-  assert_int_equal(
-      potential(FORK2 "T1|acq(G)|1\n" T1_AB "T1|rel(G)|2\n"
-                      "T2|acq(G)|3\n" T2_BA "T2|rel(G)|4\n"),
-      0);
+  assert_int_equal(potential(FORK2 "T1|acq(G)|1\n" T1_AB "T1|rel(G)|2\n"
+                                   "T2|acq(G)|3\n" T2_BA "T2|rel(G)|4\n"),
+                   0);
   /* A gate taken in read mode by both is no gate. */
-  assert_int_equal(
-      potential(FORK2 "T1|racq(G)|1\n" T1_AB "T1|rel(G)|2\n"
-                      "T2|racq(G)|3\n" T2_BA "T2|rel(G)|4\n"),
-      1);
+  assert_int_equal(potential(FORK2 "T1|racq(G)|1\n" T1_AB "T1|rel(G)|2\n"
+                                   "T2|racq(G)|3\n" T2_BA "T2|rel(G)|4\n"),
+                   1);
 }
 
 static void test_joined_before_started(void **st) {
   (void)st;
-  assert_int_equal(potential("T0|fork(T1)|1\n" T1_AB
-                             "T0|join(T1)|2\nT0|fork(T2)|3\n" T2_BA),
-                   0);
+  assert_int_equal(
+      potential("T0|fork(T1)|1\n" T1_AB "T0|join(T1)|2\nT0|fork(T2)|3\n" T2_BA),
+      0);
   /* Without the join the two are concurrent. */
-  assert_int_equal(potential("T0|fork(T1)|1\n" T1_AB
-                             "T0|fork(T2)|3\n" T2_BA),
+  assert_int_equal(potential("T0|fork(T1)|1\n" T1_AB "T0|fork(T2)|3\n" T2_BA),
                    1);
 }
 
 static void test_handed_off(void **st) {
   (void)st;
   /* Through an annotation. */
-  assert_int_equal(
-      potential(FORK2 T1_AB "T1|arel(k)|5\nT2|aacq(k)|6\n" T2_BA), 0);
+  assert_int_equal(potential(FORK2 T1_AB "T1|arel(k)|5\nT2|aacq(k)|6\n" T2_BA),
+                   0);
   /* Through a third lock that is not part of the cycle. */
   assert_int_equal(potential(FORK2 T1_AB "T1|acq(C)|5\nT1|rel(C)|6\n"
-                                   "T2|acq(C)|7\nT2|rel(C)|8\n" T2_BA),
+                                         "T2|acq(C)|7\nT2|rel(C)|8\n" T2_BA),
                    0);
   /* The cycle's own lock edges do not count as ordering: abba.std itself
    * has T1's release of B before T2's acquire of B. */
@@ -112,11 +111,10 @@ static void test_handed_off(void **st) {
 
 static void test_longer_cycles(void **st) {
   (void)st;
-  const char *three =
-      "T0|fork(T1)|1\nT0|fork(T2)|2\nT0|fork(T3)|3\n"
-      "T1|acq(A)|a\nT1|acq(B)|b\nT1|rel(B)|c\nT1|rel(A)|d\n"
-      "T2|acq(B)|a\nT2|acq(C)|b\nT2|rel(C)|c\nT2|rel(B)|d\n"
-      "T3|acq(C)|a\nT3|acq(A)|b\nT3|rel(A)|c\nT3|rel(C)|d\n";
+  const char *three = "T0|fork(T1)|1\nT0|fork(T2)|2\nT0|fork(T3)|3\n"
+                      "T1|acq(A)|a\nT1|acq(B)|b\nT1|rel(B)|c\nT1|rel(A)|d\n"
+                      "T2|acq(B)|a\nT2|acq(C)|b\nT2|rel(C)|c\nT2|rel(B)|d\n"
+                      "T3|acq(C)|a\nT3|acq(A)|b\nT3|rel(A)|c\nT3|rel(C)|d\n";
   cw_summary s;
   cw_engine *e = run(three, &s);
   assert_int_equal(s.potential_deadlocks, 1);
@@ -149,8 +147,7 @@ static void test_distinct_up_to_rotation(void **st) {
   /* The same A/B cycle by two more pairs of threads is still one cycle;
    * a second inversion (C/D) is another. */
   const char *t =
-      "T0|fork(T1)|1\nT0|fork(T2)|2\nT0|fork(T3)|3\nT0|fork(T4)|4\n" T1_AB
-      T2_BA
+      "T0|fork(T1)|1\nT0|fork(T2)|2\nT0|fork(T3)|3\nT0|fork(T4)|4\n" T1_AB T2_BA
       "T3|acq(B)|30\nT3|acq(A)|31\nT3|rel(A)|32\nT3|rel(B)|33\n"
       "T4|acq(A)|40\nT4|acq(B)|41\nT4|rel(B)|42\nT4|rel(A)|43\n"
       "T3|acq(C)|34\nT3|acq(D)|35\nT3|rel(D)|36\nT3|rel(C)|37\n"
@@ -161,16 +158,14 @@ static void test_distinct_up_to_rotation(void **st) {
 static void test_modes_and_trylock(void **st) {
   (void)st;
   /* Read requests of read-held locks do not block. */
-  assert_int_equal(potential(FORK2
-                             "T1|racq(A)|1\nT1|racq(B)|2\nT1|rel(B)|3\n"
-                             "T1|rel(A)|4\nT2|racq(B)|5\nT2|racq(A)|6\n"
-                             "T2|rel(A)|7\nT2|rel(B)|8\n"),
+  assert_int_equal(potential(FORK2 "T1|racq(A)|1\nT1|racq(B)|2\nT1|rel(B)|3\n"
+                                   "T1|rel(A)|4\nT2|racq(B)|5\nT2|racq(A)|6\n"
+                                   "T2|rel(A)|7\nT2|rel(B)|8\n"),
                    0);
   /* A write request of a read-held lock does. */
-  assert_int_equal(potential(FORK2
-                             "T1|racq(A)|1\nT1|acq(B)|2\nT1|rel(B)|3\n"
-                             "T1|rel(A)|4\nT2|racq(B)|5\nT2|acq(A)|6\n"
-                             "T2|rel(A)|7\nT2|rel(B)|8\n"),
+  assert_int_equal(potential(FORK2 "T1|racq(A)|1\nT1|acq(B)|2\nT1|rel(B)|3\n"
+                                   "T1|rel(A)|4\nT2|racq(B)|5\nT2|acq(A)|6\n"
+                                   "T2|rel(A)|7\nT2|rel(B)|8\n"),
                    1);
   /* A trylock never waits, so it adds no lock order. */
   assert_int_equal(potential(FORK2 T1_AB
@@ -232,12 +227,14 @@ static void test_no_actual_deadlock(void **st) {
   cw__engine_free(e);
   /* Readers do not wait for readers. */
   e = run(FORK2 "T1|racq(A)|10\nT2|racq(B)|20\n"
-                "T1|rreq(B)|11\nT2|rreq(A)|21\n", &s);
+                "T1|rreq(B)|11\nT2|rreq(A)|21\n",
+          &s);
   assert_int_equal(s.deadlocks, 0);
   cw__engine_free(e);
   /* A writer waits for readers. */
   e = run(FORK2 "T1|racq(A)|10\nT2|racq(B)|20\n"
-                "T1|req(B)|11\nT2|req(A)|21\n", &s);
+                "T1|req(B)|11\nT2|req(A)|21\n",
+          &s);
   assert_int_equal(s.deadlocks, 1);
   cw__engine_free(e);
 }

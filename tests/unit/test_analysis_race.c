@@ -85,8 +85,8 @@ static int check_expect_block(const char *text, const cw_summary *s) {
       if (!ok)
         continue;
       if (got != (uint64_t)want)
-        fail_msg("%s: got %llu, expected %ld", name,
-                 (unsigned long long)got, want);
+        fail_msg("%s: got %llu, expected %ld", name, (unsigned long long)got,
+                 want);
       checks++;
     }
   }
@@ -170,7 +170,8 @@ static void test_atomics(void **st) {
   (void)st;
   cw_summary s;
   cw_engine *e = run("T0|fork(T1)|1\nT0|fork(T2)|2\n"
-                     "T1|wa(c)|a\nT2|wa(c)|b\nT2|ra(c)|c\n", &s);
+                     "T1|wa(c)|a\nT2|wa(c)|b\nT2|ra(c)|c\n",
+                     &s);
   assert_int_equal(s.racy_variables, 0);
   cw__engine_free(e);
   /* An atomic write races with a plain read. */
@@ -185,13 +186,15 @@ static void test_lock_orders(void **st) {
   cw_summary s;
   cw_engine *e = run("T0|fork(T1)|1\nT0|fork(T2)|2\n"
                      "T1|acq(L)|1\nT1|w(x)|a\nT1|rel(L)|2\n"
-                     "T2|acq(L)|3\nT2|w(x)|b\nT2|rel(L)|4\n", &s);
+                     "T2|acq(L)|3\nT2|w(x)|b\nT2|rel(L)|4\n",
+                     &s);
   assert_int_equal(s.racy_variables, 0);
   cw__engine_free(e);
   /* Different locks do not order. */
   e = run("T0|fork(T1)|1\nT0|fork(T2)|2\n"
           "T1|acq(L)|1\nT1|w(x)|a\nT1|rel(L)|2\n"
-          "T2|acq(M)|3\nT2|w(x)|b\nT2|rel(M)|4\n", &s);
+          "T2|acq(M)|3\nT2|w(x)|b\nT2|rel(M)|4\n",
+          &s);
   assert_int_equal(s.racy_variables, 1);
   const cw_race_group *g;
   assert_int_equal(cw__engine_races(e, &g), 1);
@@ -207,19 +210,22 @@ static void test_rwlock_modes(void **st) {
   /* Writes under a read lock race: readers never order readers. */
   cw_engine *e = run("T0|fork(T1)|1\nT0|fork(T2)|2\n"
                      "T1|racq(L)|1\nT1|w(x)|a\nT1|rel(L)|2\n"
-                     "T2|racq(L)|3\nT2|w(x)|b\nT2|rel(L)|4\n", &s);
+                     "T2|racq(L)|3\nT2|w(x)|b\nT2|rel(L)|4\n",
+                     &s);
   assert_int_equal(s.racy_variables, 1);
   cw__engine_free(e);
   /* A read release orders a later write acquire. */
   e = run("T0|fork(T1)|1\nT0|fork(T2)|2\n"
           "T1|racq(L)|1\nT1|r(x)|a\nT1|rel(L)|2\n"
-          "T2|acq(L)|3\nT2|w(x)|b\nT2|rel(L)|4\n", &s);
+          "T2|acq(L)|3\nT2|w(x)|b\nT2|rel(L)|4\n",
+          &s);
   assert_int_equal(s.racy_variables, 0);
   cw__engine_free(e);
   /* A write release orders a later read acquire. */
   e = run("T0|fork(T1)|1\nT0|fork(T2)|2\n"
           "T1|acq(L)|1\nT1|w(x)|a\nT1|rel(L)|2\n"
-          "T2|racq(L)|3\nT2|r(x)|b\nT2|rel(L)|4\n", &s);
+          "T2|racq(L)|3\nT2|r(x)|b\nT2|rel(L)|4\n",
+          &s);
   assert_int_equal(s.racy_variables, 0);
   cw__engine_free(e);
 }
@@ -228,11 +234,13 @@ static void test_fork_join_annotations(void **st) {
   (void)st;
   cw_summary s;
   cw_engine *e = run("T0|w(x)|a\nT0|fork(T1)|1\nT1|w(x)|b\n"
-                     "T0|join(T1)|2\nT0|r(x)|c\n", &s);
+                     "T0|join(T1)|2\nT0|r(x)|c\n",
+                     &s);
   assert_int_equal(s.racy_variables, 0);
   cw__engine_free(e);
   e = run("T1|begin()|0\nT2|begin()|0\nT1|w(q)|a\nT1|arel(k)|1\n"
-          "T2|aacq(k)|2\nT2|r(q)|b\n", &s);
+          "T2|aacq(k)|2\nT2|r(q)|b\n",
+          &s);
   assert_int_equal(s.racy_variables, 0);
   cw__engine_free(e);
   /* Without the annotation, independent actors race. */
@@ -249,7 +257,8 @@ static void test_non_adjacent(void **st) {
   cw_engine *e = run("T0|fork(T1)|1\nT0|fork(T2)|2\nT0|fork(T3)|3\n"
                      "T1|w(x)|a\nT1|w(x)|a\n"
                      "T2|acq(L)|4\nT2|r(x)|b\nT2|rel(L)|5\n"
-                     "T3|acq(L)|6\nT3|w(x)|c\nT3|rel(L)|7\n", &s);
+                     "T3|acq(L)|6\nT3|w(x)|c\nT3|rel(L)|7\n",
+                     &s);
   assert_int_equal(s.racy_variables, 1);
   assert_int_equal(s.racy_location_pairs, 2); /* {a,b} {a,c} */
   cw__engine_free(e);
@@ -259,7 +268,8 @@ static void test_same_location_pair(void **st) {
   (void)st;
   cw_summary s;
   cw_engine *e = run("T0|fork(T1)|1\nT0|fork(T2)|2\n"
-                     "T1|w(x)|L7\nT2|w(x)|L7\n", &s);
+                     "T1|w(x)|L7\nT2|w(x)|L7\n",
+                     &s);
   assert_int_equal(s.racy_location_pairs, 1);
   const cw_race_group *g;
   assert_int_equal(cw__engine_races(e, &g), 1);
@@ -393,8 +403,8 @@ static void reference(const rev *ev, int n, refres *r) {
       m |= reach[forked_at[ev[j].actor]] | (1ull << forked_at[ev[j].actor]);
     for (int i = 0; i < j; i++) {
       int edge = 0;
-      if (ev[j].kind == CW_AE_LOCK_ACQUIRE && ev[i].kind == CW_AE_LOCK_RELEASE &&
-          ev[i].obj == ev[j].obj) {
+      if (ev[j].kind == CW_AE_LOCK_ACQUIRE &&
+          ev[i].kind == CW_AE_LOCK_RELEASE && ev[i].obj == ev[j].obj) {
         /* Mode of the release: the mode of the acquire it closes. */
         int k, rel_shared = 0;
         for (k = i - 1; k >= 0; k--)
@@ -533,13 +543,12 @@ static void test_differential(void **st) {
     if (s.racy_variables != r.racy_vars ||
         s.racy_location_pairs != r.racy_pairs || s.race_groups != r.groups)
       fail_msg("trace %d: engine vars/pairs/groups %llu/%llu/%llu, "
-               "reference %llu/%llu/%llu", it,
-               (unsigned long long)s.racy_variables,
+               "reference %llu/%llu/%llu",
+               it, (unsigned long long)s.racy_variables,
                (unsigned long long)s.racy_location_pairs,
                (unsigned long long)s.race_groups,
                (unsigned long long)r.racy_vars,
-               (unsigned long long)r.racy_pairs,
-               (unsigned long long)r.groups);
+               (unsigned long long)r.racy_pairs, (unsigned long long)r.groups);
     with_races += r.racy_vars > 0;
     /* Group severities. */
     const cw_race_group *g;

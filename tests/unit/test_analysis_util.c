@@ -19,8 +19,8 @@ cw_actor_id tstd_actor(cw_engine *e, const char *name) {
 static void trim(char **b, char **end) {
   while (*b < *end && (**b == ' ' || **b == '\t' || **b == '\r'))
     (*b)++;
-  while (*end > *b && ((*end)[-1] == ' ' || (*end)[-1] == '\t' ||
-                       (*end)[-1] == '\r'))
+  while (*end > *b &&
+         ((*end)[-1] == ' ' || (*end)[-1] == '\t' || (*end)[-1] == '\r'))
     (*end)--;
 }
 
