@@ -9,3 +9,25 @@ if(TARGET cw_input)
     SOURCES unit/test_input_raceway.c unit/test_input_fake_engine.c
     LIBS cw_input LABELS cli)
 endif()
+
+# Data-driven cases: one CTest test per tests/data/<case>/ directory, run by
+# tests/cli/data_runner against the causeway binary.
+if(TARGET causeway AND TARGET cw_format)
+  add_library(cw_test_cwtspec STATIC cli/cwt_spec.c)
+  target_include_directories(cw_test_cwtspec PUBLIC cli)
+  target_link_libraries(cw_test_cwtspec PUBLIC cw_format)
+
+  add_executable(cw_data_runner cli/data_runner.c)
+  target_link_libraries(cw_data_runner PRIVATE cw_test_cwtspec
+                        PkgConfig::JANSSON)
+  file(GLOB CW_DATA_CASES LIST_DIRECTORIES true
+       ${CMAKE_CURRENT_SOURCE_DIR}/data/*)
+  foreach(dir ${CW_DATA_CASES})
+    if(IS_DIRECTORY ${dir} AND EXISTS ${dir}/expected.json)
+      get_filename_component(case ${dir} NAME)
+      add_test(NAME cli_data_${case}
+               COMMAND cw_data_runner $<TARGET_FILE:causeway> ${dir})
+      set_tests_properties(cli_data_${case} PROPERTIES LABELS "cli;data")
+    endif()
+  endforeach()
+endif()
