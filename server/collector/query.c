@@ -1,0 +1,305 @@
+/*
+ * query: findings -> JSON (shapes documented in docs/http-api.md).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "query.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int hexval(int c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* URL-decodes src[0..n) into dst (cap bytes). @return 0 or -1. */
+static int urldecode(const char *src, size_t n, char *dst, size_t cap) {
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    int c = (unsigned char)src[i];
+    if (c == '+')
+      c = ' ';
+    else if (c == '%') {
+      if (i + 2 >= n)
+        return -1;
+      int h = hexval(src[i + 1]);
+      int l = hexval(src[i + 2]);
+      if (h < 0 || l < 0)
+        return -1;
+      c = h * 16 + l;
+      i += 2;
+    }
+    if (c == 0 || o + 1 >= cap)
+      return -1;
+    dst[o++] = (char)c;
+  }
+  dst[o] = '\0';
+  return 0;
+}
+
+static int parse_u64(const char *v, uint64_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long x = strtoull(v, &end, 10);
+  if (errno || end == v || *end || v[0] == '-')
+    return -1;
+  *out = x;
+  return 0;
+}
+
+int cw__query_parse(const char *qs, cw_query *q, char *msg, size_t msgsz) {
+  memset(q, 0, sizeof *q);
+  q->limit = 100;
+  if (!qs)
+    return 0;
+  const char *p = qs;
+  while (*p) {
+    size_t n = strcspn(p, "&");
+    const char *eq = memchr(p, '=', n);
+    char key[32], val[256];
+    size_t kl = eq ? (size_t)(eq - p) : n;
+    if (kl == 0 || kl >= sizeof key) {
+      snprintf(msg, msgsz, "bad query parameter");
+      return -1;
+    }
+    memcpy(key, p, kl);
+    key[kl] = '\0';
+    if (urldecode(eq ? eq + 1 : p + n, eq ? n - kl - 1 : 0, val, sizeof val)) {
+      snprintf(msg, msgsz, "bad value for '%s'", key);
+      return -1;
+    }
+    int bad = 0;
+    if (!strcmp(key, "offset"))
+      bad = parse_u64(val, &q->offset);
+    else if (!strcmp(key, "limit"))
+      bad = parse_u64(val, &q->limit) || q->limit == 0 || q->limit > 1000;
+    else if (!strcmp(key, "variable"))
+      memcpy(q->variable, val, strlen(val) + 1);
+    else if (!strcmp(key, "lock"))
+      memcpy(q->lock, val, strlen(val) + 1);
+    else if (!strcmp(key, "severity")) {
+      if (!strcmp(val, "error"))
+        q->severity = CW_SEV_ERROR;
+      else if (!strcmp(val, "warning"))
+        q->severity = CW_SEV_WARNING;
+      else
+        bad = 1;
+    } else if (!strcmp(key, "active"))
+      q->active_only = !strcmp(val, "1") || !strcmp(val, "true");
+    else if (!strcmp(key, "contended"))
+      q->contended_only = !strcmp(val, "1") || !strcmp(val, "true");
+    /* Unknown parameters are ignored, as HTTP caches and proxies add some. */
+    if (bad) {
+      snprintf(msg, msgsz, "bad value for '%s'", key);
+      return -1;
+    }
+    p += n;
+    if (*p == '&')
+      p++;
+  }
+  return 0;
+}
+
+static json_t *str(cw_engine *e, cw_sym s) {
+  return json_string(cw__engine_str(e, s));
+}
+
+static json_t *actor_obj(cw_engine *e, cw_actor_id a) {
+  return json_pack("{s:o,s:o}", "actor", str(e, cw__engine_actor_name(e, a)),
+                   "service", str(e, cw__engine_actor_service(e, a)));
+}
+
+json_t *cw__query_summary(cw_engine *e) {
+  cw_summary s;
+  cw__engine_summary(e, &s);
+  return json_pack(
+      "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "events",
+      (json_int_t)s.events, "racy_variables", (json_int_t)s.racy_variables,
+      "racy_location_pairs", (json_int_t)s.racy_location_pairs, "race_groups",
+      (json_int_t)s.race_groups, "potential_deadlocks",
+      (json_int_t)s.potential_deadlocks, "deadlocks", (json_int_t)s.deadlocks,
+      "contended_locks", (json_int_t)s.contended_locks, "invalid_events",
+      (json_int_t)s.invalid_events, "lost_events", (json_int_t)s.lost_events,
+      "pending_events", (json_int_t)s.pending_events);
+}
+
+static json_t *access_json(cw_engine *e, const cw_access *a) {
+  json_t *o = actor_obj(e, a->actor);
+  json_object_set_new(o, "location", str(e, a->loc));
+  json_object_set_new(o, "access", json_string(a->is_write ? "write" : "read"));
+  json_object_set_new(o, "atomic", json_boolean(a->is_atomic));
+  if (a->val_flags & CW_AEF_VAL_INT)
+    json_object_set_new(o, "value", json_integer(a->val_int));
+  else if (a->val_flags & CW_AEF_VAL_STR)
+    json_object_set_new(o, "value", str(e, a->val_str));
+  json_t *locks = json_array();
+  for (uint32_t i = 0; i < a->nlocks; i++)
+    json_array_append_new(locks, str(e, a->locks[i]));
+  json_object_set_new(o, "locks", locks);
+  json_object_set_new(o, "seq", json_integer((json_int_t)a->seq));
+  return o;
+}
+
+static json_t *race_json(cw_engine *e, const cw_race_group *g) {
+  return json_pack("{s:o,s:o,s:o,s:s,s:I,s:o,s:o}", "variable", str(e, g->var),
+                   "loc1", str(e, g->loc1), "loc2", str(e, g->loc2), "severity",
+                   g->severity == CW_SEV_ERROR ? "error" : "warning", "count",
+                   (json_int_t)g->count, "first", access_json(e, &g->first),
+                   "second", access_json(e, &g->second));
+}
+
+static json_t *deadlock_json(cw_engine *e, const cw_deadlock *d) {
+  json_t *edges = json_array();
+  for (uint32_t i = 0; i < d->n; i++) {
+    const cw_cycle_edge *x = &d->edges[i];
+    json_t *o = actor_obj(e, x->actor);
+    json_object_set_new(o, "holds", str(e, x->held));
+    json_object_set_new(o, "requests", str(e, x->requested));
+    json_object_set_new(o, "location", str(e, x->loc));
+    json_object_set_new(o, "seq", json_integer((json_int_t)x->seq));
+    json_array_append_new(edges, o);
+  }
+  json_t *o =
+      json_pack("{s:I,s:o}", "length", (json_int_t)d->n, "cycle", edges);
+  if (d->actual)
+    json_object_set_new(o, "active", json_boolean(d->active));
+  return o;
+}
+
+static json_t *lock_json(cw_engine *e, const cw_lock_stats *l) {
+  json_t *top = json_array();
+  for (uint32_t i = 0; i < l->ntop; i++)
+    json_array_append_new(
+        top, json_pack("{s:o,s:I,s:I}", "location", str(e, l->top[i].loc),
+                       "contended", (json_int_t)l->top[i].contended, "wait_ns",
+                       (json_int_t)l->top[i].wait_ns));
+  json_t *o = json_pack("{s:o,s:I,s:I}", "lock", str(e, l->lock),
+                        "acquisitions", (json_int_t)l->acquisitions,
+                        "contended", (json_int_t)l->contended);
+  json_object_set_new(
+      o, "wait_ns",
+      json_pack("{s:I,s:I,s:I,s:I}", "total", (json_int_t)l->wait_total_ns,
+                "p50", (json_int_t)l->wait_p50_ns, "p99",
+                (json_int_t)l->wait_p99_ns, "max", (json_int_t)l->wait_max_ns));
+  json_object_set_new(
+      o, "hold_ns",
+      json_pack("{s:I,s:I,s:I,s:I}", "total", (json_int_t)l->hold_total_ns,
+                "p50", (json_int_t)l->hold_p50_ns, "p99",
+                (json_int_t)l->hold_p99_ns, "max", (json_int_t)l->hold_max_ns));
+  json_object_set_new(o, "top_locations", top);
+  return o;
+}
+
+static json_t *page(json_t *items, uint64_t total, const cw_query *q) {
+  return json_pack("{s:I,s:I,s:I,s:o}", "total", (json_int_t)total, "offset",
+                   (json_int_t)q->offset, "limit", (json_int_t)q->limit,
+                   "items", items);
+}
+
+json_t *cw__query_races(cw_engine *e, const cw_query *q) {
+  const cw_race_group *g;
+  size_t n = cw__engine_races(e, &g);
+  json_t *items = json_array();
+  uint64_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (q->variable[0] && strcmp(cw__engine_str(e, g[i].var), q->variable))
+      continue;
+    if (q->severity && (int)g[i].severity != q->severity)
+      continue;
+    if (total >= q->offset && total < q->offset + q->limit)
+      json_array_append_new(items, race_json(e, &g[i]));
+    total++;
+  }
+  return page(items, total, q);
+}
+
+json_t *cw__query_deadlocks(cw_engine *e, const cw_query *q, int actual) {
+  const cw_deadlock *d;
+  size_t n = actual ? cw__engine_deadlocks(e, &d)
+                    : cw__engine_potential_deadlocks(e, &d);
+  json_t *items = json_array();
+  uint64_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (actual && q->active_only && !d[i].active)
+      continue;
+    if (total >= q->offset && total < q->offset + q->limit)
+      json_array_append_new(items, deadlock_json(e, &d[i]));
+    total++;
+  }
+  return page(items, total, q);
+}
+
+json_t *cw__query_locks(cw_engine *e, const cw_query *q) {
+  const cw_lock_stats *l;
+  size_t n = cw__engine_locks(e, &l);
+  json_t *items = json_array();
+  uint64_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (q->contended_only && l[i].contended == 0)
+      continue;
+    if (q->lock[0] && strcmp(cw__engine_str(e, l[i].lock), q->lock))
+      continue;
+    if (total >= q->offset && total < q->offset + q->limit)
+      json_array_append_new(items, lock_json(e, &l[i]));
+    total++;
+  }
+  return page(items, total, q);
+}
+
+json_t *cw__query_findings(cw_engine *e) {
+  json_t *races = json_array(), *pot = json_array(), *act = json_array(),
+         *locks = json_array();
+  const cw_race_group *g;
+  size_t n = cw__engine_races(e, &g);
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new(races, race_json(e, &g[i]));
+  const cw_deadlock *d;
+  n = cw__engine_potential_deadlocks(e, &d);
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new(pot, deadlock_json(e, &d[i]));
+  n = cw__engine_deadlocks(e, &d);
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new(act, deadlock_json(e, &d[i]));
+  const cw_lock_stats *l;
+  n = cw__engine_locks(e, &l);
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new(locks, lock_json(e, &l[i]));
+  return json_pack("{s:o,s:o,s:o,s:o,s:o}", "summary", cw__query_summary(e),
+                   "races", races, "potential_deadlocks", pot, "deadlocks", act,
+                   "locks", locks);
+}
+
+json_t *cw__query_services(cw_engine *e) {
+  /* Services are the distinct services of actors 1..N. The engine has no
+   * actor count, so walk ids until the name is empty. */
+  json_t *svcs = json_object();
+  for (cw_actor_id a = 1; a < 1000000; a++) {
+    cw_sym name = cw__engine_actor_name(e, a);
+    if (!name)
+      break;
+    const char *svc = cw__engine_str(e, cw__engine_actor_service(e, a));
+    json_t *s = json_object_get(svcs, svc);
+    if (!s) {
+      s = json_pack("{s:s,s:i}", "service", svc, "actors", 0);
+      json_object_set_new(svcs, svc, s);
+    }
+    json_object_set_new(
+        s, "actors",
+        json_integer(json_integer_value(json_object_get(s, "actors")) + 1));
+  }
+  json_t *list = json_array();
+  const char *k;
+  json_t *v;
+  json_object_foreach(svcs, k, v) {
+    json_array_append(list, v);
+  }
+  json_decref(svcs);
+  return json_pack("{s:o}", "services", list);
+}

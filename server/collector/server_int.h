@@ -1,0 +1,57 @@
+/*
+ * server_int: state shared by the collector's HTTP modules (server.c,
+ * sse.c, static_files.c). Not used outside server/collector.
+ */
+#ifndef CW_SERVER_INT_H
+#define CW_SERVER_INT_H
+
+#include <civetweb.h>
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analyzer.h"
+#include "cw_config.h"
+#include "dedup.h"
+#include "ingest.h"
+#include "metrics.h"
+#include "ratelimit.h"
+#include "store.h"
+
+typedef struct cw_server cw_server;
+
+struct cw_server {
+  cw_config cfg;
+  struct mg_context *ctx;
+  int port;
+  cw_store *store;
+  cw_analyzer *an;
+  cw_dedup *dedup;
+  cw_ratelimit *rl;
+  cw_ingest ingest;
+  cw_metrics m;
+  uint64_t replayed_batches;
+  atomic_int stopping;
+  atomic_int sse_clients;
+};
+
+/* Sends a complete response with a body and Content-Length. extra holds
+ * whole header lines ("Name: value\r\n") or is NULL. */
+void cw__http_send(struct mg_connection *c, int status, const char *ctype,
+                   const char *extra, const void *body, size_t len);
+/* Sends a JSON value (stolen) with the given status. */
+void cw__http_json(struct mg_connection *c, int status, json_t *v,
+                   const char *extra);
+/* Sends {"error": msg}. */
+void cw__http_error(struct mg_connection *c, int status, const char *msg,
+                    const char *extra);
+
+/* GET /v1/stream (server-sent events). @return the HTTP status. */
+int cw__sse_handle(cw_server *s, struct mg_connection *c);
+
+/* GET of a static viewer file. @return the HTTP status. */
+int cw__static_handle(cw_server *s, struct mg_connection *c,
+                      const char *raw_path);
+
+#endif /* CW_SERVER_INT_H */

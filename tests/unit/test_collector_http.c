@@ -1,0 +1,388 @@
+/*
+ * Integration tests of causeway-server over real HTTP: native and Raceway
+ * ingest, deduplication, health and metrics, the query API, static files and
+ * the bad-input table (every malformed body, header and encoding gets its
+ * status code). One server process serves the whole program.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+static tl_server srv;
+static char viewer[256];
+static char url[256];
+
+static const char *U(const char *path) {
+  snprintf(url, sizeof url, "%s%s", srv.url, path);
+  return url;
+}
+
+static void write_file(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  if (f) {
+    fputs(text, f);
+    fclose(f);
+  }
+}
+
+static char *read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *b = malloc((size_t)n + 1);
+  if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
+    free(b);
+    b = NULL;
+  }
+  if (b)
+    b[n] = '\0';
+  fclose(f);
+  *len = (size_t)n;
+  return b;
+}
+
+/* Waits (bounded) until the analysed event count reaches `want`. */
+static long long wait_events(long long want) {
+  long long v = -1;
+  for (int i = 0; i < 400; i++) {
+    v = tl_get_int(&srv, "/v1/summary", "summary.events", NULL);
+    if (v >= want)
+      break;
+    struct timespec ts = {0, 25 * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  return v;
+}
+
+static int setup(void **state) {
+  (void)state;
+  snprintf(viewer, sizeof viewer, "/tmp/cw-viewer-XXXXXX");
+  if (!mkdtemp(viewer))
+    return -1;
+  char p[300];
+  snprintf(p, sizeof p, "%s/index.html", viewer);
+  write_file(p, "<html>viewer</html>");
+  snprintf(p, sizeof p, "%s/.secret", viewer);
+  write_file(p, "hidden");
+  const char *extra[] = {"--viewer-dir",       viewer, "--max-body", "1M",
+                         "--max-batch-events", "5000", NULL};
+  return tl_server_start(&srv, NULL, extra);
+}
+
+static int teardown(void **state) {
+  (void)state;
+  int st = tl_server_stop(&srv, SIGTERM);
+  tl_rmdir(srv.data_dir);
+  char p[300];
+  snprintf(p, sizeof p, "%s/index.html", viewer);
+  unlink(p);
+  snprintf(p, sizeof p, "%s/.secret", viewer);
+  unlink(p);
+  rmdir(viewer);
+  return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static const char *LZ4H[] = {"Content-Encoding: lz4",
+                             "Content-Type: application/x-causeway-batch",
+                             NULL};
+
+static void test_health_ready_metrics(void **state) {
+  (void)state;
+  char *r = NULL;
+  assert_int_equal(tl_http("GET", U("/healthz"), NULL, NULL, 0, &r), 200);
+  assert_non_null(strstr(r, "\"ok\""));
+  free(r);
+  assert_int_equal(tl_http("GET", U("/readyz"), NULL, NULL, 0, NULL), 200);
+  assert_int_equal(tl_http("GET", U("/metrics"), NULL, NULL, 0, &r), 200);
+  const char *names[] = {"causeway_events_ingested_total",
+                         "causeway_events_rejected_total",
+                         "causeway_events_dropped_total",
+                         "causeway_batches_total",
+                         "causeway_queue_batches",
+                         "causeway_analysis_lag_seconds",
+                         "causeway_findings{kind=\"race_groups\"}",
+                         "causeway_store_bytes"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    assert_non_null(strstr(r, names[i]));
+  free(r);
+}
+
+static void test_native_ingest_and_dedup(void **state) {
+  (void)state;
+  long long before = wait_events(0);
+  tl_batch_spec b;
+  memset(&b, 0, sizeof b);
+  tl_stream_id(b.stream_id, 1);
+  b.nevents = 100;
+  b.first_counter = 1;
+  b.actor = "dedup";
+  size_t len;
+  uint8_t *body = tl_native_batch(&b, 1, &len);
+  assert_non_null(body);
+  char *r = NULL;
+  assert_int_equal(tl_http("POST", U("/v1/events"), LZ4H, body, len, &r), 200);
+  assert_int_equal(tl_json_int(r, "accepted"), 100);
+  assert_int_equal(tl_json_int(r, "rejected"), 0);
+  assert_int_equal(tl_json_int(r, "duplicate_batches"), 0);
+  free(r);
+  /* The retry of the same batch is acknowledged but not stored again. */
+  assert_int_equal(tl_http("POST", U("/v1/events"), LZ4H, body, len, &r), 200);
+  assert_int_equal(tl_json_int(r, "accepted"), 0);
+  assert_int_equal(tl_json_int(r, "duplicate_batches"), 1);
+  assert_int_equal(tl_json_int(r, "duplicate_events"), 100);
+  free(r);
+  free(body);
+  assert_int_equal(wait_events(before + 100), before + 100);
+  /* The next batch of the stream, uncompressed (identity). */
+  b.batch_no = 1;
+  b.first_counter = 101;
+  b.first_seq = 100;
+  body = tl_native_batch(&b, 0, &len);
+  const char *id[] = {"Content-Encoding: identity", NULL};
+  assert_int_equal(tl_http("POST", U("/v1/events"), id, body, len, &r), 200);
+  assert_int_equal(tl_json_int(r, "accepted"), 100);
+  free(r);
+  free(body);
+  assert_int_equal(wait_events(before + 200), before + 200);
+}
+
+static void test_multi_frame_body(void **state) {
+  (void)state;
+  long long before = wait_events(0);
+  tl_batch_spec b;
+  memset(&b, 0, sizeof b);
+  tl_stream_id(b.stream_id, 2);
+  b.nevents = 10;
+  b.first_counter = 1;
+  b.actor = "multi";
+  size_t l1, l2;
+  uint8_t *f1 = tl_native_batch(&b, 1, &l1);
+  b.batch_no = 1;
+  b.first_counter = 11;
+  b.first_seq = 10;
+  uint8_t *f2 = tl_native_batch(&b, 1, &l2);
+  uint8_t *both = malloc(l1 + l2);
+  memcpy(both, f1, l1);
+  memcpy(both + l1, f2, l2);
+  char *r = NULL;
+  assert_int_equal(tl_http("POST", U("/v1/events"), LZ4H, both, l1 + l2, &r),
+                   200);
+  assert_int_equal(tl_json_int(r, "batches"), 2);
+  assert_int_equal(tl_json_int(r, "accepted"), 20);
+  free(r);
+  free(f1);
+  free(f2);
+  free(both);
+  assert_int_equal(wait_events(before + 20), before + 20);
+}
+
+static void test_raceway_example_and_lost_update(void **state) {
+  (void)state;
+  const char *shared = getenv("CW_SHARED_DIR");
+  const char *src = getenv("CW_SOURCE_DIR");
+  assert_non_null(shared);
+  assert_non_null(src);
+  char p[512];
+  size_t len;
+  snprintf(p, sizeof p, "%s/examples/raceway-batch.json", shared);
+  char *body = read_file(p, &len);
+  assert_non_null(body);
+  const char *jh[] = {"Content-Type: application/json", NULL};
+  char *r = NULL;
+  assert_int_equal(tl_http("POST", U("/events"), jh, body, len, &r), 200);
+  assert_string_equal(r, "{\"success\":true,\"data\":\"Ingested 2 events\","
+                         "\"error\":null}");
+  free(r);
+  free(body);
+  /* A two-thread lost update in Raceway's format is a race. */
+  assert_int_equal(
+      tl_get_int(&srv, "/v1/races?variable=bob.balance", "total", NULL), 0);
+  snprintf(p, sizeof p, "%s/tests/collector/raceway-lost-update.json", src);
+  body = read_file(p, &len);
+  assert_non_null(body);
+  assert_int_equal(tl_http("POST", U("/events"), jh, body, len, &r), 200);
+  assert_non_null(strstr(r, "Ingested 4 events"));
+  free(r);
+  free(body);
+  long long races = 0;
+  for (int i = 0; i < 400 && races <= 0; i++) {
+    races = tl_get_int(&srv, "/v1/races?variable=bob.balance&severity=error",
+                       "total", NULL);
+    struct timespec ts = {0, 25 * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  assert_int_equal(races, 1); /* write/write at app.py:41 */
+  assert_true(
+      tl_get_int(&srv, "/v1/findings", "summary.racy_variables", NULL) >= 1);
+}
+
+typedef struct bad_case {
+  const char *name, *method, *path;
+  const char *hdr;  /* one extra header or NULL */
+  const char *body; /* text body or NULL */
+  int kind;         /* 0: text, 1: truncated frame, 2: frame+garbage,
+                       3: big body, 4: too many events, 5: empty lz4 */
+  int status;
+} bad_case;
+
+static const bad_case bad[] = {
+    {"lz4 garbage", "POST", "/v1/events", "Content-Encoding: lz4",
+     "not an lz4 frame", 0, 400},
+    {"identity garbage", "POST", "/v1/events", "Content-Encoding: identity",
+     "\x01\xff\xff\xff\xff\xff\xff", 0, 400},
+    {"gzip encoding", "POST", "/v1/events", "Content-Encoding: gzip", "x", 0,
+     415},
+    {"empty lz4 body", "POST", "/v1/events", "Content-Encoding: lz4", "", 5,
+     400},
+    {"truncated frame", "POST", "/v1/events", "Content-Encoding: lz4", NULL, 1,
+     400},
+    {"frame plus garbage", "POST", "/v1/events", "Content-Encoding: lz4", NULL,
+     2, 400},
+    {"body over --max-body", "POST", "/v1/events", "Content-Encoding: lz4",
+     NULL, 3, 413},
+    {"batch over --max-batch-events", "POST", "/v1/events",
+     "Content-Encoding: lz4", NULL, 4, 413},
+    {"raceway invalid json", "POST", "/events", NULL, "{\"events\":[", 0, 400},
+    {"raceway events not array", "POST", "/events", NULL, "{\"events\":5}", 0,
+     400},
+    {"raceway scalar", "POST", "/events", NULL, "42", 0, 400},
+    {"raceway binary", "POST", "/events", NULL, "\x80\x81\x82", 0, 400},
+    {"raceway gzip", "POST", "/events", "Content-Encoding: gzip", "{}", 0, 415},
+    {"raceway over --max-body", "POST", "/events", NULL, NULL, 3, 413},
+    {"GET on ingest", "GET", "/v1/events", NULL, NULL, 0, 405},
+    {"PUT on ingest", "PUT", "/events", NULL, "{}", 0, 405},
+    {"unknown route", "GET", "/v1/nope", NULL, NULL, 0, 404},
+    {"bad limit", "GET", "/v1/races?limit=abc", NULL, NULL, 0, 400},
+    {"zero limit", "GET", "/v1/races?limit=0", NULL, NULL, 0, 400},
+    {"bad escape", "GET", "/v1/races?variable=%zz", NULL, NULL, 0, 400},
+    {"bad severity", "GET", "/v1/races?severity=fatal", NULL, NULL, 0, 400},
+    {"traversal", "GET", "/../../etc/passwd", NULL, NULL, 0, 404},
+    {"encoded traversal", "GET", "/%2e%2e/%2e%2e/etc/passwd", NULL, NULL, 0,
+     404},
+    {"hidden file", "GET", "/.secret", NULL, NULL, 0, 404},
+    {"backslash", "GET", "/..%5c..%5cetc%5cpasswd", NULL, NULL, 0, 404},
+    {"missing file", "GET", "/nope.js", NULL, NULL, 0, 404},
+};
+
+static void test_bad_input_table(void **state) {
+  (void)state;
+  long long stored_before =
+      tl_get_int(&srv, "/v1/summary", "summary.events", NULL);
+  tl_batch_spec b;
+  memset(&b, 0, sizeof b);
+  tl_stream_id(b.stream_id, 99);
+  b.nevents = 50;
+  b.first_counter = 1;
+  size_t flen;
+  uint8_t *frame = tl_native_batch(&b, 1, &flen);
+  assert_non_null(frame);
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    const bad_case *c = &bad[i];
+    uint8_t *body = NULL;
+    size_t len = 0;
+    if (c->kind == 0 && c->body) {
+      len = strlen(c->body);
+      body = malloc(len + 1);
+      memcpy(body, c->body, len + 1);
+    } else if (c->kind == 1) {
+      len = flen - 5;
+      body = malloc(len);
+      memcpy(body, frame, len);
+    } else if (c->kind == 2) {
+      len = flen + 4;
+      body = malloc(len);
+      memcpy(body, frame, flen);
+      memcpy(body + flen, "junk", 4);
+    } else if (c->kind == 3) {
+      len = (1u << 20) + 10;
+      body = calloc(1, len);
+    } else if (c->kind == 4) {
+      tl_batch_spec big = b;
+      big.nevents = 6000;
+      tl_stream_id(big.stream_id, 98);
+      body = tl_native_batch(&big, 1, &len);
+    } else if (c->kind == 5) {
+      body = malloc(1);
+      len = 0;
+    }
+    const char *hdrs[] = {c->hdr, NULL};
+    char *r = NULL;
+    int st =
+        tl_http(c->method, U(c->path), c->hdr ? hdrs : NULL, body, len, &r);
+    if (st != c->status)
+      fprintf(stderr, "case '%s': got %d, want %d (%s)\n", c->name, st,
+              c->status, r ? r : "");
+    assert_int_equal(st, c->status);
+    if (st >= 400 && st != 404 && st != 405 && !strstr(c->path, "/v1/r") &&
+        strcmp(c->path, "/events"))
+      assert_non_null(strstr(r, "\"error\""));
+    free(r);
+    free(body);
+  }
+  free(frame);
+  /* Nothing of a refused body was stored. */
+  assert_int_equal(wait_events(stored_before), stored_before);
+  assert_int_equal(tl_get_int(&srv, "/v1/summary", "summary.events", NULL),
+                   stored_before);
+}
+
+static void test_static_and_queries(void **state) {
+  (void)state;
+  char *r = NULL;
+  assert_int_equal(tl_http("GET", U("/"), NULL, NULL, 0, &r), 200);
+  assert_string_equal(r, "<html>viewer</html>");
+  free(r);
+  assert_int_equal(tl_http("GET", U("/index.html"), NULL, NULL, 0, NULL), 200);
+  const char *lists[] = {"/v1/races", "/v1/deadlocks",
+                         "/v1/potential-deadlocks", "/v1/locks"};
+  for (size_t i = 0; i < 4; i++) {
+    assert_int_equal(tl_get_int(&srv, lists[i], "limit", NULL), 100);
+    assert_true(tl_get_int(&srv, lists[i], "total", NULL) >= 0);
+  }
+  /* Paging: offset past the end gives an empty page with the same total. */
+  long long total = tl_get_int(&srv, "/v1/races", "total", NULL);
+  assert_int_equal(
+      tl_get_int(&srv, "/v1/races?offset=100000&limit=5", "total", NULL),
+      total);
+  assert_int_equal(tl_http("GET", U("/v1/services"), NULL, NULL, 0, &r), 200);
+  assert_non_null(strstr(r, "banking-api"));
+  free(r);
+}
+
+static void test_store_files(void **state) {
+  (void)state;
+  char p[400];
+  snprintf(p, sizeof p, "%s/seg-000001.cwlog", srv.data_dir);
+  struct stat sb;
+  assert_int_equal(stat(p, &sb), 0);
+  assert_true(sb.st_size > 8);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_health_ready_metrics),
+      cmocka_unit_test(test_native_ingest_and_dedup),
+      cmocka_unit_test(test_multi_frame_body),
+      cmocka_unit_test(test_raceway_example_and_lost_update),
+      cmocka_unit_test(test_bad_input_table),
+      cmocka_unit_test(test_static_and_queries),
+      cmocka_unit_test(test_store_files),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
