@@ -20,6 +20,21 @@ if(TARGET causeway AND TARGET cw_format)
   add_executable(cw_data_runner cli/data_runner.c)
   target_link_libraries(cw_data_runner PRIVATE cw_test_cwtspec
                         PkgConfig::JANSSON)
+  add_executable(cw_test_cwt_gen cli/cwt_gen.c)
+  target_link_libraries(cw_test_cwt_gen PRIVATE cw_test_cwtspec)
+
+  # End-to-end: exit codes, options, report formats, run and dump. The SDK's
+  # instrumented example joins in once it is built.
+  set(CW_E2E_EXAMPLE "")
+  if(TARGET cw_example_balance)
+    set(CW_E2E_EXAMPLE $<TARGET_FILE:cw_example_balance>)
+  endif()
+  add_test(NAME cli_e2e
+           COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/cli_e2e.sh
+                   $<TARGET_FILE:causeway> $<TARGET_FILE:cw_test_cwt_gen>
+                   ${CMAKE_SOURCE_DIR} ${CW_E2E_EXAMPLE})
+  set_tests_properties(cli_e2e PROPERTIES LABELS "cli")
+
   file(GLOB CW_DATA_CASES LIST_DIRECTORIES true
        ${CMAKE_CURRENT_SOURCE_DIR}/data/*)
   foreach(dir ${CW_DATA_CASES})
