@@ -46,3 +46,13 @@ if(TARGET causeway AND TARGET cw_format)
     endif()
   endforeach()
 endif()
+
+# Report writers and suppressions, on the real engine.
+if(TARGET cw_report AND TARGET cw_analysis)
+  cw_add_unit_test(test_report_suppress
+    SOURCES unit/test_report_suppress.c
+    LIBS cw_report cw_input cw_analysis LABELS cli)
+  cw_add_unit_test(test_report_formats
+    SOURCES unit/test_report_formats.c
+    LIBS cw_report cw_input cw_analysis LABELS cli)
+endif()
