@@ -18,4 +18,8 @@ if(TARGET cw_collector AND TARGET CURL::libcurl)
   endfunction()
 
   cw_collector_it(test_collector_http)
+  cw_collector_it(test_collector_durability)
+  cw_collector_it(test_collector_load)
+  cw_collector_it(test_collector_order)
+  cw_collector_it(test_collector_auth)
 endif()

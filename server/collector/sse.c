@@ -6,7 +6,7 @@
  * and the worker pool is sized with room for them). The handler polls the
  * analysis generation every 250 ms; when it moved, it sends an "events"
  * frame (totals and what is new) and, when the summary changed, a
- * "findings" frame with the new summary. A comment line every 10 s detects
+ * "findings" frame with the new summary. A comment line every 5 s detects
  * closed connections. The loop ends when the client goes away or the
  * server stops.
  */
@@ -68,7 +68,7 @@ int cw__sse_handle(cw_server *s, struct mg_connection *c) {
       last_gen = st.generation;
       last_events = st.fed_events;
       idle_ticks = 0;
-    } else if (++idle_ticks >= 40) {
+    } else if (++idle_ticks >= 20) {
       ok = mg_printf(c, ": ping\n\n") > 0;
       idle_ticks = 0;
     }
