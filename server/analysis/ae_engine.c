@@ -535,7 +535,8 @@ static int process(cw_engine *e, const cw_aevent *ev) {
     }
     return 0;
   case CW_AE_ANN_RELEASE: {
-    ae_key *k = &e->keys[key_of(e, ev->object)];
+    uint32_t ki = key_of(e, ev->object);
+    ae_key *k = &e->keys[ki];
     if (!clock_only) {
       cw__vc_join(&k->rel, &a->c, e->dead);
       cw__vc_join(&k->nrel, &a->n, e->dead);
@@ -543,7 +544,8 @@ static int process(cw_engine *e, const cw_aevent *ev) {
     return 0;
   }
   case CW_AE_ANN_ACQUIRE: {
-    ae_key *k = &e->keys[key_of(e, ev->object)];
+    uint32_t ki = key_of(e, ev->object);
+    ae_key *k = &e->keys[ki];
     if (!clock_only) {
       cw__vc_join(&a->c, &k->rel, e->dead);
       cw__vc_join(&a->n, &k->nrel, e->dead);

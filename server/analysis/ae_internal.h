@@ -161,9 +161,18 @@ typedef struct ae_audx {
   uint64_t thr;  /* lowest race threshold a marking walk applied here */
 } ae_audx;
 
+#define AE_SINCE_MAX 8
+
 typedef struct ae_var {
   cw_sym sym;
   uint8_t racy;
+  uint8_t clean; /* clean_* is valid */
+  uint8_t nsince;
+  uint32_t clean_actor;
+  uint64_t clean_counter;
+  struct {
+    uint32_t ri, ei;
+  } since[AE_SINCE_MAX];
   uint32_t n, cap;
   ae_vrec *r;
   cw_audit_entry *aud;
@@ -215,6 +224,7 @@ typedef struct ae_inst {
 
 typedef struct ae_pair {
   uint32_t held, req; /* lock indices */
+  uint8_t cyclic;     /* lies on a cycle of the lock graph */
   ae_inst *inst;
   uint32_t ninst, capinst;
 } ae_pair;

@@ -5,8 +5,9 @@
  * an edge H -> R. An edge keeps instances, one per (actor, set of held
  * locks), each with the requesting event's counter and sync clock; of each
  * such key the first and the latest instance are kept (at most
- * AE_PAIR_KEYS keys per edge). When an instance is added or refreshed, the
- * graph is searched for simple cycles through its edge of length 2 to
+ * AE_PAIR_KEYS keys per edge). When an instance is added or refreshed on
+ * an edge that is new or already known to lie on a cycle, the graph is
+ * searched for simple cycles through its edge of length 2 to
  * AE_MAX_CYCLE, and for a cycle whose locks were not reported yet, the
  * instances are searched for one choice per edge with:
  *   - distinct, live actors;
@@ -92,8 +93,10 @@ static int compatible(const cw_engine *e, const cyc *c, uint32_t k,
 }
 
 static int choose(const cw_engine *e, cyc *c, uint32_t k) {
-  if (k == c->n)
+  if (k >= c->n)
     return 1;
+  if (k >= AE_MAX_CYCLE)
+    return 0;
   const ae_pair *p = &e->pairs[c->pairs[k]];
   for (uint32_t i = 0; i < p->ninst; i++) {
     if (!compatible(e, c, k, &p->inst[i]))
@@ -154,6 +157,8 @@ static void dfs(cw_engine *e, cyc *c, uint32_t depth) {
     if (tgt == c->locks[0]) {
       c->pairs[depth] = q;
       c->n = depth + 1;
+      for (uint32_t k = 0; k < c->n; k++)
+        e->pairs[c->pairs[k]].cyclic = 1;
       check_cycle(e, c);
       continue;
     }
@@ -189,7 +194,9 @@ void cw__lockgraph_request(cw_engine *e, uint32_t aid, uint32_t lock,
     const ae_held *hd = &a->held[h];
     if (hd->lock == lock)
       continue;
+    uint32_t npairs = e->npairs;
     uint32_t pi = get_pair(e, hd->lock, lock);
+    int fresh = e->npairs != npairs;
     ae_pair *p = &e->pairs[pi];
     uint32_t nkey = 0, slot = UINT32_MAX;
     for (uint32_t i = 0; i < p->ninst; i++) {
@@ -216,6 +223,10 @@ void cw__lockgraph_request(cw_engine *e, uint32_t aid, uint32_t lock,
     u->seq = seq;
     u->counter = a->counter;
     cw__vc_copy(&u->n, &a->n);
+    /* A new edge can close cycles; an old one only matters when it is
+     * already on one (cycles through it were found when it was added). */
+    if (!fresh && !p->cyclic)
+      continue;
     cyc c;
     memset(&c, 0, sizeof(c));
     c.locks[0] = hd->lock;

@@ -8,9 +8,14 @@
  * they race iff at least one is a write, not both are atomic, and s does
  * not happen before n, i.e. s.counter > C_n[b]. (n cannot happen before s:
  * events are processed in an order that extends happens-before.) The
- * per-actor counters give a FastTrack-like fast path: when the last access
- * of b that could conflict is already ordered before n, none of b's
- * entries is looked at.
+ * per-actor counters give a first fast path: when the last access of b that
+ * could conflict is already ordered before n, none of b's entries is looked
+ * at. The second, FastTrack-like, is the variable's clean point: the last
+ * access that happened after every stored access. When the clean point
+ * happens before n, so does everything stored before it, and only the few
+ * accesses stored since (at most AE_SINCE_MAX, else the variable falls
+ * back to full scans until an access is ordered after all) are compared.
+ * A variable always accessed under its lock is thus checked in O(1).
  *
  * Why the last entry per (actor, location, kind) is enough for exact
  * location-pair counts. Let s' and s be accesses of actor b at the same
@@ -93,8 +98,23 @@ static void report(cw_engine *e, ae_var *v, uint32_t b, const ae_entry *s,
     g->severity = CW_SEV_ERROR;
 }
 
+/* Reports (s, n) when they race; s does not happen before n (known is
+ * C_n[s's actor] and s.counter > known). */
+static void check_pair(cw_engine *e, ae_var *v, uint32_t b, const ae_entry *s,
+                       const ae_entry *n, uint32_t aid, uint64_t known) {
+  if (s->counter <= known || !((s->kind | n->kind) & 1) ||
+      ((s->kind & n->kind) & 2))
+    return;
+  report(e, v, b, s, n, aid);
+  if (e->cfg.keep_events) {
+    v->aud[n->audit - 1].racy = 1;
+    audit_mark(v, s->audit, known);
+  }
+}
+
 void cw__race_access(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
-  ae_var *v = &e->vars[cw__engine_var(e, ev->object)];
+  uint32_t vi = cw__engine_var(e, ev->object);
+  ae_var *v = &e->vars[vi];
   ae_actor *a = &e->actors[aid];
   int is_w = ev->kind == CW_AE_WRITE;
   int atomic = (ev->flags & CW_AEF_ATOMIC) != 0;
@@ -130,38 +150,52 @@ void cw__race_access(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
     n.audit = ++v->naud;
   }
   uint32_t mine = UINT32_MAX;
-  for (uint32_t i = 0; i < v->n;) {
-    ae_vrec *r = &v->r[i];
-    if (r->actor == aid) {
-      mine = i++;
-      continue;
-    }
-    if (e->dead[r->actor]) {
-      /* Retired: forget its accesses (can only remove races). */
-      cw__ae_free(r->e);
-      *r = v->r[--v->n];
-      if (mine == v->n)
-        mine = i;
-      continue;
-    }
-    uint64_t top = is_w ? r->last_any : r->last_w;
-    if (top) {
+  int ordered = 1; /* every stored access happens before n */
+  if (v->clean && v->clean_counter <= cw__vc_get(&a->c, v->clean_actor)) {
+    /* Fast path: only accesses stored since the clean point can race. */
+    for (uint32_t i = 0; i < v->nsince; i++) {
+      const ae_vrec *r = &v->r[v->since[i].ri];
+      if (r->actor == aid || e->dead[r->actor])
+        continue;
+      const ae_entry *s = &r->e[v->since[i].ei];
       uint64_t known = cw__vc_get(&a->c, r->actor);
-      if (top > known) {
-        for (uint32_t k = 0; k < r->n; k++) {
-          const ae_entry *s = &r->e[k];
-          if (s->counter <= known || !((s->kind | n.kind) & 1) ||
-              ((s->kind & n.kind) & 2))
-            continue;
-          report(e, v, r->actor, s, &n, aid);
-          if (keep) {
-            v->aud[n.audit - 1].racy = 1;
-            audit_mark(v, s->audit, known);
-          }
-        }
-      }
+      if (s->counter <= known)
+        continue;
+      ordered = 0;
+      check_pair(e, v, r->actor, s, &n, aid, known);
     }
-    i++;
+    for (uint32_t i = 0; i < v->n; i++)
+      if (v->r[i].actor == aid) {
+        mine = i;
+        break;
+      }
+  } else {
+    for (uint32_t i = 0; i < v->n;) {
+      ae_vrec *r = &v->r[i];
+      if (r->actor == aid) {
+        mine = i++;
+        continue;
+      }
+      if (e->dead[r->actor]) {
+        /* Retired: forget its accesses (can only remove races). */
+        cw__ae_free(r->e);
+        *r = v->r[--v->n];
+        if (mine == v->n)
+          mine = i;
+        v->clean = 0; /* record indices moved */
+        v->nsince = 0;
+        continue;
+      }
+      uint64_t known = cw__vc_get(&a->c, r->actor);
+      if (r->last_any > known) {
+        ordered = 0;
+        uint64_t top = is_w ? r->last_any : r->last_w;
+        if (top > known)
+          for (uint32_t k = 0; k < r->n; k++)
+            check_pair(e, v, r->actor, &r->e[k], &n, aid, known);
+      }
+      i++;
+    }
   }
   /* Store n as the last access of its (actor, location, kind). */
   if (mine == UINT32_MAX) {
@@ -174,16 +208,38 @@ void cw__race_access(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
   r->last_any = n.counter;
   if (is_w)
     r->last_w = n.counter;
-  for (uint32_t k = 0; k < r->n; k++) {
-    if (r->e[k].loc == n.loc && r->e[k].kind == n.kind) {
-      if (keep)
-        v->audx[n.audit - 1].prev = r->e[k].audit;
-      r->e[k] = n;
-      return;
+  uint32_t k = 0;
+  while (k < r->n && !(r->e[k].loc == n.loc && r->e[k].kind == n.kind))
+    k++;
+  if (k < r->n) {
+    if (keep)
+      v->audx[n.audit - 1].prev = r->e[k].audit;
+  } else {
+    AE_RESERVE(r->e, r->cap, r->n + 1u);
+    r->n++;
+  }
+  r->e[k] = n;
+  /* Maintain the clean point: n is one when everything stored is before
+   * it; otherwise n joins the accesses stored since the clean point. */
+  if (ordered) {
+    v->clean = 1;
+    v->clean_actor = aid;
+    v->clean_counter = n.counter;
+    v->nsince = 0;
+  } else if (v->clean) {
+    uint32_t i = 0;
+    while (i < v->nsince && !(v->since[i].ri == mine && v->since[i].ei == k))
+      i++;
+    if (i == v->nsince) {
+      if (v->nsince == AE_SINCE_MAX) {
+        v->clean = 0; /* too many concurrent accesses: full scans */
+        v->nsince = 0;
+      } else {
+        v->since[v->nsince].ri = mine;
+        v->since[v->nsince++].ei = k;
+      }
     }
   }
-  AE_RESERVE(r->e, r->cap, r->n + 1u);
-  r->e[r->n++] = n;
 }
 
 size_t cw__engine_audit(const cw_engine *e, cw_sym var,

@@ -303,6 +303,44 @@ static void test_symbols_and_actors(void **st) {
   cw__engine_free(NULL);
 }
 
+/* Thousands of variables, locks and keys: the entity tables grow while
+ * references into them are live. */
+static void test_many_entities(void **st) {
+  (void)st;
+  cw_engine *e = cw__engine_new(NULL);
+  cw_actor_id a = tstd_actor(e, "a"), b = tstd_actor(e, "b");
+  char name[32];
+  for (int i = 0; i < 3000; i++) {
+    snprintf(name, sizeof(name), "L%d", i);
+    cw_sym l = tstd_sym(e, name);
+    snprintf(name, sizeof(name), "k%d", i);
+    cw_sym k = tstd_sym(e, name);
+    snprintf(name, sizeof(name), "v%d", i);
+    cw_sym v = tstd_sym(e, name);
+    cw_aevent ev = mk(CW_AE_LOCK_ACQUIRE, a, l);
+    assert_int_equal(cw__engine_feed(e, &ev), 0);
+    ev = mk(CW_AE_WRITE, a, v);
+    assert_int_equal(cw__engine_feed(e, &ev), 0);
+    ev = mk(CW_AE_LOCK_RELEASE, a, l);
+    assert_int_equal(cw__engine_feed(e, &ev), 0);
+    ev = mk(CW_AE_ANN_RELEASE, a, k);
+    assert_int_equal(cw__engine_feed(e, &ev), 0);
+    ev = mk(CW_AE_ANN_ACQUIRE, b, k);
+    assert_int_equal(cw__engine_feed(e, &ev), 0);
+    ev = mk(CW_AE_READ, b, v);
+    assert_int_equal(cw__engine_feed(e, &ev), 0);
+  }
+  cw_summary s;
+  cw__engine_summary(e, &s);
+  assert_int_equal(s.events, 18000);
+  assert_int_equal(s.racy_variables, 0);
+  const cw_sym *vars;
+  assert_int_equal(cw__engine_variables(e, &vars), 3000);
+  const cw_lock_stats *ls;
+  assert_int_equal(cw__engine_locks(e, &ls), 3000);
+  cw__engine_free(e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_contention_event_index),
@@ -314,6 +352,7 @@ int main(void) {
       cmocka_unit_test(test_audit_trail),
       cmocka_unit_test(test_critical_path),
       cmocka_unit_test(test_symbols_and_actors),
+      cmocka_unit_test(test_many_entities),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

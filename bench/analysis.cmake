@@ -1,0 +1,8 @@
+# Analysis engine benchmarks (built, never run by ctest).
+if(TARGET cw_analysis)
+  add_library(cw_gen_trace_core STATIC ${CMAKE_CURRENT_SOURCE_DIR}/gen_trace_core.c)
+  add_executable(gen_trace ${CMAKE_CURRENT_SOURCE_DIR}/gen_trace.c)
+  target_link_libraries(gen_trace PRIVATE cw_gen_trace_core)
+  add_executable(bench_analysis ${CMAKE_CURRENT_SOURCE_DIR}/bench_analysis.c)
+  target_link_libraries(bench_analysis PRIVATE cw_analysis cw_gen_trace_core)
+endif()
