@@ -281,6 +281,48 @@ static void test_wrong_shape(void **state)
   }
 }
 
+/* Allocation failures inside jansson (parse, id map, value text) make the
+ * decoder fail cleanly or succeed completely; LSan checks for leaks. */
+static long alloc_budget = -1;
+
+static void *chaos_malloc(size_t n)
+{
+  if (alloc_budget == 0)
+    return NULL;
+  if (alloc_budget > 0)
+    alloc_budget--;
+  return malloc(n);
+}
+
+static void test_alloc_failures(void **state)
+{
+  (void)state;
+  const char *json = "{\"events\":["
+      EV("p", "null", "100", "t1", SC("x", "Write", "{\"a\":[1,2]}")) ","
+      EV("q", "\"p\"", "200", "t2", SC("x", "Write", "2")) "]}";
+  int failures = 0, ok = 0;
+  for (long budget = 0; budget < 5000 && !ok; budget++) {
+    cw_engine *e = cw__engine_new(NULL);
+    cw_input_stats st;
+    memset(&st, 0, sizeof st);
+    alloc_budget = budget;
+    json_set_alloc_funcs(chaos_malloc, free);
+    int rc = cw__raceway_decode(json, strlen(json), e, &st);
+    json_set_alloc_funcs(malloc, free);
+    alloc_budget = -1;
+    if (rc == 0) {
+      ok = 1;
+      assert_int_equal(st.events, 2);
+    } else {
+      assert_int_equal(rc, -1);
+      failures++;
+    }
+    cw__engine_free(e);
+  }
+  assert_true(ok);
+  assert_true(failures > 5); /* the budget did bite along the way */
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -295,6 +337,7 @@ int main(void)
     cmocka_unit_test(test_jsonl_batches),
     cmocka_unit_test(test_syntax_error_names_line),
     cmocka_unit_test(test_wrong_shape),
+    cmocka_unit_test(test_alloc_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
