@@ -48,6 +48,9 @@ json_t *cw__report_summary_json(const cw_findings *f)
   put(o, "invalid_events", u64(s->invalid_events), &bad);
   put(o, "lost_events", u64(s->lost_events), &bad);
   put(o, "pending_events", u64(s->pending_events), &bad);
+  put(o, "forced_events", u64(s->forced_events), &bad);
+  put(o, "retired_actors", u64(s->retired_actors), &bad);
+  put(o, "active_deadlocks", u64(s->active_deadlocks), &bad);
   put(o, "skipped_events", u64(f->in ? f->in->skipped_events : 0), &bad);
   put(o, "suppressed", u64(f->suppressed), &bad);
   if (bad) {
