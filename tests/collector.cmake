@@ -23,3 +23,12 @@ if(TARGET cw_collector AND TARGET CURL::libcurl)
   cw_collector_it(test_collector_order)
   cw_collector_it(test_collector_auth)
 endif()
+
+if(TARGET cw_collector)
+  foreach(t test_collector_store test_collector_modules)
+    if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/unit/${t}.c)
+      cw_add_unit_test(${t} SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/${t}.c
+        LIBS cw_collector LABELS "collector")
+    endif()
+  endforeach()
+endif()

@@ -137,7 +137,8 @@ static int list_segments(cw_store *s, char *err, size_t errsz) {
   }
   closedir(d);
   if (rc == 0) {
-    qsort(nos, n, sizeof *nos, cmp_u32);
+    if (n)
+      qsort(nos, n, sizeof *nos, cmp_u32);
     for (size_t i = 0; i < n && rc == 0; i++)
       if (push_seg(s, nos[i])) {
         snprintf(err, errsz, "out of memory");
