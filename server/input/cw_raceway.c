@@ -88,6 +88,8 @@ int cw__rfc3339_parse(const char *s, int64_t *out)
     return -1;
   int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
                  sec - sign * (oh * 3600 + om * 60);
+  if (secs < -9223372035LL || secs > 9223372035LL)
+    return -1; /* outside what int64 nanoseconds hold (1678..2262) */
   *out = secs * 1000000000 + frac;
   return 0;
 }

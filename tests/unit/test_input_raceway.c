@@ -55,6 +55,10 @@ static void test_rfc3339(void **state)
   assert_int_equal(cw__rfc3339_parse("2000-13-01T00:00:00Z", &t), -1);
   assert_int_equal(cw__rfc3339_parse("2000-03-01T00:00:00.Z", &t), -1);
   assert_int_equal(cw__rfc3339_parse("2000-03-01T00:00:00Zjunk", &t), -1);
+  /* Years whose nanoseconds overflow int64 (found by fuzz_raceway). */
+  assert_int_equal(cw__rfc3339_parse("1025-01-01T00:00:00Z", &t), -1);
+  assert_int_equal(cw__rfc3339_parse("9999-12-31T23:59:59Z", &t), -1);
+  assert_int_equal(cw__rfc3339_parse("2262-01-01T00:00:00Z", &t), 0);
 }
 
 static void test_shared_example(void **state)
