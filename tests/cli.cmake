@@ -12,7 +12,7 @@ endif()
 
 # Data-driven cases: one CTest test per tests/data/<case>/ directory, run by
 # tests/cli/data_runner against the causeway binary.
-if(TARGET causeway AND TARGET cw_format)
+if(TARGET causeway_cli AND TARGET cw_format)
   add_library(cw_test_cwtspec STATIC cli/cwt_spec.c)
   target_include_directories(cw_test_cwtspec PUBLIC cli)
   target_link_libraries(cw_test_cwtspec PUBLIC cw_format)
@@ -31,7 +31,7 @@ if(TARGET causeway AND TARGET cw_format)
   endif()
   add_test(NAME cli_e2e
            COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/cli/cli_e2e.sh
-                   $<TARGET_FILE:causeway> $<TARGET_FILE:cw_test_cwt_gen>
+                   $<TARGET_FILE:causeway_cli> $<TARGET_FILE:cw_test_cwt_gen>
                    ${CMAKE_SOURCE_DIR} ${CW_E2E_EXAMPLE})
   set_tests_properties(cli_e2e PROPERTIES LABELS "cli")
 
@@ -41,7 +41,7 @@ if(TARGET causeway AND TARGET cw_format)
     if(IS_DIRECTORY ${dir} AND EXISTS ${dir}/expected.json)
       get_filename_component(case ${dir} NAME)
       add_test(NAME cli_data_${case}
-               COMMAND cw_data_runner $<TARGET_FILE:causeway> ${dir})
+               COMMAND cw_data_runner $<TARGET_FILE:causeway_cli> ${dir})
       set_tests_properties(cli_data_${case} PROPERTIES LABELS "cli;data")
     endif()
   endforeach()

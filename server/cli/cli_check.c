@@ -4,8 +4,9 @@
  *
  * Inputs of one run are one analysis: STD files are streamed in the order
  * given (each file is a process: service = basename, and with several
- * files actors are named "file/THREAD"), Raceway files are decoded one by
- * one, and all native files are decoded together (merged by time).
+ * files actors are named "file/THREAD"), Raceway files are decoded
+ * together (one batch set in timestamp order), and all native files are
+ * decoded together (merged by time).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -189,8 +190,8 @@ static int decode_std(const char *path, cw_engine *e, cw_input_opts *io,
   return rc;
 }
 
-static int decode_raceway(const char *path, cw_engine *e, cw_input_opts *io,
-                          cw_input_stats *st)
+static int add_raceway(const char *path, cw_raceway_set *set,
+                       cw_input_opts *io, cw_input_stats *st)
 {
   FILE *f = fopen(path, "rb");
   if (!f) {
@@ -215,7 +216,7 @@ static int decode_raceway(const char *path, cw_engine *e, cw_input_opts *io,
     return -1;
   }
   cw_input_error err;
-  int rc = cw__raceway_decode_ex(buf, len, e, io, st, &err);
+  int rc = cw__raceway_set_add(set, buf, len, io, st, &err);
   free(buf);
   if (rc)
     cli_err("%s", err.msg);
@@ -249,6 +250,11 @@ static int load_inputs(const cli_opts *o, const char *const *files, size_t n,
       nother++;
   }
   cli_progress *pr = rc == 0 ? cli_progress_new(o->progress, total) : NULL;
+  cw_raceway_set *set = cw__raceway_set_new();
+  if (!set) {
+    cli_err("out of memory");
+    rc = -1;
+  }
   for (size_t i = 0; i < n && rc == 0; i++) {
     if (fmt[i] == CW_FMT_NATIVE)
       continue;
@@ -259,9 +265,15 @@ static int load_inputs(const cli_opts *o, const char *const *files, size_t n,
                          .total_bytes = total };
     cli_progress_file(pr, files[i], before);
     rc = fmt[i] == CW_FMT_STD ? decode_std(files[i], e, &io, st)
-                              : decode_raceway(files[i], e, &io, st);
+                              : add_raceway(files[i], set, &io, st);
     before += file_size(files[i]);
   }
+  /* All Raceway inputs are one batch set, fed in timestamp order. */
+  if (rc == 0 && cw__raceway_set_feed(set, e, st) != 0) {
+    cli_err("out of memory");
+    rc = -1;
+  }
+  cw__raceway_set_free(set);
   if (rc == 0 && nnative) {
     cw_input_opts io = { .name = native[0],
                          .progress = pr ? cli_progress_cb : NULL,

@@ -124,13 +124,28 @@ int cw__std_decode_buf(const char *buf, size_t len, cw_engine *e,
  * thread_id, lock pairs, AsyncSpawn and cross-thread parent_id links; their
  * causality_vector is ignored. A bad or unknown event is skipped and counted
  * in *st; only a JSON syntax error or a wrong top-level shape fails.
- * err may be NULL (the collector reports only the message then).
+ * st and err may be NULL.
  * @return 0, or -1 with err filled ("name:LINE: reason"). */
 int cw__raceway_decode(const char *json, size_t len, cw_engine *e,
                        cw_input_stats *st);
 int cw__raceway_decode_ex(const char *json, size_t len, cw_engine *e,
                           const cw_input_opts *o, cw_input_stats *st,
                           cw_input_error *err);
+
+/* Several Raceway inputs analysed as one batch set: add each (parsed and
+ * checked, nothing fed yet), then feed them all in timestamp order. */
+typedef struct cw_raceway_set cw_raceway_set;
+/* @return a new set (free with cw__raceway_set_free), or NULL. */
+cw_raceway_set *cw__raceway_set_new(void);
+void cw__raceway_set_free(cw_raceway_set *s);
+/* Parses one input into the set. The set keeps the parsed JSON, not json.
+ * @return 0, or -1 with err filled ("name:LINE: reason"). */
+int cw__raceway_set_add(cw_raceway_set *s, const char *json, size_t len,
+                        const cw_input_opts *o, cw_input_stats *st,
+                        cw_input_error *err);
+/* Feeds every event added so far. @return 0, or -1 out of memory. */
+int cw__raceway_set_feed(cw_raceway_set *s, cw_engine *e,
+                         cw_input_stats *st);
 
 /* ---- Native --------------------------------------------------------------- */
 

@@ -196,24 +196,38 @@ static int add_value(rw_list *l, json_t *v, cw_input_stats *st, size_t *idx)
   return add_events(l, arr, st, idx) ? -2 : 0;
 }
 
-int cw__raceway_decode_ex(const char *json, size_t len, cw_engine *e,
-                          const cw_input_opts *o, cw_input_stats *st,
-                          cw_input_error *err)
+struct cw_raceway_set {
+  rw_list l;
+  json_t **roots;
+  size_t nroots, rcap, idx;
+};
+
+cw_raceway_set *cw__raceway_set_new(void)
+{
+  return calloc(1, sizeof(cw_raceway_set));
+}
+
+void cw__raceway_set_free(cw_raceway_set *s)
+{
+  if (!s)
+    return;
+  for (size_t i = 0; i < s->nroots; i++)
+    json_decref(s->roots[i]);
+  free(s->roots);
+  free(s->l.v);
+  free(s);
+}
+
+int cw__raceway_set_add(cw_raceway_set *s, const char *json, size_t len,
+                        const cw_input_opts *o, cw_input_stats *st,
+                        cw_input_error *err)
 {
   const char *name = (o && o->name) ? o->name : "<input>";
-  cw_input_stats dummy;
-  if (!st) {
-    memset(&dummy, 0, sizeof dummy);
-    st = &dummy;
-  }
+  size_t pos = 0;
   if (err) {
     err->msg[0] = '\0';
     err->line = 0;
   }
-  rw_list l = { 0 };
-  json_t **roots = NULL;
-  size_t nroots = 0, rcap = 0, idx = 0, pos = 0;
-  int rc = 0;
   if (len >= 3 && memcmp(json, "\xef\xbb\xbf", 3) == 0)
     pos = 3;
   st->bytes += len;
@@ -222,7 +236,7 @@ int cw__raceway_decode_ex(const char *json, size_t len, cw_engine *e,
                          json[pos] == '\r' || json[pos] == '\n'))
       pos++;
     if (pos >= len)
-      break;
+      return 0;
     json_error_t je;
     json_t *v = json_loadb(json + pos, len - pos,
                            JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY |
@@ -233,67 +247,77 @@ int cw__raceway_decode_ex(const char *json, size_t len, cw_engine *e,
       snprintf(msg, sizeof msg, "invalid JSON: %s", je.text);
       uint64_t line = line_of(json, pos, len) + (je.line > 0 ? je.line : 1) - 1;
       set_error(err, name, line, msg);
-      rc = -1;
-      break;
+      return -1;
     }
-    if (nroots == rcap) {
-      size_t cap = rcap ? rcap * 2 : 8;
-      json_t **r = realloc(roots, cap * sizeof *r);
+    if (s->nroots == s->rcap) {
+      size_t cap = s->rcap ? s->rcap * 2 : 8;
+      json_t **r = realloc(s->roots, cap * sizeof *r);
       if (!r) {
         json_decref(v);
         set_error(err, name, 0, "out of memory");
-        rc = -1;
-        break;
+        return -1;
       }
-      roots = r;
-      rcap = cap;
+      s->roots = r;
+      s->rcap = cap;
     }
-    roots[nroots++] = v;
-    int arc = add_value(&l, v, st, &idx);
+    s->roots[s->nroots++] = v;
+    int arc = add_value(&s->l, v, st, &s->idx);
     if (arc == -1) {
       set_error(err, name, line_of(json, pos, len),
                 "expected {\"events\":[...]}, an array of events, or one "
                 "event object");
-      rc = -1;
-      break;
+      return -1;
     }
     if (arc == -2) {
       set_error(err, name, 0, "out of memory");
-      rc = -1;
-      break;
+      return -1;
     }
     if (je.position <= 0) {
       set_error(err, name, line_of(json, pos, len), "JSON parser stalled");
-      rc = -1;
-      break;
+      return -1;
     }
     pos += (size_t)je.position;
   }
+}
 
-  if (rc == 0) {
-    if (l.n > 1)
-      qsort(l.v, l.n, sizeof l.v[0], cmp_events);
-    cw_rw_feeder f;
-    if (cw__rw_feeder_init(&f, e, st) != 0) {
-      set_error(err, name, 0, "out of memory");
+int cw__raceway_set_feed(cw_raceway_set *s, cw_engine *e, cw_input_stats *st)
+{
+  rw_list *l = &s->l;
+  if (l->n > 1)
+    qsort(l->v, l->n, sizeof l->v[0], cmp_events);
+  cw_rw_feeder f;
+  int rc = cw__rw_feeder_init(&f, e, st);
+  for (size_t i = 0; rc == 0 && i < l->n; i++) {
+    int frc = cw__rw_feed(&f, &l->v[i]);
+    if (frc > 0) {
+      st->skipped[frc]++;
+      st->skipped_events++;
+    } else if (frc < 0) {
       rc = -1;
     }
-    for (size_t i = 0; rc == 0 && i < l.n; i++) {
-      int frc = cw__rw_feed(&f, &l.v[i]);
-      if (frc > 0) {
-        st->skipped[frc]++;
-        st->skipped_events++;
-      } else if (frc < 0) {
-        set_error(err, name, 0, "out of memory");
-        rc = -1;
-      }
-    }
-    cw__rw_feeder_free(&f);
   }
-  for (size_t i = 0; i < nroots; i++)
-    json_decref(roots[i]);
-  free(roots);
-  free(l.v);
+  cw__rw_feeder_free(&f);
+  l->n = 0;
+  return rc;
+}
+
+int cw__raceway_decode_ex(const char *json, size_t len, cw_engine *e,
+                          const cw_input_opts *o, cw_input_stats *st,
+                          cw_input_error *err)
+{
+  const char *name = (o && o->name) ? o->name : "<input>";
+  cw_input_stats dummy;
+  if (!st) {
+    memset(&dummy, 0, sizeof dummy);
+    st = &dummy;
+  }
+  cw_raceway_set *s = cw__raceway_set_new();
+  int rc = s ? cw__raceway_set_add(s, json, len, o, st, err) : -1;
+  if (rc == 0 && cw__raceway_set_feed(s, e, st) != 0)
+    rc = -1;
+  if (rc != 0 && err && !err->msg[0])
+    set_error(err, name, 0, "out of memory");
+  cw__raceway_set_free(s);
   return rc;
 }
 
