@@ -1,0 +1,514 @@
+/*
+ * causeway.h: the core causeway SDK (libcauseway).
+ *
+ * A program links libcauseway, calls cw_init() once, and uses the wrappers
+ * below instead of the raw pthread calls it wants traced, plus the CW_READ /
+ * CW_WRITE macros on the shared state it wants checked. Each wrapped
+ * operation becomes an event stamped with a vector clock; a background
+ * thread batches, LZ4-compresses and writes the events to a trace file.
+ * docs/sdk.md is the guide; every declaration below says what it does, who
+ * owns what, and whether it is thread-safe.
+ *
+ * General rules:
+ * - Without cw_init(), after cw_shutdown(), or when tracing is disabled
+ *   (CAUSEWAY_DISABLED=1), every wrapper calls straight through to pthread
+ *   and every recording call returns at once.
+ * - All functions are thread-safe unless a comment says otherwise.
+ * - Strings passed in are borrowed: the SDK copies what it keeps, except
+ *   source locations (cw_loc file and func), which must be static strings
+ *   such as __FILE__ and __func__.
+ * - Functions are also callable under their macro names: for example
+ *   cw_mutex_lock(m) is a macro that adds the caller's location; use
+ *   (cw_mutex_lock)(m) or a function pointer for the plain function.
+ */
+#ifndef CAUSEWAY_H
+#define CAUSEWAY_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "causeway/version.h"
+
+#if !defined(_POSIX_C_SOURCE) || _POSIX_C_SOURCE < 200809L
+#error "causeway.h needs POSIX.1-2008: #define _POSIX_C_SOURCE 200809L \
+(or build in a GNU mode) before the first #include"
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CW_API __attribute__((visibility("default")))
+#else
+#define CW_API
+#endif
+
+/* ---- Status codes --------------------------------------------------------- */
+
+/* X-macro list of status codes: name, value, message. 0 is success, errors
+ * are negative. Values are never renumbered; new codes go at the end. */
+#define CW_STATUS_MAP(X)                                              \
+  X(OK, 0, "success")                                                 \
+  X(EINVAL, -1, "invalid argument")                                   \
+  X(ENOMEM, -2, "out of memory")                                      \
+  X(EIO, -3, "I/O error")                                             \
+  X(ESTATE, -4, "wrong state for this call")                          \
+  X(EDISABLED, -5, "tracing is not active")                           \
+  X(EFULL, -6, "a bounded table or buffer is full")                   \
+  X(EMALFORMED, -7, "malformed input")                                \
+  X(ETOOBIG, -8, "input or output exceeds its size limit")            \
+  X(ENOTSUP, -9, "not supported")                                     \
+  X(ESYS, -10, "system call failed")
+
+/* A status code: CW_OK (0) or a negative error. */
+typedef enum cw_status {
+#define CW_STATUS_ENUM_(name, value, msg) CW_##name = value,
+  CW_STATUS_MAP(CW_STATUS_ENUM_)
+#undef CW_STATUS_ENUM_
+  CW_STATUS_END_ = 1
+} cw_status;
+
+/* Describes a status code.
+ * @return a static string (borrowed); "unknown status" for unknown codes.
+ * Thread-safe. */
+CW_API const char *cw_strerror(cw_status status);
+
+/* ---- Version -------------------------------------------------------------- */
+
+/* @return the run-time version as CW_VERSION_HEX does (0xMMmmpp).
+ * Thread-safe. */
+CW_API unsigned int cw_version(void);
+
+/* @return the run-time version as a static string ("0.1.0"). Thread-safe. */
+CW_API const char *cw_version_string(void);
+
+/* ---- Allocator ------------------------------------------------------------ */
+
+typedef void *(*cw_malloc_fn)(size_t size);
+typedef void *(*cw_realloc_fn)(void *ptr, size_t size);
+typedef void (*cw_free_fn)(void *ptr);
+
+/* Replaces the allocator used for every SDK allocation (default: malloc,
+ * realloc, free). The hot recording path never allocates; registration of
+ * threads, tasks, locks and clock growth do.
+ * @param m, r, f  all three non-NULL.
+ * @return CW_OK, CW_EINVAL, or CW_ESTATE when the SDK is initialized.
+ * Not thread-safe: call before cw_init(). */
+CW_API cw_status cw_set_allocator(cw_malloc_fn m, cw_realloc_fn r,
+                                  cw_free_fn f);
+
+/* ---- Configuration and life cycle ------------------------------------------ */
+
+/* Init-time configuration. Always fill it with cw_config_init() first, then
+ * change fields: `size` lets the struct grow without breaking binaries.
+ * Environment variables override the fields (see cw_init). */
+typedef struct cw_config {
+  /* sizeof(cw_config), set by cw_config_init(). */
+  uint32_t size;
+  /* Service name, the first part of actor names "service#instance/actor".
+   * Default: the program name, else "app". Borrowed during cw_init(). */
+  const char *service;
+  /* Instance name. Default "<hostname>-<pid>". Borrowed during cw_init(). */
+  const char *instance;
+  /* Exact trace file path. The file is appended to (created if needed).
+   * NULL: none. Borrowed during cw_init(). */
+  const char *trace_file;
+  /* Trace directory: the process writes <dir>/<service>-<pid>.cwt. Used when
+   * trace_file is NULL. Borrowed during cw_init(). */
+  const char *trace_dir;
+  /* Collector URL (the HTTP transport, not part of the core SDK). */
+  const char *endpoint;
+  /* Non-zero: do not trace at all (wrappers pass straight through). */
+  int disabled;
+  /* Per-thread event buffer, bytes (default 256 KiB, min 16 KiB). */
+  uint32_t buffer_bytes;
+  /* Uncompressed batch cap, bytes (default 1 MiB, min 64 KiB). */
+  uint32_t batch_bytes;
+  /* Longest time an event waits before its batch is written, ms
+   * (default 200). */
+  uint32_t flush_interval_ms;
+  /* Race window W: an ended actor is retired (forgotten) once W more
+   * actors have ended after it (default 256, min 1). */
+  uint32_t retire_window;
+  /* Capacity of the actor table: live actors plus the race window
+   * (default 8192, min retire_window + 64). */
+  uint32_t max_actors;
+  /* Non-zero: fsync() the trace file after each batch. */
+  int fsync;
+} cw_config;
+
+/* Fills *cfg with the defaults and sets cfg->size. Thread-safe. */
+CW_API void cw_config_init(cw_config *cfg);
+
+/* Starts the SDK: reads the configuration, applies the environment
+ * overrides CAUSEWAY_SERVICE, CAUSEWAY_TRACE_FILE, CAUSEWAY_TRACE_DIR,
+ * CAUSEWAY_ENDPOINT and CAUSEWAY_DISABLED=1, opens the sink and starts the
+ * drain thread. Registers an atexit() handler that flushes. With no trace
+ * file, directory or endpoint, events are recorded and discarded.
+ * @param cfg  NULL for defaults; borrowed.
+ * @return CW_OK (also when tracing is disabled: see cw_is_enabled()),
+ *         CW_ESTATE when already initialized, CW_EINVAL for a bad cfg->size,
+ *         CW_EIO when the trace file cannot be opened, CW_ENOMEM.
+ * Not thread-safe with itself or cw_shutdown(). */
+CW_API cw_status cw_init(const cw_config *cfg);
+
+/* Stops the SDK: records the caller's thread end, drains every buffer,
+ * writes the last batch, closes the sink and frees the SDK's memory.
+ * Call it once no other thread is inside an SDK call. Safe to call twice,
+ * or without cw_init(); the atexit handler only flushes.
+ * @return CW_OK, or CW_EIO when the final write failed. */
+CW_API cw_status cw_shutdown(void);
+
+/* @return 1 when events are being recorded, else 0. Thread-safe. */
+CW_API int cw_is_enabled(void);
+
+/* Waits until everything recorded before the call is written to the sink.
+ * @return CW_OK, CW_EDISABLED when not tracing, CW_EIO on a write error.
+ * Thread-safe; blocks the caller (not for the hot path). */
+CW_API cw_status cw_flush(void);
+
+/* Counters, for tests and benchmarks. */
+typedef struct cw_stats {
+  uint64_t events;       /* events recorded into buffers */
+  uint64_t dropped;      /* events dropped because a buffer was full */
+  uint64_t written;      /* events written to the sink */
+  uint64_t batches;      /* batches written */
+  uint64_t bytes;        /* compressed bytes written */
+  uint64_t retired;      /* actors retired (bounded clocks) */
+  uint64_t live_actors;  /* actor-table slots in use */
+  uint64_t max_clock;    /* largest clock (entries) seen by a join */
+  uint64_t memory;       /* bytes currently allocated by the SDK */
+} cw_stats;
+
+/* Copies the SDK counters into *out. Thread-safe. */
+CW_API void cw_stats_get(cw_stats *out);
+
+/* ---- Source locations ----------------------------------------------------- */
+
+/* A source location. file and func must be static strings. */
+typedef struct cw_loc {
+  const char *file;
+  const char *func;
+  uint32_t line;
+} cw_loc;
+
+/* The caller's location. */
+#define CW_LOC_HERE ((cw_loc){__FILE__, __func__, (uint32_t)__LINE__})
+/* No location. */
+#define CW_LOC_NONE ((cw_loc){0, 0, 0})
+
+/* ---- Actors ---------------------------------------------------------------- */
+
+/* Names the calling thread's actor (the "actor" part of
+ * "service#instance/actor"; default "main" for the thread that called
+ * cw_init(), "t<N>" for others). Only before the actor's first event.
+ * @param name  1-47 bytes; copied.
+ * @return CW_OK, CW_EINVAL, CW_ESTATE when the actor already recorded
+ *         events, CW_EDISABLED. */
+CW_API cw_status cw_actor_set_name(const char *name);
+
+/* Writes the calling actor's global name into buf (NUL-terminated).
+ * @return CW_OK, CW_ETOOBIG when cap is too small, CW_EDISABLED. */
+CW_API cw_status cw_actor_name(char *buf, size_t cap);
+
+/* Creates a thread as pthread_create() does, recording a fork edge: the
+ * child's actor starts from the parent's clock.
+ * @return pthread_create()'s result. */
+CW_API int cw_thread_create_at(pthread_t *thread, const pthread_attr_t *attr,
+                               void *(*fn)(void *), void *arg, cw_loc loc);
+/* Joins a thread as pthread_join() does, recording a join edge: the
+ * child's events happen before the caller's next event.
+ * @return pthread_join()'s result. */
+CW_API int cw_thread_join_at(pthread_t thread, void **ret, cw_loc loc);
+CW_API int cw_thread_create(pthread_t *thread, const pthread_attr_t *attr,
+                            void *(*fn)(void *), void *arg);
+CW_API int cw_thread_join(pthread_t thread, void **ret);
+#define cw_thread_create(t, a, f, x) \
+  cw_thread_create_at((t), (a), (f), (x), CW_LOC_HERE)
+#define cw_thread_join(t, r) cw_thread_join_at((t), (r), CW_LOC_HERE)
+
+/* ---- Vector clock snapshots (propagation) --------------------------------- */
+
+/* A copy of an actor's vector clock, or a clock received from another
+ * process. Opaque; create with cw_clock_snapshot_new(). Not thread-safe:
+ * one thread uses a snapshot at a time. */
+typedef struct cw_clock_snapshot cw_clock_snapshot;
+
+/* Most entries a header carries, and the longest header cw_clock_encode()
+ * writes (without the NUL). */
+#define CW_CLOCK_MAX_ENTRIES 64
+#define CW_CLOCK_HEADER_MAX 4096
+
+/* @return a new empty snapshot (free with cw_clock_snapshot_free()), or
+ * NULL. Works without cw_init(). */
+CW_API cw_clock_snapshot *cw_clock_snapshot_new(void);
+/* Frees a snapshot. Accepts NULL. */
+CW_API void cw_clock_snapshot_free(cw_clock_snapshot *snap);
+/* @return the number of entries in the snapshot. */
+CW_API size_t cw_clock_snapshot_len(const cw_clock_snapshot *snap);
+
+/* Captures the calling actor's clock into snap (replacing its contents).
+ * @return CW_OK, CW_EDISABLED (snap is then emptied), CW_ENOMEM. */
+CW_API cw_status cw_clock_current(cw_clock_snapshot *snap);
+
+/* Encodes snap as a compact ASCII header value: "1." then base64url (no
+ * padding) of (actor name, counter) pairs. At most CW_CLOCK_MAX_ENTRIES
+ * entries are kept, most recently created actors first (the caller's own
+ * actor always first), and the result never exceeds CW_CLOCK_HEADER_MAX
+ * characters.
+ * @param buf  receives the NUL-terminated value; cap includes the NUL.
+ * @param out_len  optional; the length written.
+ * @return CW_OK, CW_ETOOBIG when cap is too small, CW_EINVAL. */
+CW_API cw_status cw_clock_encode(const cw_clock_snapshot *snap, char *buf,
+                                 size_t cap, size_t *out_len);
+
+/* Decodes a header value made by cw_clock_encode() into snap (replacing its
+ * contents). Any malformed, oversized or truncated input is an error; it
+ * never crashes.
+ * @param hdr  len bytes, need not be NUL-terminated.
+ * @return CW_OK, CW_EMALFORMED, CW_ETOOBIG, CW_ENOMEM. */
+CW_API cw_status cw_clock_decode(const char *hdr, size_t len,
+                                 cw_clock_snapshot *snap);
+
+/* Fills snap (replacing its contents) with named entries, e.g. a clock
+ * received in another tool's format (Raceway's causality vectors).
+ * @param names  n actor names, 1-127 printable ASCII bytes each; copied.
+ * @param counters  n counters, 1..2^63-1.
+ * @param n  at most CW_CLOCK_MAX_ENTRIES.
+ * @return CW_OK, CW_EINVAL (bad name or counter), CW_ETOOBIG, CW_ENOMEM.
+ * Works without cw_init(). */
+CW_API cw_status cw_clock_snapshot_set(cw_clock_snapshot *snap,
+                                       const char *const *names,
+                                       const uint64_t *counters, size_t n);
+
+/* Merges snap into the calling actor's clock: everything the snapshot's
+ * actors did up to their counters happens before the caller's next event.
+ * Records a "message" event (detail `why`, may be NULL) carrying the
+ * joined entries.
+ * @return CW_OK, CW_EDISABLED, CW_EFULL (actor table full). */
+CW_API cw_status cw_clock_join(const cw_clock_snapshot *snap,
+                               const char *why);
+
+/* ---- Tasks (logical actors) ----------------------------------------------- */
+
+/* Starts a task actor on the calling thread: until cw_task_end(), the
+ * thread's events belong to a new actor "task-<N>" whose clock starts from
+ * `from` (NULL: an empty clock), NOT from the thread's history. Tasks nest
+ * up to 4 deep. A task must end on the thread that began it.
+ * @param name  the task's label (event object), may be NULL; copied.
+ * @return CW_OK, CW_EDISABLED, CW_EFULL (nesting or actor table full). */
+CW_API cw_status cw_task_begin(const char *name,
+                               const cw_clock_snapshot *from);
+/* Ends the innermost task of the calling thread.
+ * @return CW_OK, CW_ESTATE when no task is running, CW_EDISABLED. */
+CW_API cw_status cw_task_end(void);
+
+/* Sets the calling actor's trace context (W3C ids); following events carry
+ * it. @param trace_id 16 bytes, span_id 8 bytes; copied.
+ * @return CW_OK, CW_EINVAL, CW_EDISABLED. */
+CW_API cw_status cw_trace_set(const uint8_t trace_id[16],
+                              const uint8_t span_id[8]);
+/* Reads the calling actor's trace context and current span id.
+ * @return CW_OK, CW_ESTATE when none is set, CW_EDISABLED. */
+CW_API cw_status cw_trace_get(uint8_t trace_id[16], uint8_t span_id[8]);
+
+/* ---- Locks ---------------------------------------------------------------- */
+
+/* Drop-in wrappers of the pthread calls of the same name. Each returns the
+ * pthread result. Lock events: request (before waiting), acquired, release,
+ * with monotonic timestamps; a trylock or timedlock records only its
+ * success (flag TRY). Locks are reported under the name set with
+ * cw_lock_name(), else "mutex@0x..." / "rwlock@0x...". */
+CW_API int cw_mutex_lock_at(pthread_mutex_t *m, cw_loc loc);
+CW_API int cw_mutex_trylock_at(pthread_mutex_t *m, cw_loc loc);
+CW_API int cw_mutex_timedlock_at(pthread_mutex_t *m,
+                                 const struct timespec *abstime, cw_loc loc);
+CW_API int cw_mutex_unlock_at(pthread_mutex_t *m, cw_loc loc);
+CW_API int cw_mutex_lock(pthread_mutex_t *m);
+CW_API int cw_mutex_trylock(pthread_mutex_t *m);
+CW_API int cw_mutex_timedlock(pthread_mutex_t *m,
+                              const struct timespec *abstime);
+CW_API int cw_mutex_unlock(pthread_mutex_t *m);
+#define cw_mutex_lock(m) cw_mutex_lock_at((m), CW_LOC_HERE)
+#define cw_mutex_trylock(m) cw_mutex_trylock_at((m), CW_LOC_HERE)
+#define cw_mutex_timedlock(m, t) cw_mutex_timedlock_at((m), (t), CW_LOC_HERE)
+#define cw_mutex_unlock(m) cw_mutex_unlock_at((m), CW_LOC_HERE)
+
+/* Read-write locks: a write-release orders later reads and writes; a
+ * read-release orders only later write-acquires. */
+CW_API int cw_rwlock_rdlock_at(pthread_rwlock_t *l, cw_loc loc);
+CW_API int cw_rwlock_wrlock_at(pthread_rwlock_t *l, cw_loc loc);
+CW_API int cw_rwlock_tryrdlock_at(pthread_rwlock_t *l, cw_loc loc);
+CW_API int cw_rwlock_trywrlock_at(pthread_rwlock_t *l, cw_loc loc);
+CW_API int cw_rwlock_unlock_at(pthread_rwlock_t *l, cw_loc loc);
+CW_API int cw_rwlock_rdlock(pthread_rwlock_t *l);
+CW_API int cw_rwlock_wrlock(pthread_rwlock_t *l);
+CW_API int cw_rwlock_tryrdlock(pthread_rwlock_t *l);
+CW_API int cw_rwlock_trywrlock(pthread_rwlock_t *l);
+CW_API int cw_rwlock_unlock(pthread_rwlock_t *l);
+#define cw_rwlock_rdlock(l) cw_rwlock_rdlock_at((l), CW_LOC_HERE)
+#define cw_rwlock_wrlock(l) cw_rwlock_wrlock_at((l), CW_LOC_HERE)
+#define cw_rwlock_tryrdlock(l) cw_rwlock_tryrdlock_at((l), CW_LOC_HERE)
+#define cw_rwlock_trywrlock(l) cw_rwlock_trywrlock_at((l), CW_LOC_HERE)
+#define cw_rwlock_unlock(l) cw_rwlock_unlock_at((l), CW_LOC_HERE)
+
+/* Condition variables: the wait records the mutex's release, then (on
+ * wake-up) a request and an acquire. Signal/broadcast need no wrapper. */
+CW_API int cw_cond_wait_at(pthread_cond_t *c, pthread_mutex_t *m, cw_loc loc);
+CW_API int cw_cond_timedwait_at(pthread_cond_t *c, pthread_mutex_t *m,
+                                const struct timespec *abstime, cw_loc loc);
+CW_API int cw_cond_wait(pthread_cond_t *c, pthread_mutex_t *m);
+CW_API int cw_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
+                             const struct timespec *abstime);
+#define cw_cond_wait(c, m) cw_cond_wait_at((c), (m), CW_LOC_HERE)
+#define cw_cond_timedwait(c, m, t) \
+  cw_cond_timedwait_at((c), (m), (t), CW_LOC_HERE)
+
+/* Names a lock (any address: a pthread_mutex_t, pthread_rwlock_t or a lock
+ * of your own used with the cw_annotate_mutex_* hooks), e.g.
+ * "account:alice". Set it before the lock's first use.
+ * @param name  1-127 bytes; copied. NULL restores the default name.
+ * @return CW_OK, CW_EINVAL, CW_EDISABLED, CW_ENOMEM. */
+CW_API cw_status cw_lock_name(void *lock, const char *name);
+
+/* Forgets everything the SDK knows about a lock (its clock and name): call
+ * it before destroying a lock whose address may be reused by another.
+ * @return CW_OK, CW_EDISABLED. */
+CW_API cw_status cw_lock_forget(void *lock);
+
+/* Hooks for code that keeps its own lock (as TSan's mutex annotations):
+ * call before_lock before blocking on it, after_lock once it is held, and
+ * before_unlock just before releasing it. `mutex` is any stable address
+ * identifying the lock; `name` (may be NULL) names it as cw_lock_name().
+ * These record the same events and edges as cw_mutex_lock/unlock. */
+CW_API void cw_annotate_mutex_before_lock_at(void *mutex, const char *name,
+                                             cw_loc loc);
+CW_API void cw_annotate_mutex_after_lock_at(void *mutex, const char *name,
+                                            cw_loc loc);
+CW_API void cw_annotate_mutex_before_unlock_at(void *mutex, const char *name,
+                                               cw_loc loc);
+CW_API void cw_annotate_mutex_before_lock(void *mutex, const char *name);
+CW_API void cw_annotate_mutex_after_lock(void *mutex, const char *name);
+CW_API void cw_annotate_mutex_before_unlock(void *mutex, const char *name);
+#define cw_annotate_mutex_before_lock(m, n) \
+  cw_annotate_mutex_before_lock_at((m), (n), CW_LOC_HERE)
+#define cw_annotate_mutex_after_lock(m, n) \
+  cw_annotate_mutex_after_lock_at((m), (n), CW_LOC_HERE)
+#define cw_annotate_mutex_before_unlock(m, n) \
+  cw_annotate_mutex_before_unlock_at((m), (n), CW_LOC_HERE)
+
+/* ---- Release/acquire annotations ------------------------------------------ */
+
+/* release(key) happens before every later acquire(key) of the same string
+ * key, like __tsan_release/__tsan_acquire. Use them for queues, channels
+ * and other primitives that are not wrapped.
+ * @param key  1-127 bytes (longer keys are truncated); copied. */
+CW_API void cw_annotate_release_at(const char *key, cw_loc loc);
+CW_API void cw_annotate_acquire_at(const char *key, cw_loc loc);
+CW_API void cw_annotate_release(const char *key);
+CW_API void cw_annotate_acquire(const char *key);
+#define cw_annotate_release(k) cw_annotate_release_at((k), CW_LOC_HERE)
+#define cw_annotate_acquire(k) cw_annotate_acquire_at((k), CW_LOC_HERE)
+
+/* ---- State accesses ------------------------------------------------------- */
+
+/* How a keyed variable is accessed. Atomic accesses never race with each
+ * other and create no happens-before edges; pair them with
+ * cw_annotate_release/acquire when they publish data. */
+typedef enum cw_access_kind {
+  CW_ACCESS_READ = 1,
+  CW_ACCESS_WRITE = 2,
+  CW_ACCESS_ATOMIC_READ = 3,
+  CW_ACCESS_ATOMIC_WRITE = 4,
+  CW_ACCESS_ATOMIC_RMW = 5
+} cw_access_kind;
+
+/* Records an access to the variable `key` (e.g. "account:alice.balance";
+ * up to 127 bytes are kept; copied). No allocation, lock or system call.
+ * The _int and _str forms attach the value read or written (a string value
+ * keeps up to 127 bytes). */
+CW_API void cw_access(cw_access_kind kind, const char *key, cw_loc loc);
+CW_API void cw_access_int(cw_access_kind kind, const char *key, int64_t v,
+                          cw_loc loc);
+CW_API void cw_access_str(cw_access_kind kind, const char *key,
+                          const char *v, cw_loc loc);
+
+#define CW_READ(key) cw_access(CW_ACCESS_READ, (key), CW_LOC_HERE)
+#define CW_WRITE(key) cw_access(CW_ACCESS_WRITE, (key), CW_LOC_HERE)
+#define CW_READ_INT(key, v) \
+  cw_access_int(CW_ACCESS_READ, (key), (int64_t)(v), CW_LOC_HERE)
+#define CW_WRITE_INT(key, v) \
+  cw_access_int(CW_ACCESS_WRITE, (key), (int64_t)(v), CW_LOC_HERE)
+#define CW_READ_STR(key, v) \
+  cw_access_str(CW_ACCESS_READ, (key), (v), CW_LOC_HERE)
+#define CW_WRITE_STR(key, v) \
+  cw_access_str(CW_ACCESS_WRITE, (key), (v), CW_LOC_HERE)
+#define CW_ATOMIC_READ(key) \
+  cw_access(CW_ACCESS_ATOMIC_READ, (key), CW_LOC_HERE)
+#define CW_ATOMIC_WRITE(key) \
+  cw_access(CW_ACCESS_ATOMIC_WRITE, (key), CW_LOC_HERE)
+#define CW_ATOMIC_RMW(key) \
+  cw_access(CW_ACCESS_ATOMIC_RMW, (key), CW_LOC_HERE)
+
+/* ---- Spans ---------------------------------------------------------------- */
+
+/* Begins a span (a named interval of the calling actor, for timelines and
+ * critical paths); spans nest up to 16 deep per actor. When a trace
+ * context is set, the span gets a fresh span id that following events
+ * carry. @param name  copied (up to 127 bytes). */
+CW_API void cw_span_begin_at(const char *name, cw_loc loc);
+/* Ends the innermost span, recording its duration. */
+CW_API void cw_span_end_at(cw_loc loc);
+CW_API void cw_span_begin(const char *name);
+CW_API void cw_span_end(void);
+#define cw_span_begin(n) cw_span_begin_at((n), CW_LOC_HERE)
+#define cw_span_end() cw_span_end_at(CW_LOC_HERE)
+
+/* ---- Custom events (for the HTTP and DB glue) ----------------------------- */
+
+/* Kinds a program or glue library may record with cw_emit(). The values
+ * are those of the native event format. */
+typedef enum cw_emit_kind {
+  CW_EMIT_HTTP_SEND = 17,
+  CW_EMIT_HTTP_RECV = 18,
+  CW_EMIT_HTTP_RESPOND = 19,
+  CW_EMIT_HTTP_RESPONSE = 20,
+  CW_EMIT_DB_QUERY = 21,
+  CW_EMIT_DB_RESULT = 22,
+  CW_EMIT_MESSAGE = 23
+} cw_emit_kind;
+
+/* One custom event. Zero it, then set what applies. */
+typedef struct cw_emit_info {
+  cw_emit_kind kind;
+  const char *object;   /* e.g. database name; may be NULL; copied */
+  const char *detail;   /* e.g. "GET /x", statement; may be NULL; copied
+                           (up to 255 bytes) */
+  int has_aux;
+  int64_t aux;          /* HTTP status, row count */
+  int has_duration;
+  uint64_t duration_ns;
+  int error;            /* the operation failed */
+  /* Clock to merge into the caller before the event (e.g. the callee's
+   * clock from a response header); the event carries what it raised.
+   * May be NULL; borrowed. */
+  const cw_clock_snapshot *join;
+  cw_loc loc;
+} cw_emit_info;
+
+/* Records a custom event for the calling actor.
+ * @return CW_OK, CW_EINVAL, CW_EDISABLED, CW_EFULL. */
+CW_API cw_status cw_emit(const cw_emit_info *info);
+
+/* Monotonic time in ns (CLOCK_MONOTONIC), the clock events use. Works
+ * without cw_init(). */
+CW_API uint64_t cw_now_ns(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CAUSEWAY_H */

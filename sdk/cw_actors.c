@@ -1,0 +1,147 @@
+/*
+ * cw_actors.c: the actor table. Every actor (thread, task, or a remote
+ * actor named in a received clock) owns one slot while it is live or
+ * inside the race window.
+ *
+ * DESIGN. Slots are allocated from a FIFO free queue under one internal
+ * mutex (actor creation is not on the event hot path), so a freed slot is
+ * reused as late as possible. Retiring a slot (drain thread only) bumps
+ * its generation with a release store: every clock entry naming the old
+ * generation becomes stale at once and is pruned when next touched.
+ * Remote actors are found by name through a chained hash over the slots.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cw_format.h"
+#include "cw_internal.h"
+
+static uint64_t hash_name(const char *s, size_t n) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; i++) {
+    h ^= (unsigned char)s[i];
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+int cw__actab_init(cw_actab *t, uint32_t cap) {
+  memset(t, 0, sizeof(*t));
+  CW_CHECK(pthread_mutex_init(&t->mu, NULL));
+  t->slots = cw__calloc(cap, sizeof(*t->slots));
+  t->freeq = cw__calloc(cap, sizeof(*t->freeq));
+  t->nbuckets = 1;
+  while (t->nbuckets < cap)
+    t->nbuckets *= 2;
+  t->buckets = cw__calloc(t->nbuckets, sizeof(*t->buckets));
+  if (!t->slots || !t->freeq || !t->buckets) {
+    cw__actab_free(t);
+    return -1;
+  }
+  t->cap = cap;
+  for (uint32_t i = 0; i < cap; i++) {
+    atomic_init(&t->slots[i].gen, 1);
+    t->freeq[i] = i;
+  }
+  t->fcount = cap;
+  return 0;
+}
+
+void cw__actab_free(cw_actab *t) {
+  cw__free(t->slots);
+  cw__free(t->freeq);
+  cw__free(t->buckets);
+  t->slots = NULL;
+  t->freeq = t->buckets = NULL;
+  pthread_mutex_destroy(&t->mu);
+}
+
+/* Called with t->mu held. */
+static int alloc_locked(cw_actab *t, uint32_t kind, const char *name,
+                        size_t len, uint32_t *slot, uint32_t *gen) {
+  if (t->fcount == 0)
+    return -1;
+  uint32_t s = t->freeq[t->fhead];
+  t->fhead = (t->fhead + 1) % t->cap;
+  t->fcount--;
+  cw_aslot *a = &t->slots[s];
+  a->kind = kind;
+  a->birth = ++t->births;
+  a->hnext = 0;
+  if (len >= sizeof(a->name))
+    len = sizeof(a->name) - 1;
+  memcpy(a->name, name, len);
+  a->name[len] = 0;
+  t->live++;
+  *slot = s;
+  *gen = cw_load_relaxed(&a->gen);
+  return 0;
+}
+
+int cw__actab_alloc(cw_actab *t, uint32_t kind, const char *name,
+                    uint32_t *slot, uint32_t *gen) {
+  CW_CHECK(pthread_mutex_lock(&t->mu));
+  int rc = alloc_locked(t, kind, name, strlen(name), slot, gen);
+  CW_CHECK(pthread_mutex_unlock(&t->mu));
+  return rc;
+}
+
+int cw__actab_remote(cw_actab *t, const char *name, size_t len,
+                     uint32_t *slot, uint32_t *gen) {
+  uint32_t b = (uint32_t)(hash_name(name, len) & (t->nbuckets - 1));
+  int rc = 0;
+  CW_CHECK(pthread_mutex_lock(&t->mu));
+  for (uint32_t i = t->buckets[b]; i; i = t->slots[i - 1].hnext) {
+    cw_aslot *a = &t->slots[i - 1];
+    if (strlen(a->name) == len && memcmp(a->name, name, len) == 0) {
+      *slot = i - 1;
+      *gen = cw_load_relaxed(&a->gen);
+      goto out;
+    }
+  }
+  rc = alloc_locked(t, CW_ACTOR_REMOTE, name, len, slot, gen);
+  if (rc == 0) {
+    t->slots[*slot].hnext = t->buckets[b];
+    t->buckets[b] = *slot + 1;
+  }
+out:
+  CW_CHECK(pthread_mutex_unlock(&t->mu));
+  return rc;
+}
+
+void cw__actab_retire(cw_actab *t, uint32_t slot, uint32_t gen) {
+  CW_CHECK(pthread_mutex_lock(&t->mu));
+  cw_aslot *a = &t->slots[slot];
+  if (cw_load_relaxed(&a->gen) == gen) {
+    if (a->kind == CW_ACTOR_REMOTE) {
+      uint32_t b = (uint32_t)(hash_name(a->name, strlen(a->name)) &
+                              (t->nbuckets - 1));
+      uint32_t *p = &t->buckets[b];
+      while (*p && *p != slot + 1)
+        p = &t->slots[*p - 1].hnext;
+      if (*p)
+        *p = a->hnext;
+    }
+    cw_store_release(&a->gen, gen + 1);
+    a->kind = CW_SLOT_FREE;
+    t->freeq[(t->fhead + t->fcount) % t->cap] = slot;
+    t->fcount++;
+    t->live--;
+  }
+  CW_CHECK(pthread_mutex_unlock(&t->mu));
+}
+
+size_t cw__actor_fullname(cw_sess *s, uint32_t slot, uint32_t gen, char *buf,
+                          size_t cap) {
+  if (!cw__slot_valid(&s->actors, slot, gen))
+    return 0;
+  const cw_aslot *a = &s->actors.slots[slot];
+  int n = a->kind == CW_ACTOR_REMOTE
+              ? snprintf(buf, cap, "%s", a->name)
+              : snprintf(buf, cap, "%s%s", s->prefix, a->name);
+  if (n < 0)
+    return 0;
+  return (size_t)n < cap ? (size_t)n : cap - 1;
+}

@@ -1,0 +1,584 @@
+/*
+ * cw_drain.c: the drain thread. It empties every thread's ring into a
+ * native batch (sdk/format), compresses full or old batches into LZ4
+ * frames, hands them to the sink, and retires actors.
+ *
+ * DESIGN. One background thread owns all of this state, so none of it is
+ * locked. Each pass visits every registered ring; records become EVENT
+ * and GAP records with batch-local actor and string ids, found through
+ * small caches stamped with the batch number. A batch is written when it
+ * is full, when it is older than flush_interval_ms, on cw_flush() and at
+ * stop. Retirement (bounded clocks): every actor end the drain sees goes
+ * into a FIFO; once more than W ends follow an actor, the drain writes a
+ * RETIRE record (effective from the current sequence number) and only
+ * then bumps the actor's slot generation, so every clock that omits the
+ * actor is recorded, and written, after the RETIRE record. Remote actors
+ * (named in received clocks) enter the FIFO when first seen.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cw_format.h"
+#include "cw_internal.h"
+#include "cw_sink.h"
+
+#define RN_CACHE 1024  /* names of recently retired actors */
+#define SC_CACHE 1024  /* file / function string ids */
+
+typedef struct rname {
+  uint32_t slot, gen;
+  char name[CW_NAME_MAX + 160];
+} rname;
+
+typedef struct scache {
+  const char *p;
+  uint64_t stamp;
+  uint32_t id;
+} scache;
+
+typedef struct cw_drain {
+  cw_batch_writer *bw;
+  uint64_t batch_no;
+  uint64_t stamp;         /* current batch: 1, 2, ... */
+  int open;
+  uint64_t opened_ns;
+  uint64_t *a_stamp;      /* per slot: actor id cache */
+  uint32_t *a_gen, *a_id;
+  uint32_t *seen;         /* per slot: remote gen + 1 already queued */
+  cw_ent *endq;           /* ended actors, FIFO */
+  uint32_t eh, en, ecap;
+  rname *rn;
+  scache sc[SC_CACHE];
+  cw_clock_entry *joins;
+  uint32_t cap_joins;
+  cw_tstate **tl;
+  uint32_t ntl, captl;
+  uint64_t req_seq;       /* a WITH_REQUEST record's request is written */
+  int err;
+} cw_drain;
+
+/* ---- Batches --------------------------------------------------------------- */
+
+static void open_batch(cw_sess *s, cw_drain *d) {
+  cw_batch_hdr h;
+  memset(&h, 0, sizeof(h));
+  h.version = CW_FORMAT_VERSION;
+  memcpy(h.stream_id, s->stream_id, 16);
+  h.batch_no = d->batch_no;
+  h.service = s->service;
+  h.service_len = strlen(s->service);
+  h.instance = s->instance;
+  h.instance_len = strlen(s->instance);
+  h.pid = (uint64_t)getpid();
+  h.base_wall_ns = s->base_wall;
+  h.base_mono_ns = s->base_mono;
+  d->stamp++;
+  if (cw__bw_begin(d->bw, &h) != 0)
+    cw__fatal("cw__bw_begin (batch smaller than its header)", EINVAL);
+  d->open = 1;
+  d->opened_ns = cw__mono_ns();
+}
+
+/* Compresses and writes the open batch, if it holds anything. */
+static void write_batch(cw_sess *s, cw_drain *d) {
+  if (!d->open)
+    return;
+  d->open = 0;
+  uint64_t nev = cw__bw_events(d->bw);
+  size_t len = 0;
+  uint8_t *frame = cw__bw_compress(d->bw, &len);
+  d->batch_no++;
+  if (!frame || s->sink->write(s->sink, frame, len) != 0) {
+    d->err = 1;
+  } else {
+    cw_fetch_add_relaxed(&s->st_written, nev);
+    cw_fetch_add_relaxed(&s->st_batches, 1);
+    cw_fetch_add_relaxed(&s->st_bytes, len);
+  }
+  free(frame);
+}
+
+static void ensure_open(cw_sess *s, cw_drain *d) {
+  if (!d->open)
+    open_batch(s, d);
+}
+
+/* ---- Names and ids --------------------------------------------------------- */
+
+static size_t retired_name(cw_drain *d, uint32_t slot, uint32_t gen,
+                           const char **name) {
+  const rname *r = &d->rn[slot % RN_CACHE];
+  if (r->slot != slot || r->gen != gen || !r->name[0])
+    return 0;
+  *name = r->name;
+  return strlen(r->name);
+}
+
+/* @return the batch-local id of actor (slot, gen); 0 when the batch is
+ * full; UINT32_MAX when the actor is unknown (retired long ago). */
+static uint32_t actor_id(cw_sess *s, cw_drain *d, uint32_t slot,
+                         uint32_t gen) {
+  if (slot >= s->actors.cap)
+    return UINT32_MAX;
+  if (d->a_stamp[slot] == d->stamp && d->a_gen[slot] == gen)
+    return d->a_id[slot];
+  char buf[CW_NAME_MAX + 160];
+  const char *name = buf;
+  uint32_t kind = CW_ACTOR_THREAD;
+  CW_CHECK(pthread_mutex_lock(&s->actors.mu));
+  size_t len = cw__actor_fullname(s, slot, gen, buf, sizeof(buf));
+  if (len)
+    kind = s->actors.slots[slot].kind;
+  CW_CHECK(pthread_mutex_unlock(&s->actors.mu));
+  if (!len && !(len = retired_name(d, slot, gen, &name)))
+    return UINT32_MAX;
+  if (kind == CW_ACTOR_REMOTE && d->seen[slot] != gen + 1) {
+    /* A remote actor counts as ended when first seen. */
+    d->seen[slot] = gen + 1;
+    d->endq[(d->eh + d->en) % d->ecap] = (cw_ent){slot, gen, 0};
+    d->en++;
+  }
+  uint32_t id = cw__bw_actor(d->bw, name, len, kind);
+  if (id) {
+    d->a_stamp[slot] = d->stamp;
+    d->a_gen[slot] = gen;
+    d->a_id[slot] = id;
+  }
+  return id;
+}
+
+static uint32_t static_string(cw_drain *d, const char *p) {
+  if (!p)
+    return UINT32_MAX;
+  scache *c = &d->sc[((uintptr_t)p >> 3) % SC_CACHE];
+  if (c->p == p && c->stamp == d->stamp)
+    return c->id;
+  uint32_t id = cw__bw_string(d->bw, p, strlen(p));
+  if (id) {
+    c->p = p;
+    c->stamp = d->stamp;
+    c->id = id;
+  }
+  return id;
+}
+
+/* ---- Retirement -------------------------------------------------------------- */
+
+static void retire_one(cw_sess *s, cw_drain *d, cw_ent x) {
+  if (!cw__slot_valid(&s->actors, x.slot, x.gen))
+    return;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    ensure_open(s, d);
+    uint32_t id = actor_id(s, d, x.slot, x.gen);
+    uint64_t seq = cw_load_relaxed(&s->seq);
+    if (id && id != UINT32_MAX &&
+        cw__bw_retire(d->bw, seq, &id, 1) == 0)
+      break;
+    write_batch(s, d);
+  }
+  rname *r = &d->rn[x.slot % RN_CACHE];
+  CW_CHECK(pthread_mutex_lock(&s->actors.mu));
+  size_t n = cw__actor_fullname(s, x.slot, x.gen, r->name, sizeof(r->name));
+  CW_CHECK(pthread_mutex_unlock(&s->actors.mu));
+  r->slot = x.slot;
+  r->gen = x.gen;
+  if (!n)
+    r->name[0] = 0;
+  cw__actab_retire(&s->actors, x.slot, x.gen);
+  cw_fetch_add_relaxed(&s->st_retired, 1);
+}
+
+static void actor_ended(cw_sess *s, cw_drain *d, uint32_t slot,
+                        uint32_t gen) {
+  if (d->en == d->ecap) { /* only remote arrivals can overflow */
+    retire_one(s, d, d->endq[d->eh]);
+    d->eh = (d->eh + 1) % d->ecap;
+    d->en--;
+  }
+  d->endq[(d->eh + d->en) % d->ecap] = (cw_ent){slot, gen, 0};
+  d->en++;
+  while (d->en > s->cfg.retire_window) {
+    cw_ent x = d->endq[d->eh];
+    d->eh = (d->eh + 1) % d->ecap;
+    d->en--;
+    retire_one(s, d, x);
+  }
+}
+
+/* ---- Records ----------------------------------------------------------------- */
+
+static const char *lock_kind_name(uint32_t kind) {
+  return kind == CW_OBJ_RWLOCK ? "rwlock" : kind == CW_OBJ_MUTEX ? "mutex"
+                                                                 : "lock";
+}
+
+/* Encodes one event record. @return 0, or -1 when the batch is full. */
+static int put_event(cw_sess *s, cw_drain *d, const cw_rev *r) {
+  cw_event_rec ev;
+  memset(&ev, 0, sizeof(ev));
+  const uint8_t *p = (const uint8_t *)(r + 1);
+  ev.actor = actor_id(s, d, r->slot, r->gen);
+  if (ev.actor == 0)
+    return -1;
+  if (ev.actor == UINT32_MAX)
+    return 0; /* cannot happen: an actor's records precede its end */
+  ev.kind = r->kind;
+  ev.flags = r->flags & CW_EVF_KNOWN_;
+  ev.seq = r->seq;
+  ev.counter = r->ctr;
+  ev.mono_ns = r->mono;
+  ev.wall_ns = s->base_wall + (int64_t)(r->mono - s->base_mono);
+  ev.line = r->line;
+  ev.duration_ns = r->dur;
+  ev.aux = r->aux;
+  ev.val_int = r->vint;
+  if (r->flags & CW_EVF_TRACE) {
+    memcpy(ev.trace_id, p, 16);
+    memcpy(ev.span_id, p + 16, 8);
+    memcpy(ev.parent_span_id, p + 24, 8);
+    p += 32;
+  }
+  const cw_ent *je = (const cw_ent *)p;
+  p += (size_t)r->njoins * sizeof(cw_ent);
+  const char *obj = (const char *)p;
+  p += r->obj_len;
+  const char *vstr = (const char *)p;
+  p += r->vlen;
+  const char *det = (const char *)p;
+
+  /* Object. */
+  if (r->obj_kind == CW_OBJ_STR) {
+    if (!(ev.object = cw__bw_string(d->bw, obj, r->obj_len)))
+      return -1;
+  } else if (r->obj_kind == CW_OBJ_LOCK) {
+    const char *nm = atomic_load_explicit(&r->lock->name, memory_order_acquire);
+    char buf[64];
+    size_t len;
+    if (nm) {
+      len = strlen(nm);
+    } else {
+      int n = snprintf(buf, sizeof(buf), "%s@0x%" PRIxPTR,
+                       lock_kind_name(cw_load_relaxed(&r->lock->kind)),
+                       (uintptr_t)r->lock->addr);
+      nm = buf;
+      len = n > 0 ? (size_t)n : 0;
+    }
+    if (!(ev.object = cw__bw_string(d->bw, nm, len)))
+      return -1;
+  } else if (r->obj_kind == CW_OBJ_ACTOR) {
+    /* The object is a string id: the actor's global name. */
+    char buf[CW_NAME_MAX + 160];
+    const char *name = buf;
+    CW_CHECK(pthread_mutex_lock(&s->actors.mu));
+    size_t len = cw__actor_fullname(s, r->oslot, r->ogen, buf, sizeof(buf));
+    CW_CHECK(pthread_mutex_unlock(&s->actors.mu));
+    if (!len)
+      len = retired_name(d, r->oslot, r->ogen, &name);
+    if (len && !(ev.object = cw__bw_string(d->bw, name, len)))
+      return -1;
+  }
+  if (r->file) {
+    if (!(ev.file = static_string(d, r->file)))
+      return -1;
+  }
+  if (r->func) {
+    if (!(ev.func = static_string(d, r->func)))
+      return -1;
+  }
+  if (r->flags & CW_EVF_VAL_STR) {
+    if (!(ev.val_str = cw__bw_string(d->bw, vstr, r->vlen)))
+      return -1;
+  }
+  if (r->flags & CW_EVF_DETAIL) {
+    if (!(ev.detail = cw__bw_string(d->bw, det, r->dlen)))
+      return -1;
+  }
+  /* Joins. */
+  if (r->njoins > d->cap_joins) {
+    uint32_t cap = d->cap_joins ? d->cap_joins : 64;
+    while (cap < r->njoins)
+      cap *= 2;
+    cw_clock_entry *j = cw__realloc(d->joins, cap * sizeof(*j));
+    if (!j)
+      return 0; /* drop the event rather than write a wrong clock */
+    d->joins = j;
+    d->cap_joins = cap;
+  }
+  uint32_t nj = 0;
+  for (uint32_t i = 0; i < r->njoins; i++) {
+    cw_ent x;
+    memcpy(&x, &je[i], sizeof(x));
+    uint32_t id = actor_id(s, d, x.slot, x.gen);
+    if (id == 0)
+      return -1;
+    if (id == UINT32_MAX)
+      continue;
+    d->joins[nj++] = (cw_clock_entry){id, x.ctr};
+  }
+  ev.njoins = nj;
+  ev.joins = d->joins;
+  if (!nj && !(ev.flags & CW_EVF_FULL_CLOCK))
+    ev.flags &= ~(uint32_t)CW_EVF_JOINS;
+  else
+    ev.flags |= CW_EVF_JOINS;
+
+  if ((r->flags & CW_RF_WITH_REQUEST) && d->req_seq != r->seq) {
+    cw_event_rec rq = ev;
+    rq.kind = CW_EV_LOCK_REQUEST;
+    rq.flags &= ~(uint32_t)(CW_EVF_JOINS | CW_EVF_FULL_CLOCK);
+    rq.njoins = 0;
+    rq.joins = NULL;
+    rq.seq = r->seq - 1;
+    rq.counter = r->ctr - 1;
+    if (cw__bw_event(d->bw, &rq) != 0)
+      return -1;
+    d->req_seq = r->seq;
+  }
+  if (cw__bw_event(d->bw, &ev) != 0)
+    return -1;
+  if (r->kind == CW_EV_THREAD_END || r->kind == CW_EV_TASK_END)
+    actor_ended(s, d, r->slot, r->gen);
+  return 0;
+}
+
+static int put_gap(cw_sess *s, cw_drain *d, const cw_rgap *g) {
+  uint32_t id = actor_id(s, d, g->slot, g->gen);
+  if (id == 0)
+    return -1;
+  if (id == UINT32_MAX)
+    return 0;
+  return cw__bw_gap(d->bw, id, g->n, g->first, g->last);
+}
+
+static void put_record(cw_sess *s, cw_drain *d, const cw_rhdr *h) {
+  for (int attempt = 0; attempt < 2; attempt++) {
+    ensure_open(s, d);
+    int rc = h->type == CW_R_EVENT ? put_event(s, d, (const cw_rev *)h)
+             : h->type == CW_R_GAP ? put_gap(s, d, (const cw_rgap *)h)
+                                   : 0;
+    if (rc == 0)
+      return;
+    write_batch(s, d); /* full: write it, retry in a fresh batch */
+  }
+  /* Larger than a whole batch: lost. */
+  cw_fetch_add_relaxed(&s->st_dropped, 1);
+}
+
+/* ---- Passes ------------------------------------------------------------------ */
+
+static uint64_t drain_ring(cw_sess *s, cw_drain *d, cw_tstate *ts) {
+  cw_ring *r = &ts->ring;
+  uint64_t head = cw_load_acquire(&r->head);
+  uint64_t pos = cw_load_relaxed(&r->tail);
+  uint64_t n = 0;
+  const cw_rhdr *h;
+  while ((h = cw__ring_peek(r, &pos, head)) != NULL) {
+    if (h->type != CW_R_PAD)
+      put_record(s, d, h);
+    pos += h->size;
+    n++;
+    if ((n & 255) == 0)
+      cw__ring_release(r, pos);
+  }
+  cw__ring_release(r, pos);
+  return n;
+}
+
+static void remove_thread(cw_sess *s, cw_tstate *ts) {
+  CW_CHECK(pthread_mutex_lock(&s->reg_mu));
+  for (uint32_t i = 0; i < s->nthreads_reg; i++) {
+    if (s->threads[i] == ts) {
+      s->threads[i] = s->threads[--s->nthreads_reg];
+      break;
+    }
+  }
+  CW_CHECK(pthread_mutex_unlock(&s->reg_mu));
+  cw__tstate_free(ts);
+}
+
+static uint64_t pass(cw_sess *s, cw_drain *d) {
+  CW_CHECK(pthread_mutex_lock(&s->reg_mu));
+  if (s->nthreads_reg > d->captl) {
+    cw_tstate **tl = cw__realloc(d->tl, s->capthreads * sizeof(*tl));
+    if (tl) {
+      d->tl = tl;
+      d->captl = s->capthreads;
+    }
+  }
+  d->ntl = s->nthreads_reg < d->captl ? s->nthreads_reg : d->captl;
+  if (d->ntl)
+    memcpy(d->tl, s->threads, d->ntl * sizeof(*d->tl));
+  CW_CHECK(pthread_mutex_unlock(&s->reg_mu));
+  uint64_t n = 0;
+  for (uint32_t i = 0; i < d->ntl; i++) {
+    cw_tstate *ts = d->tl[i];
+    int exited = cw_load_acquire(&ts->exited);
+    n += drain_ring(s, d, ts);
+    if (exited)
+      remove_thread(s, ts);
+  }
+  return n;
+}
+
+static void *drain_main(void *arg) {
+  cw_sess *s = arg;
+  cw_drain *d = s->dr;
+  uint64_t interval = (uint64_t)s->cfg.flush_interval_ms * 1000000u;
+  for (;;) {
+    CW_CHECK(pthread_mutex_lock(&s->dmu));
+    int stop = s->stop;
+    uint64_t req = s->flush_req;
+    CW_CHECK(pthread_mutex_unlock(&s->dmu));
+    uint64_t n = pass(s, d);
+    int want = stop || req != s->flush_done;
+    if (d->open && (want || cw__mono_ns() - d->opened_ns >= interval))
+      write_batch(s, d);
+    if (want) {
+      if (s->sink->flush(s->sink) != 0)
+        d->err = 1;
+      CW_CHECK(pthread_mutex_lock(&s->dmu));
+      s->flush_done = req;
+      s->flush_err = d->err;
+      CW_CHECK(pthread_cond_broadcast(&s->fcv));
+      CW_CHECK(pthread_mutex_unlock(&s->dmu));
+    }
+    if (stop)
+      break;
+    if (n == 0) {
+      CW_CHECK(pthread_mutex_lock(&s->dmu));
+      if (!s->stop && s->flush_req == s->flush_done) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+          ts.tv_sec++;
+          ts.tv_nsec -= 1000000000;
+        }
+        int rc = pthread_cond_timedwait(&s->dcv, &s->dmu, &ts);
+        if (rc != 0 && rc != ETIMEDOUT)
+          cw__fatal("pthread_cond_timedwait", rc);
+      }
+      CW_CHECK(pthread_mutex_unlock(&s->dmu));
+    }
+  }
+  return NULL;
+}
+
+/* ---- Life cycle ----------------------------------------------------------------- */
+
+int cw__registry_add(cw_sess *s, cw_tstate *ts) {
+  int rc = 0;
+  CW_CHECK(pthread_mutex_lock(&s->reg_mu));
+  if (s->nthreads_reg == s->capthreads) {
+    uint32_t cap = s->capthreads ? s->capthreads * 2 : 16;
+    cw_tstate **t = cw__realloc(s->threads, cap * sizeof(*t));
+    if (!t) {
+      rc = -1;
+      goto out;
+    }
+    s->threads = t;
+    s->capthreads = cap;
+  }
+  s->threads[s->nthreads_reg++] = ts;
+out:
+  CW_CHECK(pthread_mutex_unlock(&s->reg_mu));
+  return rc;
+}
+
+int cw__drain_start(cw_sess *s) {
+  cw_drain *d = cw__calloc(1, sizeof(*d));
+  if (!d)
+    return -1;
+  s->dr = d;
+  uint32_t cap = s->actors.cap;
+  d->bw = cw__bw_new(s->cfg.batch_bytes);
+  d->a_stamp = cw__calloc(cap, sizeof(*d->a_stamp));
+  d->a_gen = cw__calloc(cap, sizeof(*d->a_gen));
+  d->a_id = cw__calloc(cap, sizeof(*d->a_id));
+  d->seen = cw__calloc(cap, sizeof(*d->seen));
+  d->ecap = cap + 1;
+  d->endq = cw__calloc(d->ecap, sizeof(*d->endq));
+  d->rn = cw__calloc(RN_CACHE, sizeof(*d->rn));
+  if (!d->bw || !d->a_stamp || !d->a_gen || !d->a_id || !d->seen ||
+      !d->endq || !d->rn)
+    return -1;
+  if (pthread_create(&s->drain, NULL, drain_main, s) != 0)
+    return -1;
+  s->drain_started = 1;
+  return 0;
+}
+
+int cw__drain_stop(cw_sess *s) {
+  if (!s->drain_started)
+    return 0;
+  CW_CHECK(pthread_mutex_lock(&s->dmu));
+  s->stop = 1;
+  s->flush_req++;
+  CW_CHECK(pthread_cond_signal(&s->dcv));
+  CW_CHECK(pthread_mutex_unlock(&s->dmu));
+  CW_CHECK(pthread_join(s->drain, NULL));
+  s->drain_started = 0;
+  return s->dr->err ? -1 : 0;
+}
+
+int cw__drain_flush(cw_sess *s) {
+  CW_CHECK(pthread_mutex_lock(&s->dmu));
+  uint64_t req = ++s->flush_req;
+  CW_CHECK(pthread_cond_signal(&s->dcv));
+  while (s->flush_done < req && !s->stop)
+    CW_CHECK(pthread_cond_wait(&s->fcv, &s->dmu));
+  int err = s->flush_err;
+  CW_CHECK(pthread_mutex_unlock(&s->dmu));
+  return err ? -1 : 0;
+}
+
+/* Thread states of threads still alive at shutdown. Their thread-local
+ * pointer still refers to them, so they are kept (and stay reachable). */
+static cw_tstate **orphans;
+static uint32_t norphans, caporphans;
+
+void cw__drain_free(cw_sess *s) {
+  cw_drain *d = s->dr;
+  for (uint32_t i = 0; i < s->nthreads_reg; i++) {
+    cw_tstate *ts = s->threads[i];
+    if (ts == cw__tls || cw_load_acquire(&ts->exited)) {
+      cw__tstate_free(ts);
+      continue;
+    }
+    cw__ring_free(&ts->ring);
+    ts->sess = NULL;
+    if (norphans == caporphans) {
+      uint32_t cap = caporphans ? caporphans * 2 : 16;
+      cw_tstate **o = realloc(orphans, cap * sizeof(*o));
+      if (!o)
+        continue; /* leak it rather than free memory still referenced */
+      orphans = o;
+      caporphans = cap;
+    }
+    orphans[norphans++] = ts;
+  }
+  cw__free(s->threads);
+  s->threads = NULL;
+  s->nthreads_reg = 0;
+  cw__children_free(s);
+  if (!d)
+    return;
+  cw__bw_free(d->bw);
+  cw__free(d->a_stamp);
+  cw__free(d->a_gen);
+  cw__free(d->a_id);
+  cw__free(d->seen);
+  cw__free(d->endq);
+  cw__free(d->rn);
+  cw__free(d->joins);
+  cw__free(d->tl);
+  cw__free(d);
+  s->dr = NULL;
+}

@@ -1,0 +1,352 @@
+/*
+ * cw_internal.h: the SDK's shared internal types (not API).
+ *
+ * DESIGN. One heap object, the session (cw_sess), holds everything a
+ * cw_init()..cw_shutdown() run owns; the global pointer cw__cur publishes
+ * it (NULL = not tracing, so every wrapper passes straight through after a
+ * single atomic load). Each OS thread owns a cw_tstate, found through a
+ * C11 thread-local pointer: its event ring (cw_ring.h), its thread actor,
+ * a small stack of task actors, scratch space for clock merges, and a
+ * lock-state cache. Recording an event touches only that thread-local
+ * state, the lock's own state (guarded by the user's lock, or a per-object
+ * spin lock for rwlock read-releases and annotation keys), and one global
+ * atomic sequence counter. The drain thread (cw_drain.c) is the only
+ * consumer of rings and the only code that retires actors.
+ */
+#ifndef CW_INTERNAL_H
+#define CW_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "causeway.h"
+#include "cw_atomic.h"
+#include "cw_ring.h"
+#include "cw_vclock.h"
+
+struct cw_sink;
+
+#define CW_NAME_MAX 128  /* actor names (full remote names fit) */
+#define CW_KEY_MAX 127   /* variable / lock / annotation keys */
+#define CW_VAL_MAX 127   /* string values */
+#define CW_DETAIL_MAX 255
+#define CW_TASK_DEPTH 4
+#define CW_SPAN_DEPTH 16
+#define CW_LOCK_CACHE 64
+
+/* ---- Allocation (cw_core.c) ------------------------------------------------ */
+
+void *cw__malloc(size_t n);
+void *cw__calloc(size_t n, size_t size);
+void *cw__realloc(void *p, size_t n);
+void cw__free(void *p);
+char *cw__strndup(const char *s, size_t max);
+/* Aborts with a message: internal invariants and pthread errors only. */
+void cw__fatal(const char *what, int err);
+#define CW_CHECK(call)                 \
+  do {                                 \
+    int cw_rc_ = (call);               \
+    if (cw_rc_ != 0)                   \
+      cw__fatal(#call, cw_rc_);        \
+  } while (0)
+
+/* ---- Actor table (cw_actors.c) --------------------------------------------- */
+
+enum { CW_SLOT_FREE = 0 };
+
+typedef struct cw_aslot {
+  cw_au32 gen;        /* bumped when the slot's actor is retired */
+  uint32_t kind;      /* CW_ACTOR_THREAD/TASK/REMOTE, 0 when free */
+  uint64_t birth;     /* creation order, for "most recent first" */
+  uint32_t hnext;     /* remote-name hash chain (slot + 1, 0 = end) */
+  char name[CW_NAME_MAX]; /* local part, or the full name when REMOTE */
+} cw_aslot;
+
+typedef struct cw_actab {
+  pthread_mutex_t mu;     /* guards allocation, names of free slots,
+                             the free queue and the remote-name hash */
+  cw_aslot *slots;
+  uint32_t cap;
+  uint32_t *freeq;        /* FIFO of free slots: reuse is as late as can be */
+  uint32_t fhead, fcount;
+  uint32_t *buckets;      /* remote-name hash: slot + 1 */
+  uint32_t nbuckets;
+  uint64_t births;
+  uint32_t live;
+} cw_actab;
+
+/* @return 1 when (slot, gen) names a live (not retired) actor. */
+static inline int cw__slot_valid(const cw_actab *t, uint32_t slot,
+                                 uint32_t gen) {
+  return slot < t->cap && cw_load_acquire(&t->slots[slot].gen) == gen;
+}
+
+int cw__actab_init(cw_actab *t, uint32_t cap);
+void cw__actab_free(cw_actab *t);
+/* Allocates a slot named `name` (local part, or full for REMOTE).
+ * @return 0 and the slot/gen, or -1 when the table is full. */
+int cw__actab_alloc(cw_actab *t, uint32_t kind, const char *name,
+                    uint32_t *slot, uint32_t *gen);
+/* Finds or creates the REMOTE slot of a full actor name. Locked. */
+int cw__actab_remote(cw_actab *t, const char *name, size_t len,
+                     uint32_t *slot, uint32_t *gen);
+/* Retires a slot (drain thread only): bumps gen, frees the slot. */
+void cw__actab_retire(cw_actab *t, uint32_t slot, uint32_t gen);
+
+/* ---- Lock and annotation-key state (cw_locktab.c) ------------------------ */
+
+enum { CW_OBJ_MUTEX = 1, CW_OBJ_RWLOCK = 2, CW_OBJ_KEY = 3 };
+
+typedef struct cw_lockst {
+  void *addr;             /* lock address (NULL for keys) */
+  cw_au32 kind;           /* CW_OBJ_*; 0 until first use (mutex/rwlock) */
+  _Atomic(char *) name;   /* set by cw_lock_name, or the key */
+  cw_spin spin;           /* rwlock read-release, keys */
+  cw_vc clock;            /* release clock (rwlock: all releases) */
+  cw_vc rclock;           /* rwlock only: write releases */
+  uint32_t own_slot, own_gen; /* clock is a copy of this actor's clock */
+  uint64_t own_ver;       /* ...at this version of its vc */
+  uint32_t rown_slot, rown_gen; /* rwlock: the same for rclock */
+  struct cw_lockst *next; /* hash chain */
+  uint64_t hash;
+} cw_lockst;
+
+typedef struct cw_locktab {
+  pthread_mutex_t mu;
+  cw_lockst **buckets;
+  uint32_t nbuckets, count;
+  cw_lockst *graveyard;   /* forgotten states, freed at shutdown */
+  char **oldnames;        /* replaced names, freed at shutdown */
+  uint32_t noldnames, capoldnames;
+} cw_locktab;
+
+int cw__locktab_init(cw_locktab *t);
+void cw__locktab_free(cw_locktab *t);
+/* @return the state of lock `addr`, created on first use, or NULL (OOM). */
+cw_lockst *cw__locktab_addr(cw_locktab *t, void *addr, uint32_t kind);
+/* @return the state of annotation key `key`, or NULL. */
+cw_lockst *cw__locktab_key(cw_locktab *t, const char *key, size_t len);
+int cw__locktab_forget(cw_locktab *t, void *addr);
+int cw__locktab_rename(cw_locktab *t, cw_lockst *ls, const char *name);
+
+/* ---- Actors and thread state ----------------------------------------------- */
+
+typedef struct cw_span {
+  uint64_t start;
+  uint8_t span_id[8], parent[8];
+  uint16_t nlen;
+  char name[64];
+} cw_span;
+
+typedef struct cw_actor {
+  uint32_t slot, gen;
+  uint32_t kind;
+  int started;            /* its first (start/begin) event was recorded */
+  int ended;
+  int has_parent;         /* thread made by cw_thread_create */
+  uint32_t pslot, pgen;   /* ...its parent actor */
+  int span_overflow;      /* spans begun beyond CW_SPAN_DEPTH */
+  uint64_t ctr;           /* own component; +1 per event */
+  cw_vc vc;               /* every other component, sorted by slot */
+  uint64_t ver;           /* bumped when vc changes */
+  int need_full;          /* next event carries the whole clock */
+  uint64_t gap_n, gap_first, gap_last; /* dropped, not yet reported */
+  int has_trace;
+  uint8_t trace_id[16], span_id[8], parent_span[8];
+  cw_span spans[CW_SPAN_DEPTH];
+  int nspans;
+  uint16_t nlen;
+  char name[64];          /* task label */
+} cw_actor;
+
+struct cw_sess;
+
+typedef struct cw_lcache {
+  void *addr;
+  cw_lockst *ls;
+} cw_lcache;
+
+typedef struct cw_tstate {
+  struct cw_sess *sess;
+  cw_ring ring;
+  cw_aint exited;         /* set after the last record: drain frees it */
+  int busy;               /* reentrancy guard */
+  cw_actor thr;
+  cw_actor tasks[CW_TASK_DEPTH];
+  int ntasks;
+  cw_actor *cur;
+  cw_ent *scratch;        /* merge output, swapped with actor clocks */
+  uint32_t scratch_cap;
+  cw_ent *delta;          /* entries raised by the current event */
+  uint32_t delta_cap;
+  cw_vc tmp;              /* copy of a shared clock being joined */
+  struct cw_child *child; /* made by cw_thread_create: report the end */
+  uint64_t lc_epoch;
+  cw_lcache lc[CW_LOCK_CACHE];
+  uint64_t rng;
+} cw_tstate;
+
+/* ---- The session ------------------------------------------------------------ */
+
+typedef struct cw_sess {
+  cw_config cfg;          /* copy; string fields point into the session */
+  char service[64];
+  char instance[64];
+  char prefix[136];       /* "service#instance/" */
+  size_t prefix_len;
+  char *trace_path;
+  uint8_t stream_id[16];
+  int64_t base_wall;
+  uint64_t base_mono;
+  pthread_t init_thread;
+
+  cw_au64 seq;            /* next event sequence number */
+  cw_au32 nthreads;       /* for "t<N>" names */
+  cw_au32 ntasks;         /* for "task-<N>" names */
+  cw_au64 lc_epoch;       /* bumped by cw_lock_forget */
+
+  cw_actab actors;
+  cw_locktab locks;
+  cw_locktab keys;
+
+  pthread_mutex_t reg_mu; /* thread registry and child-thread records */
+  cw_tstate **threads;
+  uint32_t nthreads_reg, capthreads;
+  struct cw_child *children;
+
+  struct cw_sink *sink;
+  pthread_t drain;
+  int drain_started;
+  pthread_mutex_t dmu;    /* drain wake-up and flush hand-shake */
+  pthread_cond_t dcv;
+  pthread_cond_t fcv;
+  int stop;
+  uint64_t flush_req, flush_done;
+  int flush_err;
+  struct cw_drain *dr;    /* drain-thread-private state */
+
+  cw_au64 st_events, st_dropped, st_written, st_batches, st_bytes,
+      st_retired, st_max_clock;
+} cw_sess;
+
+/* The current session, or NULL. */
+extern _Atomic(cw_sess *) cw__cur;
+/* The calling thread's state (any session), or NULL. */
+extern _Thread_local cw_tstate *cw__tls;
+
+/* ---- Recording (cw_record.c) ---------------------------------------------- */
+
+/* One event to record for the current actor. */
+typedef struct cw_evargs {
+  uint16_t kind;
+  uint32_t flags;
+  const char *obj;        /* inline object string, or NULL */
+  size_t obj_len;
+  cw_lockst *lock;        /* object is this lock's name */
+  uint32_t oslot, ogen;   /* object is this actor's name (ogen+1 != 0) */
+  int has_oactor;
+  const char *vstr;
+  size_t vlen;
+  int64_t vint;
+  const char *detail;
+  size_t dlen;
+  int64_t aux;
+  uint64_t dur;
+  const cw_ent *joins;
+  uint32_t njoins;
+  cw_loc loc;
+  int critical;           /* may use the ring's reserve (ends, gaps) */
+} cw_evargs;
+
+/* Internal record flag: the record stands for a lock request immediately
+ * followed by the acquire (counter and seq one below the record's). */
+#define CW_RF_WITH_REQUEST (1u << 31)
+
+/* Returns the calling thread's state for the current session, registering
+ * the thread on first use; NULL when not tracing, re-entered, or the
+ * thread is out of resources. Sets ts->busy; call cw__leave() after. */
+cw_tstate *cw__enter(void);
+static inline void cw__leave(cw_tstate *ts) { ts->busy = 0; }
+
+/* Forgets the calling thread's state (it was freed or handed over). */
+void cw__tls_clear(void);
+
+/* Records one event for ts->cur (counter, seq, time, trace context). */
+void cw__record(cw_tstate *ts, const cw_evargs *ev);
+
+/* Grows the thread's scratch arrays to hold n entries. @return 0 or -1. */
+int cw__ts_reserve(cw_tstate *ts, uint32_t n);
+
+/* Joins n sorted entries into the current actor's clock; the raised
+ * entries land in ts->delta. @return the number raised. */
+uint32_t cw__actor_join(cw_tstate *ts, cw_actor *a, const cw_ent *src,
+                        uint32_t n);
+/* Writes actor a's whole clock (self included), sorted, into ts->delta.
+ * @return the entry count. */
+uint32_t cw__actor_full(cw_tstate *ts, cw_actor *a);
+
+/* Ends an actor: records its end event (critical). */
+void cw__actor_end(cw_tstate *ts, cw_actor *a, uint16_t kind);
+
+/* Event record in a ring: this header, then the trace context (32 bytes,
+ * with CW_EVF_TRACE), the joins, the object, the string value and the
+ * detail. */
+enum { CW_OBJ_NONE = 0, CW_OBJ_STR = 1, CW_OBJ_LOCK = 2, CW_OBJ_ACTOR = 3 };
+
+typedef struct cw_rev {
+  cw_rhdr h;
+  uint16_t kind;
+  uint8_t obj_kind;
+  uint8_t pad_;
+  uint32_t flags;
+  uint32_t slot, gen;
+  uint64_t seq, ctr, mono;
+  const char *file, *func;
+  uint32_t line, njoins;
+  cw_lockst *lock;
+  uint32_t oslot, ogen;
+  int64_t vint, aux;
+  uint64_t dur;
+  uint16_t obj_len, vlen, dlen, pad2_;
+} cw_rev;
+
+/* GAP record: `n` events of the actor, seq in [first, last], were lost. */
+typedef struct cw_rgap {
+  cw_rhdr h;
+  uint32_t slot, gen;
+  uint64_t n, first, last;
+} cw_rgap;
+
+/* ---- Threads (cw_thread.c) ------------------------------------------------- */
+
+/* Ends a cw_thread_create thread's actors and hands its final clock to the
+ * joiner (ts busy). */
+void cw__child_finish(cw_tstate *ts);
+/* Frees the session's records of threads never joined (shutdown). */
+void cw__children_free(cw_sess *s);
+cw_tstate *cw__register(cw_sess *s, const cw_actor *spawn);
+
+/* ---- Drain (cw_drain.c) ------------------------------------------------------ */
+
+int cw__drain_start(cw_sess *s);
+/* Stops the drain thread after a final pass and flush. @return 0 or -1. */
+int cw__drain_stop(cw_sess *s);
+/* Asks the drain for a pass and a write-out, and waits for it. */
+int cw__drain_flush(cw_sess *s);
+void cw__drain_free(cw_sess *s);
+
+/* Registers a thread state with the drain (locked). @return 0 or -1. */
+int cw__registry_add(cw_sess *s, cw_tstate *ts);
+void cw__tstate_free(cw_tstate *ts);
+
+/* ---- Misc ---------------------------------------------------------------- */
+
+uint64_t cw__mono_ns(void);
+int64_t cw__wall_ns(void);
+/* Formats actor (slot,gen)'s full name; `locked` = caller holds actors.mu.
+ * @return its length, or 0 when stale. */
+size_t cw__actor_fullname(cw_sess *s, uint32_t slot, uint32_t gen, char *buf,
+                          size_t cap);
+
+#endif /* CW_INTERNAL_H */

@@ -1,0 +1,498 @@
+/*
+ * cw_locks.c: mutex, rwlock and condition-variable wrappers, the mutex
+ * annotation hooks, lock naming, and release/acquire annotations.
+ *
+ * DESIGN. Each lock has a release clock (cw_lockst). A mutex release
+ * copies the releaser's clock into it; the next acquire joins it, and the
+ * acquire event carries the entries it raised. Clock updates happen while
+ * the user's lock is held, so the user's lock guards them. An rwlock keeps
+ * two clocks: `clock` (joined by every release, read by writers) and
+ * `rclock` (set by write releases only, read by readers), so readers are
+ * never ordered among themselves; concurrent read-releases merge into
+ * `clock` under the state's spin lock. Two shortcuts keep the uncontended
+ * case cheap: when the lock's clock is a copy of the acquirer's own clock
+ * the join is skipped, and when the releaser's clock has not changed since
+ * it last filled the lock's clock only its own entry is updated. An
+ * uncontended acquire (trylock succeeds at once) writes the request and
+ * the acquire as one ring record; the drain expands it to two events.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <string.h>
+
+#include "cw_format.h"
+#include "cw_internal.h"
+
+static int valid_slot(const void *ctx, uint32_t slot, uint32_t gen) {
+  return cw__slot_valid(ctx, slot, gen);
+}
+
+static cw_lockst *lookup(cw_tstate *ts, void *addr, uint32_t kind) {
+  cw_sess *s = ts->sess;
+  uint64_t ep = cw_load_acquire(&s->lc_epoch);
+  if (ep != ts->lc_epoch) {
+    memset(ts->lc, 0, sizeof(ts->lc));
+    ts->lc_epoch = ep;
+  }
+  uintptr_t h = (uintptr_t)addr;
+  h = (h >> 4) ^ (h >> 12);
+  cw_lcache *c = &ts->lc[h % CW_LOCK_CACHE];
+  cw_lockst *ls = c->ls;
+  if (c->addr != addr) {
+    ls = cw__locktab_addr(&s->locks, addr, kind);
+    if (!ls)
+      return NULL;
+    c->addr = addr;
+    c->ls = ls;
+  }
+  if (kind && cw_load_relaxed(&ls->kind) == 0) {
+    uint32_t zero = 0;
+    atomic_compare_exchange_strong(&ls->kind, &zero, kind);
+  }
+  return ls;
+}
+
+/* ---- Core lock events ---------------------------------------------------- */
+
+static void ev_request(cw_tstate *ts, cw_lockst *ls, uint32_t flags,
+                       cw_loc loc) {
+  cw_evargs ev = {.kind = CW_EV_LOCK_REQUEST, .flags = flags, .lock = ls,
+                  .loc = loc};
+  cw__record(ts, &ev);
+}
+
+/* The lock is now held: join its release clock and record the acquire.
+ * with_request: also stands for the request (uncontended path). */
+static void ev_acquired(cw_tstate *ts, cw_lockst *ls, uint32_t flags,
+                        int with_request, cw_loc loc) {
+  cw_actor *a = ts->cur;
+  int shared = (flags & CW_EVF_SHARED) != 0;
+  const cw_vc *src = shared ? &ls->rclock : &ls->clock;
+  uint32_t oslot = shared ? ls->rown_slot : ls->own_slot;
+  uint32_t ogen = shared ? ls->rown_gen : ls->own_gen;
+  uint32_t nj = 0;
+  if (!(oslot == a->slot && ogen == a->gen))
+    nj = cw__actor_join(ts, a, src->e, src->n);
+  if (with_request && !a->need_full && a->started)
+    flags |= CW_RF_WITH_REQUEST;
+  else if (with_request)
+    ev_request(ts, ls, flags, loc);
+  cw_evargs ev = {.kind = CW_EV_LOCK_ACQUIRED, .flags = flags, .lock = ls,
+                  .joins = ts->delta, .njoins = nj, .loc = loc};
+  cw__record(ts, &ev);
+}
+
+/* Copies actor a's whole clock into v and marks it as a's copy. */
+static void fill_from(cw_tstate *ts, cw_vc *v, uint32_t *oslot, uint32_t *ogen,
+                      cw_actor *a, int own_fast, uint64_t *over) {
+  if (own_fast && *oslot == a->slot && *ogen == a->gen && over &&
+      *over == a->ver) {
+    if (cw__vc_set(v, a->slot, a->gen, a->ctr) == 0)
+      return;
+  }
+  uint32_t n = cw__actor_full(ts, a);
+  if (cw__vc_copy(v, ts->delta, n, UINT32_MAX, valid_slot,
+                  &ts->sess->actors) != 0) {
+    *oslot = UINT32_MAX; /* out of memory: the clock is incomplete */
+    return;
+  }
+  *oslot = a->slot;
+  *ogen = a->gen;
+  if (over)
+    *over = a->ver;
+}
+
+/* Merges actor a's whole clock into v (callers hold the state's spin). */
+static void merge_into(cw_tstate *ts, cw_vc *v, cw_actor *a) {
+  uint32_t n = cw__actor_full(ts, a);
+  if (cw__ts_reserve(ts, v->n + n) != 0 || cw__vc_reserve(v, v->n + n) != 0)
+    return;
+  uint32_t m = cw__vc_merge(v->e, v->n, ts->delta, n, UINT32_MAX, valid_slot,
+                            &ts->sess->actors, ts->scratch, NULL, NULL);
+  memcpy(v->e, ts->scratch, (size_t)m * sizeof(cw_ent));
+  v->n = m;
+}
+
+/* Records the release and publishes the releaser's clock in the lock. */
+static void ev_release(cw_tstate *ts, cw_lockst *ls, int rw, int shared,
+                       cw_loc loc) {
+  cw_actor *a = ts->cur;
+  cw_evargs ev = {.kind = CW_EV_LOCK_RELEASE,
+                  .flags = shared ? CW_EVF_SHARED : 0, .lock = ls,
+                  .loc = loc};
+  cw__record(ts, &ev);
+  if (shared) {
+    cw_spin_lock(&ls->spin);
+    merge_into(ts, &ls->clock, a);
+    ls->own_slot = UINT32_MAX;
+    cw_spin_unlock(&ls->spin);
+    return;
+  }
+  fill_from(ts, &ls->clock, &ls->own_slot, &ls->own_gen, a, 1, &ls->own_ver);
+  if (rw) {
+    /* Readers after a write release see exactly the writer's clock. */
+    if (cw__vc_copy(&ls->rclock, ls->clock.e, ls->clock.n, UINT32_MAX, NULL,
+                    NULL) == 0) {
+      ls->rown_slot = ls->own_slot;
+      ls->rown_gen = ls->own_gen;
+    }
+  }
+}
+
+/* ---- Mutexes -------------------------------------------------------------- */
+
+int cw_mutex_lock_at(pthread_mutex_t *m, cw_loc loc) {
+  cw_tstate *ts = cw__enter();
+  if (!ts)
+    return pthread_mutex_lock(m);
+  cw_lockst *ls = lookup(ts, m, CW_OBJ_MUTEX);
+  if (!ls) {
+    cw__leave(ts);
+    return pthread_mutex_lock(m);
+  }
+  int rc = pthread_mutex_trylock(m);
+  if (rc == 0) {
+    ev_acquired(ts, ls, 0, 1, loc);
+  } else {
+    ev_request(ts, ls, 0, loc);
+    rc = pthread_mutex_lock(m);
+    if (rc == 0)
+      ev_acquired(ts, ls, 0, 0, loc);
+  }
+  cw__leave(ts);
+  return rc;
+}
+
+int cw_mutex_trylock_at(pthread_mutex_t *m, cw_loc loc) {
+  cw_tstate *ts = cw__enter();
+  int rc = pthread_mutex_trylock(m);
+  if (!ts)
+    return rc;
+  cw_lockst *ls = rc == 0 ? lookup(ts, m, CW_OBJ_MUTEX) : NULL;
+  if (ls)
+    ev_acquired(ts, ls, CW_EVF_TRY, 0, loc);
+  cw__leave(ts);
+  return rc;
+}
+
+int cw_mutex_timedlock_at(pthread_mutex_t *m, const struct timespec *abstime,
+                          cw_loc loc) {
+  cw_tstate *ts = cw__enter();
+  int rc = pthread_mutex_timedlock(m, abstime);
+  if (!ts)
+    return rc;
+  cw_lockst *ls = rc == 0 ? lookup(ts, m, CW_OBJ_MUTEX) : NULL;
+  if (ls)
+    ev_acquired(ts, ls, CW_EVF_TRY, 0, loc);
+  cw__leave(ts);
+  return rc;
+}
+
+int cw_mutex_unlock_at(pthread_mutex_t *m, cw_loc loc) {
+  cw_tstate *ts = cw__enter();
+  if (!ts)
+    return pthread_mutex_unlock(m);
+  cw_lockst *ls = lookup(ts, m, CW_OBJ_MUTEX);
+  if (ls)
+    ev_release(ts, ls, 0, 0, loc);
+  cw__leave(ts);
+  return pthread_mutex_unlock(m);
+}
+
+int(cw_mutex_lock)(pthread_mutex_t *m) {
+  return cw_mutex_lock_at(m, CW_LOC_NONE);
+}
+int(cw_mutex_trylock)(pthread_mutex_t *m) {
+  return cw_mutex_trylock_at(m, CW_LOC_NONE);
+}
+int(cw_mutex_timedlock)(pthread_mutex_t *m, const struct timespec *t) {
+  return cw_mutex_timedlock_at(m, t, CW_LOC_NONE);
+}
+int(cw_mutex_unlock)(pthread_mutex_t *m) {
+  return cw_mutex_unlock_at(m, CW_LOC_NONE);
+}
+
+/* ---- Read-write locks ---------------------------------------------------- */
+
+static int rw_lock(pthread_rwlock_t *l, int shared, cw_loc loc) {
+  cw_tstate *ts = cw__enter();
+  int (*tryfn)(pthread_rwlock_t *) =
+      shared ? pthread_rwlock_tryrdlock : pthread_rwlock_trywrlock;
+  int (*fn)(pthread_rwlock_t *) =
+      shared ? pthread_rwlock_rdlock : pthread_rwlock_wrlock;
+  if (!ts)
+    return fn(l);
+  cw_lockst *ls = lookup(ts, l, CW_OBJ_RWLOCK);
+  if (!ls) {
+    cw__leave(ts);
+    return fn(l);
+  }
+  uint32_t flags = shared ? CW_EVF_SHARED : 0;
+  int rc = tryfn(l);
+  if (rc == 0) {
+    ev_acquired(ts, ls, flags, 1, loc);
+  } else {
+    ev_request(ts, ls, flags, loc);
+    rc = fn(l);
+    if (rc == 0)
+      ev_acquired(ts, ls, flags, 0, loc);
+  }
+  cw__leave(ts);
+  return rc;
+}
+
+static int rw_trylock(pthread_rwlock_t *l, int shared, cw_loc loc) {
+  cw_tstate *ts = cw__enter();
+  int rc = shared ? pthread_rwlock_tryrdlock(l) : pthread_rwlock_trywrlock(l);
+  if (!ts)
+    return rc;
+  cw_lockst *ls = rc == 0 ? lookup(ts, l, CW_OBJ_RWLOCK) : NULL;
+  if (ls)
+    ev_acquired(ts, ls, CW_EVF_TRY | (shared ? CW_EVF_SHARED : 0), 0, loc);
+  cw__leave(ts);
+  return rc;
+}
+
+/* The thread's read holds of rwlocks, to tell a read unlock from a write
+ * unlock (pthread_rwlock_unlock does not say). Bounded; a deeper nesting
+ * falls back to "write". */
+typedef struct rdheld {
+  void *lock[16];
+  uint32_t n;
+} rdheld;
+static _Thread_local rdheld rd_held;
+
+static int rd_pop(void *l) {
+  for (uint32_t i = rd_held.n; i > 0; i--) {
+    if (rd_held.lock[i - 1] == l) {
+      rd_held.lock[i - 1] = rd_held.lock[--rd_held.n];
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static void rd_push(void *l) {
+  if (rd_held.n < 16)
+    rd_held.lock[rd_held.n++] = l;
+}
+
+int cw_rwlock_rdlock_at(pthread_rwlock_t *l, cw_loc loc) {
+  int rc = rw_lock(l, 1, loc);
+  if (rc == 0)
+    rd_push(l);
+  return rc;
+}
+
+int cw_rwlock_wrlock_at(pthread_rwlock_t *l, cw_loc loc) {
+  return rw_lock(l, 0, loc);
+}
+
+int cw_rwlock_tryrdlock_at(pthread_rwlock_t *l, cw_loc loc) {
+  int rc = rw_trylock(l, 1, loc);
+  if (rc == 0)
+    rd_push(l);
+  return rc;
+}
+
+int cw_rwlock_trywrlock_at(pthread_rwlock_t *l, cw_loc loc) {
+  return rw_trylock(l, 0, loc);
+}
+
+int cw_rwlock_unlock_at(pthread_rwlock_t *l, cw_loc loc) {
+  int shared = rd_pop(l);
+  cw_tstate *ts = cw__enter();
+  if (!ts)
+    return pthread_rwlock_unlock(l);
+  cw_lockst *ls = lookup(ts, l, CW_OBJ_RWLOCK);
+  if (ls)
+    ev_release(ts, ls, 1, shared, loc);
+  cw__leave(ts);
+  return pthread_rwlock_unlock(l);
+}
+
+int(cw_rwlock_rdlock)(pthread_rwlock_t *l) {
+  return cw_rwlock_rdlock_at(l, CW_LOC_NONE);
+}
+int(cw_rwlock_wrlock)(pthread_rwlock_t *l) {
+  return cw_rwlock_wrlock_at(l, CW_LOC_NONE);
+}
+int(cw_rwlock_tryrdlock)(pthread_rwlock_t *l) {
+  return cw_rwlock_tryrdlock_at(l, CW_LOC_NONE);
+}
+int(cw_rwlock_trywrlock)(pthread_rwlock_t *l) {
+  return cw_rwlock_trywrlock_at(l, CW_LOC_NONE);
+}
+int(cw_rwlock_unlock)(pthread_rwlock_t *l) {
+  return cw_rwlock_unlock_at(l, CW_LOC_NONE);
+}
+
+/* ---- Condition variables ------------------------------------------------- */
+
+static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m,
+                     const struct timespec *abstime, cw_loc loc) {
+  cw_tstate *ts = cw__enter();
+  if (!ts)
+    return abstime ? pthread_cond_timedwait(c, m, abstime)
+                   : pthread_cond_wait(c, m);
+  cw_lockst *ls = lookup(ts, m, CW_OBJ_MUTEX);
+  if (ls)
+    ev_release(ts, ls, 0, 0, loc);
+  /* Other threads may use the SDK while this one sleeps; it stays busy so
+   * a signal handler cannot re-enter, which is harmless. */
+  int rc = abstime ? pthread_cond_timedwait(c, m, abstime)
+                   : pthread_cond_wait(c, m);
+  /* The mutex is held again, also after a timeout. */
+  if (ls && (rc == 0 || rc == ETIMEDOUT))
+    ev_acquired(ts, ls, 0, 1, loc);
+  cw__leave(ts);
+  return rc;
+}
+
+int cw_cond_wait_at(pthread_cond_t *c, pthread_mutex_t *m, cw_loc loc) {
+  return cond_wait(c, m, NULL, loc);
+}
+
+int cw_cond_timedwait_at(pthread_cond_t *c, pthread_mutex_t *m,
+                         const struct timespec *abstime, cw_loc loc) {
+  return cond_wait(c, m, abstime, loc);
+}
+
+int(cw_cond_wait)(pthread_cond_t *c, pthread_mutex_t *m) {
+  return cond_wait(c, m, NULL, CW_LOC_NONE);
+}
+
+int(cw_cond_timedwait)(pthread_cond_t *c, pthread_mutex_t *m,
+                       const struct timespec *t) {
+  return cond_wait(c, m, t, CW_LOC_NONE);
+}
+
+/* ---- Naming -------------------------------------------------------------- */
+
+cw_status cw_lock_name(void *lock, const char *name) {
+  if (!lock || (name && (!name[0] || strlen(name) > CW_KEY_MAX)))
+    return CW_EINVAL;
+  cw_tstate *ts = cw__enter();
+  if (!ts)
+    return CW_EDISABLED;
+  cw_lockst *ls = lookup(ts, lock, 0);
+  cw_status st = CW_ENOMEM;
+  if (ls && cw__locktab_rename(&ts->sess->locks, ls, name) == 0)
+    st = CW_OK;
+  cw__leave(ts);
+  return st;
+}
+
+cw_status cw_lock_forget(void *lock) {
+  cw_tstate *ts = cw__enter();
+  if (!ts)
+    return CW_EDISABLED;
+  if (cw__locktab_forget(&ts->sess->locks, lock))
+    cw_fetch_add_acqrel(&ts->sess->lc_epoch, 1);
+  cw__leave(ts);
+  return CW_OK;
+}
+
+/* ---- Mutex annotation hooks ----------------------------------------------- */
+
+static cw_lockst *hook_state(cw_tstate *ts, void *mutex, const char *name) {
+  cw_lockst *ls = lookup(ts, mutex, CW_OBJ_MUTEX);
+  if (ls && name && !atomic_load_explicit(&ls->name, memory_order_acquire))
+    (void)cw__locktab_rename(&ts->sess->locks, ls, name);
+  return ls;
+}
+
+void cw_annotate_mutex_before_lock_at(void *mutex, const char *name,
+                                      cw_loc loc) {
+  cw_tstate *ts = cw__enter();
+  if (!ts)
+    return;
+  cw_lockst *ls = hook_state(ts, mutex, name);
+  if (ls)
+    ev_request(ts, ls, 0, loc);
+  cw__leave(ts);
+}
+
+void cw_annotate_mutex_after_lock_at(void *mutex, const char *name,
+                                     cw_loc loc) {
+  cw_tstate *ts = cw__enter();
+  if (!ts)
+    return;
+  cw_lockst *ls = hook_state(ts, mutex, name);
+  if (ls)
+    ev_acquired(ts, ls, 0, 0, loc);
+  cw__leave(ts);
+}
+
+void cw_annotate_mutex_before_unlock_at(void *mutex, const char *name,
+                                        cw_loc loc) {
+  cw_tstate *ts = cw__enter();
+  if (!ts)
+    return;
+  cw_lockst *ls = hook_state(ts, mutex, name);
+  if (ls)
+    ev_release(ts, ls, 0, 0, loc);
+  cw__leave(ts);
+}
+
+void(cw_annotate_mutex_before_lock)(void *mutex, const char *name) {
+  cw_annotate_mutex_before_lock_at(mutex, name, CW_LOC_NONE);
+}
+void(cw_annotate_mutex_after_lock)(void *mutex, const char *name) {
+  cw_annotate_mutex_after_lock_at(mutex, name, CW_LOC_NONE);
+}
+void(cw_annotate_mutex_before_unlock)(void *mutex, const char *name) {
+  cw_annotate_mutex_before_unlock_at(mutex, name, CW_LOC_NONE);
+}
+
+/* ---- Release/acquire annotations ------------------------------------------ */
+
+void cw_annotate_release_at(const char *key, cw_loc loc) {
+  if (!key || !key[0])
+    return;
+  cw_tstate *ts = cw__enter();
+  if (!ts)
+    return;
+  size_t len = strnlen(key, CW_KEY_MAX);
+  cw_lockst *ls = cw__locktab_key(&ts->sess->keys, key, len);
+  cw_evargs ev = {.kind = CW_EV_ANN_RELEASE, .obj = key, .obj_len = len,
+                  .loc = loc};
+  cw__record(ts, &ev);
+  if (ls) {
+    cw_spin_lock(&ls->spin);
+    merge_into(ts, &ls->clock, ts->cur);
+    cw_spin_unlock(&ls->spin);
+  }
+  cw__leave(ts);
+}
+
+void cw_annotate_acquire_at(const char *key, cw_loc loc) {
+  if (!key || !key[0])
+    return;
+  cw_tstate *ts = cw__enter();
+  if (!ts)
+    return;
+  size_t len = strnlen(key, CW_KEY_MAX);
+  cw_lockst *ls = cw__locktab_key(&ts->sess->keys, key, len);
+  uint32_t nj = 0;
+  if (ls) {
+    cw_spin_lock(&ls->spin);
+    int rc = cw__vc_copy(&ts->tmp, ls->clock.e, ls->clock.n, UINT32_MAX, NULL,
+                         NULL);
+    cw_spin_unlock(&ls->spin);
+    if (rc == 0)
+      nj = cw__actor_join(ts, ts->cur, ts->tmp.e, ts->tmp.n);
+  }
+  cw_evargs ev = {.kind = CW_EV_ANN_ACQUIRE, .obj = key, .obj_len = len,
+                  .joins = ts->delta, .njoins = nj, .loc = loc};
+  cw__record(ts, &ev);
+  cw__leave(ts);
+}
+
+void(cw_annotate_release)(const char *key) {
+  cw_annotate_release_at(key, CW_LOC_NONE);
+}
+void(cw_annotate_acquire)(const char *key) {
+  cw_annotate_acquire_at(key, CW_LOC_NONE);
+}

@@ -1,0 +1,55 @@
+/*
+ * cw_ring.c: the per-thread SPSC record ring (see cw_ring.h).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cw_ring.h"
+
+#include <string.h>
+
+#include "cw_internal.h"
+
+int cw__ring_init(cw_ring *r, uint64_t cap) {
+  memset(r, 0, sizeof(*r));
+  cap &= ~(uint64_t)7;
+  r->buf = cw__malloc(cap);
+  if (!r->buf)
+    return -1;
+  r->cap = cap;
+  r->reserve = cap / 16 < 4096 ? cap / 16 : 4096;
+  atomic_init(&r->head, 0);
+  atomic_init(&r->tail, 0);
+  return 0;
+}
+
+void cw__ring_free(cw_ring *r) {
+  cw__free(r->buf);
+  r->buf = NULL;
+}
+
+void *cw__ring_alloc(cw_ring *r, uint32_t size, int critical) {
+  uint64_t pos = r->phead % r->cap;
+  uint64_t pad = r->cap - pos < size ? r->cap - pos : 0;
+  uint64_t need = pad + size + (critical ? 0 : r->reserve);
+  if (size > r->cap / 2)
+    return NULL;
+  if (r->cap - (r->phead - r->ptail) < need) {
+    r->ptail = cw_load_acquire(&r->tail);
+    if (r->cap - (r->phead - r->ptail) < need)
+      return NULL;
+  }
+  if (pad) {
+    cw_rhdr *h = (cw_rhdr *)(r->buf + pos);
+    h->size = (uint32_t)pad;
+    h->type = CW_R_PAD;
+    r->phead += pad;
+    pos = 0;
+  }
+  r->phead += size;
+  return r->buf + pos;
+}
+
+const cw_rhdr *cw__ring_peek(cw_ring *r, uint64_t *pos, uint64_t head) {
+  if (*pos >= head)
+    return NULL;
+  return (const cw_rhdr *)(r->buf + (*pos % r->cap));
+}

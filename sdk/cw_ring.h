@@ -1,0 +1,60 @@
+/*
+ * cw_ring: a single-producer single-consumer ring of variable-size records,
+ * one per thread. The owning thread writes events; the drain thread reads.
+ *
+ * DESIGN. Records are contiguous, 8-byte aligned, and start with their
+ * size. A record that would straddle the end of the buffer is preceded by
+ * a padding record that fills the tail, and starts again at offset 0.
+ * head and tail are free-running byte counters: the producer publishes
+ * head with a release store after writing, the consumer publishes tail
+ * after reading. The producer caches tail and reloads it only when the
+ * ring looks full, so the hot path does no shared-cache-line read. The
+ * last `reserve` bytes are kept for critical records (actor ends, gap
+ * markers), so that losing events never loses an end.
+ */
+#ifndef CW_RING_H
+#define CW_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cw_atomic.h"
+
+typedef struct cw_ring {
+  uint8_t *buf;
+  uint64_t cap;           /* bytes, multiple of 8 */
+  uint64_t reserve;       /* bytes only critical records may use */
+  cw_au64 head;           /* written by the producer */
+  cw_au64 tail;           /* written by the consumer */
+  uint64_t ptail;         /* producer's cached tail */
+  uint64_t phead;         /* producer's unpublished head */
+} cw_ring;
+
+/* Record header shared by every record kind. */
+typedef struct cw_rhdr {
+  uint32_t size;          /* total, multiple of 8 */
+  uint16_t type;          /* CW_R_* */
+  uint16_t pad_;
+} cw_rhdr;
+
+enum { CW_R_PAD = 1, CW_R_EVENT = 2, CW_R_GAP = 3 };
+
+int cw__ring_init(cw_ring *r, uint64_t cap);
+void cw__ring_free(cw_ring *r);
+
+/* Producer: room for `size` bytes (a multiple of 8), or NULL when the ring
+ * is full. `critical` may use the reserve. Fill it, then cw__ring_commit. */
+void *cw__ring_alloc(cw_ring *r, uint32_t size, int critical);
+/* Producer: publishes every record allocated so far. */
+static inline void cw__ring_commit(cw_ring *r) {
+  cw_store_release(&r->head, r->phead);
+}
+
+/* Consumer: the next record, or NULL when empty. */
+const cw_rhdr *cw__ring_peek(cw_ring *r, uint64_t *pos, uint64_t head);
+/* Consumer: frees everything before pos. */
+static inline void cw__ring_release(cw_ring *r, uint64_t pos) {
+  cw_store_release(&r->tail, pos);
+}
+
+#endif /* CW_RING_H */
