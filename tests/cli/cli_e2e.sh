@@ -59,6 +59,13 @@ expect 2 "forced std on JSON" "$CW" check --input-format std "$DATA/raceway-exam
 grep_in "$T/err" "batch.json:1: " "forced-format error names line"
 expect 1 "-- ends options" "$CW" check -- "$LOST"
 
+# ---- progress: forced on, it updates one line on stderr; off otherwise
+awk 'BEGIN { for (i = 0; i < 70000; i++) print "T1|w(x)|" i % 10 }' > "$T/long.std"
+expect 0 "progress forced" "$CW" check --progress "$T/long.std"
+grep_in "$T/err" "causeway: reading .*long.std" "progress line"
+expect 0 "no progress off a terminal" "$CW" check "$T/long.std"
+n=$((n + 1)); [ -s "$T/err" ] && { echo "FAIL: progress on a non-TTY stderr"; fails=$((fails + 1)); }
+
 # ---- report formats: JSON, SARIF and JUnit are well-formed
 expect 1 "json report" "$CW" check --report json --output "$T/r.json" "$LOST"
 n=$((n + 1)); [ -s "$T/out" ] && { echo "FAIL: --output also wrote stdout"; fails=$((fails + 1)); }
