@@ -1,0 +1,59 @@
+# Tests for the HTTP glue and the database wrappers (sdk/http, sdk/db) and
+# the multi-process integration scripts in tests/glue/.
+if(TARGET cw_sqlcore)
+  cw_add_unit_test(test_db_sql
+    SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_db_sql.c
+    LIBS cw_sqlcore LABELS "glue;db")
+endif()
+
+# ---- HTTP glue -------------------------------------------------------------
+set(CW_GLUE_DIR ${CMAKE_CURRENT_SOURCE_DIR}/glue)
+set(CW_GLUE_BIN ${CMAKE_BINARY_DIR}/glue-bin)
+if(TARGET causeway_http)
+  cw_add_unit_test(test_http_headers
+    SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_http_headers.c
+    LIBS causeway_http LABELS "glue;http")
+  cw_add_unit_test(test_http_glue
+    SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_http_glue.c
+    LIBS causeway_http LABELS "glue;http")
+  foreach(t test_http_headers test_http_glue)
+    target_include_directories(${t} PRIVATE ${PROJECT_SOURCE_DIR}/sdk/http)
+  endforeach()
+
+  add_library(cw_glue_util STATIC ${CW_GLUE_DIR}/glue_util.c)
+  target_link_libraries(cw_glue_util PUBLIC causeway_http)
+  foreach(p glue_service glue_client)
+    add_executable(${p} ${CW_GLUE_DIR}/${p}.c)
+    target_link_libraries(${p} PRIVATE cw_glue_util)
+    set_target_properties(${p} PROPERTIES
+      RUNTIME_OUTPUT_DIRECTORY ${CW_GLUE_BIN})
+  endforeach()
+endif()
+add_executable(glue_check ${CW_GLUE_DIR}/glue_check.c)
+target_link_libraries(glue_check PRIVATE PkgConfig::JANSSON)
+set_target_properties(glue_check PROPERTIES
+  RUNTIME_OUTPUT_DIRECTORY ${CW_GLUE_BIN})
+
+# The causeway CLI: whichever executable target provides it.
+set(CW_GLUE_CLI_TARGET "")
+foreach(t causeway_cli causeway)
+  if(TARGET ${t} AND NOT CW_GLUE_CLI_TARGET)
+    get_target_property(_type ${t} TYPE)
+    if(_type STREQUAL "EXECUTABLE")
+      set(CW_GLUE_CLI_TARGET ${t})
+    endif()
+  endif()
+endforeach()
+
+# cw_add_glue_script(NAME SCRIPT): a multi-process scenario run by
+# bash with the glue programs and the causeway CLI.
+function(cw_add_glue_script name script)
+  add_test(NAME ${name} COMMAND bash ${CW_GLUE_DIR}/${script})
+  set_tests_properties(${name} PROPERTIES
+    LABELS "glue;integration" TIMEOUT 60 SKIP_RETURN_CODE 77
+    ENVIRONMENT "GLUE_BIN=${CW_GLUE_BIN};GLUE_CLI=$<TARGET_FILE:${CW_GLUE_CLI_TARGET}>")
+endfunction()
+
+if(TARGET causeway_http AND CW_GLUE_CLI_TARGET)
+  cw_add_glue_script(glue_http_race http_race.sh)
+endif()

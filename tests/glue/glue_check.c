@@ -1,0 +1,108 @@
+/*
+ * glue_check: asserts on a `causeway check --report json` document, for
+ * the integration scripts.
+ *
+ *   glue_check REPORT race VAR [SERVICE1 SERVICE2]
+ *       VAR has a race group; with services, one group's two sides are in
+ *       SERVICE1 and SERVICE2 (either order).
+ *   glue_check REPORT norace VAR
+ *       VAR has no race group.
+ *   glue_check REPORT deadlock LOCK1 LOCK2 SERVICE1 SERVICE2
+ *       an actual deadlock (wait-for cycle) whose edges name both locks
+ *       and actors of both services.
+ *
+ * Prints what it found; exits 0 when the expectation holds, 1 when not, 2
+ * on bad input.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *sget(json_t *o, const char *k) {
+  const char *s = json_string_value(json_object_get(o, k));
+  return s ? s : "";
+}
+
+static int side_service_is(json_t *g, const char *a, const char *b) {
+  const char *s1 = sget(json_object_get(g, "first"), "service");
+  const char *s2 = sget(json_object_get(g, "second"), "service");
+  return (!strcmp(s1, a) && !strcmp(s2, b)) ||
+         (!strcmp(s1, b) && !strcmp(s2, a));
+}
+
+static int check_race(json_t *root, const char *var, const char *s1,
+                      const char *s2) {
+  json_t *races = json_object_get(root, "races"), *g;
+  size_t i;
+  int groups = 0, named = 0;
+  json_array_foreach(races, i, g) {
+    if (strcmp(sget(g, "variable"), var) != 0)
+      continue;
+    groups++;
+    printf("race %s: %s (%s) vs %s (%s), %s\n", var,
+           sget(json_object_get(g, "first"), "actor"),
+           sget(json_object_get(g, "first"), "service"),
+           sget(json_object_get(g, "second"), "actor"),
+           sget(json_object_get(g, "second"), "service"), sget(g, "kind"));
+    if (s1 && side_service_is(g, s1, s2))
+      named++;
+  }
+  return s1 ? named > 0 : groups > 0;
+}
+
+static int check_deadlock(json_t *root, char **want) {
+  json_t *dls = json_object_get(root, "deadlocks"), *d;
+  size_t i;
+  json_array_foreach(dls, i, d) {
+    json_t *cyc = json_object_get(d, "cycle"), *ed;
+    size_t k;
+    int seen[4] = {0, 0, 0, 0};
+    printf("deadlock:");
+    json_array_foreach(cyc, k, ed) {
+      const char *held = sget(ed, "held"), *req = sget(ed, "requested");
+      const char *svc = sget(ed, "service");
+      printf(" [%s (%s) holds %s, wants %s]", sget(ed, "actor"), svc, held,
+             req);
+      for (int w = 0; w < 2; w++)
+        if (!strcmp(held, want[w]) || !strcmp(req, want[w]))
+          seen[w] = 1;
+      for (int w = 2; w < 4; w++)
+        if (!strcmp(svc, want[w]))
+          seen[w] = 1;
+    }
+    printf("\n");
+    if (seen[0] && seen[1] && seen[2] && seen[3])
+      return 1;
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 4) {
+    fprintf(stderr, "usage: glue_check REPORT race|norace|deadlock ...\n");
+    return 2;
+  }
+  json_error_t err;
+  json_t *root = json_load_file(argv[1], 0, &err);
+  if (!root) {
+    fprintf(stderr, "glue_check: %s: %s\n", argv[1], err.text);
+    return 2;
+  }
+  int ok = 0;
+  const char *what = argv[2];
+  if (!strcmp(what, "race")) {
+    ok = check_race(root, argv[3], argc > 5 ? argv[4] : NULL,
+                    argc > 5 ? argv[5] : NULL);
+  } else if (!strcmp(what, "norace")) {
+    ok = !check_race(root, argv[3], NULL, NULL);
+  } else if (!strcmp(what, "deadlock") && argc > 6) {
+    ok = check_deadlock(root, argv + 3);
+  } else {
+    fprintf(stderr, "glue_check: bad expectation\n");
+    json_decref(root);
+    return 2;
+  }
+  printf("glue_check %s %s: %s\n", what, argv[3], ok ? "ok" : "FAILED");
+  json_decref(root);
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,192 @@
+/* Unit tests for the HTTP glue's header codecs: W3C traceparent, and the
+ * raceway-clock header of Raceway-instrumented callers (valid, malformed,
+ * oversized and hostile values). */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cw_http_int.h"
+
+static void test_traceparent_roundtrip(void **state) {
+  (void)state;
+  uint8_t t[16], s[8], t2[16], s2[8];
+  for (int i = 0; i < 16; i++)
+    t[i] = (uint8_t)(0xa0 + i);
+  for (int i = 0; i < 8; i++)
+    s[i] = (uint8_t)(i + 1);
+  char buf[64];
+  assert_int_equal(cw_http_format_traceparent(t, s, buf, sizeof buf), CW_OK);
+  assert_string_equal(buf, "00-a0a1a2a3a4a5a6a7a8a9aaabacadaeaf-"
+                           "0102030405060708-01");
+  assert_int_equal(cw_http_parse_traceparent(buf, strlen(buf), t2, s2), CW_OK);
+  assert_memory_equal(t, t2, 16);
+  assert_memory_equal(s, s2, 8);
+  /* Surrounding blanks and uppercase hex are accepted. */
+  const char *up = "  00-A0A1A2A3A4A5A6A7A8A9AAABACADAEAF-0102030405060708-00 ";
+  assert_int_equal(cw_http_parse_traceparent(up, strlen(up), t2, s2), CW_OK);
+  assert_memory_equal(t, t2, 16);
+  /* A later version may append fields. */
+  const char *v1 =
+      "01-a0a1a2a3a4a5a6a7a8a9aaabacadaeaf-0102030405060708-01-xyz";
+  assert_int_equal(cw_http_parse_traceparent(v1, strlen(v1), t2, s2), CW_OK);
+  assert_int_equal(cw_http_format_traceparent(t, s, buf, 20), CW_ETOOBIG);
+}
+
+static void test_traceparent_malformed(void **state) {
+  (void)state;
+  static const char *const bad[] = {
+      "",
+      "00",
+      "00-00000000000000000000000000000000-0102030405060708-01",
+      "00-a0a1a2a3a4a5a6a7a8a9aaabacadaeaf-0000000000000000-01",
+      "00-a0a1a2a3a4a5a6a7a8a9aaabacadaeaf-0102030405060708-0",
+      "00-a0a1a2a3a4a5a6a7a8a9aaabacadaeag-0102030405060708-01",
+      "ff-a0a1a2a3a4a5a6a7a8a9aaabacadaeaf-0102030405060708-01",
+      "00-a0a1a2a3a4a5a6a7a8a9aaabacadaeaf-0102030405060708-01-extra",
+      "00_a0a1a2a3a4a5a6a7a8a9aaabacadaeaf-0102030405060708-01",
+      "zz-a0a1a2a3a4a5a6a7a8a9aaabacadaeaf-0102030405060708-01",
+      "00-a0a1a2a3a4a5a6a7a8a9aaabacadaeaf-0102030405060708-zz",
+  };
+  uint8_t t[16], s[8];
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    if (cw_http_parse_traceparent(bad[i], strlen(bad[i]), t, s) !=
+        CW_EMALFORMED)
+      fail_msg("accepted: '%s'", bad[i]);
+}
+
+static cw__rw_clock rw, back;
+
+static void test_raceway_roundtrip(void **state) {
+  (void)state;
+  char buf[CW_HTTP_HEADER_MAX + 1];
+  memset(&rw, 0, sizeof rw);
+  for (int i = 0; i < 16; i++)
+    rw.trace_id[i] = (uint8_t)(i + 1);
+  rw.span_id[7] = 9;
+  rw.n = 2;
+  rw.actor[0] = "banking-api#web1-4242";
+  rw.counter[0] = 7;
+  rw.actor[1] = "ledger#2/thread-3";
+  rw.counter[1] = 12;
+  assert_int_equal(cw__rw_clock_encode(&rw, "banking-api", buf, sizeof buf),
+                   CW_OK);
+  assert_memory_equal(buf, "v1;", 3);
+  assert_null(strchr(buf, '='));
+  assert_int_equal(cw__rw_clock_decode(buf, strlen(buf), &back), CW_OK);
+  assert_int_equal(back.has_trace, 1);
+  assert_memory_equal(back.trace_id, rw.trace_id, 16);
+  assert_int_equal(back.has_span, 1);
+  assert_int_equal(back.n, 2);
+  assert_string_equal(back.actor[0], "banking-api#web1-4242");
+  assert_int_equal(back.counter[0], 7);
+  assert_string_equal(back.actor[1], "ledger#2/thread-3");
+  assert_int_equal(back.counter[1], 12);
+}
+
+/* base64url without padding of a JSON text, prefixed "v1;". */
+static void rw_header(const char *json, char *out, size_t cap) {
+  static const char a[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  size_t n = 0, len = strlen(json);
+  uint32_t acc = 0;
+  int bits = 0;
+  n += (size_t)snprintf(out, cap, "v1;");
+  for (size_t i = 0; i < len && n + 2 < cap; i++) {
+    acc = (acc << 8) | (unsigned char)json[i];
+    bits += 8;
+    while (bits >= 6 && n + 2 < cap) {
+      bits -= 6;
+      out[n++] = a[(acc >> bits) & 63];
+    }
+  }
+  if (bits > 0 && n + 2 < cap)
+    out[n++] = a[(acc << (6 - bits)) & 63];
+  out[n] = 0;
+}
+
+static void test_raceway_uuid_trace(void **state) {
+  (void)state;
+  char buf[1024];
+  rw_header("{\"trace_id\":\"0af76519-16cd-43dd-8448-eb211c80319c\","
+            "\"span_id\":\"b7ad6b7169203331\",\"parent_span_id\":null,"
+            "\"service\":\"py\",\"instance\":\"i\",\"clock\":[]}",
+            buf, sizeof buf);
+  assert_int_equal(cw__rw_clock_decode(buf, strlen(buf), &back), CW_OK);
+  assert_int_equal(back.has_trace, 1);
+  assert_int_equal(back.trace_id[0], 0x0a);
+  assert_int_equal(back.trace_id[15], 0x9c);
+  assert_int_equal(back.n, 0);
+}
+
+static void test_raceway_malformed(void **state) {
+  (void)state;
+  char buf[2048];
+  static const char *const bad_json[] = {
+      "[]",
+      "{\"clock\":5}",
+      "{\"clock\":[[\"a\"]]}",
+      "{\"clock\":[[\"a\",-1]]}",
+      "{\"clock\":[[1,2]]}",
+      "{\"clock\":[[\"\",2]]}",
+      "{\"clock\":[[\"a\",1.5]]}",
+      "{\"trace_id\":\"xyz\"}",
+      "{\"trace_id\":\"00000000000000000000000000000000\"}",
+      "{\"clock\":[[\"a\",1]],\"clock\":[]}",
+      "{not json",
+  };
+  for (size_t i = 0; i < sizeof bad_json / sizeof bad_json[0]; i++) {
+    rw_header(bad_json[i], buf, sizeof buf);
+    if (cw__rw_clock_decode(buf, strlen(buf), &back) == CW_OK)
+      fail_msg("accepted: %s", bad_json[i]);
+  }
+  static const char *const bad_raw[] = {"",        "v1",   "v2;e30",
+                                        "v1;@@@@", "v1;e", "v1;"};
+  for (size_t i = 0; i < sizeof bad_raw / sizeof bad_raw[0]; i++)
+    assert_int_not_equal(
+        cw__rw_clock_decode(bad_raw[i], strlen(bad_raw[i]), &back), CW_OK);
+  /* Oversized values are refused before decoding. */
+  static char big[CW_HTTP_HEADER_MAX + 64];
+  memset(big, 'A', sizeof big - 1);
+  memcpy(big, "v1;", 3);
+  big[sizeof big - 1] = 0;
+  assert_int_equal(cw__rw_clock_decode(big, strlen(big), &back), CW_ETOOBIG);
+  /* Too many entries is "too big", not a crash. */
+  char json[CW_HTTP_HEADER_MAX];
+  size_t n = (size_t)snprintf(json, sizeof json, "{\"clock\":[");
+  for (int i = 0; i < CW__RW_MAX_ENTRIES + 5 && n + 16 < sizeof json; i++)
+    n += (size_t)snprintf(json + n, sizeof json - n, "%s[\"a%d\",1]",
+                          i ? "," : "", i);
+  snprintf(json + n, sizeof json - n, "]}");
+  rw_header(json, buf, sizeof buf);
+  assert_true(strlen(buf) < CW_HTTP_HEADER_MAX);
+  assert_int_equal(cw__rw_clock_decode(buf, strlen(buf), &back), CW_ETOOBIG);
+}
+
+static void test_random_ids(void **state) {
+  (void)state;
+  uint8_t a[16], b[16];
+  cw__http_random(a, sizeof a);
+  cw__http_random(b, sizeof b);
+  assert_memory_not_equal(a, b, 16);
+  char hex[33];
+  cw__http_hex(a, 16, hex);
+  assert_int_equal(strlen(hex), 32);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_traceparent_roundtrip),
+      cmocka_unit_test(test_traceparent_malformed),
+      cmocka_unit_test(test_raceway_roundtrip),
+      cmocka_unit_test(test_raceway_uuid_trace),
+      cmocka_unit_test(test_raceway_malformed),
+      cmocka_unit_test(test_random_ids),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
