@@ -358,6 +358,14 @@ static void on_acquire(cw_engine *e, uint32_t aid, const cw_aevent *ev,
   }
   a->req_lock = 0;
   cw__contention_acquire(e, lk, site, contended, wait);
+  if (clock_only && !lk->nested) {
+    for (uint32_t i = 0; i < ev->njoins; i++) {
+      const cw_ae_join *j = &ev->joins[i];
+      if (j->actor && j->actor < e->nactors && !e->dead[j->actor] &&
+          j->actor != aid)
+        cw__vc_raise(&a->n, j->actor, j->counter);
+    }
+  }
   if (!clock_only) {
     cw__vc_join(&a->c, &lk->rel_x, e->dead);
     if (!shared)
@@ -507,7 +515,11 @@ static int process(cw_engine *e, const cw_aevent *ev) {
     if (!valid_actor(e, j->actor) || e->dead[j->actor] || j->actor == aid)
       continue;
     cw__vc_raise(&a->c, j->actor, j->counter);
-    cw__vc_raise(&a->n, j->actor, j->counter);
+    /* The joins of a producer's lock acquire are the lock's release clock
+     * (docs/event-format.md): on_acquire applies them to the sync clock
+     * under the same rule as a derived lock edge. */
+    if (!(clock_only && ev->kind == CW_AE_LOCK_ACQUIRE))
+      cw__vc_raise(&a->n, j->actor, j->counter);
   }
   switch (ev->kind) {
   case CW_AE_READ:
