@@ -450,3 +450,12 @@ const char *cw__raceway_skip_name(int reason) {
   return "unknown";
 #endif
 }
+
+const void *cw__analyzer_input_stats(cw_analyzer *a) {
+#ifdef CW_HAVE_INPUT
+  return &a->in;
+#else
+  (void)a;
+  return NULL;
+#endif
+}

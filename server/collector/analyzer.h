@@ -69,6 +69,10 @@ void cw__analyzer_drain(cw_analyzer *a);
 cw_engine *cw__analyzer_lock(cw_analyzer *a);
 void cw__analyzer_unlock(cw_analyzer *a);
 
+/* The Raceway decoder's cw_input_stats (NULL without a decoder). Read it
+ * only between cw__analyzer_lock and cw__analyzer_unlock. */
+const void *cw__analyzer_input_stats(cw_analyzer *a);
+
 void cw__analyzer_stats(cw_analyzer *a, cw_analyzer_stats *out);
 
 /* Copies the Raceway events skipped per cw_skip_reason, summed over all

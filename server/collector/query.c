@@ -4,6 +4,10 @@
 #define _POSIX_C_SOURCE 200809L
 #include "query.h"
 
+#ifdef CW_HAVE_REPORT
+#include "cw_report.h"
+#endif
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,7 +257,13 @@ json_t *cw__query_locks(cw_engine *e, const cw_query *q) {
   return page(items, total, q);
 }
 
-json_t *cw__query_findings(cw_engine *e) {
+json_t *cw__query_findings(cw_engine *e, const void *input_stats) {
+#ifdef CW_HAVE_REPORT
+  /* The CLI's report writer: the same JSON as `causeway check --json`. */
+  return cw__report_json(e, (const cw_input_stats *)input_stats);
+#else
+  (void)input_stats;
+#endif
   json_t *races = json_array(), *pot = json_array(), *act = json_array(),
          *locks = json_array();
   const cw_race_group *g;

@@ -33,8 +33,10 @@ int cw__query_parse(const char *qs, cw_query *q, char *msg, size_t msgsz);
 json_t *cw__query_summary(cw_engine *e);
 
 /* {"summary":..., "races":[...], "potential_deadlocks":[...],
- *  "deadlocks":[...], "locks":[...]} with every list complete. */
-json_t *cw__query_findings(cw_engine *e);
+ *  "deadlocks":[...], "locks":[...]} with every list complete: the CLI's
+ * JSON report (server/report) when this build has it, else a local builder
+ * with the same keys. input_stats: the analyzer's cw_input_stats or NULL. */
+json_t *cw__query_findings(cw_engine *e, const void *input_stats);
 
 /* Paged lists: {"total":N, "offset":O, "limit":L, "items":[...]}. */
 json_t *cw__query_races(cw_engine *e, const cw_query *q);

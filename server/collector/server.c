@@ -353,7 +353,7 @@ static int h_query(cw_server *s, struct mg_connection *c, const char *path) {
   json_t *v = NULL;
   cw_engine *e = cw__analyzer_lock(s->an);
   if (!strcmp(path, "/v1/findings"))
-    v = cw__query_findings(e);
+    v = cw__query_findings(e, cw__analyzer_input_stats(s->an));
   else if (!strcmp(path, "/v1/summary"))
     v = json_pack("{s:o}", "summary", cw__query_summary(e));
   else if (!strcmp(path, "/v1/races"))
