@@ -45,10 +45,10 @@ foreach(t causeway_cli causeway)
   endif()
 endforeach()
 
-# cw_add_glue_script(NAME SCRIPT): a multi-process scenario run by
+# cw_add_glue_script(NAME SCRIPT [ARGS...]): a multi-process scenario run by
 # bash with the glue programs and the causeway CLI.
 function(cw_add_glue_script name script)
-  add_test(NAME ${name} COMMAND bash ${CW_GLUE_DIR}/${script})
+  add_test(NAME ${name} COMMAND bash ${CW_GLUE_DIR}/${script} ${ARGN})
   set_tests_properties(${name} PROPERTIES
     LABELS "glue;integration" TIMEOUT 60 SKIP_RETURN_CODE 77
     ENVIRONMENT "GLUE_BIN=${CW_GLUE_BIN};GLUE_CLI=$<TARGET_FILE:${CW_GLUE_CLI_TARGET}>")
@@ -56,4 +56,18 @@ endfunction()
 
 if(TARGET causeway_http AND CW_GLUE_CLI_TARGET)
   cw_add_glue_script(glue_http_race http_race.sh)
+endif()
+
+# ---- Databases ------------------------------------------------------------
+if(TARGET causeway_sqlite AND TARGET causeway_pq)
+  add_executable(glue_dbxfer ${CW_GLUE_DIR}/glue_dbxfer.c)
+  target_link_libraries(glue_dbxfer PRIVATE causeway_sqlite causeway_pq
+    Threads::Threads)
+  set_target_properties(glue_dbxfer PROPERTIES
+    RUNTIME_OUTPUT_DIRECTORY ${CW_GLUE_BIN})
+  if(CW_GLUE_CLI_TARGET)
+    cw_add_glue_script(glue_db_sqlite db_lost_update.sh sqlite)
+    cw_add_glue_script(glue_db_pq with_postgres.sh bash
+      ${CW_GLUE_DIR}/db_lost_update.sh pq)
+  endif()
 endif()

@@ -7,6 +7,8 @@
  *       SERVICE1 and SERVICE2 (either order).
  *   glue_check REPORT norace VAR
  *       VAR has no race group.
+ *   glue_check REPORT summary
+ *       prints the summary counts.
  *   glue_check REPORT deadlock LOCK1 LOCK2 SERVICE1 SERVICE2
  *       an actual deadlock (wait-for cycle) whose edges name both locks
  *       and actors of both services.
@@ -78,7 +80,7 @@ static int check_deadlock(json_t *root, char **want) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 4) {
+  if (argc < 3) {
     fprintf(stderr, "usage: glue_check REPORT race|norace|deadlock ...\n");
     return 2;
   }
@@ -90,6 +92,22 @@ int main(int argc, char **argv) {
   }
   int ok = 0;
   const char *what = argv[2];
+  if (!strcmp(what, "summary")) {
+    json_t *sum = json_object_get(root, "summary"), *v;
+    const char *k;
+    printf("summary:");
+    json_object_foreach(sum, k, v) {
+      if (json_integer_value(v))
+        printf(" %s=%lld", k, (long long)json_integer_value(v));
+    }
+    printf("\n");
+    json_decref(root);
+    return 0;
+  }
+  if (argc < 4) {
+    json_decref(root);
+    return 2;
+  }
   if (!strcmp(what, "race")) {
     ok = check_race(root, argv[3], argc > 5 ? argv[4] : NULL,
                     argc > 5 ? argv[5] : NULL);

@@ -53,5 +53,5 @@ analyse() {
   if [ $rc -ge 2 ]; then
     echo "causeway check failed ($rc):"; cat "$out.err"; exit 1
   fi
-  echo "summary: $(grep -o '"summary": *{[^}]*}' "$out" || head -c 400 "$out")"
+  "$BIN/glue_check" "$out" summary
 }

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The lost update through a real database: two workers each move 10 into
+# the same account.
+#   db_lost_update.sh sqlite     SQLite file in a scratch directory
+#   db_lost_update.sh pq         PostgreSQL (run under with_postgres.sh,
+#                                which provides CW_PG_CONNINFO)
+# Checks, each on its own trace:
+#   unsafe, 2 threads (separate connections) -> race on accounts:X.balance
+#   unsafe, 2 processes                      -> race (across processes)
+#   safe (BEGIN IMMEDIATE / FOR UPDATE), 2 threads -> no race
+set -euo pipefail
+source "$(dirname "$0")/glue_lib.sh"
+KIND=$1
+if [ "$KIND" = pq ]; then
+  TARGET=${CW_PG_CONNINFO:?run me under with_postgres.sh}
+else
+  TARGET=$W/bank.db
+fi
+X=("$BIN/glue_dbxfer" "$KIND" "$TARGET")
+C="$BIN/glue_check"
+
+for acct in alice bob carol; do
+  CAUSEWAY_TRACE_FILE=$W/init.cwt "${X[@]}" init $acct
+done
+
+# Two threads, auto-commit read-then-update: a lost update.
+CAUSEWAY_TRACE_FILE=$W/unsafe.cwt "${X[@]}" unsafe alice 2
+analyse "$W/unsafe.json" "$W/unsafe.cwt"
+$C "$W/unsafe.json" race accounts:alice.balance
+
+# The same from two processes: only the database connects them.
+CAUSEWAY_TRACE_FILE=$W/p1.cwt "${X[@]}" unsafe bob 1 &
+P1=$!
+CAUSEWAY_TRACE_FILE=$W/p2.cwt "${X[@]}" unsafe bob 1
+wait $P1
+analyse "$W/procs.json" "$W/p1.cwt" "$W/p2.cwt"
+$C "$W/procs.json" race accounts:bob.balance
+
+# Row locks (FOR UPDATE) / the database lock (BEGIN IMMEDIATE): ordered.
+CAUSEWAY_TRACE_FILE=$W/safe.cwt "${X[@]}" safe carol 2
+analyse "$W/safe.json" "$W/safe.cwt"
+$C "$W/safe.json" norace accounts:carol.balance
+echo "db_lost_update $KIND: ok"
