@@ -164,11 +164,21 @@ void cw__race_access(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
       ordered = 0;
       check_pair(e, v, r->actor, s, &n, aid, known);
     }
-    for (uint32_t i = 0; i < v->n; i++)
-      if (v->r[i].actor == aid) {
-        mine = i;
-        break;
+    for (uint32_t i = 0; i < v->n;) {
+      ae_vrec *r = &v->r[i];
+      if (r->actor == aid) {
+        mine = i++;
+      } else if (e->dead[r->actor]) {
+        cw__ae_free(r->e); /* retired: forget it (bounded memory) */
+        *r = v->r[--v->n];
+        if (mine == v->n)
+          mine = i;
+        v->clean = 0;
+        v->nsince = 0;
+      } else {
+        i++;
       }
+    }
   } else {
     for (uint32_t i = 0; i < v->n;) {
       ae_vrec *r = &v->r[i];

@@ -363,6 +363,14 @@ static int gen(rev *ev, int target) {
       x.kind = CW_AE_JOIN;
       x.child = ch;
       status[ch] = 3;
+    } else if (c < 97) {
+      /* A joined thread is retired: its history is forgotten. */
+      int ch = (int)rnd((uint32_t)nt);
+      if (status[ch] != 3)
+        continue;
+      x.actor = ch;
+      x.kind = CW_AE_RETIRE;
+      status[ch] = 4;
     } else {
       int held = 0;
       for (int l = 0; l < NL; l++)
@@ -429,6 +437,12 @@ static void reference(const rev *ev, int n, refres *r) {
       forked_at[ev[j].child] = j;
   }
   int varracy[NV] = {0};
+  int retired_at[NT];
+  for (int t = 0; t < NT; t++)
+    retired_at[t] = MAXEV;
+  for (int j = 0; j < n; j++)
+    if (ev[j].kind == CW_AE_RETIRE)
+      retired_at[ev[j].actor] = j;
   for (int j = 0; j < n; j++) {
     if (ev[j].kind != CW_AE_READ && ev[j].kind != CW_AE_WRITE)
       continue;
@@ -436,6 +450,9 @@ static void reference(const rev *ev, int n, refres *r) {
       if (ev[i].kind != CW_AE_READ && ev[i].kind != CW_AE_WRITE)
         continue;
       if (ev[i].obj != ev[j].obj || ev[i].actor == ev[j].actor)
+        continue;
+      /* A retired actor's accesses no longer race with later ones. */
+      if (retired_at[ev[i].actor] < j)
         continue;
       int wi = ev[i].kind == CW_AE_WRITE, wj = ev[j].kind == CW_AE_WRITE;
       if (!wi && !wj)
