@@ -486,8 +486,8 @@ void cw_stats_get(cw_stats *out) {
   cw_sess *s = atomic_load_explicit(&cw__cur, memory_order_acquire);
   if (!s)
     return;
-  out->events = cw_load_relaxed(&s->st_events);
   out->dropped = cw_load_relaxed(&s->st_dropped);
+  out->events = cw_load_relaxed(&s->seq) - 1 - out->dropped;
   out->written = cw_load_relaxed(&s->st_written);
   out->batches = cw_load_relaxed(&s->st_batches);
   out->bytes = cw_load_relaxed(&s->st_bytes);

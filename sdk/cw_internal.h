@@ -226,7 +226,7 @@ typedef struct cw_sess {
   int flush_err;
   struct cw_drain *dr;    /* drain-thread-private state */
 
-  cw_au64 st_events, st_dropped, st_written, st_batches, st_bytes,
+  cw_au64 st_dropped, st_written, st_batches, st_bytes,
       st_retired, st_max_clock;
 } cw_sess;
 

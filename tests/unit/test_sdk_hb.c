@@ -1,0 +1,693 @@
+/*
+ * test_sdk_hb.c: the recorded clocks give exactly the happens-before
+ * relation of design 4.1, primitive by primitive. Each case runs threads
+ * that are sequenced by raw (untraced) flags, so the only traced edges are
+ * the ones the case is about; it then replays the trace and checks which
+ * events are ordered and which are not.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <errno.h>
+#include <pthread.h>
+
+#include "sdk_test_util.h"
+
+static char path[512];
+static cw_replay rp;
+
+static int setup(void **state) {
+  (void)state;
+  tu_path(path, sizeof(path), "hb");
+  return tu_start(path, 0, 0) == CW_OK ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  cw__replay_free(&rp);
+  return 0;
+}
+
+static void finish(void) { assert_int_equal(tu_finish(path, &rp), 0); }
+
+/* The n-th access of `kind` to `key` by actor `who` (name suffix). */
+static const cw_rp_event *ev(uint32_t kind, const char *key, const char *who,
+                             size_t nth) {
+  int a = who ? cw__replay_actor(&rp, who) : -1;
+  assert_true(!who || a >= 0);
+  const cw_rp_event *e = cw__replay_find(&rp, kind, key, a, nth);
+  assert_non_null(e);
+  return e;
+}
+
+static void named(const char *name) {
+  assert_int_equal(cw_actor_set_name(name), CW_OK);
+}
+
+static void run2(void *(*a)(void *), void *(*b)(void *)) {
+  pthread_t ta, tb;
+  assert_int_equal(pthread_create(&ta, NULL, a, NULL), 0);
+  assert_int_equal(pthread_create(&tb, NULL, b, NULL), 0);
+  pthread_join(ta, NULL);
+  pthread_join(tb, NULL);
+}
+
+/* ---- Mutex ------------------------------------------------------------------ */
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static tu_flag f1, f2, f3;
+
+static void *mutex_a(void *arg) {
+  (void)arg;
+  named("alpha");
+  CW_WRITE("x");
+  cw_mutex_lock(&mu);
+  CW_WRITE("y");
+  cw_mutex_unlock(&mu);
+  CW_READ("z");
+  tu_set(&f1);
+  return NULL;
+}
+
+static void *mutex_b(void *arg) {
+  (void)arg;
+  named("beta");
+  tu_wait(&f1);
+  CW_READ("w");
+  cw_mutex_lock(&mu);
+  CW_READ("y");
+  cw_mutex_unlock(&mu);
+  return NULL;
+}
+
+static void test_mutex(void **state) {
+  (void)state;
+  memset(&f1, 0, sizeof(f1));
+  run2(mutex_a, mutex_b);
+  finish();
+  const cw_rp_event *a1 = ev(CW_EV_WRITE, "x", "/alpha", 0);
+  const cw_rp_event *a2 = ev(CW_EV_WRITE, "y", "/alpha", 0);
+  const cw_rp_event *a3 = ev(CW_EV_READ, "z", "/alpha", 0);
+  const cw_rp_event *b0 = ev(CW_EV_READ, "w", "/beta", 0);
+  const cw_rp_event *b1 = ev(CW_EV_READ, "y", "/beta", 0);
+  /* Reads before a release are ordered before reads after the next
+   * acquire; nothing else is. */
+  assert_true(cw__replay_hb(a2, b1));
+  assert_true(cw__replay_hb(a1, b1));
+  assert_false(cw__replay_hb(a3, b1));
+  assert_false(cw__replay_hb(b1, a3));
+  assert_false(cw__replay_hb(a1, b0));
+  assert_false(cw__replay_hb(a2, b0));
+  assert_false(cw__replay_hb(b0, a3));
+  /* Program order. */
+  assert_true(cw__replay_hb(a1, a3));
+  assert_false(cw__replay_hb(a3, a1));
+}
+
+/* ---- Lock events ------------------------------------------------------------ */
+
+static void test_lock_events(void **state) {
+  (void)state;
+  pthread_mutex_t m1 = PTHREAD_MUTEX_INITIALIZER;
+  pthread_mutex_t m2 = PTHREAD_MUTEX_INITIALIZER;
+  named("solo");
+  assert_int_equal(cw_lock_name(&m2, "account:alice"), CW_OK);
+  cw_mutex_lock(&m1);
+  cw_mutex_unlock(&m1);
+  cw_mutex_lock(&m2);
+  cw_mutex_unlock(&m2);
+  finish();
+  char dflt[64];
+  snprintf(dflt, sizeof(dflt), "mutex@%p", (void *)&m1);
+  int me = cw__replay_actor(&rp, "/solo");
+  const cw_rp_event *rq = cw__replay_find(&rp, CW_EV_LOCK_REQUEST, dflt, me, 0);
+  const cw_rp_event *ac = cw__replay_find(&rp, CW_EV_LOCK_ACQUIRED, dflt, me, 0);
+  const cw_rp_event *rl = cw__replay_find(&rp, CW_EV_LOCK_RELEASE, dflt, me, 0);
+  assert_non_null(rq);
+  assert_non_null(ac);
+  assert_non_null(rl);
+  assert_true(rq->seq < ac->seq && ac->seq < rl->seq);
+  assert_true(rq->counter < ac->counter && ac->counter < rl->counter);
+  assert_true(rq->mono_ns <= ac->mono_ns && ac->mono_ns <= rl->mono_ns);
+  assert_true(ac->wall_ns > 0);
+  assert_string_equal(strrchr(ac->file, '/') + 1, "test_sdk_hb.c");
+  assert_string_equal(ac->func, "test_lock_events");
+  assert_int_equal(
+      cw__replay_count(&rp, CW_EV_LOCK_ACQUIRED, "account:alice", me), 1);
+  assert_int_equal(
+      cw__replay_count(&rp, CW_EV_LOCK_RELEASE, "account:alice", me), 1);
+  /* Every sequence number is unique. */
+  for (size_t i = 1; i < rp.n; i++)
+    assert_true(rp.ev[i - 1].seq < rp.ev[i].seq);
+}
+
+static void *contend_a(void *arg) {
+  (void)arg;
+  named("holder");
+  cw_mutex_lock(&mu);
+  tu_set(&f1);
+  /* Give the other thread time to block; the assertions below hold
+   * whether or not it did. */
+  struct timespec nap = {0, 20000000};
+  nanosleep(&nap, NULL);
+  cw_mutex_unlock(&mu);
+  return NULL;
+}
+
+static void *contend_b(void *arg) {
+  (void)arg;
+  named("waiter");
+  tu_wait(&f1);
+  cw_mutex_lock(&mu);
+  cw_mutex_unlock(&mu);
+  return NULL;
+}
+
+static void test_contended_lock(void **state) {
+  (void)state;
+  memset(&f1, 0, sizeof(f1));
+  run2(contend_a, contend_b);
+  finish();
+  char name[64];
+  snprintf(name, sizeof(name), "mutex@%p", (void *)&mu);
+  const cw_rp_event *rel = ev(CW_EV_LOCK_RELEASE, name, "/holder", 0);
+  const cw_rp_event *req = ev(CW_EV_LOCK_REQUEST, name, "/waiter", 0);
+  const cw_rp_event *acq = ev(CW_EV_LOCK_ACQUIRED, name, "/waiter", 0);
+  assert_false(cw__replay_hb(rel, req));
+  assert_true(cw__replay_hb(rel, acq));
+  assert_true(cw__replay_hb(req, acq));
+  assert_true(acq->mono_ns >= rel->mono_ns);
+}
+
+/* ---- Trylock and timedlock ---------------------------------------------------- */
+
+static void *try_a(void *arg) {
+  (void)arg;
+  named("owner");
+  cw_mutex_lock(&mu);
+  CW_WRITE("t");
+  tu_set(&f1);
+  tu_wait(&f2);
+  cw_mutex_unlock(&mu);
+  tu_set(&f3);
+  return NULL;
+}
+
+static void *try_b(void *arg) {
+  (void)arg;
+  named("trier");
+  tu_wait(&f1);
+  assert_int_equal(cw_mutex_trylock(&mu), EBUSY);
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  assert_int_equal(cw_mutex_timedlock(&mu, &ts), ETIMEDOUT);
+  CW_READ("before");
+  tu_set(&f2);
+  tu_wait(&f3);
+  assert_int_equal(cw_mutex_trylock(&mu), 0);
+  CW_READ("t");
+  cw_mutex_unlock(&mu);
+  ts.tv_sec += 5;
+  assert_int_equal(cw_mutex_timedlock(&mu, &ts), 0);
+  cw_mutex_unlock(&mu);
+  return NULL;
+}
+
+static void test_trylock(void **state) {
+  (void)state;
+  memset(&f1, 0, sizeof(f1));
+  memset(&f2, 0, sizeof(f2));
+  memset(&f3, 0, sizeof(f3));
+  run2(try_a, try_b);
+  finish();
+  char name[64];
+  snprintf(name, sizeof(name), "mutex@%p", (void *)&mu);
+  int b = cw__replay_actor(&rp, "/trier");
+  /* Failures record nothing: one acquire per success, no request. */
+  assert_int_equal(cw__replay_count(&rp, CW_EV_LOCK_ACQUIRED, name, b), 2);
+  assert_int_equal(cw__replay_count(&rp, CW_EV_LOCK_REQUEST, name, b), 0);
+  const cw_rp_event *acq = cw__replay_find(&rp, CW_EV_LOCK_ACQUIRED, name, b, 0);
+  assert_true(acq->flags & CW_EVF_TRY);
+  const cw_rp_event *w = ev(CW_EV_WRITE, "t", "/owner", 0);
+  assert_false(cw__replay_hb(w, ev(CW_EV_READ, "before", "/trier", 0)));
+  assert_true(cw__replay_hb(w, ev(CW_EV_READ, "t", "/trier", 0)));
+}
+
+/* ---- Rwlock --------------------------------------------------------------------- */
+
+static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+static tu_flag r1done, r2done;
+
+static void *rw_writer(void *arg) {
+  (void)arg;
+  named("writer");
+  cw_rwlock_wrlock(&rw);
+  CW_WRITE("d");
+  cw_rwlock_unlock(&rw);
+  tu_set(&f1);
+  tu_wait(&r1done);
+  tu_wait(&r2done);
+  cw_rwlock_wrlock(&rw);
+  CW_WRITE("d");
+  cw_rwlock_unlock(&rw);
+  return NULL;
+}
+
+static void *rw_reader1(void *arg) {
+  (void)arg;
+  named("reader1");
+  tu_wait(&f1);
+  cw_rwlock_rdlock(&rw);
+  CW_READ("d");
+  cw_rwlock_unlock(&rw);
+  tu_set(&r1done);
+  return NULL;
+}
+
+static void *rw_reader2(void *arg) {
+  (void)arg;
+  named("reader2");
+  tu_wait(&r1done); /* strictly after reader1's read-release */
+  assert_int_equal(cw_rwlock_tryrdlock(&rw), 0);
+  CW_READ("d");
+  cw_rwlock_unlock(&rw);
+  tu_set(&r2done);
+  return NULL;
+}
+
+static void test_rwlock(void **state) {
+  (void)state;
+  memset(&f1, 0, sizeof(f1));
+  memset(&r1done, 0, sizeof(r1done));
+  memset(&r2done, 0, sizeof(r2done));
+  pthread_t t[3];
+  pthread_create(&t[0], NULL, rw_writer, NULL);
+  pthread_create(&t[1], NULL, rw_reader1, NULL);
+  pthread_create(&t[2], NULL, rw_reader2, NULL);
+  for (int i = 0; i < 3; i++)
+    pthread_join(t[i], NULL);
+  finish();
+  const cw_rp_event *w1 = ev(CW_EV_WRITE, "d", "/writer", 0);
+  const cw_rp_event *w2 = ev(CW_EV_WRITE, "d", "/writer", 1);
+  const cw_rp_event *r1 = ev(CW_EV_READ, "d", "/reader1", 0);
+  const cw_rp_event *r2 = ev(CW_EV_READ, "d", "/reader2", 0);
+  /* A write-release orders later reads and writes. */
+  assert_true(cw__replay_hb(w1, r1));
+  assert_true(cw__replay_hb(w1, r2));
+  /* Readers are never ordered among themselves. */
+  assert_false(cw__replay_hb(r1, r2));
+  assert_false(cw__replay_hb(r2, r1));
+  /* A read-release orders later write-acquires. */
+  assert_true(cw__replay_hb(r1, w2));
+  assert_true(cw__replay_hb(r2, w2));
+  char name[64];
+  snprintf(name, sizeof(name), "rwlock@%p", (void *)&rw);
+  const cw_rp_event *sh = cw__replay_find(&rp, CW_EV_LOCK_ACQUIRED, name,
+                                          cw__replay_actor(&rp, "/reader1"), 0);
+  assert_non_null(sh);
+  assert_true(sh->flags & CW_EVF_SHARED);
+}
+
+/* ---- Condition variable ----------------------------------------------------------- */
+
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static int ready;
+
+static void *cv_consumer(void *arg) {
+  (void)arg;
+  named("consumer");
+  cw_mutex_lock(&mu);
+  tu_set(&f1); /* the producer locks only after the wait released mu */
+  while (!ready)
+    cw_cond_wait(&cv, &mu);
+  CW_READ("q");
+  cw_mutex_unlock(&mu);
+  return NULL;
+}
+
+static void *cv_producer(void *arg) {
+  (void)arg;
+  named("producer");
+  tu_wait(&f1);
+  cw_mutex_lock(&mu);
+  CW_WRITE("q");
+  ready = 1;
+  pthread_cond_signal(&cv);
+  cw_mutex_unlock(&mu);
+  return NULL;
+}
+
+static void test_condvar(void **state) {
+  (void)state;
+  memset(&f1, 0, sizeof(f1));
+  ready = 0;
+  run2(cv_consumer, cv_producer);
+  finish();
+  assert_true(cw__replay_hb(ev(CW_EV_WRITE, "q", "/producer", 0),
+                            ev(CW_EV_READ, "q", "/consumer", 0)));
+  char name[64];
+  snprintf(name, sizeof(name), "mutex@%p", (void *)&mu);
+  int c = cw__replay_actor(&rp, "/consumer");
+  /* The wait released and re-acquired the mutex. */
+  assert_true(cw__replay_count(&rp, CW_EV_LOCK_ACQUIRED, name, c) >= 2);
+  assert_int_equal(cw__replay_count(&rp, CW_EV_LOCK_ACQUIRED, name, c),
+                   cw__replay_count(&rp, CW_EV_LOCK_RELEASE, name, c));
+}
+
+/* ---- Threads ---------------------------------------------------------------------- */
+
+static void *child(void *arg) {
+  (void)arg;
+  CW_READ("a");
+  CW_WRITE("b");
+  tu_wait(&f1);
+  return NULL;
+}
+
+static void test_thread_create_join(void **state) {
+  (void)state;
+  memset(&f1, 0, sizeof(f1));
+  named("parent");
+  CW_WRITE("a");
+  pthread_t t;
+  assert_int_equal(cw_thread_create(&t, NULL, child, NULL), 0);
+  CW_WRITE("mid");
+  tu_set(&f1);
+  assert_int_equal(cw_thread_join(t, NULL), 0);
+  CW_READ("b");
+  finish();
+  const cw_rp_event *fork = ev(CW_EV_FORK, NULL, "/parent", 0);
+  assert_non_null(fork->object);
+  int c = cw__replay_actor(&rp, fork->object);
+  assert_true(c >= 0);
+  const cw_rp_event *t1 = cw__replay_find(&rp, CW_EV_READ, "a", c, 0);
+  const cw_rp_event *t2 = cw__replay_find(&rp, CW_EV_WRITE, "b", c, 0);
+  const cw_rp_event *st = cw__replay_find(&rp, CW_EV_THREAD_START, NULL, c, 0);
+  assert_non_null(t1);
+  assert_non_null(t2);
+  assert_non_null(st);
+  assert_true(st->flags & CW_EVF_FULL_CLOCK);
+  assert_non_null(st->object);
+  assert_true(strstr(st->object, "/parent") != NULL);
+  const cw_rp_event *m1 = ev(CW_EV_WRITE, "a", "/parent", 0);
+  const cw_rp_event *mid = ev(CW_EV_WRITE, "mid", "/parent", 0);
+  const cw_rp_event *m2 = ev(CW_EV_READ, "b", "/parent", 0);
+  const cw_rp_event *join = ev(CW_EV_JOIN, fork->object, "/parent", 0);
+  assert_true(cw__replay_hb(m1, t1));   /* create -> child's first event */
+  assert_true(cw__replay_hb(t2, m2));   /* child's last -> after join */
+  assert_true(cw__replay_hb(t2, join));
+  assert_false(cw__replay_hb(mid, t1)); /* concurrent in between */
+  assert_false(cw__replay_hb(t1, mid));
+  const cw_rp_event *end = cw__replay_find(&rp, CW_EV_THREAD_END, NULL, c, 0);
+  assert_non_null(end);
+  assert_true(cw__replay_hb(end, join));
+}
+
+/* ---- Annotations and atomics -------------------------------------------------------- */
+
+static void *ann_a(void *arg) {
+  (void)arg;
+  named("sender");
+  CW_WRITE("m");
+  CW_ATOMIC_WRITE("flag");
+  cw_annotate_release("chan");
+  tu_set(&f1);
+  return NULL;
+}
+
+static void *ann_b(void *arg) {
+  (void)arg;
+  named("receiver");
+  tu_wait(&f1);
+  CW_ATOMIC_READ("flag");
+  CW_READ("unsynced");
+  cw_annotate_acquire("chan");
+  CW_READ("m");
+  CW_ATOMIC_RMW("counter");
+  return NULL;
+}
+
+static void test_annotations_and_atomics(void **state) {
+  (void)state;
+  memset(&f1, 0, sizeof(f1));
+  run2(ann_a, ann_b);
+  finish();
+  const cw_rp_event *w = ev(CW_EV_WRITE, "m", "/sender", 0);
+  assert_true(cw__replay_hb(w, ev(CW_EV_READ, "m", "/receiver", 0)));
+  /* Atomics are marked and create no edge. */
+  const cw_rp_event *aw = ev(CW_EV_WRITE, "flag", "/sender", 0);
+  const cw_rp_event *ar = ev(CW_EV_READ, "flag", "/receiver", 0);
+  assert_true(aw->flags & CW_EVF_ATOMIC);
+  assert_true(ar->flags & CW_EVF_ATOMIC);
+  assert_false(cw__replay_hb(aw, ar));
+  assert_false(cw__replay_hb(w, ev(CW_EV_READ, "unsynced", "/receiver", 0)));
+  const cw_rp_event *rmw = ev(CW_EV_RMW, "counter", "/receiver", 0);
+  assert_true(rmw->flags & CW_EVF_ATOMIC);
+  assert_non_null(ev(CW_EV_ANN_RELEASE, "chan", "/sender", 0));
+  assert_non_null(ev(CW_EV_ANN_ACQUIRE, "chan", "/receiver", 0));
+}
+
+/* ---- Mutex annotation hooks -------------------------------------------------------- */
+
+static atomic_int spin;
+
+static void my_lock(void) {
+  cw_annotate_mutex_before_lock(&spin, "custom");
+  int z = 0;
+  while (!atomic_compare_exchange_weak(&spin, &z, 1))
+    z = 0;
+  cw_annotate_mutex_after_lock(&spin, "custom");
+}
+
+static void my_unlock(void) {
+  cw_annotate_mutex_before_unlock(&spin, "custom");
+  atomic_store(&spin, 0);
+}
+
+static void *hook_a(void *arg) {
+  (void)arg;
+  named("hook1");
+  my_lock();
+  CW_WRITE("h");
+  my_unlock();
+  tu_set(&f1);
+  return NULL;
+}
+
+static void *hook_b(void *arg) {
+  (void)arg;
+  named("hook2");
+  tu_wait(&f1);
+  CW_READ("pre");
+  my_lock();
+  CW_READ("h");
+  my_unlock();
+  return NULL;
+}
+
+static void test_mutex_hooks(void **state) {
+  (void)state;
+  memset(&f1, 0, sizeof(f1));
+  run2(hook_a, hook_b);
+  finish();
+  const cw_rp_event *w = ev(CW_EV_WRITE, "h", "/hook1", 0);
+  assert_true(cw__replay_hb(w, ev(CW_EV_READ, "h", "/hook2", 0)));
+  assert_false(cw__replay_hb(w, ev(CW_EV_READ, "pre", "/hook2", 0)));
+  int a = cw__replay_actor(&rp, "/hook2");
+  assert_int_equal(cw__replay_count(&rp, CW_EV_LOCK_REQUEST, "custom", a), 1);
+  assert_int_equal(cw__replay_count(&rp, CW_EV_LOCK_ACQUIRED, "custom", a), 1);
+  assert_int_equal(cw__replay_count(&rp, CW_EV_LOCK_RELEASE, "custom", a), 1);
+}
+
+/* ---- Tasks and clock propagation ------------------------------------------------- */
+
+static cw_clock_snapshot *snap;
+static char header[CW_CLOCK_HEADER_MAX + 1];
+
+static void *worker(void *arg) {
+  (void)arg;
+  named("worker");
+  CW_WRITE("junk");
+  tu_wait(&f1);
+  /* Request 1 starts from the caller's clock, not the worker's history. */
+  assert_int_equal(cw_task_begin("req1", snap), CW_OK);
+  CW_READ("k");
+  CW_WRITE("shared");
+  assert_int_equal(cw_task_end(), CW_OK);
+  /* Request 2 on the same worker, from a decoded header. */
+  cw_clock_snapshot *s2 = cw_clock_snapshot_new();
+  assert_int_equal(cw_clock_decode(header, strlen(header), s2), CW_OK);
+  assert_int_equal(cw_task_begin("req2", s2), CW_OK);
+  CW_READ("k");
+  CW_WRITE("shared");
+  assert_int_equal(cw_task_end(), CW_OK);
+  assert_int_equal(cw_task_end(), CW_ESTATE);
+  cw_clock_snapshot_free(s2);
+  CW_READ("after");
+  return NULL;
+}
+
+static void test_tasks_and_propagation(void **state) {
+  (void)state;
+  memset(&f1, 0, sizeof(f1));
+  pthread_t t;
+  pthread_create(&t, NULL, worker, NULL);
+  named("caller");
+  CW_WRITE("k");
+  snap = cw_clock_snapshot_new();
+  assert_int_equal(cw_clock_current(snap), CW_OK);
+  size_t len = 0;
+  assert_int_equal(cw_clock_encode(snap, header, sizeof(header), &len),
+                   CW_OK);
+  assert_int_equal(len, strlen(header));
+  CW_WRITE("late");
+  tu_set(&f1);
+  pthread_join(t, NULL);
+  cw_clock_snapshot_free(snap);
+  finish();
+  const cw_rp_event *k = ev(CW_EV_WRITE, "k", "/caller", 0);
+  const cw_rp_event *late = ev(CW_EV_WRITE, "late", "/caller", 0);
+  const cw_rp_event *b1 = ev(CW_EV_TASK_BEGIN, "req1", NULL, 0);
+  const cw_rp_event *b2 = ev(CW_EV_TASK_BEGIN, "req2", NULL, 0);
+  assert_true(b1->flags & CW_EVF_FULL_CLOCK);
+  assert_int_not_equal(b1->actor, b2->actor);
+  assert_true(strstr(rp.actors[b1->actor], "/task-") != NULL);
+  const cw_rp_event *k1 = cw__replay_find(&rp, CW_EV_READ, "k", (int)b1->actor, 0);
+  const cw_rp_event *k2 = cw__replay_find(&rp, CW_EV_READ, "k", (int)b2->actor, 0);
+  const cw_rp_event *s1 =
+      cw__replay_find(&rp, CW_EV_WRITE, "shared", (int)b1->actor, 0);
+  const cw_rp_event *s2 =
+      cw__replay_find(&rp, CW_EV_WRITE, "shared", (int)b2->actor, 0);
+  assert_non_null(k1);
+  assert_non_null(k2);
+  assert_true(cw__replay_hb(k, k1));
+  assert_true(cw__replay_hb(k, k2)); /* through the encoded header */
+  assert_false(cw__replay_hb(late, k1));
+  /* Not ordered after the worker's own history, nor after each other. */
+  const cw_rp_event *junk = ev(CW_EV_WRITE, "junk", "/worker", 0);
+  assert_false(cw__replay_hb(junk, k1));
+  assert_false(cw__replay_hb(s1, s2));
+  assert_false(cw__replay_hb(s2, s1));
+  /* The worker thread resumes its own clock after the tasks. */
+  const cw_rp_event *after = ev(CW_EV_READ, "after", "/worker", 0);
+  assert_true(cw__replay_hb(junk, after));
+  assert_false(cw__replay_hb(s1, after));
+  assert_non_null(cw__replay_find(&rp, CW_EV_TASK_END, "req1", (int)b1->actor, 0));
+}
+
+static void *joiner(void *arg) {
+  (void)arg;
+  named("joiner");
+  tu_wait(&f1);
+  CW_READ("v");
+  cw_clock_snapshot *s = cw_clock_snapshot_new();
+  assert_int_equal(cw_clock_decode(header, strlen(header), s), CW_OK);
+  assert_int_equal(cw_clock_join(s, "response"), CW_OK);
+  cw_clock_snapshot_free(s);
+  CW_READ("v");
+  return NULL;
+}
+
+static void test_clock_join(void **state) {
+  (void)state;
+  memset(&f1, 0, sizeof(f1));
+  pthread_t t;
+  pthread_create(&t, NULL, joiner, NULL);
+  named("callee");
+  CW_WRITE("v");
+  cw_clock_snapshot *s = cw_clock_snapshot_new();
+  assert_int_equal(cw_clock_current(s), CW_OK);
+  assert_int_equal(cw_clock_encode(s, header, sizeof(header), NULL), CW_OK);
+  cw_clock_snapshot_free(s);
+  tu_set(&f1);
+  pthread_join(t, NULL);
+  finish();
+  const cw_rp_event *w = ev(CW_EV_WRITE, "v", "/callee", 0);
+  assert_false(cw__replay_hb(w, ev(CW_EV_READ, "v", "/joiner", 0)));
+  assert_true(cw__replay_hb(w, ev(CW_EV_READ, "v", "/joiner", 1)));
+  const cw_rp_event *m = ev(CW_EV_MESSAGE, NULL, "/joiner", 0);
+  assert_string_equal(m->detail, "response");
+  assert_true(m->njoins >= 1);
+}
+
+/* ---- State values, trace context, spans, custom events ------------------------- */
+
+static void test_values_trace_spans(void **state) {
+  (void)state;
+  named("vals");
+  CW_WRITE_INT("n", -42);
+  CW_WRITE_STR("s", "hello");
+  CW_READ_INT("n", 7);
+  uint8_t tid[16], sid[8];
+  for (int i = 0; i < 16; i++)
+    tid[i] = (uint8_t)(i + 1);
+  for (int i = 0; i < 8; i++)
+    sid[i] = (uint8_t)(0xa0 + i);
+  assert_int_equal(cw_trace_set(tid, sid), CW_OK);
+  CW_READ("traced");
+  cw_span_begin("outer");
+  CW_READ("in-span");
+  cw_span_end();
+  cw_emit_info in;
+  memset(&in, 0, sizeof(in));
+  in.kind = CW_EMIT_HTTP_RESPOND;
+  in.has_aux = 1;
+  in.aux = 201;
+  in.has_duration = 1;
+  in.duration_ns = 1234;
+  in.detail = "POST /x";
+  in.loc = CW_LOC_HERE;
+  assert_int_equal(cw_emit(&in), CW_OK);
+  in.kind = (cw_emit_kind)5;
+  assert_int_equal(cw_emit(&in), CW_EINVAL);
+  finish();
+  const cw_rp_event *n = ev(CW_EV_WRITE, "n", "/vals", 0);
+  assert_true(n->flags & CW_EVF_VAL_INT);
+  assert_int_equal(n->val_int, -42);
+  const cw_rp_event *s = ev(CW_EV_WRITE, "s", "/vals", 0);
+  assert_true(s->flags & CW_EVF_VAL_STR);
+  assert_string_equal(s->val_str, "hello");
+  assert_true(s->line > n->line);
+  const cw_rp_event *t = ev(CW_EV_READ, "traced", "/vals", 0);
+  assert_true(t->flags & CW_EVF_TRACE);
+  assert_memory_equal(t->trace_id, tid, 16);
+  assert_memory_equal(t->span_id, sid, 8);
+  assert_false(n->flags & CW_EVF_TRACE);
+  const cw_rp_event *in_span = ev(CW_EV_READ, "in-span", "/vals", 0);
+  assert_memory_equal(in_span->trace_id, tid, 16);
+  assert_memory_not_equal(in_span->span_id, sid, 8);
+  const cw_rp_event *se = ev(CW_EV_SPAN_END, "outer", "/vals", 0);
+  assert_true(se->flags & CW_EVF_DURATION);
+  assert_non_null(ev(CW_EV_SPAN_BEGIN, "outer", "/vals", 0));
+  const cw_rp_event *h = ev(CW_EV_HTTP_RESPOND, NULL, "/vals", 0);
+  assert_int_equal(h->aux, 201);
+  assert_int_equal(h->duration_ns, 1234);
+  assert_string_equal(h->detail, "POST /x");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_mutex, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_lock_events, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_contended_lock, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_trylock, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_rwlock, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_condvar, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_thread_create_join, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_annotations_and_atomics, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_mutex_hooks, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_tasks_and_propagation, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_clock_join, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_values_trace_spans, setup,
+                                      teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
