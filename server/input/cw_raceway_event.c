@@ -165,12 +165,14 @@ int cw__rw_feeder_init(cw_rw_feeder *f, cw_engine *e, cw_input_stats *st)
   f->e = e;
   f->st = st;
   f->ids = json_object();
-  return f->ids ? 0 : -1;
+  f->actors = json_object();
+  return f->ids && f->actors ? 0 : -1;
 }
 
 void cw__rw_feeder_free(cw_rw_feeder *f)
 {
   json_decref(f->ids);
+  json_decref(f->actors);
   free(f->counters);
   memset(f, 0, sizeof *f);
 }
@@ -180,9 +182,10 @@ static cw_sym intern(cw_rw_feeder *f, const char *s)
   return cw__engine_intern(f->e, s, strlen(s));
 }
 
-/* Builds "service#instance/thread" for a thread or task id. */
+/* The actor "service#instance/thread" of a thread or task id. With
+ * lookup_only, an actor that has not been registered yet gives 0. */
 static cw_actor_id actor_for(cw_rw_feeder *f, json_t *md, const char *thread,
-                             cw_sym *service_out)
+                             int lookup_only)
 {
   const char *svc = str_field(md, "service_name");
   if (!svc || !*svc)
@@ -198,10 +201,16 @@ static cw_actor_id actor_for(cw_rw_feeder *f, json_t *md, const char *thread,
     n = 0;
   if ((size_t)n >= sizeof name)
     n = (int)sizeof name - 1;
+  name[n] = '\0';
+  json_t *known = json_object_get(f->actors, name);
+  if (known || lookup_only)
+    return known ? (cw_actor_id)json_integer_value(known) : 0;
   cw_sym service = intern(f, svc);
-  *service_out = service;
-  return cw__engine_actor(f->e, cw__engine_intern(f->e, name, (size_t)n),
-                          service);
+  cw_actor_id a = cw__engine_actor(
+      f->e, cw__engine_intern(f->e, name, (size_t)n), service);
+  if (json_object_set_new(f->actors, name, json_integer(a)) != 0)
+    return 0;
+  return a;
 }
 
 /* Next counter of an actor. @return 0 on allocation failure. */
@@ -314,10 +323,11 @@ int cw__rw_feed(cw_rw_feeder *f, const cw_rw_event *re)
   char tbuf[32];
   const char *thread = NULL;
   (void)id_text(json_object_get(md, "thread_id"), tbuf, sizeof tbuf, &thread);
-  cw_sym service;
   cw_aevent e;
   memset(&e, 0, sizeof e);
-  e.actor = actor_for(f, md, thread, &service);
+  e.actor = actor_for(f, md, thread, 0);
+  if (!e.actor)
+    return -1;
   e.ts_ns = re->ts_ns;
   json_t *dur = json_object_get(md, "duration_ns");
   if (json_is_integer(dur) && json_integer_value(dur) > 0)
@@ -383,9 +393,10 @@ int cw__rw_feed(cw_rw_feeder *f, const cw_rw_event *re)
   }
   case K_SPAWN: {
     (void)id_text(json_object_get(body, "task_id"), buf, sizeof buf, &id);
-    cw_sym svc2;
     e.kind = CW_AE_FORK;
-    e.child = actor_for(f, md, id, &svc2);
+    e.child = actor_for(f, md, id, 0);
+    if (!e.child)
+      return -1;
     if (e.child == e.actor)
       return CW_SKIP_BAD_FIELD;
     if (feed_one(f, &e))
@@ -395,8 +406,7 @@ int cw__rw_feed(cw_rw_feeder *f, const cw_rw_event *re)
   default: {
     /* AsyncAwait on a task that ran: a join of it. */
     const char *fut = k == K_AWAIT ? str_field(body, "future_id") : NULL;
-    cw_sym svc2;
-    cw_actor_id child = fut ? actor_for(f, md, fut, &svc2) : 0;
+    cw_actor_id child = fut ? actor_for(f, md, fut, 1) : 0;
     if (child && child != e.actor && peek_counter(f, child) > 0) {
       e.kind = CW_AE_JOIN;
       e.child = child;

@@ -189,6 +189,33 @@ static void test_spawn_and_atomics(void **state)
   cw__engine_free(e);
 }
 
+static void test_await_joins_spawned_task(void **state)
+{
+  (void)state;
+  const char *json = "{\"events\":["
+      EV("a", "null", "100", "main",
+         "{\"AsyncSpawn\":{\"task_id\":\"task-7\",\"spawned_by\":\"m\"}}")
+      ","
+      EV("b", "null", "200", "task-7", SC("n", "Write", "1")) ","
+      EV("c", "null", "300", "main",
+         "{\"AsyncAwait\":{\"future_id\":\"task-7\",\"awaited_at\":\"x\"}}")
+      ","
+      EV("d", "null", "400", "main",
+         "{\"AsyncAwait\":{\"future_id\":\"never-ran\",\"awaited_at\":\"x\"}}")
+      "]}";
+  cw_input_stats st;
+  cw_engine *e = decode(json, 0, &st, NULL);
+  const fake_event *ev;
+  assert_int_equal(fake_events(e, &ev), 4);
+  assert_int_equal(ev[2].ev.kind, CW_AE_JOIN);
+  assert_string_equal(ev[2].child, "api#42/task-7");
+  /* An unknown future is only informational and creates no actor. */
+  assert_int_equal(ev[3].ev.kind, CW_AE_OTHER);
+  assert_string_equal(ev[3].detail, "AsyncAwait never-ran");
+  assert_int_equal(fake_actors(e), 2);
+  cw__engine_free(e);
+}
+
 static void test_bad_events_skipped(void **state)
 {
   (void)state;
@@ -336,6 +363,7 @@ int main(void)
     cmocka_unit_test(test_locks_and_modes),
     cmocka_unit_test(test_parent_link_joins),
     cmocka_unit_test(test_spawn_and_atomics),
+    cmocka_unit_test(test_await_joins_spawned_task),
     cmocka_unit_test(test_bad_events_skipped),
     cmocka_unit_test(test_extra_fields_counted),
     cmocka_unit_test(test_jsonl_batches),
