@@ -4,6 +4,8 @@
 # usage: cli_e2e.sh CAUSEWAY CWT_GEN SOURCE_DIR [EXAMPLE_BALANCE]
 set -u
 CW=$1 GEN=$2 SRC=$3 EXAMPLE=${4:-}
+abs() { case $1 in /*|'') echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+CW=$(abs "$CW") GEN=$(abs "$GEN") SRC=$(abs "$SRC") EXAMPLE=$(abs "$EXAMPLE")
 DATA=$SRC/tests/data
 T=$(mktemp -d "${TMPDIR:-/tmp}/cw-e2e-XXXXXX")
 trap 'rm -rf "$T"' EXIT INT TERM
@@ -148,11 +150,23 @@ fi
 expect 0 "run: dir removed" "$CW" run -- sh -c 'echo "$CAUSEWAY_TRACE_DIR" > '"$T/dir"
 n=$((n + 1)); [ -d "$(cat "$T/dir")" ] && { echo "FAIL: trace dir left behind"; fails=$((fails + 1)); }
 
-# ---- run with a program instrumented by the SDK (when it is built)
+# ---- run with a program instrumented by the SDK (when it is built). The
+# example writes balance.cwt in its working directory unless told a trace
+# file, so it is given one inside the run's trace directory.
 if [ -n "$EXAMPLE" ] && [ -x "$EXAMPLE" ]; then
-  expect 1 "run: SDK example races on alice.balance" "$CW" run -- "$EXAMPLE"
-  grep_in "$T/out" "account:alice.balance" "SDK example race variable"
-  expect 3 "run: example then failure" "$CW" run -- sh -c "'$EXAMPLE'; exit 3"
+  cd "$T" || exit 1
+  expect 1 "run: SDK example races on alice.balance" "$CW" run -- sh -c \
+    'CAUSEWAY_TRACE_FILE=$CAUSEWAY_TRACE_DIR/balance-$$.cwt exec "$0"' \
+    "$EXAMPLE"
+  grep_in "$T/out" "data race on 'account:alice.balance'" "SDK example race"
+  n=$((n + 1))
+  if grep -q "account:bob.balance" "$T/out"; then
+    echo "FAIL: bob's locked balance reported"; fails=$((fails + 1))
+  fi
+  expect 3 "run: example then failure" "$CW" run -- sh -c \
+    'CAUSEWAY_TRACE_FILE=$CAUSEWAY_TRACE_DIR/b-$$.cwt "$0"; exit 3' \
+    "$EXAMPLE"
+  cd - >/dev/null || exit 1
 fi
 
 echo "$((n - fails))/$n checks passed"
