@@ -37,7 +37,7 @@ static int blocker_list(const cw_engine *e, uint32_t aid, uint32_t *out,
 
 static int search(const cw_engine *e, wpath *p) {
   uint32_t cur = p->actor[p->n - 1];
-  uint32_t b[AE_MAX_WAIT];
+  uint32_t b[AE_MAX_WAIT] = {0};
   int nb = blocker_list(e, cur, b, AE_MAX_WAIT);
   for (int i = 0; i < nb; i++) {
     if (b[i] == p->actor[0])

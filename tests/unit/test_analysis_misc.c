@@ -341,6 +341,185 @@ static void test_many_entities(void **st) {
   cw__engine_free(e);
 }
 
+/* ---- Differential: wait-for cycles and contention ------------------------
+ * A small scheduler simulates actors taking locks (both modes) with real
+ * blocking: a request of an unavailable lock leaves the actor waiting until
+ * the lock frees, and sometimes it gives up. The reference recomputes the
+ * wait-for graph from the simulation's state at every blocked request and
+ * counts the requests that close a cycle; it also sums acquisitions,
+ * contended acquisitions, wait and hold times (event indexes) per lock. */
+
+#define WNT 4
+#define WNL 3
+
+static uint64_t wrng;
+static uint32_t wrnd(uint32_t n) {
+  wrng ^= wrng << 13;
+  wrng ^= wrng >> 7;
+  wrng ^= wrng << 17;
+  return (uint32_t)(wrng % n);
+}
+
+typedef struct wsim {
+  int owner[WNL];       /* exclusive owner or -1 */
+  int shared[WNL][WNT]; /* shared holders */
+  int held[WNT][WNL];   /* 0 none, 1 exclusive, 2 shared */
+  int want[WNT], want_sh[WNT], waiting[WNT];
+  int64_t req_at[WNT], acq_at[WNT][WNL];
+  int req_contended[WNT];
+} wsim;
+
+static int w_blocks(const wsim *s, int l, int t, int sh) {
+  if (s->owner[l] >= 0 && s->owner[l] != t)
+    return 1;
+  if (!sh)
+    for (int u = 0; u < WNT; u++)
+      if (u != t && s->shared[l][u])
+        return 1;
+  return 0;
+}
+
+static int w_cycle(const wsim *s, int start, int cur, int *seen) {
+  int l = s->want[cur];
+  for (int u = 0; u < WNT; u++) {
+    int holds = s->owner[l] == u || (!s->want_sh[cur] && s->shared[l][u]);
+    if (u == cur || !holds)
+      continue;
+    if (u == start)
+      return 1;
+    if (!s->waiting[u] || seen[u])
+      continue;
+    seen[u] = 1;
+    if (w_cycle(s, start, u, seen))
+      return 1;
+  }
+  return 0;
+}
+
+static void test_differential_waitfor(void **st) {
+  (void)st;
+  wrng = 0x7A3C5F1D2B4E6A89ull;
+  int traces = 1500, with_deadlock = 0, with_contention = 0;
+  for (int it = 0; it < traces; it++) {
+    cw_engine *e = cw__engine_new(NULL);
+    cw_actor_id act[WNT];
+    cw_sym lk[WNL];
+    char name[16];
+    for (int t = 0; t < WNT; t++) {
+      snprintf(name, sizeof(name), "T%d", t);
+      act[t] = tstd_actor(e, name);
+    }
+    for (int l = 0; l < WNL; l++) {
+      snprintf(name, sizeof(name), "L%d", l);
+      lk[l] = tstd_sym(e, name);
+    }
+    wsim s;
+    memset(&s, 0, sizeof(s));
+    memset(s.owner, -1, sizeof(s.owner));
+    for (int t = 0; t < WNT; t++)
+      s.want[t] = -1;
+    uint64_t acqs[WNL] = {0}, cont[WNL] = {0}, wait[WNL] = {0};
+    uint64_t hold[WNL] = {0}, deadlocks = 0;
+    int64_t index = 0;
+    int len = 10 + (int)wrnd(50);
+    for (int guard = 0; index < len && guard < 400; guard++) {
+      int t = (int)wrnd(WNT), c = (int)wrnd(100);
+      cw_aevent x;
+      memset(&x, 0, sizeof(x));
+      x.actor = act[t];
+      if (s.want[t] >= 0) {
+        int l = s.want[t], sh = s.want_sh[t];
+        if (w_blocks(&s, l, t, sh)) {
+          if (c >= 5)
+            continue;
+          x.kind = CW_AE_OTHER; /* gives up waiting */
+          s.want[t] = -1;
+          s.waiting[t] = 0;
+        } else {
+          x.kind = CW_AE_LOCK_ACQUIRE;
+          x.object = lk[l];
+          x.flags = sh ? CW_AEF_SHARED : 0;
+          index++;
+          acqs[l]++;
+          cont[l] += (uint64_t)s.req_contended[t];
+          wait[l] += (uint64_t)(index - s.req_at[t]);
+          s.acq_at[t][l] = index;
+          s.held[t][l] = sh ? 2 : 1;
+          if (sh)
+            s.shared[l][t] = 1;
+          else
+            s.owner[l] = t;
+          s.want[t] = -1;
+          s.waiting[t] = 0;
+          assert_int_equal(cw__engine_feed(e, &x), 0);
+          continue;
+        }
+      } else if (c < 45) {
+        int l = (int)wrnd(WNL), sh = wrnd(3) == 0;
+        if (s.held[t][l])
+          continue;
+        x.kind = CW_AE_LOCK_REQUEST;
+        x.object = lk[l];
+        x.flags = sh ? CW_AEF_SHARED : 0;
+        s.want[t] = l;
+        s.want_sh[t] = sh;
+        s.req_at[t] = index + 1;
+        s.req_contended[t] = w_blocks(&s, l, t, sh);
+        if (s.req_contended[t]) {
+          s.waiting[t] = 1;
+          int seen[WNT] = {0};
+          seen[t] = 1;
+          deadlocks += (uint64_t)w_cycle(&s, t, t, seen);
+        }
+      } else if (c < 90) {
+        int l = (int)wrnd(WNL);
+        if (!s.held[t][l])
+          continue;
+        x.kind = CW_AE_LOCK_RELEASE;
+        x.object = lk[l];
+        hold[l] += (uint64_t)(index + 1 - s.acq_at[t][l]);
+        if (s.held[t][l] == 2)
+          s.shared[l][t] = 0;
+        else
+          s.owner[l] = -1;
+        s.held[t][l] = 0;
+      } else {
+        x.kind = CW_AE_WRITE;
+        x.object = tstd_sym(e, "x");
+      }
+      index++;
+      assert_int_equal(cw__engine_feed(e, &x), 0);
+    }
+    cw_summary sum;
+    cw__engine_summary(e, &sum);
+    if (sum.deadlocks != deadlocks)
+      fail_msg("trace %d: engine %llu deadlocks, reference %llu", it,
+               (unsigned long long)sum.deadlocks,
+               (unsigned long long)deadlocks);
+    with_deadlock += deadlocks > 0;
+    const cw_lock_stats *ls;
+    size_t nl = cw__engine_locks(e, &ls);
+    for (int l = 0; l < WNL; l++) {
+      const cw_lock_stats *q = NULL;
+      for (size_t k = 0; k < nl; k++)
+        if (ls[k].lock == lk[l])
+          q = &ls[k];
+      if (!q) {
+        assert_int_equal(acqs[l], 0);
+        continue;
+      }
+      assert_int_equal(q->acquisitions, acqs[l]);
+      assert_int_equal(q->contended, cont[l]);
+      assert_int_equal(q->wait_total_ns, wait[l]);
+      assert_int_equal(q->hold_total_ns, hold[l]);
+      with_contention += cont[l] > 0;
+    }
+    cw__engine_free(e);
+  }
+  assert_true(with_deadlock > traces / 50);
+  assert_true(with_contention > traces / 10);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_contention_event_index),
@@ -353,6 +532,7 @@ int main(void) {
       cmocka_unit_test(test_critical_path),
       cmocka_unit_test(test_symbols_and_actors),
       cmocka_unit_test(test_many_entities),
+      cmocka_unit_test(test_differential_waitfor),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
