@@ -4,9 +4,11 @@
  * location string (an STD LOC such as "11") a logicalLocation. The second
  * side of a race, and the other edges of a cycle, are relatedLocations.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cw_report.h"
 
@@ -27,18 +29,30 @@ static json_t *text(const char *s)
   return json_pack("{s:s}", "text", s);
 }
 
-/* Percent-encodes a file path into a relative URI reference. */
-static json_t *uri(const char *s, size_t n)
+/* Percent-encodes a file path into a URI reference: relative to `root`
+ * (the working directory) when it lies below it, as code-scanning UIs want
+ * repository-relative paths; "file://" for other absolute paths. */
+static json_t *uri(const char *s, size_t n, const char *root)
 {
   static const char hex[] = "0123456789ABCDEF";
-  char *buf = malloc(n * 3 + 1);
+  size_t rl = root ? strlen(root) : 0;
+  const char *scheme = "";
+  if (rl > 1 && n > rl + 1 && memcmp(s, root, rl) == 0 && s[rl] == '/') {
+    s += rl + 1;
+    n -= rl + 1;
+  } else if (n > 0 && s[0] == '/') {
+    scheme = "file://";
+  }
+  size_t sl = strlen(scheme);
+  char *buf = malloc(sl + n * 3 + 1);
   if (!buf)
     return NULL;
-  size_t k = 0;
+  memcpy(buf, scheme, sl);
+  size_t k = sl;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-        (c >= '0' && c <= '9') || strchr("-._~/", c)) {
+        (c >= '0' && c <= '9') || (c && strchr("-._~/", c))) {
       buf[k++] = (char)c;
     } else {
       buf[k++] = '%';
@@ -51,7 +65,8 @@ static json_t *uri(const char *s, size_t n)
   return j;
 }
 
-static json_t *location(const char *loc, const char *msg, int id, int *bad)
+static json_t *location(const char *loc, const char *msg, int id,
+                        const char *root, int *bad)
 {
   json_t *o = json_object();
   if (!o) {
@@ -64,7 +79,8 @@ static json_t *location(const char *loc, const char *msg, int id, int *bad)
   unsigned long line;
   if (cw__loc_split(loc, &fl, &line)) {
     put(o, "physicalLocation",
-        json_pack("{s:{s:o},s:{s:I}}", "artifactLocation", "uri", uri(loc, fl),
+        json_pack("{s:{s:o},s:{s:I}}", "artifactLocation", "uri",
+                  uri(loc, fl, root),
                   "region", "startLine", (json_int_t)line),
         bad);
   } else {
@@ -102,7 +118,7 @@ static json_t *rules(void)
 }
 
 static json_t *race_result(const cw_engine *e, const cw_race_group *g,
-                           int *bad)
+                           const char *root, int *bad)
 {
   const char *var = cw__engine_str(e, g->var);
   int ww = g->first.is_write && g->second.is_write;
@@ -131,8 +147,10 @@ static json_t *race_result(const cw_engine *e, const cw_race_group *g,
   put(r, "level",
       json_string(g->severity == CW_SEV_ERROR ? "error" : "warning"), bad);
   put(r, "message", text(msg), bad);
-  add(locs, location(cw__engine_str(e, g->first.loc), NULL, 0, bad), bad);
-  add(rel, location(cw__engine_str(e, g->second.loc), other, 1, bad), bad);
+  add(locs, location(cw__engine_str(e, g->first.loc), NULL, 0, root, bad),
+      bad);
+  add(rel, location(cw__engine_str(e, g->second.loc), other, 1, root, bad),
+      bad);
   put(r, "locations", locs, bad);
   put(r, "relatedLocations", rel, bad);
   char fp[600];
@@ -144,7 +162,7 @@ static json_t *race_result(const cw_engine *e, const cw_race_group *g,
 }
 
 static json_t *cycle_result(const cw_engine *e, const cw_deadlock *d,
-                            int *bad)
+                            const char *root, int *bad)
 {
   char msg[1024];
   size_t k = (size_t)snprintf(msg, sizeof msg, "%s: ",
@@ -176,9 +194,9 @@ static json_t *cycle_result(const cw_engine *e, const cw_deadlock *d,
              cw__engine_str(e, d->edges[i].held));
     const char *loc = cw__engine_str(e, d->edges[i].loc);
     if (i == 0)
-      add(locs, location(loc, NULL, 0, bad), bad);
+      add(locs, location(loc, NULL, 0, root, bad), bad);
     else
-      add(rel, location(loc, m, (int)i, bad), bad);
+      add(rel, location(loc, m, (int)i, root, bad), bad);
   }
   put(r, "locations", locs, bad);
   put(r, "relatedLocations", rel, bad);
@@ -188,13 +206,15 @@ static json_t *cycle_result(const cw_engine *e, const cw_deadlock *d,
 int cw__report_write_sarif(FILE *out, const cw_findings *f)
 {
   int bad = 0;
+  char cwd[4096];
+  const char *root = getcwd(cwd, sizeof cwd) ? cwd : NULL;
   json_t *results = json_array();
   for (size_t i = 0; results && i < f->nraces; i++)
-    add(results, race_result(f->e, f->races[i], &bad), &bad);
+    add(results, race_result(f->e, f->races[i], root, &bad), &bad);
   for (size_t i = 0; results && i < f->npotential; i++)
-    add(results, cycle_result(f->e, f->potential[i], &bad), &bad);
+    add(results, cycle_result(f->e, f->potential[i], root, &bad), &bad);
   for (size_t i = 0; results && i < f->ndeadlocks; i++)
-    add(results, cycle_result(f->e, f->deadlocks[i], &bad), &bad);
+    add(results, cycle_result(f->e, f->deadlocks[i], root, &bad), &bad);
   json_t *doc = NULL;
   if (results && !bad)
     doc = json_pack("{s:s,s:s,s:[{s:{s:{s:s,s:s,s:s,s:o}},s:o}]}",

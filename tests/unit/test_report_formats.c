@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -170,6 +171,43 @@ static void test_sarif_logical_locations(void **state)
   unload(&c);
 }
 
+/* Paths below the working directory become relative URIs, other absolute
+ * paths file:// URIs, and unsafe characters are percent-encoded. */
+static void test_sarif_uris(void **state)
+{
+  (void)state;
+  char cwd[2048], trace[4096];
+  assert_non_null(getcwd(cwd, sizeof cwd));
+  snprintf(trace, sizeof trace,
+           "A|w(v)|%s/src/a b.c:5\nB|w(v)|/nonexistent-root/b.c:6\n", cwd);
+  ctx c;
+  load(&c, trace);
+  char *out = capture(cw__report_write_sarif, &c.f);
+  json_t *j = json_loads(out, 0, NULL);
+  assert_non_null(j);
+  json_t *r = json_array_get(
+      json_object_get(json_array_get(json_object_get(j, "runs"), 0),
+                      "results"),
+      0);
+  const char *uris[2];
+  json_t *ls[2] = { json_array_get(json_object_get(r, "locations"), 0),
+                    json_array_get(json_object_get(r, "relatedLocations"),
+                                   0) };
+  for (int i = 0; i < 2; i++)
+    uris[i] = json_string_value(json_object_get(
+        json_object_get(json_object_get(ls[i], "physicalLocation"),
+                        "artifactLocation"),
+        "uri"));
+  assert_non_null(uris[0]);
+  assert_non_null(uris[1]);
+  int rel = !strcmp(uris[0], "src/a%20b.c") ? 0 : 1;
+  assert_string_equal(uris[rel], "src/a%20b.c");
+  assert_string_equal(uris[1 - rel], "file:///nonexistent-root/b.c");
+  json_decref(j);
+  free(out);
+  unload(&c);
+}
+
 static size_t count(const char *s, const char *needle)
 {
   size_t n = 0;
@@ -228,6 +266,7 @@ int main(void)
     cmocka_unit_test(test_json_summary_keys),
     cmocka_unit_test(test_sarif),
     cmocka_unit_test(test_sarif_logical_locations),
+    cmocka_unit_test(test_sarif_uris),
     cmocka_unit_test(test_junit_escaping),
     cmocka_unit_test(test_text),
   };
