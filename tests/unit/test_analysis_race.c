@@ -393,7 +393,7 @@ typedef struct refres {
 } refres;
 
 static void reference(const rev *ev, int n, refres *r) {
-  uint64_t reach[MAXEV]; /* bit i set: event i happens before event j */
+  uint64_t reach[MAXEV] = {0}; /* bit i set: event i happens before event j */
   int forked_at[NT];
   memset(forked_at, -1, sizeof(forked_at));
   memset(r, 0, sizeof(*r));
