@@ -51,11 +51,16 @@ function(cw_add_glue_script name script)
   add_test(NAME ${name} COMMAND bash ${CW_GLUE_DIR}/${script} ${ARGN})
   set_tests_properties(${name} PROPERTIES
     LABELS "glue;integration" TIMEOUT 60 SKIP_RETURN_CODE 77
-    ENVIRONMENT "GLUE_BIN=${CW_GLUE_BIN};GLUE_CLI=$<TARGET_FILE:${CW_GLUE_CLI_TARGET}>")
+    ENVIRONMENT "GLUE_BIN=${CW_GLUE_BIN};GLUE_CLI=$<$<BOOL:${CW_GLUE_CLI_TARGET}>:$<TARGET_FILE:${CW_GLUE_CLI_TARGET}>>")
 endfunction()
 
 if(TARGET causeway_http AND CW_GLUE_CLI_TARGET)
   cw_add_glue_script(glue_http_race http_race.sh)
+endif()
+if(TARGET causeway_http AND TARGET causeway-server)
+  cw_add_glue_script(glue_http_deadlock http_deadlock.sh)
+  set_property(TEST glue_http_deadlock APPEND PROPERTY ENVIRONMENT
+    "GLUE_SERVER=$<TARGET_FILE:causeway-server>")
 endif()
 
 # ---- Databases ------------------------------------------------------------

@@ -129,6 +129,11 @@ typedef struct cw_curl_opts {
    * or CURLOPT_NOBODY say otherwise). The http_response event always uses
    * the method libcurl actually sent. */
   const char *method;
+  /* The caller's CURLOPT_XFERINFOFUNCTION and data, if it set one: the
+   * wrapper installs its own progress callback while wait edges are on
+   * (cw_http_set_wait_threshold) and calls this one from it. */
+  curl_xferinfo_callback xferinfo;
+  void *xferinfo_data;
 } cw_curl_opts;
 
 /* Performs a request as curl_easy_perform() does, propagating clocks:
@@ -148,6 +153,23 @@ typedef struct cw_curl_opts {
  * @return curl_easy_perform()'s result, or CURLE_OUT_OF_MEMORY when the
  *         header list cannot be built. */
 CW_API CURLcode cw_curl_perform(CURL *easy, const cw_curl_opts *opts);
+
+/* ---- Waits across services (distributed deadlocks) ------------------------
+ */
+
+/* Makes HTTP calls visible to wait-for (actual deadlock) detection. When
+ * on, each request task holds the lock resource "http-call:<span>" (the
+ * caller's call span from traceparent) while it runs, and a caller whose
+ * call has lasted threshold_ms records a request for that resource (from
+ * libcurl's progress callback, on the calling thread), acquiring and
+ * releasing it when the answer comes. A service that holds a lock and
+ * calls another service that waits for a lock held by a caller of the
+ * first then forms a wait-for cycle the collector reports while it lasts.
+ * Off by default (threshold 0): it costs two lock events per request and
+ * one lock entry per slow call in the analysis. CAUSEWAY_HTTP_WAITS=<ms>
+ * in the environment sets the threshold at the first request or call.
+ * Both sides need it on. Thread-safe. */
+CW_API void cw_http_set_wait_threshold(uint32_t threshold_ms);
 
 /* ---- Traces and statistics ----------------------------------------------- */
 

@@ -39,7 +39,30 @@ static int append(struct curl_slist **list, const char *line) {
 
 /* Builds the transfer's header list: the caller's, then ours. Records
  * http_send first so the clock we send covers it. */
-static int build_headers(const cw_curl_opts *opts, int traced,
+/* One cw_curl_perform() call: what the progress callback needs. */
+typedef struct call {
+  const cw_curl_opts *opts;
+  uint64_t t0, wait_ns;
+  int waiting; /* recorded a request for the callee's wait resource */
+  char name[32];
+} call;
+
+/* libcurl's progress callback, on the calling thread: once the call has
+ * lasted the threshold, the caller starts waiting on the callee. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
+                       curl_off_t ultotal, curl_off_t ulnow) {
+  call *c = ud;
+  if (!c->waiting && cw_now_ns() - c->t0 >= c->wait_ns) {
+    c->waiting = 1;
+    cw_annotate_mutex_before_lock_at(c, c->name, CW_LOC_NONE);
+  }
+  if (c->opts && c->opts->xferinfo)
+    return c->opts->xferinfo(c->opts->xferinfo_data, dltotal, dlnow, ultotal,
+                             ulnow);
+  return 0;
+}
+
+static int build_headers(const cw_curl_opts *opts, int traced, call *cl,
                          struct curl_slist **out) {
   struct curl_slist *list = NULL;
   const struct curl_slist *user = opts ? opts->headers : NULL;
@@ -68,6 +91,7 @@ static int build_headers(const cw_curl_opts *opts, int traced,
     if (!traced || cw_trace_get(trace_id, cur_span) != CW_OK)
       cw__http_random(trace_id, sizeof trace_id);
     cw__http_random(span, sizeof span); /* the outbound call's span */
+    cw__http_call_name(span, cl->name, sizeof cl->name);
     (void)cw_http_format_traceparent(trace_id, span, tp, sizeof tp);
     snprintf(line, sizeof line, "%s: %s", CW_HTTP_TRACEPARENT_HEADER, tp);
     if (append(&list, line) != 0)
@@ -158,17 +182,40 @@ static void response_event(CURL *easy, CURLcode rc, uint64_t t0) {
 CURLcode cw_curl_perform(CURL *easy, const cw_curl_opts *opts) {
   struct curl_slist *list = NULL;
   int traced = cw_is_enabled();
-  uint64_t t0 = cw_now_ns();
+  call cl;
+  memset(&cl, 0, sizeof cl);
+  cl.opts = opts;
+  cl.t0 = cw_now_ns();
   CW__HTTP_COUNT(calls);
   if (traced)
     send_event(easy, opts);
-  if (build_headers(opts, traced, &list) != 0)
+  if (build_headers(opts, traced, &cl, &list) != 0)
     return CURLE_OUT_OF_MEMORY;
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, list);
+  cl.wait_ns = traced && cl.name[0] ? cw__http_wait_ns() : 0;
+  if (cl.wait_ns > 0) {
+    curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(easy, CURLOPT_XFERINFODATA, &cl);
+    curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
+  }
   CURLcode rc = curl_easy_perform(easy);
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, opts ? opts->headers : NULL);
+  if (cl.wait_ns > 0) {
+    int theirs = opts && opts->xferinfo;
+    curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION,
+                     theirs ? opts->xferinfo : NULL);
+    curl_easy_setopt(easy, CURLOPT_XFERINFODATA,
+                     theirs ? opts->xferinfo_data : NULL);
+    curl_easy_setopt(easy, CURLOPT_NOPROGRESS, theirs ? 0L : 1L);
+  }
   curl_slist_free_all(list);
+  if (cl.waiting) {
+    /* The wait is over: the callee answered or the call failed. */
+    cw_annotate_mutex_after_lock_at(&cl, cl.name, CW_LOC_NONE);
+    cw_annotate_mutex_before_unlock_at(&cl, cl.name, CW_LOC_NONE);
+    (void)cw_lock_forget(&cl);
+  }
   if (traced)
-    response_event(easy, rc, t0);
+    response_event(easy, rc, cl.t0);
   return rc;
 }

@@ -6,10 +6,42 @@
 #include "cw_http_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 cw__http_counters cw__http_ctr;
+
+/* Wait-edge threshold: UINT64_MAX until configured or read from the
+ * environment. */
+static _Atomic uint64_t wait_ns = UINT64_MAX;
+
+void cw_http_set_wait_threshold(uint32_t threshold_ms) {
+  atomic_store(&wait_ns, (uint64_t)threshold_ms * 1000000u);
+}
+
+uint64_t cw__http_wait_ns(void) {
+  uint64_t v = atomic_load_explicit(&wait_ns, memory_order_relaxed);
+  if (v != UINT64_MAX)
+    return v;
+  const char *e = getenv("CAUSEWAY_HTTP_WAITS");
+  long ms = 0;
+  if (e && *e) {
+    char *end = NULL;
+    ms = strtol(e, &end, 10);
+    if (!end || *end || ms < 0 || ms > 3600000)
+      ms = 0;
+  }
+  uint64_t want = (uint64_t)ms * 1000000u, expected = UINT64_MAX;
+  atomic_compare_exchange_strong(&wait_ns, &expected, want);
+  return atomic_load(&wait_ns);
+}
+
+void cw__http_call_name(const uint8_t span[8], char *buf, size_t cap) {
+  char hex[17];
+  cw__http_hex(span, 8, hex);
+  snprintf(buf, cap, "http-call:%s", hex);
+}
 
 static _Thread_local cw__http_req *tl_req;
 static _Thread_local uint64_t tl_rng[2];

@@ -33,6 +33,8 @@ typedef struct cw__http_req {
   uint64_t start_ns;
   int responded; /* http_respond recorded */
   int traced;    /* a task was begun (recording is on) */
+  int call_held; /* holds the "http-call:<span>" wait resource */
+  char call_name[32];
   char tracestate[CW_HTTP_TRACESTATE_MAX + 1];
 } cw__http_req;
 
@@ -40,6 +42,12 @@ typedef struct cw__http_req {
 cw__http_req *cw__http_current(void);
 void cw__http_push(cw__http_req *r);
 void cw__http_pop(cw__http_req *r);
+
+/* The wait-edge threshold in ns (0: off); reads CAUSEWAY_HTTP_WAITS once. */
+uint64_t cw__http_wait_ns(void);
+
+/* Formats the wait resource name of a call span. */
+void cw__http_call_name(const uint8_t span[8], char *buf, size_t cap);
 
 /* Fills buf with n random bytes, never all zero (a per-thread generator
  * seeded from /dev/urandom and the clock; ids, not secrets). */

@@ -73,11 +73,11 @@ static int read_clock(struct mg_connection *conn, cw_clock_snapshot *snap,
 static void begin_request(struct mg_connection *conn, cw__http_req *req,
                           const char *detail) {
   uint8_t trace_id[16], parent[8], span[8];
-  int has_trace = 0;
+  int has_trace = 0, has_parent = 0;
   const char *tp = mg_get_header(conn, CW_HTTP_TRACEPARENT_HEADER);
   if (tp) {
     if (cw_http_parse_traceparent(tp, strlen(tp), trace_id, parent) == CW_OK)
-      has_trace = 1;
+      has_trace = has_parent = 1;
     else
       CW__HTTP_COUNT(traceparent_bad);
   }
@@ -102,8 +102,24 @@ static void begin_request(struct mg_connection *conn, cw__http_req *req,
     ev.kind = CW_EMIT_HTTP_RECV;
     ev.detail = detail;
     (void)cw_emit(&ev);
+    if (has_parent && cw__http_wait_ns() > 0) {
+      /* Held while the task runs: a caller waiting on this call waits on
+       * it (see cw_http_set_wait_threshold). */
+      cw__http_call_name(parent, req->call_name, sizeof req->call_name);
+      cw_annotate_mutex_after_lock_at(req, req->call_name, CW_LOC_NONE);
+      req->call_held = 1;
+    }
   }
   cw_clock_snapshot_free(snap);
+}
+
+/* Gives up the call's wait resource. */
+static void drop_call(cw__http_req *req) {
+  if (!req->call_held)
+    return;
+  req->call_held = 0;
+  cw_annotate_mutex_before_unlock_at(req, req->call_name, CW_LOC_NONE);
+  (void)cw_lock_forget(req);
 }
 
 /* Records http_respond once per request. */
@@ -111,6 +127,7 @@ static void record_respond(cw__http_req *req, int status) {
   if (!req || !req->traced || req->responded)
     return;
   req->responded = 1;
+  drop_call(req);
   cw_emit_info ev;
   memset(&ev, 0, sizeof ev);
   ev.kind = CW_EMIT_HTTP_RESPOND;
@@ -142,6 +159,7 @@ int cw_http_handle(struct mg_connection *conn, cw_http_handler_fn handler,
   if (req.traced) {
     if (rc > 0)
       record_respond(&req, rc);
+    drop_call(&req);
     (void)cw_task_end();
   }
   return rc;

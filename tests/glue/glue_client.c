@@ -10,6 +10,8 @@
  *                                          finished) another, from two
  *                                          unrelated client actors
  *   glue_client deadlock   PORT_A PORT_B   A/outer and B/outer at once
+ *   glue_client fetch      URL OUTFILE     GET URL (untraced) into OUTFILE;
+ *                                          exits 0 on HTTP 200
  *
  * Exits 0 when every request got the status the scenario expects.
  */
@@ -60,7 +62,30 @@ static void run_two(job *a, job *b, int concurrent) {
   }
 }
 
+/* Plain, untraced GET of URL into a file. */
+static int fetch(const char *url, const char *path) {
+  FILE *f = fopen(path, "wb");
+  if (!f)
+    return 1;
+  CURL *h = curl_easy_init();
+  long status = 0;
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT, 5L);
+  CURLcode rc = curl_easy_perform(h);
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(h);
+  int bad = fclose(f) != 0;
+  return rc == CURLE_OK && status == 200 && !bad ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 4 && strcmp(argv[1], "fetch") == 0) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = fetch(argv[2], argv[3]);
+    curl_global_cleanup();
+    return rc;
+  }
   if (argc < 4) {
     fprintf(stderr, "usage: %s race|locked|sequential|deadlock P1 ARG\n",
             argv[0]);

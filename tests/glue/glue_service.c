@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "causeway.h"
 #include "causeway/http.h"
@@ -147,6 +148,9 @@ static int peer_outer(struct mg_connection *conn, void *cbdata) {
     return 400;
   }
   cw_mutex_lock(&peer_lock);
+  /* Hold the lock a moment so that both services' /outer overlap. */
+  struct timespec hold = {0, 300 * 1000000L};
+  nanosleep(&hold, NULL);
   snprintf(url, sizeof url, "http://127.0.0.1:%s/inner", peer);
   /* The peer's /inner blocks on its lock, which the peer's own /outer
    * holds while it calls us: a distributed deadlock. Our call times out,

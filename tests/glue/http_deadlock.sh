@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# A distributed deadlock, detected live by the collector.
+# Services A and B each hold their named lock ("lock:A", "lock:B") while
+# calling the other's /inner, which waits for that other lock. With wait
+# edges on (CAUSEWAY_HTTP_WAITS), each request task holds its call's
+# "http-call:<span>" resource and each slow caller requests it, so the
+# wait-for graph closes:
+#   A/outer -> http-call -> B/inner -> lock:B -> B/outer -> http-call ->
+#   A/inner -> lock:A -> A/outer
+# While the requests are blocked (the outer calls time out after 3 s and
+# unwedge everything), the script asks the collector (GET /v1/findings)
+# and expects an active actual deadlock naming both locks and both
+# services. Afterwards the stored events still show it.
+set -euo pipefail
+source "$(dirname "$0")/glue_lib.sh"
+SERVER=${GLUE_SERVER:?GLUE_SERVER must name causeway-server}
+
+"$SERVER" --listen 127.0.0.1:0 --data-dir "$W/data" >"$W/server.out" \
+  2>"$W/server.log" &
+COLLECTOR=$!
+trap 'glue_cleanup; kill -TERM $COLLECTOR 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  grep -q '^listening on' "$W/server.out" 2>/dev/null && break
+  sleep 0.05
+done
+ADDR=$(sed -n 's/^listening on //p' "$W/server.out")
+[ -n "$ADDR" ] || { echo "collector did not start"; cat "$W/server.log"; exit 1; }
+export CAUSEWAY_ENDPOINT=http://$ADDR CAUSEWAY_HTTP_WAITS=200
+export GLUE_CALL_TIMEOUT_MS=3000
+
+start_service A peer A
+start_service B peer B
+"$BIN/glue_client" deadlock "$PORT_A" "$PORT_B" 2>"$W/client.log" &
+CLIENT=$!
+
+found=0
+for _ in $(seq 1 25); do
+  sleep 0.1
+  if "$BIN/glue_client" fetch "http://$ADDR/v1/findings" "$W/live.json" &&
+     "$BIN/glue_check" "$W/live.json" deadlock lock:A lock:B A B \
+       >"$W/check.out"; then
+    found=1
+    break
+  fi
+done
+cat "$W/check.out" 2>/dev/null || true
+wait $CLIENT || { echo "client failed:"; cat "$W/client.log"; exit 1; }
+cat "$W/client.log"
+[ $found = 1 ] || { echo "no live deadlock reported"; cat "$W/live.json"; exit 1; }
+stop_services # they flush to the collector first
+kill -TERM $COLLECTOR
+wait $COLLECTOR
+# The cycle was reported while it lasted (active), not after the fact.
+grep -q '"active": *true' "$W/live.json" || { echo "deadlock not active"; exit 1; }
+echo "http_deadlock: ok"
