@@ -18,8 +18,7 @@
 #include "cw_input.h"
 #include "cw_report.h"
 
-static double now(void)
-{
+static double now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
@@ -27,8 +26,7 @@ static double now(void)
 
 /* A bank-like trace: 8 threads, 64 accounts each guarded by its lock,
  * reads and writes of balances inside the critical sections. */
-static char *make_trace(size_t events, size_t *len)
-{
+static char *make_trace(size_t events, size_t *len) {
   size_t cap = events * 32 + 4096, n = 0;
   char *buf = malloc(cap);
   if (!buf)
@@ -54,8 +52,7 @@ static char *make_trace(size_t events, size_t *len)
   return buf;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
   size_t events = argc > 1 ? strtoull(argv[1], NULL, 10) : 10000000;
   size_t len;
   char *trace = make_trace(events, &len);

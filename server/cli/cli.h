@@ -20,7 +20,12 @@ enum {
   FAIL_DEADLOCK = 1 << 3
 };
 
-typedef enum { REPORT_TEXT, REPORT_JSON, REPORT_SARIF, REPORT_JUNIT } cli_report;
+typedef enum {
+  REPORT_TEXT,
+  REPORT_JSON,
+  REPORT_SARIF,
+  REPORT_JUNIT
+} cli_report;
 
 /* Options shared by `check` and `run`. */
 typedef struct cli_opts {

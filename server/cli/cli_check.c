@@ -21,8 +21,7 @@
 /* Raceway inputs are parsed as a whole; refuse absurd sizes. */
 #define RACEWAY_MAX_BYTES ((size_t)1 << 30)
 
-void cli_err(const char *fmt, ...)
-{
+void cli_err(const char *fmt, ...) {
   va_list ap;
   fputs("causeway: ", stderr);
   va_start(ap, fmt);
@@ -31,8 +30,7 @@ void cli_err(const char *fmt, ...)
   fputc('\n', stderr);
 }
 
-void cli_opts_init(cli_opts *o)
-{
+void cli_opts_init(cli_opts *o) {
   memset(o, 0, sizeof *o);
   o->format = CW_FMT_AUTO;
   o->report = REPORT_TEXT;
@@ -40,17 +38,16 @@ void cli_opts_init(cli_opts *o)
   o->progress = -1;
 }
 
-int cli_parse_fail_on(const char *list, unsigned *out)
-{
+int cli_parse_fail_on(const char *list, unsigned *out) {
   static const struct {
     const char *name;
     unsigned bit;
   } names[] = {
-    { "race", FAIL_RACE },
-    { "race-error", FAIL_RACE_ERROR },
-    { "potential-deadlock", FAIL_POTENTIAL },
-    { "deadlock", FAIL_DEADLOCK },
-    { "none", 0 },
+      {"race", FAIL_RACE},
+      {"race-error", FAIL_RACE_ERROR},
+      {"potential-deadlock", FAIL_POTENTIAL},
+      {"deadlock", FAIL_DEADLOCK},
+      {"none", 0},
   };
   unsigned v = 0;
   int none = 0, items = 0;
@@ -85,8 +82,7 @@ int cli_parse_fail_on(const char *list, unsigned *out)
 
 /* Matches "--name VALUE" and "--name=VALUE". @return the value or NULL. */
 static const char *opt_value(int argc, char **argv, int *i, const char *name,
-                             int *err)
-{
+                             int *err) {
   size_t n = strlen(name);
   const char *a = argv[*i];
   if (strncmp(a, name, n) != 0)
@@ -103,14 +99,14 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name,
   return argv[++*i];
 }
 
-int cli_parse_opt(cli_opts *o, int argc, char **argv, int *i)
-{
+int cli_parse_opt(cli_opts *o, int argc, char **argv, int *i) {
   int err = 0;
   const char *v;
   if ((v = opt_value(argc, argv, i, "--input-format", &err))) {
     if (cw__input_format_parse(v, &o->format) != 0) {
       cli_err("--input-format: unknown format '%s' (expected auto, native, "
-              "std or raceway)", v);
+              "std or raceway)",
+              v);
       return -1;
     }
     return 1;
@@ -126,7 +122,8 @@ int cli_parse_opt(cli_opts *o, int argc, char **argv, int *i)
       o->report = REPORT_JUNIT;
     else {
       cli_err("--report: unknown report '%s' (expected text, json, sarif or "
-              "junit)", v);
+              "junit)",
+              v);
       return -1;
     }
     return 1;
@@ -154,14 +151,12 @@ int cli_parse_opt(cli_opts *o, int argc, char **argv, int *i)
   return 0;
 }
 
-static const char *base_name(const char *path)
-{
+static const char *base_name(const char *path) {
   const char *s = strrchr(path, '/');
   return s && s[1] ? s + 1 : path;
 }
 
-static int detect(const char *path, cw_input_format *out)
-{
+static int detect(const char *path, cw_input_format *out) {
   FILE *f = fopen(path, "rb");
   if (!f) {
     cli_err("%s: %s", path, strerror(errno));
@@ -175,8 +170,7 @@ static int detect(const char *path, cw_input_format *out)
 }
 
 static int decode_std(const char *path, cw_engine *e, cw_input_opts *io,
-                      cw_input_stats *st)
-{
+                      cw_input_stats *st) {
   FILE *f = fopen(path, "rb");
   if (!f) {
     cli_err("%s: %s", path, strerror(errno));
@@ -190,9 +184,8 @@ static int decode_std(const char *path, cw_engine *e, cw_input_opts *io,
   return rc;
 }
 
-static int add_raceway(const char *path, cw_raceway_set *set,
-                       cw_input_opts *io, cw_input_stats *st)
-{
+static int add_raceway(const char *path, cw_raceway_set *set, cw_input_opts *io,
+                       cw_input_stats *st) {
   FILE *f = fopen(path, "rb");
   if (!f) {
     cli_err("%s: %s", path, strerror(errno));
@@ -223,8 +216,7 @@ static int add_raceway(const char *path, cw_raceway_set *set,
   return rc;
 }
 
-static unsigned long long file_size(const char *path)
-{
+static unsigned long long file_size(const char *path) {
   struct stat sb;
   return stat(path, &sb) == 0 && sb.st_size > 0 ? (unsigned long long)sb.st_size
                                                 : 0;
@@ -232,8 +224,7 @@ static unsigned long long file_size(const char *path)
 
 /* Feeds every input into e. @return 0 or -1 (error printed). */
 static int load_inputs(const cli_opts *o, const char *const *files, size_t n,
-                       cw_engine *e, cw_input_stats *st)
-{
+                       cw_engine *e, cw_input_stats *st) {
   cw_input_format *fmt = calloc(n ? n : 1, sizeof *fmt);
   const char **native = calloc(n ? n : 1, sizeof *native);
   int rc = fmt && native ? 0 : -1;
@@ -258,11 +249,12 @@ static int load_inputs(const cli_opts *o, const char *const *files, size_t n,
   for (size_t i = 0; i < n && rc == 0; i++) {
     if (fmt[i] == CW_FMT_NATIVE)
       continue;
-    cw_input_opts io = { .name = files[i], .service = base_name(files[i]),
-                         .prefix_actors = nother + nnative > 1,
-                         .progress = pr ? cli_progress_cb : NULL,
-                         .progress_ud = pr,
-                         .total_bytes = total };
+    cw_input_opts io = {.name = files[i],
+                        .service = base_name(files[i]),
+                        .prefix_actors = nother + nnative > 1,
+                        .progress = pr ? cli_progress_cb : NULL,
+                        .progress_ud = pr,
+                        .total_bytes = total};
     cli_progress_file(pr, files[i], before);
     rc = fmt[i] == CW_FMT_STD ? decode_std(files[i], e, &io, st)
                               : add_raceway(files[i], set, &io, st);
@@ -275,10 +267,10 @@ static int load_inputs(const cli_opts *o, const char *const *files, size_t n,
   }
   cw__raceway_set_free(set);
   if (rc == 0 && nnative) {
-    cw_input_opts io = { .name = native[0],
-                         .progress = pr ? cli_progress_cb : NULL,
-                         .progress_ud = pr,
-                         .total_bytes = total };
+    cw_input_opts io = {.name = native[0],
+                        .progress = pr ? cli_progress_cb : NULL,
+                        .progress_ud = pr,
+                        .total_bytes = total};
     cw_input_error err;
     cli_progress_file(pr, nnative > 1 ? "native traces" : native[0], before);
     rc = cw__native_decode_files(native, nnative, e, &io, st, &err);
@@ -291,8 +283,7 @@ static int load_inputs(const cli_opts *o, const char *const *files, size_t n,
   return rc;
 }
 
-static int exit_code(const cli_opts *o, const cw_findings *f)
-{
+static int exit_code(const cli_opts *o, const cw_findings *f) {
   if ((o->fail_on & FAIL_RACE) && f->nraces)
     return CLI_FOUND;
   if (o->fail_on & FAIL_RACE_ERROR)
@@ -306,8 +297,7 @@ static int exit_code(const cli_opts *o, const cw_findings *f)
   return CLI_OK;
 }
 
-static int write_report(const cli_opts *o, const cw_findings *f)
-{
+static int write_report(const cli_opts *o, const cw_findings *f) {
   FILE *out = stdout;
   if (o->output && strcmp(o->output, "-") != 0) {
     out = fopen(o->output, "w");
@@ -318,10 +308,18 @@ static int write_report(const cli_opts *o, const cw_findings *f)
   }
   int rc;
   switch (o->report) {
-  case REPORT_JSON: rc = cw__report_write_json(out, f); break;
-  case REPORT_SARIF: rc = cw__report_write_sarif(out, f); break;
-  case REPORT_JUNIT: rc = cw__report_write_junit(out, f); break;
-  default: rc = cw__report_write_text(out, f); break;
+  case REPORT_JSON:
+    rc = cw__report_write_json(out, f);
+    break;
+  case REPORT_SARIF:
+    rc = cw__report_write_sarif(out, f);
+    break;
+  case REPORT_JUNIT:
+    rc = cw__report_write_junit(out, f);
+    break;
+  default:
+    rc = cw__report_write_text(out, f);
+    break;
   }
   if (fflush(out) != 0)
     rc = -1;
@@ -332,8 +330,7 @@ static int write_report(const cli_opts *o, const cw_findings *f)
   return rc;
 }
 
-int cli_analyse(const cli_opts *o, const char *const *files, size_t n)
-{
+int cli_analyse(const cli_opts *o, const char *const *files, size_t n) {
   cw_suppressions *supp = NULL;
   if (o->suppressions) {
     cw_input_error err;
@@ -343,7 +340,7 @@ int cli_analyse(const cli_opts *o, const char *const *files, size_t n)
       return CLI_USAGE;
     }
   }
-  cw_engine_config cfg = { .size = sizeof cfg };
+  cw_engine_config cfg = {.size = sizeof cfg};
   cw_engine *e = cw__engine_new(&cfg);
   if (!e) {
     cw__supp_free(supp);
@@ -371,8 +368,7 @@ int cli_analyse(const cli_opts *o, const char *const *files, size_t n)
   return rc;
 }
 
-static void check_usage(void)
-{
+static void check_usage(void) {
   fputs("usage: causeway check [--input-format auto|native|std|raceway]\n"
         "                      [--report text|json|sarif|junit]\n"
         "                      [--fail-on LIST] [--suppressions FILE]\n"
@@ -382,8 +378,7 @@ static void check_usage(void)
         stderr);
 }
 
-int cli_check(int argc, char **argv)
-{
+int cli_check(int argc, char **argv) {
   cli_opts o;
   cli_opts_init(&o);
   const char **files = calloc((size_t)argc + 1, sizeof *files);

@@ -14,8 +14,7 @@
 #include "cli.h"
 #include "cw_format.h"
 
-static void put_str(const cw_batch_ctx *ctx, uint32_t id)
-{
+static void put_str(const cw_batch_ctx *ctx, uint32_t id) {
   size_t len = 0;
   const char *s = id ? cw__ctx_string(ctx, id, &len) : NULL;
   for (size_t i = 0; s && i < len; i++) {
@@ -27,8 +26,7 @@ static void put_str(const cw_batch_ctx *ctx, uint32_t id)
   }
 }
 
-static void put_actor(const cw_batch_ctx *ctx, uint32_t id)
-{
+static void put_actor(const cw_batch_ctx *ctx, uint32_t id) {
   size_t len = 0;
   const char *s = cw__ctx_actor(ctx, id, &len, NULL);
   if (s)
@@ -37,8 +35,7 @@ static void put_actor(const cw_batch_ctx *ctx, uint32_t id)
     printf("#%u", id);
 }
 
-static int on_batch(void *ud, const cw_batch_ctx *ctx)
-{
+static int on_batch(void *ud, const cw_batch_ctx *ctx) {
   (void)ud;
   const cw_batch_hdr *h = cw__ctx_header(ctx);
   printf("# batch %" PRIu64 " service=%.*s instance=%.*s pid=%" PRIu64 "\n",
@@ -47,8 +44,7 @@ static int on_batch(void *ud, const cw_batch_ctx *ctx)
   return 0;
 }
 
-static int on_event(void *ud, const cw_batch_ctx *ctx, const cw_event_rec *ev)
-{
+static int on_event(void *ud, const cw_batch_ctx *ctx, const cw_event_rec *ev) {
   (void)ud;
   printf("seq=%" PRIu64 " ", ev->seq);
   put_actor(ctx, ev->actor);
@@ -107,8 +103,7 @@ static int on_event(void *ud, const cw_batch_ctx *ctx, const cw_event_rec *ev)
 }
 
 static int on_gap(void *ud, const cw_batch_ctx *ctx, uint32_t actor,
-                  uint64_t dropped, uint64_t first_seq, uint64_t last_seq)
-{
+                  uint64_t dropped, uint64_t first_seq, uint64_t last_seq) {
   (void)ud;
   fputs("GAP ", stdout);
   put_actor(ctx, actor);
@@ -118,8 +113,7 @@ static int on_gap(void *ud, const cw_batch_ctx *ctx, uint32_t actor,
 }
 
 static int on_retire(void *ud, const cw_batch_ctx *ctx, uint64_t seq,
-                     const uint32_t *actors, uint32_t n)
-{
+                     const uint32_t *actors, uint32_t n) {
   (void)ud;
   printf("RETIRE seq=%" PRIu64 ":", seq);
   for (uint32_t i = 0; i < n; i++) {
@@ -130,13 +124,12 @@ static int on_retire(void *ud, const cw_batch_ctx *ctx, uint64_t seq,
   return 0;
 }
 
-int cli_dump(int argc, char **argv)
-{
+int cli_dump(int argc, char **argv) {
   if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
     fputs("usage: causeway dump FILE.cwt...\n", stderr);
     return argc < 2 ? CLI_USAGE : CLI_OK;
   }
-  static const cw_decode_cb cb = { on_batch, on_event, on_gap, on_retire };
+  static const cw_decode_cb cb = {on_batch, on_event, on_gap, on_retire};
   int rc = CLI_OK;
   for (int i = 1; i < argc; i++) {
     if (argc > 2)
@@ -152,7 +145,8 @@ int cli_dump(int argc, char **argv)
       rc = CLI_USAGE;
     } else if (trunc) {
       cli_err("%s: the last frame is truncated (writer died?); it was "
-              "ignored", argv[i]);
+              "ignored",
+              argv[i]);
     }
   }
   return rc;

@@ -20,15 +20,13 @@ struct cli_progress {
   int shown;
 };
 
-static double now_s(void)
-{
+static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-cli_progress *cli_progress_new(int mode, unsigned long long total_bytes)
-{
+cli_progress *cli_progress_new(int mode, unsigned long long total_bytes) {
   if (mode == 0 || (mode < 0 && (!isatty(STDERR_FILENO) ||
                                  total_bytes < PROGRESS_MIN_BYTES)))
     return NULL;
@@ -39,16 +37,14 @@ cli_progress *cli_progress_new(int mode, unsigned long long total_bytes)
 }
 
 void cli_progress_file(cli_progress *p, const char *name,
-                       unsigned long long before_bytes)
-{
+                       unsigned long long before_bytes) {
   if (!p)
     return;
   p->name = name;
   p->before = before_bytes;
 }
 
-void cli_progress_cb(void *ud, uint64_t done, uint64_t total)
-{
+void cli_progress_cb(void *ud, uint64_t done, uint64_t total) {
   cli_progress *p = ud;
   (void)total;
   if (!p)
@@ -62,13 +58,12 @@ void cli_progress_cb(void *ud, uint64_t done, uint64_t total)
   if (d > p->total)
     d = p->total;
   fprintf(stderr, "\rcauseway: reading %s: %3llu%% (%llu of %llu MiB)\033[K",
-          p->name ? p->name : "", p->total ? d * 100 / p->total : 0,
-          d >> 20, p->total >> 20);
+          p->name ? p->name : "", p->total ? d * 100 / p->total : 0, d >> 20,
+          p->total >> 20);
   fflush(stderr);
 }
 
-void cli_progress_end(cli_progress *p)
-{
+void cli_progress_end(cli_progress *p) {
   if (!p)
     return;
   if (p->shown)

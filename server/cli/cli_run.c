@@ -23,20 +23,17 @@
 
 #define RUN_MAX_TRACES 100000
 
-static int cmp_str(const void *a, const void *b)
-{
+static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int has_suffix(const char *s, const char *suf)
-{
+static int has_suffix(const char *s, const char *suf) {
   size_t n = strlen(s), m = strlen(suf);
   return n >= m && strcmp(s + n - m, suf) == 0;
 }
 
 /* Lists the .cwt files of dir, sorted. @return the count, or -1. */
-static long list_traces(const char *dir, char ***out)
-{
+static long list_traces(const char *dir, char ***out) {
   DIR *d = opendir(dir);
   if (!d)
     return -1;
@@ -67,8 +64,7 @@ static long list_traces(const char *dir, char ***out)
   return (long)n;
 }
 
-static void remove_dir(const char *dir)
-{
+static void remove_dir(const char *dir) {
   DIR *d = opendir(dir);
   if (d) {
     struct dirent *de;
@@ -88,8 +84,7 @@ static void remove_dir(const char *dir)
 
 /* Runs argv with the trace dir exported. @return CMD's exit status as an
  * exit code (0..255), or -1 when it could not be started. */
-static int run_cmd(char **argv, const char *dir)
-{
+static int run_cmd(char **argv, const char *dir) {
   pid_t pid = fork();
   if (pid < 0) {
     cli_err("run: fork: %s", strerror(errno));
@@ -127,8 +122,7 @@ static int run_cmd(char **argv, const char *dir)
   return 1;
 }
 
-static void run_usage(void)
-{
+static void run_usage(void) {
   fputs("usage: causeway run [--report text|json|sarif|junit] "
         "[--fail-on LIST]\n"
         "                    [--suppressions FILE] [--output FILE] "
@@ -137,8 +131,7 @@ static void run_usage(void)
         stderr);
 }
 
-int cli_run(int argc, char **argv)
-{
+int cli_run(int argc, char **argv) {
   cli_opts o;
   cli_opts_init(&o);
   int i;
@@ -194,7 +187,8 @@ int cli_run(int argc, char **argv)
   } else {
     if (n == 0)
       cli_err("run: no trace was written to %s (is the program built with "
-              "the causeway SDK?)", dir);
+              "the causeway SDK?)",
+              dir);
     rc = cli_analyse(&o, (const char *const *)traces, (size_t)n);
   }
   for (long k = 0; k < n; k++)

@@ -8,8 +8,7 @@
 
 #include "cli.h"
 
-static void usage(FILE *out)
-{
+static void usage(FILE *out) {
   fputs("usage: causeway check [options] FILE...     analyse traces\n"
         "       causeway run [options] -- CMD ARGS... run CMD, check its "
         "traces\n"
@@ -21,8 +20,7 @@ static void usage(FILE *out)
         out);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
     return CLI_USAGE;

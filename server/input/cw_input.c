@@ -6,27 +6,24 @@
 #include "cw_input.h"
 
 static const char *const skip_names[CW_SKIP_REASON_COUNT_] = {
-  "not_object", "bad_kind", "unknown_kind", "bad_metadata",
-  "bad_timestamp", "bad_field", "limit",
+    "not_object",    "bad_kind",  "unknown_kind", "bad_metadata",
+    "bad_timestamp", "bad_field", "limit",
 };
 
-const char *cw__skip_reason_name(cw_skip_reason r)
-{
+const char *cw__skip_reason_name(cw_skip_reason r) {
   if ((unsigned)r >= CW_SKIP_REASON_COUNT_)
     return "unknown";
   return skip_names[r];
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
+static int ends_with(const char *s, const char *suffix) {
   size_t n = strlen(s), m = strlen(suffix);
   return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
 cw_input_format cw__input_detect(const char *path, const uint8_t *head,
-                                 size_t n)
-{
-  static const uint8_t lz4_magic[4] = { 0x04, 0x22, 0x4d, 0x18 };
+                                 size_t n) {
+  static const uint8_t lz4_magic[4] = {0x04, 0x22, 0x4d, 0x18};
   if (n >= 4 && memcmp(head, lz4_magic, 4) == 0)
     return CW_FMT_NATIVE;
   if (path && ends_with(path, ".cwt"))
@@ -45,17 +42,15 @@ cw_input_format cw__input_detect(const char *path, const uint8_t *head,
   return CW_FMT_STD;
 }
 
-static const char *const fmt_names[] = { "auto", "native", "std", "raceway" };
+static const char *const fmt_names[] = {"auto", "native", "std", "raceway"};
 
-const char *cw__input_format_name(cw_input_format f)
-{
+const char *cw__input_format_name(cw_input_format f) {
   if ((unsigned)f >= sizeof fmt_names / sizeof fmt_names[0])
     return "unknown";
   return fmt_names[f];
 }
 
-int cw__input_format_parse(const char *s, cw_input_format *out)
-{
+int cw__input_format_parse(const char *s, cw_input_format *out) {
   for (size_t i = 0; i < sizeof fmt_names / sizeof fmt_names[0]; i++) {
     if (strcmp(s, fmt_names[i]) == 0) {
       *out = (cw_input_format)i;

@@ -31,13 +31,13 @@ typedef enum cw_input_format {
 
 /* Why a Raceway event was skipped. Never renumber. */
 typedef enum cw_skip_reason {
-  CW_SKIP_NOT_OBJECT = 0,  /* the event is not a JSON object */
-  CW_SKIP_BAD_KIND,        /* `kind` missing or not a one-key object */
-  CW_SKIP_UNKNOWN_KIND,    /* a kind variant causeway does not know */
-  CW_SKIP_BAD_METADATA,    /* metadata / thread_id / service missing */
-  CW_SKIP_BAD_TIMESTAMP,   /* timestamp missing or not RFC 3339 */
-  CW_SKIP_BAD_FIELD,       /* a field the kind needs is missing or wrong */
-  CW_SKIP_LIMIT,           /* over the per-input event cap */
+  CW_SKIP_NOT_OBJECT = 0, /* the event is not a JSON object */
+  CW_SKIP_BAD_KIND,       /* `kind` missing or not a one-key object */
+  CW_SKIP_UNKNOWN_KIND,   /* a kind variant causeway does not know */
+  CW_SKIP_BAD_METADATA,   /* metadata / thread_id / service missing */
+  CW_SKIP_BAD_TIMESTAMP,  /* timestamp missing or not RFC 3339 */
+  CW_SKIP_BAD_FIELD,      /* a field the kind needs is missing or wrong */
+  CW_SKIP_LIMIT,          /* over the per-input event cap */
   CW_SKIP_REASON_COUNT_
 } cw_skip_reason;
 
@@ -49,10 +49,10 @@ typedef struct cw_input_stats {
   uint64_t bytes;          /* bytes read */
   uint64_t skipped_events; /* Raceway events skipped (sum of reasons) */
   uint64_t skipped[CW_SKIP_REASON_COUNT_];
-  uint64_t unknown_fields; /* Raceway events analysed despite extra fields */
-  uint64_t batches;        /* native batches / Raceway batches */
-  uint64_t truncated_files;/* native files with a truncated last frame */
-  uint64_t unknown_kinds;  /* native events of a kind this build skips */
+  uint64_t unknown_fields;  /* Raceway events analysed despite extra fields */
+  uint64_t batches;         /* native batches / Raceway batches */
+  uint64_t truncated_files; /* native files with a truncated last frame */
+  uint64_t unknown_kinds;   /* native events of a kind this build skips */
 } cw_input_stats;
 
 /* @return the stable name of a skip reason ("unknown_kind"...). */
@@ -81,7 +81,8 @@ typedef struct cw_input_opts {
   uint64_t total_bytes;
 } cw_input_opts;
 
-/* ---- Detection ------------------------------------------------------------ */
+/* ---- Detection ------------------------------------------------------------
+ */
 
 /* Guesses a format from the first bytes of an input and its file name:
  * an LZ4 frame magic or ".cwt" is native, '{' or '[' is Raceway JSON,
@@ -93,16 +94,20 @@ const char *cw__input_format_name(cw_input_format f);
 /* Parses a format name. @return 0 or -1. */
 int cw__input_format_parse(const char *s, cw_input_format *out);
 
-/* ---- STD ------------------------------------------------------------------ */
+/* ---- STD ------------------------------------------------------------------
+ */
 
 /* Parses one STD line (without its newline). *kind is 0 for a blank or
  * comment line. Fields point into `line`.
  * @return 0, or -1 with a message in msg (msgsz bytes). */
 typedef struct cw_std_line {
   int kind; /* 0 or a cw_ae_kind */
-  const char *thread; size_t thread_len;
-  const char *arg; size_t arg_len;
-  const char *loc; size_t loc_len;
+  const char *thread;
+  size_t thread_len;
+  const char *arg;
+  size_t arg_len;
+  const char *loc;
+  size_t loc_len;
 } cw_std_line;
 int cw__std_parse_line(const char *line, size_t len, cw_std_line *out,
                        char *msg, size_t msgsz);
@@ -144,18 +149,18 @@ int cw__raceway_set_add(cw_raceway_set *s, const char *json, size_t len,
                         const cw_input_opts *o, cw_input_stats *st,
                         cw_input_error *err);
 /* Feeds every event added so far. @return 0, or -1 out of memory. */
-int cw__raceway_set_feed(cw_raceway_set *s, cw_engine *e,
-                         cw_input_stats *st);
+int cw__raceway_set_feed(cw_raceway_set *s, cw_engine *e, cw_input_stats *st);
 
-/* ---- Native --------------------------------------------------------------- */
+/* ---- Native ---------------------------------------------------------------
+ */
 
 /* Decodes native trace files (concatenated LZ4 frames) together: each
  * file's events are restored to sequence order (window: CW_NATIVE_WINDOW
  * events), then files are merged by wall-clock time.
  * @return 0, or -1 with err filled ("file: offset N: reason"). */
-int cw__native_decode_files(const char *const *paths, size_t n,
-                            cw_engine *e, const cw_input_opts *o,
-                            cw_input_stats *st, cw_input_error *err);
+int cw__native_decode_files(const char *const *paths, size_t n, cw_engine *e,
+                            const cw_input_opts *o, cw_input_stats *st,
+                            cw_input_error *err);
 /* Decodes one in-memory native buffer (fuzzing, tests, the collector). */
 int cw__native_decode_buf(const uint8_t *buf, size_t len, cw_engine *e,
                           const cw_input_opts *o, cw_input_stats *st,

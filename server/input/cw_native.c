@@ -53,13 +53,11 @@ typedef struct nat_src {
   int oom;
 } nat_src;
 
-static int item_less(const nat_item *a, const nat_item *b)
-{
+static int item_less(const nat_item *a, const nat_item *b) {
   return a->seq != b->seq ? a->seq < b->seq : a->ord < b->ord;
 }
 
-static int heap_push(nat_src *s, const nat_item *it)
-{
+static int heap_push(nat_src *s, const nat_item *it) {
   if (s->n == s->cap) {
     size_t cap = s->cap ? s->cap * 2 : 1024;
     nat_item *h = realloc(s->heap, cap * sizeof *h);
@@ -83,8 +81,7 @@ static int heap_push(nat_src *s, const nat_item *it)
   return 0;
 }
 
-static void heap_pop(nat_src *s, nat_item *out)
-{
+static void heap_pop(nat_src *s, nat_item *out) {
   *out = s->heap[0];
   s->heap[0] = s->heap[--s->n];
   size_t i = 0;
@@ -104,22 +101,19 @@ static void heap_pop(nat_src *s, nat_item *out)
 }
 
 /* The service of a global actor name "service#instance/actor". */
-static cw_sym service_of(nat_src *s, const char *name, size_t len)
-{
+static cw_sym service_of(nat_src *s, const char *name, size_t len) {
   const char *hash = memchr(name, '#', len);
   if (!hash || hash == name)
     return s->service;
   return cw__engine_intern(s->e, name, (size_t)(hash - name));
 }
 
-static cw_actor_id actor_by_name(nat_src *s, const char *name, size_t len)
-{
+static cw_actor_id actor_by_name(nat_src *s, const char *name, size_t len) {
   cw_sym sym = cw__engine_intern(s->e, name, len);
   return cw__engine_actor(s->e, sym, service_of(s, name, len));
 }
 
-static cw_actor_id map_actor(nat_src *s, const cw_batch_ctx *ctx, uint32_t id)
-{
+static cw_actor_id map_actor(nat_src *s, const cw_batch_ctx *ctx, uint32_t id) {
   if (id >= s->amap_cap) {
     size_t cap = s->amap_cap ? s->amap_cap : 64;
     while (cap <= id)
@@ -143,15 +137,13 @@ static cw_actor_id map_actor(nat_src *s, const cw_batch_ctx *ctx, uint32_t id)
   return s->amap[id];
 }
 
-static cw_sym str_sym(nat_src *s, const cw_batch_ctx *ctx, uint32_t id)
-{
+static cw_sym str_sym(nat_src *s, const cw_batch_ctx *ctx, uint32_t id) {
   size_t len;
   const char *p = id ? cw__ctx_string(ctx, id, &len) : NULL;
   return p ? cw__engine_intern(s->e, p, len) : 0;
 }
 
-static int on_batch(void *ud, const cw_batch_ctx *ctx)
-{
+static int on_batch(void *ud, const cw_batch_ctx *ctx) {
   nat_src *s = ud;
   const cw_batch_hdr *h = cw__ctx_header(ctx);
   s->service = cw__engine_intern(s->e, h->service, h->service_len);
@@ -162,55 +154,51 @@ static int on_batch(void *ud, const cw_batch_ctx *ctx)
 }
 
 static const cw_ae_kind kind_map[CW_EV_KIND_MAX_] = {
-  [CW_EV_THREAD_START] = CW_AE_BEGIN,
-  [CW_EV_THREAD_END] = CW_AE_END,
-  [CW_EV_FORK] = CW_AE_FORK,
-  [CW_EV_JOIN] = CW_AE_JOIN,
-  [CW_EV_TASK_BEGIN] = CW_AE_BEGIN,
-  [CW_EV_TASK_END] = CW_AE_END,
-  [CW_EV_LOCK_REQUEST] = CW_AE_LOCK_REQUEST,
-  [CW_EV_LOCK_ACQUIRED] = CW_AE_LOCK_ACQUIRE,
-  [CW_EV_LOCK_RELEASE] = CW_AE_LOCK_RELEASE,
-  [CW_EV_READ] = CW_AE_READ,
-  [CW_EV_WRITE] = CW_AE_WRITE,
-  [CW_EV_RMW] = CW_AE_WRITE,
-  [CW_EV_ANN_RELEASE] = CW_AE_ANN_RELEASE,
-  [CW_EV_ANN_ACQUIRE] = CW_AE_ANN_ACQUIRE,
-  [CW_EV_SPAN_BEGIN] = CW_AE_SPAN_BEGIN,
-  [CW_EV_SPAN_END] = CW_AE_SPAN_END,
-  [CW_EV_HTTP_SEND] = CW_AE_OTHER,
-  [CW_EV_HTTP_RECV] = CW_AE_OTHER,
-  [CW_EV_HTTP_RESPOND] = CW_AE_OTHER,
-  [CW_EV_HTTP_RESPONSE] = CW_AE_OTHER,
-  [CW_EV_DB_QUERY] = CW_AE_OTHER,
-  [CW_EV_DB_RESULT] = CW_AE_OTHER,
-  [CW_EV_MESSAGE] = CW_AE_OTHER,
+    [CW_EV_THREAD_START] = CW_AE_BEGIN,
+    [CW_EV_THREAD_END] = CW_AE_END,
+    [CW_EV_FORK] = CW_AE_FORK,
+    [CW_EV_JOIN] = CW_AE_JOIN,
+    [CW_EV_TASK_BEGIN] = CW_AE_BEGIN,
+    [CW_EV_TASK_END] = CW_AE_END,
+    [CW_EV_LOCK_REQUEST] = CW_AE_LOCK_REQUEST,
+    [CW_EV_LOCK_ACQUIRED] = CW_AE_LOCK_ACQUIRE,
+    [CW_EV_LOCK_RELEASE] = CW_AE_LOCK_RELEASE,
+    [CW_EV_READ] = CW_AE_READ,
+    [CW_EV_WRITE] = CW_AE_WRITE,
+    [CW_EV_RMW] = CW_AE_WRITE,
+    [CW_EV_ANN_RELEASE] = CW_AE_ANN_RELEASE,
+    [CW_EV_ANN_ACQUIRE] = CW_AE_ANN_ACQUIRE,
+    [CW_EV_SPAN_BEGIN] = CW_AE_SPAN_BEGIN,
+    [CW_EV_SPAN_END] = CW_AE_SPAN_END,
+    [CW_EV_HTTP_SEND] = CW_AE_OTHER,
+    [CW_EV_HTTP_RECV] = CW_AE_OTHER,
+    [CW_EV_HTTP_RESPOND] = CW_AE_OTHER,
+    [CW_EV_HTTP_RESPONSE] = CW_AE_OTHER,
+    [CW_EV_DB_QUERY] = CW_AE_OTHER,
+    [CW_EV_DB_RESULT] = CW_AE_OTHER,
+    [CW_EV_MESSAGE] = CW_AE_OTHER,
 };
 
 /* "kind detail" for informational events, e.g. "http_send GET /x". */
 static cw_sym other_detail(nat_src *s, const cw_batch_ctx *ctx,
-                           const cw_event_rec *r)
-{
+                           const cw_event_rec *r) {
   char buf[600];
   size_t dl = 0, ol = 0;
   const char *d = (r->flags & CW_EVF_DETAIL) && r->detail
                       ? cw__ctx_string(ctx, r->detail, &dl)
                       : NULL;
   const char *o = r->object ? cw__ctx_string(ctx, r->object, &ol) : NULL;
-  int n = snprintf(buf, sizeof buf, "%s%s%.*s%s%.*s",
-                   cw__ev_kind_name(r->kind), o ? " " : "",
-                   (int)(ol > 128 ? 128 : ol), o ? o : "", d ? " " : "",
-                   (int)(dl > 400 ? 400 : dl), d ? d : "");
+  int n = snprintf(buf, sizeof buf, "%s%s%.*s%s%.*s", cw__ev_kind_name(r->kind),
+                   o ? " " : "", (int)(ol > 128 ? 128 : ol), o ? o : "",
+                   d ? " " : "", (int)(dl > 400 ? 400 : dl), d ? d : "");
   if (n < 0)
     return 0;
   return cw__engine_intern(s->e, buf,
-                           (size_t)n < sizeof buf ? (size_t)n
-                                                  : sizeof buf - 1);
+                           (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
 static cw_sym location(nat_src *s, const cw_batch_ctx *ctx,
-                       const cw_event_rec *r)
-{
+                       const cw_event_rec *r) {
   size_t fl;
   const char *f = r->file ? cw__ctx_string(ctx, r->file, &fl) : NULL;
   if (!f)
@@ -218,13 +206,12 @@ static cw_sym location(nat_src *s, const cw_batch_ctx *ctx,
   if (!r->line)
     return cw__engine_intern(s->e, f, fl);
   char buf[1100];
-  int n = snprintf(buf, sizeof buf, "%.*s:%u", (int)(fl > 1024 ? 1024 : fl),
-                   f, r->line);
+  int n = snprintf(buf, sizeof buf, "%.*s:%u", (int)(fl > 1024 ? 1024 : fl), f,
+                   r->line);
   return n > 0 ? cw__engine_intern(s->e, buf, (size_t)n) : 0;
 }
 
-static int on_event(void *ud, const cw_batch_ctx *ctx, const cw_event_rec *r)
-{
+static int on_event(void *ud, const cw_batch_ctx *ctx, const cw_event_rec *r) {
   nat_src *s = ud;
   if (r->kind >= CW_EV_KIND_MAX_ || !kind_map[r->kind]) {
     s->st->unknown_kinds++;
@@ -289,8 +276,7 @@ static int on_event(void *ud, const cw_batch_ctx *ctx, const cw_event_rec *r)
 }
 
 static int on_gap(void *ud, const cw_batch_ctx *ctx, uint32_t actor,
-                  uint64_t dropped, uint64_t first_seq, uint64_t last_seq)
-{
+                  uint64_t dropped, uint64_t first_seq, uint64_t last_seq) {
   nat_src *s = ud;
   (void)last_seq;
   nat_item it;
@@ -309,8 +295,7 @@ static int on_gap(void *ud, const cw_batch_ctx *ctx, uint32_t actor,
 }
 
 static int on_retire(void *ud, const cw_batch_ctx *ctx, uint64_t seq,
-                     const uint32_t *actors, uint32_t n)
-{
+                     const uint32_t *actors, uint32_t n) {
   nat_src *s = ud;
   for (uint32_t i = 0; i < n; i++) {
     nat_item it;
@@ -328,10 +313,9 @@ static int on_retire(void *ud, const cw_batch_ctx *ctx, uint64_t seq,
   return 0;
 }
 
-static const cw_decode_cb nat_cb = { on_batch, on_event, on_gap, on_retire };
+static const cw_decode_cb nat_cb = {on_batch, on_event, on_gap, on_retire};
 
-static int src_error(const nat_src *s, cw_input_error *err, const char *msg)
-{
+static int src_error(const nat_src *s, cw_input_error *err, const char *msg) {
   if (err) {
     snprintf(err->msg, sizeof err->msg, "%s: %s", s->name, msg);
     err->line = 0;
@@ -340,8 +324,7 @@ static int src_error(const nat_src *s, cw_input_error *err, const char *msg)
 }
 
 /* Decodes frames until the heap holds a window or the input ends. */
-static int src_fill(nat_src *s, cw_input_error *err)
-{
+static int src_fill(nat_src *s, cw_input_error *err) {
   while (!s->done && s->n < s->window) {
     if (s->pos >= s->len) {
       s->done = 1;
@@ -350,10 +333,9 @@ static int src_fill(nat_src *s, cw_input_error *err)
     size_t out_len = 0, used = 0;
     cw_decode_error de;
     memset(&de, 0, sizeof de);
-    uint8_t *batch = cw__lz4_frame_decompress(s->buf + s->pos,
-                                              s->len - s->pos,
-                                              CW_MAX_BATCH_BYTES, &out_len,
-                                              &used, &de);
+    uint8_t *batch =
+        cw__lz4_frame_decompress(s->buf + s->pos, s->len - s->pos,
+                                 CW_MAX_BATCH_BYTES, &out_len, &used, &de);
     if (!batch) {
       if (strstr(de.msg, "truncated")) {
         /* A writer died mid-frame: keep what came before. */
@@ -383,8 +365,7 @@ static int src_fill(nat_src *s, cw_input_error *err)
   return 0;
 }
 
-static void src_free(nat_src *s)
-{
+static void src_free(nat_src *s) {
   for (size_t i = 0; i < s->n; i++)
     free(s->heap[i].joins);
   free(s->heap);
@@ -392,8 +373,7 @@ static void src_free(nat_src *s)
   free(s->owned);
 }
 
-static int read_file(nat_src *s, const char *path, cw_input_error *err)
-{
+static int read_file(nat_src *s, const char *path, cw_input_error *err) {
   FILE *f = fopen(path, "rb");
   if (!f)
     return src_error(s, err, strerror(errno));
@@ -429,8 +409,7 @@ static int read_file(nat_src *s, const char *path, cw_input_error *err)
 
 static int decode_sources(nat_src *src, size_t n, cw_engine *e,
                           const cw_input_opts *o, cw_input_stats *st,
-                          cw_input_error *err)
-{
+                          cw_input_error *err) {
   int rc = 0;
   uint64_t fed = 0;
   for (;;) {
@@ -460,8 +439,7 @@ static int decode_sources(nat_src *src, size_t n, cw_engine *e,
 }
 
 static void src_init(nat_src *s, const char *name, cw_engine *e,
-                     cw_input_stats *st, size_t nsrc)
-{
+                     cw_input_stats *st, size_t nsrc) {
   memset(s, 0, sizeof *s);
   s->name = name;
   s->e = e;
@@ -471,10 +449,9 @@ static void src_init(nat_src *s, const char *name, cw_engine *e,
     s->window = NAT_MIN_WINDOW;
 }
 
-int cw__native_decode_files(const char *const *paths, size_t n,
-                            cw_engine *e, const cw_input_opts *o,
-                            cw_input_stats *st, cw_input_error *err)
-{
+int cw__native_decode_files(const char *const *paths, size_t n, cw_engine *e,
+                            const cw_input_opts *o, cw_input_stats *st,
+                            cw_input_error *err) {
   if (err) {
     err->msg[0] = '\0';
     err->line = 0;
@@ -497,8 +474,7 @@ int cw__native_decode_files(const char *const *paths, size_t n,
 
 int cw__native_decode_buf(const uint8_t *buf, size_t len, cw_engine *e,
                           const cw_input_opts *o, cw_input_stats *st,
-                          cw_input_error *err)
-{
+                          cw_input_error *err) {
   if (err) {
     err->msg[0] = '\0';
     err->line = 0;

@@ -18,8 +18,7 @@
 #include "cw_raceway_int.h"
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
   y -= m <= 2;
   int64_t era = (y >= 0 ? y : y - 399) / 400;
   int64_t yoe = y - era * 400;
@@ -28,8 +27,7 @@ static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
   return era * 146097 + doe - 719468;
 }
 
-static int digits(const char **p, int n, int64_t *out)
-{
+static int digits(const char **p, int n, int64_t *out) {
   int64_t v = 0;
   for (int i = 0; i < n; i++) {
     char c = (*p)[i];
@@ -42,18 +40,17 @@ static int digits(const char **p, int n, int64_t *out)
   return 0;
 }
 
-int cw__rfc3339_parse(const char *s, int64_t *out)
-{
+int cw__rfc3339_parse(const char *s, int64_t *out) {
   int64_t y, mo, d, h, mi, sec, frac = 0, oh = 0, om = 0;
   const char *p = s;
-  if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) ||
-      *p++ != '-' || digits(&p, 2, &d))
+  if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
+      digits(&p, 2, &d))
     return -1;
   if (*p != 'T' && *p != 't' && *p != ' ')
     return -1;
   p++;
-  if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) ||
-      *p++ != ':' || digits(&p, 2, &sec))
+  if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' ||
+      digits(&p, 2, &sec))
     return -1;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
     return -1;
@@ -78,24 +75,23 @@ int cw__rfc3339_parse(const char *s, int64_t *out)
   } else if (*p == '+' || *p == '-') {
     sign = *p == '-' ? -1 : 1;
     p++;
-    if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om) ||
-        oh > 23 || om > 59)
+    if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om) || oh > 23 ||
+        om > 59)
       return -1;
   } else {
     return -1;
   }
   if (*p != '\0')
     return -1;
-  int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
-                 sec - sign * (oh * 3600 + om * 60);
+  int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+                 sign * (oh * 3600 + om * 60);
   if (secs < -9223372035LL || secs > 9223372035LL)
     return -1; /* outside what int64 nanoseconds hold (1678..2262) */
   *out = secs * 1000000000 + frac;
   return 0;
 }
 
-static int cmp_events(const void *a, const void *b)
-{
+static int cmp_events(const void *a, const void *b) {
   const cw_rw_event *x = a, *y = b;
   if (x->ts_ns != y->ts_ns)
     return x->ts_ns < y->ts_ns ? -1 : 1;
@@ -109,8 +105,7 @@ typedef struct rw_list {
 } rw_list;
 
 static void set_error(cw_input_error *err, const char *name, uint64_t line,
-                      const char *msg)
-{
+                      const char *msg) {
   if (!err)
     return;
   if (line)
@@ -121,8 +116,7 @@ static void set_error(cw_input_error *err, const char *name, uint64_t line,
   err->line = line;
 }
 
-static uint64_t line_of(const char *buf, size_t off, size_t len)
-{
+static uint64_t line_of(const char *buf, size_t off, size_t len) {
   uint64_t line = 1;
   for (size_t i = 0; i < off && i < len; i++)
     line += buf[i] == '\n';
@@ -131,8 +125,7 @@ static uint64_t line_of(const char *buf, size_t off, size_t len)
 
 /* Adds the events of one array. @return 0 or -1 (out of memory). */
 static int add_events(rw_list *l, json_t *arr, cw_input_stats *st,
-                      size_t *idx)
-{
+                      size_t *idx) {
   size_t i;
   json_t *ev;
   json_array_foreach(arr, i, ev) {
@@ -167,8 +160,7 @@ static int add_events(rw_list *l, json_t *arr, cw_input_stats *st,
 }
 
 /* Takes one top-level value apart. @return 0, -1 (shape), -2 (memory). */
-static int add_value(rw_list *l, json_t *v, cw_input_stats *st, size_t *idx)
-{
+static int add_value(rw_list *l, json_t *v, cw_input_stats *st, size_t *idx) {
   json_t *arr = NULL;
   if (json_is_array(v)) {
     arr = v;
@@ -202,13 +194,11 @@ struct cw_raceway_set {
   size_t nroots, rcap, idx;
 };
 
-cw_raceway_set *cw__raceway_set_new(void)
-{
+cw_raceway_set *cw__raceway_set_new(void) {
   return calloc(1, sizeof(cw_raceway_set));
 }
 
-void cw__raceway_set_free(cw_raceway_set *s)
-{
+void cw__raceway_set_free(cw_raceway_set *s) {
   if (!s)
     return;
   for (size_t i = 0; i < s->nroots; i++)
@@ -220,8 +210,7 @@ void cw__raceway_set_free(cw_raceway_set *s)
 
 int cw__raceway_set_add(cw_raceway_set *s, const char *json, size_t len,
                         const cw_input_opts *o, cw_input_stats *st,
-                        cw_input_error *err)
-{
+                        cw_input_error *err) {
   const char *name = (o && o->name) ? o->name : "<input>";
   size_t pos = 0;
   if (err) {
@@ -238,10 +227,9 @@ int cw__raceway_set_add(cw_raceway_set *s, const char *json, size_t len,
     if (pos >= len)
       return 0;
     json_error_t je;
-    json_t *v = json_loadb(json + pos, len - pos,
-                           JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY |
-                               JSON_ALLOW_NUL,
-                           &je);
+    json_t *v = json_loadb(
+        json + pos, len - pos,
+        JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
     if (!v) {
       char msg[240];
       snprintf(msg, sizeof msg, "invalid JSON: %s", je.text);
@@ -280,8 +268,7 @@ int cw__raceway_set_add(cw_raceway_set *s, const char *json, size_t len,
   }
 }
 
-int cw__raceway_set_feed(cw_raceway_set *s, cw_engine *e, cw_input_stats *st)
-{
+int cw__raceway_set_feed(cw_raceway_set *s, cw_engine *e, cw_input_stats *st) {
   rw_list *l = &s->l;
   if (l->n > 1)
     qsort(l->v, l->n, sizeof l->v[0], cmp_events);
@@ -303,8 +290,7 @@ int cw__raceway_set_feed(cw_raceway_set *s, cw_engine *e, cw_input_stats *st)
 
 int cw__raceway_decode_ex(const char *json, size_t len, cw_engine *e,
                           const cw_input_opts *o, cw_input_stats *st,
-                          cw_input_error *err)
-{
+                          cw_input_error *err) {
   const char *name = (o && o->name) ? o->name : "<input>";
   cw_input_stats dummy;
   if (!st) {
@@ -322,7 +308,6 @@ int cw__raceway_decode_ex(const char *json, size_t len, cw_engine *e,
 }
 
 int cw__raceway_decode(const char *json, size_t len, cw_engine *e,
-                       cw_input_stats *st)
-{
+                       cw_input_stats *st) {
   return cw__raceway_decode_ex(json, len, e, NULL, st, NULL);
 }

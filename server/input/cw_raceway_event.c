@@ -27,28 +27,41 @@
 #define RW_NAME_MAX 1024
 #define RW_DETAIL_MAX 512
 
-enum { K_STATE, K_LOCK_ACQ, K_LOCK_REL, K_FUNC, K_SPAWN, K_AWAIT, K_FENCE,
-       K_HTTP_REQ, K_HTTP_RESP, K_DB_QUERY, K_DB_RESULT, K_ERROR, K_CUSTOM };
+enum {
+  K_STATE,
+  K_LOCK_ACQ,
+  K_LOCK_REL,
+  K_FUNC,
+  K_SPAWN,
+  K_AWAIT,
+  K_FENCE,
+  K_HTTP_REQ,
+  K_HTTP_RESP,
+  K_DB_QUERY,
+  K_DB_RESULT,
+  K_ERROR,
+  K_CUSTOM
+};
 
 static const struct {
   const char *name;
   int k;
   const char *fields; /* known fields, space separated */
 } kinds[] = {
-  { "StateChange", K_STATE,
-    " variable old_value new_value location access_type " },
-  { "LockAcquire", K_LOCK_ACQ, " lock_id lock_type location " },
-  { "LockRelease", K_LOCK_REL, " lock_id lock_type location " },
-  { "FunctionCall", K_FUNC, " function_name module args file line " },
-  { "AsyncSpawn", K_SPAWN, " task_id spawned_by " },
-  { "AsyncAwait", K_AWAIT, " future_id awaited_at " },
-  { "MemoryFence", K_FENCE, " ordering location " },
-  { "HttpRequest", K_HTTP_REQ, " method url headers body " },
-  { "HttpResponse", K_HTTP_RESP, " status headers body duration_ms " },
-  { "DatabaseQuery", K_DB_QUERY, " query database duration_ms " },
-  { "DatabaseResult", K_DB_RESULT, " rows_affected " },
-  { "Error", K_ERROR, " error_type message stack_trace " },
-  { "Custom", K_CUSTOM, " name data " },
+    {"StateChange", K_STATE,
+     " variable old_value new_value location access_type "},
+    {"LockAcquire", K_LOCK_ACQ, " lock_id lock_type location "},
+    {"LockRelease", K_LOCK_REL, " lock_id lock_type location "},
+    {"FunctionCall", K_FUNC, " function_name module args file line "},
+    {"AsyncSpawn", K_SPAWN, " task_id spawned_by "},
+    {"AsyncAwait", K_AWAIT, " future_id awaited_at "},
+    {"MemoryFence", K_FENCE, " ordering location "},
+    {"HttpRequest", K_HTTP_REQ, " method url headers body "},
+    {"HttpResponse", K_HTTP_RESP, " status headers body duration_ms "},
+    {"DatabaseQuery", K_DB_QUERY, " query database duration_ms "},
+    {"DatabaseResult", K_DB_RESULT, " rows_affected "},
+    {"Error", K_ERROR, " error_type message stack_trace "},
+    {"Custom", K_CUSTOM, " name data "},
 };
 
 static const char event_fields[] =
@@ -58,8 +71,7 @@ static const char meta_fields[] =
     " thread_id process_id service_name environment tags duration_ns "
     "instance_id distributed_span_id upstream_span_id ";
 
-static int find_kind(json_t *kind, const char **key, json_t **body)
-{
+static int find_kind(json_t *kind, const char **key, json_t **body) {
   if (!json_is_object(kind) || json_object_size(kind) != 1)
     return -1;
   void *it = json_object_iter(kind);
@@ -72,8 +84,7 @@ static int find_kind(json_t *kind, const char **key, json_t **body)
 }
 
 /* @return 1 when `obj` has a key not listed in `known`. */
-static int has_unknown(json_t *obj, const char *known)
-{
+static int has_unknown(json_t *obj, const char *known) {
   const char *k;
   json_t *v;
   char pat[130];
@@ -92,8 +103,7 @@ static int has_unknown(json_t *obj, const char *known)
 }
 
 /* A string or integer id field as text. @return 0 or -1. */
-static int id_text(json_t *v, char *buf, size_t sz, const char **out)
-{
+static int id_text(json_t *v, char *buf, size_t sz, const char **out) {
   if (json_is_string(v) && json_string_length(v) > 0) {
     *out = json_string_value(v);
     return 0;
@@ -106,14 +116,12 @@ static int id_text(json_t *v, char *buf, size_t sz, const char **out)
   return -1;
 }
 
-static const char *str_field(json_t *body, const char *key)
-{
+static const char *str_field(json_t *body, const char *key) {
   json_t *v = json_object_get(body, key);
   return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-int cw__rw_validate(json_t *ev)
-{
+int cw__rw_validate(json_t *ev) {
   if (!json_is_object(ev))
     return CW_SKIP_NOT_OBJECT;
   const char *key;
@@ -159,8 +167,7 @@ int cw__rw_validate(json_t *ev)
   return -1;
 }
 
-int cw__rw_feeder_init(cw_rw_feeder *f, cw_engine *e, cw_input_stats *st)
-{
+int cw__rw_feeder_init(cw_rw_feeder *f, cw_engine *e, cw_input_stats *st) {
   memset(f, 0, sizeof *f);
   f->e = e;
   f->st = st;
@@ -169,24 +176,21 @@ int cw__rw_feeder_init(cw_rw_feeder *f, cw_engine *e, cw_input_stats *st)
   return f->ids && f->actors ? 0 : -1;
 }
 
-void cw__rw_feeder_free(cw_rw_feeder *f)
-{
+void cw__rw_feeder_free(cw_rw_feeder *f) {
   json_decref(f->ids);
   json_decref(f->actors);
   free(f->counters);
   memset(f, 0, sizeof *f);
 }
 
-static cw_sym intern(cw_rw_feeder *f, const char *s)
-{
+static cw_sym intern(cw_rw_feeder *f, const char *s) {
   return cw__engine_intern(f->e, s, strlen(s));
 }
 
 /* The actor "service#instance/thread" of a thread or task id. With
  * lookup_only, an actor that has not been registered yet gives 0. */
 static cw_actor_id actor_for(cw_rw_feeder *f, json_t *md, const char *thread,
-                             int lookup_only)
-{
+                             int lookup_only) {
   const char *svc = str_field(md, "service_name");
   if (!svc || !*svc)
     svc = "raceway";
@@ -206,16 +210,15 @@ static cw_actor_id actor_for(cw_rw_feeder *f, json_t *md, const char *thread,
   if (known || lookup_only)
     return known ? (cw_actor_id)json_integer_value(known) : 0;
   cw_sym service = intern(f, svc);
-  cw_actor_id a = cw__engine_actor(
-      f->e, cw__engine_intern(f->e, name, (size_t)n), service);
+  cw_actor_id a =
+      cw__engine_actor(f->e, cw__engine_intern(f->e, name, (size_t)n), service);
   if (json_object_set_new(f->actors, name, json_integer(a)) != 0)
     return 0;
   return a;
 }
 
 /* Next counter of an actor. @return 0 on allocation failure. */
-static uint64_t next_counter(cw_rw_feeder *f, cw_actor_id a)
-{
+static uint64_t next_counter(cw_rw_feeder *f, cw_actor_id a) {
   if (a >= f->ncounters) {
     size_t n = f->ncounters ? f->ncounters : 64;
     while (n <= a)
@@ -230,14 +233,12 @@ static uint64_t next_counter(cw_rw_feeder *f, cw_actor_id a)
   return ++f->counters[a];
 }
 
-static uint64_t peek_counter(const cw_rw_feeder *f, cw_actor_id a)
-{
+static uint64_t peek_counter(const cw_rw_feeder *f, cw_actor_id a) {
   return a < f->ncounters ? f->counters[a] : 0;
 }
 
 /* Fills detail text for an informational event. */
-static void detail_text(char *buf, size_t sz, const char *key, json_t *body)
-{
+static void detail_text(char *buf, size_t sz, const char *key, json_t *body) {
   const char *a = NULL, *b = NULL;
   char num[32] = "";
   if (!strcmp(key, "HttpRequest")) {
@@ -271,8 +272,7 @@ static void detail_text(char *buf, size_t sz, const char *key, json_t *body)
            b ? b : "");
 }
 
-static int feed_one(cw_rw_feeder *f, cw_aevent *ev)
-{
+static int feed_one(cw_rw_feeder *f, cw_aevent *ev) {
   uint64_t c = next_counter(f, ev->actor);
   if (!c)
     return -1;
@@ -285,8 +285,7 @@ static int feed_one(cw_rw_feeder *f, cw_aevent *ev)
   return 0;
 }
 
-static void set_value(cw_rw_feeder *f, cw_aevent *ev, json_t *v)
-{
+static void set_value(cw_rw_feeder *f, cw_aevent *ev, json_t *v) {
   if (!v || json_is_null(v))
     return;
   if (json_is_integer(v)) {
@@ -294,8 +293,8 @@ static void set_value(cw_rw_feeder *f, cw_aevent *ev, json_t *v)
     ev->val_int = (int64_t)json_integer_value(v);
   } else if (json_is_string(v)) {
     ev->flags |= CW_AEF_VAL_STR;
-    ev->val_str = cw__engine_intern(f->e, json_string_value(v),
-                                    json_string_length(v));
+    ev->val_str =
+        cw__engine_intern(f->e, json_string_value(v), json_string_length(v));
   } else {
     char *txt = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     if (!txt)
@@ -307,8 +306,7 @@ static void set_value(cw_rw_feeder *f, cw_aevent *ev, json_t *v)
   }
 }
 
-int cw__rw_feed(cw_rw_feeder *f, const cw_rw_event *re)
-{
+int cw__rw_feed(cw_rw_feeder *f, const cw_rw_event *re) {
   json_t *ev = re->ev, *md = json_object_get(ev, "metadata");
   const char *key;
   json_t *body;
@@ -359,8 +357,8 @@ int cw__rw_feed(cw_rw_feeder *f, const cw_rw_event *re)
   switch (k) {
   case K_STATE: {
     const char *at = str_field(body, "access_type");
-    e.kind = (at[0] == 'R' || !strcmp(at, "AtomicRead")) ? CW_AE_READ
-                                                         : CW_AE_WRITE;
+    e.kind =
+        (at[0] == 'R' || !strcmp(at, "AtomicRead")) ? CW_AE_READ : CW_AE_WRITE;
     if (!strncmp(at, "Atomic", 6))
       e.flags |= CW_AEF_ATOMIC;
     e.object = intern(f, str_field(body, "variable"));

@@ -14,18 +14,18 @@
 
 /* One accepted event, in input order until sorted. */
 typedef struct cw_rw_event {
-  json_t *ev;       /* borrowed from the parsed roots */
-  int64_t ts_ns;    /* Unix time of `timestamp` */
-  size_t idx;       /* input position (tie-break) */
+  json_t *ev;    /* borrowed from the parsed roots */
+  int64_t ts_ns; /* Unix time of `timestamp` */
+  size_t idx;    /* input position (tie-break) */
 } cw_rw_event;
 
 /* Feed state for one decode call. */
 typedef struct cw_rw_feeder {
   cw_engine *e;
   cw_input_stats *st;
-  json_t *ids;          /* event id -> (actor << 32 | counter) */
-  json_t *actors;       /* actor name -> engine actor id */
-  uint32_t *counters;   /* next counter - 1, by engine actor id */
+  json_t *ids;        /* event id -> (actor << 32 | counter) */
+  json_t *actors;     /* actor name -> engine actor id */
+  uint32_t *counters; /* next counter - 1, by engine actor id */
   size_t ncounters;
   uint64_t seq;
 } cw_rw_feeder;

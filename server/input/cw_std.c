@@ -17,16 +17,14 @@
 
 #include "cw_input.h"
 
-#define STD_WINDOW ((size_t)1 << 20)   /* read buffer and max line length */
+#define STD_WINDOW ((size_t)1 << 20) /* read buffer and max line length */
 #define STD_PROGRESS_LINES 65536u
 
-static int is_blank(char c)
-{
+static int is_blank(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
-static void strip(const char **s, size_t *len)
-{
+static void strip(const char **s, size_t *len) {
   const char *p = *s;
   size_t n = *len;
   while (n > 0 && is_blank(*p)) {
@@ -39,8 +37,7 @@ static void strip(const char **s, size_t *len)
   *len = n;
 }
 
-static int fail(char *msg, size_t msgsz, const char *fmt, ...)
-{
+static int fail(char *msg, size_t msgsz, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, msgsz, fmt, ap);
@@ -50,8 +47,7 @@ static int fail(char *msg, size_t msgsz, const char *fmt, ...)
 
 /* Checks a THREAD, V, L, T or LOC name. */
 static int check_name(const char *what, const char *s, size_t n, char *msg,
-                      size_t msgsz)
-{
+                      size_t msgsz) {
   if (n == 0)
     return fail(msg, msgsz, "empty %s", what);
   for (size_t i = 0; i < n; i++) {
@@ -69,18 +65,17 @@ static const struct {
   int kind;
   const char *arg;
 } std_ops[] = {
-  { "r", 1, CW_AE_READ, "variable" },
-  { "w", 1, CW_AE_WRITE, "variable" },
-  { "acq", 3, CW_AE_LOCK_ACQUIRE, "lock" },
-  { "rel", 3, CW_AE_LOCK_RELEASE, "lock" },
-  { "req", 3, CW_AE_LOCK_REQUEST, "lock" },
-  { "fork", 4, CW_AE_FORK, "thread" },
-  { "join", 4, CW_AE_JOIN, "thread" },
+    {"r", 1, CW_AE_READ, "variable"},
+    {"w", 1, CW_AE_WRITE, "variable"},
+    {"acq", 3, CW_AE_LOCK_ACQUIRE, "lock"},
+    {"rel", 3, CW_AE_LOCK_RELEASE, "lock"},
+    {"req", 3, CW_AE_LOCK_REQUEST, "lock"},
+    {"fork", 4, CW_AE_FORK, "thread"},
+    {"join", 4, CW_AE_JOIN, "thread"},
 };
 
 int cw__std_parse_line(const char *line, size_t len, cw_std_line *out,
-                       char *msg, size_t msgsz)
-{
+                       char *msg, size_t msgsz) {
   memset(out, 0, sizeof *out);
   strip(&line, &len);
   if (len == 0 || line[0] == '#')
@@ -161,8 +156,7 @@ typedef struct std_ctx {
   uint64_t lineno;
 } std_ctx;
 
-static cw_actor_id std_actor(std_ctx *c, const char *s, size_t n)
-{
+static cw_actor_id std_actor(std_ctx *c, const char *s, size_t n) {
   if (c->last_actor && n == c->last_len && memcmp(s, c->last_thread, n) == 0)
     return c->last_actor;
   cw_sym sym;
@@ -181,8 +175,7 @@ static cw_actor_id std_actor(std_ctx *c, const char *s, size_t n)
   return a;
 }
 
-static int std_error(std_ctx *c, const char *reason)
-{
+static int std_error(std_ctx *c, const char *reason) {
   if (c->err) {
     snprintf(c->err->msg, sizeof c->err->msg, "%s:%llu: %s", c->name,
              (unsigned long long)c->lineno, reason);
@@ -191,8 +184,7 @@ static int std_error(std_ctx *c, const char *reason)
   return -1;
 }
 
-static int std_line(std_ctx *c, const char *line, size_t len)
-{
+static int std_line(std_ctx *c, const char *line, size_t len) {
   cw_std_line l;
   char msg[200];
   c->lineno++;
@@ -226,8 +218,7 @@ static int std_line(std_ctx *c, const char *line, size_t len)
 }
 
 static int std_init(std_ctx *c, cw_engine *e, const cw_input_opts *o,
-                    cw_input_stats *st, cw_input_error *err)
-{
+                    cw_input_stats *st, cw_input_error *err) {
   memset(c, 0, sizeof *c);
   c->e = e;
   c->o = o;
@@ -254,8 +245,7 @@ static int std_init(std_ctx *c, cw_engine *e, const cw_input_opts *o,
 
 int cw__std_decode_buf(const char *buf, size_t len, cw_engine *e,
                        const cw_input_opts *o, cw_input_stats *st,
-                       cw_input_error *err)
-{
+                       cw_input_error *err) {
   std_ctx c;
   if (std_init(&c, e, o, st, err) != 0)
     return -1;
@@ -272,8 +262,7 @@ int cw__std_decode_buf(const char *buf, size_t len, cw_engine *e,
 }
 
 int cw__std_decode_stream(FILE *f, cw_engine *e, const cw_input_opts *o,
-                          cw_input_stats *st, cw_input_error *err)
-{
+                          cw_input_stats *st, cw_input_error *err) {
   std_ctx c;
   if (std_init(&c, e, o, st, err) != 0)
     return -1;

@@ -7,19 +7,16 @@
 
 #include "cw_report.h"
 
-const char *cw__report_actor(const cw_engine *e, cw_actor_id a)
-{
+const char *cw__report_actor(const cw_engine *e, cw_actor_id a) {
   const char *s = cw__engine_str(e, cw__engine_actor_name(e, a));
   return *s ? s : "?";
 }
 
-const char *cw__report_service(const cw_engine *e, cw_actor_id a)
-{
+const char *cw__report_service(const cw_engine *e, cw_actor_id a) {
   return cw__engine_str(e, cw__engine_actor_service(e, a));
 }
 
-int cw__loc_split(const char *loc, size_t *file_len, unsigned long *line)
-{
+int cw__loc_split(const char *loc, size_t *file_len, unsigned long *line) {
   const char *colon = strrchr(loc, ':');
   if (!colon || colon == loc || colon[1] == '\0')
     return 0;
@@ -36,14 +33,12 @@ int cw__loc_split(const char *loc, size_t *file_len, unsigned long *line)
   return 1;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
+static int cmp_u64(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
   return x < y ? -1 : x > y;
 }
 
-static uint64_t count_distinct(uint64_t *v, size_t n)
-{
+static uint64_t count_distinct(uint64_t *v, size_t n) {
   if (n == 0)
     return 0;
   qsort(v, n, sizeof *v, cmp_u64);
@@ -56,8 +51,7 @@ static uint64_t count_distinct(uint64_t *v, size_t n)
 /* Keeps the deadlocks no suppression matches. @return kept or -1. */
 static int keep_deadlocks(const cw_engine *e, const cw_suppressions *supp,
                           const cw_deadlock *all, size_t n,
-                          const cw_deadlock ***out, uint64_t *suppressed)
-{
+                          const cw_deadlock ***out, uint64_t *suppressed) {
   *out = n ? malloc(n * sizeof **out) : NULL;
   if (n && !*out)
     return -1;
@@ -73,8 +67,7 @@ static int keep_deadlocks(const cw_engine *e, const cw_suppressions *supp,
 
 int cw__findings_collect(cw_findings *f, const cw_engine *e,
                          const cw_suppressions *supp,
-                         const cw_input_stats *in)
-{
+                         const cw_input_stats *in) {
   memset(f, 0, sizeof *f);
   f->e = e;
   f->in = in;
@@ -124,8 +117,7 @@ int cw__findings_collect(cw_findings *f, const cw_engine *e,
   return 0;
 }
 
-void cw__findings_free(cw_findings *f)
-{
+void cw__findings_free(cw_findings *f) {
   if (!f)
     return;
   free(f->races);

@@ -16,7 +16,8 @@
 #include "cw_analysis.h"
 #include "cw_input.h"
 
-/* ---- Suppressions ---------------------------------------------------------- */
+/* ---- Suppressions ----------------------------------------------------------
+ */
 
 /* A parsed suppression file: lines "race:PATTERN" or "deadlock:PATTERN",
  * '#' comments and blank lines. PATTERN uses '*' wildcards and matches
@@ -61,8 +62,7 @@ typedef struct cw_findings {
 
 /* Fills f. supp and in may be NULL. @return 0, or -1 out of memory. */
 int cw__findings_collect(cw_findings *f, const cw_engine *e,
-                         const cw_suppressions *supp,
-                         const cw_input_stats *in);
+                         const cw_suppressions *supp, const cw_input_stats *in);
 void cw__findings_free(cw_findings *f);
 
 /* Helpers for writers: strings of an actor and of a "file:line" location.

@@ -10,16 +10,25 @@
 
 #include "cw_report.h"
 
-static void esc(FILE *out, const char *s)
-{
+static void esc(FILE *out, const char *s) {
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
     switch (c) {
-    case '&': fputs("&amp;", out); break;
-    case '<': fputs("&lt;", out); break;
-    case '>': fputs("&gt;", out); break;
-    case '"': fputs("&quot;", out); break;
-    case '\'': fputs("&apos;", out); break;
+    case '&':
+      fputs("&amp;", out);
+      break;
+    case '<':
+      fputs("&lt;", out);
+      break;
+    case '>':
+      fputs("&gt;", out);
+      break;
+    case '"':
+      fputs("&quot;", out);
+      break;
+    case '\'':
+      fputs("&apos;", out);
+      break;
     default:
       if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
         fputc('?', out);
@@ -29,13 +38,11 @@ static void esc(FILE *out, const char *s)
   }
 }
 
-static const char *s_(const cw_engine *e, cw_sym s)
-{
+static const char *s_(const cw_engine *e, cw_sym s) {
   return cw__engine_str(e, s);
 }
 
-static void race_case(FILE *out, const cw_engine *e, const cw_race_group *g)
-{
+static void race_case(FILE *out, const cw_engine *e, const cw_race_group *g) {
   int ww = g->first.is_write && g->second.is_write;
   fputs("    <testcase classname=\"causeway.race\" name=\"", out);
   esc(out, s_(e, g->var));
@@ -48,7 +55,7 @@ static void race_case(FILE *out, const cw_engine *e, const cw_race_group *g)
   fputs("\" message=\"data race on '", out);
   esc(out, s_(e, g->var));
   fprintf(out, "' (%s)\">", ww ? "write/write" : "read/write");
-  const cw_access *side[2] = { &g->first, &g->second };
+  const cw_access *side[2] = {&g->first, &g->second};
   for (int i = 0; i < 2; i++) {
     esc(out, side[i]->is_write ? "write at " : "read at ");
     esc(out, s_(e, side[i]->loc));
@@ -66,16 +73,16 @@ static void race_case(FILE *out, const cw_engine *e, const cw_race_group *g)
   fputs("</failure>\n    </testcase>\n", out);
 }
 
-static void cycle_case(FILE *out, const cw_engine *e, const cw_deadlock *d)
-{
+static void cycle_case(FILE *out, const cw_engine *e, const cw_deadlock *d) {
   const char *kind = d->actual ? "deadlock" : "potential-deadlock";
   fprintf(out, "    <testcase classname=\"causeway.%s\" name=\"", kind);
   for (uint32_t i = 0; i < d->n; i++) {
     fputs(i ? " -> " : "", out);
     esc(out, s_(e, d->edges[i].held));
   }
-  fprintf(out, "\">\n      <failure type=\"%s\" message=\"%s cycle of %u "
-               "locks\">",
+  fprintf(out,
+          "\">\n      <failure type=\"%s\" message=\"%s cycle of %u "
+          "locks\">",
           kind, d->actual ? "deadlock:" : "lock-order", d->n);
   for (uint32_t i = 0; i < d->n; i++) {
     esc(out, cw__report_actor(e, d->edges[i].actor));
@@ -90,19 +97,21 @@ static void cycle_case(FILE *out, const cw_engine *e, const cw_deadlock *d)
   fputs("</failure>\n    </testcase>\n", out);
 }
 
-int cw__report_write_junit(FILE *out, const cw_findings *f)
-{
+int cw__report_write_junit(FILE *out, const cw_findings *f) {
   size_t failures = f->nraces + f->npotential + f->ndeadlocks;
   size_t tests = failures ? failures : 1;
   fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", out);
-  fprintf(out, "<testsuites name=\"causeway\" tests=\"%zu\" failures=\"%zu\">"
-               "\n",
+  fprintf(out,
+          "<testsuites name=\"causeway\" tests=\"%zu\" failures=\"%zu\">"
+          "\n",
           tests, failures);
-  fprintf(out, "  <testsuite name=\"causeway\" tests=\"%zu\" failures=\"%zu\" "
-               "errors=\"0\" skipped=\"0\">\n",
+  fprintf(out,
+          "  <testsuite name=\"causeway\" tests=\"%zu\" failures=\"%zu\" "
+          "errors=\"0\" skipped=\"0\">\n",
           tests, failures);
-  fprintf(out, "    <properties>\n      <property name=\"events\" "
-               "value=\"%" PRIu64 "\"/>\n    </properties>\n",
+  fprintf(out,
+          "    <properties>\n      <property name=\"events\" "
+          "value=\"%" PRIu64 "\"/>\n    </properties>\n",
           f->sum.events);
   for (size_t i = 0; i < f->nraces; i++)
     race_case(out, f->e, f->races[i]);
@@ -112,7 +121,8 @@ int cw__report_write_junit(FILE *out, const cw_findings *f)
     cycle_case(out, f->e, f->deadlocks[i]);
   if (!failures)
     fputs("    <testcase classname=\"causeway\" name=\"no races or "
-          "deadlocks\"/>\n", out);
+          "deadlocks\"/>\n",
+          out);
   fputs("  </testsuite>\n</testsuites>\n", out);
   return ferror(out) ? -1 : 0;
 }

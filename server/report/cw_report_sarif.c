@@ -11,29 +11,16 @@
 #include <unistd.h>
 
 #include "cw_report.h"
+#include "cw_report_util.h"
 
-static void put(json_t *o, const char *k, json_t *v, int *bad)
-{
-  if (!v || json_object_set_new(o, k, v) != 0)
-    *bad = 1;
-}
-
-static void add(json_t *a, json_t *v, int *bad)
-{
-  if (!v || json_array_append_new(a, v) != 0)
-    *bad = 1;
-}
-
-static json_t *text(const char *s)
-{
+static json_t *text(const char *s) {
   return json_pack("{s:s}", "text", s);
 }
 
 /* Percent-encodes a file path into a URI reference: relative to `root`
  * (the working directory) when it lies below it, as code-scanning UIs want
  * repository-relative paths; "file://" for other absolute paths. */
-static json_t *uri(const char *s, size_t n, const char *root)
-{
+static json_t *uri(const char *s, size_t n, const char *root) {
   static const char hex[] = "0123456789ABCDEF";
   size_t rl = root ? strlen(root) : 0;
   const char *scheme = "";
@@ -66,34 +53,32 @@ static json_t *uri(const char *s, size_t n, const char *root)
 }
 
 static json_t *location(const char *loc, const char *msg, int id,
-                        const char *root, int *bad)
-{
+                        const char *root, int *bad) {
   json_t *o = json_object();
   if (!o) {
     *bad = 1;
     return NULL;
   }
   if (id > 0)
-    put(o, "id", json_integer(id), bad);
+    cw__jput(o, "id", json_integer(id), bad);
   size_t fl;
   unsigned long line;
   if (cw__loc_split(loc, &fl, &line)) {
-    put(o, "physicalLocation",
-        json_pack("{s:{s:o},s:{s:I}}", "artifactLocation", "uri",
-                  uri(loc, fl, root),
-                  "region", "startLine", (json_int_t)line),
-        bad);
+    cw__jput(o, "physicalLocation",
+             json_pack("{s:{s:o},s:{s:I}}", "artifactLocation", "uri",
+                       uri(loc, fl, root), "region", "startLine",
+                       (json_int_t)line),
+             bad);
   } else {
-    put(o, "logicalLocations",
-        json_pack("[{s:s,s:s}]", "name", loc, "kind", "location"), bad);
+    cw__jput(o, "logicalLocations",
+             json_pack("[{s:s,s:s}]", "name", loc, "kind", "location"), bad);
   }
   if (msg)
-    put(o, "message", text(msg), bad);
+    cw__jput(o, "message", text(msg), bad);
   return o;
 }
 
-static json_t *rules(void)
-{
+static json_t *rules(void) {
   return json_pack(
       "[{s:s,s:s,s:{s:s},s:{s:s},s:{s:s}},"
       "{s:s,s:s,s:{s:s},s:{s:s},s:{s:s}},"
@@ -103,36 +88,32 @@ static json_t *rules(void)
       "actors, with neither happening before the other",
       "fullDescription", "text",
       "Write/write races are errors, read/write races warnings.",
-      "defaultConfiguration", "level", "error",
-      "id", "potential-deadlock", "name", "PotentialDeadlock",
-      "shortDescription", "text",
+      "defaultConfiguration", "level", "error", "id", "potential-deadlock",
+      "name", "PotentialDeadlock", "shortDescription", "text",
       "Locks are taken in a cyclic order by concurrent actors",
       "fullDescription", "text",
       "A lock-order cycle with disjoint gate locks and pairwise concurrent "
       "requests.",
-      "defaultConfiguration", "level", "warning",
-      "id", "deadlock", "name", "Deadlock", "shortDescription", "text",
-      "Actors wait for locks held by each other",
-      "fullDescription", "text", "A cycle in the wait-for graph.",
-      "defaultConfiguration", "level", "error");
+      "defaultConfiguration", "level", "warning", "id", "deadlock", "name",
+      "Deadlock", "shortDescription", "text",
+      "Actors wait for locks held by each other", "fullDescription", "text",
+      "A cycle in the wait-for graph.", "defaultConfiguration", "level",
+      "error");
 }
 
 static json_t *race_result(const cw_engine *e, const cw_race_group *g,
-                           const char *root, int *bad)
-{
+                           const char *root, int *bad) {
   const char *var = cw__engine_str(e, g->var);
   int ww = g->first.is_write && g->second.is_write;
   char msg[1024], other[512];
-  snprintf(msg, sizeof msg,
-           "Data race on '%s' (%s): %s by %s at %s, concurrent %s by %s "
-           "at %s",
-           var, ww ? "write/write" : "read/write",
-           g->first.is_write ? "write" : "read",
-           cw__report_actor(e, g->first.actor),
-           cw__engine_str(e, g->first.loc),
-           g->second.is_write ? "write" : "read",
-           cw__report_actor(e, g->second.actor),
-           cw__engine_str(e, g->second.loc));
+  snprintf(
+      msg, sizeof msg,
+      "Data race on '%s' (%s): %s by %s at %s, concurrent %s by %s "
+      "at %s",
+      var, ww ? "write/write" : "read/write",
+      g->first.is_write ? "write" : "read", cw__report_actor(e, g->first.actor),
+      cw__engine_str(e, g->first.loc), g->second.is_write ? "write" : "read",
+      cw__report_actor(e, g->second.actor), cw__engine_str(e, g->second.loc));
   snprintf(other, sizeof other, "the other side of the race on '%s'", var);
   json_t *r = json_object(), *locs = json_array(), *rel = json_array();
   if (!r || !locs || !rel) {
@@ -142,31 +123,30 @@ static json_t *race_result(const cw_engine *e, const cw_race_group *g,
     *bad = 1;
     return NULL;
   }
-  put(r, "ruleId", json_string("race"), bad);
-  put(r, "ruleIndex", json_integer(0), bad);
-  put(r, "level",
-      json_string(g->severity == CW_SEV_ERROR ? "error" : "warning"), bad);
-  put(r, "message", text(msg), bad);
-  add(locs, location(cw__engine_str(e, g->first.loc), NULL, 0, root, bad),
-      bad);
-  add(rel, location(cw__engine_str(e, g->second.loc), other, 1, root, bad),
-      bad);
-  put(r, "locations", locs, bad);
-  put(r, "relatedLocations", rel, bad);
+  cw__jput(r, "ruleId", json_string("race"), bad);
+  cw__jput(r, "ruleIndex", json_integer(0), bad);
+  cw__jput(r, "level",
+           json_string(g->severity == CW_SEV_ERROR ? "error" : "warning"), bad);
+  cw__jput(r, "message", text(msg), bad);
+  cw__jadd(locs, location(cw__engine_str(e, g->first.loc), NULL, 0, root, bad),
+           bad);
+  cw__jadd(rel, location(cw__engine_str(e, g->second.loc), other, 1, root, bad),
+           bad);
+  cw__jput(r, "locations", locs, bad);
+  cw__jput(r, "relatedLocations", rel, bad);
   char fp[600];
   snprintf(fp, sizeof fp, "%s|%s|%s", var, cw__engine_str(e, g->loc1),
            cw__engine_str(e, g->loc2));
-  put(r, "partialFingerprints", json_pack("{s:s}", "causewayRace/v1", fp),
-      bad);
+  cw__jput(r, "partialFingerprints", json_pack("{s:s}", "causewayRace/v1", fp),
+           bad);
   return r;
 }
 
 static json_t *cycle_result(const cw_engine *e, const cw_deadlock *d,
-                            const char *root, int *bad)
-{
+                            const char *root, int *bad) {
   char msg[1024];
-  size_t k = (size_t)snprintf(msg, sizeof msg, "%s: ",
-                              d->actual ? "Deadlock" : "Potential deadlock");
+  size_t k = (size_t)snprintf(
+      msg, sizeof msg, "%s: ", d->actual ? "Deadlock" : "Potential deadlock");
   for (uint32_t i = 0; i < d->n && k < sizeof msg; i++)
     k += (size_t)snprintf(msg + k, sizeof msg - k,
                           "%s%s holds '%s' and requests '%s'", i ? "; " : "",
@@ -181,11 +161,11 @@ static json_t *cycle_result(const cw_engine *e, const cw_deadlock *d,
     *bad = 1;
     return NULL;
   }
-  put(r, "ruleId", json_string(d->actual ? "deadlock" : "potential-deadlock"),
-      bad);
-  put(r, "ruleIndex", json_integer(d->actual ? 2 : 1), bad);
-  put(r, "level", json_string(d->actual ? "error" : "warning"), bad);
-  put(r, "message", text(msg), bad);
+  cw__jput(r, "ruleId",
+           json_string(d->actual ? "deadlock" : "potential-deadlock"), bad);
+  cw__jput(r, "ruleIndex", json_integer(d->actual ? 2 : 1), bad);
+  cw__jput(r, "level", json_string(d->actual ? "error" : "warning"), bad);
+  cw__jput(r, "message", text(msg), bad);
   for (uint32_t i = 0; i < d->n; i++) {
     char m[300];
     snprintf(m, sizeof m, "%s requests '%s' holding '%s'",
@@ -194,33 +174,32 @@ static json_t *cycle_result(const cw_engine *e, const cw_deadlock *d,
              cw__engine_str(e, d->edges[i].held));
     const char *loc = cw__engine_str(e, d->edges[i].loc);
     if (i == 0)
-      add(locs, location(loc, NULL, 0, root, bad), bad);
+      cw__jadd(locs, location(loc, NULL, 0, root, bad), bad);
     else
-      add(rel, location(loc, m, (int)i, root, bad), bad);
+      cw__jadd(rel, location(loc, m, (int)i, root, bad), bad);
   }
-  put(r, "locations", locs, bad);
-  put(r, "relatedLocations", rel, bad);
+  cw__jput(r, "locations", locs, bad);
+  cw__jput(r, "relatedLocations", rel, bad);
   return r;
 }
 
-int cw__report_write_sarif(FILE *out, const cw_findings *f)
-{
+int cw__report_write_sarif(FILE *out, const cw_findings *f) {
   int bad = 0;
   char cwd[4096];
   const char *root = getcwd(cwd, sizeof cwd) ? cwd : NULL;
   json_t *results = json_array();
   for (size_t i = 0; results && i < f->nraces; i++)
-    add(results, race_result(f->e, f->races[i], root, &bad), &bad);
+    cw__jadd(results, race_result(f->e, f->races[i], root, &bad), &bad);
   for (size_t i = 0; results && i < f->npotential; i++)
-    add(results, cycle_result(f->e, f->potential[i], root, &bad), &bad);
+    cw__jadd(results, cycle_result(f->e, f->potential[i], root, &bad), &bad);
   for (size_t i = 0; results && i < f->ndeadlocks; i++)
-    add(results, cycle_result(f->e, f->deadlocks[i], root, &bad), &bad);
+    cw__jadd(results, cycle_result(f->e, f->deadlocks[i], root, &bad), &bad);
   json_t *doc = NULL;
   if (results && !bad)
-    doc = json_pack("{s:s,s:s,s:[{s:{s:{s:s,s:s,s:s,s:o}},s:o}]}",
-                    "$schema", "https://json.schemastore.org/sarif-2.1.0.json",
-                    "version", "2.1.0", "runs", "tool", "driver", "name",
-                    "causeway", "version", "0.1.0", "informationUri",
+    doc = json_pack("{s:s,s:s,s:[{s:{s:{s:s,s:s,s:s,s:o}},s:o}]}", "$schema",
+                    "https://json.schemastore.org/sarif-2.1.0.json", "version",
+                    "2.1.0", "runs", "tool", "driver", "name", "causeway",
+                    "version", "0.1.0", "informationUri",
                     "https://github.com/causeway/causeway", "rules", rules(),
                     "results", results);
   else

@@ -8,15 +8,14 @@
 
 #include "cw_report.h"
 
-#define RULE "=================================================================="
+#define RULE                                                                   \
+  "=================================================================="
 
-static const char *s_(const cw_engine *e, cw_sym s)
-{
+static const char *s_(const cw_engine *e, cw_sym s) {
   return cw__engine_str(e, s);
 }
 
-static void locks_line(FILE *out, const cw_engine *e, const cw_access *a)
-{
+static void locks_line(FILE *out, const cw_engine *e, const cw_access *a) {
   fputs("    locks held: ", out);
   if (a->nlocks == 0)
     fputs("none", out);
@@ -26,8 +25,7 @@ static void locks_line(FILE *out, const cw_engine *e, const cw_access *a)
 }
 
 static void side(FILE *out, const cw_engine *e, const char *lead,
-                 const cw_access *a)
-{
+                 const cw_access *a) {
   const char *svc = cw__report_service(e, a->actor);
   fprintf(out, "  %s%s%s at %s by actor %s", lead,
           a->is_atomic ? "atomic " : "", a->is_write ? "write" : "read",
@@ -42,28 +40,29 @@ static void side(FILE *out, const cw_engine *e, const char *lead,
   locks_line(out, e, a);
 }
 
-static void race(FILE *out, const cw_engine *e, const cw_race_group *g)
-{
+static void race(FILE *out, const cw_engine *e, const cw_race_group *g) {
   int ww = g->first.is_write && g->second.is_write;
   fprintf(out, "%s\nWARNING: causeway: data race on '%s' (%s, %s)\n", RULE,
           s_(e, g->var), ww ? "write/write" : "read/write",
           g->severity == CW_SEV_ERROR ? "error" : "warning");
   side(out, e, "", &g->first);
   side(out, e, "concurrent ", &g->second);
-  fprintf(out, "  neither happens before the other; %" PRIu64
-               " racing pair%s at {%s, %s}\n",
+  fprintf(out,
+          "  neither happens before the other; %" PRIu64
+          " racing pair%s at {%s, %s}\n",
           g->count, g->count == 1 ? "" : "s", s_(e, g->loc1), s_(e, g->loc2));
 }
 
-static void cycle(FILE *out, const cw_engine *e, const cw_deadlock *d)
-{
+static void cycle(FILE *out, const cw_engine *e, const cw_deadlock *d) {
   if (d->actual)
-    fprintf(out, "%s\nERROR: causeway: deadlock: %u actors wait for each "
-                 "other%s\n",
+    fprintf(out,
+            "%s\nERROR: causeway: deadlock: %u actors wait for each "
+            "other%s\n",
             RULE, d->n, d->active ? " (still blocked at end of input)" : "");
   else
-    fprintf(out, "%s\nWARNING: causeway: potential deadlock: lock-order "
-                 "cycle of %u locks\n",
+    fprintf(out,
+            "%s\nWARNING: causeway: potential deadlock: lock-order "
+            "cycle of %u locks\n",
             RULE, d->n);
   for (uint32_t i = 0; i < d->n; i++) {
     const cw_cycle_edge *x = &d->edges[i];
@@ -75,8 +74,7 @@ static void cycle(FILE *out, const cw_engine *e, const cw_deadlock *d)
   }
 }
 
-static void contention(FILE *out, const cw_findings *f)
-{
+static void contention(FILE *out, const cw_findings *f) {
   int header = 0;
   for (size_t i = 0; i < f->nlocks; i++) {
     const cw_lock_stats *l = &f->locks[i];
@@ -86,9 +84,10 @@ static void contention(FILE *out, const cw_findings *f)
       fprintf(out, "%s\nLock contention:\n", RULE);
       header = 1;
     }
-    fprintf(out, "  '%s': %" PRIu64 " acquisitions, %" PRIu64
-                 " contended; wait p50 %" PRIu64 " ns, p99 %" PRIu64
-                 " ns, max %" PRIu64 " ns\n",
+    fprintf(out,
+            "  '%s': %" PRIu64 " acquisitions, %" PRIu64
+            " contended; wait p50 %" PRIu64 " ns, p99 %" PRIu64
+            " ns, max %" PRIu64 " ns\n",
             s_(f->e, l->lock), l->acquisitions, l->contended, l->wait_p50_ns,
             l->wait_p99_ns, l->wait_max_ns);
     for (uint32_t k = 0; k < l->ntop && k < 3; k++)
@@ -97,13 +96,11 @@ static void contention(FILE *out, const cw_findings *f)
   }
 }
 
-static const char *pl(uint64_t n, const char *one, const char *many)
-{
+static const char *pl(uint64_t n, const char *one, const char *many) {
   return n == 1 ? one : many;
 }
 
-int cw__report_write_text(FILE *out, const cw_findings *f)
-{
+int cw__report_write_text(FILE *out, const cw_findings *f) {
   for (size_t i = 0; i < f->nraces; i++)
     race(out, f->e, f->races[i]);
   for (size_t i = 0; i < f->npotential; i++)
@@ -120,9 +117,9 @@ int cw__report_write_text(FILE *out, const cw_findings *f)
           " potential %s, %" PRIu64 " %s, %" PRIu64 " contended %s (%" PRIu64
           " events",
           s->racy_variables, pl(s->racy_variables, "variable", "variables"),
-          s->racy_location_pairs,
-          pl(s->racy_location_pairs, "pair", "pairs"), s->race_groups,
-          pl(s->race_groups, "group", "groups"), s->potential_deadlocks,
+          s->racy_location_pairs, pl(s->racy_location_pairs, "pair", "pairs"),
+          s->race_groups, pl(s->race_groups, "group", "groups"),
+          s->potential_deadlocks,
           pl(s->potential_deadlocks, "deadlock", "deadlocks"), s->deadlocks,
           pl(s->deadlocks, "deadlock", "deadlocks"), s->contended_locks,
           pl(s->contended_locks, "lock", "locks"), s->events);

@@ -25,8 +25,7 @@ struct cw_suppressions {
   size_t n;
 };
 
-void cw__supp_free(cw_suppressions *s)
-{
+void cw__supp_free(cw_suppressions *s) {
   if (!s)
     return;
   for (size_t i = 0; i < s->n; i++)
@@ -37,8 +36,7 @@ void cw__supp_free(cw_suppressions *s)
 
 static cw_suppressions *supp_fail(cw_suppressions *s, cw_input_error *err,
                                   const char *name, size_t line,
-                                  const char *msg)
-{
+                                  const char *msg) {
   if (err) {
     if (line)
       snprintf(err->msg, sizeof err->msg, "%s:%zu: %s", name, line, msg);
@@ -50,14 +48,12 @@ static cw_suppressions *supp_fail(cw_suppressions *s, cw_input_error *err,
   return NULL;
 }
 
-static int blank(char c)
-{
+static int blank(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
 cw_suppressions *cw__supp_parse(const char *buf, size_t len, const char *name,
-                                cw_input_error *err)
-{
+                                cw_input_error *err) {
   cw_suppressions *s = calloc(1, sizeof *s);
   if (!s)
     return supp_fail(s, err, name, 0, "out of memory");
@@ -125,8 +121,7 @@ cw_suppressions *cw__supp_parse(const char *buf, size_t len, const char *name,
   return s;
 }
 
-cw_suppressions *cw__supp_load(const char *path, cw_input_error *err)
-{
+cw_suppressions *cw__supp_load(const char *path, cw_input_error *err) {
   FILE *f = fopen(path, "rb");
   if (!f)
     return supp_fail(NULL, err, path, 0, strerror(errno));
@@ -151,8 +146,7 @@ cw_suppressions *cw__supp_load(const char *path, cw_input_error *err)
 }
 
 /* '*' glob match of the whole of s against p[0..pn). */
-static int glob(const char *p, size_t pn, const char *s, size_t sn)
-{
+static int glob(const char *p, size_t pn, const char *s, size_t sn) {
   size_t pi = 0, si = 0, star = (size_t)-1, mark = 0;
   while (si < sn) {
     if (pi < pn && p[pi] == '*') {
@@ -174,8 +168,7 @@ static int glob(const char *p, size_t pn, const char *s, size_t sn)
 }
 
 /* A TSan template as a whole-string glob: unanchored ends get a '*'. */
-static int match_n(const char *pattern, size_t pn, const char *s, size_t sn)
-{
+static int match_n(const char *pattern, size_t pn, const char *s, size_t sn) {
   int head = pn > 0 && pattern[0] == '^';
   if (head) {
     pattern++;
@@ -201,13 +194,11 @@ static int match_n(const char *pattern, size_t pn, const char *s, size_t sn)
   return m;
 }
 
-int cw__supp_match(const char *pattern, const char *s)
-{
+int cw__supp_match(const char *pattern, const char *s) {
   return match_n(pattern, strlen(pattern), s, strlen(s));
 }
 
-static int any_rule(const cw_suppressions *s, int type, const char *str)
-{
+static int any_rule(const cw_suppressions *s, int type, const char *str) {
   for (size_t i = 0; s && i < s->n; i++)
     if (s->rules[i].type == type && cw__supp_match(s->rules[i].pattern, str))
       return 1;
@@ -215,8 +206,7 @@ static int any_rule(const cw_suppressions *s, int type, const char *str)
 }
 
 int cw__supp_race(const cw_suppressions *s, const cw_engine *e,
-                  const cw_race_group *g)
-{
+                  const cw_race_group *g) {
   if (!s || s->n == 0)
     return 0;
   return any_rule(s, SUPP_RACE, cw__engine_str(e, g->var)) ||
@@ -225,8 +215,7 @@ int cw__supp_race(const cw_suppressions *s, const cw_engine *e,
 }
 
 int cw__supp_deadlock(const cw_suppressions *s, const cw_engine *e,
-                      const cw_deadlock *d)
-{
+                      const cw_deadlock *d) {
   if (!s || s->n == 0)
     return 0;
   for (uint32_t i = 0; i < d->n; i++) {

@@ -8,8 +8,7 @@
 
 #include "cwt_spec.h"
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: cwt_gen SPEC OUT.cwt\n");
     return 2;

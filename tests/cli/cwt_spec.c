@@ -17,8 +17,7 @@ typedef struct out_buf {
   size_t n, cap;
 } out_buf;
 
-static int append(out_buf *o, const uint8_t *p, size_t n)
-{
+static int append(out_buf *o, const uint8_t *p, size_t n) {
   if (o->n + n > o->cap) {
     size_t cap = o->cap ? o->cap : 4096;
     while (cap < o->n + n)
@@ -34,8 +33,7 @@ static int append(out_buf *o, const uint8_t *p, size_t n)
   return 0;
 }
 
-static int flush_batch(cw_batch_writer *bw, int *open, out_buf *o)
-{
+static int flush_batch(cw_batch_writer *bw, int *open, out_buf *o) {
   if (!*open)
     return 0;
   size_t n;
@@ -48,8 +46,7 @@ static int flush_batch(cw_batch_writer *bw, int *open, out_buf *o)
   return rc;
 }
 
-static int kind_of(const char *name)
-{
+static int kind_of(const char *name) {
   for (uint32_t k = 1; k < CW_EV_KIND_MAX_; k++)
     if (!strcmp(cw__ev_kind_name(k), name))
       return (int)k;
@@ -58,13 +55,11 @@ static int kind_of(const char *name)
   return *end == '\0' && v > 0 && v < 256 ? (int)v : -1;
 }
 
-static uint32_t actor(cw_batch_writer *bw, const char *name)
-{
+static uint32_t actor(cw_batch_writer *bw, const char *name) {
   return cw__bw_actor(bw, name, strlen(name), CW_ACTOR_THREAD);
 }
 
-static int fail(char *err, size_t errsz, int line, const char *fmt, ...)
-{
+static int fail(char *err, size_t errsz, int line, const char *fmt, ...) {
   va_list ap;
   int n = snprintf(err, errsz, "spec line %d: ", line);
   va_start(ap, fmt);
@@ -75,8 +70,7 @@ static int fail(char *err, size_t errsz, int line, const char *fmt, ...)
 }
 
 static int parse_ev(cw_batch_writer *bw, char **tok, int nt, char *err,
-                    size_t errsz, int line)
-{
+                    size_t errsz, int line) {
   if (nt < 5)
     return fail(err, errsz, line, "ev SEQ ACTOR COUNTER KIND ...");
   cw_event_rec ev;
@@ -157,12 +151,11 @@ static int parse_ev(cw_batch_writer *bw, char **tok, int nt, char *err,
   return 0;
 }
 
-uint8_t *cwt_from_spec(const char *spec, size_t len, size_t *out_len,
-                       char *err, size_t errsz)
-{
+uint8_t *cwt_from_spec(const char *spec, size_t len, size_t *out_len, char *err,
+                       size_t errsz) {
   cw_batch_writer *bw = cw__bw_new((size_t)1 << 20);
   char *text = malloc(len + 1);
-  out_buf o = { 0 };
+  out_buf o = {0};
   if (!bw || !text) {
     cw__bw_free(bw);
     free(text);

@@ -22,7 +22,7 @@
 
 /* Converts spec text to a .cwt byte image. @return a new buffer (free()) and
  * its size, or NULL with a message naming the spec line in err. */
-uint8_t *cwt_from_spec(const char *spec, size_t len, size_t *out_len,
-                       char *err, size_t errsz);
+uint8_t *cwt_from_spec(const char *spec, size_t len, size_t *out_len, char *err,
+                       size_t errsz);
 
 #endif

@@ -36,8 +36,7 @@
 static int failed;
 static int quiet; /* probing array elements: mismatches are not failures */
 
-static void bad(const char *fmt, const char *a, const char *b)
-{
+static void bad(const char *fmt, const char *a, const char *b) {
   failed = 1;
   if (quiet)
     return;
@@ -46,13 +45,11 @@ static void bad(const char *fmt, const char *a, const char *b)
   fputc('\n', stderr);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
+static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static char *slurp(const char *path, size_t *len)
-{
+static char *slurp(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
   if (!f)
     return NULL;
@@ -81,8 +78,7 @@ static char *slurp(const char *path, size_t *len)
 }
 
 /* expected is a subset of actual? */
-static int subset(json_t *exp, json_t *act, const char *path)
-{
+static int subset(json_t *exp, json_t *act, const char *path) {
   char sub[512];
   if (json_is_object(exp)) {
     if (!json_is_object(act)) {
@@ -143,8 +139,8 @@ static int subset(json_t *exp, json_t *act, const char *path)
     char *a = json_dumps(act, JSON_ENCODE_ANY);
     failed = 1;
     if (!quiet)
-      fprintf(stderr, "FAIL: %s: expected %s, got %s\n", path,
-              e ? e : "?", a ? a : "?");
+      fprintf(stderr, "FAIL: %s: expected %s, got %s\n", path, e ? e : "?",
+              a ? a : "?");
     free(e);
     free(a);
     return 0;
@@ -153,8 +149,7 @@ static int subset(json_t *exp, json_t *act, const char *path)
 }
 
 /* Writes a .cwt for a spec into tmpdir. @return a new path or NULL. */
-static char *make_cwt(const char *spec_path, const char *tmpdir)
-{
+static char *make_cwt(const char *spec_path, const char *tmpdir) {
   size_t len;
   char *spec = slurp(spec_path, &len);
   if (!spec)
@@ -183,8 +178,7 @@ static char *make_cwt(const char *spec_path, const char *tmpdir)
   return path;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: data_runner CAUSEWAY CASE_DIR\n");
     return 2;
@@ -217,7 +211,7 @@ int main(int argc, char **argv)
   args[na++] = (char *)report;
   size_t i;
   json_t *v;
-  char *subst[16] = { 0 };
+  char *subst[16] = {0};
   int ns = 0;
   json_array_foreach(json_object_get(exp, "args"), i, v) {
     if (!json_is_string(v) || na >= 16)

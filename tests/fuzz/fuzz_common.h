@@ -14,8 +14,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static inline void fuzz_reports(cw_engine *e, const cw_input_stats *st)
-{
+static inline void fuzz_reports(cw_engine *e, const cw_input_stats *st) {
   cw__engine_flush(e);
   cw_findings f;
   if (cw__findings_collect(&f, e, NULL, st) == 0) {

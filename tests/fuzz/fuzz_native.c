@@ -16,9 +16,8 @@
 
 static void decode(const uint8_t *data, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-  static const uint8_t magic[4] = { 0x04, 0x22, 0x4d, 0x18 };
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  static const uint8_t magic[4] = {0x04, 0x22, 0x4d, 0x18};
   if (size >= 4 && memcmp(data, magic, 4) == 0) {
     decode(data, size);
     return 0;
@@ -34,15 +33,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   return 0;
 }
 
-static void decode(const uint8_t *data, size_t size)
-{
+static void decode(const uint8_t *data, size_t size) {
   cw_engine *e = cw__engine_new(NULL);
   if (!e)
     return;
   cw_input_stats st;
   memset(&st, 0, sizeof st);
   cw_input_error err;
-  cw_input_opts o = { .name = "fuzz.cwt" };
+  cw_input_opts o = {.name = "fuzz.cwt"};
   if (cw__native_decode_buf(data, size, e, &o, &st, &err) == 0)
     fuzz_reports(e, &st);
   cw__engine_free(e);

@@ -5,8 +5,7 @@
 
 #include "fuzz_common.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   cw_engine *e = cw__engine_new(NULL);
   if (!e)
     return 0;

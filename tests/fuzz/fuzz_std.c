@@ -8,16 +8,15 @@
 
 #include "fuzz_common.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   cw_engine *e = cw__engine_new(NULL);
   if (!e)
     return 0;
   cw_input_stats st;
   memset(&st, 0, sizeof st);
   cw_input_error err;
-  cw_input_opts o = { .name = "fuzz.std", .service = "fuzz.std",
-                      .prefix_actors = size & 1 };
+  cw_input_opts o = {
+      .name = "fuzz.std", .service = "fuzz.std", .prefix_actors = size & 1};
   if (cw__std_decode_buf((const char *)data, size, e, &o, &st, &err) == 0)
     fuzz_reports(e, &st);
   cw__engine_free(e);

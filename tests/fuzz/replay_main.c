@@ -16,8 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define REPLAY_MAX_FILE ((size_t)16 << 20)
 
-static int run_file(const char *path, size_t *runs)
-{
+static int run_file(const char *path, size_t *runs) {
   FILE *f = fopen(path, "rb");
   if (!f) {
     perror(path);
@@ -50,8 +49,7 @@ static int run_file(const char *path, size_t *runs)
   return 0;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
   size_t files = 0, runs = 0;
   int rc = 0;
   for (int i = 1; i < argc; i++) {

@@ -20,8 +20,7 @@ struct cw_engine {
   size_t nevents;
 };
 
-cw_engine *cw__engine_new(const cw_engine_config *cfg)
-{
+cw_engine *cw__engine_new(const cw_engine_config *cfg) {
   (void)cfg;
   cw_engine *e = calloc(1, sizeof *e);
   if (e)
@@ -29,8 +28,7 @@ cw_engine *cw__engine_new(const cw_engine_config *cfg)
   return e;
 }
 
-void cw__engine_free(cw_engine *e)
-{
+void cw__engine_free(cw_engine *e) {
   if (!e)
     return;
   for (size_t i = 0; i < e->nsyms; i++)
@@ -39,8 +37,7 @@ void cw__engine_free(cw_engine *e)
   free(e);
 }
 
-cw_sym cw__engine_intern(cw_engine *e, const char *s, size_t len)
-{
+cw_sym cw__engine_intern(cw_engine *e, const char *s, size_t len) {
   for (size_t i = 0; i < e->nsyms; i++)
     if (strlen(e->syms[i]) == len && memcmp(e->syms[i], s, len) == 0)
       return (cw_sym)(i + 1);
@@ -55,15 +52,13 @@ cw_sym cw__engine_intern(cw_engine *e, const char *s, size_t len)
   return (cw_sym)e->nsyms;
 }
 
-const char *cw__engine_str(const cw_engine *e, cw_sym sym)
-{
+const char *cw__engine_str(const cw_engine *e, cw_sym sym) {
   if (sym == 0 || sym > e->nsyms)
     return "";
   return e->syms[sym - 1];
 }
 
-cw_actor_id cw__engine_actor(cw_engine *e, cw_sym name, cw_sym service)
-{
+cw_actor_id cw__engine_actor(cw_engine *e, cw_sym name, cw_sym service) {
   for (size_t i = 0; i < e->nactors; i++)
     if (e->actor_name[i] == name)
       return (cw_actor_id)(i + 1);
@@ -74,18 +69,15 @@ cw_actor_id cw__engine_actor(cw_engine *e, cw_sym name, cw_sym service)
   return (cw_actor_id)++e->nactors;
 }
 
-cw_sym cw__engine_actor_name(const cw_engine *e, cw_actor_id a)
-{
+cw_sym cw__engine_actor_name(const cw_engine *e, cw_actor_id a) {
   return a && a <= e->nactors ? e->actor_name[a - 1] : 0;
 }
 
-cw_sym cw__engine_actor_service(const cw_engine *e, cw_actor_id a)
-{
+cw_sym cw__engine_actor_service(const cw_engine *e, cw_actor_id a) {
   return a && a <= e->nactors ? e->actor_svc[a - 1] : 0;
 }
 
-static void copy(char *dst, const char *src)
-{
+static void copy(char *dst, const char *src) {
   size_t n = strlen(src);
   if (n > 127)
     n = 127;
@@ -93,8 +85,7 @@ static void copy(char *dst, const char *src)
   dst[n] = '\0';
 }
 
-int cw__engine_feed(cw_engine *e, const cw_aevent *ev)
-{
+int cw__engine_feed(cw_engine *e, const cw_aevent *ev) {
   if (e->nevents == MAX_EVENTS)
     return -1;
   fake_event *f = &e->events[e->nevents++];
@@ -112,18 +103,15 @@ int cw__engine_feed(cw_engine *e, const cw_aevent *ev)
   return 0;
 }
 
-void cw__engine_flush(cw_engine *e)
-{
+void cw__engine_flush(cw_engine *e) {
   (void)e;
 }
 
-size_t fake_events(cw_engine *e, const fake_event **out)
-{
+size_t fake_events(cw_engine *e, const fake_event **out) {
   *out = e->events;
   return e->nevents;
 }
 
-size_t fake_actors(cw_engine *e)
-{
+size_t fake_actors(cw_engine *e) {
   return e->nactors;
 }

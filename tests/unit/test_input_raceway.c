@@ -17,6 +17,7 @@
 #include "test_input_fake_engine.h"
 
 /* One event with the metadata Raceway's Python SDK sends. */
+/* clang-format off */
 #define EV(id, parent, ts, thread, kind)                                     \
   "{\"id\":\"" id "\",\"trace_id\":\"t\",\"parent_id\":" parent ","          \
   "\"timestamp\":\"2025-11-04T10:15:30." ts "+00:00\",\"kind\":" kind ","    \
@@ -28,28 +29,26 @@
   "{\"StateChange\":{\"variable\":\"" var "\",\"old_value\":null,"          \
   "\"new_value\":" val ",\"location\":\"app.py:1\",\"access_type\":\"" at   \
   "\"}}"
+/* clang-format on */
 
 static cw_engine *decode(const char *json, int expect_rc, cw_input_stats *st,
-                         cw_input_error *err)
-{
+                         cw_input_error *err) {
   cw_engine *e = cw__engine_new(NULL);
   memset(st, 0, sizeof *st);
-  cw_input_opts o = { .name = "b.json" };
+  cw_input_opts o = {.name = "b.json"};
   assert_int_equal(cw__raceway_decode_ex(json, strlen(json), e, &o, st, err),
                    expect_rc);
   return e;
 }
 
-static void test_rfc3339(void **state)
-{
+static void test_rfc3339(void **state) {
   (void)state;
   int64_t t;
   assert_int_equal(cw__rfc3339_parse("1970-01-01T00:00:00Z", &t), 0);
   assert_int_equal(t, 0);
   assert_int_equal(cw__rfc3339_parse("1970-01-01T01:00:00.5+01:00", &t), 0);
   assert_int_equal(t, 500000000);
-  assert_int_equal(cw__rfc3339_parse("2000-03-01T00:00:00.000000001Z", &t),
-                   0);
+  assert_int_equal(cw__rfc3339_parse("2000-03-01T00:00:00.000000001Z", &t), 0);
   assert_int_equal(t, 951868800LL * 1000000000LL + 1);
   assert_int_equal(cw__rfc3339_parse("2000-03-01 00:00:00", &t), -1);
   assert_int_equal(cw__rfc3339_parse("2000-13-01T00:00:00Z", &t), -1);
@@ -61,8 +60,7 @@ static void test_rfc3339(void **state)
   assert_int_equal(cw__rfc3339_parse("2262-01-01T00:00:00Z", &t), 0);
 }
 
-static void test_shared_example(void **state)
-{
+static void test_shared_example(void **state) {
   (void)state;
   char path[1024];
   const char *dir = getenv("CW_SHARED_DIR");
@@ -81,7 +79,8 @@ static void test_shared_example(void **state)
   assert_int_equal(fake_events(e, &ev), 2);
   assert_int_equal(ev[0].ev.kind, CW_AE_OTHER);
   assert_string_equal(ev[0].detail, "HttpRequest POST /api/transfer");
-  assert_string_equal(ev[0].actor, "banking-api#web1-4242/python-4242-1a2b3c4d");
+  assert_string_equal(ev[0].actor,
+                      "banking-api#web1-4242/python-4242-1a2b3c4d");
   assert_int_equal(ev[1].ev.kind, CW_AE_WRITE);
   assert_string_equal(ev[1].object, "alice.balance");
   assert_string_equal(ev[1].loc, "app.py:131");
@@ -95,13 +94,14 @@ static void test_shared_example(void **state)
   cw__engine_free(e);
 }
 
-static void test_sorted_by_timestamp(void **state)
-{
+static void test_sorted_by_timestamp(void **state) {
   (void)state;
+  /* clang-format off */
   const char *json = "{\"events\":["
       EV("b", "null", "200", "t1", SC("x", "Write", "2")) ","
       EV("a", "null", "100", "t2", SC("x", "Read", "1"))
       "]}";
+  /* clang-format on */
   cw_input_stats st;
   cw_engine *e = decode(json, 0, &st, NULL);
   const fake_event *ev;
@@ -113,9 +113,9 @@ static void test_sorted_by_timestamp(void **state)
   cw__engine_free(e);
 }
 
-static void test_locks_and_modes(void **state)
-{
+static void test_locks_and_modes(void **state) {
   (void)state;
+  /* clang-format off */
   const char *json = "["
       EV("a", "null", "100", "t1",
          "{\"LockAcquire\":{\"lock_id\":\"m\",\"lock_type\":\"RwLock::Read\","
@@ -126,6 +126,7 @@ static void test_locks_and_modes(void **state)
       EV("c", "null", "300", "t1",
          "{\"LockAcquire\":{\"lock_id\":\"m\",\"lock_type\":\"Mutex\"}}")
       "]";
+  /* clang-format on */
   cw_input_stats st;
   cw_engine *e = decode(json, 0, &st, NULL);
   const fake_event *ev;
@@ -143,15 +144,16 @@ static void test_locks_and_modes(void **state)
   cw__engine_free(e);
 }
 
-static void test_parent_link_joins(void **state)
-{
+static void test_parent_link_joins(void **state) {
   (void)state;
   /* t2's event continues t1's request: an explicit join on t1's event. */
+  /* clang-format off */
   const char *json = "{\"events\":["
       EV("p", "null", "100", "t1", SC("x", "Write", "1")) ","
       EV("q", "\"p\"", "200", "t2", SC("x", "Write", "2")) ","
       EV("r", "\"q\"", "300", "t2", SC("x", "Write", "3"))
       "]}";
+  /* clang-format on */
   cw_input_stats st;
   cw_engine *e = decode(json, 0, &st, NULL);
   const fake_event *ev;
@@ -163,9 +165,9 @@ static void test_parent_link_joins(void **state)
   cw__engine_free(e);
 }
 
-static void test_spawn_and_atomics(void **state)
-{
+static void test_spawn_and_atomics(void **state) {
   (void)state;
+  /* clang-format off */
   const char *json = "{\"events\":["
       EV("a", "null", "100", "main",
          "{\"AsyncSpawn\":{\"task_id\":\"task-7\",\"spawned_by\":\"main\"}}")
@@ -173,6 +175,7 @@ static void test_spawn_and_atomics(void **state)
       EV("b", "null", "200", "task-7", SC("n", "AtomicRMW", "\"s\"")) ","
       EV("c", "null", "300", "main", SC("n", "AtomicRead", "{\"k\":1}"))
       "]}";
+  /* clang-format on */
   cw_input_stats st;
   cw_engine *e = decode(json, 0, &st, NULL);
   const fake_event *ev;
@@ -189,9 +192,9 @@ static void test_spawn_and_atomics(void **state)
   cw__engine_free(e);
 }
 
-static void test_await_joins_spawned_task(void **state)
-{
+static void test_await_joins_spawned_task(void **state) {
   (void)state;
+  /* clang-format off */
   const char *json = "{\"events\":["
       EV("a", "null", "100", "main",
          "{\"AsyncSpawn\":{\"task_id\":\"task-7\",\"spawned_by\":\"m\"}}")
@@ -203,6 +206,7 @@ static void test_await_joins_spawned_task(void **state)
       EV("d", "null", "400", "main",
          "{\"AsyncAwait\":{\"future_id\":\"never-ran\",\"awaited_at\":\"x\"}}")
       "]}";
+  /* clang-format on */
   cw_input_stats st;
   cw_engine *e = decode(json, 0, &st, NULL);
   const fake_event *ev;
@@ -216,9 +220,9 @@ static void test_await_joins_spawned_task(void **state)
   cw__engine_free(e);
 }
 
-static void test_bad_events_skipped(void **state)
-{
+static void test_bad_events_skipped(void **state) {
   (void)state;
+  /* clang-format off */
   const char *json = "{\"events\":["
       EV("a", "null", "100", "t1", SC("x", "Write", "1")) ","
       EV("b", "null", "200", "t1", "{\"Teleport\":{}}") ","
@@ -232,6 +236,7 @@ static void test_bad_events_skipped(void **state)
       SC("x", "Read", "1") "},"
       EV("g", "null", "500", "t2", SC("x", "Read", "1")) "],"
       "\"extra_top\":true}";
+  /* clang-format on */
   cw_input_stats st;
   cw_engine *e = decode(json, 0, &st, NULL);
   const fake_event *ev;
@@ -246,14 +251,15 @@ static void test_bad_events_skipped(void **state)
   cw__engine_free(e);
 }
 
-static void test_extra_fields_counted(void **state)
-{
+static void test_extra_fields_counted(void **state) {
   (void)state;
+  /* clang-format off */
   const char *json = "{\"events\":["
       "{\"id\":\"a\",\"timestamp\":\"2025-11-04T10:15:31Z\",\"new\":1,"
       "\"kind\":{\"StateChange\":{\"variable\":\"x\",\"access_type\":"
       "\"Write\",\"new_value\":1,\"color\":\"red\"}},"
       "\"metadata\":{\"thread_id\":\"t\",\"service_name\":\"s\"}}]}";
+  /* clang-format on */
   cw_input_stats st;
   cw_engine *e = decode(json, 0, &st, NULL);
   const fake_event *ev;
@@ -263,14 +269,15 @@ static void test_extra_fields_counted(void **state)
   cw__engine_free(e);
 }
 
-static void test_jsonl_batches(void **state)
-{
+static void test_jsonl_batches(void **state) {
   (void)state;
+  /* clang-format off */
   const char *json =
       "{\"events\":[" EV("a", "null", "300", "t1", SC("x", "Write", "1"))
       "]}\n"
       "{\"events\":[" EV("b", "null", "100", "t2", SC("x", "Write", "2"))
       "]}\n\n";
+  /* clang-format on */
   cw_input_stats st;
   cw_engine *e = decode(json, 0, &st, NULL);
   const fake_event *ev;
@@ -280,15 +287,16 @@ static void test_jsonl_batches(void **state)
   cw__engine_free(e);
 }
 
-static void test_syntax_error_names_line(void **state)
-{
+static void test_syntax_error_names_line(void **state) {
   (void)state;
+  /* clang-format off */
   const char *json =
       "{\"events\":[" EV("a", "null", "300", "t1", SC("x", "Write", "1"))
       "]}\n"
       "{\"events\":[\n"
       "  {\"id\": oops}\n"
       "]}\n";
+  /* clang-format on */
   cw_input_stats st;
   cw_input_error err;
   cw_engine *e = decode(json, -1, &st, &err);
@@ -299,10 +307,9 @@ static void test_syntax_error_names_line(void **state)
   cw__engine_free(e);
 }
 
-static void test_wrong_shape(void **state)
-{
+static void test_wrong_shape(void **state) {
   (void)state;
-  static const char *bad[] = { "{\"events\":5}", "\"hello\"", "{}", "7" };
+  static const char *bad[] = {"{\"events\":5}", "\"hello\"", "{}", "7"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     cw_input_stats st;
     cw_input_error err;
@@ -316,8 +323,7 @@ static void test_wrong_shape(void **state)
  * decoder fail cleanly or succeed completely; LSan checks for leaks. */
 static long alloc_budget = -1;
 
-static void *chaos_malloc(size_t n)
-{
+static void *chaos_malloc(size_t n) {
   if (alloc_budget == 0)
     return NULL;
   if (alloc_budget > 0)
@@ -325,12 +331,13 @@ static void *chaos_malloc(size_t n)
   return malloc(n);
 }
 
-static void test_alloc_failures(void **state)
-{
+static void test_alloc_failures(void **state) {
   (void)state;
+  /* clang-format off */
   const char *json = "{\"events\":["
       EV("p", "null", "100", "t1", SC("x", "Write", "{\"a\":[1,2]}")) ","
       EV("q", "\"p\"", "200", "t2", SC("x", "Write", "2")) "]}";
+  /* clang-format on */
   int failures = 0, ok = 0;
   for (long budget = 0; budget < 5000 && !ok; budget++) {
     cw_engine *e = cw__engine_new(NULL);
@@ -354,22 +361,21 @@ static void test_alloc_failures(void **state)
   assert_true(failures > 5); /* the budget did bite along the way */
 }
 
-int main(void)
-{
+int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_rfc3339),
-    cmocka_unit_test(test_shared_example),
-    cmocka_unit_test(test_sorted_by_timestamp),
-    cmocka_unit_test(test_locks_and_modes),
-    cmocka_unit_test(test_parent_link_joins),
-    cmocka_unit_test(test_spawn_and_atomics),
-    cmocka_unit_test(test_await_joins_spawned_task),
-    cmocka_unit_test(test_bad_events_skipped),
-    cmocka_unit_test(test_extra_fields_counted),
-    cmocka_unit_test(test_jsonl_batches),
-    cmocka_unit_test(test_syntax_error_names_line),
-    cmocka_unit_test(test_wrong_shape),
-    cmocka_unit_test(test_alloc_failures),
+      cmocka_unit_test(test_rfc3339),
+      cmocka_unit_test(test_shared_example),
+      cmocka_unit_test(test_sorted_by_timestamp),
+      cmocka_unit_test(test_locks_and_modes),
+      cmocka_unit_test(test_parent_link_joins),
+      cmocka_unit_test(test_spawn_and_atomics),
+      cmocka_unit_test(test_await_joins_spawned_task),
+      cmocka_unit_test(test_bad_events_skipped),
+      cmocka_unit_test(test_extra_fields_counted),
+      cmocka_unit_test(test_jsonl_batches),
+      cmocka_unit_test(test_syntax_error_names_line),
+      cmocka_unit_test(test_wrong_shape),
+      cmocka_unit_test(test_alloc_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,13 +16,11 @@
 #include "cw_input.h"
 #include "test_input_fake_engine.h"
 
-static int parse(const char *s, cw_std_line *l, char *msg)
-{
+static int parse(const char *s, cw_std_line *l, char *msg) {
   return cw__std_parse_line(s, strlen(s), l, msg, 200);
 }
 
-static void test_parse_ops(void **state)
-{
+static void test_parse_ops(void **state) {
   (void)state;
   cw_std_line l;
   char msg[200];
@@ -42,13 +40,12 @@ static void test_parse_ops(void **state)
   assert_int_equal(l.kind, CW_AE_JOIN);
 }
 
-static void test_parse_strips_blanks(void **state)
-{
+static void test_parse_strips_blanks(void **state) {
   (void)state;
   cw_std_line l;
   char msg[200];
-  assert_int_equal(parse("  T 1 \t| w ( V234.23[0] ) |  bank.go:21 \r", &l,
-                         msg), 0);
+  assert_int_equal(
+      parse("  T 1 \t| w ( V234.23[0] ) |  bank.go:21 \r", &l, msg), 0);
   assert_int_equal(l.kind, CW_AE_WRITE);
   assert_int_equal(l.thread_len, 3);
   assert_memory_equal(l.thread, "T 1", 3);
@@ -58,8 +55,7 @@ static void test_parse_strips_blanks(void **state)
   assert_memory_equal(l.loc, "bank.go:21", 10);
 }
 
-static void test_parse_comments_blank(void **state)
-{
+static void test_parse_comments_blank(void **state) {
   (void)state;
   cw_std_line l;
   char msg[200];
@@ -71,14 +67,13 @@ static void test_parse_comments_blank(void **state)
   assert_int_equal(l.kind, 0);
 }
 
-static void test_parse_errors(void **state)
-{
+static void test_parse_errors(void **state) {
   (void)state;
   static const char *bad[] = {
-    "T1|r(x)",        "T1 r(x) 1",   "T1|r(x)|1|2", "|r(x)|1",
-    "T1|r(x)| ",      "T1|r()|1",    "T1|r(x|1",    "T1|rx)|1",
-    "T1|read(x)|1",   "T1|(x)|1",    "T(1|r(x)|1",  "T1|r(x))|1",
-    "T1|r(x)|(1)",    "T1||1",       "T1|r(a(b)|1", "T1|r(x)y|1",
+      "T1|r(x)",      "T1 r(x) 1", "T1|r(x)|1|2", "|r(x)|1",
+      "T1|r(x)| ",    "T1|r()|1",  "T1|r(x|1",    "T1|rx)|1",
+      "T1|read(x)|1", "T1|(x)|1",  "T(1|r(x)|1",  "T1|r(x))|1",
+      "T1|r(x)|(1)",  "T1||1",     "T1|r(a(b)|1", "T1|r(x)y|1",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     cw_std_line l;
@@ -89,8 +84,7 @@ static void test_parse_errors(void **state)
   }
 }
 
-static void test_decode_maps_events(void **state)
-{
+static void test_decode_maps_events(void **state) {
   (void)state;
   const char *trace = "# comment\n"
                       "T0|fork(T1)|1\n"
@@ -103,7 +97,7 @@ static void test_decode_maps_events(void **state)
   cw_input_stats st;
   memset(&st, 0, sizeof st);
   cw_input_error err;
-  cw_input_opts o = { .name = "t.std", .service = "t.std" };
+  cw_input_opts o = {.name = "t.std", .service = "t.std"};
   assert_int_equal(cw__std_decode_buf(trace, strlen(trace), e, &o, &st, &err),
                    0);
   const fake_event *ev;
@@ -130,15 +124,13 @@ static void test_decode_maps_events(void **state)
   cw__engine_free(e);
 }
 
-static void test_decode_prefix_actors(void **state)
-{
+static void test_decode_prefix_actors(void **state) {
   (void)state;
   const char *trace = "T1|w(x)|1\nT1|fork(T2)|2\n";
   cw_engine *e = cw__engine_new(NULL);
   cw_input_stats st;
   memset(&st, 0, sizeof st);
-  cw_input_opts o = { .name = "a.std", .service = "a.std",
-                      .prefix_actors = 1 };
+  cw_input_opts o = {.name = "a.std", .service = "a.std", .prefix_actors = 1};
   assert_int_equal(cw__std_decode_buf(trace, strlen(trace), e, &o, &st, NULL),
                    0);
   const fake_event *ev;
@@ -148,15 +140,14 @@ static void test_decode_prefix_actors(void **state)
   cw__engine_free(e);
 }
 
-static void test_decode_error_names_line(void **state)
-{
+static void test_decode_error_names_line(void **state) {
   (void)state;
   const char *trace = "T1|w(x)|1\n# c\n\nT1|bogus(x)|4\nT1|w(x)|5\n";
   cw_engine *e = cw__engine_new(NULL);
   cw_input_stats st;
   memset(&st, 0, sizeof st);
   cw_input_error err;
-  cw_input_opts o = { .name = "bad.std" };
+  cw_input_opts o = {.name = "bad.std"};
   assert_int_equal(cw__std_decode_buf(trace, strlen(trace), e, &o, &st, &err),
                    -1);
   assert_int_equal(err.line, 4);
@@ -165,8 +156,7 @@ static void test_decode_error_names_line(void **state)
   cw__engine_free(e);
 }
 
-static void test_stream_matches_buf(void **state)
-{
+static void test_stream_matches_buf(void **state) {
   (void)state;
   /* Enough lines to cross the stream's 1 MiB window several times. */
   size_t cap = (size_t)3 << 20, len = 0;
@@ -193,8 +183,7 @@ static void test_stream_matches_buf(void **state)
   free(buf);
 }
 
-static void test_stream_error_line_after_window(void **state)
-{
+static void test_stream_error_line_after_window(void **state) {
   (void)state;
   size_t cap = (size_t)2 << 20, len = 0;
   char *buf = malloc(cap);
@@ -210,7 +199,7 @@ static void test_stream_error_line_after_window(void **state)
   cw_input_stats st;
   memset(&st, 0, sizeof st);
   cw_input_error err;
-  cw_input_opts o = { .name = "big.std" };
+  cw_input_opts o = {.name = "big.std"};
   assert_int_equal(cw__std_decode_stream(f, e, &o, &st, &err), -1);
   assert_int_equal(err.line, i + 1);
   fclose(f);
@@ -218,18 +207,17 @@ static void test_stream_error_line_after_window(void **state)
   free(buf);
 }
 
-int main(void)
-{
+int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_parse_ops),
-    cmocka_unit_test(test_parse_strips_blanks),
-    cmocka_unit_test(test_parse_comments_blank),
-    cmocka_unit_test(test_parse_errors),
-    cmocka_unit_test(test_decode_maps_events),
-    cmocka_unit_test(test_decode_prefix_actors),
-    cmocka_unit_test(test_decode_error_names_line),
-    cmocka_unit_test(test_stream_matches_buf),
-    cmocka_unit_test(test_stream_error_line_after_window),
+      cmocka_unit_test(test_parse_ops),
+      cmocka_unit_test(test_parse_strips_blanks),
+      cmocka_unit_test(test_parse_comments_blank),
+      cmocka_unit_test(test_parse_errors),
+      cmocka_unit_test(test_decode_maps_events),
+      cmocka_unit_test(test_decode_prefix_actors),
+      cmocka_unit_test(test_decode_error_names_line),
+      cmocka_unit_test(test_stream_matches_buf),
+      cmocka_unit_test(test_stream_error_line_after_window),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

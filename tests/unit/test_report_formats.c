@@ -29,28 +29,25 @@ typedef struct ctx {
   cw_findings f;
 } ctx;
 
-static void load(ctx *c, const char *trace)
-{
+static void load(ctx *c, const char *trace) {
   c->e = cw__engine_new(NULL);
   assert_non_null(c->e);
   memset(&c->st, 0, sizeof c->st);
-  cw_input_opts o = { .name = "t.std", .service = "t.std" };
-  assert_int_equal(cw__std_decode_buf(trace, strlen(trace), c->e, &o, &c->st,
-                                      NULL), 0);
+  cw_input_opts o = {.name = "t.std", .service = "t.std"};
+  assert_int_equal(
+      cw__std_decode_buf(trace, strlen(trace), c->e, &o, &c->st, NULL), 0);
   cw__engine_flush(c->e);
   assert_int_equal(cw__findings_collect(&c->f, c->e, NULL, &c->st), 0);
 }
 
-static void unload(ctx *c)
-{
+static void unload(ctx *c) {
   cw__findings_free(&c->f);
   cw__engine_free(c->e);
 }
 
 /* Runs a writer into memory. @return a new NUL-terminated string. */
 static char *capture(int (*w)(FILE *, const cw_findings *),
-                     const cw_findings *f)
-{
+                     const cw_findings *f) {
   char *buf = NULL;
   size_t len = 0;
   FILE *m = open_memstream(&buf, &len);
@@ -60,23 +57,21 @@ static char *capture(int (*w)(FILE *, const cw_findings *),
   return buf;
 }
 
-static void test_json_summary_keys(void **state)
-{
+static void test_json_summary_keys(void **state) {
   (void)state;
   ctx c;
   load(&c, lost);
   json_t *j = cw__report_json(c.e, &c.st);
   assert_non_null(j);
   json_t *s = json_object_get(j, "summary");
-  static const char *keys[] = { "events", "racy_variables",
-                                "racy_location_pairs", "race_groups",
-                                "potential_deadlocks", "deadlocks",
-                                "contended_locks" };
+  static const char *keys[] = {
+      "events",         "racy_variables",      "racy_location_pairs",
+      "race_groups",    "potential_deadlocks", "deadlocks",
+      "contended_locks"};
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
     assert_true(json_is_integer(json_object_get(s, keys[i])));
   assert_int_equal(json_integer_value(json_object_get(s, "events")), 8);
-  assert_int_equal(json_integer_value(json_object_get(s, "racy_variables")),
-                   1);
+  assert_int_equal(json_integer_value(json_object_get(s, "racy_variables")), 1);
   assert_int_equal(
       json_integer_value(json_object_get(s, "racy_location_pairs")), 3);
   json_t *races = json_object_get(j, "races");
@@ -97,9 +92,8 @@ static void test_json_summary_keys(void **state)
     assert_string_equal(json_string_value(json_array_get(locs, 1)),
                         "bank.c:22");
     json_t *a = json_object_get(r, "first"), *b = json_object_get(r, "second");
-    json_t *t2 = !strcmp(json_string_value(json_object_get(a, "actor")), "T2")
-                     ? a
-                     : b;
+    json_t *t2 =
+        !strcmp(json_string_value(json_object_get(a, "actor")), "T2") ? a : b;
     assert_string_equal(json_string_value(json_object_get(t2, "service")),
                         "t.std");
     assert_string_equal(
@@ -111,8 +105,7 @@ static void test_json_summary_keys(void **state)
   unload(&c);
 }
 
-static void test_sarif(void **state)
-{
+static void test_sarif(void **state) {
   (void)state;
   ctx c;
   load(&c, lost);
@@ -131,25 +124,22 @@ static void test_sarif(void **state)
     assert_string_equal(json_string_value(json_object_get(r, "ruleId")),
                         "race");
     json_t *pl = json_object_get(
-        json_array_get(json_object_get(r, "locations"), 0),
-        "physicalLocation");
-    assert_string_equal(
-        json_string_value(json_object_get(
-            json_object_get(pl, "artifactLocation"), "uri")),
-        "bank.c");
+        json_array_get(json_object_get(r, "locations"), 0), "physicalLocation");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(pl, "artifactLocation"), "uri")),
+                        "bank.c");
     json_int_t line = json_integer_value(
         json_object_get(json_object_get(pl, "region"), "startLine"));
     assert_true(line == 11 || line == 12 || line == 21 || line == 22);
-    assert_int_equal(
-        json_array_size(json_object_get(r, "relatedLocations")), 1);
+    assert_int_equal(json_array_size(json_object_get(r, "relatedLocations")),
+                     1);
   }
   json_decref(j);
   free(out);
   unload(&c);
 }
 
-static void test_sarif_logical_locations(void **state)
-{
+static void test_sarif_logical_locations(void **state) {
   (void)state;
   ctx c;
   load(&c, "A|w(v)|7\nB|w(v)|bad:0\n");
@@ -157,8 +147,7 @@ static void test_sarif_logical_locations(void **state)
   json_t *j = json_loads(out, 0, NULL);
   assert_non_null(j);
   json_t *r = json_array_get(
-      json_object_get(json_array_get(json_object_get(j, "runs"), 0),
-                      "results"),
+      json_object_get(json_array_get(json_object_get(j, "runs"), 0), "results"),
       0);
   json_t *l = json_array_get(json_object_get(r, "locations"), 0);
   json_t *rl = json_array_get(json_object_get(r, "relatedLocations"), 0);
@@ -173,8 +162,7 @@ static void test_sarif_logical_locations(void **state)
 
 /* Paths below the working directory become relative URIs, other absolute
  * paths file:// URIs, and unsafe characters are percent-encoded. */
-static void test_sarif_uris(void **state)
-{
+static void test_sarif_uris(void **state) {
   (void)state;
   char cwd[2048], trace[4096];
   assert_non_null(getcwd(cwd, sizeof cwd));
@@ -186,13 +174,11 @@ static void test_sarif_uris(void **state)
   json_t *j = json_loads(out, 0, NULL);
   assert_non_null(j);
   json_t *r = json_array_get(
-      json_object_get(json_array_get(json_object_get(j, "runs"), 0),
-                      "results"),
+      json_object_get(json_array_get(json_object_get(j, "runs"), 0), "results"),
       0);
   const char *uris[2];
-  json_t *ls[2] = { json_array_get(json_object_get(r, "locations"), 0),
-                    json_array_get(json_object_get(r, "relatedLocations"),
-                                   0) };
+  json_t *ls[2] = {json_array_get(json_object_get(r, "locations"), 0),
+                   json_array_get(json_object_get(r, "relatedLocations"), 0)};
   for (int i = 0; i < 2; i++)
     uris[i] = json_string_value(json_object_get(
         json_object_get(json_object_get(ls[i], "physicalLocation"),
@@ -208,16 +194,14 @@ static void test_sarif_uris(void **state)
   unload(&c);
 }
 
-static size_t count(const char *s, const char *needle)
-{
+static size_t count(const char *s, const char *needle) {
   size_t n = 0;
   for (const char *p = s; (p = strstr(p, needle)) != NULL; p++)
     n++;
   return n;
 }
 
-static void test_junit_escaping(void **state)
-{
+static void test_junit_escaping(void **state) {
   (void)state;
   ctx c;
   load(&c, "A|w(a<b>&\"c')|x.c:1\nB|w(a<b>&\"c')|x.c:2\n");
@@ -239,8 +223,7 @@ static void test_junit_escaping(void **state)
   unload(&c);
 }
 
-static void test_text(void **state)
-{
+static void test_text(void **state) {
   (void)state;
   ctx c;
   load(&c, lost);
@@ -260,15 +243,14 @@ static void test_text(void **state)
   unload(&c);
 }
 
-int main(void)
-{
+int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_json_summary_keys),
-    cmocka_unit_test(test_sarif),
-    cmocka_unit_test(test_sarif_logical_locations),
-    cmocka_unit_test(test_sarif_uris),
-    cmocka_unit_test(test_junit_escaping),
-    cmocka_unit_test(test_text),
+      cmocka_unit_test(test_json_summary_keys),
+      cmocka_unit_test(test_sarif),
+      cmocka_unit_test(test_sarif_logical_locations),
+      cmocka_unit_test(test_sarif_uris),
+      cmocka_unit_test(test_junit_escaping),
+      cmocka_unit_test(test_text),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,8 +12,7 @@
 
 #include "cw_report.h"
 
-static void test_match_rules(void **state)
-{
+static void test_match_rules(void **state) {
   (void)state;
   /* Unanchored: matches anywhere. */
   assert_true(cw__supp_match("balance", "account:alice.balance"));
@@ -35,8 +34,7 @@ static void test_match_rules(void **state)
   assert_false(cw__supp_match("^*a*b*c$", "xxaybbzcd"));
 }
 
-static void test_parse_errors(void **state)
-{
+static void test_parse_errors(void **state) {
   (void)state;
   cw_input_error err;
   const char *ok = "# comment\n\n  race:alice  \ndeadlock:^lock_*\n";
@@ -47,9 +45,9 @@ static void test_parse_errors(void **state)
     const char *text;
     const char *msg;
   } bad[] = {
-    { "race:a\nrace\n", "x.supp:2: expected race:PATTERN" },
-    { "\nmutex:m\n", "x.supp:2: unknown suppression type 'mutex'" },
-    { "race:   \n", "x.supp:1: empty pattern" },
+      {"race:a\nrace\n", "x.supp:2: expected race:PATTERN"},
+      {"\nmutex:m\n", "x.supp:2: unknown suppression type 'mutex'"},
+      {"race:   \n", "x.supp:1: empty pattern"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     s = cw__supp_parse(bad[i].text, strlen(bad[i].text), "x.supp", &err);
@@ -60,8 +58,7 @@ static void test_parse_errors(void **state)
 }
 
 /* Two variables race; a suppression of one leaves an exact recount. */
-static void test_findings_recount(void **state)
-{
+static void test_findings_recount(void **state) {
   (void)state;
   const char *trace = "T0|fork(T1)|0\nT0|fork(T2)|0\n"
                       "T1|w(x)|a.c:1\nT2|w(x)|a.c:2\n"
@@ -70,8 +67,8 @@ static void test_findings_recount(void **state)
   assert_non_null(e);
   cw_input_stats st;
   memset(&st, 0, sizeof st);
-  assert_int_equal(cw__std_decode_buf(trace, strlen(trace), e, NULL, &st,
-                                      NULL), 0);
+  assert_int_equal(cw__std_decode_buf(trace, strlen(trace), e, NULL, &st, NULL),
+                   0);
   cw__engine_flush(e);
   cw_findings f;
   assert_int_equal(cw__findings_collect(&f, e, NULL, &st), 0);
@@ -106,12 +103,11 @@ static void test_findings_recount(void **state)
   cw__engine_free(e);
 }
 
-int main(void)
-{
+int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_match_rules),
-    cmocka_unit_test(test_parse_errors),
-    cmocka_unit_test(test_findings_recount),
+      cmocka_unit_test(test_match_rules),
+      cmocka_unit_test(test_parse_errors),
+      cmocka_unit_test(test_findings_recount),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
