@@ -32,7 +32,7 @@ static void symtab_insert(cw_engine *e, uint32_t sym) {
 }
 
 cw_sym cw__engine_intern(cw_engine *e, const char *s, size_t len) {
-  if (!s)
+  if (!e || !s || len > UINT32_MAX)
     return 0;
   if ((size_t)(e->nsyms + 1) * 2 > e->symcap) {
     cw__ae_free(e->symtab);

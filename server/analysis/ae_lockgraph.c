@@ -29,6 +29,9 @@
 
 #define AE_MAX_CYCLE 4
 #define AE_PAIR_KEYS 64
+/* Steps (graph edges + instance checks) one search may take: adversarial
+ * lock graphs cannot stall the engine; a truncated search is counted. */
+#define AE_SEARCH_BUDGET 200000u
 
 static uint32_t get_pair(cw_engine *e, uint32_t h, uint32_t r) {
   uint32_t idx;
@@ -72,10 +75,14 @@ typedef struct cyc {
   uint32_t locks[AE_MAX_CYCLE];
   uint32_t pairs[AE_MAX_CYCLE];
   const ae_inst *pick[AE_MAX_CYCLE];
+  uint64_t budget; /* steps left for this search */
 } cyc;
 
-static int compatible(const cw_engine *e, const cyc *c, uint32_t k,
+static int compatible(const cw_engine *e, cyc *c, uint32_t k,
                       const ae_inst *u) {
+  if (!c->budget)
+    return 0;
+  c->budget--;
   if (e->dead[u->actor])
     return 0;
   for (uint32_t i = 0; i < k; i++) {
@@ -151,7 +158,8 @@ static void check_cycle(cw_engine *e, cyc *c) {
 static void dfs(cw_engine *e, cyc *c, uint32_t depth) {
   /* c->locks[0..depth] are on the path; extend from locks[depth]. */
   const ae_lock *cur = &e->locks[c->locks[depth]];
-  for (uint32_t i = 0; i < cur->nout; i++) {
+  for (uint32_t i = 0; i < cur->nout && c->budget; i++) {
+    c->budget--;
     uint32_t q = cur->out[i];
     uint32_t tgt = e->pairs[q].req;
     if (tgt == c->locks[0]) {
@@ -233,7 +241,10 @@ void cw__lockgraph_request(cw_engine *e, uint32_t aid, uint32_t lock,
     c.locks[1] = lock;
     c.pairs[0] = pi;
     c.pick[0] = u;
+    c.budget = AE_SEARCH_BUDGET;
     dfs(e, &c, 1);
+    if (!c.budget)
+      e->sum.search_truncated++;
   }
 }
 

@@ -141,6 +141,7 @@ typedef struct cw_summary {
                              clock source arrived */
   uint64_t retired_actors;
   uint64_t active_deadlocks; /* actual deadlocks still blocked */
+  uint64_t search_truncated; /* lock-cycle searches cut by their budget */
 } cw_summary;
 
 void cw__engine_summary(const cw_engine *e, cw_summary *out);
