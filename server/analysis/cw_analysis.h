@@ -89,8 +89,10 @@ typedef struct cw_aevent {
 
 typedef struct cw_engine_config {
   uint32_t size; /* sizeof(cw_engine_config) */
-  /* Keep per-variable audit trails and the timeline (events list) when
-   * non-zero; costs memory proportional to events. */
+  /* Keep per-variable audit trails (cw__engine_audit) and spans for the
+   * critical path (cw__engine_critical_path) when non-zero; costs memory
+   * proportional to accesses and spans. The engine keeps no event list:
+   * timelines come from the collector's store. */
   int keep_events;
   /* Hold events whose joins name counters not yet seen, up to this many
    * events (0 picks a default). Lets batches of several processes arrive in
@@ -117,7 +119,10 @@ cw_sym cw__engine_actor_service(const cw_engine *e, cw_actor_id a);
 
 /* Feeds one event. @return 0, or a negative value when the event is invalid
  * (unknown actor, release of a lock not held...) which is then counted in
- * the summary's `invalid_events` and otherwise ignored. */
+ * the summary's `invalid_events` and otherwise ignored. An event held back
+ * (see max_pending) returns 0 and is validated when it is released. The
+ * joins array is copied when the event is held back. Semantics:
+ * docs/detection.md. */
 int cw__engine_feed(cw_engine *e, const cw_aevent *ev);
 
 /* Releases every held-back event (end of input). */
