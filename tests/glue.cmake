@@ -64,6 +64,22 @@ if(TARGET causeway_http AND TARGET causeway-server)
 endif()
 
 # ---- Databases ------------------------------------------------------------
+if(TARGET causeway_sqlite AND TARGET cw_format)
+  cw_add_unit_test(test_db_sqlite
+    SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_db_sqlite.c
+    LIBS causeway_sqlite cw_format LABELS "glue;db")
+endif()
+if(TARGET causeway_pq AND TARGET cw_format)
+  # Needs a server: run under with_postgres.sh (skips only without the
+  # PostgreSQL binaries).
+  add_executable(test_db_pq ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_db_pq.c)
+  target_link_libraries(test_db_pq PRIVATE causeway_pq cw_format
+    PkgConfig::CMOCKA)
+  add_test(NAME test_db_pq COMMAND bash ${CW_GLUE_DIR}/with_postgres.sh
+    $<TARGET_FILE:test_db_pq>)
+  set_tests_properties(test_db_pq PROPERTIES LABELS "glue;db"
+    TIMEOUT 60 SKIP_RETURN_CODE 77)
+endif()
 if(TARGET causeway_sqlite AND TARGET causeway_pq)
   add_executable(glue_dbxfer ${CW_GLUE_DIR}/glue_dbxfer.c)
   target_link_libraries(glue_dbxfer PRIVATE causeway_sqlite causeway_pq

@@ -34,6 +34,8 @@ static atomic_int opt_loaded = 0;
 static _Atomic uint64_t n_statements, n_errors, n_inferred, n_acquires,
     n_untracked;
 
+static void load_env_options(void);
+
 static int env_flag(const char *name, int dflt) {
   const char *v = getenv(name);
   if (!v || !*v)
@@ -75,6 +77,11 @@ void cw_db_stats_get(cw_db_stats *out) {
   out->inferred = atomic_load(&n_inferred);
   out->lock_acquires = atomic_load(&n_acquires);
   out->untracked = atomic_load(&n_untracked);
+}
+
+int cw__db_record_params(void) {
+  load_env_options();
+  return atomic_load(&opt_params);
 }
 
 void cw__db_count_untracked(void) {

@@ -90,4 +90,7 @@ void cw__db_conn_init(cw__db_conn *c, const char *db, const char *prefix);
 /* Counters. */
 void cw__db_count_untracked(void);
 
+/* @return 1 when statements are recorded with their parameter values. */
+int cw__db_record_params(void);
+
 #endif /* CW_DB_INT_H */

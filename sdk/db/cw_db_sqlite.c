@@ -93,7 +93,10 @@ static void begin_run(sqlite3_stmt *stmt, sq_stmt *s, cw_loc loc) {
     return;
   }
   const char *sql = sqlite3_sql(stmt);
-  run->sql = sql ? sql : "";
+  char *shown = NULL;
+  if (cw__db_record_params() && sqlite3_bind_parameter_count(stmt) > 0)
+    shown = sqlite3_expanded_sql(stmt); /* values inline, as asked */
+  run->sql = shown ? shown : sql ? sql : "";
   run->sql_len = strlen(run->sql);
   run->info = s->info;
   run->params = NULL;
@@ -118,6 +121,8 @@ static void begin_run(sqlite3_stmt *stmt, sq_stmt *s, cw_loc loc) {
   s->rows = 0;
   s->run = run;
   cw__db_start(c, run);
+  run->sql = NULL; /* recorded; the text is not needed any more */
+  sqlite3_free(shown);
 }
 
 static void end_run(sq_stmt *s, int ok, const char *err) {
