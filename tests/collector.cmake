@@ -22,6 +22,18 @@ if(TARGET cw_collector AND TARGET CURL::libcurl)
   cw_collector_it(test_collector_load)
   cw_collector_it(test_collector_order)
   cw_collector_it(test_collector_auth)
+
+  add_executable(cw_send ${CMAKE_CURRENT_SOURCE_DIR}/collector/cw_send.c)
+  target_link_libraries(cw_send PRIVATE cw_collector_testlib)
+  find_program(CW_CURL_CLI curl)
+  if(TARGET PostgreSQL::PostgreSQL AND CW_CURL_CLI)
+    add_test(NAME test_collector_postgres
+      COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/collector/test_postgres.sh
+        $<TARGET_FILE:causeway-server> $<TARGET_FILE:cw_send>
+        ${CMAKE_CURRENT_SOURCE_DIR}/collector/raceway-lost-update.json)
+    set_tests_properties(test_collector_postgres PROPERTIES
+      LABELS "collector;postgres" SKIP_RETURN_CODE 77 TIMEOUT 120)
+  endif()
 endif()
 
 if(TARGET cw_collector)

@@ -209,9 +209,11 @@ int cw__ingest_native(cw_ingest *g, const uint8_t *body, size_t len, int lz4,
     size_t k = 0;
     for (size_t i = 0; recs && i < n; i++)
       if (p[i].is_new)
-        recs[k++] = (cw_store_rec){CW_STORE_NATIVE, (uint32_t)p[i].info.events,
-                                   p[i].frame, p[i].frame_len};
-    if (!recs || cw__store_append(g->store, recs, nnew)) {
+        recs[k++] = (cw_store_rec){
+            CW_STORE_NATIVE, (uint32_t)p[i].info.events, p[i].frame,
+            p[i].frame_len,  p[i].info.stream_id,        p[i].info.batch_no};
+    if (!recs || cw__store_append(g->store, recs, nnew) ||
+        (g->pg && cw__pg_insert(g->pg, recs, nnew))) {
       cw__analyzer_unreserve(g->an, bytes);
       set_err(r, recs ? 500 : 503,
               recs ? "store write failed" : "out of memory");
@@ -324,8 +326,10 @@ int cw__ingest_raceway(cw_ingest *g, const char *body, size_t len,
     refuse(g, CW_REFUSE_OVERLOADED);
     return 503;
   }
-  cw_store_rec rec = {CW_STORE_RACEWAY, (uint32_t)n, frame, flen};
+  cw_store_rec rec = {CW_STORE_RACEWAY, (uint32_t)n, frame, flen, NULL, 0};
   int rc = cw__store_append(g->store, &rec, 1);
+  if (rc == 0 && g->pg)
+    rc = cw__pg_insert(g->pg, &rec, 1);
   free(frame);
   if (rc) {
     cw__analyzer_unreserve(g->an, len);
@@ -350,6 +354,13 @@ int cw__ingest_raceway(cw_ingest *g, const char *body, size_t len,
 }
 
 int cw__ingest_replay(void *ud, const cw_store_rec *rec) {
+  cw_ingest *g = ud;
+  /* With PostgreSQL, the database is the source of what is analysed (and of
+   * the dedup table); the local log is only scanned and repaired. */
+  return g->pg ? 0 : cw__ingest_feed_record(ud, rec);
+}
+
+int cw__ingest_feed_record(void *ud, const cw_store_rec *rec) {
   cw_ingest *g = ud;
   cw_decode_error err;
   size_t raw_len = 0, consumed = 0;

@@ -15,6 +15,7 @@
 #include "dedup.h"
 #include "metrics.h"
 #include "native_feed.h"
+#include "pgstore.h"
 #include "store.h"
 
 typedef struct cw_ingest {
@@ -25,6 +26,7 @@ typedef struct cw_ingest {
   uint64_t max_batch_events;
   uint64_t max_decompressed; /* per request, all frames together */
   int queue_timeout_ms;      /* wait for analysis queue room, then 503 */
+  cw_pgstore *pg;            /* NULL without --postgres */
 } cw_ingest;
 
 typedef struct cw_ingest_result {
@@ -47,8 +49,13 @@ int cw__ingest_native(cw_ingest *g, const uint8_t *body, size_t len, int lz4,
 int cw__ingest_raceway(cw_ingest *g, const char *body, size_t len,
                        cw_ingest_result *r);
 
-/* Store replay callback (ud: cw_ingest *): re-queues a stored record for
- * analysis and marks native batches as seen. */
+/* Store replay callback (ud: cw_ingest *): cw__ingest_feed_record, or
+ * nothing with PostgreSQL (whose poller feeds the analysis instead). */
 int cw__ingest_replay(void *ud, const cw_store_rec *rec);
+
+/* Queues one stored record (from the local log or from PostgreSQL) for
+ * analysis and marks a native batch seen; a batch already seen is skipped.
+ * @return 0 (bad records are skipped, never fatal). */
+int cw__ingest_feed_record(void *ud, const cw_store_rec *rec);
 
 #endif /* CW_INGEST_H */

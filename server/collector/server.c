@@ -302,7 +302,10 @@ static int h_raceway(cw_server *s, struct mg_connection *c) {
 static int is_ready(cw_server *s) {
   cw_analyzer_stats st;
   cw__analyzer_stats(s->an, &st);
-  return st.fed_batches >= s->replayed_batches;
+  if (s->pg && !cw__pg_caught_up(s->pg))
+    return 0;
+  return st.fed_batches >= s->replayed_batches &&
+         (!s->pg || (st.queued_batches == 0 && st.held_batches == 0));
 }
 
 static int h_metrics(cw_server *s, struct mg_connection *c) {
@@ -484,6 +487,11 @@ int cw__server_start(const cw_config *c, cw_server **out, char *err,
   s->ingest.max_batch_events = c->max_batch_events;
   s->ingest.max_decompressed = CW_MAX_BATCH_BYTES;
   s->ingest.queue_timeout_ms = 5000;
+  if (c->postgres[0]) {
+    if (cw__pg_open(c->postgres, &s->pg, err, errsz))
+      goto fail;
+    s->ingest.pg = s->pg;
+  }
   cw_store_opts so = {c->data_dir, c->segment_bytes, c->retention_bytes,
                       c->retention_events, c->fsync};
   if (cw__store_open(&so, cw__ingest_replay, &s->ingest, &s->store, err, errsz))
@@ -491,7 +499,12 @@ int cw__server_start(const cw_config *c, cw_server **out, char *err,
   s->ingest.store = s->store;
   cw_store_stats ss;
   cw__store_stats(s->store, &ss);
-  s->replayed_batches = ss.records;
+  s->replayed_batches = s->pg ? 0 : ss.records;
+  if (s->pg &&
+      cw__pg_start_poller(s->pg, cw__ingest_feed_record, &s->ingest, 200)) {
+    snprintf(err, errsz, "cannot start the PostgreSQL poller");
+    goto fail;
+  }
   mg_init_library(0);
   char ports[96], threads[16];
   snprintf(ports, sizeof ports, "%s:%d", c->listen_host, c->listen_port);
@@ -544,6 +557,7 @@ void cw__server_stop(cw_server *s) {
   atomic_store(&s->stopping, 1);
   if (s->ctx)
     mg_stop(s->ctx);
+  cw__pg_close(s->pg);      /* stops the poller before the analyzer goes */
   cw__analyzer_free(s->an); /* feeds what is queued */
   cw__store_close(s->store);
   cw__dedup_free(s->dedup);

@@ -30,6 +30,7 @@ struct cw_server {
   cw_dedup *dedup;
   cw_ratelimit *rl;
   cw_ingest ingest;
+  cw_pgstore *pg;
   cw_metrics m;
   uint64_t replayed_batches;
   atomic_int stopping;

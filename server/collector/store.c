@@ -207,7 +207,7 @@ static int scan_segment(cw_store *s, segment *sg, cw_store_replay_fn fn,
       *bad = 1;
       break;
     }
-    cw_store_rec rec = {h[8], get32(h + 12), h + HDR_LEN, len};
+    cw_store_rec rec = {h[8], get32(h + 12), h + HDR_LEN, len, NULL, 0};
     if (fn && fn(ud, &rec)) {
       snprintf(err, errsz, "%s: replay stopped at offset %zu", path, off);
       rc = -1;

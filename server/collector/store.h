@@ -39,6 +39,10 @@ typedef struct cw_store_rec {
   uint32_t nevents; /* events in the record (retention, statistics) */
   const void *data; /* borrowed */
   size_t len;
+  /* Native batches: the batch label (PostgreSQL dedup); NULL otherwise.
+   * Not written to segments (the payload carries it). */
+  const uint8_t *stream_id;
+  uint64_t batch_no;
 } cw_store_rec;
 
 /* Called for each stored record during open, oldest first. A non-zero return

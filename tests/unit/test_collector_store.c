@@ -89,7 +89,7 @@ static void append_n(cw_store *st, uint32_t from, uint32_t n, size_t size) {
   for (uint32_t i = 0; i < n; i++) {
     uint32_t v = from + i;
     memcpy(buf, &v, 4);
-    cw_store_rec r = {CW_STORE_NATIVE, 10, buf, size};
+    cw_store_rec r = {CW_STORE_NATIVE, 10, buf, size, NULL, 0};
     assert_int_equal(cw__store_append(st, &r, 1), 0);
   }
   free(buf);
@@ -132,7 +132,7 @@ static void *append_main(void *arg) {
   uint8_t buf[64] = {0};
   for (int i = 0; i < 200; i++) {
     buf[0] = (uint8_t)a->id;
-    cw_store_rec r = {CW_STORE_NATIVE, 1, buf, sizeof buf};
+    cw_store_rec r = {CW_STORE_NATIVE, 1, buf, sizeof buf, NULL, 0};
     if (cw__store_append(a->st, &r, 1))
       return (void *)1;
   }
