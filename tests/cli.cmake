@@ -17,6 +17,10 @@ if(TARGET causeway_cli AND TARGET cw_format)
   target_include_directories(cw_test_cwtspec PUBLIC cli)
   target_link_libraries(cw_test_cwtspec PUBLIC cw_format)
 
+  cw_add_unit_test(test_input_native
+    SOURCES unit/test_input_native.c unit/test_input_fake_engine.c
+    LIBS cw_input cw_test_cwtspec LABELS cli)
+
   add_executable(cw_data_runner cli/data_runner.c)
   target_link_libraries(cw_data_runner PRIVATE cw_test_cwtspec
                         PkgConfig::JANSSON)
