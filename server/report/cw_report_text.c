@@ -75,6 +75,9 @@ static void cycle(FILE *out, const cw_engine *e, const cw_deadlock *d) {
 }
 
 static void contention(FILE *out, const cw_findings *f) {
+  /* STD traces have no clock: their times count events (line numbers). */
+  const char *unit =
+      f->in && f->in->lines && !f->in->batches ? " events" : " ns";
   int header = 0;
   for (size_t i = 0; i < f->nlocks; i++) {
     const cw_lock_stats *l = &f->locks[i];
@@ -86,10 +89,10 @@ static void contention(FILE *out, const cw_findings *f) {
     }
     fprintf(out,
             "  '%s': %" PRIu64 " acquisitions, %" PRIu64
-            " contended; wait p50 %" PRIu64 " ns, p99 %" PRIu64
-            " ns, max %" PRIu64 " ns\n",
+            " contended; wait p50 %" PRIu64 "%s, p99 %" PRIu64
+            "%s, max %" PRIu64 "%s\n",
             s_(f->e, l->lock), l->acquisitions, l->contended, l->wait_p50_ns,
-            l->wait_p99_ns, l->wait_max_ns);
+            unit, l->wait_p99_ns, unit, l->wait_max_ns, unit);
     for (uint32_t k = 0; k < l->ntop && k < 3; k++)
       fprintf(out, "    at %s: %" PRIu64 " contended\n",
               s_(f->e, l->top[k].loc), l->top[k].contended);
