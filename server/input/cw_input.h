@@ -129,13 +129,29 @@ int cw__std_decode_buf(const char *buf, size_t len, cw_engine *e,
  * thread_id, lock pairs, AsyncSpawn and cross-thread parent_id links; their
  * causality_vector is ignored. A bad or unknown event is skipped and counted
  * in *st; only a JSON syntax error or a wrong top-level shape fails.
- * st and err may be NULL.
+ * Each call is self-contained: event counters and the ids parent links
+ * name start afresh, so use cw__raceway_decode_ctx to feed one engine from
+ * several calls (the collector's POST /events). st and err may be NULL.
  * @return 0, or -1 with err filled ("name:LINE: reason"). */
 int cw__raceway_decode(const char *json, size_t len, cw_engine *e,
                        cw_input_stats *st);
 int cw__raceway_decode_ex(const char *json, size_t len, cw_engine *e,
                           const cw_input_opts *o, cw_input_stats *st,
                           cw_input_error *err);
+
+/* Decoding state that lives across calls feeding one engine: per-actor
+ * counters and the ids of recent events (up to 1 Mi, for parent links).
+ * Events are time-sorted within a call; across calls they are fed in call
+ * order. Not thread-safe; one context per engine. */
+typedef struct cw_raceway_ctx cw_raceway_ctx;
+/* @return a new context (free with cw__raceway_ctx_free), or NULL. */
+cw_raceway_ctx *cw__raceway_ctx_new(void);
+void cw__raceway_ctx_free(cw_raceway_ctx *c);
+/* As cw__raceway_decode_ex, continuing the context's state. A context is
+ * bound to the first engine it feeds; another engine gives -1. */
+int cw__raceway_decode_ctx(cw_raceway_ctx *c, const char *json, size_t len,
+                           cw_engine *e, const cw_input_opts *o,
+                           cw_input_stats *st, cw_input_error *err);
 
 /* Several Raceway inputs analysed as one batch set: add each (parsed and
  * checked, nothing fed yet), then feed them all in timestamp order. */
@@ -150,6 +166,9 @@ int cw__raceway_set_add(cw_raceway_set *s, const char *json, size_t len,
                         cw_input_error *err);
 /* Feeds every event added so far. @return 0, or -1 out of memory. */
 int cw__raceway_set_feed(cw_raceway_set *s, cw_engine *e, cw_input_stats *st);
+/* The same, continuing a context (see cw__raceway_decode_ctx). */
+int cw__raceway_set_feed_ctx(cw_raceway_set *s, cw_raceway_ctx *c, cw_engine *e,
+                             cw_input_stats *st);
 
 /* ---- Native ---------------------------------------------------------------
  */

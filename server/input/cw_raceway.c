@@ -268,14 +268,36 @@ int cw__raceway_set_add(cw_raceway_set *s, const char *json, size_t len,
   }
 }
 
-int cw__raceway_set_feed(cw_raceway_set *s, cw_engine *e, cw_input_stats *st) {
+cw_raceway_ctx *cw__raceway_ctx_new(void) {
+  cw_raceway_ctx *c = calloc(1, sizeof *c);
+  if (c && cw__rw_feeder_init(&c->f, NULL, NULL) != 0) {
+    cw__rw_feeder_free(&c->f);
+    free(c);
+    c = NULL;
+  }
+  return c;
+}
+
+void cw__raceway_ctx_free(cw_raceway_ctx *c) {
+  if (!c)
+    return;
+  cw__rw_feeder_free(&c->f);
+  free(c);
+}
+
+int cw__raceway_set_feed_ctx(cw_raceway_set *s, cw_raceway_ctx *c, cw_engine *e,
+                             cw_input_stats *st) {
+  if (c->engine && c->engine != e)
+    return -1; /* counters and ids belong to another engine */
+  c->engine = e;
+  c->f.e = e;
+  c->f.st = st;
   rw_list *l = &s->l;
   if (l->n > 1)
     qsort(l->v, l->n, sizeof l->v[0], cmp_events);
-  cw_rw_feeder f;
-  int rc = cw__rw_feeder_init(&f, e, st);
+  int rc = 0;
   for (size_t i = 0; rc == 0 && i < l->n; i++) {
-    int frc = cw__rw_feed(&f, &l->v[i]);
+    int frc = cw__rw_feed(&c->f, &l->v[i]);
     if (frc > 0) {
       st->skipped[frc]++;
       st->skipped_events++;
@@ -283,14 +305,20 @@ int cw__raceway_set_feed(cw_raceway_set *s, cw_engine *e, cw_input_stats *st) {
       rc = -1;
     }
   }
-  cw__rw_feeder_free(&f);
   l->n = 0;
   return rc;
 }
 
-int cw__raceway_decode_ex(const char *json, size_t len, cw_engine *e,
-                          const cw_input_opts *o, cw_input_stats *st,
-                          cw_input_error *err) {
+int cw__raceway_set_feed(cw_raceway_set *s, cw_engine *e, cw_input_stats *st) {
+  cw_raceway_ctx *c = cw__raceway_ctx_new();
+  int rc = c ? cw__raceway_set_feed_ctx(s, c, e, st) : -1;
+  cw__raceway_ctx_free(c);
+  return rc;
+}
+
+int cw__raceway_decode_ctx(cw_raceway_ctx *c, const char *json, size_t len,
+                           cw_engine *e, const cw_input_opts *o,
+                           cw_input_stats *st, cw_input_error *err) {
   const char *name = (o && o->name) ? o->name : "<input>";
   cw_input_stats dummy;
   if (!st) {
@@ -299,11 +327,22 @@ int cw__raceway_decode_ex(const char *json, size_t len, cw_engine *e,
   }
   cw_raceway_set *s = cw__raceway_set_new();
   int rc = s ? cw__raceway_set_add(s, json, len, o, st, err) : -1;
-  if (rc == 0 && cw__raceway_set_feed(s, e, st) != 0)
+  if (rc == 0 && cw__raceway_set_feed_ctx(s, c, e, st) != 0)
     rc = -1;
   if (rc != 0 && err && !err->msg[0])
-    set_error(err, name, 0, "out of memory");
+    set_error(err, name, 0, "out of memory or wrong engine");
   cw__raceway_set_free(s);
+  return rc;
+}
+
+int cw__raceway_decode_ex(const char *json, size_t len, cw_engine *e,
+                          const cw_input_opts *o, cw_input_stats *st,
+                          cw_input_error *err) {
+  cw_raceway_ctx *c = cw__raceway_ctx_new();
+  int rc = c ? cw__raceway_decode_ctx(c, json, len, e, o, st, err) : -1;
+  if (!c && err)
+    set_error(err, (o && o->name) ? o->name : "<input>", 0, "out of memory");
+  cw__raceway_ctx_free(c);
   return rc;
 }
 

@@ -420,6 +420,8 @@ int cw__rw_feed(cw_rw_feeder *f, const cw_rw_event *re) {
   }
 
   const char *eid = str_field(ev, "id");
+  if (eid && *eid && json_object_size(f->ids) >= CW_RW_MAX_IDS)
+    json_object_clear(f->ids); /* bounded memory over unbounded streams */
   if (eid && *eid) {
     uint64_t packed =
         ((uint64_t)e.actor << 32) | (peek_counter(f, e.actor) & 0xffffffffu);

@@ -11,6 +11,9 @@
 
 /* Most events one decode call accepts; more are skipped as "limit". */
 #define CW_RW_MAX_EVENTS ((size_t)1 << 24)
+/* Event ids a context remembers for parent links; past this the map is
+ * cleared (a later event naming a forgotten parent gets no link). */
+#define CW_RW_MAX_IDS ((size_t)1 << 20)
 
 /* One accepted event, in input order until sorted. */
 typedef struct cw_rw_event {
@@ -37,6 +40,12 @@ int cw__rfc3339_parse(const char *s, int64_t *out);
 /* Checks an event's shape without feeding it.
  * @return -1 when it is fine, or the cw_skip_reason to skip it for. */
 int cw__rw_validate(json_t *ev);
+
+/* A decoding context that lives across calls (see cw_raceway_ctx). */
+struct cw_raceway_ctx {
+  cw_rw_feeder f;
+  cw_engine *engine; /* the engine it is bound to, after the first feed */
+};
 
 int cw__rw_feeder_init(cw_rw_feeder *f, cw_engine *e, cw_input_stats *st);
 void cw__rw_feeder_free(cw_rw_feeder *f);

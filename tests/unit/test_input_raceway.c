@@ -287,6 +287,43 @@ static void test_jsonl_batches(void **state) {
   cw__engine_free(e);
 }
 
+/* A context carries counters and parent ids from one call to the next,
+ * as the collector's POST /events needs. */
+static void test_context_across_calls(void **state) {
+  (void)state;
+  /* clang-format off */
+  const char *b1 = "{\"events\":["
+      EV("p", "null", "100", "t1", SC("x", "Write", "1")) "]}";
+  const char *b2 = "{\"events\":["
+      EV("q", "null", "200", "t1", SC("x", "Write", "2")) ","
+      EV("r", "\"p\"", "300", "t2", SC("x", "Write", "3")) "]}";
+  /* clang-format on */
+  cw_engine *e = cw__engine_new(NULL);
+  cw_raceway_ctx *c = cw__raceway_ctx_new();
+  assert_non_null(c);
+  cw_input_stats st;
+  memset(&st, 0, sizeof st);
+  assert_int_equal(
+      cw__raceway_decode_ctx(c, b1, strlen(b1), e, NULL, &st, NULL), 0);
+  assert_int_equal(
+      cw__raceway_decode_ctx(c, b2, strlen(b2), e, NULL, &st, NULL), 0);
+  const fake_event *ev;
+  assert_int_equal(fake_events(e, &ev), 3);
+  assert_int_equal(ev[0].ev.counter, 1);
+  assert_int_equal(ev[1].ev.counter, 2); /* continues, not restarted */
+  assert_int_equal(ev[1].ev.actor, ev[0].ev.actor);
+  assert_int_equal(ev[2].ev.njoins, 1); /* parent from the earlier call */
+  assert_int_equal(ev[2].joins[0].actor, ev[0].ev.actor);
+  assert_int_equal(ev[2].joins[0].counter, 1);
+  /* A context is bound to its engine. */
+  cw_engine *other = cw__engine_new(NULL);
+  assert_int_equal(
+      cw__raceway_decode_ctx(c, b1, strlen(b1), other, NULL, &st, NULL), -1);
+  cw__engine_free(other);
+  cw__raceway_ctx_free(c);
+  cw__engine_free(e);
+}
+
 static void test_syntax_error_names_line(void **state) {
   (void)state;
   /* clang-format off */
@@ -373,6 +410,7 @@ int main(void) {
       cmocka_unit_test(test_bad_events_skipped),
       cmocka_unit_test(test_extra_fields_counted),
       cmocka_unit_test(test_jsonl_batches),
+      cmocka_unit_test(test_context_across_calls),
       cmocka_unit_test(test_syntax_error_names_line),
       cmocka_unit_test(test_wrong_shape),
       cmocka_unit_test(test_alloc_failures),
