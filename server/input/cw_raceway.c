@@ -213,6 +213,11 @@ int cw__raceway_set_add(cw_raceway_set *s, const char *json, size_t len,
                         cw_input_error *err) {
   const char *name = (o && o->name) ? o->name : "<input>";
   size_t pos = 0;
+  cw_input_stats dummy;
+  if (!st) {
+    memset(&dummy, 0, sizeof dummy);
+    st = &dummy;
+  }
   if (err) {
     err->msg[0] = '\0';
     err->line = 0;
@@ -289,6 +294,11 @@ int cw__raceway_set_feed_ctx(cw_raceway_set *s, cw_raceway_ctx *c, cw_engine *e,
                              cw_input_stats *st) {
   if (c->engine && c->engine != e)
     return -1; /* counters and ids belong to another engine */
+  cw_input_stats dummy;
+  if (!st) {
+    memset(&dummy, 0, sizeof dummy);
+    st = &dummy;
+  }
   c->engine = e;
   c->f.e = e;
   c->f.st = st;
