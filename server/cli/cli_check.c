@@ -186,26 +186,11 @@ static int decode_std(const char *path, cw_engine *e, cw_input_opts *io,
 
 static int add_raceway(const char *path, cw_raceway_set *set, cw_input_opts *io,
                        cw_input_stats *st) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    cli_err("%s: %s", path, strerror(errno));
-    return -1;
-  }
-  struct stat sb;
-  if (fstat(fileno(f), &sb) != 0 || sb.st_size < 0 ||
-      (unsigned long long)sb.st_size > RACEWAY_MAX_BYTES) {
-    fclose(f);
-    cli_err("%s: not a regular file or larger than 1 GiB", path);
-    return -1;
-  }
-  size_t len = (size_t)sb.st_size;
-  char *buf = malloc(len ? len : 1);
-  size_t got = buf ? fread(buf, 1, len, f) : 0;
-  int bad = !buf || got != len || ferror(f);
-  fclose(f);
-  if (bad) {
-    free(buf);
-    cli_err("%s: cannot read", path);
+  char msg[128];
+  size_t len;
+  char *buf = cw__read_file(path, RACEWAY_MAX_BYTES, &len, msg, sizeof msg);
+  if (!buf) {
+    cli_err("%s: %s", path, msg);
     return -1;
   }
   cw_input_error err;

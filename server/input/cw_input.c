@@ -1,6 +1,8 @@
 /*
  * cw_input: format detection and the names shared by the input decoders.
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cw_input.h"
@@ -58,4 +60,49 @@ int cw__input_format_parse(const char *s, cw_input_format *out) {
     }
   }
   return -1;
+}
+
+char *cw__read_file(const char *path, size_t max, size_t *len, char *msg,
+                    size_t msgsz) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    snprintf(msg, msgsz, "%s", strerror(errno));
+    return NULL;
+  }
+  size_t cap = (size_t)1 << 16, n = 0;
+  char *buf = malloc(cap + 1);
+  const char *why = NULL;
+  while (buf && !why) {
+    if (n == cap) {
+      if (cap >= max) {
+        why = "file too large";
+        break;
+      }
+      size_t ncap = cap * 2 > max ? max : cap * 2;
+      char *nb = realloc(buf, ncap + 1);
+      if (!nb) {
+        why = "out of memory";
+        break;
+      }
+      buf = nb;
+      cap = ncap;
+    }
+    size_t r = fread(buf + n, 1, cap - n, f);
+    n += r;
+    if (r == 0)
+      break;
+  }
+  if (!buf)
+    why = "out of memory";
+  else if (!why && ferror(f))
+    why = "read error";
+  fclose(f);
+  if (why) {
+    free(buf);
+    snprintf(msg, msgsz, "%s", why);
+    return NULL;
+  }
+  buf[n] = '\0';
+  *len = n;
+  return buf;
 }

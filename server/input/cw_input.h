@@ -81,6 +81,11 @@ typedef struct cw_input_opts {
   uint64_t total_bytes;
 } cw_input_opts;
 
+/* Reads a whole file, at most `max` bytes. @return a new NUL-terminated
+ * buffer (free() it) and its length in *len, or NULL with a reason in msg. */
+char *cw__read_file(const char *path, size_t max, size_t *len, char *msg,
+                    size_t msgsz);
+
 /* ---- Detection ------------------------------------------------------------
  */
 

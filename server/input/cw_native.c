@@ -19,7 +19,6 @@
  * the engine as soon as a batch is decoded, so held-back events own no
  * batch memory (only their join lists, allocated per event that has one).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +27,7 @@
 #include "cw_input.h"
 
 #define NAT_MIN_WINDOW ((size_t)1 << 16)
+#define NAT_MAX_FILE ((size_t)16 << 30) /* compressed trace file cap */
 
 typedef struct nat_item {
   uint64_t seq, ord;
@@ -374,35 +374,13 @@ static void src_free(nat_src *s) {
 }
 
 static int read_file(nat_src *s, const char *path, cw_input_error *err) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return src_error(s, err, strerror(errno));
-  size_t cap = (size_t)1 << 16, len = 0;
-  uint8_t *buf = malloc(cap);
-  while (buf) {
-    if (len == cap) {
-      uint8_t *nb = realloc(buf, cap * 2);
-      if (!nb) {
-        free(buf);
-        buf = NULL;
-        break;
-      }
-      buf = nb;
-      cap *= 2;
-    }
-    size_t r = fread(buf + len, 1, cap - len, f);
-    len += r;
-    if (r == 0)
-      break;
-  }
-  int bad = ferror(f);
-  fclose(f);
-  if (!buf || bad) {
-    free(buf);
-    return src_error(s, err, buf ? "read error" : "out of memory");
-  }
-  s->owned = buf;
-  s->buf = buf;
+  char msg[128];
+  size_t len;
+  char *buf = cw__read_file(path, NAT_MAX_FILE, &len, msg, sizeof msg);
+  if (!buf)
+    return src_error(s, err, msg);
+  s->owned = (uint8_t *)buf;
+  s->buf = s->owned;
   s->len = len;
   return 0;
 }
