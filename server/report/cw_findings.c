@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cw_report.h"
+#include "cw_report_util.h"
 
 const char *cw__report_actor(const cw_engine *e, cw_actor_id a) {
   const char *s = cw__engine_str(e, cw__engine_actor_name(e, a));
@@ -124,4 +125,75 @@ void cw__findings_free(cw_findings *f) {
   free(f->potential);
   free(f->deadlocks);
   memset(f, 0, sizeof *f);
+}
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n) {
+  if (s[0] < 0x80)
+    return 1;
+  size_t len;
+  uint32_t cp;
+  if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+    len = 2;
+    cp = s[0] & 0x1f;
+  } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+    len = 3;
+    cp = s[0] & 0x0f;
+  } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+    len = 4;
+    cp = s[0] & 0x07;
+  } else {
+    return 0;
+  }
+  if (n < len)
+    return 0;
+  for (size_t i = 1; i < len; i++) {
+    if ((s[i] & 0xc0) != 0x80)
+      return 0;
+    cp = (cp << 6) | (s[i] & 0x3f);
+  }
+  if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+      (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+    return 0;
+  return len;
+}
+
+size_t cw__utf8_valid_prefix(const char *s, size_t n, size_t *bad_len) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t i = 0;
+  while (i < n) {
+    size_t l = utf8_seq(p + i, n - i);
+    if (!l) {
+      *bad_len = 1;
+      return i;
+    }
+    i += l;
+  }
+  *bad_len = 0;
+  return i;
+}
+
+json_t *cw__report_jstr(const char *s) {
+  size_t n = strlen(s), bad;
+  if (cw__utf8_valid_prefix(s, n, &bad) == n)
+    return json_stringn(s, n);
+  /* Replace each invalid byte by U+FFFD so the report stays valid JSON. */
+  char *buf = malloc(n * 3 + 1);
+  if (!buf)
+    return NULL;
+  size_t k = 0, i = 0;
+  while (i < n) {
+    size_t ok = cw__utf8_valid_prefix(s + i, n - i, &bad);
+    memcpy(buf + k, s + i, ok);
+    k += ok;
+    i += ok;
+    if (bad) {
+      memcpy(buf + k, "\xef\xbf\xbd", 3);
+      k += 3;
+      i += bad;
+    }
+  }
+  json_t *j = json_stringn(buf, k);
+  free(buf);
+  return j;
 }

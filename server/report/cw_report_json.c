@@ -10,7 +10,7 @@
 #include "cw_report_util.h"
 
 static json_t *str(const cw_engine *e, cw_sym s) {
-  return json_string(cw__engine_str(e, s));
+  return cw__report_jstr(cw__engine_str(e, s));
 }
 
 static json_t *u64(uint64_t v) {
@@ -51,8 +51,8 @@ static json_t *access_json(const cw_engine *e, const cw_access *a, int *bad) {
     *bad = 1;
     return NULL;
   }
-  cw__jput(o, "actor", json_string(cw__report_actor(e, a->actor)), bad);
-  cw__jput(o, "service", json_string(cw__report_service(e, a->actor)), bad);
+  cw__jput(o, "actor", cw__report_jstr(cw__report_actor(e, a->actor)), bad);
+  cw__jput(o, "service", cw__report_jstr(cw__report_service(e, a->actor)), bad);
   cw__jput(o, "location", str(e, a->loc), bad);
   cw__jput(o, "access", json_string(a->is_write ? "write" : "read"), bad);
   cw__jput(o, "atomic", json_boolean(a->is_atomic), bad);
@@ -104,8 +104,9 @@ static json_t *deadlock_json(const cw_engine *e, const cw_deadlock *d,
     const cw_cycle_edge *x = &d->edges[i];
     json_t *ed = json_object();
     if (ed) {
-      cw__jput(ed, "actor", json_string(cw__report_actor(e, x->actor)), bad);
-      cw__jput(ed, "service", json_string(cw__report_service(e, x->actor)),
+      cw__jput(ed, "actor", cw__report_jstr(cw__report_actor(e, x->actor)),
+               bad);
+      cw__jput(ed, "service", cw__report_jstr(cw__report_service(e, x->actor)),
                bad);
       cw__jput(ed, "held", str(e, x->held), bad);
       cw__jput(ed, "requested", str(e, x->requested), bad);

@@ -2,39 +2,48 @@
  * cw_report_junit: JUnit XML output for CI dashboards: one failing test case
  * per finding group (race group, potential deadlock, deadlock), or a single
  * passing case when the run is clean. Every string is XML-escaped; control
- * characters XML 1.0 cannot carry become '?'.
+ * characters XML 1.0 cannot carry become '?', invalid UTF-8 bytes U+FFFD.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cw_report.h"
+#include "cw_report_util.h"
 
 static void esc(FILE *out, const char *s) {
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    switch (c) {
-    case '&':
-      fputs("&amp;", out);
-      break;
-    case '<':
-      fputs("&lt;", out);
-      break;
-    case '>':
-      fputs("&gt;", out);
-      break;
-    case '"':
-      fputs("&quot;", out);
-      break;
-    case '\'':
-      fputs("&apos;", out);
-      break;
-    default:
-      if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
-        fputc('?', out);
-      else
-        fputc(c, out);
+  size_t n = strlen(s), bad;
+  while (n > 0) {
+    size_t ok = cw__utf8_valid_prefix(s, n, &bad);
+    for (size_t i = 0; i < ok; i++) {
+      unsigned char c = (unsigned char)s[i];
+      switch (c) {
+      case '&':
+        fputs("&amp;", out);
+        break;
+      case '<':
+        fputs("&lt;", out);
+        break;
+      case '>':
+        fputs("&gt;", out);
+        break;
+      case '"':
+        fputs("&quot;", out);
+        break;
+      case '\'':
+        fputs("&apos;", out);
+        break;
+      default:
+        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+          fputc('?', out);
+        else
+          fputc(c, out);
+      }
     }
+    if (bad)
+      fputs("\xef\xbf\xbd", out); /* U+FFFD for an invalid byte */
+    s += ok + bad;
+    n -= ok + bad;
   }
 }
 

@@ -14,7 +14,7 @@
 #include "cw_report_util.h"
 
 static json_t *text(const char *s) {
-  return json_pack("{s:s}", "text", s);
+  return json_pack("{s:o}", "text", cw__report_jstr(s));
 }
 
 /* Percent-encodes a file path into a URI reference: relative to `root`
@@ -71,7 +71,9 @@ static json_t *location(const char *loc, const char *msg, int id,
              bad);
   } else {
     cw__jput(o, "logicalLocations",
-             json_pack("[{s:s,s:s}]", "name", loc, "kind", "location"), bad);
+             json_pack("[{s:o,s:s}]", "name", cw__report_jstr(loc), "kind",
+                       "location"),
+             bad);
   }
   if (msg)
     cw__jput(o, "message", text(msg), bad);
@@ -137,8 +139,8 @@ static json_t *race_result(const cw_engine *e, const cw_race_group *g,
   char fp[600];
   snprintf(fp, sizeof fp, "%s|%s|%s", var, cw__engine_str(e, g->loc1),
            cw__engine_str(e, g->loc2));
-  cw__jput(r, "partialFingerprints", json_pack("{s:s}", "causewayRace/v1", fp),
-           bad);
+  cw__jput(r, "partialFingerprints",
+           json_pack("{s:o}", "causewayRace/v1", cw__report_jstr(fp)), bad);
   return r;
 }
 

@@ -223,6 +223,30 @@ static void test_junit_escaping(void **state) {
   unload(&c);
 }
 
+/* Trace names are bytes; reports must stay valid UTF-8 (JSON, SARIF, XML).
+ * Latin-1 "caf\xe9" becomes "caf" U+FFFD. */
+static void test_non_utf8_names(void **state) {
+  (void)state;
+  ctx c;
+  load(&c, "A|w(caf\xe9)|x.c:1\nB|w(caf\xe9)|x.c:2\n");
+  json_t *j = cw__report_json(c.e, &c.st);
+  assert_non_null(j);
+  json_t *r = json_array_get(json_object_get(j, "races"), 0);
+  assert_string_equal(json_string_value(json_object_get(r, "variable")),
+                      "caf\xef\xbf\xbd");
+  json_decref(j);
+  char *out = capture(cw__report_write_sarif, &c.f);
+  json_t *sarif = json_loads(out, 0, NULL);
+  assert_non_null(sarif);
+  json_decref(sarif);
+  free(out);
+  out = capture(cw__report_write_junit, &c.f);
+  assert_non_null(strstr(out, "caf\xef\xbf\xbd"));
+  assert_null(strstr(out, "caf\xe9"));
+  free(out);
+  unload(&c);
+}
+
 static void test_text(void **state) {
   (void)state;
   ctx c;
@@ -250,6 +274,7 @@ int main(void) {
       cmocka_unit_test(test_sarif_logical_locations),
       cmocka_unit_test(test_sarif_uris),
       cmocka_unit_test(test_junit_escaping),
+      cmocka_unit_test(test_non_utf8_names),
       cmocka_unit_test(test_text),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
