@@ -50,6 +50,7 @@ static const opt opts[] = {
     {"--max-subscribers", "CAUSEWAY_MAX_SUBSCRIBERS", T_INT,
      OFF(max_subscribers), 0},
     {"--fsync", "CAUSEWAY_FSYNC", T_INT, OFF(fsync), 0},
+    {"--keep-events", "CAUSEWAY_KEEP_EVENTS", T_INT, OFF(keep_events), 0},
 };
 
 static const char usage[] =
@@ -99,6 +100,10 @@ static const char usage[] =
     "                         [CAUSEWAY_MAX_SUBSCRIBERS] (default 8)\n"
     "  --fsync 0|1            fdatasync before acknowledging [CAUSEWAY_FSYNC]\n"
     "                         (default 1; 0 only for throwaway benchmarks)\n"
+    "  --keep-events 0|1      keep per-variable audit trails and spans for\n"
+    "                         the critical path [CAUSEWAY_KEEP_EVENTS]\n"
+    "                         (default 0: memory holds shadow state only;\n"
+    "                         1 costs about 90 bytes per access event)\n"
     "  --help                 print this help\n"
     "  --version              print the version\n";
 
@@ -255,6 +260,7 @@ static void defaults(cw_config *c) {
   c->threads = 48;
   c->max_subscribers = 8;
   c->fsync = 1;
+  c->keep_events = 0;
 }
 
 int cw__config_load(cw_config *c, int argc, char **argv, char *err,

@@ -31,6 +31,7 @@ typedef struct cw_config {
   int threads;               /* HTTP worker threads */
   int max_subscribers;       /* live-push (SSE) connections */
   int fsync;                 /* 1: fdatasync before acknowledging */
+  int keep_events;           /* audit trails and critical path */
 } cw_config;
 
 /* Fills defaults, then the environment, then argv.

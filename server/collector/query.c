@@ -313,3 +313,81 @@ json_t *cw__query_services(cw_engine *e) {
   json_decref(svcs);
   return json_pack("{s:o}", "services", list);
 }
+
+json_t *cw__query_variables(cw_engine *e, const cw_query *q) {
+  const cw_sym *vars;
+  size_t n = cw__engine_variables(e, &vars);
+  json_t *items = json_array();
+  uint64_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *name = cw__engine_str(e, vars[i]);
+    if (q->variable[0] && !strstr(name, q->variable))
+      continue;
+    if (total >= q->offset && total < q->offset + q->limit) {
+      const cw_audit_entry *a;
+      size_t na = cw__engine_audit(e, vars[i], &a);
+      size_t racy = 0;
+      for (size_t k = 0; k < na; k++)
+        racy += a[k].racy != 0;
+      json_array_append_new(
+          items, json_pack("{s:s,s:I,s:I}", "variable", name, "accesses",
+                           (json_int_t)na, "racy_accesses", (json_int_t)racy));
+    }
+    total++;
+  }
+  return page(items, total, q);
+}
+
+json_t *cw__query_audit(cw_engine *e, const cw_query *q) {
+  const cw_sym *vars;
+  size_t n = cw__engine_variables(e, &vars);
+  cw_sym var = 0;
+  for (size_t i = 0; i < n && !var; i++)
+    if (!strcmp(cw__engine_str(e, vars[i]), q->variable))
+      var = vars[i];
+  if (!var)
+    return NULL;
+  const cw_audit_entry *a;
+  size_t na = cw__engine_audit(e, var, &a);
+  json_t *items = json_array();
+  for (size_t i = q->offset; i < na && i < q->offset + q->limit; i++) {
+    json_t *o = actor_obj(e, a[i].actor);
+    json_object_set_new(o, "location", str(e, a[i].loc));
+    json_object_set_new(o, "access",
+                        json_string(a[i].is_write ? "write" : "read"));
+    json_object_set_new(o, "atomic", json_boolean(a[i].is_atomic));
+    if (a[i].val_flags & CW_AEF_VAL_INT)
+      json_object_set_new(o, "value", json_integer(a[i].val_int));
+    else if (a[i].val_flags & CW_AEF_VAL_STR)
+      json_object_set_new(o, "value", str(e, a[i].val_str));
+    json_t *locks = json_array();
+    for (uint32_t k = 0; k < a[i].nlocks; k++)
+      json_array_append_new(locks, str(e, a[i].locks[k]));
+    json_object_set_new(o, "locks", locks);
+    json_object_set_new(o, "seq", json_integer((json_int_t)a[i].seq));
+    json_object_set_new(o, "counter", json_integer((json_int_t)a[i].counter));
+    json_object_set_new(o, "racy", json_boolean(a[i].racy));
+    json_array_append_new(items, o);
+  }
+  json_t *r = page(items, na, q);
+  json_object_set_new(r, "variable", json_string(q->variable));
+  return r;
+}
+
+json_t *cw__query_critical_path(cw_engine *e) {
+  const cw_span_info *sp;
+  uint64_t total = 0;
+  size_t n = cw__engine_critical_path(e, &sp, &total);
+  json_t *spans = json_array();
+  for (size_t i = 0; i < n; i++) {
+    json_t *o = actor_obj(e, sp[i].actor);
+    json_object_set_new(o, "span", str(e, sp[i].name));
+    json_object_set_new(o, "duration_ns",
+                        json_integer((json_int_t)sp[i].duration_ns));
+    json_object_set_new(o, "begin_seq",
+                        json_integer((json_int_t)sp[i].begin_seq));
+    json_object_set_new(o, "end_seq", json_integer((json_int_t)sp[i].end_seq));
+    json_array_append_new(spans, o);
+  }
+  return json_pack("{s:I,s:o}", "total_ns", (json_int_t)total, "spans", spans);
+}

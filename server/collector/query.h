@@ -42,6 +42,15 @@ json_t *cw__query_findings(cw_engine *e, const void *input_stats);
 json_t *cw__query_races(cw_engine *e, const cw_query *q);
 json_t *cw__query_deadlocks(cw_engine *e, const cw_query *q, int actual);
 json_t *cw__query_locks(cw_engine *e, const cw_query *q);
+/* Variables seen, in order of first access (paged; `variable` filters by
+ * substring). */
+json_t *cw__query_variables(cw_engine *e, const cw_query *q);
+/* The audit trail of q->variable: every access with actor, location,
+ * value, locks held and whether it races. NULL when the variable is
+ * unknown. */
+json_t *cw__query_audit(cw_engine *e, const cw_query *q);
+/* The critical path over spans. */
+json_t *cw__query_critical_path(cw_engine *e);
 /* Services seen (actors grouped by service). */
 json_t *cw__query_services(cw_engine *e);
 

@@ -384,6 +384,20 @@ static int h_query(cw_server *s, struct mg_connection *c, const char *path) {
     v = cw__query_locks(e, &q);
   else if (!strcmp(path, "/v1/services"))
     v = cw__query_services(e);
+  else if (!strcmp(path, "/v1/variables"))
+    v = cw__query_variables(e, &q);
+  else if (!strcmp(path, "/v1/audit")) {
+    v = q.variable[0] ? cw__query_audit(e, &q) : NULL;
+    if (!v) {
+      cw__analyzer_unlock(s->an);
+      cw__http_error(c, 404,
+                     q.variable[0] ? "unknown variable"
+                                   : "the 'variable' parameter is required",
+                     NULL);
+      return 404;
+    }
+  } else if (!strcmp(path, "/v1/critical-path"))
+    v = cw__query_critical_path(e);
   cw__analyzer_unlock(s->an);
   if (!v)
     return 0;
@@ -473,7 +487,7 @@ int cw__server_start(const cw_config *c, cw_server **out, char *err,
     return -1;
   }
   s->cfg = *c;
-  cw_analyzer_opts ao = {c->queue_bytes, 0, 0};
+  cw_analyzer_opts ao = {c->queue_bytes, 0, c->keep_events};
   s->an = cw__analyzer_new(&ao);
   s->dedup = cw__dedup_new(65536);
   s->rl = cw__ratelimit_new(c->rate_limit, c->rate_burst, 4096);
