@@ -358,6 +358,11 @@ static void on_acquire(cw_engine *e, uint32_t aid, const cw_aevent *ev,
   }
   a->req_lock = 0;
   cw__contention_acquire(e, lk, site, contended, wait);
+  if (lk->nested) /* the edge is left out of sync clocks: remember it */
+    cw__lockgraph_handoff(e, aid, l, clock_only ? NULL : &lk->nrel_x,
+                          clock_only || shared ? NULL : &lk->nrel_s,
+                          clock_only ? ev->joins : NULL,
+                          clock_only ? ev->njoins : 0);
   if (clock_only && !lk->nested) {
     for (uint32_t i = 0; i < ev->njoins; i++) {
       const cw_ae_join *j = &ev->joins[i];

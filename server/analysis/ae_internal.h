@@ -229,6 +229,18 @@ typedef struct ae_pair {
   uint32_t ninst, capinst;
 } ae_pair;
 
+/* A release -> acquire edge of a nested lock (left out of sync clocks),
+ * kept in a ring so that a cycle's concurrency check can still use
+ * hand-offs through nested locks that are not part of the cycle. */
+typedef struct ae_handoff {
+  uint32_t lock;
+  uint32_t acq_actor;
+  uint64_t acq_counter;
+  ae_vc nrel; /* sync clock of the releases the acquire joined */
+} ae_handoff;
+
+#define AE_HANDOFFS 256
+
 typedef struct ae_span {
   cw_span_info info;
   uint32_t prev; /* span index + 1 of the predecessor on the best chain */
@@ -276,6 +288,8 @@ struct cw_engine {
   ae_map pairmap, cyclemap;
   cw_deadlock *pdl;
   uint32_t npdl, cappdl;
+  ae_handoff ho[AE_HANDOFFS];
+  uint32_t nho, hohead;
   /* Actual deadlocks. */
   cw_deadlock *adl;
   uint32_t nadl, capadl, nactive;
@@ -312,6 +326,11 @@ void cw__race_free(cw_engine *e);
 void cw__lockgraph_request(cw_engine *e, uint32_t aid, uint32_t lock,
                            int shared, cw_sym loc, uint64_t seq);
 void cw__lockgraph_free(cw_engine *e);
+/* Records an acquire of nested lock `lock` that joined `rel` (or the
+ * explicit joins `j` when rel is NULL). */
+void cw__lockgraph_handoff(cw_engine *e, uint32_t aid, uint32_t lock,
+                           const ae_vc *rel, const ae_vc *rel2,
+                           const cw_ae_join *j, uint32_t nj);
 
 /* Wait-for graph (ae_waitfor.c). */
 void cw__waitfor_request(cw_engine *e, uint32_t aid);

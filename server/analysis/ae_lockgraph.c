@@ -48,8 +48,87 @@ static uint32_t get_pair(cw_engine *e, uint32_t h, uint32_t r) {
   return idx;
 }
 
-static int before(const ae_inst *u, const ae_inst *v) {
-  return u->counter <= cw__vc_get(&v->n, u->actor);
+typedef struct cyc {
+  uint32_t n;
+  uint32_t locks[AE_MAX_CYCLE];
+  uint32_t pairs[AE_MAX_CYCLE];
+  const ae_inst *pick[AE_MAX_CYCLE];
+  uint64_t budget; /* steps left for this search */
+} cyc;
+
+/* Adds to `d` the entries of `src` above what `known` has. */
+static void add_delta(cw_engine *e, ae_vc *d, const ae_vc *src,
+                      const ae_vc *known, uint32_t self) {
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < src->n; i++) {
+    const ae_vce *x = &src->e[i];
+    while (k < known->n && known->e[k].actor < x->actor)
+      k++;
+    uint64_t have =
+        (k < known->n && known->e[k].actor == x->actor) ? known->e[k].c : 0;
+    if (x->c <= have || x->actor == self || e->dead[x->actor])
+      continue;
+    if (!d->n || d->e[d->n - 1].actor < x->actor) { /* sorted: append */
+      AE_RESERVE(d->e, d->cap, d->n + 1u);
+      d->e[d->n].actor = x->actor;
+      d->e[d->n].pad = 0;
+      d->e[d->n++].c = x->c;
+    } else {
+      cw__vc_raise(d, x->actor, x->c);
+    }
+  }
+}
+
+/* Only the part of the release clock the acquirer's sync clock lacks is
+ * kept: a path through the rest is already a sync-clock path. */
+void cw__lockgraph_handoff(cw_engine *e, uint32_t aid, uint32_t lock,
+                           const ae_vc *rel, const ae_vc *rel2,
+                           const cw_ae_join *j, uint32_t nj) {
+  const ae_actor *a = &e->actors[aid];
+  ae_handoff *h = &e->ho[e->hohead];
+  h->nrel.n = 0;
+  if (rel)
+    add_delta(e, &h->nrel, rel, &a->n, aid);
+  if (rel2)
+    add_delta(e, &h->nrel, rel2, &a->n, aid);
+  for (uint32_t i = 0; i < nj; i++)
+    if (j[i].actor && j[i].actor < e->nactors && !e->dead[j[i].actor] &&
+        j[i].actor != aid && j[i].counter > cw__vc_get(&a->n, j[i].actor))
+      cw__vc_raise(&h->nrel, j[i].actor, j[i].counter);
+  if (!h->nrel.n)
+    return; /* nothing new: the edge adds no ordering */
+  h->lock = lock;
+  h->acq_actor = aid;
+  h->acq_counter = a->counter;
+  e->hohead = (e->hohead + 1) % AE_HANDOFFS;
+  if (e->nho < AE_HANDOFFS)
+    e->nho++;
+}
+
+static int in_cycle(const struct cyc *c, uint32_t lock) {
+  for (uint32_t i = 0; i < c->n; i++)
+    if (c->locks[i] == lock)
+      return 1;
+  return 0;
+}
+
+/* u happens before v without the cycle's lock edges: through the sync
+ * clocks, or through one recorded hand-off of a nested lock outside the
+ * cycle (u before its release, its acquire before v). */
+static int before(const cw_engine *e, struct cyc *c, const ae_inst *u,
+                  const ae_inst *v) {
+  if (u->counter <= cw__vc_get(&v->n, u->actor))
+    return 1;
+  c->budget = c->budget > e->nho ? c->budget - e->nho : 0;
+  for (uint32_t i = 0; i < e->nho; i++) {
+    const ae_handoff *h = &e->ho[i];
+    if (e->dead[h->acq_actor] || in_cycle(c, h->lock) ||
+        h->acq_counter > cw__vc_get(&v->n, h->acq_actor) ||
+        u->counter > cw__vc_get(&h->nrel, u->actor))
+      continue;
+    return 1;
+  }
+  return 0;
 }
 
 static int sets_conflict(const cw_engine *e, uint32_t x, uint32_t y) {
@@ -70,14 +149,6 @@ static int sets_conflict(const cw_engine *e, uint32_t x, uint32_t y) {
   return 0;
 }
 
-typedef struct cyc {
-  uint32_t n;
-  uint32_t locks[AE_MAX_CYCLE];
-  uint32_t pairs[AE_MAX_CYCLE];
-  const ae_inst *pick[AE_MAX_CYCLE];
-  uint64_t budget; /* steps left for this search */
-} cyc;
-
 static int compatible(const cw_engine *e, cyc *c, uint32_t k,
                       const ae_inst *u) {
   if (!c->budget)
@@ -88,7 +159,7 @@ static int compatible(const cw_engine *e, cyc *c, uint32_t k,
   for (uint32_t i = 0; i < k; i++) {
     const ae_inst *v = c->pick[i];
     if (v->actor == u->actor || sets_conflict(e, v->heldset, u->heldset) ||
-        before(v, u) || before(u, v))
+        before(e, c, v, u) || before(e, c, u, v))
       return 0;
   }
   /* Edge k-1 requests the lock edge k holds. */
@@ -257,6 +328,8 @@ void cw__lockgraph_free(cw_engine *e) {
   cw__ae_free(e->pairs);
   cw__map_free(&e->pairmap);
   cw__map_free(&e->cyclemap);
+  for (uint32_t i = 0; i < AE_HANDOFFS; i++)
+    cw__vc_free(&e->ho[i].nrel);
   for (uint32_t i = 0; i < e->npdl; i++)
     cw__ae_free((void *)e->pdl[i].edges);
   cw__ae_free(e->pdl);

@@ -503,6 +503,27 @@ static int dconc(const uint64_t *reach, int a, int b) {
   return !(reach[b] & (1ull << a)) && !(reach[a] & (1ull << b));
 }
 
+/* Documented relation: a before b through the sync order, or through one
+ * hand-off (release r -> acquire h) of a nested lock outside S. */
+static int doc_before(const dctx *c, uint32_t S, int a, int b) {
+  const uint64_t *reach = c->reach_doc;
+  if (reach[b] & (1ull << a))
+    return 1;
+  for (int h = 0; h < c->n; h++) {
+    const dev *x = &c->ev[h];
+    if (x->kind != CW_AE_LOCK_ACQUIRE || (S & (1u << x->obj)) ||
+        !(c->nested_at[h] & (1u << x->obj)) || !(reach[b] & (1ull << h)))
+      continue;
+    for (int r = 0; r < h; r++) {
+      const dev *y = &c->ev[r];
+      if (y->kind == CW_AE_LOCK_RELEASE && y->obj == x->obj &&
+          (!y->shared || !x->shared) && (reach[r] & (1ull << a)))
+        return 1;
+    }
+  }
+  return 0;
+}
+
 static void dsearch(dctx *c, int *pick, int k, int len) {
   if (k == len) {
     const dreq *last = &c->rq[pick[len - 1]], *first = &c->rq[pick[0]];
@@ -514,7 +535,10 @@ static void dsearch(dctx *c, int *pick, int k, int len) {
     const uint64_t *reach = dreach_for(c, S);
     for (int i = 0; i < len; i++)
       for (int j = i + 1; j < len; j++)
-        if (!dconc(reach, c->rq[pick[i]].ev, c->rq[pick[j]].ev))
+        if (c->exact
+                ? !dconc(reach, c->rq[pick[i]].ev, c->rq[pick[j]].ev)
+                : (doc_before(c, S, c->rq[pick[i]].ev, c->rq[pick[j]].ev) ||
+                   doc_before(c, S, c->rq[pick[j]].ev, c->rq[pick[i]].ev)))
           return;
     int m = 0, l[4] = {0, 0, 0, 0};
     for (int i = 1; i < len; i++)
