@@ -123,9 +123,11 @@ typedef struct cw_config {
   const char *endpoint;
   /* Non-zero: do not trace at all (wrappers pass straight through). */
   int disabled;
-  /* Per-thread event buffer, bytes (default 256 KiB, min 16 KiB). */
+  /* Per-thread event buffer, bytes (default 256 KiB; raised to at least
+   * 16 KiB and 32 * max_actors + 2 KiB, so a whole clock always fits). */
   uint32_t buffer_bytes;
-  /* Uncompressed batch cap, bytes (default 1 MiB, min 64 KiB). */
+  /* Uncompressed batch cap, bytes (default 1 MiB; raised to at least
+   * 200 * max_actors + 64 KiB). */
   uint32_t batch_bytes;
   /* Longest time an event waits before its batch is written, ms
    * (default 200). */
@@ -134,7 +136,7 @@ typedef struct cw_config {
    * actors have ended after it (default 256, min 1). */
   uint32_t retire_window;
   /* Capacity of the actor table: live actors plus the race window
-   * (default 8192, min retire_window + 64). */
+   * (default 4096, min retire_window + 64, max 2^22). */
   uint32_t max_actors;
   /* Non-zero: fsync() the trace file after each batch. */
   int fsync;

@@ -160,7 +160,7 @@ void cw_config_init(cw_config *cfg) {
   cfg->batch_bytes = 1u << 20;
   cfg->flush_interval_ms = 200;
   cfg->retire_window = 256;
-  cfg->max_actors = 8192;
+  cfg->max_actors = 4096;
 }
 
 static const char *env(const char *name) {
@@ -375,10 +375,13 @@ cw_status cw_init(const cw_config *user) {
   }
   if (env("CAUSEWAY_SERVICE"))
     cfg.service = env("CAUSEWAY_SERVICE");
-  if (env("CAUSEWAY_TRACE_FILE"))
+  /* Precedence: env file, env directory, config file, config directory. */
+  if (env("CAUSEWAY_TRACE_FILE")) {
     cfg.trace_file = env("CAUSEWAY_TRACE_FILE");
-  if (env("CAUSEWAY_TRACE_DIR"))
+  } else if (env("CAUSEWAY_TRACE_DIR")) {
+    cfg.trace_file = NULL;
     cfg.trace_dir = env("CAUSEWAY_TRACE_DIR");
+  }
   if (env("CAUSEWAY_ENDPOINT"))
     cfg.endpoint = env("CAUSEWAY_ENDPOINT");
   if (env_true("CAUSEWAY_DISABLED"))
@@ -389,8 +392,16 @@ cw_status cw_init(const cw_config *user) {
     cfg.batch_bytes = 64u << 10;
   if (cfg.max_actors < cfg.retire_window + 64)
     cfg.max_actors = cfg.retire_window + 64;
-  if (cfg.max_actors > (1u << 24))
+  if (cfg.max_actors > (1u << 22))
     return CW_EINVAL;
+  /* A record carrying a whole clock must fit in half a ring, and an event
+   * with every actor's definition in one batch. */
+  uint64_t min_ring = 2 * ((uint64_t)cfg.max_actors * 16 + 1024);
+  uint64_t min_batch = (uint64_t)cfg.max_actors * 200 + (64u << 10);
+  if (cfg.buffer_bytes < min_ring)
+    cfg.buffer_bytes = (uint32_t)min_ring;
+  if (cfg.batch_bytes < min_batch)
+    cfg.batch_bytes = (uint32_t)min_batch;
 
   CW_CHECK(pthread_mutex_lock(&g_life));
   cw_status st = CW_OK;

@@ -367,8 +367,16 @@ static void put_record(cw_sess *s, cw_drain *d, const cw_rhdr *h) {
       return;
     write_batch(s, d); /* full: write it, retry in a fresh batch */
   }
-  /* Larger than a whole batch: lost. */
-  cw_fetch_add_relaxed(&s->st_dropped, 1);
+  /* Larger than a whole batch (cannot happen with the sizes cw_init
+   * enforces): lost, and reported as a gap. */
+  if (h->type == CW_R_EVENT) {
+    const cw_rev *r = (const cw_rev *)h;
+    uint64_t n = (r->flags & CW_RF_WITH_REQUEST) ? 2 : 1;
+    cw_fetch_add_relaxed(&s->st_dropped, n);
+    uint32_t id = actor_id(s, d, r->slot, r->gen);
+    if (id && id != UINT32_MAX)
+      (void)cw__bw_gap(d->bw, id, n, r->seq + 1 - n, r->seq);
+  }
 }
 
 /* ---- Passes ------------------------------------------------------------------ */
@@ -436,7 +444,7 @@ static void *drain_main(void *arg) {
     int stop = s->stop;
     uint64_t req = s->flush_req;
     CW_CHECK(pthread_mutex_unlock(&s->dmu));
-    uint64_t n = pass(s, d);
+    uint64_t n = cw_load_acquire(&s->paused) && !stop ? 0 : pass(s, d);
     int want = stop || req != s->flush_done;
     if (d->open && (want || cw__mono_ns() - d->opened_ns >= interval))
       write_batch(s, d);
@@ -526,6 +534,12 @@ int cw__drain_stop(cw_sess *s) {
   CW_CHECK(pthread_join(s->drain, NULL));
   s->drain_started = 0;
   return s->dr->err ? -1 : 0;
+}
+
+void cw__drain_pause(int on) {
+  cw_sess *s = atomic_load_explicit(&cw__cur, memory_order_acquire);
+  if (s)
+    cw_store_release(&s->paused, on);
 }
 
 int cw__drain_flush(cw_sess *s) {

@@ -225,6 +225,7 @@ typedef struct cw_sess {
   uint64_t flush_req, flush_done;
   int flush_err;
   struct cw_drain *dr;    /* drain-thread-private state */
+  cw_aint paused;         /* tests: the drain skips its passes */
 
   cw_au64 st_dropped, st_written, st_batches, st_bytes,
       st_retired, st_max_clock;
@@ -330,6 +331,8 @@ cw_tstate *cw__register(cw_sess *s, const cw_actor *spawn);
 /* ---- Drain (cw_drain.c) ------------------------------------------------------ */
 
 int cw__drain_start(cw_sess *s);
+/* Tests only: pauses (1) or resumes (0) the drain's passes. */
+void cw__drain_pause(int on);
 /* Stops the drain thread after a final pass and flush. @return 0 or -1. */
 int cw__drain_stop(cw_sess *s);
 /* Asks the drain for a pass and a write-out, and waits for it. */

@@ -264,7 +264,12 @@ void cw__record(cw_tstate *ts, const cw_evargs *ev) {
                 (size_t)nj * sizeof(cw_ent) + olen + ev->vlen + ev->dlen;
   size = round8(size);
   cw_rev *r = NULL;
-  if (size <= UINT32_MAX && (a->gap_n == 0 || flush_gap(ts, a) == 0))
+  /* A pending gap marker goes first, but only with room for the event too
+   * (twice its size: a worst-case wrap), so drops are reported in runs. */
+  if (size <= UINT32_MAX &&
+      (a->gap_n == 0 ||
+       (cw__ring_fits(&ts->ring, sizeof(cw_rgap) + 2 * size, ev->critical) &&
+        flush_gap(ts, a) == 0)))
     r = cw__ring_alloc(&ts->ring, (uint32_t)size, ev->critical);
   if (!r && ev->critical) {
     /* An actor's end must not be lost: wait (briefly) for the drain. */

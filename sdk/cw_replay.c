@@ -59,12 +59,15 @@ static int actor_of(rctx *c, const cw_batch_ctx *ctx, uint32_t id,
   if (r->nactors == r->capactors) {
     uint32_t cap = r->capactors ? r->capactors * 2 : 16;
     char **a = realloc(r->actors, cap * sizeof(*a));
-    uint32_t *k = a ? realloc(r->actor_kind, cap * sizeof(*k)) : NULL;
     if (a)
       r->actors = a;
-    if (!a || !k)
+    uint32_t *k = a ? realloc(r->actor_kind, cap * sizeof(*k)) : NULL;
+    if (k)
+      r->actor_kind = k;
+    uint64_t *ra = k ? realloc(r->retired_at, cap * sizeof(*ra)) : NULL;
+    if (!ra)
       return -1;
-    r->actor_kind = k;
+    r->retired_at = ra;
     r->capactors = cap;
   }
   if (r->nactors >= c->capclocks) {
@@ -79,6 +82,7 @@ static int actor_of(rctx *c, const cw_batch_ctx *ctx, uint32_t id,
   if (!(r->actors[r->nactors] = dupn(name, len)))
     return -1;
   r->actor_kind[r->nactors] = kind;
+  r->retired_at[r->nactors] = 0;
   *out = r->nactors++;
   return 0;
 }
@@ -181,10 +185,12 @@ static int on_gap(void *ud, const cw_batch_ctx *ctx, uint32_t actor,
 
 static int on_retire(void *ud, const cw_batch_ctx *ctx, uint64_t seq,
                      const uint32_t *actors, uint32_t n) {
-  (void)ctx;
-  (void)seq;
-  (void)actors;
   rctx *c = ud;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t a;
+    if (actor_of(c, ctx, actors[i], &a) == 0)
+      c->r->retired_at[a] = seq;
+  }
   c->r->retired += n;
   c->r->retire_records++;
   return 0;
@@ -233,6 +239,7 @@ void cw__replay_free(cw_replay *r) {
     free(r->actors[i]);
   free(r->actors);
   free(r->actor_kind);
+  free(r->retired_at);
   memset(r, 0, sizeof(*r));
 }
 

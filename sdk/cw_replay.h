@@ -41,6 +41,7 @@ typedef struct cw_replay {
   size_t n, cap;
   char **actors;            /* global names */
   uint32_t *actor_kind;
+  uint64_t *retired_at;     /* per actor: RETIRE seq, 0 = never */
   uint32_t nactors, capactors;
   uint64_t gaps, lost;      /* GAP records and the events they count */
   uint64_t retired;         /* actors named by RETIRE records */

@@ -48,6 +48,14 @@ void *cw__ring_alloc(cw_ring *r, uint32_t size, int critical) {
   return r->buf + pos;
 }
 
+int cw__ring_fits(cw_ring *r, uint64_t bytes, int critical) {
+  uint64_t need = bytes + (critical ? 0 : r->reserve);
+  if (r->cap - (r->phead - r->ptail) >= need)
+    return 1;
+  r->ptail = cw_load_acquire(&r->tail);
+  return r->cap - (r->phead - r->ptail) >= need;
+}
+
 const cw_rhdr *cw__ring_peek(cw_ring *r, uint64_t *pos, uint64_t head) {
   if (*pos >= head)
     return NULL;

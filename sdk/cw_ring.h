@@ -45,6 +45,8 @@ void cw__ring_free(cw_ring *r);
 /* Producer: room for `size` bytes (a multiple of 8), or NULL when the ring
  * is full. `critical` may use the reserve. Fill it, then cw__ring_commit. */
 void *cw__ring_alloc(cw_ring *r, uint32_t size, int critical);
+/* Producer: 1 when `bytes` more bytes (padding included) would fit. */
+int cw__ring_fits(cw_ring *r, uint64_t bytes, int critical);
 /* Producer: publishes every record allocated so far. */
 static inline void cw__ring_commit(cw_ring *r) {
   cw_store_release(&r->head, r->phead);

@@ -180,6 +180,8 @@ cw_status cw_clock_encode(const cw_clock_snapshot *snap, char *buf,
     CW_CHECK(pthread_mutex_lock(&s->actors.mu));
     for (uint32_t i = 0; i < n; i++) {
       const sent *e = &snap->e[i];
+      if (e->ctr == 0)
+        continue; /* an actor that has recorded nothing yet */
       char *dst = pool + (size_t)m * (CW_NAME_MAX + 160);
       size_t len = cw__actor_fullname(s, e->slot, e->gen, dst,
                                       CW_NAME_MAX + 160);

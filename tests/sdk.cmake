@@ -12,4 +12,27 @@ endfunction()
 if(TARGET cw_sdk_replay)
   cw_sdk_test(test_sdk_hb)
   cw_sdk_test(test_sdk_core)
+  cw_sdk_test(test_sdk_snapshot)
+  cw_sdk_test(test_sdk_vclock)
+  cw_sdk_test(test_sdk_ring)
+  cw_sdk_test(test_sdk_retire)
+  cw_sdk_test(test_sdk_stress)
+  cw_sdk_test(test_sdk_file)
+  target_compile_definitions(test_sdk_file PRIVATE
+    CW_EXAMPLE_BALANCE="$<TARGET_FILE:cw_example_balance>")
+  add_dependencies(test_sdk_file cw_example_balance)
+endif()
+
+# The installed package works for an out-of-tree consumer (CMake package
+# and pkg-config). Needs the libraries built: it runs after a full build.
+if(TARGET causeway)
+  set(CW_CONSUMER_FLAGS "")
+  if(CW_SANITIZE)
+    set(CW_CONSUMER_FLAGS "-fsanitize=${CW_SANITIZE}")
+  endif()
+  add_test(NAME sdk_consumer
+    COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/sdk/consumer.sh
+            ${CMAKE_BINARY_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/sdk/consumer
+            "${CW_CONSUMER_FLAGS}")
+  set_tests_properties(sdk_consumer PROPERTIES LABELS sdk TIMEOUT 300)
 endif()
