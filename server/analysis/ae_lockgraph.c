@@ -31,7 +31,7 @@
 #define AE_PAIR_KEYS 64
 /* Steps (graph edges + instance checks) one search may take: adversarial
  * lock graphs cannot stall the engine; a truncated search is counted. */
-#define AE_SEARCH_BUDGET 200000u
+#define AE_SEARCH_BUDGET 1000000u
 
 static uint32_t get_pair(cw_engine *e, uint32_t h, uint32_t r) {
   uint32_t idx;
