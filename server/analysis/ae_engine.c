@@ -519,6 +519,13 @@ static int process(cw_engine *e, const cw_aevent *ev) {
     const cw_ae_join *j = &ev->joins[i];
     if (!valid_actor(e, j->actor) || e->dead[j->actor] || j->actor == aid)
       continue;
+    const ae_actor *b = &e->actors[j->actor];
+    if (!clock_only && b->counter == j->counter) {
+      /* The source is at that very event: inherit all it knew. */
+      cw__vc_join(&a->c, &b->c, e->dead);
+      cw__vc_join(&a->n, &b->n, e->dead);
+      continue;
+    }
     cw__vc_raise(&a->c, j->actor, j->counter);
     /* The joins of a producer's lock acquire are the lock's release clock
      * (docs/event-format.md): on_acquire applies them to the sync clock

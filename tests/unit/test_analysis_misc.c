@@ -195,6 +195,35 @@ static void test_producer_clocks(void **st) {
   cw__engine_free(e);
 }
 
+/* A join naming the source's latest event inherits what the source knew
+ * (transitivity): B wrote x, released L; A took L, then C joined A. */
+static void test_join_transitive(void **st) {
+  (void)st;
+  cw_engine *e = cw__engine_new(NULL);
+  assert_int_equal(tstd_feed(e, "B|begin()|0\nA|begin()|0\nC|begin()|0\n"
+                                "B|acq(L)|1\nB|w(x)|b\nB|rel(L)|2\n"
+                                "A|acq(L)|3\nA|rel(L)|4\n"),
+                   0);
+  cw_actor_id a = tstd_actor(e, "A"), c = tstd_actor(e, "C");
+  cw_ae_join j = {a, 3}; /* A's events: begin, acq, rel */
+  cw_aevent ev = mk(CW_AE_READ, c, tstd_sym(e, "x"));
+  ev.joins = &j;
+  ev.njoins = 1;
+  assert_int_equal(cw__engine_feed(e, &ev), 0);
+  cw_summary s;
+  cw__engine_summary(e, &s);
+  assert_int_equal(s.racy_variables, 0);
+  /* An older event of A gives only A's component: B's write races. */
+  j.counter = 1;
+  ev = mk(CW_AE_WRITE, tstd_actor(e, "D"), tstd_sym(e, "x"));
+  ev.joins = &j;
+  ev.njoins = 1;
+  assert_int_equal(cw__engine_feed(e, &ev), 0);
+  cw__engine_summary(e, &s);
+  assert_int_equal(s.racy_variables, 1);
+  cw__engine_free(e);
+}
+
 static void test_retire_gap_invalid(void **st) {
   (void)st;
   cw_engine *e = cw__engine_new(NULL);
@@ -527,6 +556,7 @@ int main(void) {
       cmocka_unit_test(test_out_of_order),
       cmocka_unit_test(test_max_pending_and_flush),
       cmocka_unit_test(test_producer_clocks),
+      cmocka_unit_test(test_join_transitive),
       cmocka_unit_test(test_retire_gap_invalid),
       cmocka_unit_test(test_audit_trail),
       cmocka_unit_test(test_critical_path),
