@@ -549,6 +549,67 @@ static void test_differential_waitfor(void **st) {
   assert_true(with_contention > traces / 10);
 }
 
+/* Garbage in (as a decoder of untrusted input might pass on): random kinds,
+ * actors, symbols, flags, counters and joins. The engine must reject or
+ * absorb all of it, and account for every event. */
+static void test_garbage_events(void **st) {
+  (void)st;
+  wrng = 0x1234567887654321ull;
+  cw_engine_config cfg = {sizeof(cfg), 1, 64};
+  cw_engine *e = cw__engine_new(&cfg);
+  cw_sym syms[8];
+  char name[16];
+  for (int i = 0; i < 8; i++) {
+    snprintf(name, sizeof(name), "s%d", i);
+    syms[i] = tstd_sym(e, name);
+    cw__engine_actor(e, syms[i], syms[(i + 1) % 8]);
+  }
+  uint64_t fed = 0;
+  for (int i = 0; i < 20000; i++) {
+    cw_aevent x;
+    cw_ae_join j[3];
+    memset(&x, 0, sizeof(x));
+    x.kind = (cw_ae_kind)wrnd(20);
+    x.flags = wrnd(64);
+    x.actor = wrnd(11);
+    x.object = wrnd(3) ? syms[wrnd(8)] : wrnd(40);
+    x.child = wrnd(11);
+    x.loc = syms[wrnd(8)];
+    x.counter = wrnd(4) ? 0 : wrnd(50);
+    x.ts_ns = (int64_t)wrnd(1000) - 100;
+    x.aux = (int64_t)wrnd(10) - 3;
+    x.njoins = wrnd(4) ? 0 : 1 + wrnd(3);
+    for (uint32_t k = 0; k < x.njoins; k++) {
+      j[k].actor = wrnd(12);
+      j[k].counter = wrnd(60);
+    }
+    x.joins = x.njoins ? j : NULL;
+    (void)cw__engine_feed(e, &x);
+    fed++;
+    if (i % 5000 == 4999) {
+      const cw_race_group *g;
+      const cw_deadlock *d;
+      const cw_lock_stats *ls;
+      const cw_span_info *sp;
+      const cw_audit_entry *au;
+      (void)cw__engine_races(e, &g);
+      (void)cw__engine_potential_deadlocks(e, &d);
+      (void)cw__engine_deadlocks(e, &d);
+      (void)cw__engine_locks(e, &ls);
+      (void)cw__engine_critical_path(e, &sp, NULL);
+      (void)cw__engine_audit(e, syms[0], &au);
+    }
+  }
+  cw__engine_flush(e);
+  cw_summary s;
+  cw__engine_summary(e, &s);
+  assert_int_equal(s.pending_events, 0);
+  assert_int_equal(s.events, fed);
+  assert_true(s.invalid_events > 0);
+  assert_true(s.invalid_events < fed);
+  cw__engine_free(e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_contention_event_index),
@@ -563,6 +624,7 @@ int main(void) {
       cmocka_unit_test(test_symbols_and_actors),
       cmocka_unit_test(test_many_entities),
       cmocka_unit_test(test_differential_waitfor),
+      cmocka_unit_test(test_garbage_events),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
