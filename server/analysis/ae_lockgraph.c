@@ -15,13 +15,19 @@
  *     hold it in read mode, is a gate lock: the cycle cannot close);
  *   - blocking modes (a read request of a lock held in read mode does not
  *     block);
- *   - pairwise concurrent requests under the sync clock, which is
- *     happens-before without the release->acquire edges of nested locks.
+ *   - pairwise concurrent requests: neither is before the other under the
+ *     sync clock (happens-before without the release->acquire edges of
+ *     nested locks), nor through one recorded hand-off of a nested lock
+ *     that is not in the cycle (u before a release of L, the acquire of L
+ *     that joined it before v).
  * Every lock of a cycle is nested, so the sync clock never contains the
  * cycle's own lock edges from the moment a lock becomes nested; it keeps
- * fork/join, annotation, explicit and leaf-lock edges, which is what
- * removes the joined-before-started and handed-off false positives. What
- * this approximates is documented in docs/detection.md.
+ * fork/join, annotation, explicit and leaf-lock edges, and the hand-off
+ * ring (the last AE_HANDOFFS acquires of nested locks, each with what it
+ * added to the acquirer's sync clock) puts back single edges of other
+ * nested locks. That removes the joined-before-started and handed-off
+ * false positives. What this approximates is documented in
+ * docs/detection.md.
  */
 #include "ae_internal.h"
 
@@ -29,7 +35,8 @@
 
 #define AE_MAX_CYCLE 4
 #define AE_PAIR_KEYS 64
-/* Steps (graph edges + instance checks) one search may take: adversarial
+/* Steps (graph edges, instance checks, hand-off scans) one search may take:
+ * adversarial
  * lock graphs cannot stall the engine; a truncated search is counted. */
 #define AE_SEARCH_BUDGET 1000000u
 
