@@ -35,9 +35,9 @@
 
 #define AE_MAX_CYCLE 4
 #define AE_PAIR_KEYS 64
-/* Steps (graph edges, instance checks, hand-off scans) one search may take:
- * adversarial
- * lock graphs cannot stall the engine; a truncated search is counted. */
+/* Steps (graph edges, instance checks, hand-off scans) one search may take,
+ * so that adversarial lock graphs cannot stall the engine; a truncated
+ * search is counted. */
 #define AE_SEARCH_BUDGET 1000000u
 
 static uint32_t get_pair(cw_engine *e, uint32_t h, uint32_t r) {
