@@ -290,6 +290,11 @@ struct cw_engine {
   uint32_t npdl, cappdl;
   ae_handoff ho[AE_HANDOFFS];
   uint32_t nho, hohead;
+  /* Per-cycle-check cache: closures of instances' sync clocks over the
+   * hand-offs of locks outside the cycle (ae_lockgraph.c). */
+  ae_vc clo[8];
+  const void *clo_inst[8];
+  uint32_t nclo, cloNext;
   /* Actual deadlocks. */
   cw_deadlock *adl;
   uint32_t nadl, capadl, nactive;

@@ -17,14 +17,14 @@
  *     block);
  *   - pairwise concurrent requests: neither is before the other under the
  *     sync clock (happens-before without the release->acquire edges of
- *     nested locks), nor through one recorded hand-off of a nested lock
- *     that is not in the cycle (u before a release of L, the acquire of L
- *     that joined it before v).
+ *     nested locks) closed over the recorded hand-offs of nested locks
+ *     that are not in the cycle (u before a release of L, the acquire of
+ *     L that joined it before v, chained any number of times).
  * Every lock of a cycle is nested, so the sync clock never contains the
  * cycle's own lock edges from the moment a lock becomes nested; it keeps
  * fork/join, annotation, explicit and leaf-lock edges, and the hand-off
  * ring (the last AE_HANDOFFS acquires of nested locks, each with what it
- * added to the acquirer's sync clock) puts back single edges of other
+ * added to the acquirer's sync clock) puts back the edges of other
  * nested locks. That removes the joined-before-started and handed-off
  * false positives. What this approximates is documented in
  * docs/detection.md.
@@ -119,23 +119,48 @@ static int in_cycle(const struct cyc *c, uint32_t lock) {
   return 0;
 }
 
+/* The events before v without the cycle's lock edges, as a clock: v's sync
+ * clock closed over the recorded hand-offs of nested locks outside the
+ * cycle (a hand-off whose acquire is known adds what its releases knew).
+ * Cached per instance for the current cycle. */
+static const ae_vc *closure(cw_engine *e, cyc *c, const ae_inst *v) {
+  for (uint32_t i = 0; i < e->nclo; i++)
+    if (e->clo_inst[i] == v)
+      return &e->clo[i];
+  uint32_t slot = e->nclo < 8 ? e->nclo++ : (e->cloNext++ % 8);
+  ae_vc *k = &e->clo[slot];
+  e->clo_inst[slot] = v;
+  cw__vc_copy(k, &v->n);
+  int changed = 1;
+  while (changed && c->budget) {
+    changed = 0;
+    c->budget = c->budget > e->nho ? c->budget - e->nho : 0;
+    for (uint32_t i = 0; i < e->nho; i++) {
+      const ae_handoff *h = &e->ho[i];
+      if (e->dead[h->acq_actor] || in_cycle(c, h->lock) ||
+          h->acq_counter > cw__vc_get(k, h->acq_actor))
+        continue;
+      int adds = 0;
+      for (uint32_t q = 0; q < h->nrel.n && !adds; q++)
+        adds = h->nrel.e[q].c > cw__vc_get(k, h->nrel.e[q].actor);
+      if (adds) {
+        cw__vc_join(k, &h->nrel, e->dead);
+        changed = 1;
+      }
+    }
+  }
+  return k;
+}
+
 /* u happens before v without the cycle's lock edges: through the sync
- * clocks, or through one recorded hand-off of a nested lock outside the
- * cycle (u before its release, its acquire before v). */
-static int before(const cw_engine *e, struct cyc *c, const ae_inst *u,
-                  const ae_inst *v) {
+ * clocks and any chain of recorded hand-offs of nested locks outside the
+ * cycle. */
+static int before(cw_engine *e, cyc *c, const ae_inst *u, const ae_inst *v) {
   if (u->counter <= cw__vc_get(&v->n, u->actor))
     return 1;
-  c->budget = c->budget > e->nho ? c->budget - e->nho : 0;
-  for (uint32_t i = 0; i < e->nho; i++) {
-    const ae_handoff *h = &e->ho[i];
-    if (e->dead[h->acq_actor] || in_cycle(c, h->lock) ||
-        h->acq_counter > cw__vc_get(&v->n, h->acq_actor) ||
-        u->counter > cw__vc_get(&h->nrel, u->actor))
-      continue;
-    return 1;
-  }
-  return 0;
+  if (!e->nho)
+    return 0;
+  return u->counter <= cw__vc_get(closure(e, c, v), u->actor);
 }
 
 static int sets_conflict(const cw_engine *e, uint32_t x, uint32_t y) {
@@ -156,8 +181,7 @@ static int sets_conflict(const cw_engine *e, uint32_t x, uint32_t y) {
   return 0;
 }
 
-static int compatible(const cw_engine *e, cyc *c, uint32_t k,
-                      const ae_inst *u) {
+static int compatible(cw_engine *e, cyc *c, uint32_t k, const ae_inst *u) {
   if (!c->budget)
     return 0;
   c->budget--;
@@ -177,7 +201,7 @@ static int compatible(const cw_engine *e, cyc *c, uint32_t k,
   return 1;
 }
 
-static int choose(const cw_engine *e, cyc *c, uint32_t k) {
+static int choose(cw_engine *e, cyc *c, uint32_t k) {
   if (k >= c->n)
     return 1;
   if (k >= AE_MAX_CYCLE)
@@ -212,6 +236,7 @@ static void check_cycle(cw_engine *e, cyc *c) {
   cycle_key(c, &rot, &k1, &k2);
   if (cw__map_get(&e->cyclemap, k1, k2))
     return;
+  e->nclo = 0; /* closures depend on the cycle's locks */
   if (!compatible(e, c, 0, c->pick[0]) || !choose(e, c, 1))
     return;
   cw__map_put(&e->cyclemap, k1, k2, e->npdl, NULL);
@@ -337,6 +362,8 @@ void cw__lockgraph_free(cw_engine *e) {
   cw__map_free(&e->cyclemap);
   for (uint32_t i = 0; i < AE_HANDOFFS; i++)
     cw__vc_free(&e->ho[i].nrel);
+  for (uint32_t i = 0; i < 8; i++)
+    cw__vc_free(&e->clo[i]);
   for (uint32_t i = 0; i < e->npdl; i++)
     cw__ae_free((void *)e->pdl[i].edges);
   cw__ae_free(e->pdl);
