@@ -48,6 +48,8 @@ typedef struct nat_src {
   cw_actor_id *amap; /* batch-local actor id -> engine actor */
   size_t amap_cap;
   cw_sym service;
+  const char *svc, *inst; /* the current batch's header (borrowed) */
+  size_t svc_len, inst_len;
   cw_engine *e;
   cw_input_stats *st;
   int oom;
@@ -108,7 +110,19 @@ static cw_sym service_of(nat_src *s, const char *name, size_t len) {
   return cw__engine_intern(s->e, name, (size_t)(hash - name));
 }
 
+/* An actor by name. A name that is not global yet (no '#') is qualified
+ * with the batch's service and instance, as the collector does. */
 static cw_actor_id actor_by_name(nat_src *s, const char *name, size_t len) {
+  char buf[1024];
+  if (!memchr(name, '#', len)) {
+    int n =
+        snprintf(buf, sizeof buf, "%.*s#%.*s/%.*s", (int)s->svc_len, s->svc,
+                 (int)s->inst_len, s->inst, (int)(len > 512 ? 512 : len), name);
+    if (n > 0 && (size_t)n < sizeof buf) {
+      name = buf;
+      len = (size_t)n;
+    }
+  }
   cw_sym sym = cw__engine_intern(s->e, name, len);
   return cw__engine_actor(s->e, sym, service_of(s, name, len));
 }
@@ -147,6 +161,10 @@ static int on_batch(void *ud, const cw_batch_ctx *ctx) {
   nat_src *s = ud;
   const cw_batch_hdr *h = cw__ctx_header(ctx);
   s->service = cw__engine_intern(s->e, h->service, h->service_len);
+  s->svc = h->service;
+  s->svc_len = h->service_len > 256 ? 256 : h->service_len;
+  s->inst = h->instance;
+  s->inst_len = h->instance_len > 256 ? 256 : h->instance_len;
   if (s->amap)
     memset(s->amap, 0, s->amap_cap * sizeof *s->amap);
   s->st->batches++;

@@ -89,6 +89,25 @@ static void test_mapping(void **state) {
   cw__engine_free(e);
 }
 
+/* Names that are not global yet are qualified with the batch's service
+ * and instance, as the collector qualifies them. */
+static void test_local_actor_names_qualified(void **state) {
+  (void)state;
+  const char *spec = "batch bank web1 42\n"
+                     "ev 1 t9 1 fork worker @m.c:1\n"
+                     "ev 2 other#h/x 1 write v @m.c:2\n";
+  cw_input_stats st;
+  cw_engine *e = decode(spec, 0, &st, NULL);
+  const fake_event *ev;
+  assert_int_equal(fake_events(e, &ev), 2);
+  assert_string_equal(ev[0].actor, "bank#web1/t9");
+  assert_string_equal(ev[0].child, "bank#web1/worker");
+  assert_string_equal(ev[0].service, "bank");
+  assert_string_equal(ev[1].actor, "other#h/x");
+  assert_string_equal(ev[1].service, "other");
+  cw__engine_free(e);
+}
+
 static void test_reorders_by_seq(void **state) {
   (void)state;
   /* Two per-thread buffers drained one after the other, over two frames. */
@@ -220,6 +239,7 @@ static void test_files_merged_by_wall_time(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mapping),
+      cmocka_unit_test(test_local_actor_names_qualified),
       cmocka_unit_test(test_reorders_by_seq),
       cmocka_unit_test(test_gap_and_retire),
       cmocka_unit_test(test_truncated_tail_kept),
