@@ -50,6 +50,12 @@ int cli_parse_fail_on(const char *list, unsigned *out);
  * @return CLI_OK, CLI_FOUND or CLI_USAGE (input error, printed). */
 int cli_analyse(const cli_opts *o, const char *const *files, size_t n);
 
+/* Lists dir's files whose names end with one of `suffixes` (NULL
+ * terminated), sorted, as "dir/name". @return the count with a new array
+ * in *out (free with cli_free_list), or -1. */
+long cli_list_dir(const char *dir, const char *const *suffixes, char ***out);
+void cli_free_list(char **v, long n);
+
 int cli_check(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_dump(int argc, char **argv);

@@ -363,14 +363,58 @@ static void check_usage(void) {
         stderr);
 }
 
+/* Appends path, or the trace files of a directory, to the file list. */
+static int add_input(const char *path, const char ***files, size_t *n,
+                     size_t *cap, char ***owned, long *nowned) {
+  static const char *const traces[] = {".cwt", ".std", ".json", ".jsonl", NULL};
+  struct stat sb;
+  char **list = NULL;
+  long k = 0;
+  if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    k = cli_list_dir(path, traces, &list);
+    if (k < 0) {
+      cli_err("%s: cannot list the directory", path);
+      return -1;
+    }
+    if (k == 0)
+      cli_err("%s: no .cwt, .std, .json or .jsonl file", path);
+  }
+  size_t need = *n + (size_t)(list ? k : 1);
+  if (need > *cap) {
+    size_t ncap = need * 2;
+    const char **f = realloc(*files, ncap * sizeof *f);
+    char **o = realloc(*owned, ncap * sizeof *o);
+    if (f)
+      *files = f;
+    if (o)
+      *owned = o;
+    if (!f || !o) {
+      cli_free_list(list, k);
+      cli_err("out of memory");
+      return -1;
+    }
+    *cap = ncap;
+  }
+  if (!list) {
+    (*files)[(*n)++] = path;
+    return 0;
+  }
+  for (long i = 0; i < k; i++) {
+    (*files)[(*n)++] = list[i];
+    (*owned)[(*nowned)++] = list[i];
+  }
+  free(list);
+  return 0;
+}
+
 int cli_check(int argc, char **argv) {
   cli_opts o;
   cli_opts_init(&o);
-  const char **files = calloc((size_t)argc + 1, sizeof *files);
-  if (!files)
-    return CLI_USAGE;
-  size_t n = 0;
-  int only_files = 0;
+  const char **files = NULL;
+  char **owned = NULL;
+  size_t n = 0, cap = 0;
+  long nowned = 0;
+  int only_files = 0, rc = CLI_USAGE;
   for (int i = 1; i < argc; i++) {
     if (!only_files && !strcmp(argv[i], "--")) {
       only_files = 1;
@@ -379,28 +423,29 @@ int cli_check(int argc, char **argv) {
     if (!only_files && argv[i][0] == '-' && argv[i][1] != '\0') {
       if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
         check_usage();
-        free(files);
-        return CLI_OK;
+        rc = CLI_OK;
+        goto out;
       }
       int r = cli_parse_opt(&o, argc, argv, &i);
       if (r == 0)
         cli_err("check: unknown option '%s'", argv[i]);
       if (r <= 0) {
         check_usage();
-        free(files);
-        return CLI_USAGE;
+        goto out;
       }
       continue;
     }
-    files[n++] = argv[i];
+    if (add_input(argv[i], &files, &n, &cap, &owned, &nowned) != 0)
+      goto out;
   }
   if (n == 0) {
     cli_err("check: no input files");
     check_usage();
-    free(files);
-    return CLI_USAGE;
+    goto out;
   }
-  int rc = cli_analyse(&o, files, n);
+  rc = cli_analyse(&o, files, n);
+out:
   free(files);
+  cli_free_list(owned, nowned);
   return rc;
 }

@@ -21,49 +21,6 @@
 
 #include "cli.h"
 
-#define RUN_MAX_TRACES 100000
-
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int has_suffix(const char *s, const char *suf) {
-  size_t n = strlen(s), m = strlen(suf);
-  return n >= m && strcmp(s + n - m, suf) == 0;
-}
-
-/* Lists the .cwt files of dir, sorted. @return the count, or -1. */
-static long list_traces(const char *dir, char ***out) {
-  DIR *d = opendir(dir);
-  if (!d)
-    return -1;
-  char **v = NULL;
-  size_t n = 0, cap = 0;
-  struct dirent *de;
-  while ((de = readdir(d)) != NULL) {
-    if (!has_suffix(de->d_name, ".cwt") || n >= RUN_MAX_TRACES)
-      continue;
-    if (n == cap) {
-      cap = cap ? cap * 2 : 16;
-      char **nv = realloc(v, cap * sizeof *nv);
-      if (!nv)
-        break;
-      v = nv;
-    }
-    size_t len = strlen(dir) + strlen(de->d_name) + 2;
-    char *p = malloc(len);
-    if (!p)
-      break;
-    snprintf(p, len, "%s/%s", dir, de->d_name);
-    v[n++] = p;
-  }
-  closedir(d);
-  if (n > 1)
-    qsort(v, n, sizeof *v, cmp_str);
-  *out = v;
-  return (long)n;
-}
-
 static void remove_dir(const char *dir) {
   DIR *d = opendir(dir);
   if (d) {
@@ -71,8 +28,10 @@ static void remove_dir(const char *dir) {
     while ((de = readdir(d)) != NULL) {
       if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
         continue;
-      char path[4096];
-      snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+      char path[8192];
+      int len = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+      if (len < 0 || (size_t)len >= sizeof path)
+        continue;
       if (unlink(path) != 0)
         cli_err("cannot remove %s: %s", path, strerror(errno));
     }
@@ -179,7 +138,8 @@ int cli_run(int argc, char **argv) {
   int cmd = run_cmd(argv + i, dir);
 
   char **traces = NULL;
-  long n = list_traces(dir, &traces);
+  static const char *const cwt[] = {".cwt", NULL};
+  long n = cli_list_dir(dir, cwt, &traces);
   int rc;
   if (n < 0) {
     cli_err("run: cannot read %s: %s", dir, strerror(errno));
@@ -191,9 +151,7 @@ int cli_run(int argc, char **argv) {
               dir);
     rc = cli_analyse(&o, (const char *const *)traces, (size_t)n);
   }
-  for (long k = 0; k < n; k++)
-    free(traces[k]);
-  free(traces);
+  cli_free_list(traces, n < 0 ? 0 : n);
   if (o.keep_traces)
     cli_err("run: traces kept in %s", dir);
   else

@@ -64,6 +64,13 @@ expect 2 "forced std on JSON" "$CW" check --input-format std "$DATA/raceway-exam
 grep_in "$T/err" "batch.json:1: " "forced-format error names line"
 expect 1 "-- ends options" "$CW" check -- "$LOST"
 
+# ---- a directory stands for its trace files
+expect 1 "check a directory" "$CW" check "$DATA/std-two-files"
+grep_in "$T/out" "1 racy variable" "directory inputs analysed together"
+mkdir "$T/empty"
+expect 2 "check an empty directory" "$CW" check "$T/empty"
+grep_in "$T/err" "no .cwt, .std, .json or .jsonl file" "empty directory named"
+
 # ---- progress: forced on, it updates one line on stderr; off otherwise
 awk 'BEGIN { for (i = 0; i < 70000; i++) print "T1|w(x)|" i % 10 }' > "$T/long.std"
 expect 0 "progress forced" "$CW" check --progress "$T/long.std"
