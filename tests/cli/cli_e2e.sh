@@ -65,9 +65,9 @@ grep_in "$T/err" "batch.json:1: " "forced-format error names line"
 expect 1 "-- ends options" "$CW" check -- "$LOST"
 
 # ---- a directory stands for its trace files
-mkdir "$T/dir" && cp "$DATA/std-two-files/a.std" "$DATA/std-two-files/b.std" "$T/dir/"
-printf 'not a trace' > "$T/dir/notes.txt"
-expect 1 "check a directory" "$CW" check "$T/dir"
+mkdir "$T/traces" && cp "$DATA/std-two-files/a.std" "$DATA/std-two-files/b.std" "$T/traces/"
+printf 'not a trace' > "$T/traces/notes.txt"
+expect 1 "check a directory" "$CW" check "$T/traces"
 grep_in "$T/out" "1 racy variable" "directory inputs analysed together"
 mkdir "$T/empty"
 expect 2 "check an empty directory" "$CW" check "$T/empty"
