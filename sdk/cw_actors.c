@@ -32,17 +32,19 @@ int cw__actab_init(cw_actab *t, uint32_t cap) {
   CW_CHECK(pthread_mutex_init(&t->mu, NULL));
   t->slots = cw__calloc(cap, sizeof(*t->slots));
   t->freeq = cw__calloc(cap, sizeof(*t->freeq));
+  t->gens = cw__calloc(cap, sizeof(*t->gens));
   t->nbuckets = 1;
   while (t->nbuckets < cap)
     t->nbuckets *= 2;
   t->buckets = cw__calloc(t->nbuckets, sizeof(*t->buckets));
-  if (!t->slots || !t->freeq || !t->buckets) {
+  if (!t->slots || !t->freeq || !t->buckets || !t->gens) {
     cw__actab_free(t);
     return -1;
   }
   t->cap = cap;
+  t->view = (cw_gens){t->gens, cap};
   for (uint32_t i = 0; i < cap; i++) {
-    atomic_init(&t->slots[i].gen, 1);
+    atomic_init(&t->gens[i], 1);
     t->freeq[i] = i;
   }
   t->fcount = cap;
@@ -53,6 +55,8 @@ void cw__actab_free(cw_actab *t) {
   cw__free(t->slots);
   cw__free(t->freeq);
   cw__free(t->buckets);
+  cw__free(t->gens);
+  t->gens = NULL;
   t->slots = NULL;
   t->freeq = t->buckets = NULL;
   pthread_mutex_destroy(&t->mu);
@@ -76,7 +80,7 @@ static int alloc_locked(cw_actab *t, uint32_t kind, const char *name,
   a->name[len] = 0;
   t->live++;
   *slot = s;
-  *gen = cw_load_relaxed(&a->gen);
+  *gen = cw_load_relaxed(&t->gens[s]);
   return 0;
 }
 
@@ -97,7 +101,7 @@ int cw__actab_remote(cw_actab *t, const char *name, size_t len,
     cw_aslot *a = &t->slots[i - 1];
     if (strlen(a->name) == len && memcmp(a->name, name, len) == 0) {
       *slot = i - 1;
-      *gen = cw_load_relaxed(&a->gen);
+      *gen = cw_load_relaxed(&t->gens[i - 1]);
       goto out;
     }
   }
@@ -114,7 +118,7 @@ out:
 void cw__actab_retire(cw_actab *t, uint32_t slot, uint32_t gen) {
   CW_CHECK(pthread_mutex_lock(&t->mu));
   cw_aslot *a = &t->slots[slot];
-  if (cw_load_relaxed(&a->gen) == gen) {
+  if (cw_load_relaxed(&t->gens[slot]) == gen) {
     if (a->kind == CW_ACTOR_REMOTE) {
       uint32_t b = (uint32_t)(hash_name(a->name, strlen(a->name)) &
                               (t->nbuckets - 1));
@@ -124,7 +128,7 @@ void cw__actab_retire(cw_actab *t, uint32_t slot, uint32_t gen) {
       if (*p)
         *p = a->hnext;
     }
-    cw_store_release(&a->gen, gen + 1);
+    cw_store_release(&t->gens[slot], gen + 1);
     a->kind = CW_SLOT_FREE;
     t->freeq[(t->fhead + t->fcount) % t->cap] = slot;
     t->fcount++;

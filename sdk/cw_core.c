@@ -317,8 +317,9 @@ static cw_status start_session(const cw_config *cfg) {
   s->cfg.service = s->service;
   s->cfg.instance = s->instance;
   random_bytes(s->stream_id, sizeof(s->stream_id));
-  s->base_wall = cw__wall_ns();
-  s->base_mono = cw__mono_ns();
+  cw__stamp_init(&s->stamps, &s->base_mono);
+  s->use_tsc = s->stamps.use_tsc;
+  s->base_wall = cw__wall_ns() - (int64_t)(cw__mono_ns() - s->base_mono);
   s->init_thread = pthread_self();
   atomic_init(&s->seq, 1);
   CW_CHECK(pthread_mutex_init(&s->reg_mu, NULL));

@@ -233,8 +233,8 @@ static int put_event(cw_sess *s, cw_drain *d, const cw_rev *r) {
   ev.flags = r->flags & CW_EVF_KNOWN_;
   ev.seq = r->seq;
   ev.counter = r->ctr;
-  ev.mono_ns = r->mono;
-  ev.wall_ns = s->base_wall + (int64_t)(r->mono - s->base_mono);
+  ev.mono_ns = cw__stamp_to_mono(&s->stamps, r->mono);
+  ev.wall_ns = s->base_wall + (int64_t)(ev.mono_ns - s->base_mono);
   ev.line = r->line;
   ev.duration_ns = r->dur;
   ev.aux = r->aux;
@@ -439,7 +439,12 @@ static void *drain_main(void *arg) {
   cw_sess *s = arg;
   cw_drain *d = s->dr;
   uint64_t interval = (uint64_t)s->cfg.flush_interval_ms * 1000000u;
+  uint64_t anchored = cw__mono_ns();
   for (;;) {
+    if (cw__mono_ns() - anchored >= 1000000000u) {
+      cw__stamp_reanchor(&s->stamps);
+      anchored = cw__mono_ns();
+    }
     CW_CHECK(pthread_mutex_lock(&s->dmu));
     int stop = s->stop;
     uint64_t req = s->flush_req;

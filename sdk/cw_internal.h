@@ -23,6 +23,7 @@
 #include "causeway.h"
 #include "cw_atomic.h"
 #include "cw_ring.h"
+#include "cw_stamp.h"
 #include "cw_vclock.h"
 
 struct cw_sink;
@@ -56,7 +57,6 @@ void cw__fatal(const char *what, int err);
 enum { CW_SLOT_FREE = 0 };
 
 typedef struct cw_aslot {
-  cw_au32 gen;        /* bumped when the slot's actor is retired */
   uint32_t kind;      /* CW_ACTOR_THREAD/TASK/REMOTE, 0 when free */
   uint64_t birth;     /* creation order, for "most recent first" */
   uint32_t hnext;     /* remote-name hash chain (slot + 1, 0 = end) */
@@ -67,6 +67,8 @@ typedef struct cw_actab {
   pthread_mutex_t mu;     /* guards allocation, names of free slots,
                              the free queue and the remote-name hash */
   cw_aslot *slots;
+  cw_au32 *gens;          /* per slot, bumped when its actor is retired */
+  cw_gens view;           /* {gens, cap}, for clock pruning */
   uint32_t cap;
   uint32_t *freeq;        /* FIFO of free slots: reuse is as late as can be */
   uint32_t fhead, fcount;
@@ -79,7 +81,7 @@ typedef struct cw_actab {
 /* @return 1 when (slot, gen) names a live (not retired) actor. */
 static inline int cw__slot_valid(const cw_actab *t, uint32_t slot,
                                  uint32_t gen) {
-  return slot < t->cap && cw_load_acquire(&t->slots[slot].gen) == gen;
+  return slot < t->cap && cw_load_acquire(&t->gens[slot]) == gen;
 }
 
 int cw__actab_init(cw_actab *t, uint32_t cap);
@@ -199,6 +201,8 @@ typedef struct cw_sess {
   uint8_t stream_id[16];
   int64_t base_wall;
   uint64_t base_mono;
+  int use_tsc;            /* events carry TSC ticks (cw_stamp.h) */
+  cw_stampmap stamps;     /* drain thread only after init */
   pthread_t init_thread;
 
   cw_au64 seq;            /* next event sequence number */
@@ -279,6 +283,12 @@ void cw__record(cw_tstate *ts, const cw_evargs *ev);
 /* Grows the thread's scratch arrays to hold n entries. @return 0 or -1. */
 int cw__ts_reserve(cw_tstate *ts, uint32_t n);
 
+/* cw__record for an event without joins, values or trace context: writes
+ * the ring record directly (falls back to cw__record otherwise). */
+void cw__record_simple(cw_tstate *ts, uint16_t kind, uint32_t flags,
+                       cw_lockst *lock, const char *obj, size_t olen,
+                       int64_t vint, cw_loc loc);
+
 /* Joins n sorted entries into the current actor's clock; the raised
  * entries land in ts->delta. @return the number raised. */
 uint32_t cw__actor_join(cw_tstate *ts, cw_actor *a, const cw_ent *src,
@@ -346,6 +356,10 @@ void cw__tstate_free(cw_tstate *ts);
 /* ---- Misc ---------------------------------------------------------------- */
 
 uint64_t cw__mono_ns(void);
+/* An event's raw timestamp (TSC ticks or CLOCK_MONOTONIC ns). */
+static inline uint64_t cw__stamp(const cw_sess *s) {
+  return s->use_tsc ? cw__tsc() : cw__mono_ns();
+}
 int64_t cw__wall_ns(void);
 /* Formats actor (slot,gen)'s full name; `locked` = caller holds actors.mu.
  * @return its length, or 0 when stale. */

@@ -24,10 +24,6 @@
 #include "cw_format.h"
 #include "cw_internal.h"
 
-static int valid_slot(const void *ctx, uint32_t slot, uint32_t gen) {
-  return cw__slot_valid(ctx, slot, gen);
-}
-
 static cw_lockst *lookup(cw_tstate *ts, void *addr, uint32_t kind) {
   cw_sess *s = ts->sess;
   uint64_t ep = cw_load_acquire(&s->lc_epoch);
@@ -57,9 +53,7 @@ static cw_lockst *lookup(cw_tstate *ts, void *addr, uint32_t kind) {
 
 static void ev_request(cw_tstate *ts, cw_lockst *ls, uint32_t flags,
                        cw_loc loc) {
-  cw_evargs ev = {.kind = CW_EV_LOCK_REQUEST, .flags = flags, .lock = ls,
-                  .loc = loc};
-  cw__record(ts, &ev);
+  cw__record_simple(ts, CW_EV_LOCK_REQUEST, flags, ls, NULL, 0, 0, loc);
 }
 
 /* The lock is now held: join its release clock and record the acquire.
@@ -78,6 +72,10 @@ static void ev_acquired(cw_tstate *ts, cw_lockst *ls, uint32_t flags,
     flags |= CW_RF_WITH_REQUEST;
   else if (with_request)
     ev_request(ts, ls, flags, loc);
+  if (nj == 0) {
+    cw__record_simple(ts, CW_EV_LOCK_ACQUIRED, flags, ls, NULL, 0, 0, loc);
+    return;
+  }
   cw_evargs ev = {.kind = CW_EV_LOCK_ACQUIRED, .flags = flags, .lock = ls,
                   .joins = ts->delta, .njoins = nj, .loc = loc};
   cw__record(ts, &ev);
@@ -92,8 +90,7 @@ static void fill_from(cw_tstate *ts, cw_vc *v, uint32_t *oslot, uint32_t *ogen,
       return;
   }
   uint32_t n = cw__actor_full(ts, a);
-  if (cw__vc_copy(v, ts->delta, n, UINT32_MAX, valid_slot,
-                  &ts->sess->actors) != 0) {
+  if (cw__vc_copy(v, ts->delta, n, UINT32_MAX, &ts->sess->actors.view) != 0) {
     *oslot = UINT32_MAX; /* out of memory: the clock is incomplete */
     return;
   }
@@ -108,8 +105,8 @@ static void merge_into(cw_tstate *ts, cw_vc *v, cw_actor *a) {
   uint32_t n = cw__actor_full(ts, a);
   if (cw__ts_reserve(ts, v->n + n) != 0 || cw__vc_reserve(v, v->n + n) != 0)
     return;
-  uint32_t m = cw__vc_merge(v->e, v->n, ts->delta, n, UINT32_MAX, valid_slot,
-                            &ts->sess->actors, ts->scratch, NULL, NULL);
+  uint32_t m = cw__vc_merge(v->e, v->n, ts->delta, n, UINT32_MAX,
+                            &ts->sess->actors.view, ts->scratch, NULL, NULL);
   memcpy(v->e, ts->scratch, (size_t)m * sizeof(cw_ent));
   v->n = m;
 }
@@ -118,10 +115,8 @@ static void merge_into(cw_tstate *ts, cw_vc *v, cw_actor *a) {
 static void ev_release(cw_tstate *ts, cw_lockst *ls, int rw, int shared,
                        cw_loc loc) {
   cw_actor *a = ts->cur;
-  cw_evargs ev = {.kind = CW_EV_LOCK_RELEASE,
-                  .flags = shared ? CW_EVF_SHARED : 0, .lock = ls,
-                  .loc = loc};
-  cw__record(ts, &ev);
+  cw__record_simple(ts, CW_EV_LOCK_RELEASE, shared ? CW_EVF_SHARED : 0, ls,
+                    NULL, 0, 0, loc);
   if (shared) {
     cw_spin_lock(&ls->spin);
     merge_into(ts, &ls->clock, a);
@@ -132,8 +127,7 @@ static void ev_release(cw_tstate *ts, cw_lockst *ls, int rw, int shared,
   fill_from(ts, &ls->clock, &ls->own_slot, &ls->own_gen, a, 1, &ls->own_ver);
   if (rw) {
     /* Readers after a write release see exactly the writer's clock. */
-    if (cw__vc_copy(&ls->rclock, ls->clock.e, ls->clock.n, UINT32_MAX, NULL,
-                    NULL) == 0) {
+    if (cw__vc_copy(&ls->rclock, ls->clock.e, ls->clock.n, UINT32_MAX, NULL) == 0) {
       ls->rown_slot = ls->own_slot;
       ls->rown_gen = ls->own_gen;
     }
@@ -478,8 +472,7 @@ void cw_annotate_acquire_at(const char *key, cw_loc loc) {
   uint32_t nj = 0;
   if (ls) {
     cw_spin_lock(&ls->spin);
-    int rc = cw__vc_copy(&ts->tmp, ls->clock.e, ls->clock.n, UINT32_MAX, NULL,
-                         NULL);
+    int rc = cw__vc_copy(&ts->tmp, ls->clock.e, ls->clock.n, UINT32_MAX, NULL);
     cw_spin_unlock(&ls->spin);
     if (rc == 0)
       nj = cw__actor_join(ts, ts->cur, ts->tmp.e, ts->tmp.n);

@@ -28,10 +28,6 @@ static _Thread_local int tls_dead;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t tls_key;
 
-static int valid_slot(const void *ctx, uint32_t slot, uint32_t gen) {
-  return cw__slot_valid(ctx, slot, gen);
-}
-
 /* ---- Thread registration -------------------------------------------------- */
 
 static void tls_dtor(void *p) {
@@ -121,8 +117,7 @@ cw_tstate *cw__register(cw_sess *s, const cw_actor *spawn) {
     a->has_parent = 1;
     a->pslot = spawn->pslot;
     a->pgen = spawn->pgen;
-    if (cw__vc_copy(&a->vc, spawn->vc.e, spawn->vc.n, a->slot, valid_slot,
-                    &s->actors) != 0)
+    if (cw__vc_copy(&a->vc, spawn->vc.e, spawn->vc.n, a->slot, &s->actors.view) != 0)
       goto fail;
   } else {
     char name[32];
@@ -176,8 +171,8 @@ uint32_t cw__actor_join(cw_tstate *ts, cw_actor *a, const cw_ent *src,
   if (cw__ts_reserve(ts, a->vc.n + n) != 0)
     return 0;
   uint32_t nd = 0;
-  uint32_t m = cw__vc_merge(a->vc.e, a->vc.n, src, n, a->slot, valid_slot,
-                            &s->actors, ts->scratch, ts->delta, &nd);
+  uint32_t m = cw__vc_merge(a->vc.e, a->vc.n, src, n, a->slot,
+                            &s->actors.view, ts->scratch, ts->delta, &nd);
   cw_ent *old = a->vc.e;
   uint32_t oldcap = a->vc.cap;
   a->vc.e = ts->scratch;
@@ -302,7 +297,7 @@ void cw__record(cw_tstate *ts, const cw_evargs *ev) {
   r->gen = a->gen;
   r->seq = seq;
   r->ctr = a->ctr;
-  r->mono = cw__mono_ns();
+  r->mono = cw__stamp(s);
   r->file = ev->loc.file;
   r->func = ev->loc.func;
   r->line = ev->loc.line;
@@ -347,6 +342,49 @@ void cw__record(cw_tstate *ts, const cw_evargs *ev) {
   }
   if (ev->dlen)
     memcpy(p, ev->detail, ev->dlen);
+  cw__ring_commit(&ts->ring);
+}
+
+void cw__record_simple(cw_tstate *ts, uint16_t kind, uint32_t flags,
+                       cw_lockst *lock, const char *obj, size_t olen,
+                       int64_t vint, cw_loc loc) {
+  cw_actor *a = ts->cur;
+  cw_rev *r = NULL;
+  size_t size = round8(sizeof(cw_rev) + olen);
+  /* The common case: nothing pending, nothing optional. */
+  if (a->started && !a->ended && !a->need_full && !a->gap_n && !a->has_trace)
+    r = cw__ring_alloc(&ts->ring, (uint32_t)size, 0);
+  if (!r) {
+    cw_evargs ev = {.kind = kind, .flags = flags, .lock = lock, .obj = obj,
+                    .obj_len = olen, .vint = vint, .loc = loc};
+    cw__record(ts, &ev);
+    return;
+  }
+  cw_sess *s = ts->sess;
+  int pair = (flags & CW_RF_WITH_REQUEST) != 0;
+  a->ctr += pair ? 2 : 1;
+  r->h.size = (uint32_t)size;
+  r->h.type = CW_R_EVENT;
+  r->kind = kind;
+  r->obj_kind = obj ? CW_OBJ_STR : lock ? CW_OBJ_LOCK : CW_OBJ_NONE;
+  r->flags = flags;
+  r->slot = a->slot;
+  r->gen = a->gen;
+  r->seq = pair ? cw_fetch_add_relaxed(&s->seq, 2) + 1
+                : cw_fetch_add_relaxed(&s->seq, 1);
+  r->ctr = a->ctr;
+  r->mono = cw__stamp(s);
+  r->file = loc.file;
+  r->func = loc.func;
+  r->line = loc.line;
+  r->njoins = 0;
+  r->lock = lock;
+  r->vint = vint;
+  r->obj_len = (uint16_t)olen;
+  r->vlen = 0;
+  r->dlen = 0;
+  if (olen)
+    memcpy(r + 1, obj, olen);
   cw__ring_commit(&ts->ring);
 }
 
@@ -457,8 +495,7 @@ cw_status cw_task_begin(const char *name, const cw_clock_snapshot *from) {
     st = CW_EFULL;
     goto out;
   }
-  if (cw__vc_copy(&a->vc, ts->delta, (uint32_t)n, a->slot, valid_slot,
-                  &s->actors) != 0) {
+  if (cw__vc_copy(&a->vc, ts->delta, (uint32_t)n, a->slot, &s->actors.view) != 0) {
     a->vc.n = 0; /* start empty rather than fail the request */
   }
   a->kind = CW_ACTOR_TASK;
@@ -606,15 +643,18 @@ static void access_common(cw_access_kind kind, const char *key, cw_loc loc,
   cw_tstate *ts = cw__enter();
   if (!ts)
     return;
+  if (kind >= CW_ACCESS_ATOMIC_READ)
+    flags |= CW_EVF_ATOMIC;
+  if (!vstr) {
+    cw__record_simple(ts, access_kind[kind], flags, NULL, key,
+                      strnlen(key, CW_KEY_MAX), vint, loc);
+    cw__leave(ts);
+    return;
+  }
   cw_evargs ev = {.kind = access_kind[kind], .flags = flags, .obj = key,
                   .obj_len = strnlen(key, CW_KEY_MAX), .vint = vint,
+                  .vstr = vstr, .vlen = strnlen(vstr, CW_VAL_MAX),
                   .loc = loc};
-  if (kind >= CW_ACCESS_ATOMIC_READ)
-    ev.flags |= CW_EVF_ATOMIC;
-  if (vstr) {
-    ev.vstr = vstr;
-    ev.vlen = strnlen(vstr, CW_VAL_MAX);
-  }
   cw__record(ts, &ev);
   cw__leave(ts);
 }
@@ -648,7 +688,7 @@ static cw_status emit_common(cw_tstate *ts, const cw_emit_info *in,
       return CW_ENOMEM;
     memcpy(ts->scratch, ts->delta, (size_t)n * sizeof(cw_ent));
     cw_vc tmp = {0};
-    if (cw__vc_copy(&tmp, ts->scratch, (uint32_t)n, UINT32_MAX, NULL, NULL))
+    if (cw__vc_copy(&tmp, ts->scratch, (uint32_t)n, UINT32_MAX, NULL))
       return CW_ENOMEM;
     ev.njoins = cw__actor_join(ts, a, tmp.e, tmp.n);
     ev.joins = ts->delta;

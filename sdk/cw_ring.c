@@ -26,7 +26,7 @@ void cw__ring_free(cw_ring *r) {
   r->buf = NULL;
 }
 
-void *cw__ring_alloc(cw_ring *r, uint32_t size, int critical) {
+void *cw__ring_alloc_slow(cw_ring *r, uint32_t size, int critical) {
   uint64_t pos = r->phead % r->cap;
   uint64_t pad = r->cap - pos < size ? r->cap - pos : 0;
   uint64_t need = pad + size + (critical ? 0 : r->reserve);

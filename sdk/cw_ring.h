@@ -44,7 +44,17 @@ void cw__ring_free(cw_ring *r);
 
 /* Producer: room for `size` bytes (a multiple of 8), or NULL when the ring
  * is full. `critical` may use the reserve. Fill it, then cw__ring_commit. */
-void *cw__ring_alloc(cw_ring *r, uint32_t size, int critical);
+void *cw__ring_alloc_slow(cw_ring *r, uint32_t size, int critical);
+static inline void *cw__ring_alloc(cw_ring *r, uint32_t size, int critical) {
+  uint64_t pos = r->phead % r->cap;
+  /* Fast path: no wrap, and room known from the cached tail. */
+  if (size <= r->cap / 2 && r->cap - pos >= size &&
+      r->cap - (r->phead - r->ptail) >= size + r->reserve) {
+    r->phead += size;
+    return r->buf + pos;
+  }
+  return cw__ring_alloc_slow(r, size, critical);
+}
 /* Producer: 1 when `bytes` more bytes (padding included) would fit. */
 int cw__ring_fits(cw_ring *r, uint64_t bytes, int critical);
 /* Producer: publishes every record allocated so far. */

@@ -30,10 +30,6 @@ typedef struct cw_child {
   cw_vc final;
 } cw_child;
 
-static int valid_slot(const void *ctx, uint32_t slot, uint32_t gen) {
-  return cw__slot_valid(ctx, slot, gen);
-}
-
 static void child_unref(cw_child *c) {
   if (atomic_fetch_sub(&c->refs, 1) == 1) {
     cw__vc_free(&c->spawn.vc);
@@ -52,7 +48,7 @@ void cw__child_finish(cw_tstate *ts) {
   }
   cw__actor_end(ts, &ts->thr, CW_EV_THREAD_END);
   uint32_t n = cw__actor_full(ts, &ts->thr);
-  if (n && cw__vc_copy(&c->final, ts->delta, n, UINT32_MAX, NULL, NULL) == 0)
+  if (n && cw__vc_copy(&c->final, ts->delta, n, UINT32_MAX, NULL) == 0)
     c->done = 1;
   child_unref(c);
 }
@@ -110,8 +106,7 @@ int cw_thread_create_at(pthread_t *thread, const pthread_attr_t *attr,
                   .oslot = c->spawn.slot, .ogen = c->spawn.gen, .loc = loc};
   cw__record(ts, &ev);
   uint32_t n = cw__actor_full(ts, a);
-  (void)cw__vc_copy(&c->spawn.vc, ts->delta, n, c->spawn.slot, valid_slot,
-                    &s->actors);
+  (void)cw__vc_copy(&c->spawn.vc, ts->delta, n, c->spawn.slot, &s->actors.view);
   c->spawn.pslot = a->slot;
   c->spawn.pgen = a->gen;
   c->sess = s;
@@ -158,8 +153,7 @@ int cw_thread_join_at(pthread_t thread, void **ret, cw_loc loc) {
   if (c) {
     uint32_t nj = 0;
     if (c->done) {
-      if (cw__vc_copy(&ts->tmp, c->final.e, c->final.n, UINT32_MAX, NULL,
-                      NULL) == 0)
+      if (cw__vc_copy(&ts->tmp, c->final.e, c->final.n, UINT32_MAX, NULL) == 0)
         nj = cw__actor_join(ts, ts->cur, ts->tmp.e, ts->tmp.n);
     }
     cw_evargs ev = {.kind = CW_EV_JOIN, .has_oactor = 1,

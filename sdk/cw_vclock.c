@@ -64,13 +64,13 @@ int cw__vc_set(cw_vc *v, uint32_t slot, uint32_t gen, uint64_t ctr) {
   return 0;
 }
 
-static int live(cw_valid_fn valid, const void *ctx, const cw_ent *x) {
-  return !valid || valid(ctx, x->slot, x->gen);
+static inline int live(const cw_gens *g, const cw_ent *x) {
+  return cw__gen_live(g, x->slot, x->gen);
 }
 
 uint32_t cw__vc_merge(const cw_ent *a, uint32_t na, const cw_ent *b,
-                      uint32_t nb, uint32_t skip, cw_valid_fn valid,
-                      const void *ctx, cw_ent *out, cw_ent *delta,
+                      uint32_t nb, uint32_t skip, const cw_gens *g,
+                      cw_ent *out, cw_ent *delta,
                       uint32_t *ndelta) {
   uint32_t i = 0, j = 0, n = 0, d = 0;
   while (i < na || j < nb) {
@@ -88,7 +88,7 @@ uint32_t cw__vc_merge(const cw_ent *a, uint32_t na, const cw_ent *b,
       if (p->slot == skip)
         continue;
       if (p->gen == q->gen) {
-        if (!live(valid, ctx, p))
+        if (!live(g, p))
           continue;
         out[n] = *p;
         if (q->ctr > p->ctr) {
@@ -100,8 +100,8 @@ uint32_t cw__vc_merge(const cw_ent *a, uint32_t na, const cw_ent *b,
         n++;
         continue;
       }
-      int lp = live(valid, ctx, p), lq = live(valid, ctx, q);
-      if (!valid) {
+      int lp = live(g, p), lq = live(g, q);
+      if (!g) {
         lp = p->gen > q->gen;
         lq = !lp;
       }
@@ -115,7 +115,7 @@ uint32_t cw__vc_merge(const cw_ent *a, uint32_t na, const cw_ent *b,
       }
       continue;
     }
-    if (x->slot == skip || !live(valid, ctx, x))
+    if (x->slot == skip || !live(g, x))
       continue;
     out[n++] = *x;
     if (from_b) {
@@ -130,12 +130,12 @@ uint32_t cw__vc_merge(const cw_ent *a, uint32_t na, const cw_ent *b,
 }
 
 int cw__vc_copy(cw_vc *dst, const cw_ent *src, uint32_t n, uint32_t skip,
-                cw_valid_fn valid, const void *ctx) {
+                const cw_gens *g) {
   if (cw__vc_reserve(dst, n) != 0)
     return -1;
   uint32_t m = 0;
   for (uint32_t i = 0; i < n; i++)
-    if (src[i].slot != skip && live(valid, ctx, &src[i]))
+    if (src[i].slot != skip && live(g, &src[i]))
       dst->e[m++] = src[i];
   dst->n = m;
   return 0;
