@@ -86,8 +86,7 @@ typedef struct cw_input_opts {
 char *cw__read_file(const char *path, size_t max, size_t *len, char *msg,
                     size_t msgsz);
 
-/* ---- Detection ------------------------------------------------------------
- */
+/* ---- Detection ---- */
 
 /* Guesses a format from the first bytes of an input and its file name:
  * an LZ4 frame magic or ".cwt" is native, '{' or '[' is Raceway JSON,
@@ -99,8 +98,7 @@ const char *cw__input_format_name(cw_input_format f);
 /* Parses a format name. @return 0 or -1. */
 int cw__input_format_parse(const char *s, cw_input_format *out);
 
-/* ---- STD ------------------------------------------------------------------
- */
+/* ---- STD ---- */
 
 /* Parses one STD line (without its newline). *kind is 0 for a blank or
  * comment line. Fields point into `line`.
@@ -117,7 +115,8 @@ typedef struct cw_std_line {
 int cw__std_parse_line(const char *line, size_t len, cw_std_line *out,
                        char *msg, size_t msgsz);
 
-/* Streams a STD trace from `f` into the engine, line by line.
+/* Streams a STD trace from `f` into the engine, line by line. st and err
+ * may be NULL. Progress reports count this input's bytes only.
  * @return 0, or -1 with err filled ("name:LINE: reason"). */
 int cw__std_decode_stream(FILE *f, cw_engine *e, const cw_input_opts *o,
                           cw_input_stats *st, cw_input_error *err);
@@ -126,7 +125,7 @@ int cw__std_decode_buf(const char *buf, size_t len, cw_engine *e,
                        const cw_input_opts *o, cw_input_stats *st,
                        cw_input_error *err);
 
-/* ---- Raceway JSON -------------------------------------------------------- */
+/* ---- Raceway JSON ---- */
 
 /* Decodes Raceway JSON: one `{"events":[...]}` batch, a plain array of
  * events, or several batches one after another (JSONL). Events are sorted
@@ -175,13 +174,12 @@ int cw__raceway_set_feed(cw_raceway_set *s, cw_engine *e, cw_input_stats *st);
 int cw__raceway_set_feed_ctx(cw_raceway_set *s, cw_raceway_ctx *c, cw_engine *e,
                              cw_input_stats *st);
 
-/* ---- Native ---------------------------------------------------------------
- */
+/* ---- Native ---- */
 
 /* Decodes native trace files (concatenated LZ4 frames) together: each
  * file's events are restored to sequence order (window: CW_NATIVE_WINDOW
- * events), then files are merged by wall-clock time.
- * @return 0, or -1 with err filled ("file: offset N: reason"). */
+ * events), then files are merged by wall-clock time. st and err may be
+ * NULL. @return 0, or -1 with err filled ("file: byte N: reason"). */
 int cw__native_decode_files(const char *const *paths, size_t n, cw_engine *e,
                             const cw_input_opts *o, cw_input_stats *st,
                             cw_input_error *err);

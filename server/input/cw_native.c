@@ -448,6 +448,11 @@ static void src_init(nat_src *s, const char *name, cw_engine *e,
 int cw__native_decode_files(const char *const *paths, size_t n, cw_engine *e,
                             const cw_input_opts *o, cw_input_stats *st,
                             cw_input_error *err) {
+  cw_input_stats dummy;
+  if (!st) {
+    memset(&dummy, 0, sizeof dummy);
+    st = &dummy;
+  }
   if (err) {
     err->msg[0] = '\0';
     err->line = 0;
@@ -471,6 +476,11 @@ int cw__native_decode_files(const char *const *paths, size_t n, cw_engine *e,
 int cw__native_decode_buf(const uint8_t *buf, size_t len, cw_engine *e,
                           const cw_input_opts *o, cw_input_stats *st,
                           cw_input_error *err) {
+  cw_input_stats dummy;
+  if (!st) {
+    memset(&dummy, 0, sizeof dummy);
+    st = &dummy;
+  }
   if (err) {
     err->msg[0] = '\0';
     err->line = 0;

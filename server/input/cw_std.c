@@ -154,6 +154,8 @@ typedef struct std_ctx {
   size_t last_len;
   cw_actor_id last_actor;
   uint64_t lineno;
+  uint64_t bytes;       /* of this input (progress) */
+  cw_input_stats dummy; /* when the caller passes no stats */
 } std_ctx;
 
 static cw_actor_id std_actor(std_ctx *c, const char *s, size_t n) {
@@ -190,6 +192,7 @@ static int std_line(std_ctx *c, const char *line, size_t len) {
   c->lineno++;
   c->st->lines++;
   c->st->bytes += len + 1;
+  c->bytes += len + 1;
   if (len >= STD_WINDOW)
     return std_error(c, "line longer than 1 MiB");
   if (cw__std_parse_line(line, len, &l, msg, sizeof msg) != 0)
@@ -213,7 +216,7 @@ static int std_line(std_ctx *c, const char *line, size_t len) {
   (void)cw__engine_feed(c->e, &ev);
   c->st->events++;
   if (c->o && c->o->progress && c->lineno % STD_PROGRESS_LINES == 0)
-    c->o->progress(c->o->progress_ud, c->st->bytes, c->o->total_bytes);
+    c->o->progress(c->o->progress_ud, c->bytes, c->o->total_bytes);
   return 0;
 }
 
@@ -222,7 +225,7 @@ static int std_init(std_ctx *c, cw_engine *e, const cw_input_opts *o,
   memset(c, 0, sizeof *c);
   c->e = e;
   c->o = o;
-  c->st = st;
+  c->st = st ? st : &c->dummy;
   c->err = err;
   c->name = (o && o->name) ? o->name : "<input>";
   const char *svc = (o && o->service) ? o->service : NULL;

@@ -16,8 +16,7 @@
 #include "cw_analysis.h"
 #include "cw_input.h"
 
-/* ---- Suppressions ----------------------------------------------------------
- */
+/* ---- Suppressions ---- */
 
 /* A parsed suppression file: lines "race:PATTERN" or "deadlock:PATTERN",
  * '#' comments and blank lines. PATTERN uses '*' wildcards and matches
@@ -40,7 +39,7 @@ int cw__supp_race(const cw_suppressions *s, const cw_engine *e,
 int cw__supp_deadlock(const cw_suppressions *s, const cw_engine *e,
                       const cw_deadlock *d);
 
-/* ---- Findings view ----------------------------------------------------- */
+/* ---- Findings view ---- */
 
 /* The engine's findings minus suppressed ones, with a summary recomputed
  * from what is left (exact, since groups carry variables and location
@@ -72,7 +71,7 @@ const char *cw__report_actor(const cw_engine *e, cw_actor_id a);
 const char *cw__report_service(const cw_engine *e, cw_actor_id a);
 int cw__loc_split(const char *loc, size_t *file_len, unsigned long *line);
 
-/* ---- Writers ------------------------------------------------------------ */
+/* ---- Writers ---- */
 
 /* The JSON report of an engine (no suppressions):
  * {"summary":{...}, "races":[...], "potential_deadlocks":[...],
