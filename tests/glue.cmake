@@ -92,3 +92,28 @@ if(TARGET causeway_sqlite AND TARGET causeway_pq)
       ${CW_GLUE_DIR}/db_lost_update.sh pq)
   endif()
 endif()
+
+# ---- docs/examples: compiled here so CI keeps them building ------------------
+set(CW_DOC_EXAMPLES ${PROJECT_SOURCE_DIR}/docs/examples)
+if(TARGET causeway_http)
+  foreach(ex http_service http_client)
+    add_executable(example_${ex} ${CW_DOC_EXAMPLES}/${ex}.c)
+    target_link_libraries(example_${ex} PRIVATE causeway_http)
+  endforeach()
+endif()
+if(TARGET causeway_sqlite)
+  add_executable(example_db_sqlite ${CW_DOC_EXAMPLES}/db_sqlite.c)
+  target_link_libraries(example_db_sqlite PRIVATE causeway_sqlite)
+  # Runs too: a fresh database file in the build tree.
+  add_test(NAME example_db_sqlite COMMAND example_db_sqlite
+    ${CMAKE_CURRENT_BINARY_DIR}/example_db_sqlite.db)
+  set_tests_properties(example_db_sqlite PROPERTIES LABELS "glue;db")
+endif()
+if(TARGET causeway_pq)
+  add_executable(example_db_pq ${CW_DOC_EXAMPLES}/db_pq.c)
+  target_link_libraries(example_db_pq PRIVATE causeway_pq)
+  add_test(NAME example_db_pq COMMAND bash ${CW_GLUE_DIR}/with_postgres.sh
+    bash -c "exec $<TARGET_FILE:example_db_pq> \"$CW_PG_CONNINFO\"")
+  set_tests_properties(example_db_pq PROPERTIES LABELS "glue;db"
+    TIMEOUT 60 SKIP_RETURN_CODE 77)
+endif()

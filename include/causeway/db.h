@@ -85,10 +85,19 @@ typedef struct cw_db_options {
   int infer;         /* infer keys and row locks (default 1) */
   int record_params; /* append parameter values to recorded statements
                         (default 0: they may hold personal data) */
+  /* Carry clocks through the database (default 0): COMMIT also stores the
+   * committer's clock for each lock resource it releases in the table
+   * causeway_clock(resource, clock), created on first use, and whoever
+   * acquires the resource next joins it. This orders row-locked
+   * transactions of different processes. The extra statements run inside
+   * the transaction (under a savepoint in PostgreSQL, so a failure never
+   * aborts yours). */
+  int clock_table;
 } cw_db_options;
 
 /* Fills *opts with the defaults (CAUSEWAY_DB_PARAMS=1 in the environment
- * turns record_params on, CAUSEWAY_DB_INFER=0 turns inference off). */
+ * turns record_params on, CAUSEWAY_DB_INFER=0 turns inference off,
+ * CAUSEWAY_DB_CLOCK_TABLE=1 turns clock_table on). */
 CW_API void cw_db_options_init(cw_db_options *opts);
 /* Applies options to statements started afterwards.
  * @return CW_OK or CW_EINVAL. Thread-safe. */

@@ -30,6 +30,7 @@
 static atomic_int opt_infer = 1;
 static atomic_int opt_params = 0;
 static atomic_int opt_loaded = 0;
+static atomic_int opt_clocks = 0;
 
 static _Atomic uint64_t n_statements, n_errors, n_inferred, n_acquires,
     n_untracked;
@@ -48,6 +49,7 @@ void cw_db_options_init(cw_db_options *opts) {
   opts->size = sizeof *opts;
   opts->infer = env_flag("CAUSEWAY_DB_INFER", 1);
   opts->record_params = env_flag("CAUSEWAY_DB_PARAMS", 0);
+  opts->clock_table = env_flag("CAUSEWAY_DB_CLOCK_TABLE", 0);
 }
 
 cw_status cw_db_configure(const cw_db_options *opts) {
@@ -55,6 +57,7 @@ cw_status cw_db_configure(const cw_db_options *opts) {
     return CW_EINVAL;
   atomic_store(&opt_infer, opts->infer != 0);
   atomic_store(&opt_params, opts->record_params != 0);
+  atomic_store(&opt_clocks, opts->clock_table != 0);
   atomic_store(&opt_loaded, 1);
   return CW_OK;
 }
@@ -68,6 +71,7 @@ static void load_env_options(void) {
   if (atomic_compare_exchange_strong(&opt_loaded, &expected, 1)) {
     atomic_store(&opt_infer, o.infer);
     atomic_store(&opt_params, o.record_params);
+    atomic_store(&opt_clocks, o.clock_table);
   }
 }
 
@@ -323,6 +327,42 @@ static void want_lock(cw__db_conn *c, cw__db_run *run, const char *name) {
   cw_annotate_mutex_before_lock_at(r, r->name, run->loc);
 }
 
+/* ---- Clock table ------------------------------------------------------------
+ */
+
+static int clocks_on(const cw__db_conn *c) {
+  return atomic_load(&opt_clocks) && c->clock_load && c->clock_store &&
+         c->clock_table >= 0;
+}
+
+/* COMMIT: stores the committer's clock (which covers the releases just
+ * recorded) for every resource it gives up. */
+static void store_clock(cw__db_conn *c, const cw__db_run *run) {
+  if (run->ndropped == 0 || !clocks_on(c))
+    return;
+  char buf[CW_CLOCK_HEADER_MAX + 1];
+  const char *names[CW__DB_MAX_HELD];
+  cw_clock_snapshot *snap = cw_clock_snapshot_new();
+  if (snap && cw_clock_current(snap) == CW_OK &&
+      cw_clock_encode(snap, buf, sizeof buf, NULL) == CW_OK) {
+    for (size_t i = 0; i < run->ndropped; i++)
+      names[i] = run->dropped[i]->name;
+    c->clock_store(c, names, run->ndropped, buf);
+  }
+  cw_clock_snapshot_free(snap);
+}
+
+/* After an acquisition: joins the clock the last holder stored. */
+static void load_clock(cw__db_conn *c, const cw__db_res *r) {
+  char buf[CW_CLOCK_HEADER_MAX + 1];
+  if (!clocks_on(c) || c->clock_load(c, r->name, buf, sizeof buf) != 1)
+    return;
+  cw_clock_snapshot *snap = cw_clock_snapshot_new();
+  if (snap && cw_clock_decode(buf, strlen(buf), snap) == CW_OK)
+    (void)cw_clock_join(snap, r->name);
+  cw_clock_snapshot_free(snap);
+}
+
 void cw__db_start(cw__db_conn *c, cw__db_run *run) {
   load_env_options();
   run->traced = cw_is_enabled();
@@ -354,6 +394,8 @@ void cw__db_start(cw__db_conn *c, cw__db_run *run) {
       run->dropped[run->ndropped++] = c->held[i];
     }
     c->nheld = 0;
+    if (kind == CW_SQL_COMMIT)
+      store_clock(c, run);
     return;
   }
   char name[CW__DB_NAME_MAX + CW_SQL_NAME_MAX + CW_SQL_VALUE_MAX + 4];
@@ -426,6 +468,8 @@ void cw__db_finish(cw__db_conn *c, cw__db_run *run, int ok, int64_t rows,
                                       run->loc);
       c->held[c->nheld++] = run->want[i];
       atomic_fetch_add(&n_acquires, 1);
+      if (in_txn)
+        load_clock(c, run->want[i]);
     }
     record_accesses(run);
   } else {

@@ -39,13 +39,28 @@ void *cw__pmap_take(cw__pmap *m, const void *key);
 
 typedef struct cw__db_res cw__db_res; /* an interned lock resource */
 
-typedef struct cw__db_conn {
+typedef struct cw__db_conn cw__db_conn;
+
+/* Clock table hooks (see cw_db_options.clock_table): load the clock stored
+ * for a lock resource into buf (@return 1 when found), or store one clock
+ * for n resources inside the current transaction. */
+typedef int (*cw__db_clock_load_fn)(cw__db_conn *c, const char *resource,
+                                    char *buf, size_t cap);
+typedef void (*cw__db_clock_store_fn)(cw__db_conn *c,
+                                      const char *const *resources, size_t n,
+                                      const char *clock);
+
+struct cw__db_conn {
   char db[CW__DB_NAME_MAX];     /* event object: "causeway_test", a path */
   char prefix[CW__DB_NAME_MAX]; /* lock prefix: "db:<name>" */
   cw__db_res *held[CW__DB_MAX_HELD];
   size_t nheld;
-  void *extra; /* wrapper-specific (prepared statement names for libpq) */
-} cw__db_conn;
+  void *extra;  /* wrapper-specific (prepared statement names for libpq) */
+  void *handle; /* the sqlite3 * or PGconn * */
+  cw__db_clock_load_fn clock_load;
+  cw__db_clock_store_fn clock_store;
+  int clock_table; /* 0 unknown, 1 created, -1 unusable */
+};
 
 /* One execution of one statement. Fill the inputs, then call start and
  * finish around the real call. */
@@ -92,5 +107,8 @@ void cw__db_count_untracked(void);
 
 /* @return 1 when statements are recorded with their parameter values. */
 int cw__db_record_params(void);
+
+/* The name of the clock table. */
+#define CW__DB_CLOCK_TABLE "causeway_clock"
 
 #endif /* CW_DB_INT_H */

@@ -37,6 +37,88 @@ typedef struct pq_extra {
   prepared p[MAX_PREPARED];
 } pq_extra;
 
+/* ---- Clock table (cw_db_options.clock_table) ------------------------------
+ */
+
+/* Runs a command; @return 1 on success. */
+static int raw_ok(PGconn *conn, const char *sql, int n, const char *const *v,
+                  PGresult **keep) {
+  PGresult *r = PQexecParams(conn, sql, n, NULL, v, NULL, NULL, 0);
+  ExecStatusType s = PQresultStatus(r);
+  int ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+  if (keep && ok)
+    *keep = r;
+  else
+    PQclear(r);
+  return ok;
+}
+
+/* Opens a savepoint (so a failure never aborts the caller's transaction)
+ * and makes sure the table exists. @return 1 when ready. */
+static int pq_begin(cw__db_conn *c) {
+  PGconn *conn = c->handle;
+  if (PQtransactionStatus(conn) != PQTRANS_INTRANS ||
+      !raw_ok(conn, "SAVEPOINT cw_clock", 0, NULL, NULL))
+    return 0;
+  if (c->clock_table == 1 ||
+      raw_ok(conn,
+             "CREATE TABLE IF NOT EXISTS " CW__DB_CLOCK_TABLE
+             "(resource text PRIMARY KEY, clock text NOT NULL)",
+             0, NULL, NULL)) {
+    c->clock_table = 1;
+    return 1;
+  }
+  raw_ok(conn, "ROLLBACK TO SAVEPOINT cw_clock", 0, NULL, NULL);
+  raw_ok(conn, "RELEASE SAVEPOINT cw_clock", 0, NULL, NULL);
+  return 0;
+}
+
+static void pq_end(cw__db_conn *c, int ok) {
+  if (!ok) {
+    c->clock_table = 0; /* retry the creation next time */
+    raw_ok(c->handle, "ROLLBACK TO SAVEPOINT cw_clock", 0, NULL, NULL);
+  }
+  raw_ok(c->handle, "RELEASE SAVEPOINT cw_clock", 0, NULL, NULL);
+}
+
+static int pq_clock_load(cw__db_conn *c, const char *resource, char *buf,
+                         size_t cap) {
+  PGresult *r = NULL;
+  const char *v[1] = {resource};
+  int found = 0;
+  if (!pq_begin(c))
+    return 0;
+  int ok = raw_ok(
+      c->handle, "SELECT clock FROM " CW__DB_CLOCK_TABLE " WHERE resource = $1",
+      1, v, &r);
+  if (ok && PQntuples(r) == 1) {
+    const char *clock = PQgetvalue(r, 0, 0);
+    if (clock && strlen(clock) < cap) {
+      memcpy(buf, clock, strlen(clock) + 1);
+      found = 1;
+    }
+  }
+  PQclear(r);
+  pq_end(c, ok);
+  return found;
+}
+
+static void pq_clock_store(cw__db_conn *c, const char *const *resources,
+                           size_t n, const char *clock) {
+  if (n == 0 || !pq_begin(c))
+    return;
+  int ok = 1;
+  for (size_t i = 0; ok && i < n; i++) {
+    const char *v[2] = {resources[i], clock};
+    ok = raw_ok(c->handle,
+                "INSERT INTO " CW__DB_CLOCK_TABLE "(resource, clock) "
+                "VALUES ($1, $2) ON CONFLICT (resource) DO UPDATE "
+                "SET clock = EXCLUDED.clock",
+                2, v, NULL);
+  }
+  pq_end(c, ok);
+}
+
 static cw__db_conn *conn_of(PGconn *conn) {
   cw__db_conn *c = cw__pmap_get(cw__db_conns(), conn);
   if (c)
@@ -48,6 +130,9 @@ static cw__db_conn *conn_of(PGconn *conn) {
   char prefix[CW__DB_NAME_MAX];
   snprintf(prefix, sizeof prefix, "db:%s", db && *db ? db : "postgres");
   cw__db_conn_init(c, db && *db ? db : "postgres", prefix);
+  c->handle = conn;
+  c->clock_load = pq_clock_load;
+  c->clock_store = pq_clock_store;
   if (cw__pmap_put(cw__db_conns(), conn, c) != 0) {
     free(c);
     cw__db_count_untracked();

@@ -36,6 +36,67 @@ typedef struct sq_stmt {
   cw__db_run *run; /* non-NULL while an execution is in progress */
 } sq_stmt;
 
+/* ---- Clock table (cw_db_options.clock_table) ------------------------------
+ */
+
+static int sq_ensure_table(cw__db_conn *c) {
+  if (c->clock_table == 0)
+    c->clock_table =
+        sqlite3_exec(c->handle,
+                     "CREATE TABLE IF NOT EXISTS " CW__DB_CLOCK_TABLE
+                     "(resource TEXT PRIMARY KEY, clock TEXT NOT NULL)",
+                     NULL, NULL, NULL) == SQLITE_OK
+            ? 1
+            : 0;
+  return c->clock_table == 1;
+}
+
+static sqlite3_stmt *sq_prepare(cw__db_conn *c, const char *sql) {
+  sqlite3_stmt *st = NULL;
+  if (!sq_ensure_table(c))
+    return NULL;
+  if (sqlite3_prepare_v2(c->handle, sql, -1, &st, NULL) != SQLITE_OK) {
+    c->clock_table = 0; /* e.g. the table's creation was rolled back */
+    sqlite3_finalize(st);
+    return NULL;
+  }
+  return st;
+}
+
+static int sq_clock_load(cw__db_conn *c, const char *resource, char *buf,
+                         size_t cap) {
+  sqlite3_stmt *st = sq_prepare(c, "SELECT clock FROM " CW__DB_CLOCK_TABLE
+                                   " WHERE resource = ?1");
+  int found = 0;
+  if (!st)
+    return 0;
+  sqlite3_bind_text(st, 1, resource, -1, SQLITE_STATIC);
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    const unsigned char *v = sqlite3_column_text(st, 0);
+    if (v && strlen((const char *)v) < cap) {
+      memcpy(buf, v, strlen((const char *)v) + 1);
+      found = 1;
+    }
+  }
+  sqlite3_finalize(st);
+  return found;
+}
+
+static void sq_clock_store(cw__db_conn *c, const char *const *resources,
+                           size_t n, const char *clock) {
+  sqlite3_stmt *st = sq_prepare(c, "INSERT OR REPLACE INTO " CW__DB_CLOCK_TABLE
+                                   "(resource, clock) VALUES (?1, ?2)");
+  if (!st)
+    return;
+  for (size_t i = 0; i < n; i++) {
+    sqlite3_bind_text(st, 1, resources[i], -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, clock, -1, SQLITE_STATIC);
+    (void)sqlite3_step(st);
+    sqlite3_reset(st);
+  }
+  sqlite3_finalize(st);
+}
+
 static cw__db_conn *conn_of(sqlite3 *db) {
   cw__db_conn *c = cw__pmap_get(cw__db_conns(), db);
   if (c)
@@ -52,6 +113,9 @@ static cw__db_conn *conn_of(sqlite3 *db) {
   const char *tail = n > 100 ? path + n - 100 : path;
   snprintf(prefix, sizeof prefix, "db:sqlite:%s", tail);
   cw__db_conn_init(c, path, prefix);
+  c->handle = db;
+  c->clock_load = sq_clock_load;
+  c->clock_store = sq_clock_store;
   if (cw__pmap_put(cw__db_conns(), db, c) != 0) {
     free(c);
     cw__db_count_untracked();

@@ -8,6 +8,8 @@
 #   unsafe, 2 threads (separate connections) -> race on accounts:X.balance
 #   unsafe, 2 processes                      -> race (across processes)
 #   safe (BEGIN IMMEDIATE / FOR UPDATE), 2 threads -> no race
+#   safe, 2 processes, clocks carried through the database
+#   (CAUSEWAY_DB_CLOCK_TABLE=1)                   -> no race
 set -euo pipefail
 source "$(dirname "$0")/glue_lib.sh"
 KIND=$1
@@ -19,7 +21,7 @@ fi
 X=("$BIN/glue_dbxfer" "$KIND" "$TARGET")
 C="$BIN/glue_check"
 
-for acct in alice bob carol; do
+for acct in alice bob carol dave; do
   CAUSEWAY_TRACE_FILE=$W/init.cwt "${X[@]}" init $acct
 done
 
@@ -40,4 +42,14 @@ $C "$W/procs.json" race accounts:bob.balance
 CAUSEWAY_TRACE_FILE=$W/safe.cwt "${X[@]}" safe carol 2
 analyse "$W/safe.json" "$W/safe.cwt"
 $C "$W/safe.json" norace accounts:carol.balance
+
+# Row-locked transfers in two processes: the lock's clock travels through
+# the database's causeway_clock table, so they are ordered too.
+export CAUSEWAY_DB_CLOCK_TABLE=1
+CAUSEWAY_TRACE_FILE=$W/s1.cwt "${X[@]}" safe dave 1 &
+P1=$!
+CAUSEWAY_TRACE_FILE=$W/s2.cwt "${X[@]}" safe dave 1
+wait $P1
+analyse "$W/sprocs.json" "$W/s1.cwt" "$W/s2.cwt"
+$C "$W/sprocs.json" norace accounts:dave.balance
 echo "db_lost_update $KIND: ok"
