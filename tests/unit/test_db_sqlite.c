@@ -1,8 +1,9 @@
 /* Tests of the SQLite wrappers, read back from the trace they write:
  * statements and results, transactions and BEGIN IMMEDIATE's database lock
  * (acquired after BEGIN, released before COMMIT runs), inferred and
- * declared state keys, errors, parameters only when asked, and the locks a
- * closing connection still held. */
+ * declared state keys, errors, parameters only when asked, the locks a
+ * closing connection still held, and the clock table that carries a lock's
+ * clock to the next holder. */
 #define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
@@ -237,6 +238,39 @@ static void test_close_releases(void **state) {
   assert_true(find_ev((size_t)a, CW_EV_LOCK_RELEASE, lock_name, NULL) > a);
 }
 
+static int read_clock(void *ud, int n, char **vals, char **cols) {
+  (void)cols;
+  if (n == 1 && vals[0])
+    snprintf(ud, 64, "%.63s", vals[0]);
+  return 0;
+}
+
+static void test_clock_table(void **state) {
+  (void)state;
+  cw_db_options o;
+  cw_db_options_init(&o);
+  o.clock_table = 1;
+  assert_int_equal(cw_db_configure(&o), CW_OK);
+  exec_ok("BEGIN IMMEDIATE");
+  exec_ok("COMMIT");
+  /* COMMIT stored the committer's clock for the database lock. */
+  char clock[64] = "", sql[400];
+  snprintf(sql, sizeof sql,
+           "SELECT clock FROM causeway_clock WHERE resource = '%s'", lock_name);
+  assert_int_equal(sqlite3_exec(db, sql, read_clock, clock, NULL), SQLITE_OK);
+  assert_memory_equal(clock, "1.", 2);
+  /* The next holder joins it right after acquiring. */
+  size_t m = mark();
+  exec_ok("BEGIN IMMEDIATE");
+  exec_ok("ROLLBACK");
+  trace_reload();
+  long a = find_ev(m, CW_EV_LOCK_ACQUIRED, lock_name, NULL);
+  long j = find_ev(m, CW_EV_MESSAGE, NULL, lock_name);
+  assert_true(a >= 0 && j > a);
+  o.clock_table = 0;
+  assert_int_equal(cw_db_configure(&o), CW_OK);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_exec_statements_and_rows),
@@ -246,6 +280,7 @@ int main(void) {
       cmocka_unit_test(test_errors_recorded),
       cmocka_unit_test(test_params_when_asked),
       cmocka_unit_test(test_close_releases),
+      cmocka_unit_test(test_clock_table),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

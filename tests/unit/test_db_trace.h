@@ -96,7 +96,8 @@ static void trace_reload(void) {
   events.n = 0;
   if (cw__decode_file(trace_path, &cb, &events, &tail, &err) < 0)
     fail_msg("decode: %s", err.msg);
-  qsort(events.ev, events.n, sizeof *events.ev, by_seq);
+  if (events.n > 1)
+    qsort(events.ev, events.n, sizeof *events.ev, by_seq);
 }
 
 static void trace_stop(void) {
