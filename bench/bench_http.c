@@ -66,8 +66,14 @@ static double round_us(CURL *h, const char *url, int traced, int n) {
 }
 
 static void overhead(int n, int rounds) {
-  const char *opts[] = {"listening_ports", "127.0.0.1:0", "num_threads",
-                        "2", "enable_keep_alive", "yes", "tcp_nodelay", "1",
+  const char *opts[] = {"listening_ports",
+                        "127.0.0.1:0",
+                        "num_threads",
+                        "2",
+                        "enable_keep_alive",
+                        "yes",
+                        "tcp_nodelay",
+                        "1",
                         NULL};
   struct mg_callbacks cb;
   memset(&cb, 0, sizeof cb);
@@ -82,18 +88,20 @@ static void overhead(int n, int rounds) {
   cw_http_set_request_handler(ctx, "/traced", h_traced, NULL);
   char plain[64], traced[64];
   snprintf(plain, sizeof plain, "http://127.0.0.1:%d/plain", ports[0].port);
-  snprintf(traced, sizeof traced, "http://127.0.0.1:%d/traced",
-           ports[0].port);
+  snprintf(traced, sizeof traced, "http://127.0.0.1:%d/traced", ports[0].port);
   CURL *h = curl_easy_init();
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
   double *p = calloc((size_t)rounds, sizeof *p);
   double *t = calloc((size_t)rounds, sizeof *t);
+  double *sv = calloc((size_t)rounds, sizeof *sv);
   round_us(h, plain, 0, n / 10 + 1); /* warm up the connection */
   round_us(h, traced, 1, n / 10 + 1);
   for (int r = 0; r < rounds; r++) {
     p[r] = round_us(h, plain, 0, n);
     t[r] = round_us(h, traced, 1, n);
+    sv[r] = round_us(h, traced, 0, n);
   }
+  qsort(sv, (size_t)rounds, sizeof *sv, cmp_double);
   qsort(p, (size_t)rounds, sizeof *p, cmp_double);
   qsort(t, (size_t)rounds, sizeof *t, cmp_double);
   double mp = p[rounds / 2], mt = t[rounds / 2];
@@ -105,12 +113,15 @@ static void overhead(int n, int rounds) {
   printf("  %-44s %8.1f us\n", "instrumented (cw_curl_perform, /traced)", mt);
   printf("  %-44s %8.1f us (%+.0f%%)\n", "glue overhead per request", mt - mp,
          100.0 * (mt - mp) / mp);
+  printf("  %-44s %8.1f us\n", "  of which server side (plain client, /traced)",
+         sv[rounds / 2] - mp);
   cw_stats st;
   cw_stats_get(&st);
   printf("  events recorded: %llu (dropped %llu)\n",
          (unsigned long long)st.events, (unsigned long long)st.dropped);
   free(p);
   free(t);
+  free(sv);
   curl_easy_cleanup(h);
   mg_stop(ctx);
 }
@@ -123,8 +134,8 @@ static void header_sizes(void) {
   char buf[CW_CLOCK_HEADER_MAX + 1];
   static char rw[64 * 1024];
   printf("\nclock header size against actors in the clock\n");
-  printf("  %8s %16s %16s %16s\n", "actors", "causeway-clock",
-         "raceway-clock*", "entries sent");
+  printf("  %8s %16s %16s %16s\n", "actors", "causeway-clock", "raceway-clock*",
+         "entries sent");
   for (size_t i = 0; i < 1024; i++) {
     snprintf(names[i], sizeof names[i], "svc%zu#web%zu-4242/task-%zu", i % 4,
              i % 3, 1000 + i);
@@ -144,15 +155,16 @@ static void header_sizes(void) {
     cw_clock_snapshot_free(s);
     /* Raceway sends its whole vector: all k entries, JSON in base64. */
     size_t rlen = 0;
-    size_t off = (size_t)snprintf(rw, sizeof rw, "{\"trace_id\":\"%032d\","
+    size_t off = (size_t)snprintf(rw, sizeof rw,
+                                  "{\"trace_id\":\"%032d\","
                                   "\"span_id\":\"%016d\",\"parent_span_id\":"
                                   "null,\"service\":\"svc0\",\"instance\":"
                                   "\"web0\",\"clock\":[",
                                   1, 1);
     for (size_t i = 0; i < k && off + 80 < sizeof rw; i++)
-      off += (size_t)snprintf(rw + off, sizeof rw - off, "%s[\"%s\",%llu]",
-                              i ? "," : "", names[i],
-                              (unsigned long long)ctr[i]);
+      off +=
+          (size_t)snprintf(rw + off, sizeof rw - off, "%s[\"%s\",%llu]",
+                           i ? "," : "", names[i], (unsigned long long)ctr[i]);
     off += (size_t)snprintf(rw + off, sizeof rw - off, "]}");
     rlen = 3 + (off * 4 + 2) / 3; /* "v1;" + base64 without padding */
     printf("  %8zu %16zu %16zu %16zu\n", k, len, rlen, n);
