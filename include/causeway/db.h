@@ -28,8 +28,9 @@
  * unwrapped are invisible (a COMMIT run unwrapped leaves its locks held
  * until the next wrapped statement finds the transaction closed).
  *
- * Thread-safety: every function is thread-safe for distinct connections,
- * and as thread-safe as the wrapped library for one connection.
+ * Thread-safety: every function is thread-safe for distinct connections.
+ * One connection (and its statements) must not be used by two threads at
+ * the same time through the wrappers, even where the library allows it.
  */
 #ifndef CAUSEWAY_DB_H
 #define CAUSEWAY_DB_H

@@ -197,14 +197,23 @@ PGresult *cw_PQexec_at(PGconn *conn, const char *query, cw_loc loc) {
   cw__db_conn *c = conn && query ? conn_of(conn) : NULL;
   if (!c)
     return PQexec(conn, query);
-  cw__db_run *runs = malloc(MAX_MULTI * sizeof *runs);
+  size_t len = strlen(query), off = 0;
+  int n = 0, count = 0;
+  while (off < len && count < MAX_MULTI) { /* size the allocation */
+    cw__sql_info probe;
+    size_t used = cw__sql_classify(query + off, len - off, &probe);
+    if (used == 0)
+      break;
+    off += used;
+    count++;
+  }
+  cw__db_run *runs = malloc((size_t)(count ? count : 1) * sizeof *runs);
   if (!runs) {
     cw__db_count_untracked();
     return PQexec(conn, query);
   }
-  size_t len = strlen(query), off = 0;
-  int n = 0;
-  while (off < len && n < MAX_MULTI) {
+  off = 0;
+  while (off < len && n < count) {
     cw__sql_info probe;
     size_t used = cw__sql_classify(query + off, len - off, &probe);
     if (used == 0)
