@@ -29,6 +29,12 @@ if(TARGET causeway_http)
       RUNTIME_OUTPUT_DIRECTORY ${CW_GLUE_BIN})
   endforeach()
 endif()
+if(TARGET cw_format)
+  add_executable(glue_traces ${CW_GLUE_DIR}/glue_traces.c)
+  target_link_libraries(glue_traces PRIVATE cw_format)
+  set_target_properties(glue_traces PROPERTIES
+    RUNTIME_OUTPUT_DIRECTORY ${CW_GLUE_BIN})
+endif()
 add_executable(glue_check ${CW_GLUE_DIR}/glue_check.c)
 target_link_libraries(glue_check PRIVATE PkgConfig::JANSSON)
 set_target_properties(glue_check PROPERTIES

@@ -8,6 +8,8 @@
 #  - carol: two transfers one after the other, from unrelated client
 #    actors; the ledger has a single worker thread, so both requests are
 #    served by the same thread: still unordered, still a race.
+#  - every user action's trace id (one per client request) reaches the
+#    api and the ledger: trace ids flow end to end.
 set -euo pipefail
 source "$(dirname "$0")/glue_lib.sh"
 
@@ -26,4 +28,5 @@ C="$BIN/glue_check $W/report.json"
 $C race account:alice.balance api ledger
 $C norace account:bob.balance
 $C race account:carol.balance
+"$BIN/glue_traces" client client,api,ledger "$W"/*.cwt
 echo "http_race: ok"
