@@ -50,6 +50,7 @@ struct cw_analyzer {
   pthread_mutex_t emu; /* engine */
   cw_engine *engine;
   cw_feed *feed;
+  cw_traces *traces;
   node *head, *tail;
   node *held; /* analysis thread only */
   sstate *streams;
@@ -298,12 +299,15 @@ cw_analyzer *cw__analyzer_new(const cw_analyzer_opts *o) {
   ec.keep_events = o->keep_events;
   a->engine = cw__engine_new(&ec);
   a->feed = cw__feed_new();
-  if (!a->engine || !a->feed) {
+  a->traces = cw__traces_new();
+  if (!a->engine || !a->feed || !a->traces) {
     cw__engine_free(a->engine);
     cw__feed_free(a->feed);
+    cw__traces_free(a->traces);
     free(a);
     return NULL;
   }
+  cw__feed_set_traces(a->feed, a->traces);
   pthread_mutex_init(&a->mu, NULL);
   pthread_mutex_init(&a->emu, NULL);
   pthread_cond_init(&a->work, NULL);
@@ -312,6 +316,7 @@ cw_analyzer *cw__analyzer_new(const cw_analyzer_opts *o) {
   if (pthread_create(&a->th, NULL, thread_main, a)) {
     cw__engine_free(a->engine);
     cw__feed_free(a->feed);
+    cw__traces_free(a->traces);
     free(a);
     return NULL;
   }
@@ -328,6 +333,7 @@ void cw__analyzer_free(cw_analyzer *a) {
   pthread_join(a->th, NULL);
   cw__engine_free(a->engine);
   cw__feed_free(a->feed);
+  cw__traces_free(a->traces);
   free(a->streams);
   pthread_mutex_destroy(&a->mu);
   pthread_mutex_destroy(&a->emu);
@@ -411,6 +417,10 @@ void cw__analyzer_drain(cw_analyzer *a) {
 cw_engine *cw__analyzer_lock(cw_analyzer *a) {
   pthread_mutex_lock(&a->emu);
   return a->engine;
+}
+
+cw_traces *cw__analyzer_traces(cw_analyzer *a) {
+  return a->traces;
 }
 
 void cw__analyzer_unlock(cw_analyzer *a) {

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "cw_analysis.h"
+#include "traces.h"
 
 typedef struct cw_analyzer cw_analyzer;
 
@@ -68,6 +69,8 @@ void cw__analyzer_drain(cw_analyzer *a);
 /* Locks the engine for reading; unlock soon (ingest waits meanwhile). */
 cw_engine *cw__analyzer_lock(cw_analyzer *a);
 void cw__analyzer_unlock(cw_analyzer *a);
+/* The trace index; read it only while the engine is locked. */
+cw_traces *cw__analyzer_traces(cw_analyzer *a);
 
 /* The Raceway decoder's cw_input_stats (NULL without a decoder). Read it
  * only between cw__analyzer_lock and cw__analyzer_unlock. */

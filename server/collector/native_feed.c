@@ -133,11 +133,46 @@ struct cw_feed {
   const char *svc, *inst;
   size_t svc_len, inst_len;
   uint64_t fed;
+  cw_traces *traces;
   char name[1024];
 };
 
 cw_feed *cw__feed_new(void) {
   return calloc(1, sizeof(cw_feed));
+}
+
+void cw__feed_set_traces(cw_feed *f, cw_traces *t) {
+  f->traces = t;
+}
+
+/* Trace index and service calls for one analysed event. */
+static void note_trace(cw_feed *f, const cw_event_rec *ev, const cw_aevent *a) {
+  if (ev->kind == CW_EV_HTTP_RECV) {
+    for (uint32_t i = 0; i < a->njoins; i++) {
+      cw_sym from = cw__engine_actor_service(f->e, a->joins[i].actor);
+      if (from && from != f->service)
+        cw__traces_call(f->traces, from, f->service);
+    }
+  }
+  if (!(ev->flags & CW_EVF_TRACE))
+    return;
+  cw_trace_event te;
+  memset(&te, 0, sizeof te);
+  te.kind = (uint8_t)ev->kind;
+  te.flags = (uint16_t)ev->flags;
+  te.actor = a->actor;
+  te.object = a->object
+                  ? a->object
+                  : (a->child ? cw__engine_actor_name(f->e, a->child) : 0);
+  te.loc = a->loc;
+  te.detail = a->detail;
+  te.wall_ns = ev->wall_ns;
+  te.duration_ns = ev->duration_ns;
+  te.aux = ev->aux;
+  te.seq = ev->seq;
+  memcpy(te.span_id, ev->span_id, 8);
+  memcpy(te.parent_span_id, ev->parent_span_id, 8);
+  cw__traces_add(f->traces, ev->trace_id, f->service, &te);
 }
 
 void cw__feed_free(cw_feed *f) {
@@ -330,6 +365,8 @@ static int fd_event(void *ud, const cw_batch_ctx *ctx, const cw_event_rec *ev) {
   if (a.kind == CW_AE_OTHER && (ev->flags & CW_EVF_DETAIL))
     a.detail = str_sym(f, ctx, ev->detail);
   cw__engine_feed(f->e, &a);
+  if (f->traces)
+    note_trace(f, ev, &a);
   f->fed++;
   return 0;
 }

@@ -15,6 +15,7 @@
 
 #include "cw_analysis.h"
 #include "cw_format.h"
+#include "traces.h"
 
 /* Why an event of an otherwise valid batch is not analysed. */
 typedef enum cw_reject_reason {
@@ -45,6 +46,8 @@ int cw__native_check(const uint8_t *buf, size_t len, uint64_t max_events,
 typedef struct cw_feed cw_feed;
 
 cw_feed *cw__feed_new(void);
+/* Records traced events and service calls into t (borrowed; may be NULL). */
+void cw__feed_set_traces(cw_feed *f, cw_traces *t);
 void cw__feed_free(cw_feed *f);
 
 /* Feeds one uncompressed, already checked batch into the engine.

@@ -88,7 +88,12 @@ int cw__query_parse(const char *qs, cw_query *q, char *msg, size_t msgsz) {
       memcpy(q->variable, val, strlen(val) + 1);
     else if (!strcmp(key, "lock"))
       memcpy(q->lock, val, strlen(val) + 1);
-    else if (!strcmp(key, "severity")) {
+    else if (!strcmp(key, "service")) {
+      if (strlen(val) >= sizeof q->service)
+        bad = 1;
+      else
+        memcpy(q->service, val, strlen(val) + 1);
+    } else if (!strcmp(key, "severity")) {
       if (!strcmp(val, "error"))
         q->severity = CW_SEV_ERROR;
       else if (!strcmp(val, "warning"))
@@ -111,13 +116,14 @@ int cw__query_parse(const char *qs, cw_query *q, char *msg, size_t msgsz) {
   return 0;
 }
 
-static json_t *str(cw_engine *e, cw_sym s) {
+json_t *cw__q_str(cw_engine *e, cw_sym s) {
   return json_string(cw__engine_str(e, s));
 }
 
-static json_t *actor_obj(cw_engine *e, cw_actor_id a) {
-  return json_pack("{s:o,s:o}", "actor", str(e, cw__engine_actor_name(e, a)),
-                   "service", str(e, cw__engine_actor_service(e, a)));
+json_t *cw__q_actor_obj(cw_engine *e, cw_actor_id a) {
+  return json_pack("{s:o,s:o}", "actor",
+                   cw__q_str(e, cw__engine_actor_name(e, a)), "service",
+                   cw__q_str(e, cw__engine_actor_service(e, a)));
 }
 
 json_t *cw__query_summary(cw_engine *e) {
@@ -135,38 +141,39 @@ json_t *cw__query_summary(cw_engine *e) {
 }
 
 static json_t *access_json(cw_engine *e, const cw_access *a) {
-  json_t *o = actor_obj(e, a->actor);
-  json_object_set_new(o, "location", str(e, a->loc));
+  json_t *o = cw__q_actor_obj(e, a->actor);
+  json_object_set_new(o, "location", cw__q_str(e, a->loc));
   json_object_set_new(o, "access", json_string(a->is_write ? "write" : "read"));
   json_object_set_new(o, "atomic", json_boolean(a->is_atomic));
   if (a->val_flags & CW_AEF_VAL_INT)
     json_object_set_new(o, "value", json_integer(a->val_int));
   else if (a->val_flags & CW_AEF_VAL_STR)
-    json_object_set_new(o, "value", str(e, a->val_str));
+    json_object_set_new(o, "value", cw__q_str(e, a->val_str));
   json_t *locks = json_array();
   for (uint32_t i = 0; i < a->nlocks; i++)
-    json_array_append_new(locks, str(e, a->locks[i]));
+    json_array_append_new(locks, cw__q_str(e, a->locks[i]));
   json_object_set_new(o, "locks", locks);
   json_object_set_new(o, "seq", json_integer((json_int_t)a->seq));
   return o;
 }
 
-static json_t *race_json(cw_engine *e, const cw_race_group *g) {
-  return json_pack("{s:o,s:o,s:o,s:s,s:I,s:o,s:o}", "variable", str(e, g->var),
-                   "loc1", str(e, g->loc1), "loc2", str(e, g->loc2), "severity",
+json_t *cw__q_race_json(cw_engine *e, const cw_race_group *g) {
+  return json_pack("{s:o,s:o,s:o,s:s,s:I,s:o,s:o}", "variable",
+                   cw__q_str(e, g->var), "loc1", cw__q_str(e, g->loc1), "loc2",
+                   cw__q_str(e, g->loc2), "severity",
                    g->severity == CW_SEV_ERROR ? "error" : "warning", "count",
                    (json_int_t)g->count, "first", access_json(e, &g->first),
                    "second", access_json(e, &g->second));
 }
 
-static json_t *deadlock_json(cw_engine *e, const cw_deadlock *d) {
+json_t *cw__q_deadlock_json(cw_engine *e, const cw_deadlock *d) {
   json_t *edges = json_array();
   for (uint32_t i = 0; i < d->n; i++) {
     const cw_cycle_edge *x = &d->edges[i];
-    json_t *o = actor_obj(e, x->actor);
-    json_object_set_new(o, "holds", str(e, x->held));
-    json_object_set_new(o, "requests", str(e, x->requested));
-    json_object_set_new(o, "location", str(e, x->loc));
+    json_t *o = cw__q_actor_obj(e, x->actor);
+    json_object_set_new(o, "holds", cw__q_str(e, x->held));
+    json_object_set_new(o, "requests", cw__q_str(e, x->requested));
+    json_object_set_new(o, "location", cw__q_str(e, x->loc));
     json_object_set_new(o, "seq", json_integer((json_int_t)x->seq));
     json_array_append_new(edges, o);
   }
@@ -177,14 +184,14 @@ static json_t *deadlock_json(cw_engine *e, const cw_deadlock *d) {
   return o;
 }
 
-static json_t *lock_json(cw_engine *e, const cw_lock_stats *l) {
+json_t *cw__q_lock_json(cw_engine *e, const cw_lock_stats *l) {
   json_t *top = json_array();
   for (uint32_t i = 0; i < l->ntop; i++)
     json_array_append_new(
-        top, json_pack("{s:o,s:I,s:I}", "location", str(e, l->top[i].loc),
+        top, json_pack("{s:o,s:I,s:I}", "location", cw__q_str(e, l->top[i].loc),
                        "contended", (json_int_t)l->top[i].contended, "wait_ns",
                        (json_int_t)l->top[i].wait_ns));
-  json_t *o = json_pack("{s:o,s:I,s:I}", "lock", str(e, l->lock),
+  json_t *o = json_pack("{s:o,s:I,s:I}", "lock", cw__q_str(e, l->lock),
                         "acquisitions", (json_int_t)l->acquisitions,
                         "contended", (json_int_t)l->contended);
   json_object_set_new(
@@ -201,7 +208,7 @@ static json_t *lock_json(cw_engine *e, const cw_lock_stats *l) {
   return o;
 }
 
-static json_t *page(json_t *items, uint64_t total, const cw_query *q) {
+json_t *cw__q_page(json_t *items, uint64_t total, const cw_query *q) {
   return json_pack("{s:I,s:I,s:I,s:o}", "total", (json_int_t)total, "offset",
                    (json_int_t)q->offset, "limit", (json_int_t)q->limit,
                    "items", items);
@@ -218,10 +225,10 @@ json_t *cw__query_races(cw_engine *e, const cw_query *q) {
     if (q->severity && (int)g[i].severity != q->severity)
       continue;
     if (total >= q->offset && total < q->offset + q->limit)
-      json_array_append_new(items, race_json(e, &g[i]));
+      json_array_append_new(items, cw__q_race_json(e, &g[i]));
     total++;
   }
-  return page(items, total, q);
+  return cw__q_page(items, total, q);
 }
 
 json_t *cw__query_deadlocks(cw_engine *e, const cw_query *q, int actual) {
@@ -234,10 +241,10 @@ json_t *cw__query_deadlocks(cw_engine *e, const cw_query *q, int actual) {
     if (actual && q->active_only && !d[i].active)
       continue;
     if (total >= q->offset && total < q->offset + q->limit)
-      json_array_append_new(items, deadlock_json(e, &d[i]));
+      json_array_append_new(items, cw__q_deadlock_json(e, &d[i]));
     total++;
   }
-  return page(items, total, q);
+  return cw__q_page(items, total, q);
 }
 
 json_t *cw__query_locks(cw_engine *e, const cw_query *q) {
@@ -251,10 +258,10 @@ json_t *cw__query_locks(cw_engine *e, const cw_query *q) {
     if (q->lock[0] && strcmp(cw__engine_str(e, l[i].lock), q->lock))
       continue;
     if (total >= q->offset && total < q->offset + q->limit)
-      json_array_append_new(items, lock_json(e, &l[i]));
+      json_array_append_new(items, cw__q_lock_json(e, &l[i]));
     total++;
   }
-  return page(items, total, q);
+  return cw__q_page(items, total, q);
 }
 
 json_t *cw__query_findings(cw_engine *e, const void *input_stats) {
@@ -269,49 +276,21 @@ json_t *cw__query_findings(cw_engine *e, const void *input_stats) {
   const cw_race_group *g;
   size_t n = cw__engine_races(e, &g);
   for (size_t i = 0; i < n; i++)
-    json_array_append_new(races, race_json(e, &g[i]));
+    json_array_append_new(races, cw__q_race_json(e, &g[i]));
   const cw_deadlock *d;
   n = cw__engine_potential_deadlocks(e, &d);
   for (size_t i = 0; i < n; i++)
-    json_array_append_new(pot, deadlock_json(e, &d[i]));
+    json_array_append_new(pot, cw__q_deadlock_json(e, &d[i]));
   n = cw__engine_deadlocks(e, &d);
   for (size_t i = 0; i < n; i++)
-    json_array_append_new(act, deadlock_json(e, &d[i]));
+    json_array_append_new(act, cw__q_deadlock_json(e, &d[i]));
   const cw_lock_stats *l;
   n = cw__engine_locks(e, &l);
   for (size_t i = 0; i < n; i++)
-    json_array_append_new(locks, lock_json(e, &l[i]));
+    json_array_append_new(locks, cw__q_lock_json(e, &l[i]));
   return json_pack("{s:o,s:o,s:o,s:o,s:o}", "summary", cw__query_summary(e),
                    "races", races, "potential_deadlocks", pot, "deadlocks", act,
                    "locks", locks);
-}
-
-json_t *cw__query_services(cw_engine *e) {
-  /* Services are the distinct services of actors 1..N. The engine has no
-   * actor count, so walk ids until the name is empty. */
-  json_t *svcs = json_object();
-  for (cw_actor_id a = 1; a < 1000000; a++) {
-    cw_sym name = cw__engine_actor_name(e, a);
-    if (!name)
-      break;
-    const char *svc = cw__engine_str(e, cw__engine_actor_service(e, a));
-    json_t *s = json_object_get(svcs, svc);
-    if (!s) {
-      s = json_pack("{s:s,s:i}", "service", svc, "actors", 0);
-      json_object_set_new(svcs, svc, s);
-    }
-    json_object_set_new(
-        s, "actors",
-        json_integer(json_integer_value(json_object_get(s, "actors")) + 1));
-  }
-  json_t *list = json_array();
-  const char *k;
-  json_t *v;
-  json_object_foreach(svcs, k, v) {
-    json_array_append(list, v);
-  }
-  json_decref(svcs);
-  return json_pack("{s:o}", "services", list);
 }
 
 json_t *cw__query_variables(cw_engine *e, const cw_query *q) {
@@ -335,7 +314,7 @@ json_t *cw__query_variables(cw_engine *e, const cw_query *q) {
     }
     total++;
   }
-  return page(items, total, q);
+  return cw__q_page(items, total, q);
 }
 
 json_t *cw__query_audit(cw_engine *e, const cw_query *q) {
@@ -351,25 +330,25 @@ json_t *cw__query_audit(cw_engine *e, const cw_query *q) {
   size_t na = cw__engine_audit(e, var, &a);
   json_t *items = json_array();
   for (size_t i = q->offset; i < na && i < q->offset + q->limit; i++) {
-    json_t *o = actor_obj(e, a[i].actor);
-    json_object_set_new(o, "location", str(e, a[i].loc));
+    json_t *o = cw__q_actor_obj(e, a[i].actor);
+    json_object_set_new(o, "location", cw__q_str(e, a[i].loc));
     json_object_set_new(o, "access",
                         json_string(a[i].is_write ? "write" : "read"));
     json_object_set_new(o, "atomic", json_boolean(a[i].is_atomic));
     if (a[i].val_flags & CW_AEF_VAL_INT)
       json_object_set_new(o, "value", json_integer(a[i].val_int));
     else if (a[i].val_flags & CW_AEF_VAL_STR)
-      json_object_set_new(o, "value", str(e, a[i].val_str));
+      json_object_set_new(o, "value", cw__q_str(e, a[i].val_str));
     json_t *locks = json_array();
     for (uint32_t k = 0; k < a[i].nlocks; k++)
-      json_array_append_new(locks, str(e, a[i].locks[k]));
+      json_array_append_new(locks, cw__q_str(e, a[i].locks[k]));
     json_object_set_new(o, "locks", locks);
     json_object_set_new(o, "seq", json_integer((json_int_t)a[i].seq));
     json_object_set_new(o, "counter", json_integer((json_int_t)a[i].counter));
     json_object_set_new(o, "racy", json_boolean(a[i].racy));
     json_array_append_new(items, o);
   }
-  json_t *r = page(items, na, q);
+  json_t *r = cw__q_page(items, na, q);
   json_object_set_new(r, "variable", json_string(q->variable));
   return r;
 }
@@ -380,8 +359,8 @@ json_t *cw__query_critical_path(cw_engine *e) {
   size_t n = cw__engine_critical_path(e, &sp, &total);
   json_t *spans = json_array();
   for (size_t i = 0; i < n; i++) {
-    json_t *o = actor_obj(e, sp[i].actor);
-    json_object_set_new(o, "span", str(e, sp[i].name));
+    json_t *o = cw__q_actor_obj(e, sp[i].actor);
+    json_object_set_new(o, "span", cw__q_str(e, sp[i].name));
     json_object_set_new(o, "duration_ns",
                         json_integer((json_int_t)sp[i].duration_ns));
     json_object_set_new(o, "begin_seq",

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "cw_analysis.h"
+#include "traces.h"
 
 /* List paging and filters, parsed from the query string. */
 typedef struct cw_query {
@@ -21,6 +22,7 @@ typedef struct cw_query {
   int severity;       /* races: 0 any, CW_SEV_WARNING or CW_SEV_ERROR */
   int active_only;    /* deadlocks: only those still blocked */
   int contended_only; /* locks: only contended ones */
+  char service[128];  /* traces: only those touching this service */
 } cw_query;
 
 /* Parses a query string ("offset=0&limit=10..."); NULL ok.
@@ -51,7 +53,26 @@ json_t *cw__query_variables(cw_engine *e, const cw_query *q);
 json_t *cw__query_audit(cw_engine *e, const cw_query *q);
 /* The critical path over spans. */
 json_t *cw__query_critical_path(cw_engine *e);
-/* Services seen (actors grouped by service). */
-json_t *cw__query_services(cw_engine *e);
+/* Services seen (actors grouped by service) and the calls between them. */
+json_t *cw__query_services(cw_engine *e, const cw_traces *t);
+
+/* Traces, newest first (paged; `service` filter). */
+json_t *cw__query_traces(cw_engine *e, const cw_traces *t, const cw_query *q);
+/* One trace: services, actors, events (paged), and the races, contention,
+ * deadlocks and critical-path spans that involve its actors. NULL when the
+ * trace is unknown. */
+json_t *cw__query_trace(cw_engine *e, const cw_traces *t, const char *hex,
+                        const cw_query *q);
+/* One trace as Chrome Trace Event JSON (Perfetto, speedscope). */
+json_t *cw__query_trace_chrome(cw_engine *e, const cw_traces *t,
+                               const char *hex);
+
+/* Shared JSON builders (query.c), used by query_traces.c. */
+json_t *cw__q_str(cw_engine *e, cw_sym s);
+json_t *cw__q_actor_obj(cw_engine *e, cw_actor_id a);
+json_t *cw__q_race_json(cw_engine *e, const cw_race_group *g);
+json_t *cw__q_deadlock_json(cw_engine *e, const cw_deadlock *d);
+json_t *cw__q_lock_json(cw_engine *e, const cw_lock_stats *l);
+json_t *cw__q_page(json_t *items, uint64_t total, const cw_query *q);
 
 #endif /* CW_QUERY_H */

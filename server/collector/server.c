@@ -383,8 +383,26 @@ static int h_query(cw_server *s, struct mg_connection *c, const char *path) {
   else if (!strcmp(path, "/v1/locks"))
     v = cw__query_locks(e, &q);
   else if (!strcmp(path, "/v1/services"))
-    v = cw__query_services(e);
-  else if (!strcmp(path, "/v1/variables"))
+    v = cw__query_services(e, cw__analyzer_traces(s->an));
+  else if (!strcmp(path, "/v1/traces"))
+    v = cw__query_traces(e, cw__analyzer_traces(s->an), &q);
+  else if (!strncmp(path, "/v1/traces/", 11)) {
+    char hex[40];
+    const char *rest = path + 11;
+    size_t hl = strcspn(rest, "/");
+    int chrome = !strcmp(rest + hl, "/chrome");
+    if (hl < sizeof hex && (rest[hl] == '\0' || chrome)) {
+      memcpy(hex, rest, hl);
+      hex[hl] = '\0';
+      v = chrome ? cw__query_trace_chrome(e, cw__analyzer_traces(s->an), hex)
+                 : cw__query_trace(e, cw__analyzer_traces(s->an), hex, &q);
+    }
+    if (!v) {
+      cw__analyzer_unlock(s->an);
+      cw__http_error(c, 404, "unknown trace", NULL);
+      return 404;
+    }
+  } else if (!strcmp(path, "/v1/variables"))
     v = cw__query_variables(e, &q);
   else if (!strcmp(path, "/v1/audit")) {
     v = q.variable[0] ? cw__query_audit(e, &q) : NULL;

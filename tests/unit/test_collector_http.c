@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cw_format.h"
 #include "testlib.h"
 
 static tl_server srv;
@@ -365,6 +366,129 @@ static void test_static_and_queries(void **state) {
   free(r);
 }
 
+/* One traced event of service `svc`'s actor "main". */
+typedef struct tev {
+  uint32_t kind;
+  const char *object;
+  uint64_t counter;
+  uint8_t span, parent; /* last byte of span ids (0: none) */
+  uint64_t duration_ns;
+  const char *join; /* remote actor for the clock, or NULL */
+  uint64_t join_counter;
+} tev;
+
+static const uint8_t TRACE_ID[16] = {0xab, 0xcd, 1, 2,  3,  4,  5,  6,
+                                     7,    8,    9, 10, 11, 12, 13, 14};
+
+static uint8_t *traced_batch(const char *svc, const tev *evs, size_t n,
+                             size_t *len) {
+  cw_batch_writer *w = cw__bw_new(1 << 16);
+  cw_batch_hdr h;
+  memset(&h, 0, sizeof h);
+  h.version = CW_FORMAT_VERSION;
+  tl_stream_id(h.stream_id, 7000 + (uint64_t)svc[0]);
+  h.service = svc;
+  h.service_len = strlen(svc);
+  h.instance = "i1";
+  h.instance_len = 2;
+  h.base_wall_ns = 1700000000000000000ll;
+  uint8_t *out = NULL;
+  if (cw__bw_begin(w, &h) == 0) {
+    uint32_t me = cw__bw_actor(w, "main", 4, CW_ACTOR_THREAD);
+    uint32_t file = cw__bw_string(w, svc, strlen(svc));
+    for (size_t i = 0; i < n; i++) {
+      cw_event_rec ev;
+      cw_clock_entry j;
+      memset(&ev, 0, sizeof ev);
+      ev.kind = evs[i].kind;
+      ev.actor = me;
+      ev.counter = evs[i].counter;
+      ev.seq = evs[i].counter;
+      ev.wall_ns = h.base_wall_ns + (int64_t)evs[i].counter * 1000000;
+      ev.mono_ns = evs[i].counter * 1000000;
+      ev.object = cw__bw_string(w, evs[i].object, strlen(evs[i].object));
+      ev.file = file;
+      ev.line = (uint32_t)evs[i].counter;
+      ev.flags = CW_EVF_TRACE;
+      memcpy(ev.trace_id, TRACE_ID, 16);
+      ev.span_id[7] = evs[i].span;
+      ev.parent_span_id[7] = evs[i].parent;
+      if (evs[i].duration_ns) {
+        ev.flags |= CW_EVF_DURATION;
+        ev.duration_ns = evs[i].duration_ns;
+      }
+      if (evs[i].join) {
+        j.actor =
+            cw__bw_actor(w, evs[i].join, strlen(evs[i].join), CW_ACTOR_REMOTE);
+        j.counter = evs[i].join_counter;
+        ev.flags |= CW_EVF_JOINS;
+        ev.joins = &j;
+        ev.njoins = 1;
+      }
+      cw__bw_event(w, &ev);
+    }
+    out = cw__bw_compress(w, len);
+  }
+  cw__bw_free(w);
+  return out;
+}
+
+static void test_traces_and_chrome_export(void **state) {
+  (void)state;
+  static const tev front[] = {
+      {CW_EV_SPAN_BEGIN, "checkout", 1, 1, 0, 0, NULL, 0},
+      {CW_EV_HTTP_SEND, "bank", 2, 2, 1, 0, NULL, 0},
+      {CW_EV_SPAN_END, "checkout", 3, 1, 0, 3000000, NULL, 0}};
+  static const tev bank[] = {
+      {CW_EV_HTTP_RECV, "/transfer", 1, 3, 2, 0, "front#i1/main", 2},
+      {CW_EV_WRITE, "acct", 2, 3, 2, 0, NULL, 0},
+      {CW_EV_HTTP_RESPOND, "/transfer", 3, 3, 2, 1000000, NULL, 0}};
+  size_t l1, l2;
+  uint8_t *b1 = traced_batch("front", front, 3, &l1);
+  uint8_t *b2 = traced_batch("bank", bank, 3, &l2);
+  assert_int_equal(tl_http("POST", U("/v1/events"), LZ4H, b1, l1, NULL), 200);
+  assert_int_equal(tl_http("POST", U("/v1/events"), LZ4H, b2, l2, NULL), 200);
+  free(b1);
+  free(b2);
+  const char *hex = "abcd0102030405060708090a0b0c0d0e";
+  char path[128], *r = NULL;
+  snprintf(path, sizeof path, "/v1/traces/%s", hex);
+  long long events = -1;
+  for (int i = 0; i < 400 && events != 6; i++) {
+    events = tl_get_int(&srv, path, "events", NULL);
+    struct timespec ts = {0, 25 * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  assert_int_equal(events, 6);
+  assert_int_equal(tl_http("GET", U(path), NULL, NULL, 0, &r), 200);
+  assert_non_null(strstr(r, "\"services\":[\"front\",\"bank\"]"));
+  assert_non_null(strstr(r, "\"kind\":\"http_recv\""));
+  free(r);
+  assert_true(tl_get_int(&srv, "/v1/traces?service=bank", "total", NULL) >= 1);
+  assert_int_equal(tl_get_int(&srv, "/v1/traces?service=nobody", "total", NULL),
+                   0);
+  /* Chrome Trace Event export: metadata, slices and the request flow. */
+  snprintf(path, sizeof path, "/v1/traces/%s/chrome", hex);
+  assert_int_equal(tl_http("GET", U(path), NULL, NULL, 0, &r), 200);
+  assert_non_null(strstr(r, "\"traceEvents\":["));
+  assert_non_null(strstr(r, "\"process_name\""));
+  assert_non_null(strstr(r, "\"ph\":\"X\""));
+  assert_non_null(strstr(r, "\"ph\":\"s\""));
+  assert_non_null(strstr(r, "\"ph\":\"f\""));
+  free(r);
+  /* The call carried a clock from front into bank. */
+  assert_int_equal(tl_http("GET", U("/v1/services"), NULL, NULL, 0, &r), 200);
+  assert_non_null(
+      strstr(r, "{\"from\":\"front\",\"to\":\"bank\",\"count\":1}"));
+  free(r);
+  assert_int_equal(tl_http("GET", U("/v1/traces/0000"), NULL, NULL, 0, NULL),
+                   404);
+  assert_int_equal(tl_http("GET",
+                           U("/v1/traces/ffffffffffffffffffffffffffffffff"),
+                           NULL, NULL, 0, NULL),
+                   404);
+}
+
 static void test_store_files(void **state) {
   (void)state;
   char p[400];
@@ -382,6 +506,7 @@ int main(void) {
       cmocka_unit_test(test_raceway_example_and_lost_update),
       cmocka_unit_test(test_bad_input_table),
       cmocka_unit_test(test_static_and_queries),
+      cmocka_unit_test(test_traces_and_chrome_export),
       cmocka_unit_test(test_store_files),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
