@@ -168,6 +168,47 @@ static void test_raceway_malformed(void **state) {
   assert_int_equal(cw__rw_clock_decode(buf, strlen(buf), &back), CW_ETOOBIG);
 }
 
+/* Random bytes and random mutations of valid values never crash the
+ * decoders, and what they accept is well-formed. */
+static void test_hostile_values(void **state) {
+  (void)state;
+  static char buf[CW_HTTP_HEADER_MAX + 16], valid[1024];
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  uint8_t t[16], sp[8];
+  memset(&rw, 0, sizeof rw);
+  rw.trace_id[3] = 1;
+  rw.n = 1;
+  rw.actor[0] = "svc#1/task-1";
+  rw.counter[0] = 3;
+  assert_int_equal(cw__rw_clock_encode(&rw, "svc", valid, sizeof valid), CW_OK);
+  size_t vlen = strlen(valid);
+  for (int round = 0; round < 4000; round++) {
+    size_t len;
+    if (round % 2) { /* mutate a valid raceway-clock */
+      memcpy(buf, valid, vlen + 1);
+      len = vlen;
+      for (int k = 0; k < 3; k++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        buf[x % len] = (char)(x >> 40);
+      }
+    } else { /* random bytes */
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      len = x % sizeof buf;
+      for (size_t i = 0; i < len; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        buf[i] = (char)x;
+      }
+    }
+    if (cw__rw_clock_decode(buf, len, &back) == CW_OK) {
+      assert_true(back.has_trace || back.n > 0);
+      for (size_t i = 0; i < back.n; i++)
+        assert_true(strlen(back.actor[i]) > 0);
+    }
+    if (cw_http_parse_traceparent(buf, len, t, sp) == CW_OK)
+      assert_true(len >= 55);
+  }
+}
+
 static void test_random_ids(void **state) {
   (void)state;
   uint8_t a[16], b[16];
@@ -186,6 +227,7 @@ int main(void) {
       cmocka_unit_test(test_raceway_roundtrip),
       cmocka_unit_test(test_raceway_uuid_trace),
       cmocka_unit_test(test_raceway_malformed),
+      cmocka_unit_test(test_hostile_values),
       cmocka_unit_test(test_random_ids),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
