@@ -7,6 +7,10 @@
  *       SERVICE1 and SERVICE2 (either order).
  *   glue_check REPORT norace VAR
  *       VAR has no race group.
+ *   glue_check TRACES traces N SERVICE,SERVICE...
+ *       a collector's GET /v1/traces answer lists exactly N traces, each
+ *       spanning every listed service (one user action grouped across
+ *       services).
  *   glue_check REPORT summary
  *       prints the summary counts.
  *   glue_check REPORT deadlock LOCK1 LOCK2 SERVICE1 SERVICE2
@@ -18,6 +22,7 @@
  */
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *sget(json_t *o, const char *k) {
@@ -108,7 +113,28 @@ int main(int argc, char **argv) {
     json_decref(root);
     return 2;
   }
-  if (!strcmp(what, "race")) {
+  if (!strcmp(what, "traces") && argc > 4) {
+    json_t *items = json_object_get(root, "items"), *it;
+    size_t i;
+    long want = strtol(argv[3], NULL, 10);
+    ok = (long)json_array_size(items) == want;
+    json_array_foreach(items, i, it) {
+      json_t *svcs = json_object_get(it, "services");
+      printf("trace %s:", sget(it, "trace_id"));
+      for (size_t k = 0; k < json_array_size(svcs); k++)
+        printf(" %s", json_string_value(json_array_get(svcs, k)));
+      printf("\n");
+      for (const char *p = argv[4]; *p;) {
+        size_t n = strcspn(p, ","), k, found = 0;
+        for (k = 0; k < json_array_size(svcs); k++) {
+          const char *v = json_string_value(json_array_get(svcs, k));
+          found |= v && strlen(v) == n && !strncmp(v, p, n);
+        }
+        ok &= found != 0;
+        p += n + (p[n] == ',');
+      }
+    }
+  } else if (!strcmp(what, "race")) {
     ok = check_race(root, argv[3], argc > 5 ? argv[4] : NULL,
                     argc > 5 ? argv[5] : NULL);
   } else if (!strcmp(what, "norace")) {

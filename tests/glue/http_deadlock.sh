@@ -10,7 +10,8 @@
 # While the requests are blocked (the outer calls time out after 3 s and
 # unwedge everything), the script asks the collector (GET /v1/findings)
 # and expects an active actual deadlock naming both locks and both
-# services. Afterwards the stored events still show it.
+# services. Afterwards it checks that the collector grouped each user
+# action (trace id) across the client and both services.
 set -euo pipefail
 source "$(dirname "$0")/glue_lib.sh"
 SERVER=${GLUE_SERVER:?GLUE_SERVER must name causeway-server}
@@ -48,6 +49,10 @@ wait $CLIENT || { echo "client failed:"; cat "$W/client.log"; exit 1; }
 cat "$W/client.log"
 [ $found = 1 ] || { echo "no live deadlock reported"; cat "$W/live.json"; exit 1; }
 stop_services # they flush to the collector first
+# Each client request is one user action: the collector groups its events
+# across the client and both services under one trace id.
+"$BIN/glue_client" fetch "http://$ADDR/v1/traces" "$W/traces.json"
+"$BIN/glue_check" "$W/traces.json" traces 2 client,A,B
 kill -TERM $COLLECTOR
 wait $COLLECTOR
 # The cycle was reported while it lasted (active), not after the fact.
