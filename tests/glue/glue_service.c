@@ -149,7 +149,7 @@ static int peer_outer(struct mg_connection *conn, void *cbdata) {
   }
   cw_mutex_lock(&peer_lock);
   /* Hold the lock a moment so that both services' /outer overlap. */
-  struct timespec hold = {0, 300 * 1000000L};
+  struct timespec hold = {0, 600 * 1000000L};
   nanosleep(&hold, NULL);
   snprintf(url, sizeof url, "http://127.0.0.1:%s/inner", peer);
   /* The peer's /inner blocks on its lock, which the peer's own /outer
