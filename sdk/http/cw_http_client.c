@@ -37,8 +37,6 @@ static int append(struct curl_slist **list, const char *line) {
   return 0;
 }
 
-/* Builds the transfer's header list: the caller's, then ours. Records
- * http_send first so the clock we send covers it. */
 /* One cw_curl_perform() call: what the progress callback needs. */
 typedef struct call {
   const cw_curl_opts *opts;
@@ -62,6 +60,8 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
   return 0;
 }
 
+/* Builds the transfer's header list: the caller's, then ours. The caller
+ * records http_send first, so the clock we send covers it. */
 static int build_headers(const cw_curl_opts *opts, int traced, call *cl,
                          struct curl_slist **out) {
   struct curl_slist *list = NULL;
