@@ -5,4 +5,7 @@ if(TARGET cw_analysis)
   target_link_libraries(gen_trace PRIVATE cw_gen_trace_core)
   add_executable(bench_analysis ${CMAKE_CURRENT_SOURCE_DIR}/bench_analysis.c)
   target_link_libraries(bench_analysis PRIVATE cw_analysis cw_gen_trace_core)
+  add_executable(bench_analysis_scale
+    ${CMAKE_CURRENT_SOURCE_DIR}/bench_analysis_scale.c)
+  target_link_libraries(bench_analysis_scale PRIVATE cw_analysis)
 endif()

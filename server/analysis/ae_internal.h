@@ -53,6 +53,8 @@ uint32_t *cw__map_get(const ae_map *m, uint64_t a, uint64_t b);
 /* Inserts (a, b) -> v unless present. @return 1 if inserted, 0 if it was
  * there; *out receives the stored value either way. */
 int cw__map_put(ae_map *m, uint64_t a, uint64_t b, uint32_t v, uint32_t *out);
+/* Removes (a, b) if present. */
+void cw__map_del(ae_map *m, uint64_t a, uint64_t b);
 void cw__map_free(ae_map *m);
 uint64_t cw__hash_bytes(const void *p, size_t n);
 
@@ -147,13 +149,24 @@ typedef struct ae_entry {
   int64_t val_int;
   cw_sym val_str;
   uint32_t audit; /* latest audit record + 1, 0: none */
+  uint32_t prev, next; /* recency list (slot indices, AE_NIL: none) */
 } ae_entry;
 
+#define AE_NIL UINT32_MAX
+/* Records and entries past this many get a hash index (linear below). */
+#define AE_LINEAR_MAX 8
+
+/* One actor's accesses of one variable: the last entry per (location,
+ * kind), in slots that never move, linked from oldest to newest counter
+ * (an entry that is replaced moves to the newest end). */
 typedef struct ae_vrec {
   uint32_t actor;
   uint32_t n, cap;
+  uint32_t head, tail; /* oldest / newest slot, AE_NIL when empty */
   uint64_t last_w, last_any; /* counters of the actor's last write/access */
   ae_entry *e;
+  uint32_t *hidx; /* open addressing on (loc, kind): slot + 1, 0 empty */
+  uint32_t hcap;
 } ae_vrec;
 
 typedef struct ae_audx {
@@ -168,7 +181,10 @@ typedef struct ae_var {
   uint8_t racy;
   uint8_t clean; /* clean_* is valid */
   uint8_t nsince;
+  uint8_t indexed; /* its records are in the engine's recmap */
   uint32_t clean_actor;
+  uint32_t sweep_at;  /* record count that triggers a sweep of retirees */
+  uint64_t swept_ret; /* retired_actors at the last sweep */
   uint64_t clean_counter;
   struct {
     uint32_t ri, ei;
@@ -282,6 +298,7 @@ struct cw_engine {
   cw_race_group *groups;
   uint32_t ngroups, capgroups;
   ae_map groupmap, locpairs;
+  ae_map recmap; /* (variable, actor) -> record index, indexed vars only */
   /* Lock-order graph and potential deadlocks. */
   ae_pair *pairs;
   uint32_t npairs, cappairs;

@@ -112,6 +112,136 @@ static void check_pair(cw_engine *e, ae_var *v, uint32_t b, const ae_entry *s,
   }
 }
 
+/* ---- Per-record entry index ------------------------------------------- */
+
+static uint32_t key_hash(cw_sym loc, uint8_t kind) {
+  uint64_t h = ((uint64_t)loc << 2 | kind) * 0x9E3779B97F4A7C15ull;
+  return (uint32_t)(h >> 32);
+}
+
+static void hidx_insert(ae_vrec *r, uint32_t slot) {
+  uint32_t mask = r->hcap - 1;
+  uint32_t i = key_hash(r->e[slot].loc, r->e[slot].kind) & mask;
+  while (r->hidx[i])
+    i = (i + 1) & mask;
+  r->hidx[i] = slot + 1;
+}
+
+/* (Re)builds the index with room for twice the entries. */
+static void hidx_build(ae_vrec *r) {
+  uint32_t cap = 16;
+  while (cap < r->n * 2u + 2u)
+    cap *= 2;
+  cw__ae_free(r->hidx);
+  r->hidx = cw__ae_calloc(cap, sizeof(*r->hidx));
+  r->hcap = cap;
+  for (uint32_t k = 0; k < r->n; k++)
+    hidx_insert(r, k);
+}
+
+/* @return the slot of (loc, kind) in r, or AE_NIL. */
+static uint32_t find_entry(const ae_vrec *r, cw_sym loc, uint8_t kind) {
+  if (!r->hidx) {
+    for (uint32_t k = 0; k < r->n; k++)
+      if (r->e[k].loc == loc && r->e[k].kind == kind)
+        return k;
+    return AE_NIL;
+  }
+  uint32_t mask = r->hcap - 1;
+  for (uint32_t i = key_hash(loc, kind) & mask; r->hidx[i];
+       i = (i + 1) & mask) {
+    const ae_entry *x = &r->e[r->hidx[i] - 1];
+    if (x->loc == loc && x->kind == kind)
+      return r->hidx[i] - 1;
+  }
+  return AE_NIL;
+}
+
+static void unlink_entry(ae_vrec *r, uint32_t k) {
+  ae_entry *x = &r->e[k];
+  if (x->prev != AE_NIL)
+    r->e[x->prev].next = x->next;
+  else
+    r->head = x->next;
+  if (x->next != AE_NIL)
+    r->e[x->next].prev = x->prev;
+  else
+    r->tail = x->prev;
+}
+
+static void append_entry(ae_vrec *r, uint32_t k) {
+  r->e[k].prev = r->tail;
+  r->e[k].next = AE_NIL;
+  if (r->tail != AE_NIL)
+    r->e[r->tail].next = k;
+  else
+    r->head = k;
+  r->tail = k;
+}
+
+/* ---- Per-variable record index ----------------------------------------- */
+
+static uint64_t rec_key(const cw_engine *e, const ae_var *v) {
+  return (uint64_t)(v - e->vars);
+}
+
+/* @return the record index of actor aid in v, or UINT32_MAX. */
+static uint32_t find_rec(const cw_engine *e, const ae_var *v, uint32_t aid) {
+  if (!v->indexed) {
+    for (uint32_t i = 0; i < v->n; i++)
+      if (v->r[i].actor == aid)
+        return i;
+    return UINT32_MAX;
+  }
+  const uint32_t *p = cw__map_get(&e->recmap, rec_key(e, v), aid);
+  return p ? *p - 1 : UINT32_MAX;
+}
+
+/* Forgets the records of retired actors (stable compaction; the indices
+ * kept in since[] and in the record map follow). */
+static void sweep(cw_engine *e, ae_var *v) {
+  uint32_t k = 0, ns = 0;
+  uint64_t vk = rec_key(e, v);
+  for (uint32_t i = 0; i < v->n; i++) {
+    ae_vrec *r = &v->r[i];
+    if (e->dead[r->actor]) {
+      cw__ae_free(r->e);
+      cw__ae_free(r->hidx);
+      if (v->indexed)
+        cw__map_del(&e->recmap, vk, r->actor);
+      for (uint32_t j = 0; j < v->nsince; j++)
+        if (v->since[j].ri == i)
+          v->since[j].ri = UINT32_MAX;
+      continue;
+    }
+    if (k != i) {
+      for (uint32_t j = 0; j < v->nsince; j++)
+        if (v->since[j].ri == i)
+          v->since[j].ri = k;
+      v->r[k] = *r;
+      if (v->indexed)
+        *cw__map_get(&e->recmap, vk, r->actor) = k + 1;
+    }
+    k++;
+  }
+  v->n = k;
+  for (uint32_t j = 0; j < v->nsince; j++)
+    if (v->since[j].ri != UINT32_MAX)
+      v->since[ns++] = v->since[j];
+  v->nsince = (uint8_t)ns;
+  v->swept_ret = e->sum.retired_actors;
+  v->sweep_at = v->n * 2u > 16u ? v->n * 2u : 16u;
+}
+
+/* Compares n with the entries of r that do not happen before it: the
+ * newest ones, down to the first whose counter is <= C_n[r's actor]. */
+static void check_rec(cw_engine *e, ae_var *v, const ae_vrec *r,
+                      const ae_entry *n, uint32_t aid, uint64_t known) {
+  for (uint32_t k = r->tail; k != AE_NIL && r->e[k].counter > known;
+       k = r->e[k].prev)
+    check_pair(e, v, r->actor, &r->e[k], n, aid, known);
+}
+
 void cw__race_access(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
   uint32_t vi = cw__engine_var(e, ev->object);
   ae_var *v = &e->vars[vi];
@@ -128,6 +258,7 @@ void cw__race_access(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
   n.val_int = ev->val_int;
   n.val_str = ev->val_str;
   n.audit = 0;
+  n.prev = n.next = AE_NIL;
   int keep = e->cfg.keep_events != 0;
   if (keep) {
     AE_RESERVE(v->aud, v->capaud, v->naud + 1u);
@@ -149,7 +280,7 @@ void cw__race_access(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
     v->audx[v->naud].thr = UINT64_MAX;
     n.audit = ++v->naud;
   }
-  uint32_t mine = UINT32_MAX;
+  int retired = v->swept_ret != e->sum.retired_actors;
   int ordered = 1; /* every stored access happens before n */
   if (v->clean && v->clean_counter <= cw__vc_get(&a->c, v->clean_actor)) {
     /* Fast path: only accesses stored since the clean point can race. */
@@ -164,71 +295,65 @@ void cw__race_access(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
       ordered = 0;
       check_pair(e, v, r->actor, s, &n, aid, known);
     }
-    for (uint32_t i = 0; i < v->n;) {
-      ae_vrec *r = &v->r[i];
-      if (r->actor == aid) {
-        mine = i++;
-      } else if (e->dead[r->actor]) {
-        cw__ae_free(r->e); /* retired: forget it (bounded memory) */
-        *r = v->r[--v->n];
-        if (mine == v->n)
-          mine = i;
-        v->clean = 0;
-        v->nsince = 0;
-      } else {
-        i++;
-      }
-    }
+    /* Retired actors' records go when the record count has doubled since
+     * the last sweep (amortized O(1) per record, bounded memory). */
+    if (retired && v->n >= v->sweep_at)
+      sweep(e, v);
   } else {
-    for (uint32_t i = 0; i < v->n;) {
-      ae_vrec *r = &v->r[i];
-      if (r->actor == aid) {
-        mine = i++;
+    if (retired)
+      sweep(e, v); /* retired: forget their accesses (can only remove
+                    * races) */
+    for (uint32_t i = 0; i < v->n; i++) {
+      const ae_vrec *r = &v->r[i];
+      if (r->actor == aid)
         continue;
-      }
-      if (e->dead[r->actor]) {
-        /* Retired: forget its accesses (can only remove races). */
-        cw__ae_free(r->e);
-        *r = v->r[--v->n];
-        if (mine == v->n)
-          mine = i;
-        v->clean = 0; /* record indices moved */
-        v->nsince = 0;
-        continue;
-      }
       uint64_t known = cw__vc_get(&a->c, r->actor);
       if (r->last_any > known) {
         ordered = 0;
         uint64_t top = is_w ? r->last_any : r->last_w;
         if (top > known)
-          for (uint32_t k = 0; k < r->n; k++)
-            check_pair(e, v, r->actor, &r->e[k], &n, aid, known);
+          check_rec(e, v, r, &n, aid, known);
       }
-      i++;
     }
   }
   /* Store n as the last access of its (actor, location, kind). */
+  uint32_t mine = find_rec(e, v, aid);
   if (mine == UINT32_MAX) {
     AE_RESERVE(v->r, v->cap, v->n + 1u);
     mine = v->n++;
     memset(&v->r[mine], 0, sizeof(v->r[mine]));
     v->r[mine].actor = aid;
+    v->r[mine].head = v->r[mine].tail = AE_NIL;
+    if (v->indexed) {
+      cw__map_put(&e->recmap, rec_key(e, v), aid, mine, NULL);
+    } else if (v->n > AE_LINEAR_MAX) {
+      v->indexed = 1;
+      for (uint32_t i = 0; i < v->n; i++)
+        cw__map_put(&e->recmap, rec_key(e, v), v->r[i].actor, i, NULL);
+    }
   }
   ae_vrec *r = &v->r[mine];
   r->last_any = n.counter;
   if (is_w)
     r->last_w = n.counter;
-  uint32_t k = 0;
-  while (k < r->n && !(r->e[k].loc == n.loc && r->e[k].kind == n.kind))
-    k++;
-  if (k < r->n) {
+  uint32_t k = find_entry(r, n.loc, n.kind);
+  if (k != AE_NIL) {
     if (keep)
       v->audx[n.audit - 1].prev = r->e[k].audit;
+    unlink_entry(r, k);
+    r->e[k] = n;
   } else {
     AE_RESERVE(r->e, r->cap, r->n + 1u);
-    r->n++;
+    k = r->n++;
+    r->e[k] = n;
+    if (r->hidx && r->n * 2u > r->hcap)
+      hidx_build(r);
+    else if (r->hidx)
+      hidx_insert(r, k);
+    else if (r->n > AE_LINEAR_MAX)
+      hidx_build(r);
   }
-  r->e[k] = n;
+  append_entry(r, k);
   /* Maintain the clean point: n is one when everything stored is before
    * it; otherwise n joins the accesses stored since the clean point. */
   if (ordered) {
@@ -265,8 +390,10 @@ size_t cw__engine_audit(const cw_engine *e, cw_sym var,
 void cw__race_free(cw_engine *e) {
   for (uint32_t i = 1; i < e->nvars; i++) {
     ae_var *v = &e->vars[i];
-    for (uint32_t k = 0; k < v->n; k++)
+    for (uint32_t k = 0; k < v->n; k++) {
       cw__ae_free(v->r[k].e);
+      cw__ae_free(v->r[k].hidx);
+    }
     cw__ae_free(v->r);
     cw__ae_free(v->aud);
     cw__ae_free(v->audx);
@@ -276,4 +403,5 @@ void cw__race_free(cw_engine *e) {
   cw__ae_free(e->groups);
   cw__map_free(&e->groupmap);
   cw__map_free(&e->locpairs);
+  cw__map_free(&e->recmap);
 }

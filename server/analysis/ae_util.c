@@ -105,6 +105,27 @@ int cw__map_put(ae_map *m, uint64_t a, uint64_t b, uint32_t v, uint32_t *out) {
   return 1;
 }
 
+void cw__map_del(ae_map *m, uint64_t a, uint64_t b) {
+  uint32_t *p = cw__map_get(m, a, b);
+  if (!p)
+    return;
+  size_t mask = m->cap - 1, i = (size_t)(p - m->val);
+  /* Backward-shift deletion: pull later members of the probe run into the
+   * hole when their home slot does not lie cyclically in (i, j]. */
+  for (size_t j = (i + 1) & mask; m->val[j]; j = (j + 1) & mask) {
+    size_t h = mix(m->ka[j], m->kb[j]) & mask;
+    int stays = i <= j ? (i < h && h <= j) : (i < h || h <= j);
+    if (stays)
+      continue;
+    m->ka[i] = m->ka[j];
+    m->kb[i] = m->kb[j];
+    m->val[i] = m->val[j];
+    i = j;
+  }
+  m->val[i] = 0;
+  m->n--;
+}
+
 void cw__map_free(ae_map *m) {
   cw__ae_free(m->ka);
   cw__ae_free(m->kb);

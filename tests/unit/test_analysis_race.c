@@ -277,14 +277,107 @@ static void test_same_location_pair(void **st) {
   cw__engine_free(e);
 }
 
+/* Appends printf-style text to buf (bounded; the test fails on overflow). */
+static void put(char *buf, size_t cap, size_t *len, const char *fmt, int a,
+                int b) {
+  int k = snprintf(buf + *len, cap - *len, fmt, a, b);
+  assert_true(k > 0 && (size_t)k < cap - *len);
+  *len += (size_t)k;
+}
+
+/* One actor's entries of x are kept in counter order with an index on
+ * (location, kind): a concurrent access is compared with exactly those
+ * written after the point it is ordered with, including an old location
+ * written again (moved to the newest end). */
+static void test_many_locations_one_actor(void **st) {
+  (void)st;
+  static char buf[8192];
+  size_t len = 0;
+  put(buf, sizeof(buf), &len, "T0|fork(T1)|f\nT2|begin()|b\n", 0, 0);
+  for (int i = 0; i < 20; i++)
+    put(buf, sizeof(buf), &len, "T1|w(x)|l%d\n", i, 0);
+  put(buf, sizeof(buf), &len, "T1|arel(K)|k\nT2|aacq(K)|k\n", 0, 0);
+  for (int i = 20; i < 30; i++)
+    put(buf, sizeof(buf), &len, "T1|w(x)|l%d\n", i, 0);
+  put(buf, sizeof(buf), &len, "T1|w(x)|l5\nT1|r(x)|l7\nT2|w(x)|z\n", 0, 0);
+  cw_summary s;
+  cw_engine *e = run(buf, &s);
+  /* {z, l20..l29}, {z, l5} and {z, l7}; l0..l19 happen before T2's w. */
+  assert_int_equal(s.racy_variables, 1);
+  assert_int_equal(s.racy_location_pairs, 12);
+  const cw_race_group *g;
+  size_t ng = cw__engine_races(e, &g);
+  assert_int_equal(ng, 12);
+  for (size_t k = 0; k < ng; k++)
+    assert_int_equal(g[k].count, 1);
+  cw__engine_free(e);
+}
+
+/* Twelve actors touch x (the variable's records get an index), half end,
+ * are joined and retired (their records are swept, the others move), then an
+ * unordered actor races with exactly the survivors, and a survivor that
+ * writes again is found at its moved record. */
+static void test_many_actors_retired(void **st) {
+  (void)st;
+  static char buf[8192];
+  size_t len = 0;
+  for (int i = 1; i <= 12; i++)
+    put(buf, sizeof(buf), &len, "T0|fork(T%d)|f\n", i, 0);
+  for (int i = 1; i <= 12; i++) {
+    put(buf, sizeof(buf), &len, "T%d|acq(L)|a\nT%d|w(x)|", i, i);
+    put(buf, sizeof(buf), &len, "l%d\nT%d|rel(L)|r\n", i, i);
+  }
+  for (int i = 1; i <= 6; i++)
+    put(buf, sizeof(buf), &len, "T%d|end()|e\nT0|join(T%d)|j\n", i, i);
+  for (int i = 1; i <= 6; i++)
+    put(buf, sizeof(buf), &len, "T%d|retire()|x\n", i, 0);
+  put(buf, sizeof(buf), &len, "T13|begin()|b\nT13|w(x)|z\n", 0, 0);
+  cw_summary s;
+  cw_engine *e = run(buf, &s);
+  assert_int_equal(s.racy_location_pairs, 6); /* {z, l7} .. {z, l12} */
+  const cw_race_group *g;
+  size_t ng = cw__engine_races(e, &g);
+  assert_int_equal(ng, 6);
+  cw_sym z = tstd_sym(e, "z");
+  for (size_t k = 0; k < ng; k++) {
+    const char *other = cw__engine_str(e, g[k].loc1 == z ? g[k].loc2
+                                                          : g[k].loc1);
+    char *end;
+    long li = strtol(other + 1, &end, 10);
+    assert_true(other[0] == 'l' && !*end && li >= 7 && li <= 12);
+  }
+  /* T7 writes again: races with z; then T13 races with T7's two entries
+   * (the new one, m7, and l7) and with l8 .. l12. */
+  assert_int_equal(tstd_feed(e, "T7|acq(L)|a\nT7|w(x)|m7\nT7|rel(L)|r\n"
+                                "T13|w(x)|z2\n"),
+                   0);
+  cw__engine_summary(e, &s);
+  assert_int_equal(s.racy_location_pairs, 14);
+  ng = cw__engine_races(e, &g);
+  assert_int_equal(ng, 14);
+  cw_actor_id t7 = tstd_actor(e, "T7"), t13 = tstd_actor(e, "T13");
+  for (size_t k = 0; k < ng; k++) {
+    assert_int_equal(g[k].count, 1);
+    if (g[k].first.loc == tstd_sym(e, "m7"))
+      assert_true(g[k].first.actor == t7 && g[k].second.actor == t13);
+    if (g[k].second.loc == tstd_sym(e, "m7"))
+      assert_true(g[k].second.actor == t7 && g[k].first.actor == t13);
+  }
+  cw__engine_free(e);
+}
+
 /* ---- Differential test -------------------------------------------------- */
 
 #define MAXEV 64
-#define NT 5
+/* Array bounds; g_nt, g_nv and g_nloc are the sizes a test draws from. */
+#define NT 12
 #define NV 3
 #define NL 3
 #define NK 2
-#define NLOC 4
+#define NLOC 16
+
+static int g_nt = 5, g_nv = 3, g_nloc = 4;
+static uint32_t g_selfstart = 4; /* 1 in g_selfstart actors start unforked */
 
 typedef struct rev {
   int actor, kind, obj, loc, flags, child;
@@ -306,10 +399,10 @@ static int gen(rev *ev, int target) {
   memset(nshared, 0, sizeof(nshared));
   memset(mine, 0, sizeof(mine)); /* 0 none, 1 excl, 2 shared */
   int n = 0;
-  int nt = 2 + (int)rnd(NT - 1);
+  int nt = 2 + (int)rnd((uint32_t)g_nt - 1);
   status[0] = 1;
   for (int t = 1; t < nt; t++)
-    if (rnd(4) == 0)
+    if (rnd(g_selfstart) == 0)
       status[t] = 1; /* begins on its own: no fork edge */
   for (int guard = 0; n < target && guard < target * 20; guard++) {
     int t = (int)rnd((uint32_t)nt);
@@ -319,8 +412,8 @@ static int gen(rev *ev, int target) {
     int c = (int)rnd(100);
     if (c < 45) {
       x.kind = rnd(2) ? CW_AE_WRITE : CW_AE_READ;
-      x.obj = (int)rnd(NV);
-      x.loc = (int)rnd(NLOC);
+      x.obj = (int)rnd((uint32_t)g_nv);
+      x.loc = (int)rnd((uint32_t)g_nloc);
       x.flags = rnd(5) == 0 ? CW_AEF_ATOMIC : 0;
     } else if (c < 60) {
       int l = (int)rnd(NL);
@@ -390,6 +483,10 @@ typedef struct refres {
   int racy[MAXEV];
   uint8_t pairset[NLOC][NLOC];
   uint8_t groupsev[NV][NLOC][NLOC]; /* 0 none, 1 warning, 2 error */
+  /* Racing pairs (i, j) where i is the latest access of its (actor,
+   * location, kind) before j: the engine's group `count`. */
+  uint32_t groupcnt[NV][NLOC][NLOC];
+  uint64_t racemask[MAXEV]; /* bit i of [j]: events i and j race */
 } refres;
 
 static void reference(const rev *ev, int n, refres *r) {
@@ -462,10 +559,17 @@ static void reference(const rev *ev, int n, refres *r) {
       if (reach[j] & (1ull << i))
         continue;
       r->racy[i] = r->racy[j] = 1;
+      r->racemask[j] |= 1ull << i;
       varracy[ev[i].obj] = 1;
       int lo = ev[i].loc < ev[j].loc ? ev[i].loc : ev[j].loc;
       int hi = ev[i].loc < ev[j].loc ? ev[j].loc : ev[i].loc;
       r->pairset[lo][hi] = 1;
+      int latest = 1;
+      for (int k = i + 1; k < j && latest; k++)
+        latest = !(ev[k].actor == ev[i].actor && ev[k].kind == ev[i].kind &&
+                   ev[k].obj == ev[i].obj && ev[k].loc == ev[i].loc &&
+                   ((ev[k].flags ^ ev[i].flags) & CW_AEF_ATOMIC) == 0);
+      r->groupcnt[ev[i].obj][lo][hi] += (uint32_t)latest;
       uint8_t sev = (wi && wj) ? 2 : 1;
       if (r->groupsev[ev[i].obj][lo][hi] < sev)
         r->groupsev[ev[i].obj][lo][hi] = sev;
@@ -541,11 +645,12 @@ static void feed_rev(cw_engine *e, const rev *ev, int n, cw_sym *vars,
   }
 }
 
-static void test_differential(void **st) {
-  (void)st;
-  rng_state = 0x9E3779B97F4A7C15ull;
+/* Runs `traces` random traces drawn with g_nt, g_nv, g_nloc; more than a
+ * tenth and fewer than all but traces / clean_div must have races. */
+static void differential(uint64_t seed, int traces, int clean_div) {
+  rng_state = seed;
   rev ev[MAXEV];
-  int traces = 6000, with_races = 0;
+  int with_races = 0;
   for (int it = 0; it < traces; it++) {
     int n = gen(ev, 8 + (int)rnd(MAXEV - 8));
     refres r;
@@ -584,6 +689,17 @@ static void test_differential(void **st) {
       assert_true(v >= 0 && a >= 0 && b >= 0);
       int lo = a < b ? a : b, hi = a < b ? b : a;
       assert_int_equal((int)g[k].severity, r.groupsev[v][lo][hi]);
+      if (g[k].count != r.groupcnt[v][lo][hi])
+        fail_msg("trace %d group %zu: count %llu, reference %u", it, k,
+                 (unsigned long long)g[k].count, r.groupcnt[v][lo][hi]);
+      /* The representative is a racing pair of the group's locations. */
+      uint64_t s1 = g[k].first.seq, s2 = g[k].second.seq;
+      assert_true(s1 < (uint64_t)n && s2 < (uint64_t)n && s1 != s2);
+      uint64_t lo_s = s1 < s2 ? s1 : s2, hi_s = s1 < s2 ? s2 : s1;
+      assert_true((r.racemask[hi_s] >> lo_s) & 1);
+      assert_true(ev[s1].obj == v && ev[s2].obj == v);
+      assert_true(locs[ev[s1].loc] == g[k].first.loc &&
+                  locs[ev[s2].loc] == g[k].second.loc);
     }
     /* Audit trails: every access, in order, with its racy flag. */
     for (int v = 0; v < NV; v++) {
@@ -607,8 +723,29 @@ static void test_differential(void **st) {
     cw__engine_free(e);
   }
   /* The generator must exercise both outcomes. */
-  assert_true(with_races > traces / 10);
-  assert_true(with_races < traces - traces / 10);
+  if (with_races <= traces / 10 || with_races >= traces - traces / clean_div)
+    fail_msg("%d of %d traces with races", with_races, traces);
+}
+
+static void test_differential(void **st) {
+  (void)st;
+  g_nt = 5;
+  g_nv = 3;
+  g_nloc = 4;
+  g_selfstart = 4;
+  differential(0x9E3779B97F4A7C15ull, 6000, 10);
+}
+
+/* Up to 12 actors and 16 locations on one variable: records past
+ * AE_LINEAR_MAX (8) actors per variable and (location, kind) entries per
+ * actor go through the engine's hash indexes and recency lists. */
+static void test_differential_wide(void **st) {
+  (void)st;
+  g_nt = 12;
+  g_nv = 1;
+  g_nloc = 16;
+  g_selfstart = 2;
+  differential(0xD1B54A32D192ED03ull, 4000, 50);
 }
 
 int main(void) {
@@ -623,7 +760,10 @@ int main(void) {
       cmocka_unit_test(test_fork_join_annotations),
       cmocka_unit_test(test_non_adjacent),
       cmocka_unit_test(test_same_location_pair),
+      cmocka_unit_test(test_many_locations_one_actor),
+      cmocka_unit_test(test_many_actors_retired),
       cmocka_unit_test(test_differential),
+      cmocka_unit_test(test_differential_wide),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
