@@ -122,8 +122,9 @@ int main(int argc, char **argv) {
   printf("  %-44s %8.1f\n", "raw pthread lock+unlock", f.raw_lock);
   printf("  %-44s %8.1f   %.2fx raw (target <= 5x)\n",
          "instrumented lock+unlock (recorded)", f.lock, f.lock / f.raw_lock);
-  printf("  %-44s %8.1f   %.2fx raw\n", "instrumented lock+unlock (tracing off)",
-         f.off_lock, f.off_lock / f.raw_lock);
+  printf("  %-44s %8.1f   %.2fx raw\n",
+         "instrumented lock+unlock (tracing off)", f.off_lock,
+         f.off_lock / f.raw_lock);
   printf("  %-44s %8.1f\n", "raw memory read-modify-write", f.raw_access);
   printf("  %-44s %8.1f   (target <= 50 ns)\n",
          "recorded state access CW_WRITE_INT", f.access);

@@ -62,9 +62,10 @@ int main(int argc, char **argv) {
   cw_clock_current(from);
 
   printf("causeway bounded clocks: %ld tasks through one hot lock, race "
-         "window %u\n", n, window > 0 ? (unsigned)window : 256u);
-  printf("raw pthread loop: %.1f ns/task (%.1f ns per equivalent event)\n",
-         raw, raw / EVENTS_PER_TASK);
+         "window %u\n",
+         n, window > 0 ? (unsigned)window : 256u);
+  printf("raw pthread loop: %.1f ns/task (%.1f ns per equivalent event)\n", raw,
+         raw / EVENTS_PER_TASK);
   printf("%9s %10s %9s %9s %10s %10s %7s %7s %9s %8s\n", "tasks", "events",
          "ns/event", "interval", "rss_kib", "sdk_kib", "actors", "clock",
          "retired", "dropped");
@@ -85,14 +86,13 @@ int main(int argc, char **argv) {
       uint64_t now = bench_now();
       cw_stats st;
       cw_stats_get(&st);
-      printf("%9ld %10llu %9.1f %9.1f %10ld %10llu %7llu %7llu %9llu %8llu\n",
-             i, (unsigned long long)st.events,
-             (double)(now - t0) / (double)st.events,
-             (double)(now - tl) / (double)(st.events - el), bench_rss_kib(),
-             (unsigned long long)(st.memory >> 10),
-             (unsigned long long)st.live_actors,
-             (unsigned long long)st.max_clock,
-             (unsigned long long)st.retired, (unsigned long long)st.dropped);
+      printf(
+          "%9ld %10llu %9.1f %9.1f %10ld %10llu %7llu %7llu %9llu %8llu\n", i,
+          (unsigned long long)st.events, (double)(now - t0) / (double)st.events,
+          (double)(now - tl) / (double)(st.events - el), bench_rss_kib(),
+          (unsigned long long)(st.memory >> 10),
+          (unsigned long long)st.live_actors, (unsigned long long)st.max_clock,
+          (unsigned long long)st.retired, (unsigned long long)st.dropped);
       fflush(stdout);
       tl = now;
       el = st.events;

@@ -46,21 +46,22 @@ extern "C" {
 #define CW_API
 #endif
 
-/* ---- Status codes --------------------------------------------------------- */
+/* ---- Status codes ---------------------------------------------------------
+ */
 
 /* X-macro list of status codes: name, value, message. 0 is success, errors
  * are negative. Values are never renumbered; new codes go at the end. */
-#define CW_STATUS_MAP(X)                                              \
-  X(OK, 0, "success")                                                 \
-  X(EINVAL, -1, "invalid argument")                                   \
-  X(ENOMEM, -2, "out of memory")                                      \
-  X(EIO, -3, "I/O error")                                             \
-  X(ESTATE, -4, "wrong state for this call")                          \
-  X(EDISABLED, -5, "tracing is not active")                           \
-  X(EFULL, -6, "a bounded table or buffer is full")                   \
-  X(EMALFORMED, -7, "malformed input")                                \
-  X(ETOOBIG, -8, "input or output exceeds its size limit")            \
-  X(ENOTSUP, -9, "not supported")                                     \
+#define CW_STATUS_MAP(X)                                                       \
+  X(OK, 0, "success")                                                          \
+  X(EINVAL, -1, "invalid argument")                                            \
+  X(ENOMEM, -2, "out of memory")                                               \
+  X(EIO, -3, "I/O error")                                                      \
+  X(ESTATE, -4, "wrong state for this call")                                   \
+  X(EDISABLED, -5, "tracing is not active")                                    \
+  X(EFULL, -6, "a bounded table or buffer is full")                            \
+  X(EMALFORMED, -7, "malformed input")                                         \
+  X(ETOOBIG, -8, "input or output exceeds its size limit")                     \
+  X(ENOTSUP, -9, "not supported")                                              \
   X(ESYS, -10, "system call failed")
 
 /* A status code: CW_OK (0) or a negative error. */
@@ -68,7 +69,6 @@ typedef enum cw_status {
 #define CW_STATUS_ENUM_(name, value, msg) CW_##name = value,
   CW_STATUS_MAP(CW_STATUS_ENUM_)
 #undef CW_STATUS_ENUM_
-  CW_STATUS_END_ = 1
 } cw_status;
 
 /* Describes a status code.
@@ -76,7 +76,8 @@ typedef enum cw_status {
  * Thread-safe. */
 CW_API const char *cw_strerror(cw_status status);
 
-/* ---- Version -------------------------------------------------------------- */
+/* ---- Version --------------------------------------------------------------
+ */
 
 /* @return the run-time version as CW_VERSION_HEX does (0xMMmmpp).
  * Thread-safe. */
@@ -85,8 +86,10 @@ CW_API unsigned int cw_version(void);
 /* @return the run-time version as a static string ("0.1.0"). Thread-safe. */
 CW_API const char *cw_version_string(void);
 
-/* ---- Allocator ------------------------------------------------------------ */
+/* ---- Allocator ------------------------------------------------------------
+ */
 
+/* Allocator functions, with the contracts of malloc, realloc and free. */
 typedef void *(*cw_malloc_fn)(size_t size);
 typedef void *(*cw_realloc_fn)(void *ptr, size_t size);
 typedef void (*cw_free_fn)(void *ptr);
@@ -100,7 +103,8 @@ typedef void (*cw_free_fn)(void *ptr);
 CW_API cw_status cw_set_allocator(cw_malloc_fn m, cw_realloc_fn r,
                                   cw_free_fn f);
 
-/* ---- Configuration and life cycle ------------------------------------------ */
+/* ---- Configuration and life cycle ------------------------------------------
+ */
 
 /* Init-time configuration. Always fill it with cw_config_init() first, then
  * change fields: `size` lets the struct grow without breaking binaries.
@@ -174,21 +178,22 @@ CW_API cw_status cw_flush(void);
 
 /* Counters, for tests and benchmarks. */
 typedef struct cw_stats {
-  uint64_t events;       /* events recorded into buffers */
-  uint64_t dropped;      /* events dropped because a buffer was full */
-  uint64_t written;      /* events written to the sink */
-  uint64_t batches;      /* batches written */
-  uint64_t bytes;        /* compressed bytes written */
-  uint64_t retired;      /* actors retired (bounded clocks) */
-  uint64_t live_actors;  /* actor-table slots in use */
-  uint64_t max_clock;    /* largest clock (entries) seen by a join */
-  uint64_t memory;       /* bytes currently allocated by the SDK */
+  uint64_t events;      /* events recorded into buffers */
+  uint64_t dropped;     /* events dropped because a buffer was full */
+  uint64_t written;     /* events written to the sink */
+  uint64_t batches;     /* batches written */
+  uint64_t bytes;       /* compressed bytes written */
+  uint64_t retired;     /* actors retired (bounded clocks) */
+  uint64_t live_actors; /* actor-table slots in use */
+  uint64_t max_clock;   /* largest clock (entries) seen by a join */
+  uint64_t memory;      /* bytes currently allocated by the SDK */
 } cw_stats;
 
 /* Copies the SDK counters into *out. Thread-safe. */
 CW_API void cw_stats_get(cw_stats *out);
 
-/* ---- Source locations ----------------------------------------------------- */
+/* ---- Source locations -----------------------------------------------------
+ */
 
 /* A source location. file and func must be static strings. */
 typedef struct cw_loc {
@@ -202,7 +207,8 @@ typedef struct cw_loc {
 /* No location. */
 #define CW_LOC_NONE ((cw_loc){0, 0, 0})
 
-/* ---- Actors ---------------------------------------------------------------- */
+/* ---- Actors ----------------------------------------------------------------
+ */
 
 /* Names the calling thread's actor (the "actor" part of
  * "service#instance/actor"; default "main" for the thread that called
@@ -228,11 +234,12 @@ CW_API int cw_thread_join_at(pthread_t thread, void **ret, cw_loc loc);
 CW_API int cw_thread_create(pthread_t *thread, const pthread_attr_t *attr,
                             void *(*fn)(void *), void *arg);
 CW_API int cw_thread_join(pthread_t thread, void **ret);
-#define cw_thread_create(t, a, f, x) \
+#define cw_thread_create(t, a, f, x)                                           \
   cw_thread_create_at((t), (a), (f), (x), CW_LOC_HERE)
 #define cw_thread_join(t, r) cw_thread_join_at((t), (r), CW_LOC_HERE)
 
-/* ---- Vector clock snapshots (propagation) --------------------------------- */
+/* ---- Vector clock snapshots (propagation) ---------------------------------
+ */
 
 /* A copy of an actor's vector clock, or a clock received from another
  * process. Opaque; create with cw_clock_snapshot_new(). Not thread-safe:
@@ -291,10 +298,10 @@ CW_API cw_status cw_clock_snapshot_set(cw_clock_snapshot *snap,
  * Records a "message" event (detail `why`, may be NULL) carrying the
  * joined entries.
  * @return CW_OK, CW_EDISABLED, CW_EFULL (actor table full). */
-CW_API cw_status cw_clock_join(const cw_clock_snapshot *snap,
-                               const char *why);
+CW_API cw_status cw_clock_join(const cw_clock_snapshot *snap, const char *why);
 
-/* ---- Tasks (logical actors) ----------------------------------------------- */
+/* ---- Tasks (logical actors) -----------------------------------------------
+ */
 
 /* Starts a task actor on the calling thread: until cw_task_end(), the
  * thread's events belong to a new actor "task-<N>" whose clock starts from
@@ -302,8 +309,7 @@ CW_API cw_status cw_clock_join(const cw_clock_snapshot *snap,
  * up to 4 deep. A task must end on the thread that began it.
  * @param name  the task's label (event object), may be NULL; copied.
  * @return CW_OK, CW_EDISABLED, CW_EFULL (nesting or actor table full). */
-CW_API cw_status cw_task_begin(const char *name,
-                               const cw_clock_snapshot *from);
+CW_API cw_status cw_task_begin(const char *name, const cw_clock_snapshot *from);
 /* Ends the innermost task of the calling thread.
  * @return CW_OK, CW_ESTATE when no task is running, CW_EDISABLED. */
 CW_API cw_status cw_task_end(void);
@@ -317,7 +323,8 @@ CW_API cw_status cw_trace_set(const uint8_t trace_id[16],
  * @return CW_OK, CW_ESTATE when none is set, CW_EDISABLED. */
 CW_API cw_status cw_trace_get(uint8_t trace_id[16], uint8_t span_id[8]);
 
-/* ---- Locks ---------------------------------------------------------------- */
+/* ---- Locks ----------------------------------------------------------------
+ */
 
 /* Drop-in wrappers of the pthread calls of the same name. Each returns the
  * pthread result. Lock events: request (before waiting), acquired, release,
@@ -366,7 +373,7 @@ CW_API int cw_cond_wait(pthread_cond_t *c, pthread_mutex_t *m);
 CW_API int cw_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
                              const struct timespec *abstime);
 #define cw_cond_wait(c, m) cw_cond_wait_at((c), (m), CW_LOC_HERE)
-#define cw_cond_timedwait(c, m, t) \
+#define cw_cond_timedwait(c, m, t)                                             \
   cw_cond_timedwait_at((c), (m), (t), CW_LOC_HERE)
 
 /* Names a lock (any address: a pthread_mutex_t, pthread_rwlock_t or a lock
@@ -395,14 +402,15 @@ CW_API void cw_annotate_mutex_before_unlock_at(void *mutex, const char *name,
 CW_API void cw_annotate_mutex_before_lock(void *mutex, const char *name);
 CW_API void cw_annotate_mutex_after_lock(void *mutex, const char *name);
 CW_API void cw_annotate_mutex_before_unlock(void *mutex, const char *name);
-#define cw_annotate_mutex_before_lock(m, n) \
+#define cw_annotate_mutex_before_lock(m, n)                                    \
   cw_annotate_mutex_before_lock_at((m), (n), CW_LOC_HERE)
-#define cw_annotate_mutex_after_lock(m, n) \
+#define cw_annotate_mutex_after_lock(m, n)                                     \
   cw_annotate_mutex_after_lock_at((m), (n), CW_LOC_HERE)
-#define cw_annotate_mutex_before_unlock(m, n) \
+#define cw_annotate_mutex_before_unlock(m, n)                                  \
   cw_annotate_mutex_before_unlock_at((m), (n), CW_LOC_HERE)
 
-/* ---- Release/acquire annotations ------------------------------------------ */
+/* ---- Release/acquire annotations ------------------------------------------
+ */
 
 /* release(key) happens before every later acquire(key) of the same string
  * key, like __tsan_release/__tsan_acquire. Use them for queues, channels
@@ -415,7 +423,8 @@ CW_API void cw_annotate_acquire(const char *key);
 #define cw_annotate_release(k) cw_annotate_release_at((k), CW_LOC_HERE)
 #define cw_annotate_acquire(k) cw_annotate_acquire_at((k), CW_LOC_HERE)
 
-/* ---- State accesses ------------------------------------------------------- */
+/* ---- State accesses -------------------------------------------------------
+ */
 
 /* How a keyed variable is accessed. Atomic accesses never race with each
  * other and create no happens-before edges; pair them with
@@ -435,27 +444,26 @@ typedef enum cw_access_kind {
 CW_API void cw_access(cw_access_kind kind, const char *key, cw_loc loc);
 CW_API void cw_access_int(cw_access_kind kind, const char *key, int64_t v,
                           cw_loc loc);
-CW_API void cw_access_str(cw_access_kind kind, const char *key,
-                          const char *v, cw_loc loc);
+CW_API void cw_access_str(cw_access_kind kind, const char *key, const char *v,
+                          cw_loc loc);
 
 #define CW_READ(key) cw_access(CW_ACCESS_READ, (key), CW_LOC_HERE)
 #define CW_WRITE(key) cw_access(CW_ACCESS_WRITE, (key), CW_LOC_HERE)
-#define CW_READ_INT(key, v) \
+#define CW_READ_INT(key, v)                                                    \
   cw_access_int(CW_ACCESS_READ, (key), (int64_t)(v), CW_LOC_HERE)
-#define CW_WRITE_INT(key, v) \
+#define CW_WRITE_INT(key, v)                                                   \
   cw_access_int(CW_ACCESS_WRITE, (key), (int64_t)(v), CW_LOC_HERE)
-#define CW_READ_STR(key, v) \
+#define CW_READ_STR(key, v)                                                    \
   cw_access_str(CW_ACCESS_READ, (key), (v), CW_LOC_HERE)
-#define CW_WRITE_STR(key, v) \
+#define CW_WRITE_STR(key, v)                                                   \
   cw_access_str(CW_ACCESS_WRITE, (key), (v), CW_LOC_HERE)
-#define CW_ATOMIC_READ(key) \
-  cw_access(CW_ACCESS_ATOMIC_READ, (key), CW_LOC_HERE)
-#define CW_ATOMIC_WRITE(key) \
+#define CW_ATOMIC_READ(key) cw_access(CW_ACCESS_ATOMIC_READ, (key), CW_LOC_HERE)
+#define CW_ATOMIC_WRITE(key)                                                   \
   cw_access(CW_ACCESS_ATOMIC_WRITE, (key), CW_LOC_HERE)
-#define CW_ATOMIC_RMW(key) \
-  cw_access(CW_ACCESS_ATOMIC_RMW, (key), CW_LOC_HERE)
+#define CW_ATOMIC_RMW(key) cw_access(CW_ACCESS_ATOMIC_RMW, (key), CW_LOC_HERE)
 
-/* ---- Spans ---------------------------------------------------------------- */
+/* ---- Spans ----------------------------------------------------------------
+ */
 
 /* Begins a span (a named interval of the calling actor, for timelines and
  * critical paths); spans nest up to 16 deep per actor. When a trace
@@ -469,7 +477,8 @@ CW_API void cw_span_end(void);
 #define cw_span_begin(n) cw_span_begin_at((n), CW_LOC_HERE)
 #define cw_span_end() cw_span_end_at(CW_LOC_HERE)
 
-/* ---- Custom events (for the HTTP and DB glue) ----------------------------- */
+/* ---- Custom events (for the HTTP and DB glue) -----------------------------
+ */
 
 /* Kinds a program or glue library may record with cw_emit(). The values
  * are those of the native event format. */
@@ -486,14 +495,14 @@ typedef enum cw_emit_kind {
 /* One custom event. Zero it, then set what applies. */
 typedef struct cw_emit_info {
   cw_emit_kind kind;
-  const char *object;   /* e.g. database name; may be NULL; copied */
-  const char *detail;   /* e.g. "GET /x", statement; may be NULL; copied
-                           (up to 255 bytes) */
+  const char *object; /* e.g. database name; may be NULL; copied */
+  const char *detail; /* e.g. "GET /x", statement; may be NULL; copied
+                         (up to 255 bytes) */
   int has_aux;
-  int64_t aux;          /* HTTP status, row count */
+  int64_t aux; /* HTTP status, row count */
   int has_duration;
   uint64_t duration_ns;
-  int error;            /* the operation failed */
+  int error; /* the operation failed */
   /* Clock to merge into the caller before the event (e.g. the callee's
    * clock from a response header); the event carries what it raised.
    * May be NULL; borrowed. */

@@ -92,8 +92,8 @@ int cw__actab_alloc(cw_actab *t, uint32_t kind, const char *name,
   return rc;
 }
 
-int cw__actab_remote(cw_actab *t, const char *name, size_t len,
-                     uint32_t *slot, uint32_t *gen) {
+int cw__actab_remote(cw_actab *t, const char *name, size_t len, uint32_t *slot,
+                     uint32_t *gen) {
   uint32_t b = (uint32_t)(hash_name(name, len) & (t->nbuckets - 1));
   int rc = 0;
   CW_CHECK(pthread_mutex_lock(&t->mu));
@@ -120,8 +120,8 @@ void cw__actab_retire(cw_actab *t, uint32_t slot, uint32_t gen) {
   cw_aslot *a = &t->slots[slot];
   if (cw_load_relaxed(&t->gens[slot]) == gen) {
     if (a->kind == CW_ACTOR_REMOTE) {
-      uint32_t b = (uint32_t)(hash_name(a->name, strlen(a->name)) &
-                              (t->nbuckets - 1));
+      uint32_t b =
+          (uint32_t)(hash_name(a->name, strlen(a->name)) & (t->nbuckets - 1));
       uint32_t *p = &t->buckets[b];
       while (*p && *p != slot + 1)
         p = &t->slots[*p - 1].hnext;

@@ -19,13 +19,13 @@ typedef _Atomic int cw_aint;
 
 #define cw_load_relaxed(p) atomic_load_explicit((p), memory_order_relaxed)
 #define cw_load_acquire(p) atomic_load_explicit((p), memory_order_acquire)
-#define cw_store_relaxed(p, v) \
+#define cw_store_relaxed(p, v)                                                 \
   atomic_store_explicit((p), (v), memory_order_relaxed)
-#define cw_store_release(p, v) \
+#define cw_store_release(p, v)                                                 \
   atomic_store_explicit((p), (v), memory_order_release)
-#define cw_fetch_add_relaxed(p, v) \
+#define cw_fetch_add_relaxed(p, v)                                             \
   atomic_fetch_add_explicit((p), (v), memory_order_relaxed)
-#define cw_fetch_add_acqrel(p, v) \
+#define cw_fetch_add_acqrel(p, v)                                              \
   atomic_fetch_add_explicit((p), (v), memory_order_acq_rel)
 
 /* A test-and-test-and-set spin lock for a few instructions of work. */
@@ -33,7 +33,8 @@ typedef struct cw_spin {
   atomic_flag f;
 } cw_spin;
 
-#define CW_SPIN_INIT {ATOMIC_FLAG_INIT}
+#define CW_SPIN_INIT                                                           \
+  { ATOMIC_FLAG_INIT }
 
 static inline void cw_spin_lock(cw_spin *s) {
   unsigned spins = 0;

@@ -30,12 +30,13 @@
 
 _Atomic(cw_sess *) cw__cur;
 
-/* ---- Status and version ----------------------------------------------------- */
+/* ---- Status and version -----------------------------------------------------
+ */
 
 const char *cw_strerror(cw_status status) {
   switch (status) {
-#define CW_STATUS_CASE_(name, value, msg) \
-  case CW_##name:                         \
+#define CW_STATUS_CASE_(name, value, msg)                                      \
+  case CW_##name:                                                              \
     return msg;
     CW_STATUS_MAP(CW_STATUS_CASE_)
 #undef CW_STATUS_CASE_
@@ -44,11 +45,16 @@ const char *cw_strerror(cw_status status) {
   }
 }
 
-unsigned int cw_version(void) { return CW_VERSION_HEX; }
+unsigned int cw_version(void) {
+  return CW_VERSION_HEX;
+}
 
-const char *cw_version_string(void) { return CW_VERSION_STRING; }
+const char *cw_version_string(void) {
+  return CW_VERSION_STRING;
+}
 
-/* ---- Allocator ---------------------------------------------------------------- */
+/* ---- Allocator
+ * ---------------------------------------------------------------- */
 
 /* Each block carries its size in a 16-byte prefix, so the SDK can report
  * how much memory it holds (cw_stats.memory). */
@@ -133,7 +139,8 @@ void cw__fatal(const char *what, int err) {
   abort();
 }
 
-/* ---- Time --------------------------------------------------------------------- */
+/* ---- Time
+ * --------------------------------------------------------------------- */
 
 uint64_t cw__mono_ns(void) {
   struct timespec ts;
@@ -147,9 +154,12 @@ int64_t cw__wall_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-uint64_t cw_now_ns(void) { return cw__mono_ns(); }
+uint64_t cw_now_ns(void) {
+  return cw__mono_ns();
+}
 
-/* ---- Configuration -------------------------------------------------------------- */
+/* ---- Configuration
+ * -------------------------------------------------------------- */
 
 void cw_config_init(cw_config *cfg) {
   if (!cfg)
@@ -218,10 +228,11 @@ static void random_bytes(uint8_t *out, size_t n) {
   }
 }
 
-/* ---- Session life cycle ------------------------------------------------------------ */
+/* ---- Session life cycle
+ * ------------------------------------------------------------ */
 
 static pthread_mutex_t g_life = PTHREAD_MUTEX_INITIALIZER;
-static cw_sess *g_flushed;      /* stopped by the atexit handler, not freed */
+static cw_sess *g_flushed; /* stopped by the atexit handler, not freed */
 static int g_hooks_done;
 
 /* Sessions abandoned in a forked child, kept reachable on purpose. */
@@ -240,6 +251,7 @@ static void free_session(cw_sess *s) {
   cw__actab_free(&s->actors);
   pthread_mutex_destroy(&s->reg_mu);
   pthread_mutex_destroy(&s->dmu);
+  pthread_mutex_destroy(&s->work_mu);
   pthread_cond_destroy(&s->dcv);
   pthread_cond_destroy(&s->fcv);
   cw__free(s->trace_path);
@@ -293,6 +305,8 @@ static cw_status start_session(const cw_config *cfg) {
   cw_sess *s = cw__calloc(1, sizeof(*s));
   if (!s)
     return CW_ENOMEM;
+  static uint64_t serials; /* under g_life */
+  s->serial = ++serials;
   s->cfg = *cfg;
   if (cfg->service)
     copy_part(s->service, sizeof(s->service), cfg->service);
@@ -324,6 +338,7 @@ static cw_status start_session(const cw_config *cfg) {
   atomic_init(&s->seq, 1);
   CW_CHECK(pthread_mutex_init(&s->reg_mu, NULL));
   CW_CHECK(pthread_mutex_init(&s->dmu, NULL));
+  CW_CHECK(pthread_mutex_init(&s->work_mu, NULL));
   CW_CHECK(pthread_cond_init(&s->dcv, NULL));
   CW_CHECK(pthread_cond_init(&s->fcv, NULL));
   cw_status st = CW_ENOMEM;
@@ -351,6 +366,8 @@ fail:
 
 /* Trace directory of the current session, kept for forked children. */
 static char g_dir[4096];
+static cw_sess *g_fork_parent; /* the session a forked child left */
+cw_aint cw__fork_pending;      /* a forked child still has to start */
 
 cw_status cw_init(const cw_config *user) {
   cw_config cfg;
@@ -413,6 +430,7 @@ cw_status cw_init(const cw_config *user) {
       free_session(g_flushed);
       g_flushed = NULL;
     }
+    atomic_store(&cw__fork_pending, 0);
     if (!g_hooks_done) {
       g_hooks_done = 1;
       atexit(at_exit);
@@ -429,7 +447,9 @@ cw_status cw_init(const cw_config *user) {
   return st;
 }
 
-int cw_is_enabled(void) { return atomic_load(&cw__cur) != NULL; }
+int cw_is_enabled(void) {
+  return atomic_load(&cw__cur) != NULL;
+}
 
 /* Ends the calling thread's actors of session s and stops the session.
  * Called with g_life held. @return 0 or -1 when the last write failed. */
@@ -460,6 +480,7 @@ static int stop_session(cw_sess *s) {
 
 cw_status cw_shutdown(void) {
   CW_CHECK(pthread_mutex_lock(&g_life));
+  atomic_store(&cw__fork_pending, 0);
   cw_sess *s = atomic_load(&cw__cur);
   int rc = 0;
   if (s)
@@ -510,12 +531,14 @@ void cw_stats_get(cw_stats *out) {
   CW_CHECK(pthread_mutex_unlock(&s->actors.mu));
 }
 
-/* ---- fork() ------------------------------------------------------------------------ */
+/* ---- fork()
+ * ------------------------------------------------------------------------ */
 
 static void fork_prepare(void) {
   CW_CHECK(pthread_mutex_lock(&g_life));
   cw_sess *s = atomic_load(&cw__cur);
   if (s) {
+    CW_CHECK(pthread_mutex_lock(&s->work_mu));
     CW_CHECK(pthread_mutex_lock(&s->dmu));
     CW_CHECK(pthread_mutex_lock(&s->reg_mu));
     CW_CHECK(pthread_mutex_lock(&s->actors.mu));
@@ -528,6 +551,7 @@ static void fork_parent(void) {
     CW_CHECK(pthread_mutex_unlock(&s->actors.mu));
     CW_CHECK(pthread_mutex_unlock(&s->reg_mu));
     CW_CHECK(pthread_mutex_unlock(&s->dmu));
+    CW_CHECK(pthread_mutex_unlock(&s->work_mu));
   }
   CW_CHECK(pthread_mutex_unlock(&g_life));
 }
@@ -538,23 +562,39 @@ static void fork_child(void) {
     CW_CHECK(pthread_mutex_unlock(&s->actors.mu));
     CW_CHECK(pthread_mutex_unlock(&s->reg_mu));
     CW_CHECK(pthread_mutex_unlock(&s->dmu));
+    CW_CHECK(pthread_mutex_unlock(&s->work_mu));
     /* The drain thread does not exist here: abandon the session. */
     atomic_store(&cw__cur, NULL);
     if (g_nabandoned < sizeof(g_abandoned) / sizeof(g_abandoned[0]))
       g_abandoned[g_nabandoned++] = s;
+    /* With a trace directory the child gets its own session, started by
+     * its first SDK call: no thread may be started inside a fork handler
+     * (the allocator of a sanitizer, for one, is not usable yet). */
     if (g_dir[0]) {
-      cw_config cfg;
-      cw_config_init(&cfg);
-      cfg.service = s->service;
-      cfg.trace_dir = g_dir;
-      cfg.buffer_bytes = s->cfg.buffer_bytes;
-      cfg.batch_bytes = s->cfg.batch_bytes;
-      cfg.flush_interval_ms = s->cfg.flush_interval_ms;
-      cfg.retire_window = s->cfg.retire_window;
-      cfg.max_actors = s->cfg.max_actors;
-      cfg.fsync = s->cfg.fsync;
-      (void)start_session(&cfg);
+      g_fork_parent = s;
+      atomic_store(&cw__fork_pending, 1);
     }
   }
   CW_CHECK(pthread_mutex_unlock(&g_life));
+}
+
+cw_sess *cw__fork_reinit(void) {
+  CW_CHECK(pthread_mutex_lock(&g_life));
+  cw_sess *p = g_fork_parent;
+  if (atomic_exchange(&cw__fork_pending, 0) && p && !atomic_load(&cw__cur)) {
+    cw_config cfg;
+    cw_config_init(&cfg);
+    cfg.service = p->service;
+    cfg.trace_dir = g_dir;
+    cfg.buffer_bytes = p->cfg.buffer_bytes;
+    cfg.batch_bytes = p->cfg.batch_bytes;
+    cfg.flush_interval_ms = p->cfg.flush_interval_ms;
+    cfg.retire_window = p->cfg.retire_window;
+    cfg.max_actors = p->cfg.max_actors;
+    cfg.fsync = p->cfg.fsync;
+    (void)start_session(&cfg);
+  }
+  g_fork_parent = NULL;
+  CW_CHECK(pthread_mutex_unlock(&g_life));
+  return atomic_load_explicit(&cw__cur, memory_order_acquire);
 }

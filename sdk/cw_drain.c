@@ -29,8 +29,8 @@
 #include "cw_internal.h"
 #include "cw_sink.h"
 
-#define RN_CACHE 1024  /* names of recently retired actors */
-#define SC_CACHE 1024  /* file / function string ids */
+#define RN_CACHE 1024 /* names of recently retired actors */
+#define SC_CACHE 1024 /* file / function string ids */
 
 typedef struct rname {
   uint32_t slot, gen;
@@ -46,13 +46,13 @@ typedef struct scache {
 typedef struct cw_drain {
   cw_batch_writer *bw;
   uint64_t batch_no;
-  uint64_t stamp;         /* current batch: 1, 2, ... */
+  uint64_t stamp; /* current batch: 1, 2, ... */
   int open;
   uint64_t opened_ns;
-  uint64_t *a_stamp;      /* per slot: actor id cache */
+  uint64_t *a_stamp; /* per slot: actor id cache */
   uint32_t *a_gen, *a_id;
-  uint32_t *seen;         /* per slot: remote gen + 1 already queued */
-  cw_ent *endq;           /* ended actors, FIFO */
+  uint32_t *seen; /* per slot: remote gen + 1 already queued */
+  cw_ent *endq;   /* ended actors, FIFO */
   uint32_t eh, en, ecap;
   rname *rn;
   scache sc[SC_CACHE];
@@ -60,11 +60,12 @@ typedef struct cw_drain {
   uint32_t cap_joins;
   cw_tstate **tl;
   uint32_t ntl, captl;
-  uint64_t req_seq;       /* a WITH_REQUEST record's request is written */
+  uint64_t req_seq; /* a WITH_REQUEST record's request is written */
   int err;
 } cw_drain;
 
-/* ---- Batches --------------------------------------------------------------- */
+/* ---- Batches ---------------------------------------------------------------
+ */
 
 static void open_batch(cw_sess *s, cw_drain *d) {
   cw_batch_hdr h;
@@ -110,7 +111,8 @@ static void ensure_open(cw_sess *s, cw_drain *d) {
     open_batch(s, d);
 }
 
-/* ---- Names and ids --------------------------------------------------------- */
+/* ---- Names and ids ---------------------------------------------------------
+ */
 
 static size_t retired_name(cw_drain *d, uint32_t slot, uint32_t gen,
                            const char **name) {
@@ -123,8 +125,7 @@ static size_t retired_name(cw_drain *d, uint32_t slot, uint32_t gen,
 
 /* @return the batch-local id of actor (slot, gen); 0 when the batch is
  * full; UINT32_MAX when the actor is unknown (retired long ago). */
-static uint32_t actor_id(cw_sess *s, cw_drain *d, uint32_t slot,
-                         uint32_t gen) {
+static uint32_t actor_id(cw_sess *s, cw_drain *d, uint32_t slot, uint32_t gen) {
   if (slot >= s->actors.cap)
     return UINT32_MAX;
   if (d->a_stamp[slot] == d->stamp && d->a_gen[slot] == gen)
@@ -169,7 +170,8 @@ static uint32_t static_string(cw_drain *d, const char *p) {
   return id;
 }
 
-/* ---- Retirement -------------------------------------------------------------- */
+/* ---- Retirement
+ * -------------------------------------------------------------- */
 
 static void retire_one(cw_sess *s, cw_drain *d, cw_ent x) {
   if (!cw__slot_valid(&s->actors, x.slot, x.gen))
@@ -178,8 +180,7 @@ static void retire_one(cw_sess *s, cw_drain *d, cw_ent x) {
     ensure_open(s, d);
     uint32_t id = actor_id(s, d, x.slot, x.gen);
     uint64_t seq = cw_load_relaxed(&s->seq);
-    if (id && id != UINT32_MAX &&
-        cw__bw_retire(d->bw, seq, &id, 1) == 0)
+    if (id && id != UINT32_MAX && cw__bw_retire(d->bw, seq, &id, 1) == 0)
       break;
     write_batch(s, d);
   }
@@ -195,8 +196,7 @@ static void retire_one(cw_sess *s, cw_drain *d, cw_ent x) {
   cw_fetch_add_relaxed(&s->st_retired, 1);
 }
 
-static void actor_ended(cw_sess *s, cw_drain *d, uint32_t slot,
-                        uint32_t gen) {
+static void actor_ended(cw_sess *s, cw_drain *d, uint32_t slot, uint32_t gen) {
   if (d->en == d->ecap) { /* only remote arrivals can overflow */
     retire_one(s, d, d->endq[d->eh]);
     d->eh = (d->eh + 1) % d->ecap;
@@ -212,11 +212,13 @@ static void actor_ended(cw_sess *s, cw_drain *d, uint32_t slot,
   }
 }
 
-/* ---- Records ----------------------------------------------------------------- */
+/* ---- Records
+ * ----------------------------------------------------------------- */
 
 static const char *lock_kind_name(uint32_t kind) {
-  return kind == CW_OBJ_RWLOCK ? "rwlock" : kind == CW_OBJ_MUTEX ? "mutex"
-                                                                 : "lock";
+  return kind == CW_OBJ_RWLOCK  ? "rwlock"
+         : kind == CW_OBJ_MUTEX ? "mutex"
+                                : "lock";
 }
 
 /* Encodes one event record. @return 0, or -1 when the batch is full. */
@@ -379,7 +381,8 @@ static void put_record(cw_sess *s, cw_drain *d, const cw_rhdr *h) {
   }
 }
 
-/* ---- Passes ------------------------------------------------------------------ */
+/* ---- Passes
+ * ------------------------------------------------------------------ */
 
 static uint64_t drain_ring(cw_sess *s, cw_drain *d, cw_tstate *ts) {
   cw_ring *r = &ts->ring;
@@ -440,6 +443,12 @@ static void *drain_main(void *arg) {
   cw_drain *d = s->dr;
   uint64_t interval = (uint64_t)s->cfg.flush_interval_ms * 1000000u;
   uint64_t anchored = cw__mono_ns();
+  /* Tell cw__drain_start that the thread is up (and done with the
+   * allocations thread start-up makes). */
+  CW_CHECK(pthread_mutex_lock(&s->dmu));
+  s->drain_running = 1;
+  CW_CHECK(pthread_cond_broadcast(&s->fcv));
+  CW_CHECK(pthread_mutex_unlock(&s->dmu));
   for (;;) {
     if (cw__mono_ns() - anchored >= 1000000000u) {
       cw__stamp_reanchor(&s->stamps);
@@ -449,13 +458,17 @@ static void *drain_main(void *arg) {
     int stop = s->stop;
     uint64_t req = s->flush_req;
     CW_CHECK(pthread_mutex_unlock(&s->dmu));
+    /* The whole pass runs under work_mu, which fork() takes first: the
+     * drain is then never inside an allocation when the process forks. */
+    CW_CHECK(pthread_mutex_lock(&s->work_mu));
     uint64_t n = cw_load_acquire(&s->paused) && !stop ? 0 : pass(s, d);
     int want = stop || req != s->flush_done;
     if (d->open && (want || cw__mono_ns() - d->opened_ns >= interval))
       write_batch(s, d);
+    if (want && s->sink->flush(s->sink) != 0)
+      d->err = 1;
+    CW_CHECK(pthread_mutex_unlock(&s->work_mu));
     if (want) {
-      if (s->sink->flush(s->sink) != 0)
-        d->err = 1;
       CW_CHECK(pthread_mutex_lock(&s->dmu));
       s->flush_done = req;
       s->flush_err = d->err;
@@ -484,7 +497,8 @@ static void *drain_main(void *arg) {
   return NULL;
 }
 
-/* ---- Life cycle ----------------------------------------------------------------- */
+/* ---- Life cycle
+ * ----------------------------------------------------------------- */
 
 int cw__registry_add(cw_sess *s, cw_tstate *ts) {
   int rc = 0;
@@ -519,12 +533,18 @@ int cw__drain_start(cw_sess *s) {
   d->ecap = cap + 1;
   d->endq = cw__calloc(d->ecap, sizeof(*d->endq));
   d->rn = cw__calloc(RN_CACHE, sizeof(*d->rn));
-  if (!d->bw || !d->a_stamp || !d->a_gen || !d->a_id || !d->seen ||
-      !d->endq || !d->rn)
+  if (!d->bw || !d->a_stamp || !d->a_gen || !d->a_id || !d->seen || !d->endq ||
+      !d->rn)
     return -1;
   if (pthread_create(&s->drain, NULL, drain_main, s) != 0)
     return -1;
   s->drain_started = 1;
+  /* Wait until it runs, so that a fork() right after cw_init() never
+   * catches the new thread inside its start-up allocations. */
+  CW_CHECK(pthread_mutex_lock(&s->dmu));
+  while (!s->drain_running)
+    CW_CHECK(pthread_cond_wait(&s->fcv, &s->dmu));
+  CW_CHECK(pthread_mutex_unlock(&s->dmu));
   return 0;
 }
 

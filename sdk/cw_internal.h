@@ -28,15 +28,16 @@
 
 struct cw_sink;
 
-#define CW_NAME_MAX 128  /* actor names (full remote names fit) */
-#define CW_KEY_MAX 127   /* variable / lock / annotation keys */
-#define CW_VAL_MAX 127   /* string values */
+#define CW_NAME_MAX 128 /* actor names (full remote names fit) */
+#define CW_KEY_MAX 127  /* variable / lock / annotation keys */
+#define CW_VAL_MAX 127  /* string values */
 #define CW_DETAIL_MAX 255
 #define CW_TASK_DEPTH 4
 #define CW_SPAN_DEPTH 16
 #define CW_LOCK_CACHE 64
 
-/* ---- Allocation (cw_core.c) ------------------------------------------------ */
+/* ---- Allocation (cw_core.c) ------------------------------------------------
+ */
 
 void *cw__malloc(size_t n);
 void *cw__calloc(size_t n, size_t size);
@@ -45,34 +46,35 @@ void cw__free(void *p);
 char *cw__strndup(const char *s, size_t max);
 /* Aborts with a message: internal invariants and pthread errors only. */
 void cw__fatal(const char *what, int err);
-#define CW_CHECK(call)                 \
-  do {                                 \
-    int cw_rc_ = (call);               \
-    if (cw_rc_ != 0)                   \
-      cw__fatal(#call, cw_rc_);        \
+#define CW_CHECK(call)                                                         \
+  do {                                                                         \
+    int cw_rc_ = (call);                                                       \
+    if (cw_rc_ != 0)                                                           \
+      cw__fatal(#call, cw_rc_);                                                \
   } while (0)
 
-/* ---- Actor table (cw_actors.c) --------------------------------------------- */
+/* ---- Actor table (cw_actors.c) ---------------------------------------------
+ */
 
 enum { CW_SLOT_FREE = 0 };
 
 typedef struct cw_aslot {
-  uint32_t kind;      /* CW_ACTOR_THREAD/TASK/REMOTE, 0 when free */
-  uint64_t birth;     /* creation order, for "most recent first" */
-  uint32_t hnext;     /* remote-name hash chain (slot + 1, 0 = end) */
+  uint32_t kind;          /* CW_ACTOR_THREAD/TASK/REMOTE, 0 when free */
+  uint64_t birth;         /* creation order, for "most recent first" */
+  uint32_t hnext;         /* remote-name hash chain (slot + 1, 0 = end) */
   char name[CW_NAME_MAX]; /* local part, or the full name when REMOTE */
 } cw_aslot;
 
 typedef struct cw_actab {
-  pthread_mutex_t mu;     /* guards allocation, names of free slots,
-                             the free queue and the remote-name hash */
+  pthread_mutex_t mu; /* guards allocation, names of free slots,
+                         the free queue and the remote-name hash */
   cw_aslot *slots;
-  cw_au32 *gens;          /* per slot, bumped when its actor is retired */
-  cw_gens view;           /* {gens, cap}, for clock pruning */
+  cw_au32 *gens; /* per slot, bumped when its actor is retired */
+  cw_gens view;  /* {gens, cap}, for clock pruning */
   uint32_t cap;
-  uint32_t *freeq;        /* FIFO of free slots: reuse is as late as can be */
+  uint32_t *freeq; /* FIFO of free slots: reuse is as late as can be */
   uint32_t fhead, fcount;
-  uint32_t *buckets;      /* remote-name hash: slot + 1 */
+  uint32_t *buckets; /* remote-name hash: slot + 1 */
   uint32_t nbuckets;
   uint64_t births;
   uint32_t live;
@@ -91,8 +93,8 @@ void cw__actab_free(cw_actab *t);
 int cw__actab_alloc(cw_actab *t, uint32_t kind, const char *name,
                     uint32_t *slot, uint32_t *gen);
 /* Finds or creates the REMOTE slot of a full actor name. Locked. */
-int cw__actab_remote(cw_actab *t, const char *name, size_t len,
-                     uint32_t *slot, uint32_t *gen);
+int cw__actab_remote(cw_actab *t, const char *name, size_t len, uint32_t *slot,
+                     uint32_t *gen);
 /* Retires a slot (drain thread only): bumps gen, frees the slot. */
 void cw__actab_retire(cw_actab *t, uint32_t slot, uint32_t gen);
 
@@ -101,16 +103,16 @@ void cw__actab_retire(cw_actab *t, uint32_t slot, uint32_t gen);
 enum { CW_OBJ_MUTEX = 1, CW_OBJ_RWLOCK = 2, CW_OBJ_KEY = 3 };
 
 typedef struct cw_lockst {
-  void *addr;             /* lock address (NULL for keys) */
-  cw_au32 kind;           /* CW_OBJ_*; 0 until first use (mutex/rwlock) */
-  _Atomic(char *) name;   /* set by cw_lock_name, or the key */
-  cw_spin spin;           /* rwlock read-release, keys */
-  cw_vc clock;            /* release clock (rwlock: all releases) */
-  cw_vc rclock;           /* rwlock only: write releases */
-  uint32_t own_slot, own_gen; /* clock is a copy of this actor's clock */
-  uint64_t own_ver;       /* ...at this version of its vc */
+  void *addr;                   /* lock address (NULL for keys) */
+  cw_au32 kind;                 /* CW_OBJ_*; 0 until first use (mutex/rwlock) */
+  _Atomic(char *) name;         /* set by cw_lock_name, or the key */
+  cw_spin spin;                 /* rwlock read-release, keys */
+  cw_vc clock;                  /* release clock (rwlock: all releases) */
+  cw_vc rclock;                 /* rwlock only: write releases */
+  uint32_t own_slot, own_gen;   /* clock is a copy of this actor's clock */
+  uint64_t own_ver;             /* ...at this version of its vc */
   uint32_t rown_slot, rown_gen; /* rwlock: the same for rclock */
-  struct cw_lockst *next; /* hash chain */
+  struct cw_lockst *next;       /* hash chain */
   uint64_t hash;
 } cw_lockst;
 
@@ -118,8 +120,8 @@ typedef struct cw_locktab {
   pthread_mutex_t mu;
   cw_lockst **buckets;
   uint32_t nbuckets, count;
-  cw_lockst *graveyard;   /* forgotten states, freed at shutdown */
-  char **oldnames;        /* replaced names, freed at shutdown */
+  cw_lockst *graveyard; /* forgotten states, freed at shutdown */
+  char **oldnames;      /* replaced names, freed at shutdown */
   uint32_t noldnames, capoldnames;
 } cw_locktab;
 
@@ -132,7 +134,8 @@ cw_lockst *cw__locktab_key(cw_locktab *t, const char *key, size_t len);
 int cw__locktab_forget(cw_locktab *t, void *addr);
 int cw__locktab_rename(cw_locktab *t, cw_lockst *ls, const char *name);
 
-/* ---- Actors and thread state ----------------------------------------------- */
+/* ---- Actors and thread state -----------------------------------------------
+ */
 
 typedef struct cw_span {
   uint64_t start;
@@ -144,22 +147,22 @@ typedef struct cw_span {
 typedef struct cw_actor {
   uint32_t slot, gen;
   uint32_t kind;
-  int started;            /* its first (start/begin) event was recorded */
+  int started; /* its first (start/begin) event was recorded */
   int ended;
-  int has_parent;         /* thread made by cw_thread_create */
-  uint32_t pslot, pgen;   /* ...its parent actor */
-  int span_overflow;      /* spans begun beyond CW_SPAN_DEPTH */
-  uint64_t ctr;           /* own component; +1 per event */
-  cw_vc vc;               /* every other component, sorted by slot */
-  uint64_t ver;           /* bumped when vc changes */
-  int need_full;          /* next event carries the whole clock */
+  int has_parent;       /* thread made by cw_thread_create */
+  uint32_t pslot, pgen; /* ...its parent actor */
+  int span_overflow;    /* spans begun beyond CW_SPAN_DEPTH */
+  uint64_t ctr;         /* own component; +1 per event */
+  cw_vc vc;             /* every other component, sorted by slot */
+  uint64_t ver;         /* bumped when vc changes */
+  int need_full;        /* next event carries the whole clock */
   uint64_t gap_n, gap_first, gap_last; /* dropped, not yet reported */
   int has_trace;
   uint8_t trace_id[16], span_id[8], parent_span[8];
   cw_span spans[CW_SPAN_DEPTH];
   int nspans;
   uint16_t nlen;
-  char name[64];          /* task label */
+  char name[64]; /* task label */
 } cw_actor;
 
 struct cw_sess;
@@ -172,15 +175,15 @@ typedef struct cw_lcache {
 typedef struct cw_tstate {
   struct cw_sess *sess;
   cw_ring ring;
-  cw_aint exited;         /* set after the last record: drain frees it */
-  int busy;               /* reentrancy guard */
+  cw_aint exited; /* set after the last record: drain frees it */
+  int busy;       /* reentrancy guard */
   cw_actor thr;
   cw_actor tasks[CW_TASK_DEPTH];
   int ntasks;
   cw_actor *cur;
-  cw_ent *scratch;        /* merge output, swapped with actor clocks */
+  cw_ent *scratch; /* merge output, swapped with actor clocks */
   uint32_t scratch_cap;
-  cw_ent *delta;          /* entries raised by the current event */
+  cw_ent *delta; /* entries raised by the current event */
   uint32_t delta_cap;
   cw_vc tmp;              /* copy of a shared clock being joined */
   struct cw_child *child; /* made by cw_thread_create: report the end */
@@ -189,26 +192,28 @@ typedef struct cw_tstate {
   uint64_t rng;
 } cw_tstate;
 
-/* ---- The session ------------------------------------------------------------ */
+/* ---- The session ------------------------------------------------------------
+ */
 
 typedef struct cw_sess {
-  cw_config cfg;          /* copy; string fields point into the session */
+  uint64_t serial; /* 1, 2, ... per cw_init in this process */
+  cw_config cfg;   /* copy; string fields point into the session */
   char service[64];
   char instance[64];
-  char prefix[136];       /* "service#instance/" */
+  char prefix[136]; /* "service#instance/" */
   size_t prefix_len;
   char *trace_path;
   uint8_t stream_id[16];
   int64_t base_wall;
   uint64_t base_mono;
-  int use_tsc;            /* events carry TSC ticks (cw_stamp.h) */
-  cw_stampmap stamps;     /* drain thread only after init */
+  int use_tsc;        /* events carry TSC ticks (cw_stamp.h) */
+  cw_stampmap stamps; /* drain thread only after init */
   pthread_t init_thread;
 
-  cw_au64 seq;            /* next event sequence number */
-  cw_au32 nthreads;       /* for "t<N>" names */
-  cw_au32 ntasks;         /* for "task-<N>" names */
-  cw_au64 lc_epoch;       /* bumped by cw_lock_forget */
+  cw_au64 seq;      /* next event sequence number */
+  cw_au32 nthreads; /* for "t<N>" names */
+  cw_au32 ntasks;   /* for "task-<N>" names */
+  cw_au64 lc_epoch; /* bumped by cw_lock_forget */
 
   cw_actab actors;
   cw_locktab locks;
@@ -222,34 +227,41 @@ typedef struct cw_sess {
   struct cw_sink *sink;
   pthread_t drain;
   int drain_started;
-  pthread_mutex_t dmu;    /* drain wake-up and flush hand-shake */
+  int drain_running;       /* under dmu: the drain thread has started */
+  pthread_mutex_t work_mu; /* held by the drain during a pass */
+  pthread_mutex_t dmu;     /* drain wake-up and flush hand-shake */
   pthread_cond_t dcv;
   pthread_cond_t fcv;
   int stop;
   uint64_t flush_req, flush_done;
   int flush_err;
-  struct cw_drain *dr;    /* drain-thread-private state */
-  cw_aint paused;         /* tests: the drain skips its passes */
+  struct cw_drain *dr; /* drain-thread-private state */
+  cw_aint paused;      /* tests: the drain skips its passes */
 
-  cw_au64 st_dropped, st_written, st_batches, st_bytes,
-      st_retired, st_max_clock;
+  cw_au64 st_dropped, st_written, st_batches, st_bytes, st_retired,
+      st_max_clock;
 } cw_sess;
 
 /* The current session, or NULL. */
 extern _Atomic(cw_sess *) cw__cur;
+/* Set in a forked child that must start its own session (trace
+ * directory mode) on its first SDK call; cw__fork_reinit() does it. */
+extern cw_aint cw__fork_pending;
+cw_sess *cw__fork_reinit(void);
 /* The calling thread's state (any session), or NULL. */
 extern _Thread_local cw_tstate *cw__tls;
 
-/* ---- Recording (cw_record.c) ---------------------------------------------- */
+/* ---- Recording (cw_record.c) ----------------------------------------------
+ */
 
 /* One event to record for the current actor. */
 typedef struct cw_evargs {
   uint16_t kind;
   uint32_t flags;
-  const char *obj;        /* inline object string, or NULL */
+  const char *obj; /* inline object string, or NULL */
   size_t obj_len;
-  cw_lockst *lock;        /* object is this lock's name */
-  uint32_t oslot, ogen;   /* object is this actor's name (ogen+1 != 0) */
+  cw_lockst *lock;      /* object is this lock's name */
+  uint32_t oslot, ogen; /* object is this actor's name (ogen+1 != 0) */
   int has_oactor;
   const char *vstr;
   size_t vlen;
@@ -261,7 +273,7 @@ typedef struct cw_evargs {
   const cw_ent *joins;
   uint32_t njoins;
   cw_loc loc;
-  int critical;           /* may use the ring's reserve (ends, gaps) */
+  int critical; /* may use the ring's reserve (ends, gaps) */
 } cw_evargs;
 
 /* Internal record flag: the record stands for a lock request immediately
@@ -272,7 +284,9 @@ typedef struct cw_evargs {
  * the thread on first use; NULL when not tracing, re-entered, or the
  * thread is out of resources. Sets ts->busy; call cw__leave() after. */
 cw_tstate *cw__enter(void);
-static inline void cw__leave(cw_tstate *ts) { ts->busy = 0; }
+static inline void cw__leave(cw_tstate *ts) {
+  ts->busy = 0;
+}
 
 /* Forgets the calling thread's state (it was freed or handed over). */
 void cw__tls_clear(void);
@@ -329,7 +343,8 @@ typedef struct cw_rgap {
   uint64_t n, first, last;
 } cw_rgap;
 
-/* ---- Threads (cw_thread.c) ------------------------------------------------- */
+/* ---- Threads (cw_thread.c) -------------------------------------------------
+ */
 
 /* Ends a cw_thread_create thread's actors and hands its final clock to the
  * joiner (ts busy). */
@@ -338,7 +353,8 @@ void cw__child_finish(cw_tstate *ts);
 void cw__children_free(cw_sess *s);
 cw_tstate *cw__register(cw_sess *s, const cw_actor *spawn);
 
-/* ---- Drain (cw_drain.c) ------------------------------------------------------ */
+/* ---- Drain (cw_drain.c)
+ * ------------------------------------------------------ */
 
 int cw__drain_start(cw_sess *s);
 /* Tests only: pauses (1) or resumes (0) the drain's passes. */

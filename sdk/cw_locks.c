@@ -76,8 +76,12 @@ static void ev_acquired(cw_tstate *ts, cw_lockst *ls, uint32_t flags,
     cw__record_simple(ts, CW_EV_LOCK_ACQUIRED, flags, ls, NULL, 0, 0, loc);
     return;
   }
-  cw_evargs ev = {.kind = CW_EV_LOCK_ACQUIRED, .flags = flags, .lock = ls,
-                  .joins = ts->delta, .njoins = nj, .loc = loc};
+  cw_evargs ev = {.kind = CW_EV_LOCK_ACQUIRED,
+                  .flags = flags,
+                  .lock = ls,
+                  .joins = ts->delta,
+                  .njoins = nj,
+                  .loc = loc};
   cw__record(ts, &ev);
 }
 
@@ -127,14 +131,16 @@ static void ev_release(cw_tstate *ts, cw_lockst *ls, int rw, int shared,
   fill_from(ts, &ls->clock, &ls->own_slot, &ls->own_gen, a, 1, &ls->own_ver);
   if (rw) {
     /* Readers after a write release see exactly the writer's clock. */
-    if (cw__vc_copy(&ls->rclock, ls->clock.e, ls->clock.n, UINT32_MAX, NULL) == 0) {
+    if (cw__vc_copy(&ls->rclock, ls->clock.e, ls->clock.n, UINT32_MAX, NULL) ==
+        0) {
       ls->rown_slot = ls->own_slot;
       ls->rown_gen = ls->own_gen;
     }
   }
 }
 
-/* ---- Mutexes -------------------------------------------------------------- */
+/* ---- Mutexes --------------------------------------------------------------
+ */
 
 int cw_mutex_lock_at(pthread_mutex_t *m, cw_loc loc) {
   cw_tstate *ts = cw__enter();
@@ -335,8 +341,8 @@ static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m,
     ev_release(ts, ls, 0, 0, loc);
   /* Other threads may use the SDK while this one sleeps; it stays busy so
    * a signal handler cannot re-enter, which is harmless. */
-  int rc = abstime ? pthread_cond_timedwait(c, m, abstime)
-                   : pthread_cond_wait(c, m);
+  int rc =
+      abstime ? pthread_cond_timedwait(c, m, abstime) : pthread_cond_wait(c, m);
   /* The mutex is held again, also after a timeout. */
   if (ls && (rc == 0 || rc == ETIMEDOUT))
     ev_acquired(ts, ls, 0, 1, loc);
@@ -388,7 +394,8 @@ cw_status cw_lock_forget(void *lock) {
   return CW_OK;
 }
 
-/* ---- Mutex annotation hooks ----------------------------------------------- */
+/* ---- Mutex annotation hooks -----------------------------------------------
+ */
 
 static cw_lockst *hook_state(cw_tstate *ts, void *mutex, const char *name) {
   cw_lockst *ls = lookup(ts, mutex, CW_OBJ_MUTEX);
@@ -440,7 +447,8 @@ void(cw_annotate_mutex_before_unlock)(void *mutex, const char *name) {
   cw_annotate_mutex_before_unlock_at(mutex, name, CW_LOC_NONE);
 }
 
-/* ---- Release/acquire annotations ------------------------------------------ */
+/* ---- Release/acquire annotations ------------------------------------------
+ */
 
 void cw_annotate_release_at(const char *key, cw_loc loc) {
   if (!key || !key[0])
@@ -450,8 +458,8 @@ void cw_annotate_release_at(const char *key, cw_loc loc) {
     return;
   size_t len = strnlen(key, CW_KEY_MAX);
   cw_lockst *ls = cw__locktab_key(&ts->sess->keys, key, len);
-  cw_evargs ev = {.kind = CW_EV_ANN_RELEASE, .obj = key, .obj_len = len,
-                  .loc = loc};
+  cw_evargs ev = {
+      .kind = CW_EV_ANN_RELEASE, .obj = key, .obj_len = len, .loc = loc};
   cw__record(ts, &ev);
   if (ls) {
     cw_spin_lock(&ls->spin);
@@ -477,8 +485,12 @@ void cw_annotate_acquire_at(const char *key, cw_loc loc) {
     if (rc == 0)
       nj = cw__actor_join(ts, ts->cur, ts->tmp.e, ts->tmp.n);
   }
-  cw_evargs ev = {.kind = CW_EV_ANN_ACQUIRE, .obj = key, .obj_len = len,
-                  .joins = ts->delta, .njoins = nj, .loc = loc};
+  cw_evargs ev = {.kind = CW_EV_ANN_ACQUIRE,
+                  .obj = key,
+                  .obj_len = len,
+                  .joins = ts->delta,
+                  .njoins = nj,
+                  .loc = loc};
   cw__record(ts, &ev);
   cw__leave(ts);
 }

@@ -24,11 +24,15 @@
 
 _Thread_local cw_tstate *cw__tls;
 static _Thread_local int tls_dead;
+/* The session this thread could not register with (out of memory or of
+ * actor slots): it then runs untraced instead of retrying on every call. */
+static _Thread_local uint64_t tls_failed;
 
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t tls_key;
 
-/* ---- Thread registration -------------------------------------------------- */
+/* ---- Thread registration --------------------------------------------------
+ */
 
 static void tls_dtor(void *p) {
   cw_tstate *ts = p;
@@ -51,7 +55,9 @@ static void tls_dtor(void *p) {
   cw_store_release(&ts->exited, 1);
 }
 
-static void make_key(void) { CW_CHECK(pthread_key_create(&tls_key, tls_dtor)); }
+static void make_key(void) {
+  CW_CHECK(pthread_key_create(&tls_key, tls_dtor));
+}
 
 void cw__tls_clear(void) {
   cw__tls = NULL;
@@ -117,7 +123,8 @@ cw_tstate *cw__register(cw_sess *s, const cw_actor *spawn) {
     a->has_parent = 1;
     a->pslot = spawn->pslot;
     a->pgen = spawn->pgen;
-    if (cw__vc_copy(&a->vc, spawn->vc.e, spawn->vc.n, a->slot, &s->actors.view) != 0)
+    if (cw__vc_copy(&a->vc, spawn->vc.e, spawn->vc.n, a->slot,
+                    &s->actors.view) != 0)
       goto fail;
   } else {
     char name[32];
@@ -126,8 +133,8 @@ cw_tstate *cw__register(cw_sess *s, const cw_actor *spawn) {
     else
       snprintf(name, sizeof(name), "t%u",
                (unsigned)cw_fetch_add_relaxed(&s->nthreads, 1) + 1);
-    if (cw__actab_alloc(&s->actors, CW_ACTOR_THREAD, name, &a->slot,
-                        &a->gen) != 0)
+    if (cw__actab_alloc(&s->actors, CW_ACTOR_THREAD, name, &a->slot, &a->gen) !=
+        0)
       goto fail;
   }
   ts->cur = a;
@@ -145,15 +152,19 @@ fail:
 
 cw_tstate *cw__enter(void) {
   cw_sess *s = atomic_load_explicit(&cw__cur, memory_order_acquire);
-  if (!s)
-    return NULL;
+  if (!s) {
+    if (!cw_load_relaxed(&cw__fork_pending) || !(s = cw__fork_reinit()))
+      return NULL;
+  }
   cw_tstate *ts = cw__tls;
   if (!ts || ts->sess != s) {
-    if (tls_dead)
+    if (tls_dead || tls_failed == s->serial)
       return NULL;
     ts = cw__register(s, NULL);
-    if (!ts)
+    if (!ts) {
+      tls_failed = s->serial;
       return NULL;
+    }
   } else if (ts->busy) {
     return NULL;
   }
@@ -161,7 +172,8 @@ cw_tstate *cw__enter(void) {
   return ts;
 }
 
-/* ---- Clocks ---------------------------------------------------------------- */
+/* ---- Clocks ----------------------------------------------------------------
+ */
 
 uint32_t cw__actor_join(cw_tstate *ts, cw_actor *a, const cw_ent *src,
                         uint32_t n) {
@@ -171,8 +183,8 @@ uint32_t cw__actor_join(cw_tstate *ts, cw_actor *a, const cw_ent *src,
   if (cw__ts_reserve(ts, a->vc.n + n) != 0)
     return 0;
   uint32_t nd = 0;
-  uint32_t m = cw__vc_merge(a->vc.e, a->vc.n, src, n, a->slot,
-                            &s->actors.view, ts->scratch, ts->delta, &nd);
+  uint32_t m = cw__vc_merge(a->vc.e, a->vc.n, src, n, a->slot, &s->actors.view,
+                            ts->scratch, ts->delta, &nd);
   cw_ent *old = a->vc.e;
   uint32_t oldcap = a->vc.cap;
   a->vc.e = ts->scratch;
@@ -204,7 +216,8 @@ uint32_t cw__actor_full(cw_tstate *ts, cw_actor *a) {
   return n;
 }
 
-/* ---- The record writer ----------------------------------------------------- */
+/* ---- The record writer -----------------------------------------------------
+ */
 
 static void record_start(cw_tstate *ts, cw_actor *a) {
   cw_evargs ev = {.kind = CW_EV_THREAD_START};
@@ -234,7 +247,9 @@ static int flush_gap(cw_tstate *ts, cw_actor *a) {
   return 0;
 }
 
-static inline size_t round8(size_t n) { return (n + 7) & ~(size_t)7; }
+static inline size_t round8(size_t n) {
+  return (n + 7) & ~(size_t)7;
+}
 
 void cw__record(cw_tstate *ts, const cw_evargs *ev) {
   cw_actor *a = ts->cur;
@@ -305,8 +320,8 @@ void cw__record(cw_tstate *ts, const cw_evargs *ev) {
   r->lock = ev->lock;
   r->oslot = ev->oslot;
   r->ogen = ev->ogen;
-  r->obj_kind = ev->obj    ? CW_OBJ_STR
-                : ev->lock ? CW_OBJ_LOCK
+  r->obj_kind = ev->obj          ? CW_OBJ_STR
+                : ev->lock       ? CW_OBJ_LOCK
                 : ev->has_oactor ? CW_OBJ_ACTOR
                                  : CW_OBJ_NONE;
   r->vint = ev->vint;
@@ -355,8 +370,13 @@ void cw__record_simple(cw_tstate *ts, uint16_t kind, uint32_t flags,
   if (a->started && !a->ended && !a->need_full && !a->gap_n && !a->has_trace)
     r = cw__ring_alloc(&ts->ring, (uint32_t)size, 0);
   if (!r) {
-    cw_evargs ev = {.kind = kind, .flags = flags, .lock = lock, .obj = obj,
-                    .obj_len = olen, .vint = vint, .loc = loc};
+    cw_evargs ev = {.kind = kind,
+                    .flags = flags,
+                    .lock = lock,
+                    .obj = obj,
+                    .obj_len = olen,
+                    .vint = vint,
+                    .loc = loc};
     cw__record(ts, &ev);
     return;
   }
@@ -403,7 +423,8 @@ void cw__actor_end(cw_tstate *ts, cw_actor *a, uint16_t kind) {
   ts->cur = saved;
 }
 
-/* ---- Actors ------------------------------------------------------------------ */
+/* ---- Actors
+ * ------------------------------------------------------------------ */
 
 static int valid_part(const char *name, size_t max) {
   size_t n = 0;
@@ -458,7 +479,8 @@ cw_status cw_actor_name(char *buf, size_t cap) {
   return CW_OK;
 }
 
-/* ---- Tasks ---------------------------------------------------------------------- */
+/* ---- Tasks
+ * ---------------------------------------------------------------------- */
 
 /* Resolves a snapshot into sorted entries in ts->delta (cw_snapshot.c).
  * @return the count, or -1 when the actor table is full. */
@@ -495,7 +517,8 @@ cw_status cw_task_begin(const char *name, const cw_clock_snapshot *from) {
     st = CW_EFULL;
     goto out;
   }
-  if (cw__vc_copy(&a->vc, ts->delta, (uint32_t)n, a->slot, &s->actors.view) != 0) {
+  if (cw__vc_copy(&a->vc, ts->delta, (uint32_t)n, a->slot, &s->actors.view) !=
+      0) {
     a->vc.n = 0; /* start empty rather than fail the request */
   }
   a->kind = CW_ACTOR_TASK;
@@ -508,8 +531,7 @@ cw_status cw_task_begin(const char *name, const cw_clock_snapshot *from) {
   }
   ts->ntasks++;
   ts->cur = a;
-  cw_evargs ev = {.kind = CW_EV_TASK_BEGIN, .obj = a->name,
-                  .obj_len = a->nlen};
+  cw_evargs ev = {.kind = CW_EV_TASK_BEGIN, .obj = a->name, .obj_len = a->nlen};
   if (!a->nlen)
     ev.obj = NULL;
   cw__record(ts, &ev);
@@ -534,7 +556,8 @@ cw_status cw_task_end(void) {
   return st;
 }
 
-/* ---- Trace context and spans ----------------------------------------------------- */
+/* ---- Trace context and spans
+ * ----------------------------------------------------- */
 
 cw_status cw_trace_set(const uint8_t trace_id[16], const uint8_t span_id[8]) {
   if (!trace_id || !span_id)
@@ -561,8 +584,7 @@ cw_status cw_trace_get(uint8_t trace_id[16], uint8_t span_id[8]) {
     if (trace_id)
       memcpy(trace_id, a->trace_id, 16);
     if (span_id)
-      memcpy(span_id, a->nspans ? a->spans[a->nspans - 1].span_id
-                                : a->span_id,
+      memcpy(span_id, a->nspans ? a->spans[a->nspans - 1].span_id : a->span_id,
              8);
   }
   cw__leave(ts);
@@ -578,8 +600,12 @@ static uint64_t next_rand(cw_tstate *ts) {
   return x;
 }
 
-void(cw_span_begin)(const char *name) { cw_span_begin_at(name, CW_LOC_NONE); }
-void(cw_span_end)(void) { cw_span_end_at(CW_LOC_NONE); }
+void(cw_span_begin)(const char *name) {
+  cw_span_begin_at(name, CW_LOC_NONE);
+}
+void(cw_span_end)(void) {
+  cw_span_end_at(CW_LOC_NONE);
+}
 
 void cw_span_begin_at(const char *name, cw_loc loc) {
   cw_tstate *ts = cw__enter();
@@ -603,8 +629,10 @@ void cw_span_begin_at(const char *name, cw_loc loc) {
   } else {
     a->span_overflow++;
   }
-  cw_evargs ev = {.kind = CW_EV_SPAN_BEGIN, .obj = len ? name : NULL,
-                  .obj_len = len, .loc = loc};
+  cw_evargs ev = {.kind = CW_EV_SPAN_BEGIN,
+                  .obj = len ? name : NULL,
+                  .obj_len = len,
+                  .loc = loc};
   cw__record(ts, &ev);
   cw__leave(ts);
 }
@@ -630,15 +658,16 @@ void cw_span_end_at(cw_loc loc) {
   cw__leave(ts);
 }
 
-/* ---- State accesses ---------------------------------------------------------- */
+/* ---- State accesses
+ * ---------------------------------------------------------- */
 
-static const uint16_t access_kind[] = {0, CW_EV_READ, CW_EV_WRITE,
+static const uint16_t access_kind[] = {0,          CW_EV_READ,  CW_EV_WRITE,
                                        CW_EV_READ, CW_EV_WRITE, CW_EV_RMW};
 
 static void access_common(cw_access_kind kind, const char *key, cw_loc loc,
                           uint32_t flags, int64_t vint, const char *vstr) {
-  if ((unsigned)kind < CW_ACCESS_READ || (unsigned)kind > CW_ACCESS_ATOMIC_RMW
-      || !key)
+  if ((unsigned)kind < CW_ACCESS_READ ||
+      (unsigned)kind > CW_ACCESS_ATOMIC_RMW || !key)
     return;
   cw_tstate *ts = cw__enter();
   if (!ts)
@@ -651,9 +680,13 @@ static void access_common(cw_access_kind kind, const char *key, cw_loc loc,
     cw__leave(ts);
     return;
   }
-  cw_evargs ev = {.kind = access_kind[kind], .flags = flags, .obj = key,
-                  .obj_len = strnlen(key, CW_KEY_MAX), .vint = vint,
-                  .vstr = vstr, .vlen = strnlen(vstr, CW_VAL_MAX),
+  cw_evargs ev = {.kind = access_kind[kind],
+                  .flags = flags,
+                  .obj = key,
+                  .obj_len = strnlen(key, CW_KEY_MAX),
+                  .vint = vint,
+                  .vstr = vstr,
+                  .vlen = strnlen(vstr, CW_VAL_MAX),
                   .loc = loc};
   cw__record(ts, &ev);
   cw__leave(ts);
@@ -673,7 +706,8 @@ void cw_access_str(cw_access_kind kind, const char *key, const char *v,
   access_common(kind, key, loc, v ? CW_EVF_VAL_STR : 0, 0, v);
 }
 
-/* ---- Custom events and clock joins ------------------------------------------ */
+/* ---- Custom events and clock joins ------------------------------------------
+ */
 
 static cw_status emit_common(cw_tstate *ts, const cw_emit_info *in,
                              uint16_t kind) {
@@ -734,7 +768,8 @@ cw_status cw_clock_join(const cw_clock_snapshot *snap, const char *why) {
   cw_tstate *ts = cw__enter();
   if (!ts)
     return CW_EDISABLED;
-  cw_emit_info in = {.kind = CW_EMIT_MESSAGE, .join = snap,
+  cw_emit_info in = {.kind = CW_EMIT_MESSAGE,
+                     .join = snap,
                      .detail = why ? why : "clock_join"};
   cw_status st = emit_common(ts, &in, CW_EV_MESSAGE);
   cw__leave(ts);

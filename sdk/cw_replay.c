@@ -19,9 +19,9 @@ typedef struct aclock {
 
 typedef struct rctx {
   cw_replay *r;
-  aclock *clocks;           /* per replay actor */
+  aclock *clocks; /* per replay actor */
   uint32_t capclocks;
-  uint32_t *map;            /* batch-local actor id -> replay actor + 1 */
+  uint32_t *map; /* batch-local actor id -> replay actor + 1 */
   uint32_t capmap;
   int oom;
 } rctx;
@@ -210,8 +210,10 @@ static int cmp_seq(const void *pa, const void *pb) {
 int cw__replay_file(const char *path, cw_replay *out, cw_decode_error *err) {
   memset(out, 0, sizeof(*out));
   rctx c = {.r = out};
-  cw_decode_cb cb = {.on_batch = on_batch, .on_event = on_event,
-                     .on_gap = on_gap, .on_retire = on_retire};
+  cw_decode_cb cb = {.on_batch = on_batch,
+                     .on_event = on_event,
+                     .on_gap = on_gap,
+                     .on_retire = on_retire};
   int rc = cw__decode_file(path, &cb, &c, &out->truncated, err);
   for (uint32_t i = 0; i < c.capclocks; i++)
     free(c.clocks[i].e);

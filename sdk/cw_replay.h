@@ -22,7 +22,7 @@ typedef struct cw_rp_ent {
 typedef struct cw_rp_event {
   uint32_t kind, flags;
   uint64_t seq, counter;
-  uint32_t actor;           /* index into cw_replay.actors */
+  uint32_t actor; /* index into cw_replay.actors */
   int64_t wall_ns;
   uint64_t mono_ns;
   char *object, *file, *func, *val_str, *detail; /* NULL when absent */
@@ -30,24 +30,24 @@ typedef struct cw_rp_event {
   int64_t val_int, aux;
   uint64_t duration_ns;
   uint8_t trace_id[16], span_id[8];
-  uint32_t njoins;          /* as recorded */
-  cw_rp_ent *clock;         /* full clock without the own entry, sorted */
+  uint32_t njoins;  /* as recorded */
+  cw_rp_ent *clock; /* full clock without the own entry, sorted */
   uint32_t nclock;
   uint64_t batch_no;
 } cw_rp_event;
 
 typedef struct cw_replay {
-  cw_rp_event *ev;          /* sorted by seq */
+  cw_rp_event *ev; /* sorted by seq */
   size_t n, cap;
-  char **actors;            /* global names */
+  char **actors; /* global names */
   uint32_t *actor_kind;
-  uint64_t *retired_at;     /* per actor: RETIRE seq, 0 = never */
+  uint64_t *retired_at; /* per actor: RETIRE seq, 0 = never */
   uint32_t nactors, capactors;
-  uint64_t gaps, lost;      /* GAP records and the events they count */
-  uint64_t retired;         /* actors named by RETIRE records */
+  uint64_t gaps, lost; /* GAP records and the events they count */
+  uint64_t retired;    /* actors named by RETIRE records */
   uint64_t retire_records;
   uint64_t batches;
-  int truncated;            /* the file ended inside a frame */
+  int truncated; /* the file ended inside a frame */
 } cw_replay;
 
 /* Reads `path`. @return CW_DECODE_OK, or an error (err filled). */

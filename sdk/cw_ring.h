@@ -22,18 +22,18 @@
 
 typedef struct cw_ring {
   uint8_t *buf;
-  uint64_t cap;           /* bytes, multiple of 8 */
-  uint64_t reserve;       /* bytes only critical records may use */
-  cw_au64 head;           /* written by the producer */
-  cw_au64 tail;           /* written by the consumer */
-  uint64_t ptail;         /* producer's cached tail */
-  uint64_t phead;         /* producer's unpublished head */
+  uint64_t cap;     /* bytes, multiple of 8 */
+  uint64_t reserve; /* bytes only critical records may use */
+  cw_au64 head;     /* written by the producer */
+  cw_au64 tail;     /* written by the consumer */
+  uint64_t ptail;   /* producer's cached tail */
+  uint64_t phead;   /* producer's unpublished head */
 } cw_ring;
 
 /* Record header shared by every record kind. */
 typedef struct cw_rhdr {
-  uint32_t size;          /* total, multiple of 8 */
-  uint16_t type;          /* CW_R_* */
+  uint32_t size; /* total, multiple of 8 */
+  uint16_t type; /* CW_R_* */
   uint16_t pad_;
 } cw_rhdr;
 

@@ -81,7 +81,9 @@ static int null_flush(cw_sink *s) {
   return 0;
 }
 
-static void null_close(cw_sink *s) { cw__free(s); }
+static void null_close(cw_sink *s) {
+  cw__free(s);
+}
 
 cw_sink *cw__sink_null_open(void) {
   cw_sink *s = cw__calloc(1, sizeof(*s));

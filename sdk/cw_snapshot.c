@@ -29,8 +29,8 @@ typedef struct sent {
   uint32_t slot, gen;
   uint64_t ctr;
   uint64_t birth;
-  uint32_t name_off;   /* into names, for named entries */
-  uint16_t name_len;   /* 0 for local entries */
+  uint32_t name_off; /* into names, for named entries */
+  uint16_t name_len; /* 0 for local entries */
 } sent;
 
 struct cw_clock_snapshot {
@@ -38,8 +38,8 @@ struct cw_clock_snapshot {
   uint32_t n, cap;
   char *names;
   uint32_t nlen, ncap;
-  cw_sess *sess;       /* owner of local entries */
-  uint32_t self;       /* index of the capturing actor, or UINT32_MAX */
+  cw_sess *sess; /* owner of local entries */
+  uint32_t self; /* index of the capturing actor, or UINT32_MAX */
 };
 
 #define PAYLOAD_MAX ((CW_CLOCK_HEADER_MAX - 2) / 4 * 3)
@@ -102,8 +102,8 @@ cw_status cw_clock_current(cw_clock_snapshot *snap) {
     st = CW_ENOMEM;
   } else {
     for (uint32_t i = 0; i < n; i++) {
-      snap->e[i] = (sent){ts->delta[i].slot, ts->delta[i].gen,
-                          ts->delta[i].ctr, 0, 0, 0};
+      snap->e[i] = (sent){
+          ts->delta[i].slot, ts->delta[i].gen, ts->delta[i].ctr, 0, 0, 0};
       if (ts->delta[i].slot == a->slot)
         snap->self = i;
     }
@@ -133,7 +133,7 @@ typedef struct named {
   const char *name;
   size_t len;
   uint64_t ctr;
-  uint64_t rank;    /* higher first */
+  uint64_t rank; /* higher first */
 } named;
 
 static int cmp_named(const void *pa, const void *pb) {
@@ -161,8 +161,8 @@ static size_t payload(const named *v, uint32_t k, uint8_t *out) {
   return n;
 }
 
-cw_status cw_clock_encode(const cw_clock_snapshot *snap, char *buf,
-                          size_t cap, size_t *out_len) {
+cw_status cw_clock_encode(const cw_clock_snapshot *snap, char *buf, size_t cap,
+                          size_t *out_len) {
   if (!snap || !buf)
     return CW_EINVAL;
   cw_sess *s = atomic_load_explicit(&cw__cur, memory_order_acquire);
@@ -183,8 +183,8 @@ cw_status cw_clock_encode(const cw_clock_snapshot *snap, char *buf,
       if (e->ctr == 0)
         continue; /* an actor that has recorded nothing yet */
       char *dst = pool + (size_t)m * (CW_NAME_MAX + 160);
-      size_t len = cw__actor_fullname(s, e->slot, e->gen, dst,
-                                      CW_NAME_MAX + 160);
+      size_t len =
+          cw__actor_fullname(s, e->slot, e->gen, dst, CW_NAME_MAX + 160);
       if (len == 0 || len > CW_NAME_MAX - 1)
         continue;
       v[m].name = dst;
@@ -376,8 +376,8 @@ cw_status cw_clock_snapshot_set(cw_clock_snapshot *snap,
       if ((unsigned char)nm[j] <= 0x20 || (unsigned char)nm[j] >= 0x7f)
         goto bad;
     memcpy(snap->names + snap->nlen, nm, len);
-    snap->e[snap->n++] = (sent){0, 0, counters[i], 0, snap->nlen,
-                                (uint16_t)len};
+    snap->e[snap->n++] =
+        (sent){0, 0, counters[i], 0, snap->nlen, (uint16_t)len};
     snap->nlen += (uint32_t)len;
   }
   return CW_OK;
@@ -386,7 +386,8 @@ bad:
   return CW_EINVAL;
 }
 
-/* ---- Use by the recorder --------------------------------------------------- */
+/* ---- Use by the recorder ---------------------------------------------------
+ */
 
 int cw__snap_resolve(cw_tstate *ts, const cw_clock_snapshot *snap);
 
@@ -399,8 +400,8 @@ int cw__snap_resolve(cw_tstate *ts, const cw_clock_snapshot *snap) {
     const sent *e = &snap->e[i];
     cw_ent x = {e->slot, e->gen, e->ctr};
     if (e->name_len) {
-      if (cw__actab_remote(&s->actors, snap->names + e->name_off,
-                           e->name_len, &x.slot, &x.gen) != 0)
+      if (cw__actab_remote(&s->actors, snap->names + e->name_off, e->name_len,
+                           &x.slot, &x.gen) != 0)
         return -1;
     } else if (snap->sess != s) {
       continue;

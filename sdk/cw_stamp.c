@@ -13,7 +13,8 @@
 static int kernel_uses_tsc(void) {
   char buf[32] = "";
   FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/"
-                  "current_clocksource", "r");
+                  "current_clocksource",
+                  "r");
   if (!f)
     return 0;
   if (!fgets(buf, sizeof(buf), f))

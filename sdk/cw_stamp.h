@@ -21,24 +21,28 @@
 #define CW_STAMP_SEGMENTS 64
 
 typedef struct cw_stamp_seg {
-  uint64_t tsc;   /* segment start, ticks */
-  double mono;    /* converted time at the start, ns */
-  double rate;    /* ns per tick */
+  uint64_t tsc; /* segment start, ticks */
+  double mono;  /* converted time at the start, ns */
+  double rate;  /* ns per tick */
 } cw_stamp_seg;
 
 typedef struct cw_stampmap {
   int use_tsc;
   cw_stamp_seg seg[CW_STAMP_SEGMENTS]; /* ring, newest at head */
   uint32_t head, n;
-  uint64_t ref_tsc, ref_mono;          /* last true measurement */
+  uint64_t ref_tsc, ref_mono; /* last true measurement */
 } cw_stampmap;
 
 #if defined(__x86_64__) || defined(__i386__)
 #define CW_HAVE_TSC 1
-static inline uint64_t cw__tsc(void) { return __builtin_ia32_rdtsc(); }
+static inline uint64_t cw__tsc(void) {
+  return __builtin_ia32_rdtsc();
+}
 #else
 #define CW_HAVE_TSC 0
-static inline uint64_t cw__tsc(void) { return 0; }
+static inline uint64_t cw__tsc(void) {
+  return 0;
+}
 #endif
 
 /* Decides the stamp source and calibrates it (takes about 1 ms with the

@@ -25,8 +25,8 @@ typedef struct cw_child {
   pthread_t tid;
   void *(*fn)(void *);
   void *arg;
-  cw_actor spawn;       /* slot, parent and starting clock */
-  int done;             /* final clock valid (written by the child) */
+  cw_actor spawn; /* slot, parent and starting clock */
+  int done;       /* final clock valid (written by the child) */
   cw_vc final;
 } cw_child;
 
@@ -102,8 +102,11 @@ int cw_thread_create_at(pthread_t *thread, const pthread_attr_t *attr,
     return pthread_create(thread, attr, fn, arg);
   }
   cw_actor *a = ts->cur;
-  cw_evargs ev = {.kind = CW_EV_FORK, .has_oactor = 1,
-                  .oslot = c->spawn.slot, .ogen = c->spawn.gen, .loc = loc};
+  cw_evargs ev = {.kind = CW_EV_FORK,
+                  .has_oactor = 1,
+                  .oslot = c->spawn.slot,
+                  .ogen = c->spawn.gen,
+                  .loc = loc};
   cw__record(ts, &ev);
   uint32_t n = cw__actor_full(ts, a);
   (void)cw__vc_copy(&c->spawn.vc, ts->delta, n, c->spawn.slot, &s->actors.view);
@@ -156,9 +159,13 @@ int cw_thread_join_at(pthread_t thread, void **ret, cw_loc loc) {
       if (cw__vc_copy(&ts->tmp, c->final.e, c->final.n, UINT32_MAX, NULL) == 0)
         nj = cw__actor_join(ts, ts->cur, ts->tmp.e, ts->tmp.n);
     }
-    cw_evargs ev = {.kind = CW_EV_JOIN, .has_oactor = 1,
-                    .oslot = c->spawn.slot, .ogen = c->spawn.gen,
-                    .joins = ts->delta, .njoins = nj, .loc = loc};
+    cw_evargs ev = {.kind = CW_EV_JOIN,
+                    .has_oactor = 1,
+                    .oslot = c->spawn.slot,
+                    .ogen = c->spawn.gen,
+                    .joins = ts->delta,
+                    .njoins = nj,
+                    .loc = loc};
     cw__record(ts, &ev);
     child_unref(c);
   }

@@ -41,8 +41,7 @@ static uint32_t lower_bound(const cw_ent *e, uint32_t n, uint32_t slot) {
   return lo;
 }
 
-uint64_t cw__vc_get(const cw_ent *e, uint32_t n, uint32_t slot,
-                    uint32_t gen) {
+uint64_t cw__vc_get(const cw_ent *e, uint32_t n, uint32_t slot, uint32_t gen) {
   for (uint32_t i = lower_bound(e, n, slot); i < n && e[i].slot == slot; i++)
     if (e[i].gen == gen)
       return e[i].ctr;
@@ -69,9 +68,8 @@ static inline int live(const cw_gens *g, const cw_ent *x) {
 }
 
 uint32_t cw__vc_merge(const cw_ent *a, uint32_t na, const cw_ent *b,
-                      uint32_t nb, uint32_t skip, const cw_gens *g,
-                      cw_ent *out, cw_ent *delta,
-                      uint32_t *ndelta) {
+                      uint32_t nb, uint32_t skip, const cw_gens *g, cw_ent *out,
+                      cw_ent *delta, uint32_t *ndelta) {
   uint32_t i = 0, j = 0, n = 0, d = 0;
   while (i < na || j < nb) {
     const cw_ent *x = NULL;

@@ -36,8 +36,7 @@ typedef struct cw_gens {
   uint32_t n;
 } cw_gens;
 
-static inline int cw__gen_live(const cw_gens *g, uint32_t slot,
-                               uint32_t gen) {
+static inline int cw__gen_live(const cw_gens *g, uint32_t slot, uint32_t gen) {
   return !g || (slot < g->n && cw_load_acquire(&g->gen[slot]) == gen);
 }
 
@@ -57,9 +56,8 @@ int cw__vc_set(cw_vc *v, uint32_t slot, uint32_t gen, uint64_t ctr);
  * counted in *ndelta. out needs room for na + nb entries and must not
  * alias a or b. @return the number of entries in out. */
 uint32_t cw__vc_merge(const cw_ent *a, uint32_t na, const cw_ent *b,
-                      uint32_t nb, uint32_t skip, const cw_gens *g,
-                      cw_ent *out, cw_ent *delta,
-                      uint32_t *ndelta);
+                      uint32_t nb, uint32_t skip, const cw_gens *g, cw_ent *out,
+                      cw_ent *delta, uint32_t *ndelta);
 
 /* Copies src into dst, dropping stale entries and slot `skip`.
  * @return 0 or -1 on OOM. */

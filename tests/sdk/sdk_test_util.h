@@ -28,8 +28,8 @@ static inline void tu_clear_env(void) {
 /* A new, not yet existing, file path under the temp directory. */
 static inline void tu_path(char *buf, size_t cap, const char *tag) {
   const char *dir = getenv("TMPDIR");
-  snprintf(buf, cap, "%s/cw-sdk-%s-%ld-XXXXXX", dir && *dir ? dir : "/tmp",
-           tag, (long)getpid());
+  snprintf(buf, cap, "%s/cw-sdk-%s-%ld-XXXXXX", dir && *dir ? dir : "/tmp", tag,
+           (long)getpid());
   int fd = mkstemp(buf);
   if (fd >= 0) {
     close(fd);
@@ -38,7 +38,7 @@ static inline void tu_path(char *buf, size_t cap, const char *tag) {
 }
 
 static inline cw_status tu_start(const char *path, uint32_t window,
-                          uint32_t buffer_bytes) {
+                                 uint32_t buffer_bytes) {
   tu_clear_env();
   cw_config cfg;
   cw_config_init(&cfg);
@@ -69,7 +69,9 @@ typedef struct tu_flag {
   atomic_int v;
 } tu_flag;
 
-static inline void tu_set(tu_flag *f) { atomic_store(&f->v, 1); }
+static inline void tu_set(tu_flag *f) {
+  atomic_store(&f->v, 1);
+}
 static inline void tu_wait(tu_flag *f) {
   while (!atomic_load(&f->v))
     sched_yield();

@@ -176,7 +176,8 @@ static void test_env_overrides(void **state) {
   assert_int_equal(cw_is_enabled(), 0);
 }
 
-/* ---- Allocator hook ---------------------------------------------------------- */
+/* ---- Allocator hook
+ * ---------------------------------------------------------- */
 
 static atomic_long live_allocs, total_allocs, budget;
 

@@ -33,7 +33,9 @@ static int teardown(void **state) {
   return 0;
 }
 
-static void finish(void) { assert_int_equal(tu_finish(path, &rp), 0); }
+static void finish(void) {
+  assert_int_equal(tu_finish(path, &rp), 0);
+}
 
 /* The n-th access of `kind` to `key` by actor `who` (name suffix). */
 static const cw_rp_event *ev(uint32_t kind, const char *key, const char *who,
@@ -57,7 +59,8 @@ static void run2(void *(*a)(void *), void *(*b)(void *)) {
   pthread_join(tb, NULL);
 }
 
-/* ---- Mutex ------------------------------------------------------------------ */
+/* ---- Mutex ------------------------------------------------------------------
+ */
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static tu_flag f1, f2, f3;
@@ -109,7 +112,8 @@ static void test_mutex(void **state) {
   assert_false(cw__replay_hb(a3, a1));
 }
 
-/* ---- Lock events ------------------------------------------------------------ */
+/* ---- Lock events ------------------------------------------------------------
+ */
 
 static void test_lock_events(void **state) {
   (void)state;
@@ -126,7 +130,8 @@ static void test_lock_events(void **state) {
   snprintf(dflt, sizeof(dflt), "mutex@%p", (void *)&m1);
   int me = cw__replay_actor(&rp, "/solo");
   const cw_rp_event *rq = cw__replay_find(&rp, CW_EV_LOCK_REQUEST, dflt, me, 0);
-  const cw_rp_event *ac = cw__replay_find(&rp, CW_EV_LOCK_ACQUIRED, dflt, me, 0);
+  const cw_rp_event *ac =
+      cw__replay_find(&rp, CW_EV_LOCK_ACQUIRED, dflt, me, 0);
   const cw_rp_event *rl = cw__replay_find(&rp, CW_EV_LOCK_RELEASE, dflt, me, 0);
   assert_non_null(rq);
   assert_non_null(ac);
@@ -184,7 +189,8 @@ static void test_contended_lock(void **state) {
   assert_true(acq->mono_ns >= rel->mono_ns);
 }
 
-/* ---- Trylock and timedlock ---------------------------------------------------- */
+/* ---- Trylock and timedlock
+ * ---------------------------------------------------- */
 
 static void *try_a(void *arg) {
   (void)arg;
@@ -231,14 +237,16 @@ static void test_trylock(void **state) {
   /* Failures record nothing: one acquire per success, no request. */
   assert_int_equal(cw__replay_count(&rp, CW_EV_LOCK_ACQUIRED, name, b), 2);
   assert_int_equal(cw__replay_count(&rp, CW_EV_LOCK_REQUEST, name, b), 0);
-  const cw_rp_event *acq = cw__replay_find(&rp, CW_EV_LOCK_ACQUIRED, name, b, 0);
+  const cw_rp_event *acq =
+      cw__replay_find(&rp, CW_EV_LOCK_ACQUIRED, name, b, 0);
   assert_true(acq->flags & CW_EVF_TRY);
   const cw_rp_event *w = ev(CW_EV_WRITE, "t", "/owner", 0);
   assert_false(cw__replay_hb(w, ev(CW_EV_READ, "before", "/trier", 0)));
   assert_true(cw__replay_hb(w, ev(CW_EV_READ, "t", "/trier", 0)));
 }
 
-/* ---- Rwlock --------------------------------------------------------------------- */
+/* ---- Rwlock
+ * --------------------------------------------------------------------- */
 
 static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
 static tu_flag r1done, r2done;
@@ -313,7 +321,8 @@ static void test_rwlock(void **state) {
   assert_true(sh->flags & CW_EVF_SHARED);
 }
 
-/* ---- Condition variable ----------------------------------------------------------- */
+/* ---- Condition variable
+ * ----------------------------------------------------------- */
 
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int ready;
@@ -359,7 +368,8 @@ static void test_condvar(void **state) {
                    cw__replay_count(&rp, CW_EV_LOCK_RELEASE, name, c));
 }
 
-/* ---- Threads ---------------------------------------------------------------------- */
+/* ---- Threads
+ * ---------------------------------------------------------------------- */
 
 static void *child(void *arg) {
   (void)arg;
@@ -398,8 +408,8 @@ static void test_thread_create_join(void **state) {
   const cw_rp_event *mid = ev(CW_EV_WRITE, "mid", "/parent", 0);
   const cw_rp_event *m2 = ev(CW_EV_READ, "b", "/parent", 0);
   const cw_rp_event *join = ev(CW_EV_JOIN, fork->object, "/parent", 0);
-  assert_true(cw__replay_hb(m1, t1));   /* create -> child's first event */
-  assert_true(cw__replay_hb(t2, m2));   /* child's last -> after join */
+  assert_true(cw__replay_hb(m1, t1)); /* create -> child's first event */
+  assert_true(cw__replay_hb(t2, m2)); /* child's last -> after join */
   assert_true(cw__replay_hb(t2, join));
   assert_false(cw__replay_hb(mid, t1)); /* concurrent in between */
   assert_false(cw__replay_hb(t1, mid));
@@ -408,7 +418,8 @@ static void test_thread_create_join(void **state) {
   assert_true(cw__replay_hb(end, join));
 }
 
-/* ---- Annotations and atomics -------------------------------------------------------- */
+/* ---- Annotations and atomics
+ * -------------------------------------------------------- */
 
 static void *ann_a(void *arg) {
   (void)arg;
@@ -452,7 +463,8 @@ static void test_annotations_and_atomics(void **state) {
   assert_non_null(ev(CW_EV_ANN_ACQUIRE, "chan", "/receiver", 0));
 }
 
-/* ---- Mutex annotation hooks -------------------------------------------------------- */
+/* ---- Mutex annotation hooks
+ * -------------------------------------------------------- */
 
 static atomic_int spin;
 
@@ -504,7 +516,8 @@ static void test_mutex_hooks(void **state) {
   assert_int_equal(cw__replay_count(&rp, CW_EV_LOCK_RELEASE, "custom", a), 1);
 }
 
-/* ---- Tasks and clock propagation ------------------------------------------------- */
+/* ---- Tasks and clock propagation
+ * ------------------------------------------------- */
 
 static cw_clock_snapshot *snap;
 static char header[CW_CLOCK_HEADER_MAX + 1];
@@ -542,8 +555,7 @@ static void test_tasks_and_propagation(void **state) {
   snap = cw_clock_snapshot_new();
   assert_int_equal(cw_clock_current(snap), CW_OK);
   size_t len = 0;
-  assert_int_equal(cw_clock_encode(snap, header, sizeof(header), &len),
-                   CW_OK);
+  assert_int_equal(cw_clock_encode(snap, header, sizeof(header), &len), CW_OK);
   assert_int_equal(len, strlen(header));
   CW_WRITE("late");
   tu_set(&f1);
@@ -557,8 +569,10 @@ static void test_tasks_and_propagation(void **state) {
   assert_true(b1->flags & CW_EVF_FULL_CLOCK);
   assert_int_not_equal(b1->actor, b2->actor);
   assert_true(strstr(rp.actors[b1->actor], "/task-") != NULL);
-  const cw_rp_event *k1 = cw__replay_find(&rp, CW_EV_READ, "k", (int)b1->actor, 0);
-  const cw_rp_event *k2 = cw__replay_find(&rp, CW_EV_READ, "k", (int)b2->actor, 0);
+  const cw_rp_event *k1 =
+      cw__replay_find(&rp, CW_EV_READ, "k", (int)b1->actor, 0);
+  const cw_rp_event *k2 =
+      cw__replay_find(&rp, CW_EV_READ, "k", (int)b2->actor, 0);
   const cw_rp_event *s1 =
       cw__replay_find(&rp, CW_EV_WRITE, "shared", (int)b1->actor, 0);
   const cw_rp_event *s2 =
@@ -577,7 +591,8 @@ static void test_tasks_and_propagation(void **state) {
   const cw_rp_event *after = ev(CW_EV_READ, "after", "/worker", 0);
   assert_true(cw__replay_hb(junk, after));
   assert_false(cw__replay_hb(s1, after));
-  assert_non_null(cw__replay_find(&rp, CW_EV_TASK_END, "req1", (int)b1->actor, 0));
+  assert_non_null(
+      cw__replay_find(&rp, CW_EV_TASK_END, "req1", (int)b1->actor, 0));
 }
 
 static void *joiner(void *arg) {
@@ -615,7 +630,8 @@ static void test_clock_join(void **state) {
   assert_true(m->njoins >= 1);
 }
 
-/* ---- State values, trace context, spans, custom events ------------------------- */
+/* ---- State values, trace context, spans, custom events
+ * ------------------------- */
 
 static void test_values_trace_spans(void **state) {
   (void)state;
@@ -678,16 +694,14 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_trylock, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rwlock, setup, teardown),
       cmocka_unit_test_setup_teardown(test_condvar, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_thread_create_join, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_thread_create_join, setup, teardown),
       cmocka_unit_test_setup_teardown(test_annotations_and_atomics, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_mutex_hooks, setup, teardown),
       cmocka_unit_test_setup_teardown(test_tasks_and_propagation, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_clock_join, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_values_trace_spans, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_values_trace_spans, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

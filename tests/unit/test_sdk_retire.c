@@ -79,8 +79,10 @@ static void test_window(void **state) {
   assert_int_equal(checked, TASKS - 1);
   /* The origin write, which every task's clock starts from, stays ordered;
    * the first task's write is outside the last task's window. */
-  const cw_rp_event *origin = cw__replay_find(&rp, CW_EV_WRITE, "origin", -1, 0);
-  const cw_rp_event *first = cw__replay_find(&rp, CW_EV_WRITE, "counter", -1, 0);
+  const cw_rp_event *origin =
+      cw__replay_find(&rp, CW_EV_WRITE, "origin", -1, 0);
+  const cw_rp_event *first =
+      cw__replay_find(&rp, CW_EV_WRITE, "counter", -1, 0);
   const cw_rp_event *last =
       cw__replay_find(&rp, CW_EV_WRITE, "counter", -1, TASKS - 1);
   assert_true(cw__replay_hb(origin, last));

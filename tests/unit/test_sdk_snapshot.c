@@ -105,11 +105,11 @@ static void test_set_rejects(void **state) {
 static void test_decode_malformed(void **state) {
   (void)state;
   cw_clock_snapshot *s = cw_clock_snapshot_new();
-  const char *bad[] = {"", "1", "2.AA", "1.A", "1.!!!!", "1.AA=", "x.AA",
-                       "1.AB" /* non-canonical trailing bits */};
+  const char *bad[] = {
+      "",       "1",     "2.AA", "1.A",
+      "1.!!!!", "1.AA=", "x.AA", "1.AB" /* non-canonical trailing bits */};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-    assert_int_equal(cw_clock_decode(bad[i], strlen(bad[i]), s),
-                     CW_EMALFORMED);
+    assert_int_equal(cw_clock_decode(bad[i], strlen(bad[i]), s), CW_EMALFORMED);
   char big[CW_CLOCK_HEADER_MAX + 2];
   memset(big, 'A', sizeof(big));
   big[0] = '1';
@@ -118,18 +118,18 @@ static void test_decode_malformed(void **state) {
   cw_clock_snapshot_free(s);
 
   /* Payload-level errors. */
-  const uint8_t trailing[] = {0, 0};                      /* n=0, extra */
-  const uint8_t toomany[] = {65};                         /* n=65 */
-  const uint8_t trunc[] = {1, 0, 5, 'a', '#', 'b'};       /* short name */
-  const uint8_t nohash[] = {1, 0, 3, 'a', '/', 'b', 1};   /* no '#' */
+  const uint8_t trailing[] = {0, 0};                    /* n=0, extra */
+  const uint8_t toomany[] = {65};                       /* n=65 */
+  const uint8_t trunc[] = {1, 0, 5, 'a', '#', 'b'};     /* short name */
+  const uint8_t nohash[] = {1, 0, 3, 'a', '/', 'b', 1}; /* no '#' */
   const uint8_t zeroctr[] = {1, 0, 5, 'a', '#', 'b', '/', 'c', 0};
   const uint8_t ctrl[] = {1, 0, 5, 'a', '#', 1, '/', 'c', 1};
-  const uint8_t shared[] = {1, 3, 2, 'a', 'b', 1};        /* shared > prev */
+  const uint8_t shared[] = {1, 3, 2, 'a', 'b', 1}; /* shared > prev */
   const uint8_t varint[] = {1, 0, 5, 'a', '#', 'b', '/', 'c', 0x80};
   const uint8_t hugevar[] = {0xff, 0xff, 0xff, 0xff, 0xff,
                              0xff, 0xff, 0xff, 0xff, 0x7f};
-  const uint8_t good[] = {2, 0, 5, 'a', '#', 'b', '/', 'c', 7,
-                          4, 1,   'd', 9};                /* front coded */
+  const uint8_t good[] = {2,   0, 5, 'a', '#', 'b', '/',
+                          'c', 7, 4, 1,   'd', 9}; /* front coded */
   assert_int_equal(decode_raw(trailing, sizeof(trailing)), CW_EMALFORMED);
   assert_int_equal(decode_raw(toomany, sizeof(toomany)), CW_ETOOBIG);
   assert_int_equal(decode_raw(trunc, sizeof(trunc)), CW_EMALFORMED);
@@ -222,11 +222,11 @@ static void test_cap_most_recent_first(void **state) {
   assert_true(main_actor >= 0);
   assert_true(cw__replay_component(probe, (uint32_t)main_actor) > 0);
   /* The newest tasks are in, the oldest are not. */
-  assert_true(cw__replay_component(probe,
-                                   (uint32_t)cw__replay_actor(&rp, "/task-100")) > 0);
-  assert_int_equal(cw__replay_component(
-                       probe, (uint32_t)cw__replay_actor(&rp, "/task-1")),
-                   0);
+  assert_true(cw__replay_component(
+                  probe, (uint32_t)cw__replay_actor(&rp, "/task-100")) > 0);
+  assert_int_equal(
+      cw__replay_component(probe, (uint32_t)cw__replay_actor(&rp, "/task-1")),
+      0);
   cw__replay_free(&rp);
 }
 

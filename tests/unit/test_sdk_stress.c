@@ -116,14 +116,13 @@ static void test_stress(void **state) {
   cfg.trace_file = path;
   cfg.buffer_bytes = 16u << 10; /* small (raised to fit W): force drops */
   cfg.batch_bytes = 64u << 10;
-  cfg.retire_window = 64;      /* retirement happens during the run */
+  cfg.retire_window = 64; /* retirement happens during the run */
   assert_int_equal(cw_init(&cfg), CW_OK);
   for (int i = 0; i < LOCKS; i++)
     pthread_mutex_init(&locks[i], NULL);
   pthread_t t[THREADS];
   for (uintptr_t i = 0; i < THREADS; i++)
-    assert_int_equal(cw_thread_create(&t[i], NULL, worker, (void *)(i + 1)),
-                     0);
+    assert_int_equal(cw_thread_create(&t[i], NULL, worker, (void *)(i + 1)), 0);
   for (int i = 0; i < THREADS; i++)
     cw_thread_join(t[i], NULL);
   assert_int_equal(atomic_load(&failures), 0);

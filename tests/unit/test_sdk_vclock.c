@@ -34,8 +34,7 @@ static void test_merge_delta(void **state) {
   cw_ent b[] = {{1, 1, 3}, {3, 1, 4}, {5, 1, 1}, {9, 1, 2}};
   cw_ent out[8], delta[8];
   uint32_t nd = 0;
-  uint32_t n = cw__vc_merge(a, 3, b, 4, UINT32_MAX, valid, out, delta,
-                            &nd);
+  uint32_t n = cw__vc_merge(a, 3, b, 4, UINT32_MAX, valid, out, delta, &nd);
   assert_int_equal(n, 5);
   uint32_t slots[] = {1, 3, 5, 7, 9};
   uint64_t ctrs[] = {5, 4, 1, 9, 2};
