@@ -9,7 +9,7 @@
 #define CW_VERSION_MINOR 1
 #define CW_VERSION_PATCH 0
 
-#define CW_VERSION_HEX \
+#define CW_VERSION_HEX                                                         \
   ((CW_VERSION_MAJOR << 16) | (CW_VERSION_MINOR << 8) | CW_VERSION_PATCH)
 
 #define CW_VERSION_STRING "0.1.0"
