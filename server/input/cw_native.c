@@ -13,7 +13,9 @@
  * their next event; the engine holds back any event whose joins name
  * clocks it has not seen yet, so small clock skew between hosts costs
  * nothing. Happens-before comes only from the SDK's clocks: every event is
- * fed with its counter, its joins and CW_AEF_CLOCK_ONLY.
+ * fed with its counter, its joins and CW_AEF_CLOCK_ONLY, except that lock
+ * events of database resources ("db:...") also get the engine's derived
+ * release -> acquire edges, since they order actors of different processes.
  *
  * Strings and actors are batch-local in the format; they are interned into
  * the engine as soon as a batch is decoded, so held-back events own no
@@ -256,6 +258,15 @@ static int on_event(void *ud, const cw_batch_ctx *ctx, const cw_event_rec *r) {
     ev->detail = other_detail(s, ctx, r);
   } else {
     ev->object = str_sym(s, ctx, r->object);
+    if (ev->kind == CW_AE_LOCK_ACQUIRE || ev->kind == CW_AE_LOCK_RELEASE) {
+      /* Database lock resources ("db:...") are shared by every process
+       * that uses the database, and no clock travels with them: their
+       * release -> acquire edges come from the merged event order. */
+      size_t len;
+      const char *name = cw__ctx_string(ctx, r->object, &len);
+      if (name && len > 3 && memcmp(name, "db:", 3) == 0)
+        ev->flags &= ~(uint32_t)CW_AEF_CLOCK_ONLY;
+    }
   }
   ev->loc = location(s, ctx, r);
   if (r->flags & CW_EVF_VAL_INT) {

@@ -8,6 +8,7 @@
 #   unsafe, 2 threads (separate connections) -> race on accounts:X.balance
 #   unsafe, 2 processes                      -> race (across processes)
 #   safe (BEGIN IMMEDIATE / FOR UPDATE), 2 threads -> no race
+#   safe, 2 processes, ordered by the lock resource alone -> no race
 #   safe, 2 processes, clocks carried through the database
 #   (CAUSEWAY_DB_CLOCK_TABLE=1)                   -> no race
 set -euo pipefail
@@ -21,7 +22,7 @@ fi
 X=("$BIN/glue_dbxfer" "$KIND" "$TARGET")
 C="$BIN/glue_check"
 
-for acct in alice bob carol dave; do
+for acct in alice bob carol dave erin; do
   CAUSEWAY_TRACE_FILE=$W/init.cwt "${X[@]}" init $acct
 done
 
@@ -42,6 +43,15 @@ $C "$W/procs.json" race accounts:bob.balance
 CAUSEWAY_TRACE_FILE=$W/safe.cwt "${X[@]}" safe carol 2
 analyse "$W/safe.json" "$W/safe.cwt"
 $C "$W/safe.json" norace accounts:carol.balance
+
+# Row-locked transfers in two processes, no clock table: the row-lock
+# resource itself orders them (release -> acquire in the merged order).
+CAUSEWAY_TRACE_FILE=$W/r1.cwt "${X[@]}" safe erin 1 &
+P1=$!
+CAUSEWAY_TRACE_FILE=$W/r2.cwt "${X[@]}" safe erin 1
+wait $P1
+analyse "$W/rprocs.json" "$W/r1.cwt" "$W/r2.cwt"
+$C "$W/rprocs.json" norace accounts:erin.balance
 
 # Row-locked transfers in two processes: the lock's clock travels through
 # the database's causeway_clock table, so they are ordered too.
