@@ -7,15 +7,17 @@
  *   locked  two actors alternate acquire(L); write x at loc_i; release(L);
  *   mixed   four actors alternate under L, each also writing its own
  *           unprotected variable (no race on x, the lock orders them);
- *   forkjoin the main actor forks task i, task i writes x at loc_i, the
- *           main actor joins it (N actors, never retired, as in an STD
- *           trace of short threads);
+ *   forkjoin (only with -f) the main actor forks task i, task i writes x
+ *           at loc_i, the main actor joins it (N actors, never retired, as
+ *           in an STD trace of short threads). Its cost is quadratic in
+ *           both columns: every fork copies the main actor's clock, which
+ *           holds one component per joined task (see docs/detection.md);
  * each next to its baseline measured in the same run: the same events with
  * a distinct variable per access (the cost per access cannot depend on N
  * there). Near-linear cost shows as a flat ratio and a flat ns/access as N
  * doubles. Symbols are interned before the clock starts.
  *
- * Usage: bench_analysis_scale [N...]
+ * Usage: bench_analysis_scale [-f] [N...]
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cw_analysis.h"
@@ -92,7 +94,7 @@ static double run(int pat, uint32_t n, int distinct, unsigned *racy) {
   for (uint32_t i = 0; pat != 3 && i < n && !bad; i++) {
     cw_actor_id a = act[i % (uint32_t)nt];
     if (pat == 2)
-      bad |= feed(e, CW_AE_WRITE, a, own[i % 4], loc[i], &seq) < 0;
+      bad |= feed(e, CW_AE_WRITE, a, own[i % 4], loc[i % 4], &seq) < 0;
     if (pat)
       bad |= feed(e, CW_AE_LOCK_ACQUIRE, a, lk, loc[i], &seq) < 0;
     bad |= feed(e, CW_AE_WRITE, a, var[i], loc[i], &seq) < 0;
@@ -113,14 +115,18 @@ static double run(int pat, uint32_t n, int distinct, unsigned *racy) {
 
 int main(int argc, char **argv) {
   uint32_t sizes[16] = {17500, 35000, 70000, 140000};
-  int ns = 4;
-  if (argc > 1) {
+  int ns = 4, npat = 3, first = 1;
+  if (argc > 1 && strcmp(argv[1], "-f") == 0) {
+    npat = 4;
+    first = 2;
+  }
+  if (argc > first) {
     ns = 0;
-    for (int i = 1; i < argc && ns < 16; i++) {
+    for (int i = first; i < argc && ns < 16; i++) {
       char *end;
       unsigned long v = strtoul(argv[i], &end, 10);
       if (!*argv[i] || *end || !v || v > 100000000ul) {
-        fprintf(stderr, "usage: bench_analysis_scale [N...]\n");
+        fprintf(stderr, "usage: bench_analysis_scale [-f] [N...]\n");
         return 2;
       }
       sizes[ns++] = (uint32_t)v;
@@ -132,7 +138,7 @@ int main(int argc, char **argv) {
          "variables (baseline)\n");
   printf("%-8s %9s %12s %12s %8s %14s %6s\n", "pattern", "N", "one var s",
          "baseline s", "ratio", "ns/access(1v)", "racy");
-  for (int p = 0; p < 3; p++) {
+  for (int p = 0; p < npat; p++) {
     for (int i = 0; i < ns; i++) {
       unsigned r1 = 0, r2 = 0;
       double base = run(p, sizes[i], 1, &r2);

@@ -153,8 +153,10 @@ typedef struct ae_entry {
 } ae_entry;
 
 #define AE_NIL UINT32_MAX
-/* Records and entries past this many get a hash index (linear below). */
+/* Entries of a record past this many get a hash index (linear below). */
 #define AE_LINEAR_MAX 8
+/* Records of a variable past this many are indexed in the engine's recmap. */
+#define AE_REC_LINEAR 32
 
 /* One actor's accesses of one variable: the last entry per (location,
  * kind), in slots that never move, linked from oldest to newest counter
@@ -163,10 +165,10 @@ typedef struct ae_vrec {
   uint32_t actor;
   uint32_t n, cap;
   uint32_t head, tail; /* oldest / newest slot, AE_NIL when empty */
+  uint32_t hcap;
   uint64_t last_w, last_any; /* counters of the actor's last write/access */
   ae_entry *e;
   uint32_t *hidx; /* open addressing on (loc, kind): slot + 1, 0 empty */
-  uint32_t hcap;
 } ae_vrec;
 
 typedef struct ae_audx {

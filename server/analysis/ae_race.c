@@ -295,9 +295,13 @@ void cw__race_access(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
       ordered = 0;
       check_pair(e, v, r->actor, s, &n, aid, known);
     }
-    /* Retired actors' records go when the record count has doubled since
-     * the last sweep (amortized O(1) per record, bounded memory). */
-    if (retired && v->n >= v->sweep_at)
+    /* Retired actors' records go before a new one is added to a small
+     * variable, else when the record count has doubled since the last
+     * sweep (amortized O(1) per record; memory bounded by twice the live
+     * records). */
+    if (retired &&
+        (v->n >= v->sweep_at ||
+         (v->n <= AE_REC_LINEAR && find_rec(e, v, aid) == UINT32_MAX)))
       sweep(e, v);
   } else {
     if (retired)
@@ -326,7 +330,7 @@ void cw__race_access(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
     v->r[mine].head = v->r[mine].tail = AE_NIL;
     if (v->indexed) {
       cw__map_put(&e->recmap, rec_key(e, v), aid, mine, NULL);
-    } else if (v->n > AE_LINEAR_MAX) {
+    } else if (v->n > AE_REC_LINEAR) {
       v->indexed = 1;
       for (uint32_t i = 0; i < v->n; i++)
         cw__map_put(&e->recmap, rec_key(e, v), v->r[i].actor, i, NULL);
