@@ -18,15 +18,6 @@
 #include "cw_format.h"
 #include "cw_internal.h"
 
-static uint64_t hash_name(const char *s, size_t n) {
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; i++) {
-    h ^= (unsigned char)s[i];
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 int cw__actab_init(cw_actab *t, uint32_t cap) {
   memset(t, 0, sizeof(*t));
   CW_CHECK(pthread_mutex_init(&t->mu, NULL));
@@ -94,7 +85,7 @@ int cw__actab_alloc(cw_actab *t, uint32_t kind, const char *name,
 
 int cw__actab_remote(cw_actab *t, const char *name, size_t len, uint32_t *slot,
                      uint32_t *gen) {
-  uint32_t b = (uint32_t)(hash_name(name, len) & (t->nbuckets - 1));
+  uint32_t b = (uint32_t)(cw__hash_bytes(name, len) & (t->nbuckets - 1));
   int rc = 0;
   CW_CHECK(pthread_mutex_lock(&t->mu));
   for (uint32_t i = t->buckets[b]; i; i = t->slots[i - 1].hnext) {
@@ -120,8 +111,8 @@ void cw__actab_retire(cw_actab *t, uint32_t slot, uint32_t gen) {
   cw_aslot *a = &t->slots[slot];
   if (cw_load_relaxed(&t->gens[slot]) == gen) {
     if (a->kind == CW_ACTOR_REMOTE) {
-      uint32_t b =
-          (uint32_t)(hash_name(a->name, strlen(a->name)) & (t->nbuckets - 1));
+      uint32_t b = (uint32_t)(cw__hash_bytes(a->name, strlen(a->name)) &
+                              (t->nbuckets - 1));
       uint32_t *p = &t->buckets[b];
       while (*p && *p != slot + 1)
         p = &t->slots[*p - 1].hnext;

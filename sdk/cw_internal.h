@@ -53,6 +53,16 @@ void cw__fatal(const char *what, int err);
       cw__fatal(#call, cw_rc_);                                                \
   } while (0)
 
+/* FNV-1a of n bytes, for the SDK's internal hash tables. */
+static inline uint64_t cw__hash_bytes(const char *s, size_t n) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; i++) {
+    h ^= (unsigned char)s[i];
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
 /* ---- Actor table (cw_actors.c) ---------------------------------------------
  */
 

@@ -23,15 +23,6 @@ static uint64_t hash_ptr(const void *p) {
   return x;
 }
 
-static uint64_t hash_str(const char *s, size_t n) {
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; i++) {
-    h ^= (unsigned char)s[i];
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 int cw__locktab_init(cw_locktab *t) {
   memset(t, 0, sizeof(*t));
   CW_CHECK(pthread_mutex_init(&t->mu, NULL));
@@ -127,7 +118,7 @@ cw_lockst *cw__locktab_addr(cw_locktab *t, void *addr, uint32_t kind) {
 }
 
 cw_lockst *cw__locktab_key(cw_locktab *t, const char *key, size_t len) {
-  uint64_t h = hash_str(key, len);
+  uint64_t h = cw__hash_bytes(key, len);
   CW_CHECK(pthread_mutex_lock(&t->mu));
   cw_lockst *ls = t->buckets[h & (t->nbuckets - 1)];
   while (ls) {
