@@ -7,6 +7,10 @@
  *   locked  two actors alternate acquire(L); write x at loc_i; release(L);
  *   mixed   four actors alternate under L, each also writing its own
  *           unprotected variable (no race on x, the lock orders them);
+ *   tasks   N actors (never retired), each acquire(L); write x at loc_i;
+ *           release(L);
+ *   readers one actor writes x under L, then N actors each read x at loc_i
+ *           holding L in read mode (concurrent readers, no race);
  *   forkjoin (only with -f) the main actor forks task i, task i writes x
  *           at loc_i, the main actor joins it (N actors, never retired, as
  *           in an STD trace of short threads). Its cost is quadratic in
@@ -33,11 +37,12 @@ static double now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int feed(cw_engine *e, cw_ae_kind k, cw_actor_id a, cw_sym obj,
-                cw_sym loc, uint64_t *seq) {
+static int feedf(cw_engine *e, cw_ae_kind k, uint32_t flags, cw_actor_id a,
+                 cw_sym obj, cw_sym loc, uint64_t *seq) {
   cw_aevent x;
   memset(&x, 0, sizeof(x));
   x.kind = k;
+  x.flags = flags;
   x.actor = a;
   x.object = obj;
   x.loc = loc;
@@ -45,7 +50,13 @@ static int feed(cw_engine *e, cw_ae_kind k, cw_actor_id a, cw_sym obj,
   return cw__engine_feed(e, &x);
 }
 
-/* Runs pattern `pat` (0 same, 1 locked, 2 mixed, 3 forkjoin) with N accesses of x, or
+static int feed(cw_engine *e, cw_ae_kind k, cw_actor_id a, cw_sym obj,
+                cw_sym loc, uint64_t *seq) {
+  return feedf(e, k, 0, a, obj, loc, seq);
+}
+
+/* Runs pattern `pat` (0 same, 1 locked, 2 mixed, 3 tasks, 4 readers,
+ * 5 forkjoin) with N accesses of x, or
  * of N distinct variables when `distinct`. @return seconds, < 0 on error. */
 static double run(int pat, uint32_t n, int distinct, unsigned *racy) {
   cw_engine *e = cw__engine_new(NULL);
@@ -63,7 +74,7 @@ static double run(int pat, uint32_t n, int distinct, unsigned *racy) {
   cw_sym own[4];
   if (!task)
     return -1;
-  for (uint32_t i = 0; pat == 3 && i < n; i++) {
+  for (uint32_t i = 0; pat >= 3 && i < n; i++) {
     int len = snprintf(buf, sizeof(buf), "task%u", i);
     task[i] = cw__engine_actor(e, cw__engine_intern(e, buf, (size_t)len), 0);
   }
@@ -79,6 +90,22 @@ static double run(int pat, uint32_t n, int distinct, unsigned *racy) {
   int bad = 0;
   double t0 = now();
   for (uint32_t i = 0; pat == 3 && i < n && !bad; i++) {
+    bad |= feed(e, CW_AE_LOCK_ACQUIRE, task[i], lk, loc[i], &seq) < 0;
+    bad |= feed(e, CW_AE_WRITE, task[i], var[i], loc[i], &seq) < 0;
+    bad |= feed(e, CW_AE_LOCK_RELEASE, task[i], lk, loc[i], &seq) < 0;
+  }
+  if (pat == 4) {
+    bad |= feed(e, CW_AE_LOCK_ACQUIRE, act[0], lk, loc[0], &seq) < 0;
+    bad |= feed(e, CW_AE_WRITE, act[0], var[0], loc[0], &seq) < 0;
+    bad |= feed(e, CW_AE_LOCK_RELEASE, act[0], lk, loc[0], &seq) < 0;
+  }
+  for (uint32_t i = 0; pat == 4 && i < n && !bad; i++) {
+    bad |= feedf(e, CW_AE_LOCK_ACQUIRE, CW_AEF_SHARED, task[i], lk, loc[i],
+                 &seq) < 0;
+    bad |= feed(e, CW_AE_READ, task[i], var[i], loc[i], &seq) < 0;
+    bad |= feed(e, CW_AE_LOCK_RELEASE, task[i], lk, loc[i], &seq) < 0;
+  }
+  for (uint32_t i = 0; pat == 5 && i < n && !bad; i++) {
     cw_aevent x;
     memset(&x, 0, sizeof(x));
     x.kind = CW_AE_FORK;
@@ -91,7 +118,7 @@ static double run(int pat, uint32_t n, int distinct, unsigned *racy) {
     x.seq = ++seq;
     bad |= cw__engine_feed(e, &x) < 0;
   }
-  for (uint32_t i = 0; pat != 3 && i < n && !bad; i++) {
+  for (uint32_t i = 0; pat < 3 && i < n && !bad; i++) {
     cw_actor_id a = act[i % (uint32_t)nt];
     if (pat == 2)
       bad |= feed(e, CW_AE_WRITE, a, own[i % 4], loc[i % 4], &seq) < 0;
@@ -115,9 +142,9 @@ static double run(int pat, uint32_t n, int distinct, unsigned *racy) {
 
 int main(int argc, char **argv) {
   uint32_t sizes[16] = {17500, 35000, 70000, 140000};
-  int ns = 4, npat = 3, first = 1;
+  int ns = 4, npat = 5, first = 1;
   if (argc > 1 && strcmp(argv[1], "-f") == 0) {
-    npat = 4;
+    npat = 6;
     first = 2;
   }
   if (argc > first) {
@@ -133,7 +160,8 @@ int main(int argc, char **argv) {
     }
   }
   setvbuf(stdout, NULL, _IOLBF, 0);
-  static const char *names[] = {"same", "locked", "mixed", "forkjoin"};
+  static const char *names[] = {"same",  "locked",  "mixed",
+                                "tasks", "readers", "forkjoin"};
   printf("one variable written at N distinct locations vs N distinct "
          "variables (baseline)\n");
   printf("%-8s %9s %12s %12s %8s %14s %6s\n", "pattern", "N", "one var s",

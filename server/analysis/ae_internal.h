@@ -193,6 +193,8 @@ typedef struct ae_var {
   } since[AE_SINCE_MAX];
   uint32_t n, cap;
   ae_vrec *r;
+  uint32_t *wr; /* indices of the records holding a write */
+  uint32_t nwr, capwr;
   cw_audit_entry *aud;
   ae_audx *audx;
   uint32_t naud, capaud;

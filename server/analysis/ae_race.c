@@ -225,6 +225,10 @@ static void sweep(cw_engine *e, ae_var *v) {
     k++;
   }
   v->n = k;
+  v->nwr = 0;
+  for (uint32_t i = 0; i < v->n; i++)
+    if (v->r[i].last_w)
+      v->wr[v->nwr++] = i;
   for (uint32_t j = 0; j < v->nsince; j++)
     if (v->since[j].ri != UINT32_MAX)
       v->since[ns++] = v->since[j];
@@ -307,8 +311,13 @@ void cw__race_access(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
     if (retired)
       sweep(e, v); /* retired: forget their accesses (can only remove
                     * races) */
-    for (uint32_t i = 0; i < v->n; i++) {
-      const ae_vrec *r = &v->r[i];
+    /* A read can only race with writes: it visits the records holding
+     * one (and then cannot tell whether the others are before it). */
+    uint32_t nvis = is_w ? v->n : v->nwr;
+    if (nvis < v->n)
+      ordered = 0;
+    for (uint32_t x = 0; x < nvis; x++) {
+      const ae_vrec *r = &v->r[is_w ? x : v->wr[x]];
       if (r->actor == aid)
         continue;
       uint64_t known = cw__vc_get(&a->c, r->actor);
@@ -338,6 +347,11 @@ void cw__race_access(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
   }
   ae_vrec *r = &v->r[mine];
   r->last_any = n.counter;
+  if (is_w && !r->last_w) {
+    /* First write of this record (counters start at 1). */
+    AE_RESERVE(v->wr, v->capwr, v->nwr + 1u);
+    v->wr[v->nwr++] = mine;
+  }
   if (is_w)
     r->last_w = n.counter;
   uint32_t k = find_entry(r, n.loc, n.kind);
@@ -399,6 +413,7 @@ void cw__race_free(cw_engine *e) {
       cw__ae_free(v->r[k].hidx);
     }
     cw__ae_free(v->r);
+    cw__ae_free(v->wr);
     cw__ae_free(v->aud);
     cw__ae_free(v->audx);
   }

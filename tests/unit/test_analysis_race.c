@@ -313,56 +313,66 @@ static void test_many_locations_one_actor(void **st) {
   cw__engine_free(e);
 }
 
-/* Twelve actors touch x (the variable's records get an index), half end,
- * are joined and retired (their records are swept, the others move), then an
- * unordered actor races with exactly the survivors, and a survivor that
- * writes again is found at its moved record. */
+/* Forty actors touch x (past AE_REC_LINEAR, 32: the variable's records are
+ * indexed by actor), the first twenty end, are joined and retired (their
+ * records are swept, the others move), then an unordered actor races with
+ * exactly the survivors, and a survivor that writes again is found at its
+ * moved record. */
 static void test_many_actors_retired(void **st) {
   (void)st;
-  static char buf[8192];
+  enum { MA = 40, GONE = 20 };
+  static char buf[16384];
   size_t len = 0;
-  for (int i = 1; i <= 12; i++)
+  for (int i = 1; i <= MA; i++)
     put(buf, sizeof(buf), &len, "T0|fork(T%d)|f\n", i, 0);
-  for (int i = 1; i <= 12; i++) {
+  for (int i = 1; i <= MA; i++) {
     put(buf, sizeof(buf), &len, "T%d|acq(L)|a\nT%d|w(x)|", i, i);
     put(buf, sizeof(buf), &len, "l%d\nT%d|rel(L)|r\n", i, i);
   }
-  for (int i = 1; i <= 6; i++)
+  for (int i = 1; i <= GONE; i++)
     put(buf, sizeof(buf), &len, "T%d|end()|e\nT0|join(T%d)|j\n", i, i);
-  for (int i = 1; i <= 6; i++)
+  for (int i = 1; i <= GONE; i++)
     put(buf, sizeof(buf), &len, "T%d|retire()|x\n", i, 0);
-  put(buf, sizeof(buf), &len, "T13|begin()|b\nT13|w(x)|z\n", 0, 0);
+  put(buf, sizeof(buf), &len, "T99|begin()|b\nT99|w(x)|z\n", 0, 0);
   cw_summary s;
   cw_engine *e = run(buf, &s);
-  assert_int_equal(s.racy_location_pairs, 6); /* {z, l7} .. {z, l12} */
+  /* {z, l21} .. {z, l40} */
+  assert_int_equal(s.racy_location_pairs, MA - GONE);
   const cw_race_group *g;
   size_t ng = cw__engine_races(e, &g);
-  assert_int_equal(ng, 6);
+  assert_int_equal(ng, MA - GONE);
   cw_sym z = tstd_sym(e, "z");
   for (size_t k = 0; k < ng; k++) {
     const char *other = cw__engine_str(e, g[k].loc1 == z ? g[k].loc2
                                                           : g[k].loc1);
     char *end;
     long li = strtol(other + 1, &end, 10);
-    assert_true(other[0] == 'l' && !*end && li >= 7 && li <= 12);
+    assert_true(other[0] == 'l' && !*end && li > GONE && li <= MA);
   }
-  /* T7 writes again: races with z; then T13 races with T7's two entries
-   * (the new one, m7, and l7) and with l8 .. l12. */
-  assert_int_equal(tstd_feed(e, "T7|acq(L)|a\nT7|w(x)|m7\nT7|rel(L)|r\n"
-                                "T13|w(x)|z2\n"),
+  /* T27 writes again: races with z; then T99 races with T27's two entries
+   * (the new one, m27, and l27) and with the other survivors' l21 .. l40. */
+  assert_int_equal(tstd_feed(e, "T27|acq(L)|a\nT27|w(x)|m27\nT27|rel(L)|r\n"
+                                "T99|w(x)|z2\n"),
                    0);
   cw__engine_summary(e, &s);
-  assert_int_equal(s.racy_location_pairs, 14);
+  assert_int_equal(s.racy_location_pairs, 2 * (MA - GONE) + 2);
   ng = cw__engine_races(e, &g);
-  assert_int_equal(ng, 14);
-  cw_actor_id t7 = tstd_actor(e, "T7"), t13 = tstd_actor(e, "T13");
+  assert_int_equal(ng, 2 * (MA - GONE) + 2);
+  cw_actor_id t27 = tstd_actor(e, "T27"), t99 = tstd_actor(e, "T99");
+  cw_sym m27 = tstd_sym(e, "m27");
+  int seen = 0;
   for (size_t k = 0; k < ng; k++) {
     assert_int_equal(g[k].count, 1);
-    if (g[k].first.loc == tstd_sym(e, "m7"))
-      assert_true(g[k].first.actor == t7 && g[k].second.actor == t13);
-    if (g[k].second.loc == tstd_sym(e, "m7"))
-      assert_true(g[k].second.actor == t7 && g[k].first.actor == t13);
+    const cw_access *mine = g[k].first.loc == m27    ? &g[k].first
+                            : g[k].second.loc == m27 ? &g[k].second
+                                                     : NULL;
+    const cw_access *other = mine == &g[k].first ? &g[k].second : &g[k].first;
+    if (mine) {
+      assert_true(mine->actor == t27 && other->actor == t99);
+      seen++;
+    }
   }
+  assert_int_equal(seen, 2); /* {m27, z} and {m27, z2} */
   cw__engine_free(e);
 }
 
