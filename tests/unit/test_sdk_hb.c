@@ -686,6 +686,120 @@ static void test_values_trace_spans(void **state) {
   assert_string_equal(h->detail, "POST /x");
 }
 
+/* ---- Less common paths -----------------------------------------------------
+ */
+
+static cw_clock_snapshot *resp;
+
+static void *detached(void *arg) {
+  (void)arg;
+  CW_READ("before-create");
+  cw_clock_snapshot *s = cw_clock_snapshot_new();
+  CW_WRITE("callee-state");
+  cw_clock_current(s);
+  resp = s;
+  tu_set(&f1);
+  tu_wait(&f2);
+  return NULL;
+}
+
+/* Number of threads of this process (the kernel's view). */
+static int nthreads(void) {
+  int n = 0;
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  while (f && fgets(line, sizeof(line), f))
+    if (strncmp(line, "Threads:", 8) == 0)
+      n = (int)strtol(line + 8, NULL, 10);
+  if (f)
+    fclose(f);
+  return n;
+}
+
+static void test_misc_paths(void **state) {
+  (void)state;
+  memset(&f1, 0, sizeof(f1));
+  memset(&f2, 0, sizeof(f2));
+  named("misc");
+  /* A detached thread still starts from its creator's clock. */
+  CW_WRITE("before-create");
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_t t;
+  assert_int_equal(cw_thread_create(&t, &attr, detached, NULL), 0);
+  pthread_attr_destroy(&attr);
+  tu_wait(&f1);
+  /* It cannot be joined: let it go and wait until it has fully exited
+   * (its end is recorded on the way out) before the session shuts down. */
+  int with = nthreads();
+  tu_set(&f2);
+  while (nthreads() >= with)
+    sched_yield();
+  CW_READ("callee-state");
+  /* A custom event that joins a clock (an HTTP response). */
+  cw_emit_info in;
+  memset(&in, 0, sizeof(in));
+  in.kind = CW_EMIT_HTTP_RESPONSE;
+  in.has_aux = 1;
+  in.aux = 200;
+  in.join = resp;
+  assert_int_equal(cw_emit(&in), CW_OK);
+  CW_READ("callee-state");
+  cw_clock_snapshot_free(resp);
+  /* A timed wait that times out still re-acquires the mutex. */
+  pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+  pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+  assert_int_equal(cw_lock_name(&m, "waited"), CW_OK);
+  cw_mutex_lock(&m);
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  assert_int_equal(cw_cond_timedwait(&c, &m, &ts), ETIMEDOUT);
+  cw_mutex_unlock(&m);
+  /* Forgetting a lock drops its name and state. */
+  assert_int_equal(cw_lock_forget(&m), CW_OK);
+  cw_mutex_lock(&m);
+  cw_mutex_unlock(&m);
+  /* Nested read holds of one rwlock are told from a write hold. */
+  pthread_rwlock_t l = PTHREAD_RWLOCK_INITIALIZER;
+  cw_rwlock_rdlock(&l);
+  cw_rwlock_rdlock(&l);
+  cw_rwlock_unlock(&l);
+  cw_rwlock_unlock(&l);
+  cw_rwlock_wrlock(&l);
+  cw_rwlock_unlock(&l);
+  finish();
+  int me = cw__replay_actor(&rp, "/misc");
+  const cw_rp_event *w = ev(CW_EV_WRITE, "before-create", "/misc", 0);
+  const cw_rp_event *r = ev(CW_EV_READ, "before-create", NULL, 0);
+  assert_int_not_equal(r->actor, (uint32_t)me);
+  assert_true(cw__replay_hb(w, r));
+  const cw_rp_event *cs = ev(CW_EV_WRITE, "callee-state", NULL, 0);
+  assert_false(cw__replay_hb(cs, ev(CW_EV_READ, "callee-state", "/misc", 0)));
+  assert_true(cw__replay_hb(cs, ev(CW_EV_READ, "callee-state", "/misc", 1)));
+  const cw_rp_event *hr = ev(CW_EV_HTTP_RESPONSE, NULL, "/misc", 0);
+  assert_int_equal(hr->aux, 200);
+  assert_true(hr->njoins >= 1);
+  assert_int_equal(cw__replay_count(&rp, CW_EV_LOCK_RELEASE, "waited", me), 2);
+  assert_int_equal(cw__replay_count(&rp, CW_EV_LOCK_ACQUIRED, "waited", me), 2);
+  char dflt[64];
+  snprintf(dflt, sizeof(dflt), "mutex@%p", (void *)&m);
+  assert_int_equal(cw__replay_count(&rp, CW_EV_LOCK_ACQUIRED, dflt, me), 1);
+  snprintf(dflt, sizeof(dflt), "rwlock@%p", (void *)&l);
+  size_t shared = 0, excl = 0;
+  for (size_t i = 0; i < rp.n; i++) {
+    const cw_rp_event *e = &rp.ev[i];
+    if (e->kind != CW_EV_LOCK_RELEASE || strcmp(e->object, dflt) != 0)
+      continue;
+    if (e->flags & CW_EVF_SHARED)
+      shared++;
+    else
+      excl++;
+  }
+  assert_int_equal(shared, 2);
+  assert_int_equal(excl, 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_mutex, setup, teardown),
@@ -702,6 +816,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_clock_join, setup, teardown),
       cmocka_unit_test_setup_teardown(test_values_trace_spans, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_misc_paths, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
