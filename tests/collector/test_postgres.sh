@@ -14,8 +14,8 @@ if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ] || [ "$(id -u)" != 0 ] ||
   echo "SKIP: PostgreSQL server binaries (or root for runuser) not available"
   exit 77
 fi
-free_port() {
-  for p in $(seq $((40000 + RANDOM % 20000)) 65000); do
+free_port() { # below the ephemeral range, so no outgoing socket holds it
+  for p in $(seq $((20000 + RANDOM % 12000)) 32700); do
     if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo $p; return; fi
   done
 }
@@ -30,12 +30,19 @@ cleanup() {
   rm -rf "$D" "$W"
 }
 trap cleanup EXIT
-PORT=$(free_port)
 runuser -u postgres -- "$PGBIN/initdb" -D "$D/data" -U postgres -A trust \
   --no-sync -E UTF8 --locale=C.UTF-8 >"$W/initdb.log" 2>&1
-runuser -u postgres -- "$PGBIN/pg_ctl" -D "$D/data" -l "$D/log" -w -t 30 \
-  -o "-p $PORT -k $D -c listen_addresses=127.0.0.1 -c fsync=off" start \
-  >/dev/null || { cat "$D/log"; echo "FAIL: PostgreSQL did not start"; exit 1; }
+started=0
+for attempt in 1 2 3 4 5; do # another test may take the port meanwhile
+  PORT=$(free_port)
+  if runuser -u postgres -- "$PGBIN/pg_ctl" -D "$D/data" -l "$D/log" -w \
+    -t 30 -o "-p $PORT -k $D -c listen_addresses=127.0.0.1 -c fsync=off" \
+    start >/dev/null; then
+    started=1
+    break
+  fi
+done
+[ $started = 1 ] || { cat "$D/log"; echo "FAIL: PostgreSQL did not start"; exit 1; }
 runuser -u postgres -- "$PGBIN/createdb" -h 127.0.0.1 -p "$PORT" -U postgres \
   causeway_test
 CONN="host=127.0.0.1 port=$PORT dbname=causeway_test user=postgres"

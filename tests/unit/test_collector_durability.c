@@ -29,7 +29,7 @@
 #define EVENTS 300
 
 static tl_server srv;
-static atomic_int acked_batches;
+static atomic_int acked_batches, killed, finished;
 static int acked[SENDERS][BATCHES];
 
 typedef struct sender {
@@ -63,6 +63,16 @@ static void *send_main(void *arg) {
     uint8_t *body = make_batch(sd->id, b, &len);
     char *r = NULL;
     int st = tl_http("POST", url, h, body, len, &r);
+    for (int retry = 0; st != 200 && retry < 50 && !atomic_load(&killed);
+         retry++) {
+      fprintf(stderr, "sender %d batch %d: status %d (%s), retrying\n", sd->id,
+              b, st, r ? r : "");
+      free(r);
+      r = NULL;
+      struct timespec ts = {0, 20 * 1000000L};
+      nanosleep(&ts, NULL);
+      st = tl_http("POST", url, h, body, len, &r);
+    }
     free(body);
     if (st == 200) {
       sd->accepted += (uint64_t)tl_json_int(r, "accepted");
@@ -78,11 +88,14 @@ static void *send_main(void *arg) {
     if (st != 200 && sd->phase == 1)
       break; /* the collector is gone */
   }
+  atomic_fetch_add(&finished, 1);
   return NULL;
 }
 
 static void run_senders(sender *sd, int phase, int kill_after) {
   pthread_t th[SENDERS];
+  atomic_store(&finished, 0);
+  atomic_store(&killed, 0);
   for (int i = 0; i < SENDERS; i++) {
     memset(&sd[i], 0, sizeof sd[i]);
     sd[i].id = i;
@@ -90,10 +103,12 @@ static void run_senders(sender *sd, int phase, int kill_after) {
     pthread_create(&th[i], NULL, send_main, &sd[i]);
   }
   if (kill_after) {
-    while (atomic_load(&acked_batches) < kill_after) {
+    while (atomic_load(&acked_batches) < kill_after &&
+           atomic_load(&finished) < SENDERS) {
       struct timespec ts = {0, 2 * 1000000L};
       nanosleep(&ts, NULL);
     }
+    atomic_store(&killed, 1);
     tl_server_stop(&srv, SIGKILL);
   }
   for (int i = 0; i < SENDERS; i++)
@@ -171,7 +186,8 @@ static void test_kill9_reconcile(void **state) {
   assert_int_equal(tl_server_start(&srv, dir, NULL), 0);
   long long after = wait_ready_events(acked_events);
   assert_true(after >= acked_events);
-  assert_int_equal(metric("causeway_store_repaired_bytes"), 6);
+  /* At least the 6 bytes appended; more when the kill cut a record. */
+  assert_true(metric("causeway_store_repaired_bytes") >= 6);
   assert_int_equal(metric("causeway_store_events"), after);
   /* Phase 2: SDKs retry everything; only missing batches are stored. */
   run_senders(sd, 2, 0);
@@ -203,9 +219,19 @@ static void test_kill9_reconcile(void **state) {
   tl_rmdir(dir);
 }
 
+/* Never leave a server behind, even when an assertion failed. */
+static int cleanup(void **state) {
+  (void)state;
+  if (srv.pid > 0) {
+    tl_server_stop(&srv, SIGKILL);
+    tl_rmdir(srv.data_dir);
+  }
+  return 0;
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_kill9_reconcile),
+      cmocka_unit_test_teardown(test_kill9_reconcile, cleanup),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -124,9 +124,19 @@ static void test_32_senders(void **state) {
   tl_rmdir(srv.data_dir);
 }
 
+/* Never leave a server behind, even when an assertion failed. */
+static int cleanup(void **state) {
+  (void)state;
+  if (srv.pid > 0) {
+    tl_server_stop(&srv, SIGKILL);
+    tl_rmdir(srv.data_dir);
+  }
+  return 0;
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_32_senders),
+      cmocka_unit_test_teardown(test_32_senders, cleanup),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

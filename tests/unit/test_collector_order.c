@@ -137,9 +137,10 @@ static char *settled_summary(const tl_server *s) {
   return NULL;
 }
 
+static tl_server s1, s2;
+
 static void test_shuffled_batches_same_findings(void **state) {
   (void)state;
-  tl_server s1, s2;
   assert_int_equal(tl_server_start(&s1, NULL, NULL), 0);
   assert_int_equal(tl_server_start(&s2, NULL, NULL), 0);
   send_all(&s1, ordered, 6);
@@ -164,9 +165,21 @@ static void test_shuffled_batches_same_findings(void **state) {
   tl_rmdir(s2.data_dir);
 }
 
+/* Never leave a server behind, even when an assertion failed. */
+static int cleanup(void **state) {
+  (void)state;
+  tl_server *all[2] = {&s1, &s2};
+  for (int i = 0; i < 2; i++)
+    if (all[i]->pid > 0) {
+      tl_server_stop(all[i], SIGKILL);
+      tl_rmdir(all[i]->data_dir);
+    }
+  return 0;
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_shuffled_batches_same_findings),
+      cmocka_unit_test_teardown(test_shuffled_batches_same_findings, cleanup),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
