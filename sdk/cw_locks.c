@@ -278,26 +278,28 @@ static void rd_push(void *l) {
     rd_held.lock[rd_held.n++] = l;
 }
 
-int cw_rwlock_rdlock_at(pthread_rwlock_t *l, cw_loc loc) {
-  int rc = rw_lock(l, 1, loc);
-  if (rc == 0)
+static int rw_acquire(pthread_rwlock_t *l, int shared, int try_only,
+                      cw_loc loc) {
+  int rc = try_only ? rw_trylock(l, shared, loc) : rw_lock(l, shared, loc);
+  if (rc == 0 && shared)
     rd_push(l);
   return rc;
+}
+
+int cw_rwlock_rdlock_at(pthread_rwlock_t *l, cw_loc loc) {
+  return rw_acquire(l, 1, 0, loc);
 }
 
 int cw_rwlock_wrlock_at(pthread_rwlock_t *l, cw_loc loc) {
-  return rw_lock(l, 0, loc);
+  return rw_acquire(l, 0, 0, loc);
 }
 
 int cw_rwlock_tryrdlock_at(pthread_rwlock_t *l, cw_loc loc) {
-  int rc = rw_trylock(l, 1, loc);
-  if (rc == 0)
-    rd_push(l);
-  return rc;
+  return rw_acquire(l, 1, 1, loc);
 }
 
 int cw_rwlock_trywrlock_at(pthread_rwlock_t *l, cw_loc loc) {
-  return rw_trylock(l, 0, loc);
+  return rw_acquire(l, 0, 1, loc);
 }
 
 int cw_rwlock_unlock_at(pthread_rwlock_t *l, cw_loc loc) {
