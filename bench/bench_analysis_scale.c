@@ -7,21 +7,23 @@
  *   locked  two actors alternate acquire(L); write x at loc_i; release(L);
  *   mixed   four actors alternate under L, each also writing its own
  *           unprotected variable (no race on x, the lock orders them);
- *   tasks   N actors (never retired), each acquire(L); write x at loc_i;
- *           release(L);
- *   readers one actor writes x under L, then N actors each read x at loc_i
+ * and, with -f, three patterns of N distinct actors (never retired, as in
+ * an STD trace of short threads), whose cost is bound by vector clocks,
+ * not by the race checker (quadratic in both columns; docs/detection.md,
+ * section 9; use small N):
+ *   tasks   each actor: acquire(L); write x at loc_i; release(L) (every
+ *           acquire joins a release clock holding all earlier actors);
+ *   readers one actor writes x under L, then each actor reads x at loc_i
  *           holding L in read mode (concurrent readers, no race);
- *   forkjoin (only with -f) the main actor forks task i, task i writes x
- *           at loc_i, the main actor joins it (N actors, never retired, as
- *           in an STD trace of short threads). Its cost is quadratic in
- *           both columns: every fork copies the main actor's clock, which
- *           holds one component per joined task (see docs/detection.md);
+ *   forkjoin the main actor forks task i, task i writes x at loc_i, the
+ *           main actor joins it;
  * each next to its baseline measured in the same run: the same events with
  * a distinct variable per access (the cost per access cannot depend on N
  * there). Near-linear cost shows as a flat ratio and a flat ns/access as N
  * doubles. Symbols are interned before the clock starts.
  *
- * Usage: bench_analysis_scale [-f] [N...]
+ * Usage: bench_analysis_scale [-f] [N...]  (default N: 17500 35000 70000
+ * 140000; with -f: 2500 5000 10000)
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cw_analysis.h"
@@ -142,10 +144,15 @@ static double run(int pat, uint32_t n, int distinct, unsigned *racy) {
 
 int main(int argc, char **argv) {
   uint32_t sizes[16] = {17500, 35000, 70000, 140000};
-  int ns = 4, npat = 5, first = 1;
+  int ns = 4, p0 = 0, npat = 3, first = 1;
   if (argc > 1 && strcmp(argv[1], "-f") == 0) {
+    p0 = 3;
     npat = 6;
     first = 2;
+    sizes[0] = 2500;
+    sizes[1] = 5000;
+    sizes[2] = 10000;
+    ns = 3;
   }
   if (argc > first) {
     ns = 0;
@@ -166,7 +173,7 @@ int main(int argc, char **argv) {
          "variables (baseline)\n");
   printf("%-8s %9s %12s %12s %8s %14s %6s\n", "pattern", "N", "one var s",
          "baseline s", "ratio", "ns/access(1v)", "racy");
-  for (int p = 0; p < npat; p++) {
+  for (int p = p0; p < npat; p++) {
     for (int i = 0; i < ns; i++) {
       unsigned r1 = 0, r2 = 0;
       double base = run(p, sizes[i], 1, &r2);
