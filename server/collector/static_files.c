@@ -110,7 +110,11 @@ int cw__static_handle(cw_server *s, struct mg_connection *c, const char *raw) {
   }
   const char *method = mg_get_request_info(c)->request_method;
   if (!strcmp(method, "HEAD")) {
-    cw__http_send(c, 200, mime(real), NULL, "", 0);
+    mg_printf(c,
+              "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n"
+              "Content-Length: %zu\r\nX-Content-Type-Options: nosniff\r\n"
+              "\r\n",
+              mime(real), len);
   } else {
     cw__http_send(c, 200, mime(real),
                   "Content-Security-Policy: default-src 'self'\r\n", buf, len);

@@ -161,6 +161,8 @@ int tl_http_hdr(const char *method, const char *url, const char *const *headers,
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  /* Send "/../" as written: the traversal tests must reach the server. */
+  curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
   hdr_want hw = {want, val, valsz};
   if (want && val && valsz) {
     val[0] = '\0';
