@@ -5,8 +5,8 @@
  *
  * DESIGN. Every entity is dense: symbols, actors, variables, locks and
  * annotation keys are numbered from 1 and kept in arrays, so the hot path
- * (one access) is array indexing plus a scan of the variable's per-actor
- * records. Vector clocks are sparse sorted (actor, counter) arrays, so that
+ * (one access) is array indexing plus, off the clean-point path, a look
+ * at the variable's per-actor records (ae_race.c). Vector clocks are sparse sorted (actor, counter) arrays, so that
  * a service with millions of short-lived task actors keeps clocks as large
  * as the set of actors it actually heard of, and retired actors are dropped
  * from clocks on the next join.

@@ -17,6 +17,19 @@
  * back to full scans until an access is ordered after all) are compared.
  * A variable always accessed under its lock is thus checked in O(1).
  *
+ * Near-linear cost. An actor's record keeps its entries in a list sorted
+ * by counter (each actor's events arrive in program order, and an entry
+ * replaced for its key moves to the newest end), with a hash index on
+ * (location, kind) past AE_LINEAR_MAX entries. Entries with counter <=
+ * C_n[b] happen before n, so a scan from the newest end stops at the first
+ * of them: it visits exactly the entries that are not ordered before n,
+ * and every one of them whose kind conflicts is a racing pair that must be
+ * counted. A variable's records are found by actor through the engine's
+ * recmap past AE_REC_LINEAR records, reads on the full path visit only the
+ * records holding a write (v->wr), and retired actors' records are swept
+ * in batches (amortized O(1) each). Per access the cost is thus O(1) plus
+ * the records visited on the full path plus the entries that race.
+ *
  * Why the last entry per (actor, location, kind) is enough for exact
  * location-pair counts. Let s' and s be accesses of actor b at the same
  * location and of the same kind, s' before s in program order, so
