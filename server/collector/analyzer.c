@@ -15,6 +15,7 @@
 #include "analyzer.h"
 
 #include "native_feed.h"
+#include "raceway_traces.h"
 #include "store.h"
 
 #include <pthread.h>
@@ -140,6 +141,9 @@ static void feed_one(cw_analyzer *a, node *n) {
     failed = cw__raceway_decode((const char *)n->it.data, n->it.len, a->engine,
                                 &a->in) != 0;
     fed = a->in.events - before;
+    if (!failed)
+      cw__raceway_index(a->traces, a->engine, (const char *)n->it.data,
+                        n->it.len);
   }
 #endif
   pthread_mutex_unlock(&a->emu);

@@ -1,0 +1,29 @@
+/*
+ * raceway_traces: adds the events of a Raceway JSON batch to the trace
+ * index (traces.h), so GET /v1/traces covers Raceway-instrumented services
+ * too. Actors are named as the Raceway decoder names them
+ * ("service#instance/thread_id").
+ *
+ * Thread-safety: called by the analysis thread with the engine locked.
+ */
+#ifndef CW_RACEWAY_TRACES_H
+#define CW_RACEWAY_TRACES_H
+
+#include <stddef.h>
+
+#include "cw_analysis.h"
+#include "traces.h"
+
+/* Parses the body again and indexes every event that has a trace_id.
+ * Malformed events are skipped. @return the number of events indexed. */
+size_t cw__raceway_index(cw_traces *t, cw_engine *e, const char *json,
+                         size_t len);
+
+/* Parses an RFC 3339 timestamp ("2025-11-04T10:15:30.101234+00:00").
+ * @return 0 and Unix ns in *out, or -1. */
+int cw__rfc3339_ns(const char *s, int64_t *out);
+
+/* Reads a UUID or 32-hex-digit id into 16 bytes. @return 0 or -1. */
+int cw__uuid_to_id(const char *s, uint8_t id[16]);
+
+#endif /* CW_RACEWAY_TRACES_H */
