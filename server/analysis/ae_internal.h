@@ -68,14 +68,17 @@ typedef struct ae_vce {
 
 typedef struct ae_vc {
   uint32_t n, cap;
-  ae_vce *e; /* sorted by actor */
+  uint32_t full; /* n after the last merging join (see cw__vc_join) */
+  ae_vce *e;     /* sorted by actor */
 } ae_vc;
 
 uint64_t cw__vc_get(const ae_vc *v, uint32_t actor);
 /* v[actor] = max(v[actor], c). */
 void cw__vc_raise(ae_vc *v, uint32_t actor, uint64_t c);
 /* dst = dst join src; entries of actors with dead[actor] != 0 are dropped
- * from both. */
+ * from src, and from dst by the merging join (a small src joined into a
+ * large dst is looked up entry by entry instead, until dst has doubled
+ * since its last merge: dead entries of dst then wait for that merge). */
 void cw__vc_join(ae_vc *dst, const ae_vc *src, const uint8_t *dead);
 void cw__vc_copy(ae_vc *dst, const ae_vc *src);
 void cw__vc_free(ae_vc *v);

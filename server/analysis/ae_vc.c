@@ -6,7 +6,12 @@
  * seen. Lookups are binary searches; joins are linear merges done in place
  * (compact dead entries forward, then merge from the back), so a join
  * allocates only when the clock grows. Retired actors are dropped at joins,
- * which keeps long-lived clocks bounded when task actors come and go.
+ * which keeps long-lived clocks bounded when task actors come and go. A
+ * small clock joined into a much larger one (a reader's clock into a
+ * rwlock's shared-release clock that holds every earlier reader) is
+ * merged by binary searches instead, so that N readers cost O(N log N)
+ * rather than O(N^2); the full merge, which drops dead entries, still runs
+ * whenever the large clock has doubled since its last one.
  */
 #include "ae_internal.h"
 
@@ -55,6 +60,17 @@ void cw__vc_raise(ae_vc *v, uint32_t actor, uint64_t c) {
 void cw__vc_join(ae_vc *d, const ae_vc *s, const uint8_t *dead) {
   if (!s->n)
     return;
+  if (s->n * 8u < d->n && d->n < 2u * d->full + 16u) {
+    /* Small into large (a reader's clock into a release clock holding
+     * every earlier reader): binary searches, new actors mostly land at
+     * the end. */
+    for (uint32_t j = 0; j < s->n; j++) {
+      const ae_vce *se = &s->e[j];
+      if (!dead[se->actor])
+        cw__vc_raise(d, se->actor, se->c);
+    }
+    return;
+  }
   /* Count entries of s that d lacks, and dead entries of d. */
   uint32_t i = 0, j = 0, add = 0, ndead = 0;
   while (i < d->n || j < s->n) {
@@ -78,6 +94,7 @@ void cw__vc_join(ae_vc *d, const ae_vc *s, const uint8_t *dead) {
       if (i < d->n && d->e[i].actor == s->e[j].actor && s->e[j].c > d->e[i].c)
         d->e[i].c = s->e[j].c;
     }
+    d->full = d->n;
     return;
   }
   if (ndead) {
@@ -111,6 +128,7 @@ void cw__vc_join(ae_vc *d, const ae_vc *s, const uint8_t *dead) {
     }
   }
   d->n = total;
+  d->full = total;
 }
 
 void cw__vc_copy(ae_vc *d, const ae_vc *s) {
@@ -118,6 +136,7 @@ void cw__vc_copy(ae_vc *d, const ae_vc *s) {
   if (s->n)
     memcpy(d->e, s->e, s->n * sizeof(*s->e));
   d->n = s->n;
+  d->full = s->full;
 }
 
 void cw__vc_free(ae_vc *v) {

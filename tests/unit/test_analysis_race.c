@@ -376,6 +376,33 @@ static void test_many_actors_retired(void **st) {
   cw__engine_free(e);
 }
 
+/* Forty concurrent readers under a rwlock in read mode: the lock's
+ * shared-release clock grows one actor per reader (small clocks joined
+ * into a large one), and a writer taking the lock exclusively is ordered
+ * after every reader, while one that does not take it races with all. */
+static void test_many_readers(void **st) {
+  (void)st;
+  enum { NR = 40 };
+  static char buf[16384];
+  size_t len = 0;
+  put(buf, sizeof(buf), &len, "T0|acq(L)|a\nT0|w(x)|init\nT0|rel(L)|r\n", 0,
+      0);
+  for (int i = 1; i <= NR; i++) {
+    put(buf, sizeof(buf), &len, "T%d|begin()|b\nT%d|racq(L)|a\n", i, i);
+    put(buf, sizeof(buf), &len, "T%d|r(x)|r%d\n", i, i);
+    put(buf, sizeof(buf), &len, "T%d|rel(L)|r%d\n", i, i);
+  }
+  put(buf, sizeof(buf), &len, "T0|acq(L)|a\nT0|w(x)|w\nT0|rel(L)|r\n", 0, 0);
+  cw_summary s;
+  cw_engine *e = run(buf, &s);
+  assert_int_equal(s.racy_variables, 0);
+  assert_int_equal(tstd_feed(e, "T99|begin()|b\nT99|w(x)|z\n"), 0);
+  cw__engine_summary(e, &s);
+  /* {z, r1} .. {z, r40}, {z, init} and {z, w}. */
+  assert_int_equal(s.racy_location_pairs, NR + 2);
+  cw__engine_free(e);
+}
+
 /* ---- Differential test -------------------------------------------------- */
 
 #define MAXEV 64
@@ -772,6 +799,7 @@ int main(void) {
       cmocka_unit_test(test_same_location_pair),
       cmocka_unit_test(test_many_locations_one_actor),
       cmocka_unit_test(test_many_actors_retired),
+      cmocka_unit_test(test_many_readers),
       cmocka_unit_test(test_differential),
       cmocka_unit_test(test_differential_wide),
   };
