@@ -59,7 +59,9 @@ int cw__rfc3339_ns(const char *s, int64_t *out) {
   if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' ||
       digits(&p, 2, &sec))
     return -1;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+  /* Years outside 1678..2261 do not fit in int64 nanoseconds. */
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 ||
+      y < 1678 || y > 2261)
     return -1;
   int64_t frac = 0;
   if (*p == '.') {

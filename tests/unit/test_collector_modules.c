@@ -258,8 +258,9 @@ static void test_rfc3339_and_uuid(void **state) {
   assert_int_equal(ns, 1762251330500000000ll);
   const char *bad[] = {"2025-11-04",           "2025-13-04T10:15:30Z",
                        "2025-11-04T10:15:30",  "2025-11-04T10:15:30.Z",
-                       "x025-11-04T10:15:30Z", "2025-11-04T10:15:30Zjunk"};
-  for (size_t i = 0; i < 6; i++)
+                       "x025-11-04T10:15:30Z", "2025-11-04T10:15:30Zjunk",
+                       "9999-12-31T23:59:59Z"};
+  for (size_t i = 0; i < 7; i++)
     assert_int_equal(cw__rfc3339_ns(bad[i], &ns), -1);
   uint8_t id[16];
   assert_int_equal(cw__uuid_to_id("7c9e6679-7425-40de-944b-e07fc1f90ae7", id),
