@@ -3,14 +3,19 @@
 # memory for 1 M and 10 M events, next to a generator-only baseline. Then,
 # when the CLI is built, the same traces end to end as STD files through
 # `causeway check` (parse + analyse), next to `wc -l` reading the file.
+# Last, bench_analysis_scale: one variable accessed from N distinct
+# locations, N = 17.5 K .. 140 K, next to N distinct variables.
 # Usage: bench/bench_analysis.sh [EVENTS...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${BUILD_DIR:-build/bench-analysis}
 cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release -DCW_BUILD_TESTS=OFF \
   -DCW_BUILD_BENCH=ON >/dev/null
-cmake --build "$B" -j2 --target bench_analysis gen_trace >/dev/null
+cmake --build "$B" -j2 --target bench_analysis bench_analysis_scale \
+  gen_trace >/dev/null
 "$B/bench/bench_analysis" "$@"
+echo
+"$B/bench/bench_analysis_scale"
 
 cmake --build "$B" -j2 --target causeway_cli >/dev/null 2>&1 || true
 CW="$B/server/cli/causeway"
