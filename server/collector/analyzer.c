@@ -62,6 +62,7 @@ struct cw_analyzer {
   cw_analyzer_stats st;
 #ifdef CW_HAVE_INPUT
   cw_input_stats in;
+  cw_raceway_ctx *rw; /* counters and parent ids across POST /events */
 #endif
 };
 
@@ -138,8 +139,8 @@ static void feed_one(cw_analyzer *a, node *n) {
 #ifdef CW_HAVE_INPUT
   else if (n->it.type == CW_STORE_RACEWAY) {
     uint64_t before = a->in.events;
-    failed = cw__raceway_decode((const char *)n->it.data, n->it.len, a->engine,
-                                &a->in) != 0;
+    failed = cw__raceway_decode_ctx(a->rw, (const char *)n->it.data, n->it.len,
+                                    a->engine, NULL, &a->in, NULL) != 0;
     fed = a->in.events - before;
     if (!failed)
       cw__raceway_index(a->traces, a->engine, (const char *)n->it.data,
@@ -312,6 +313,16 @@ cw_analyzer *cw__analyzer_new(const cw_analyzer_opts *o) {
     return NULL;
   }
   cw__feed_set_traces(a->feed, a->traces);
+#ifdef CW_HAVE_INPUT
+  a->rw = cw__raceway_ctx_new();
+  if (!a->rw) {
+    cw__engine_free(a->engine);
+    cw__feed_free(a->feed);
+    cw__traces_free(a->traces);
+    free(a);
+    return NULL;
+  }
+#endif
   pthread_mutex_init(&a->mu, NULL);
   pthread_mutex_init(&a->emu, NULL);
   pthread_cond_init(&a->work, NULL);
@@ -321,6 +332,9 @@ cw_analyzer *cw__analyzer_new(const cw_analyzer_opts *o) {
     cw__engine_free(a->engine);
     cw__feed_free(a->feed);
     cw__traces_free(a->traces);
+#ifdef CW_HAVE_INPUT
+    cw__raceway_ctx_free(a->rw);
+#endif
     free(a);
     return NULL;
   }
@@ -338,6 +352,9 @@ void cw__analyzer_free(cw_analyzer *a) {
   cw__engine_free(a->engine);
   cw__feed_free(a->feed);
   cw__traces_free(a->traces);
+#ifdef CW_HAVE_INPUT
+  cw__raceway_ctx_free(a->rw);
+#endif
   free(a->streams);
   pthread_mutex_destroy(&a->mu);
   pthread_mutex_destroy(&a->emu);

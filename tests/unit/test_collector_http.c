@@ -242,6 +242,56 @@ static void test_raceway_example_and_lost_update(void **state) {
       tl_get_int(&srv, "/v1/findings", "summary.racy_variables", NULL) >= 1);
 }
 
+/* One Raceway write of carol.balance by `thread`, optionally with a parent. */
+static char *rw_write(const char *id, const char *thread, const char *parent,
+                      int usec) {
+  char *b = malloc(2048);
+  char par[80];
+  if (parent)
+    snprintf(par, sizeof par, "\"%s\"", parent);
+  else
+    snprintf(par, sizeof par, "null");
+  snprintf(b, 2048,
+           "{\"events\":[{\"id\":\"%s\",\"trace_id\":"
+           "\"11111111-2222-4333-8444-999999999999\",\"parent_id\":%s,"
+           "\"timestamp\":\"2025-11-04T11:00:00.%06d+00:00\",\"kind\":"
+           "{\"StateChange\":{\"variable\":\"carol.balance\","
+           "\"old_value\":1,\"new_value\":2,\"location\":\"c.py:%d\","
+           "\"access_type\":\"Write\"}},\"metadata\":{\"thread_id\":"
+           "\"%s\",\"process_id\":1,\"service_name\":\"carol\","
+           "\"environment\":\"t\",\"tags\":{},\"duration_ns\":null},"
+           "\"causality_vector\":[],\"lock_set\":[]}]}",
+           id, par, usec, usec, thread);
+  return b;
+}
+
+static void test_raceway_state_across_posts(void **state) {
+  (void)state;
+  const char *jh[] = {"Content-Type: application/json", NULL};
+  /* b's write names a's write (an earlier POST) as its parent: ordered. */
+  char *b1 = rw_write("aaaaaaaa-0000-4000-8000-000000000001", "t-a", NULL, 1);
+  char *b2 = rw_write("aaaaaaaa-0000-4000-8000-000000000002", "t-b",
+                      "aaaaaaaa-0000-4000-8000-000000000001", 2);
+  char *b3 = rw_write("aaaaaaaa-0000-4000-8000-000000000003", "t-c", NULL, 3);
+  long long before = wait_events(0);
+  assert_int_equal(tl_http("POST", U("/events"), jh, b1, strlen(b1), NULL),
+                   200);
+  assert_int_equal(tl_http("POST", U("/events"), jh, b2, strlen(b2), NULL),
+                   200);
+  assert_int_equal(wait_events(before + 2), before + 2);
+  assert_int_equal(
+      tl_get_int(&srv, "/v1/races?variable=carol.balance", "total", NULL), 0);
+  /* c's write has no link to the others: it races. */
+  assert_int_equal(tl_http("POST", U("/events"), jh, b3, strlen(b3), NULL),
+                   200);
+  assert_int_equal(wait_events(before + 3), before + 3);
+  assert_true(
+      tl_get_int(&srv, "/v1/races?variable=carol.balance", "total", NULL) >= 1);
+  free(b1);
+  free(b2);
+  free(b3);
+}
+
 typedef struct bad_case {
   const char *name, *method, *path;
   const char *hdr;  /* one extra header or NULL */
@@ -513,6 +563,7 @@ int main(void) {
       cmocka_unit_test(test_native_ingest_and_dedup),
       cmocka_unit_test(test_multi_frame_body),
       cmocka_unit_test(test_raceway_example_and_lost_update),
+      cmocka_unit_test(test_raceway_state_across_posts),
       cmocka_unit_test(test_bad_input_table),
       cmocka_unit_test(test_static_and_queries),
       cmocka_unit_test(test_traces_and_chrome_export),
