@@ -13,6 +13,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "native_feed.h"
+#include "cw_input.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,6 +338,12 @@ static int fd_event(void *ud, const cw_batch_ctx *ctx, const cw_event_rec *ev) {
       a.child = actor_by_name(f, child, len);
   } else {
     a.object = str_sym(f, ctx, ev->object);
+    if (a.kind == CW_AE_LOCK_ACQUIRE || a.kind == CW_AE_LOCK_RELEASE) {
+      size_t len;
+      const char *name = cw__ctx_string(ctx, ev->object, &len);
+      if (name && cw__lock_is_shared_resource(name, len))
+        a.flags &= ~(uint32_t)CW_AEF_CLOCK_ONLY;
+    }
   }
   a.loc = loc_sym(f, ctx, ev->file, ev->line);
   a.val_int = ev->val_int;

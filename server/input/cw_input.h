@@ -188,6 +188,12 @@ int cw__native_decode_buf(const uint8_t *buf, size_t len, cw_engine *e,
                           const cw_input_opts *o, cw_input_stats *st,
                           cw_input_error *err);
 
+/* @return non-zero when a lock name is a resource shared by processes
+ * (database locks, "db:..."): its release -> acquire edges come from the
+ * merged event order, since no clock travels with it. Native lock events
+ * of such resources are fed without CW_AEF_CLOCK_ONLY. */
+int cw__lock_is_shared_resource(const char *name, size_t len);
+
 /* Events native inputs may hold back, in total, to restore sequence order
  * (split over the files, at least 64 Ki each; ~150 B per held event). */
 #define CW_NATIVE_WINDOW ((size_t)1 << 18)

@@ -57,6 +57,11 @@ typedef struct nat_src {
   int oom;
 } nat_src;
 
+
+int cw__lock_is_shared_resource(const char *name, size_t len) {
+  return len > 3 && memcmp(name, "db:", 3) == 0;
+}
+
 static int item_less(const nat_item *a, const nat_item *b) {
   return a->seq != b->seq ? a->seq < b->seq : a->ord < b->ord;
 }
@@ -264,7 +269,7 @@ static int on_event(void *ud, const cw_batch_ctx *ctx, const cw_event_rec *r) {
        * release -> acquire edges come from the merged event order. */
       size_t len;
       const char *name = cw__ctx_string(ctx, r->object, &len);
-      if (name && len > 3 && memcmp(name, "db:", 3) == 0)
+      if (name && cw__lock_is_shared_resource(name, len))
         ev->flags &= ~(uint32_t)CW_AEF_CLOCK_ONLY;
     }
   }

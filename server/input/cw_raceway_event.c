@@ -353,7 +353,7 @@ int cw__rw_feed(cw_rw_feeder *f, const cw_rw_event *re) {
   }
 
   char buf[RW_DETAIL_MAX];
-  const char *id;
+  const char *id = NULL;
   switch (k) {
   case K_STATE: {
     const char *at = str_field(body, "access_type");
@@ -390,7 +390,8 @@ int cw__rw_feed(cw_rw_feeder *f, const cw_rw_event *re) {
     break;
   }
   case K_SPAWN: {
-    (void)id_text(json_object_get(body, "task_id"), buf, sizeof buf, &id);
+    if (id_text(json_object_get(body, "task_id"), buf, sizeof buf, &id))
+      return CW_SKIP_BAD_FIELD;
     e.kind = CW_AE_FORK;
     e.child = actor_for(f, md, id, 0);
     if (!e.child)
