@@ -82,3 +82,14 @@ if(TARGET cw_report AND TARGET cw_analysis)
     endif()
   endforeach()
 endif()
+
+# `causeway check --server`: the SDK example streams to a real collector over
+# HTTP, then the CLI gates on its findings.
+if(TARGET causeway_cli AND TARGET causeway-server AND
+   TARGET cw_example_balance)
+  add_test(NAME cli_server
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/cli_server.sh
+                   $<TARGET_FILE:causeway_cli> $<TARGET_FILE:causeway-server>
+                   $<TARGET_FILE:cw_example_balance>)
+  set_tests_properties(cli_server PROPERTIES LABELS "cli;collector" TIMEOUT 120)
+endif()

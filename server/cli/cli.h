@@ -56,6 +56,11 @@ int cli_analyse(const cli_opts *o, const char *const *files, size_t n);
 long cli_list_dir(const char *dir, const char *const *suffixes, char ***out);
 void cli_free_list(char **v, long n);
 
+/* `check --server URL`: gates on a running collector's findings.
+ * key may be NULL (then CAUSEWAY_API_KEY is used).
+ * @return CLI_OK, CLI_FOUND or CLI_USAGE. */
+int cli_check_server(const cli_opts *o, const char *url, const char *key);
+
 int cli_check(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_dump(int argc, char **argv);

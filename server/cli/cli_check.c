@@ -358,6 +358,8 @@ static void check_usage(void) {
         "                      [--report text|json|sarif|junit]\n"
         "                      [--fail-on LIST] [--suppressions FILE]\n"
         "                      [--output FILE] [--[no-]progress] FILE...\n"
+        "       causeway check --server URL [--api-key KEY]\n"
+        "                      [--report text|json] [--fail-on LIST]\n"
         "  LIST: comma-separated race, race-error, potential-deadlock,\n"
         "        deadlock, or none (default: race,deadlock)\n",
         stderr);
@@ -415,6 +417,7 @@ int cli_check(int argc, char **argv) {
   size_t n = 0, cap = 0;
   long nowned = 0;
   int only_files = 0, rc = CLI_USAGE;
+  const char *server = NULL, *api_key = NULL;
   for (int i = 1; i < argc; i++) {
     if (!only_files && !strcmp(argv[i], "--")) {
       only_files = 1;
@@ -425,6 +428,18 @@ int cli_check(int argc, char **argv) {
         check_usage();
         rc = CLI_OK;
         goto out;
+      }
+      if (!strcmp(argv[i], "--server") || !strcmp(argv[i], "--api-key")) {
+        if (i + 1 >= argc) {
+          cli_err("check: %s needs a value", argv[i]);
+          check_usage();
+          goto out;
+        }
+        if (!strcmp(argv[i], "--server"))
+          server = argv[++i];
+        else
+          api_key = argv[++i];
+        continue;
       }
       int r = cli_parse_opt(&o, argc, argv, &i);
       if (r == 0)
@@ -437,6 +452,19 @@ int cli_check(int argc, char **argv) {
     }
     if (add_input(argv[i], &files, &n, &cap, &owned, &nowned) != 0)
       goto out;
+  }
+  if (server) {
+    if (n) {
+      cli_err("check: give trace files or --server, not both");
+      check_usage();
+      goto out;
+    }
+    rc = cli_check_server(&o, server, api_key);
+    goto out;
+  }
+  if (api_key) {
+    cli_err("check: --api-key goes with --server");
+    goto out;
   }
   if (n == 0) {
     cli_err("check: no input files");

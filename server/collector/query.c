@@ -104,6 +104,8 @@ int cw__query_parse(const char *qs, cw_query *q, char *msg, size_t msgsz) {
       q->active_only = !strcmp(val, "1") || !strcmp(val, "true");
     else if (!strcmp(key, "contended"))
       q->contended_only = !strcmp(val, "1") || !strcmp(val, "true");
+    else if (!strcmp(key, "sync"))
+      q->sync = !strcmp(val, "1") || !strcmp(val, "true");
     /* Unknown parameters are ignored, as HTTP caches and proxies add some. */
     if (bad) {
       snprintf(msg, msgsz, "bad value for '%s'", key);

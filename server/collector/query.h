@@ -23,6 +23,7 @@ typedef struct cw_query {
   int active_only;    /* deadlocks: only those still blocked */
   int contended_only; /* locks: only contended ones */
   char service[128];  /* traces: only those touching this service */
+  int sync;           /* analyse every acknowledged batch before answering */
 } cw_query;
 
 /* Parses a query string ("offset=0&limit=10..."); NULL ok.
