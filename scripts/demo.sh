@@ -22,15 +22,16 @@ rm -f "$TRACE"
 
 echo "==> running the example program"
 CAUSEWAY_SERVICE=bank CAUSEWAY_TRACE_FILE=$TRACE \
-  build/demo/sdk/examples/cw_example_balance
+  build/demo/sdk/cw_example_balance
 
 echo
 echo "==> trace written to $TRACE ($(stat -c %s "$TRACE") bytes, LZ4 frames)"
 CLI=build/demo/server/cli/causeway
 if [ -x "$CLI" ]; then
   echo "==> first events (causeway dump):"
-  "$CLI" dump "$TRACE" | head -n 25
-  echo "    ... $("$CLI" dump "$TRACE" | wc -l) events in all"
+  "$CLI" dump "$TRACE" >"$OUT/balance.dump"
+  head -n 25 "$OUT/balance.dump"
+  echo "    ... $(grep -c . "$OUT/balance.dump") lines in all ($OUT/balance.dump)"
   echo
   echo "==> analysis (causeway check):"
   set +e

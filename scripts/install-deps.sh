@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(build-essential cmake pkg-config lz4 clang clang-format
       libcivetweb-dev civetweb libjansson-dev liblz4-dev libcurl4-openssl-dev
-      libsqlite3-dev libpq-dev libcmocka-dev postgresql)
+      libsqlite3-dev libpq-dev libcmocka-dev postgresql curl python3)
 if [ "${CAUSEWAY_WITH_BROWSER:-0}" = 1 ]; then
   PKGS+=(chromium nodejs npm)
 fi

@@ -17,8 +17,17 @@ bash scripts/install-deps.sh
 step() { printf '\n==== %s\n' "$*"; }
 results=()
 
+FAILED=0
 step "format check (clang-format)"
-bash scripts/format.sh --check
+if [ "${CW_SKIP_FORMAT:-0}" = 1 ]; then
+  echo "skipped (CW_SKIP_FORMAT=1, for local runs only)"
+elif bash scripts/format.sh --check; then
+  results+=("format: ok")
+else
+  echo "format: FAILED (run scripts/format.sh)"
+  results+=("format: FAILED")
+  FAILED=1
+fi
 
 run_suite() { # name, build dir, ctest label regex, cmake args...
   local name=$1 dir=$2 labels=$3
@@ -26,8 +35,11 @@ run_suite() { # name, build dir, ctest label regex, cmake args...
   step "$name: configure and build ($dir)"
   cmake -S "$ROOT" -B "$dir" -DCW_WERROR=ON "$@" >"$dir.configure.log" 2>&1 ||
     { cat "$dir.configure.log"; exit 1; }
-  cmake --build "$dir" -j"$JOBS" 2>&1 | grep -vE '^\[ *[0-9]+%\]' || true
-  [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "build failed: $name"; exit 1; }
+  if ! cmake --build "$dir" -j"$JOBS" >"$dir.build.log" 2>&1; then
+    grep -vE '^\[ *[0-9]+%\]' "$dir.build.log" | tail -80
+    echo "build failed: $name (full log: $dir.build.log)"
+    exit 1
+  fi
   step "$name: tests"
   local args=(--test-dir "$dir" --output-on-failure -j"$JOBS" --timeout 300)
   [ -n "$labels" ] && args+=(-L "$labels")
@@ -40,12 +52,24 @@ run_suite() { # name, build dir, ctest label regex, cmake args...
 }
 
 mkdir -p build
-FAILED=0
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:suppressions=$ROOT/scripts/tsan.supp}
 
 run_suite "gcc" build/gcc "" -DCMAKE_C_COMPILER=gcc -DCW_BUILD_BENCH=ON
+step "demo: scripts/demo.sh (the README's demo command)"
+if bash scripts/demo.sh >build/demo.log 2>&1 &&
+   grep -q "data race on 'account:alice.balance'" build/demo.log &&
+   ! grep -q "data race on 'account:bob.balance'" build/demo.log; then
+  echo "demo: ok (race on alice's balance found, bob's guarded balance clean)"
+  results+=("demo: ok")
+else
+  cat build/demo.log
+  echo "demo: FAILED"
+  results+=("demo: FAILED")
+  FAILED=1
+fi
+
 if [ $QUICK = 0 ]; then
   run_suite "clang asan+ubsan" build/asan "" -DCMAKE_C_COMPILER=clang \
     -DCW_SANITIZE=address,undefined -DCW_BUILD_BENCH=OFF

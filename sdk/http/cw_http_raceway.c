@@ -7,6 +7,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cw_http_int.h"
+#include "cw_json_depth.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -120,6 +121,8 @@ cw_status cw__rw_clock_decode(const char *value, size_t len,
   long n = b64_decode(value + 3, len - 3, raw, sizeof raw);
   if (n <= 0)
     return CW_EMALFORMED;
+  if (!cw__json_depth_ok((const char *)raw, (size_t)n, 16))
+    return CW_EMALFORMED; /* a clock document is 3 levels deep */
   json_error_t jerr;
   json_t *root =
       json_loadb((const char *)raw, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);

@@ -11,6 +11,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
+#include "cw_json_depth.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -218,6 +219,12 @@ int cli_check_server(const cli_opts *o, const char *url, const char *key) {
     cli_err("%s: HTTP %ld: %.200s", url, status, b.data ? b.data : "");
   } else {
     json_error_t jerr;
+    if (b.data && !cw__json_depth_ok(b.data, b.len, CW_JSON_MAX_DEPTH)) {
+      cli_err("%s: answer nested too deeply", url);
+      free(b.data);
+      curl_global_cleanup();
+      return CLI_USAGE;
+    }
     r = json_loadb(b.data ? b.data : "", b.len, 0, &jerr);
     if (!r || !json_is_object(json_object_get(r, "summary")))
       cli_err("%s: not a findings report (%s)", url,

@@ -13,6 +13,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "ingest.h"
+#include "cw_json_depth.h"
 
 #include <jansson.h>
 #include <lz4frame.h>
@@ -271,6 +272,14 @@ int cw__ingest_native(cw_ingest *g, const uint8_t *body, size_t len, int lz4,
  * @return the number of events or -1 (r filled). */
 static long long raceway_count(const char *body, size_t len,
                                cw_ingest_result *r) {
+  if (!cw__json_depth_ok(body, len, CW_JSON_MAX_DEPTH)) {
+    snprintf(r->msg, sizeof r->msg,
+             "invalid JSON: nested deeper than %d "
+             "levels",
+             CW_JSON_MAX_DEPTH);
+    r->status = 400;
+    return -1;
+  }
   json_error_t je;
   json_t *root = json_loadb(body, len, 0, &je);
   if (!root) {

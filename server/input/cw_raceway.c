@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cw_raceway_int.h"
+#include "cw_json_depth.h"
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
 static int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
@@ -231,6 +232,13 @@ int cw__raceway_set_add(cw_raceway_set *s, const char *json, size_t len,
       pos++;
     if (pos >= len)
       return 0;
+    if (!cw__json_depth_ok(json + pos, len - pos, CW_JSON_MAX_DEPTH)) {
+      char msg[120];
+      snprintf(msg, sizeof msg, "invalid JSON: nested deeper than %d levels",
+               CW_JSON_MAX_DEPTH);
+      set_error(err, name, line_of(json, pos, len), msg);
+      return -1;
+    }
     json_error_t je;
     json_t *v = json_loadb(
         json + pos, len - pos,

@@ -297,7 +297,8 @@ typedef struct bad_case {
   const char *hdr;  /* one extra header or NULL */
   const char *body; /* text body or NULL */
   int kind;         /* 0: text, 1: truncated frame, 2: frame+garbage,
-                       3: big body, 4: too many events, 5: empty lz4 */
+                       3: big body, 4: too many events, 5: empty lz4,
+                       6: Raceway JSON nested 20000 levels deep */
   int status;
 } bad_case;
 
@@ -325,6 +326,7 @@ static const bad_case bad[] = {
     {"raceway binary", "POST", "/events", NULL, "\x80\x81\x82", 0, 400},
     {"raceway gzip", "POST", "/events", "Content-Encoding: gzip", "{}", 0, 415},
     {"raceway over --max-body", "POST", "/events", NULL, NULL, 3, 413},
+    {"raceway nested too deep", "POST", "/events", NULL, NULL, 6, 400},
     {"GET on ingest", "GET", "/v1/events", NULL, NULL, 0, 405},
     {"PUT on ingest", "PUT", "/events", NULL, "{}", 0, 405},
     {"unknown route", "GET", "/v1/nope", NULL, NULL, 0, 404},
@@ -380,6 +382,15 @@ static void test_bad_input_table(void **state) {
     } else if (c->kind == 5) {
       body = malloc(1);
       len = 0;
+    } else if (c->kind == 6) {
+      /* Deeper than a worker thread's stack allows a recursive parser. */
+      const size_t depth = 20000, pre = 10;
+      len = pre + 2 * depth + 1;
+      body = malloc(len);
+      memcpy(body, "{\"events\":", pre);
+      memset(body + pre, '[', depth);
+      memset(body + pre + depth, ']', depth);
+      body[len - 1] = '}';
     }
     const char *hdrs[] = {c->hdr, NULL};
     char *r = NULL;
