@@ -69,7 +69,8 @@ static const char usage[] =
     "                         (default ./causeway-data)\n"
     "  --postgres CONNINFO    also store in PostgreSQL [CAUSEWAY_POSTGRES]\n"
     "  --viewer-dir DIR       static viewer files served at /\n"
-    "                         [CAUSEWAY_VIEWER_DIR] (default: none)\n"
+    "                         [CAUSEWAY_VIEWER_DIR] (default: the source\n"
+    "                         tree's viewer/; '' serves none)\n"
     "  --api-key KEY          accept this API key; repeatable\n"
     "                         [CAUSEWAY_API_KEY, comma-separated]\n"
     "  --api-keys-file FILE   one API key per line ('#' comments)\n"
@@ -253,6 +254,10 @@ static void defaults(cw_config *c) {
   snprintf(c->listen_host, sizeof c->listen_host, "127.0.0.1");
   c->listen_port = 7070;
   snprintf(c->data_dir, sizeof c->data_dir, "causeway-data");
+#ifdef CW_DEFAULT_VIEWER_DIR
+  /* The viewer of the source tree the collector was built from. */
+  snprintf(c->viewer_dir, sizeof c->viewer_dir, "%s", CW_DEFAULT_VIEWER_DIR);
+#endif
   c->max_body = 16u << 20;
   c->max_batch_events = 1u << 20;
   c->segment_bytes = 64u << 20;

@@ -421,6 +421,12 @@ static int h_query(cw_server *s, struct mg_connection *c, const char *path) {
   cw__analyzer_unlock(s->an);
   if (!v)
     return 0;
+  /* Audit trails, per-variable access counts and spans exist only with
+   * --keep-events 1: say so instead of answering a silently empty list. */
+  if (json_is_object(v) &&
+      (!strcmp(path, "/v1/variables") || !strcmp(path, "/v1/audit") ||
+       !strcmp(path, "/v1/critical-path")))
+    json_object_set_new(v, "keep_events", json_boolean(s->cfg.keep_events));
   cw__http_json(c, 200, v, NULL);
   return 200;
 }
