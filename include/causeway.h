@@ -206,6 +206,10 @@ typedef struct cw_loc {
 #define CW_LOC_HERE ((cw_loc){__FILE__, __func__, (uint32_t)__LINE__})
 /* No location. */
 #define CW_LOC_NONE ((cw_loc){0, 0, 0})
+/* The caller's location as three arguments (file, func, line), for the
+ * lock wrappers' `_src` entry points: arguments travel in registers where
+ * a cw_loc goes through memory, which shows on a lock that costs ~6 ns. */
+#define CW_SRC_HERE __FILE__, __func__, (uint32_t)__LINE__
 
 /* ---- Actors ----------------------------------------------------------------
  */
@@ -327,10 +331,22 @@ CW_API cw_status cw_trace_get(uint8_t trace_id[16], uint8_t span_id[8]);
  */
 
 /* Drop-in wrappers of the pthread calls of the same name. Each returns the
- * pthread result. Lock events: request (before waiting), acquired, release,
- * with monotonic timestamps; a trylock or timedlock records only its
- * success (flag TRY). Locks are reported under the name set with
- * cw_lock_name(), else "mutex@0x..." / "rwlock@0x...". */
+ * pthread result. Lock events: request (only when the lock is busy, before
+ * waiting), acquired, release, with monotonic timestamps; an acquire
+ * without a request means the lock was free. A trylock or timedlock
+ * records only its success (flag TRY). Locks are reported under the name
+ * set with cw_lock_name(), else "mutex@0x..." / "rwlock@0x...". The macros
+ * call the `_src` forms; the `_at` forms take a cw_loc and do the same. */
+CW_API int cw_mutex_lock_src(pthread_mutex_t *m, const char *file,
+                             const char *func, uint32_t line);
+CW_API int cw_mutex_trylock_src(pthread_mutex_t *m, const char *file,
+                                const char *func, uint32_t line);
+CW_API int cw_mutex_timedlock_src(pthread_mutex_t *m,
+                                  const struct timespec *abstime,
+                                  const char *file, const char *func,
+                                  uint32_t line);
+CW_API int cw_mutex_unlock_src(pthread_mutex_t *m, const char *file,
+                               const char *func, uint32_t line);
 CW_API int cw_mutex_lock_at(pthread_mutex_t *m, cw_loc loc);
 CW_API int cw_mutex_trylock_at(pthread_mutex_t *m, cw_loc loc);
 CW_API int cw_mutex_timedlock_at(pthread_mutex_t *m,
@@ -341,13 +357,23 @@ CW_API int cw_mutex_trylock(pthread_mutex_t *m);
 CW_API int cw_mutex_timedlock(pthread_mutex_t *m,
                               const struct timespec *abstime);
 CW_API int cw_mutex_unlock(pthread_mutex_t *m);
-#define cw_mutex_lock(m) cw_mutex_lock_at((m), CW_LOC_HERE)
-#define cw_mutex_trylock(m) cw_mutex_trylock_at((m), CW_LOC_HERE)
-#define cw_mutex_timedlock(m, t) cw_mutex_timedlock_at((m), (t), CW_LOC_HERE)
-#define cw_mutex_unlock(m) cw_mutex_unlock_at((m), CW_LOC_HERE)
+#define cw_mutex_lock(m) cw_mutex_lock_src((m), CW_SRC_HERE)
+#define cw_mutex_trylock(m) cw_mutex_trylock_src((m), CW_SRC_HERE)
+#define cw_mutex_timedlock(m, t) cw_mutex_timedlock_src((m), (t), CW_SRC_HERE)
+#define cw_mutex_unlock(m) cw_mutex_unlock_src((m), CW_SRC_HERE)
 
 /* Read-write locks: a write-release orders later reads and writes; a
  * read-release orders only later write-acquires. */
+CW_API int cw_rwlock_rdlock_src(pthread_rwlock_t *l, const char *file,
+                               const char *func, uint32_t line);
+CW_API int cw_rwlock_wrlock_src(pthread_rwlock_t *l, const char *file,
+                               const char *func, uint32_t line);
+CW_API int cw_rwlock_tryrdlock_src(pthread_rwlock_t *l, const char *file,
+                                  const char *func, uint32_t line);
+CW_API int cw_rwlock_trywrlock_src(pthread_rwlock_t *l, const char *file,
+                                  const char *func, uint32_t line);
+CW_API int cw_rwlock_unlock_src(pthread_rwlock_t *l, const char *file,
+                               const char *func, uint32_t line);
 CW_API int cw_rwlock_rdlock_at(pthread_rwlock_t *l, cw_loc loc);
 CW_API int cw_rwlock_wrlock_at(pthread_rwlock_t *l, cw_loc loc);
 CW_API int cw_rwlock_tryrdlock_at(pthread_rwlock_t *l, cw_loc loc);
@@ -358,14 +384,14 @@ CW_API int cw_rwlock_wrlock(pthread_rwlock_t *l);
 CW_API int cw_rwlock_tryrdlock(pthread_rwlock_t *l);
 CW_API int cw_rwlock_trywrlock(pthread_rwlock_t *l);
 CW_API int cw_rwlock_unlock(pthread_rwlock_t *l);
-#define cw_rwlock_rdlock(l) cw_rwlock_rdlock_at((l), CW_LOC_HERE)
-#define cw_rwlock_wrlock(l) cw_rwlock_wrlock_at((l), CW_LOC_HERE)
-#define cw_rwlock_tryrdlock(l) cw_rwlock_tryrdlock_at((l), CW_LOC_HERE)
-#define cw_rwlock_trywrlock(l) cw_rwlock_trywrlock_at((l), CW_LOC_HERE)
-#define cw_rwlock_unlock(l) cw_rwlock_unlock_at((l), CW_LOC_HERE)
+#define cw_rwlock_rdlock(l) cw_rwlock_rdlock_src((l), CW_SRC_HERE)
+#define cw_rwlock_wrlock(l) cw_rwlock_wrlock_src((l), CW_SRC_HERE)
+#define cw_rwlock_tryrdlock(l) cw_rwlock_tryrdlock_src((l), CW_SRC_HERE)
+#define cw_rwlock_trywrlock(l) cw_rwlock_trywrlock_src((l), CW_SRC_HERE)
+#define cw_rwlock_unlock(l) cw_rwlock_unlock_src((l), CW_SRC_HERE)
 
 /* Condition variables: the wait records the mutex's release, then (on
- * wake-up) a request and an acquire. Signal/broadcast need no wrapper. */
+ * wake-up) its acquire. Signal/broadcast need no wrapper. */
 CW_API int cw_cond_wait_at(pthread_cond_t *c, pthread_mutex_t *m, cw_loc loc);
 CW_API int cw_cond_timedwait_at(pthread_cond_t *c, pthread_mutex_t *m,
                                 const struct timespec *abstime, cw_loc loc);

@@ -8,7 +8,10 @@
  * reused as late as possible. Retiring a slot (drain thread only) bumps
  * its generation with a release store: every clock entry naming the old
  * generation becomes stale at once and is pruned when next touched.
- * Remote actors are found by name through a chained hash over the slots.
+ * Remote actors are found by their full name, and local ones (threads,
+ * tasks) by their local name, through two chained hashes over the slots,
+ * so that a received clock naming one of this process's own actors maps
+ * to that actor instead of a remote twin.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -28,7 +31,8 @@ int cw__actab_init(cw_actab *t, uint32_t cap) {
   while (t->nbuckets < cap)
     t->nbuckets *= 2;
   t->buckets = cw__calloc(t->nbuckets, sizeof(*t->buckets));
-  if (!t->slots || !t->freeq || !t->buckets || !t->gens) {
+  t->lbuckets = cw__calloc(t->nbuckets, sizeof(*t->lbuckets));
+  if (!t->slots || !t->freeq || !t->buckets || !t->lbuckets || !t->gens) {
     cw__actab_free(t);
     return -1;
   }
@@ -46,11 +50,34 @@ void cw__actab_free(cw_actab *t) {
   cw__free(t->slots);
   cw__free(t->freeq);
   cw__free(t->buckets);
+  cw__free(t->lbuckets);
   cw__free(t->gens);
   t->gens = NULL;
   t->slots = NULL;
-  t->freeq = t->buckets = NULL;
+  t->freeq = t->buckets = t->lbuckets = NULL;
   pthread_mutex_destroy(&t->mu);
+}
+
+static uint32_t *lbucket(cw_actab *t, const char *name, size_t len) {
+  return &t->lbuckets[cw__hash_bytes(name, len) & (t->nbuckets - 1)];
+}
+
+/* Links / unlinks a local slot in the local-name hash (t->mu held). */
+static void local_link(cw_actab *t, uint32_t slot) {
+  cw_aslot *a = &t->slots[slot];
+  uint32_t *b = lbucket(t, a->name, strlen(a->name));
+  a->lnext = *b;
+  *b = slot + 1;
+}
+
+static void local_unlink(cw_actab *t, uint32_t slot) {
+  cw_aslot *a = &t->slots[slot];
+  uint32_t *p = lbucket(t, a->name, strlen(a->name));
+  while (*p && *p != slot + 1)
+    p = &t->slots[*p - 1].lnext;
+  if (*p)
+    *p = a->lnext;
+  a->lnext = 0;
 }
 
 /* Called with t->mu held. */
@@ -69,6 +96,8 @@ static int alloc_locked(cw_actab *t, uint32_t kind, const char *name,
     len = sizeof(a->name) - 1;
   memcpy(a->name, name, len);
   a->name[len] = 0;
+  if (kind != CW_ACTOR_REMOTE)
+    local_link(t, s);
   t->live++;
   *slot = s;
   *gen = cw_load_relaxed(&t->gens[s]);
@@ -106,6 +135,34 @@ out:
   return rc;
 }
 
+int cw__actab_local(cw_actab *t, const char *name, size_t len, uint32_t *slot,
+                    uint32_t *gen) {
+  int rc = -1;
+  uint64_t best = 0;
+  CW_CHECK(pthread_mutex_lock(&t->mu));
+  for (uint32_t i = *lbucket(t, name, len); i; i = t->slots[i - 1].lnext) {
+    const cw_aslot *a = &t->slots[i - 1];
+    if (a->birth > best && strlen(a->name) == len &&
+        memcmp(a->name, name, len) == 0) {
+      best = a->birth;
+      *slot = i - 1;
+      *gen = cw_load_relaxed(&t->gens[i - 1]);
+      rc = 0;
+    }
+  }
+  CW_CHECK(pthread_mutex_unlock(&t->mu));
+  return rc;
+}
+
+void cw__actab_rename(cw_actab *t, uint32_t slot, const char *name) {
+  CW_CHECK(pthread_mutex_lock(&t->mu));
+  cw_aslot *a = &t->slots[slot];
+  local_unlink(t, slot);
+  snprintf(a->name, sizeof(a->name), "%s", name);
+  local_link(t, slot);
+  CW_CHECK(pthread_mutex_unlock(&t->mu));
+}
+
 void cw__actab_retire(cw_actab *t, uint32_t slot, uint32_t gen) {
   CW_CHECK(pthread_mutex_lock(&t->mu));
   cw_aslot *a = &t->slots[slot];
@@ -118,6 +175,8 @@ void cw__actab_retire(cw_actab *t, uint32_t slot, uint32_t gen) {
         p = &t->slots[*p - 1].hnext;
       if (*p)
         *p = a->hnext;
+    } else {
+      local_unlink(t, slot);
     }
     cw_store_release(&t->gens[slot], gen + 1);
     a->kind = CW_SLOT_FREE;

@@ -60,7 +60,6 @@ typedef struct cw_drain {
   uint32_t cap_joins;
   cw_tstate **tl;
   uint32_t ntl, captl;
-  uint64_t req_seq; /* a WITH_REQUEST record's request is written */
   int err;
 } cw_drain;
 
@@ -221,23 +220,74 @@ static const char *lock_kind_name(uint32_t kind) {
                                 : "lock";
 }
 
+/* @return the string id of a lock's name (its own, or "mutex@0x..."), or
+ * 0 when the batch is full. */
+static uint32_t lock_name_id(cw_drain *d, const cw_lockst *lock) {
+  const char *nm = atomic_load_explicit(&lock->name, memory_order_acquire);
+  char buf[64];
+  size_t len;
+  if (nm) {
+    len = strlen(nm);
+  } else {
+    int n =
+        snprintf(buf, sizeof(buf), "%s@0x%" PRIxPTR,
+                 lock_kind_name(cw_load_relaxed(&lock->kind)),
+                 (uintptr_t)lock->addr);
+    nm = buf;
+    len = n > 0 ? (size_t)n : 0;
+  }
+  return cw__bw_string(d->bw, nm, len);
+}
+
+/* Fills the fields every event record has. @return 0, 1 when the actor
+ * is unknown (skip the record), or -1 when the batch is full. */
+static int event_head(cw_sess *s, cw_drain *d, cw_event_rec *ev,
+                      uint32_t slot, uint32_t gen, uint64_t seq,
+                      uint64_t ctr, uint64_t stamp, const char *file,
+                      const char *func, uint32_t line) {
+  memset(ev, 0, sizeof(*ev));
+  ev->actor = actor_id(s, d, slot, gen);
+  if (ev->actor == 0)
+    return -1;
+  if (ev->actor == UINT32_MAX)
+    return 1; /* cannot happen: an actor's records precede its end */
+  ev->seq = seq;
+  ev->counter = ctr;
+  ev->mono_ns = cw__stamp_to_mono(&s->stamps, stamp);
+  ev->wall_ns = s->base_wall + (int64_t)(ev->mono_ns - s->base_mono);
+  ev->line = line;
+  if (file && !(ev->file = static_string(d, file)))
+    return -1;
+  if (func && !(ev->func = static_string(d, func)))
+    return -1;
+  return 0;
+}
+
+/* Encodes one compact lock record. @return 0, or -1 when the batch is
+ * full. */
+static int put_lock(cw_sess *s, cw_drain *d, const cw_rlk *r) {
+  cw_event_rec ev;
+  int rc = event_head(s, d, &ev, r->slot, r->gen, r->seq, r->ctr, r->mono,
+                      r->file, r->func, r->line);
+  if (rc)
+    return rc < 0 ? -1 : 0;
+  ev.kind = r->h.pad_;
+  ev.flags = r->flags & CW_EVF_KNOWN_;
+  if (!(ev.object = lock_name_id(d, r->lock)))
+    return -1;
+  return cw__bw_event(d->bw, &ev) != 0 ? -1 : 0;
+}
+
 /* Encodes one event record. @return 0, or -1 when the batch is full. */
 static int put_event(cw_sess *s, cw_drain *d, const cw_rev *r) {
   cw_event_rec ev;
-  memset(&ev, 0, sizeof(ev));
   const uint8_t *p = (const uint8_t *)(r + 1);
-  ev.actor = actor_id(s, d, r->slot, r->gen);
-  if (ev.actor == 0)
-    return -1;
-  if (ev.actor == UINT32_MAX)
-    return 0; /* cannot happen: an actor's records precede its end */
+  int rc = event_head(s, d, &ev, r->slot, r->gen, r->seq, r->ctr, r->mono,
+                      r->file, r->func, r->line);
+  if (rc)
+    return rc < 0 ? -1 : 0;
   ev.kind = r->kind;
   ev.flags = r->flags & CW_EVF_KNOWN_;
-  ev.seq = r->seq;
-  ev.counter = r->ctr;
-  ev.mono_ns = cw__stamp_to_mono(&s->stamps, r->mono);
-  ev.wall_ns = s->base_wall + (int64_t)(ev.mono_ns - s->base_mono);
-  ev.line = r->line;
   ev.duration_ns = r->dur;
   ev.aux = r->aux;
   ev.val_int = r->vint;
@@ -260,19 +310,7 @@ static int put_event(cw_sess *s, cw_drain *d, const cw_rev *r) {
     if (!(ev.object = cw__bw_string(d->bw, obj, r->obj_len)))
       return -1;
   } else if (r->obj_kind == CW_OBJ_LOCK) {
-    const char *nm = atomic_load_explicit(&r->lock->name, memory_order_acquire);
-    char buf[64];
-    size_t len;
-    if (nm) {
-      len = strlen(nm);
-    } else {
-      int n = snprintf(buf, sizeof(buf), "%s@0x%" PRIxPTR,
-                       lock_kind_name(cw_load_relaxed(&r->lock->kind)),
-                       (uintptr_t)r->lock->addr);
-      nm = buf;
-      len = n > 0 ? (size_t)n : 0;
-    }
-    if (!(ev.object = cw__bw_string(d->bw, nm, len)))
+    if (!(ev.object = lock_name_id(d, r->lock)))
       return -1;
   } else if (r->obj_kind == CW_OBJ_ACTOR) {
     /* The object is a string id: the actor's global name. */
@@ -284,14 +322,6 @@ static int put_event(cw_sess *s, cw_drain *d, const cw_rev *r) {
     if (!len)
       len = retired_name(d, r->oslot, r->ogen, &name);
     if (len && !(ev.object = cw__bw_string(d->bw, name, len)))
-      return -1;
-  }
-  if (r->file) {
-    if (!(ev.file = static_string(d, r->file)))
-      return -1;
-  }
-  if (r->func) {
-    if (!(ev.func = static_string(d, r->func)))
       return -1;
   }
   if (r->flags & CW_EVF_VAL_STR) {
@@ -331,18 +361,6 @@ static int put_event(cw_sess *s, cw_drain *d, const cw_rev *r) {
   else
     ev.flags |= CW_EVF_JOINS;
 
-  if ((r->flags & CW_RF_WITH_REQUEST) && d->req_seq != r->seq) {
-    cw_event_rec rq = ev;
-    rq.kind = CW_EV_LOCK_REQUEST;
-    rq.flags &= ~(uint32_t)(CW_EVF_JOINS | CW_EVF_FULL_CLOCK);
-    rq.njoins = 0;
-    rq.joins = NULL;
-    rq.seq = r->seq - 1;
-    rq.counter = r->ctr - 1;
-    if (cw__bw_event(d->bw, &rq) != 0)
-      return -1;
-    d->req_seq = r->seq;
-  }
   if (cw__bw_event(d->bw, &ev) != 0)
     return -1;
   if (r->kind == CW_EV_THREAD_END || r->kind == CW_EV_TASK_END)
@@ -362,9 +380,10 @@ static int put_gap(cw_sess *s, cw_drain *d, const cw_rgap *g) {
 static void put_record(cw_sess *s, cw_drain *d, const cw_rhdr *h) {
   for (int attempt = 0; attempt < 2; attempt++) {
     ensure_open(s, d);
-    int rc = h->type == CW_R_EVENT ? put_event(s, d, (const cw_rev *)h)
-             : h->type == CW_R_GAP ? put_gap(s, d, (const cw_rgap *)h)
-                                   : 0;
+    int rc = h->type == CW_R_EVENT  ? put_event(s, d, (const cw_rev *)h)
+             : h->type == CW_R_LOCK ? put_lock(s, d, (const cw_rlk *)h)
+             : h->type == CW_R_GAP  ? put_gap(s, d, (const cw_rgap *)h)
+                                    : 0;
     if (rc == 0)
       return;
     write_batch(s, d); /* full: write it, retry in a fresh batch */
@@ -373,11 +392,10 @@ static void put_record(cw_sess *s, cw_drain *d, const cw_rhdr *h) {
    * enforces): lost, and reported as a gap. */
   if (h->type == CW_R_EVENT) {
     const cw_rev *r = (const cw_rev *)h;
-    uint64_t n = (r->flags & CW_RF_WITH_REQUEST) ? 2 : 1;
-    cw_fetch_add_relaxed(&s->st_dropped, n);
+    cw_fetch_add_relaxed(&s->st_dropped, 1);
     uint32_t id = actor_id(s, d, r->slot, r->gen);
     if (id && id != UINT32_MAX)
-      (void)cw__bw_gap(d->bw, id, n, r->seq + 1 - n, r->seq);
+      (void)cw__bw_gap(d->bw, id, 1, r->seq, r->seq);
   }
 }
 

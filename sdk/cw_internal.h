@@ -72,6 +72,7 @@ typedef struct cw_aslot {
   uint32_t kind;          /* CW_ACTOR_THREAD/TASK/REMOTE, 0 when free */
   uint64_t birth;         /* creation order, for "most recent first" */
   uint32_t hnext;         /* remote-name hash chain (slot + 1, 0 = end) */
+  uint32_t lnext;         /* local-name hash chain (slot + 1, 0 = end) */
   char name[CW_NAME_MAX]; /* local part, or the full name when REMOTE */
 } cw_aslot;
 
@@ -84,7 +85,8 @@ typedef struct cw_actab {
   uint32_t cap;
   uint32_t *freeq; /* FIFO of free slots: reuse is as late as can be */
   uint32_t fhead, fcount;
-  uint32_t *buckets; /* remote-name hash: slot + 1 */
+  uint32_t *buckets;  /* remote-name hash: slot + 1 */
+  uint32_t *lbuckets; /* local-name hash (threads, tasks): slot + 1 */
   uint32_t nbuckets;
   uint64_t births;
   uint32_t live;
@@ -105,6 +107,13 @@ int cw__actab_alloc(cw_actab *t, uint32_t kind, const char *name,
 /* Finds or creates the REMOTE slot of a full actor name. Locked. */
 int cw__actab_remote(cw_actab *t, const char *name, size_t len, uint32_t *slot,
                      uint32_t *gen);
+/* Finds the live local (thread or task) actor whose local name is `name`
+ * (the most recently created one if several share it). Locked.
+ * @return 0 and its slot/gen, or -1 when there is none. */
+int cw__actab_local(cw_actab *t, const char *name, size_t len, uint32_t *slot,
+                    uint32_t *gen);
+/* Renames a local actor's slot (before its first event). Locked. */
+void cw__actab_rename(cw_actab *t, uint32_t slot, const char *name);
 /* Retires a slot (drain thread only): bumps gen, frees the slot. */
 void cw__actab_retire(cw_actab *t, uint32_t slot, uint32_t gen);
 
@@ -121,6 +130,7 @@ typedef struct cw_lockst {
   cw_vc rclock;                 /* rwlock only: write releases */
   uint32_t own_slot, own_gen;   /* clock is a copy of this actor's clock */
   uint64_t own_ver;             /* ...at this version of its vc */
+  uint32_t own_idx;             /* ...whose own entry is clock.e[own_idx] */
   uint32_t rown_slot, rown_gen; /* rwlock: the same for rclock */
   struct cw_lockst *next;       /* hash chain */
   uint64_t hash;
@@ -166,6 +176,9 @@ typedef struct cw_actor {
   cw_vc vc;             /* every other component, sorted by slot */
   uint64_t ver;         /* bumped when vc changes */
   int need_full;        /* next event carries the whole clock */
+  int plain; /* started, not ended, no whole clock, gap or trace context
+                due: the next event may take a direct ring record. Set by
+                cw__record after a write, cleared by what changes these */
   uint64_t gap_n, gap_first, gap_last; /* dropped, not yet reported */
   int has_trace;
   uint8_t trace_id[16], span_id[8], parent_span[8];
@@ -286,14 +299,22 @@ typedef struct cw_evargs {
   int critical; /* may use the ring's reserve (ends, gaps) */
 } cw_evargs;
 
-/* Internal record flag: the record stands for a lock request immediately
- * followed by the acquire (counter and seq one below the record's). */
-#define CW_RF_WITH_REQUEST (1u << 31)
+/* cw__enter() for every case but "registered and not busy": not tracing
+ * (or a forked child's first call), registration, re-entry. */
+cw_tstate *cw__enter_slow(cw_sess *s);
 
 /* Returns the calling thread's state for the current session, registering
  * the thread on first use; NULL when not tracing, re-entered, or the
  * thread is out of resources. Sets ts->busy; call cw__leave() after. */
-cw_tstate *cw__enter(void);
+static inline cw_tstate *cw__enter(void) {
+  cw_sess *s = atomic_load_explicit(&cw__cur, memory_order_acquire);
+  cw_tstate *ts = cw__tls;
+  if (ts && ts->sess == s && !ts->busy) { /* ts->sess is never NULL */
+    ts->busy = 1;
+    return ts;
+  }
+  return cw__enter_slow(s);
+}
 static inline void cw__leave(cw_tstate *ts) {
   ts->busy = 0;
 }
@@ -306,6 +327,10 @@ void cw__record(cw_tstate *ts, const cw_evargs *ev);
 
 /* Grows the thread's scratch arrays to hold n entries. @return 0 or -1. */
 int cw__ts_reserve(cw_tstate *ts, uint32_t n);
+
+/* cw__record for a lock event without joins (`loc` is borrowed). */
+void cw__record_lock(cw_tstate *ts, uint16_t kind, uint32_t flags,
+                     cw_lockst *lock, const cw_loc *loc);
 
 /* cw__record for an event without joins, values or trace context: writes
  * the ring record directly (falls back to cw__record otherwise). */
@@ -345,6 +370,18 @@ typedef struct cw_rev {
   uint64_t dur;
   uint16_t obj_len, vlen, dlen, pad2_;
 } cw_rev;
+
+/* LOCK record: the compact form of a lock request, acquire or release
+ * event without joins, trace context or pending gap (the uncontended
+ * case); kind in h.pad_. The object is the lock's name. */
+typedef struct cw_rlk {
+  cw_rhdr h;
+  uint32_t flags, line;
+  uint32_t slot, gen;
+  uint64_t seq, ctr, mono;
+  cw_lockst *lock;
+  const char *file, *func;
+} cw_rlk;
 
 /* GAP record: `n` events of the actor, seq in [first, last], were lost. */
 typedef struct cw_rgap {

@@ -12,9 +12,12 @@
  * `clock` under the state's spin lock. Two shortcuts keep the uncontended
  * case cheap: when the lock's clock is a copy of the acquirer's own clock
  * the join is skipped, and when the releaser's clock has not changed since
- * it last filled the lock's clock only its own entry is updated. An
- * uncontended acquire (trylock succeeds at once) writes the request and
- * the acquire as one ring record; the drain expands it to two events.
+ * it last filled the lock's clock only its own entry is updated (at an
+ * index kept in the state). A blocking lock tries the lock first: when it
+ * is free only the acquire is recorded, which stands for "requested and
+ * acquired at once"; only a lock that is busy records a request before
+ * blocking (so a thread blocked for good is seen waiting). Lock events
+ * without joins go into the ring as compact LOCK records.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -24,56 +27,79 @@
 #include "cw_format.h"
 #include "cw_internal.h"
 
-static cw_lockst *lookup(cw_tstate *ts, void *addr, uint32_t kind) {
-  cw_sess *s = ts->sess;
-  uint64_t ep = cw_load_acquire(&s->lc_epoch);
-  if (ep != ts->lc_epoch) {
+/* The cache miss of lookup(): the session's table, then the cache. */
+static cw_lockst *lookup_miss(cw_tstate *ts, cw_lcache *c, void *addr,
+                              uint32_t kind) {
+  cw_lockst *ls = cw__locktab_addr(&ts->sess->locks, addr, kind);
+  if (!ls || !kind)
+    return ls;
+  if (cw_load_relaxed(&ls->kind) == 0) {
+    uint32_t zero = 0; /* named (cw_lock_name) before its first use */
+    atomic_compare_exchange_strong(&ls->kind, &zero, kind);
+  }
+  c->addr = addr;
+  c->ls = ls;
+  return ls;
+}
+
+/* @return the state of the lock at addr (created on first use), or NULL;
+ * kind 0 (naming) looks it up without caching it. */
+static inline cw_lockst *lookup(cw_tstate *ts, void *addr, uint32_t kind) {
+  uint64_t ep = cw_load_acquire(&ts->sess->lc_epoch);
+  if (ep != ts->lc_epoch) { /* a lock was forgotten */
     memset(ts->lc, 0, sizeof(ts->lc));
     ts->lc_epoch = ep;
   }
   uintptr_t h = (uintptr_t)addr;
-  h = (h >> 4) ^ (h >> 12);
-  cw_lcache *c = &ts->lc[h % CW_LOCK_CACHE];
-  cw_lockst *ls = c->ls;
-  if (c->addr != addr) {
-    ls = cw__locktab_addr(&s->locks, addr, kind);
-    if (!ls)
-      return NULL;
-    c->addr = addr;
-    c->ls = ls;
-  }
-  if (kind && cw_load_relaxed(&ls->kind) == 0) {
-    uint32_t zero = 0;
-    atomic_compare_exchange_strong(&ls->kind, &zero, kind);
-  }
-  return ls;
+  cw_lcache *c = &ts->lc[((h >> 4) ^ (h >> 12)) % CW_LOCK_CACHE];
+  if (c->addr == addr)
+    return c->ls; /* cached states have their kind */
+  return lookup_miss(ts, c, addr, kind);
 }
 
 /* ---- Core lock events ---------------------------------------------------- */
 
-static void ev_request(cw_tstate *ts, cw_lockst *ls, uint32_t flags,
-                       cw_loc loc) {
-  cw__record_simple(ts, CW_EV_LOCK_REQUEST, flags, ls, NULL, 0, 0, loc);
+/* Records a lock event without joins for the current actor: a compact
+ * LOCK record when nothing else must go with it (the common case), else
+ * a full record (first event, pending gap, lost events, trace context). */
+static inline void lk_record(cw_tstate *ts, uint16_t kind, uint32_t flags,
+                             cw_lockst *ls, const cw_loc *loc) {
+  cw_actor *a = ts->cur;
+  cw_rlk *r;
+  if (!a->plain ||
+      !(r = cw__ring_alloc(&ts->ring, (uint32_t)sizeof(cw_rlk), 0))) {
+    cw__record_lock(ts, kind, flags, ls, loc);
+    return;
+  }
+  cw_sess *s = ts->sess;
+  *r = (cw_rlk){.h = {(uint32_t)sizeof(cw_rlk), CW_R_LOCK, kind},
+                .flags = flags,
+                .line = loc->line,
+                .slot = a->slot,
+                .gen = a->gen,
+                .seq = cw_fetch_add_relaxed(&s->seq, 1),
+                .ctr = ++a->ctr,
+                .mono = cw__stamp(s),
+                .lock = ls,
+                .file = loc->file,
+                .func = loc->func};
+  cw__ring_commit(&ts->ring);
 }
 
-/* The lock is now held: join its release clock and record the acquire.
- * with_request: also stands for the request (uncontended path). */
-static void ev_acquired(cw_tstate *ts, cw_lockst *ls, uint32_t flags,
-                        int with_request, cw_loc loc) {
+/* Waiting for the lock starts (it was not free). */
+static void ev_request(cw_tstate *ts, cw_lockst *ls, uint32_t flags,
+                       const cw_loc *loc) {
+  lk_record(ts, CW_EV_LOCK_REQUEST, flags, ls, loc);
+}
+
+/* ev_acquired() when the lock's clock is not the acquirer's own. */
+static void acquired_join(cw_tstate *ts, cw_lockst *ls, uint32_t flags,
+                          const cw_loc *loc) {
   cw_actor *a = ts->cur;
-  int shared = (flags & CW_EVF_SHARED) != 0;
-  const cw_vc *src = shared ? &ls->rclock : &ls->clock;
-  uint32_t oslot = shared ? ls->rown_slot : ls->own_slot;
-  uint32_t ogen = shared ? ls->rown_gen : ls->own_gen;
-  uint32_t nj = 0;
-  if (!(oslot == a->slot && ogen == a->gen))
-    nj = cw__actor_join(ts, a, src->e, src->n);
-  if (with_request && !a->need_full && a->started)
-    flags |= CW_RF_WITH_REQUEST;
-  else if (with_request)
-    ev_request(ts, ls, flags, loc);
+  const cw_vc *src = (flags & CW_EVF_SHARED) ? &ls->rclock : &ls->clock;
+  uint32_t nj = cw__actor_join(ts, a, src->e, src->n);
   if (nj == 0) {
-    cw__record_simple(ts, CW_EV_LOCK_ACQUIRED, flags, ls, NULL, 0, 0, loc);
+    lk_record(ts, CW_EV_LOCK_ACQUIRED, flags, ls, loc);
     return;
   }
   cw_evargs ev = {.kind = CW_EV_LOCK_ACQUIRED,
@@ -81,27 +107,59 @@ static void ev_acquired(cw_tstate *ts, cw_lockst *ls, uint32_t flags,
                   .lock = ls,
                   .joins = ts->delta,
                   .njoins = nj,
-                  .loc = loc};
+                  .loc = *loc};
   cw__record(ts, &ev);
 }
 
-/* Copies actor a's whole clock into v and marks it as a's copy. */
-static void fill_from(cw_tstate *ts, cw_vc *v, uint32_t *oslot, uint32_t *ogen,
-                      cw_actor *a, int own_fast, uint64_t *over) {
-  if (own_fast && *oslot == a->slot && *ogen == a->gen && over &&
-      *over == a->ver) {
-    if (cw__vc_set(v, a->slot, a->gen, a->ctr) == 0)
-      return;
+/* The lock is now held: join its release clock and record the acquire.
+ * Without a request before it, the acquire stands for "requested and
+ * acquired at once" (the lock was free). */
+static inline void ev_acquired(cw_tstate *ts, cw_lockst *ls, uint32_t flags,
+                               const cw_loc *loc) {
+  cw_actor *a = ts->cur;
+  /* A reader must not look at own_slot: other readers' releases write it
+   * (under the state's spin) while the lock is held for reading. */
+  uint32_t oslot, ogen;
+  if (flags & CW_EVF_SHARED) {
+    oslot = ls->rown_slot;
+    ogen = ls->rown_gen;
+  } else {
+    oslot = ls->own_slot;
+    ogen = ls->own_gen;
   }
+  if (oslot == a->slot && ogen == a->gen) /* our own clock: no join */
+    lk_record(ts, CW_EV_LOCK_ACQUIRED, flags, ls, loc);
+  else
+    acquired_join(ts, ls, flags, loc);
+}
+
+/* fill_from() when the lock's clock is not a current copy of a's. */
+static void fill_full(cw_tstate *ts, cw_lockst *ls, cw_actor *a) {
+  cw_vc *v = &ls->clock;
   uint32_t n = cw__actor_full(ts, a);
-  if (cw__vc_copy(v, ts->delta, n, UINT32_MAX, &ts->sess->actors.view) != 0) {
-    *oslot = UINT32_MAX; /* out of memory: the clock is incomplete */
-    return;
+  ls->own_slot = UINT32_MAX;
+  if (cw__vc_copy(v, ts->delta, n, UINT32_MAX, &ts->sess->actors.view) != 0)
+    return; /* out of memory: the clock is incomplete */
+  for (uint32_t i = 0; i < v->n; i++) {
+    if (v->e[i].slot == a->slot) {
+      ls->own_slot = a->slot;
+      ls->own_gen = a->gen;
+      ls->own_ver = a->ver;
+      ls->own_idx = i;
+      break;
+    }
   }
-  *oslot = a->slot;
-  *ogen = a->gen;
-  if (over)
-    *over = a->ver;
+}
+
+/* Makes the lock's clock a copy of actor a's whole clock. When it already
+ * is one (same actor, and a's other entries unchanged since), only a's own
+ * entry moves. */
+static inline void fill_from(cw_tstate *ts, cw_lockst *ls, cw_actor *a) {
+  if (ls->own_slot == a->slot && ls->own_gen == a->gen &&
+      ls->own_ver == a->ver)
+    ls->clock.e[ls->own_idx].ctr = a->ctr;
+  else
+    fill_full(ts, ls, a);
 }
 
 /* Merges actor a's whole clock into v (callers hold the state's spin). */
@@ -116,11 +174,10 @@ static void merge_into(cw_tstate *ts, cw_vc *v, cw_actor *a) {
 }
 
 /* Records the release and publishes the releaser's clock in the lock. */
-static void ev_release(cw_tstate *ts, cw_lockst *ls, int rw, int shared,
-                       cw_loc loc) {
+static inline void ev_release(cw_tstate *ts, cw_lockst *ls, int rw, int shared,
+                              const cw_loc *loc) {
   cw_actor *a = ts->cur;
-  cw__record_simple(ts, CW_EV_LOCK_RELEASE, shared ? CW_EVF_SHARED : 0, ls,
-                    NULL, 0, 0, loc);
+  lk_record(ts, CW_EV_LOCK_RELEASE, shared ? CW_EVF_SHARED : 0, ls, loc);
   if (shared) {
     cw_spin_lock(&ls->spin);
     merge_into(ts, &ls->clock, a);
@@ -128,7 +185,7 @@ static void ev_release(cw_tstate *ts, cw_lockst *ls, int rw, int shared,
     cw_spin_unlock(&ls->spin);
     return;
   }
-  fill_from(ts, &ls->clock, &ls->own_slot, &ls->own_gen, a, 1, &ls->own_ver);
+  fill_from(ts, ls, a);
   if (rw) {
     /* Readers after a write release see exactly the writer's clock. */
     if (cw__vc_copy(&ls->rclock, ls->clock.e, ls->clock.n, UINT32_MAX, NULL) ==
@@ -142,7 +199,7 @@ static void ev_release(cw_tstate *ts, cw_lockst *ls, int rw, int shared,
 /* ---- Mutexes --------------------------------------------------------------
  */
 
-int cw_mutex_lock_at(pthread_mutex_t *m, cw_loc loc) {
+static inline int mutex_lock(pthread_mutex_t *m, const cw_loc *loc) {
   cw_tstate *ts = cw__enter();
   if (!ts)
     return pthread_mutex_lock(m);
@@ -151,45 +208,46 @@ int cw_mutex_lock_at(pthread_mutex_t *m, cw_loc loc) {
     cw__leave(ts);
     return pthread_mutex_lock(m);
   }
+  /* A free lock records only its acquire; a busy one the request first,
+   * so that a thread blocked for good is seen waiting. */
   int rc = pthread_mutex_trylock(m);
-  if (rc == 0) {
-    ev_acquired(ts, ls, 0, 1, loc);
-  } else {
+  if (rc != 0) {
     ev_request(ts, ls, 0, loc);
     rc = pthread_mutex_lock(m);
-    if (rc == 0)
-      ev_acquired(ts, ls, 0, 0, loc);
   }
+  if (rc == 0)
+    ev_acquired(ts, ls, 0, loc);
   cw__leave(ts);
   return rc;
 }
 
-int cw_mutex_trylock_at(pthread_mutex_t *m, cw_loc loc) {
+static inline int mutex_trylock(pthread_mutex_t *m, const cw_loc *loc) {
   cw_tstate *ts = cw__enter();
   int rc = pthread_mutex_trylock(m);
   if (!ts)
     return rc;
   cw_lockst *ls = rc == 0 ? lookup(ts, m, CW_OBJ_MUTEX) : NULL;
   if (ls)
-    ev_acquired(ts, ls, CW_EVF_TRY, 0, loc);
+    ev_acquired(ts, ls, CW_EVF_TRY, loc);
   cw__leave(ts);
   return rc;
 }
 
-int cw_mutex_timedlock_at(pthread_mutex_t *m, const struct timespec *abstime,
-                          cw_loc loc) {
+static inline int mutex_timedlock(pthread_mutex_t *m,
+                                  const struct timespec *abstime,
+                                  const cw_loc *loc) {
   cw_tstate *ts = cw__enter();
   int rc = pthread_mutex_timedlock(m, abstime);
   if (!ts)
     return rc;
   cw_lockst *ls = rc == 0 ? lookup(ts, m, CW_OBJ_MUTEX) : NULL;
   if (ls)
-    ev_acquired(ts, ls, CW_EVF_TRY, 0, loc);
+    ev_acquired(ts, ls, CW_EVF_TRY, loc);
   cw__leave(ts);
   return rc;
 }
 
-int cw_mutex_unlock_at(pthread_mutex_t *m, cw_loc loc) {
+static inline int mutex_unlock(pthread_mutex_t *m, const cw_loc *loc) {
   cw_tstate *ts = cw__enter();
   if (!ts)
     return pthread_mutex_unlock(m);
@@ -198,6 +256,40 @@ int cw_mutex_unlock_at(pthread_mutex_t *m, cw_loc loc) {
     ev_release(ts, ls, 0, 0, loc);
   cw__leave(ts);
   return pthread_mutex_unlock(m);
+}
+
+#define CW_LOC_ARGS const char *file, const char *func, uint32_t line
+#define CW_LOC_OF ((cw_loc){file, func, line})
+
+int cw_mutex_lock_src(pthread_mutex_t *m, CW_LOC_ARGS) {
+  cw_loc loc = CW_LOC_OF;
+  return mutex_lock(m, &loc);
+}
+int cw_mutex_trylock_src(pthread_mutex_t *m, CW_LOC_ARGS) {
+  cw_loc loc = CW_LOC_OF;
+  return mutex_trylock(m, &loc);
+}
+int cw_mutex_timedlock_src(pthread_mutex_t *m, const struct timespec *abstime,
+                           CW_LOC_ARGS) {
+  cw_loc loc = CW_LOC_OF;
+  return mutex_timedlock(m, abstime, &loc);
+}
+int cw_mutex_unlock_src(pthread_mutex_t *m, CW_LOC_ARGS) {
+  cw_loc loc = CW_LOC_OF;
+  return mutex_unlock(m, &loc);
+}
+int cw_mutex_lock_at(pthread_mutex_t *m, cw_loc loc) {
+  return mutex_lock(m, &loc);
+}
+int cw_mutex_trylock_at(pthread_mutex_t *m, cw_loc loc) {
+  return mutex_trylock(m, &loc);
+}
+int cw_mutex_timedlock_at(pthread_mutex_t *m, const struct timespec *abstime,
+                          cw_loc loc) {
+  return mutex_timedlock(m, abstime, &loc);
+}
+int cw_mutex_unlock_at(pthread_mutex_t *m, cw_loc loc) {
+  return mutex_unlock(m, &loc);
 }
 
 int(cw_mutex_lock)(pthread_mutex_t *m) {
@@ -215,7 +307,7 @@ int(cw_mutex_unlock)(pthread_mutex_t *m) {
 
 /* ---- Read-write locks ---------------------------------------------------- */
 
-static int rw_lock(pthread_rwlock_t *l, int shared, cw_loc loc) {
+static int rw_lock(pthread_rwlock_t *l, int shared, const cw_loc *loc) {
   cw_tstate *ts = cw__enter();
   int (*tryfn)(pthread_rwlock_t *) =
       shared ? pthread_rwlock_tryrdlock : pthread_rwlock_trywrlock;
@@ -230,26 +322,24 @@ static int rw_lock(pthread_rwlock_t *l, int shared, cw_loc loc) {
   }
   uint32_t flags = shared ? CW_EVF_SHARED : 0;
   int rc = tryfn(l);
-  if (rc == 0) {
-    ev_acquired(ts, ls, flags, 1, loc);
-  } else {
+  if (rc != 0) {
     ev_request(ts, ls, flags, loc);
     rc = fn(l);
-    if (rc == 0)
-      ev_acquired(ts, ls, flags, 0, loc);
   }
+  if (rc == 0)
+    ev_acquired(ts, ls, flags, loc);
   cw__leave(ts);
   return rc;
 }
 
-static int rw_trylock(pthread_rwlock_t *l, int shared, cw_loc loc) {
+static int rw_trylock(pthread_rwlock_t *l, int shared, const cw_loc *loc) {
   cw_tstate *ts = cw__enter();
   int rc = shared ? pthread_rwlock_tryrdlock(l) : pthread_rwlock_trywrlock(l);
   if (!ts)
     return rc;
   cw_lockst *ls = rc == 0 ? lookup(ts, l, CW_OBJ_RWLOCK) : NULL;
   if (ls)
-    ev_acquired(ts, ls, CW_EVF_TRY | (shared ? CW_EVF_SHARED : 0), 0, loc);
+    ev_acquired(ts, ls, CW_EVF_TRY | (shared ? CW_EVF_SHARED : 0), loc);
   cw__leave(ts);
   return rc;
 }
@@ -279,30 +369,14 @@ static void rd_push(void *l) {
 }
 
 static int rw_acquire(pthread_rwlock_t *l, int shared, int try_only,
-                      cw_loc loc) {
+                      const cw_loc *loc) {
   int rc = try_only ? rw_trylock(l, shared, loc) : rw_lock(l, shared, loc);
   if (rc == 0 && shared)
     rd_push(l);
   return rc;
 }
 
-int cw_rwlock_rdlock_at(pthread_rwlock_t *l, cw_loc loc) {
-  return rw_acquire(l, 1, 0, loc);
-}
-
-int cw_rwlock_wrlock_at(pthread_rwlock_t *l, cw_loc loc) {
-  return rw_acquire(l, 0, 0, loc);
-}
-
-int cw_rwlock_tryrdlock_at(pthread_rwlock_t *l, cw_loc loc) {
-  return rw_acquire(l, 1, 1, loc);
-}
-
-int cw_rwlock_trywrlock_at(pthread_rwlock_t *l, cw_loc loc) {
-  return rw_acquire(l, 0, 1, loc);
-}
-
-int cw_rwlock_unlock_at(pthread_rwlock_t *l, cw_loc loc) {
+static inline int rwlock_unlock(pthread_rwlock_t *l, const cw_loc *loc) {
   int shared = rd_pop(l);
   cw_tstate *ts = cw__enter();
   if (!ts)
@@ -312,6 +386,42 @@ int cw_rwlock_unlock_at(pthread_rwlock_t *l, cw_loc loc) {
     ev_release(ts, ls, 1, shared, loc);
   cw__leave(ts);
   return pthread_rwlock_unlock(l);
+}
+
+int cw_rwlock_rdlock_src(pthread_rwlock_t *l, CW_LOC_ARGS) {
+  cw_loc loc = CW_LOC_OF;
+  return rw_acquire(l, 1, 0, &loc);
+}
+int cw_rwlock_wrlock_src(pthread_rwlock_t *l, CW_LOC_ARGS) {
+  cw_loc loc = CW_LOC_OF;
+  return rw_acquire(l, 0, 0, &loc);
+}
+int cw_rwlock_tryrdlock_src(pthread_rwlock_t *l, CW_LOC_ARGS) {
+  cw_loc loc = CW_LOC_OF;
+  return rw_acquire(l, 1, 1, &loc);
+}
+int cw_rwlock_trywrlock_src(pthread_rwlock_t *l, CW_LOC_ARGS) {
+  cw_loc loc = CW_LOC_OF;
+  return rw_acquire(l, 0, 1, &loc);
+}
+int cw_rwlock_unlock_src(pthread_rwlock_t *l, CW_LOC_ARGS) {
+  cw_loc loc = CW_LOC_OF;
+  return rwlock_unlock(l, &loc);
+}
+int cw_rwlock_rdlock_at(pthread_rwlock_t *l, cw_loc loc) {
+  return rw_acquire(l, 1, 0, &loc);
+}
+int cw_rwlock_wrlock_at(pthread_rwlock_t *l, cw_loc loc) {
+  return rw_acquire(l, 0, 0, &loc);
+}
+int cw_rwlock_tryrdlock_at(pthread_rwlock_t *l, cw_loc loc) {
+  return rw_acquire(l, 1, 1, &loc);
+}
+int cw_rwlock_trywrlock_at(pthread_rwlock_t *l, cw_loc loc) {
+  return rw_acquire(l, 0, 1, &loc);
+}
+int cw_rwlock_unlock_at(pthread_rwlock_t *l, cw_loc loc) {
+  return rwlock_unlock(l, &loc);
 }
 
 int(cw_rwlock_rdlock)(pthread_rwlock_t *l) {
@@ -340,14 +450,15 @@ static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m,
                    : pthread_cond_wait(c, m);
   cw_lockst *ls = lookup(ts, m, CW_OBJ_MUTEX);
   if (ls)
-    ev_release(ts, ls, 0, 0, loc);
+    ev_release(ts, ls, 0, 0, &loc);
   /* Other threads may use the SDK while this one sleeps; it stays busy so
    * a signal handler cannot re-enter, which is harmless. */
   int rc =
       abstime ? pthread_cond_timedwait(c, m, abstime) : pthread_cond_wait(c, m);
-  /* The mutex is held again, also after a timeout. */
+  /* The mutex is held again, also after a timeout: an acquire without a
+   * request (the wait for the mutex itself is not observed). */
   if (ls && (rc == 0 || rc == ETIMEDOUT))
-    ev_acquired(ts, ls, 0, 1, loc);
+    ev_acquired(ts, ls, 0, &loc);
   cw__leave(ts);
   return rc;
 }
@@ -413,7 +524,7 @@ void cw_annotate_mutex_before_lock_at(void *mutex, const char *name,
     return;
   cw_lockst *ls = hook_state(ts, mutex, name);
   if (ls)
-    ev_request(ts, ls, 0, loc);
+    ev_request(ts, ls, 0, &loc);
   cw__leave(ts);
 }
 
@@ -424,7 +535,7 @@ void cw_annotate_mutex_after_lock_at(void *mutex, const char *name,
     return;
   cw_lockst *ls = hook_state(ts, mutex, name);
   if (ls)
-    ev_acquired(ts, ls, 0, 0, loc);
+    ev_acquired(ts, ls, 0, &loc);
   cw__leave(ts);
 }
 
@@ -435,7 +546,7 @@ void cw_annotate_mutex_before_unlock_at(void *mutex, const char *name,
     return;
   cw_lockst *ls = hook_state(ts, mutex, name);
   if (ls)
-    ev_release(ts, ls, 0, 0, loc);
+    ev_release(ts, ls, 0, 0, &loc);
   cw__leave(ts);
 }
 

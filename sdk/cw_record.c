@@ -150,8 +150,7 @@ fail:
   return NULL;
 }
 
-cw_tstate *cw__enter(void) {
-  cw_sess *s = atomic_load_explicit(&cw__cur, memory_order_acquire);
+cw_tstate *cw__enter_slow(cw_sess *s) {
   if (!s) {
     if (!cw_load_relaxed(&cw__fork_pending) || !(s = cw__fork_reinit()))
       return NULL;
@@ -175,10 +174,16 @@ cw_tstate *cw__enter(void) {
 /* ---- Clocks ----------------------------------------------------------------
  */
 
+static void record_start(cw_tstate *ts, cw_actor *a);
+
 uint32_t cw__actor_join(cw_tstate *ts, cw_actor *a, const cw_ent *src,
                         uint32_t n) {
   if (n == 0)
     return 0;
+  /* A thread whose first event joins a clock starts before the join: its
+   * start event carries the clock it had, the joining event the rest. */
+  if (!a->started && !a->ended && a == ts->cur)
+    record_start(ts, a);
   cw_sess *s = ts->sess;
   if (cw__ts_reserve(ts, a->vc.n + n) != 0)
     return 0;
@@ -261,7 +266,7 @@ void cw__record(cw_tstate *ts, const cw_evargs *ev) {
   uint32_t flags = ev->flags;
   const cw_ent *joins = ev->joins;
   uint32_t nj = ev->njoins;
-  a->ctr += (flags & CW_RF_WITH_REQUEST) ? 2 : 1;
+  a->ctr++;
   if (a->need_full) {
     joins = a->vc.e;
     nj = a->vc.n;
@@ -289,17 +294,15 @@ void cw__record(cw_tstate *ts, const cw_evargs *ev) {
         r = cw__ring_alloc(&ts->ring, (uint32_t)size, 1);
     }
   }
-  uint64_t seq = (flags & CW_RF_WITH_REQUEST)
-                     ? cw_fetch_add_relaxed(&s->seq, 2) + 1
-                     : cw_fetch_add_relaxed(&s->seq, 1);
+  uint64_t seq = cw_fetch_add_relaxed(&s->seq, 1);
   if (!r) {
-    uint64_t lost = (flags & CW_RF_WITH_REQUEST) ? 2 : 1;
     if (a->gap_n == 0)
-      a->gap_first = seq + 1 - lost;
-    a->gap_n += lost;
+      a->gap_first = seq;
+    a->gap_n++;
     a->gap_last = seq;
     a->need_full = 1;
-    cw_fetch_add_relaxed(&s->st_dropped, lost);
+    a->plain = 0;
+    cw_fetch_add_relaxed(&s->st_dropped, 1);
     cw__ring_commit(&ts->ring);
     return;
   }
@@ -358,6 +361,13 @@ void cw__record(cw_tstate *ts, const cw_evargs *ev) {
   if (ev->dlen)
     memcpy(p, ev->detail, ev->dlen);
   cw__ring_commit(&ts->ring);
+  a->plain = a->started && !a->gap_n && !a->has_trace;
+}
+
+void cw__record_lock(cw_tstate *ts, uint16_t kind, uint32_t flags,
+                     cw_lockst *lock, const cw_loc *loc) {
+  cw_evargs ev = {.kind = kind, .flags = flags, .lock = lock, .loc = *loc};
+  cw__record(ts, &ev);
 }
 
 void cw__record_simple(cw_tstate *ts, uint16_t kind, uint32_t flags,
@@ -367,7 +377,7 @@ void cw__record_simple(cw_tstate *ts, uint16_t kind, uint32_t flags,
   cw_rev *r = NULL;
   size_t size = round8(sizeof(cw_rev) + olen);
   /* The common case: nothing pending, nothing optional. */
-  if (a->started && !a->ended && !a->need_full && !a->gap_n && !a->has_trace)
+  if (a->plain)
     r = cw__ring_alloc(&ts->ring, (uint32_t)size, 0);
   if (!r) {
     cw_evargs ev = {.kind = kind,
@@ -381,8 +391,7 @@ void cw__record_simple(cw_tstate *ts, uint16_t kind, uint32_t flags,
     return;
   }
   cw_sess *s = ts->sess;
-  int pair = (flags & CW_RF_WITH_REQUEST) != 0;
-  a->ctr += pair ? 2 : 1;
+  a->ctr++;
   r->h.size = (uint32_t)size;
   r->h.type = CW_R_EVENT;
   r->kind = kind;
@@ -390,8 +399,7 @@ void cw__record_simple(cw_tstate *ts, uint16_t kind, uint32_t flags,
   r->flags = flags;
   r->slot = a->slot;
   r->gen = a->gen;
-  r->seq = pair ? cw_fetch_add_relaxed(&s->seq, 2) + 1
-                : cw_fetch_add_relaxed(&s->seq, 1);
+  r->seq = cw_fetch_add_relaxed(&s->seq, 1);
   r->ctr = a->ctr;
   r->mono = cw__stamp(s);
   r->file = loc.file;
@@ -420,6 +428,7 @@ void cw__actor_end(cw_tstate *ts, cw_actor *a, uint16_t kind) {
   }
   cw__record(ts, &ev);
   a->ended = 1;
+  a->plain = 0;
   ts->cur = saved;
 }
 
@@ -449,11 +458,7 @@ cw_status cw_actor_set_name(const char *name) {
   if (a->started || a->ctr > 0) {
     st = CW_ESTATE;
   } else {
-    cw_actab *t = &ts->sess->actors;
-    CW_CHECK(pthread_mutex_lock(&t->mu));
-    snprintf(t->slots[a->slot].name, sizeof(t->slots[a->slot].name), "%s",
-             name);
-    CW_CHECK(pthread_mutex_unlock(&t->mu));
+    cw__actab_rename(&ts->sess->actors, a->slot, name);
   }
   cw__leave(ts);
   return st;
@@ -570,6 +575,7 @@ cw_status cw_trace_set(const uint8_t trace_id[16], const uint8_t span_id[8]) {
   memcpy(a->span_id, span_id, 8);
   memset(a->parent_span, 0, 8);
   a->has_trace = 1;
+  a->plain = 0;
   cw__leave(ts);
   return CW_OK;
 }

@@ -8,6 +8,16 @@
 
 #include "cw_internal.h"
 
+/* Recomputes the fast path's limit: the end of the buffer, or the free
+ * space (from the cached tail) less the reserve, whichever comes first. */
+static void set_limit(cw_ring *r) {
+  uint64_t pos = (uint64_t)(r->pcur - r->buf);
+  uint64_t room = r->cap - (r->phead - r->ptail);
+  room = room > r->reserve ? room - r->reserve : 0;
+  uint64_t to_end = r->cap - pos;
+  r->plim = r->pcur + (room < to_end ? room : to_end);
+}
+
 int cw__ring_init(cw_ring *r, uint64_t cap) {
   memset(r, 0, sizeof(*r));
   cap &= ~(uint64_t)7;
@@ -18,6 +28,8 @@ int cw__ring_init(cw_ring *r, uint64_t cap) {
   r->reserve = cap / 16 < 4096 ? cap / 16 : 4096;
   atomic_init(&r->head, 0);
   atomic_init(&r->tail, 0);
+  r->pcur = r->buf;
+  set_limit(r);
   return 0;
 }
 
@@ -27,13 +39,16 @@ void cw__ring_free(cw_ring *r) {
 }
 
 void *cw__ring_alloc_slow(cw_ring *r, uint32_t size, int critical) {
-  uint64_t pos = r->phead % r->cap;
+  uint64_t pos = (uint64_t)(r->pcur - r->buf);
+  if (pos == r->cap)
+    pos = 0; /* full to the end: the next record starts over */
   uint64_t pad = r->cap - pos < size ? r->cap - pos : 0;
   uint64_t need = pad + size + (critical ? 0 : r->reserve);
   if (size > r->cap / 2)
     return NULL;
   if (r->cap - (r->phead - r->ptail) < need) {
     r->ptail = cw_load_acquire(&r->tail);
+    set_limit(r);
     if (r->cap - (r->phead - r->ptail) < need)
       return NULL;
   }
@@ -45,6 +60,8 @@ void *cw__ring_alloc_slow(cw_ring *r, uint32_t size, int critical) {
     pos = 0;
   }
   r->phead += size;
+  r->pcur = r->buf + pos + size;
+  set_limit(r);
   return r->buf + pos;
 }
 
@@ -53,6 +70,7 @@ int cw__ring_fits(cw_ring *r, uint64_t bytes, int critical) {
   if (r->cap - (r->phead - r->ptail) >= need)
     return 1;
   r->ptail = cw_load_acquire(&r->tail);
+  set_limit(r);
   return r->cap - (r->phead - r->ptail) >= need;
 }
 

@@ -28,6 +28,8 @@ typedef struct cw_ring {
   cw_au64 tail;     /* written by the consumer */
   uint64_t ptail;   /* producer's cached tail */
   uint64_t phead;   /* producer's unpublished head */
+  uint8_t *pcur;    /* buf + phead % cap (or buf + cap when full to the end) */
+  uint8_t *plim;    /* fast-path limit: no wrap, reserve kept (from ptail) */
 } cw_ring;
 
 /* Record header shared by every record kind. */
@@ -37,7 +39,7 @@ typedef struct cw_rhdr {
   uint16_t pad_;
 } cw_rhdr;
 
-enum { CW_R_PAD = 1, CW_R_EVENT = 2, CW_R_GAP = 3 };
+enum { CW_R_PAD = 1, CW_R_EVENT = 2, CW_R_GAP = 3, CW_R_LOCK = 4 };
 
 int cw__ring_init(cw_ring *r, uint64_t cap);
 void cw__ring_free(cw_ring *r);
@@ -46,12 +48,12 @@ void cw__ring_free(cw_ring *r);
  * is full. `critical` may use the reserve. Fill it, then cw__ring_commit. */
 void *cw__ring_alloc_slow(cw_ring *r, uint32_t size, int critical);
 static inline void *cw__ring_alloc(cw_ring *r, uint32_t size, int critical) {
-  uint64_t pos = r->phead % r->cap;
+  uint8_t *p = r->pcur;
   /* Fast path: no wrap, and room known from the cached tail. */
-  if (size <= r->cap / 2 && r->cap - pos >= size &&
-      r->cap - (r->phead - r->ptail) >= size + r->reserve) {
+  if (size <= r->cap / 2 && (size_t)(r->plim - p) >= size) {
     r->phead += size;
-    return r->buf + pos;
+    r->pcur = p + size;
+    return p;
   }
   return cw__ring_alloc_slow(r, size, critical);
 }

@@ -4,8 +4,9 @@
  *
  * DESIGN. A snapshot holds either local entries (actor-table slots of the
  * session that captured it) or named entries (decoded from a header).
- * Encoding needs global names, read under the actor-table mutex. The wire
- * form is "1." followed by base64url (no padding) of:
+ * Encoding needs global names, read under the actor-table mutex: the
+ * entries are ranked first and only the (at most 64) kept are named. The
+ * wire form is "1." followed by base64url (no padding) of:
  *
  *   varint n (<= CW_CLOCK_MAX_ENTRIES)
  *   n x { varint shared, varint suffix_len, suffix bytes, varint counter }
@@ -16,7 +17,8 @@
  * '#' and '/'; counters are 1..2^63-1. Entries go most recently created
  * actor first (the capturing actor always first), so when the cap cuts the
  * clock, the oldest history goes. The decoder checks every byte and length
- * and rejects anything else.
+ * and rejects anything else. Resolving a decoded clock maps names of this
+ * process's own actors to those actors (no remote twin).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -134,11 +136,78 @@ typedef struct named {
   size_t len;
   uint64_t ctr;
   uint64_t rank; /* higher first */
+  uint32_t slot, gen; /* local entries: named once selected */
 } named;
 
-static int cmp_named(const void *pa, const void *pb) {
-  const named *a = pa, *b = pb;
-  return a->rank > b->rank ? -1 : a->rank < b->rank ? 1 : 0;
+static void swap_named(named *a, named *b) {
+  named t = *a;
+  *a = *b;
+  *b = t;
+}
+
+/* Moves the k highest ranks of v[0..n) to v[0..k), in no particular order
+ * (quickselect, three-way partition). */
+static void select_top(named *v, uint32_t n, uint32_t k) {
+  uint32_t lo = 0, hi = n;
+  while (hi - lo > 1 && k > lo && k < hi) {
+    uint64_t pivot = v[lo + (hi - lo) / 2].rank;
+    uint32_t i = lo, j = lo, r = hi;
+    while (j < r) {
+      if (v[j].rank > pivot)
+        swap_named(&v[i++], &v[j++]);
+      else if (v[j].rank < pivot)
+        swap_named(&v[j], &v[--r]);
+      else
+        j++;
+    }
+    /* [lo, i) above the pivot, [i, r) equal, [r, hi) below. */
+    if (k <= i)
+      hi = i;
+    else if (k >= r)
+      lo = r;
+    else
+      break;
+  }
+}
+
+/* Sorts v[0..n) by rank, highest first (insertion sort: n <= 64). */
+static void sort_desc(named *v, uint32_t n) {
+  for (uint32_t i = 1; i < n; i++) {
+    named x = v[i];
+    uint32_t j = i;
+    for (; j > 0 && v[j - 1].rank < x.rank; j--)
+      v[j] = v[j - 1];
+    v[j] = x;
+  }
+}
+
+/* Keeps, in v[0..return), the (at most CW_CLOCK_MAX_ENTRIES) highest
+ * ranked of v[0..n), highest first, naming local entries (`s` non-NULL,
+ * actor table locked) only once they are selected: entries whose name
+ * cannot be used give their place to the next ones. */
+static uint32_t pick(cw_sess *s, named *v, uint32_t n, char *pool) {
+  uint32_t out = 0, pos = 0;
+  while (out < CW_CLOCK_MAX_ENTRIES && pos < n) {
+    uint32_t want = CW_CLOCK_MAX_ENTRIES - out;
+    if (want > n - pos)
+      want = n - pos;
+    select_top(v + pos, n - pos, want);
+    sort_desc(v + pos, want);
+    for (uint32_t i = pos; i < pos + want; i++) {
+      if (s) {
+        char *dst = pool + (size_t)out * (CW_NAME_MAX + 160);
+        size_t len =
+            cw__actor_fullname(s, v[i].slot, v[i].gen, dst, CW_NAME_MAX + 160);
+        if (len == 0 || len > CW_NAME_MAX - 1)
+          continue;
+        v[i].name = dst;
+        v[i].len = len;
+      }
+      v[out++] = v[i];
+    }
+    pos += want;
+  }
+  return out;
 }
 
 /* Builds the payload of the first k entries. @return its size. */
@@ -168,7 +237,7 @@ cw_status cw_clock_encode(const cw_clock_snapshot *snap, char *buf, size_t cap,
   cw_sess *s = atomic_load_explicit(&cw__cur, memory_order_acquire);
   uint32_t n = snap->n;
   named *v = cw__calloc(n ? n : 1, sizeof(*v));
-  char *pool = cw__malloc((size_t)(n ? n : 1) * (CW_NAME_MAX + 160));
+  char *pool = cw__malloc((size_t)CW_CLOCK_MAX_ENTRIES * (CW_NAME_MAX + 160));
   uint8_t *pl = cw__malloc(CW_CLOCK_MAX_ENTRIES * (CW_NAME_MAX + 24) + 16);
   cw_status st = CW_OK;
   if (!v || !pool || !pl) {
@@ -177,22 +246,19 @@ cw_status cw_clock_encode(const cw_clock_snapshot *snap, char *buf, size_t cap,
   }
   uint32_t m = 0;
   if (snap->sess && snap->sess == s) {
+    /* Rank every live entry (cheap), then name only the ones kept. */
     CW_CHECK(pthread_mutex_lock(&s->actors.mu));
     for (uint32_t i = 0; i < n; i++) {
       const sent *e = &snap->e[i];
-      if (e->ctr == 0)
-        continue; /* an actor that has recorded nothing yet */
-      char *dst = pool + (size_t)m * (CW_NAME_MAX + 160);
-      size_t len =
-          cw__actor_fullname(s, e->slot, e->gen, dst, CW_NAME_MAX + 160);
-      if (len == 0 || len > CW_NAME_MAX - 1)
-        continue;
-      v[m].name = dst;
-      v[m].len = len;
+      if (e->ctr == 0 || !cw__slot_valid(&s->actors, e->slot, e->gen))
+        continue; /* recorded nothing yet, or retired */
       v[m].ctr = e->ctr;
+      v[m].slot = e->slot;
+      v[m].gen = e->gen;
       v[m].rank = i == snap->self ? UINT64_MAX : s->actors.slots[e->slot].birth;
       m++;
     }
+    m = pick(s, v, m, pool);
     CW_CHECK(pthread_mutex_unlock(&s->actors.mu));
   } else {
     for (uint32_t i = 0; i < n; i++) {
@@ -205,9 +271,9 @@ cw_status cw_clock_encode(const cw_clock_snapshot *snap, char *buf, size_t cap,
       v[m].rank = (uint64_t)(n - i); /* keep the decoded order */
       m++;
     }
+    m = pick(NULL, v, m, NULL);
   }
-  qsort(v, m, sizeof(*v), cmp_named);
-  uint32_t k = m < CW_CLOCK_MAX_ENTRIES ? m : CW_CLOCK_MAX_ENTRIES;
+  uint32_t k = m;
   size_t plen = payload(v, k, pl);
   while (plen > PAYLOAD_MAX && k > 0)
     plen = payload(v, --k, pl);
@@ -399,9 +465,16 @@ int cw__snap_resolve(cw_tstate *ts, const cw_clock_snapshot *snap) {
   for (uint32_t i = 0; i < snap->n; i++) {
     const sent *e = &snap->e[i];
     cw_ent x = {e->slot, e->gen, e->ctr};
-    if (e->name_len) {
-      if (cw__actab_remote(&s->actors, snap->names + e->name_off, e->name_len,
-                           &x.slot, &x.gen) != 0)
+    const char *nm = snap->names + e->name_off;
+    if (e->name_len > s->prefix_len &&
+        memcmp(nm, s->prefix, s->prefix_len) == 0) {
+      /* One of this process's own actors (the clock made a round trip):
+       * the actor itself, not a remote twin; gone when it was retired. */
+      if (cw__actab_local(&s->actors, nm + s->prefix_len,
+                          e->name_len - s->prefix_len, &x.slot, &x.gen) != 0)
+        continue;
+    } else if (e->name_len) {
+      if (cw__actab_remote(&s->actors, nm, e->name_len, &x.slot, &x.gen) != 0)
         return -1;
     } else if (snap->sess != s) {
       continue;

@@ -22,6 +22,14 @@ if(TARGET cw_sdk_replay)
   target_compile_definitions(test_sdk_file PRIVATE
     CW_EXAMPLE_BALANCE="$<TARGET_FILE:cw_example_balance>")
   add_dependencies(test_sdk_file cw_example_balance)
+  # Lock fast path, and `causeway check` on an SDK trace (needs the CLI).
+  if(TARGET causeway_cli)
+    cw_sdk_test(test_sdk_lockpath)
+    target_link_libraries(test_sdk_lockpath PRIVATE PkgConfig::JANSSON)
+    target_compile_definitions(test_sdk_lockpath PRIVATE
+      CW_CLI="$<TARGET_FILE:causeway_cli>")
+    add_dependencies(test_sdk_lockpath causeway_cli)
+  endif()
 endif()
 
 # The installed package works for an out-of-tree consumer (CMake package

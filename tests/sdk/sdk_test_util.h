@@ -77,4 +77,18 @@ static inline void tu_wait(tu_flag *f) {
     sched_yield();
 }
 
+/* Events recorded so far by the whole process. */
+static inline uint64_t tu_events(void) {
+  cw_stats st;
+  cw_stats_get(&st);
+  return st.events;
+}
+
+/* Waits until some thread records an event after `base` events: e.g. the
+ * request of a thread that found a lock busy and is about to block. */
+static inline void tu_wait_events(uint64_t base) {
+  while (tu_events() <= base)
+    sched_yield();
+}
+
 #endif /* SDK_TEST_UTIL_H */

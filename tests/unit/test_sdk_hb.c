@@ -129,16 +129,20 @@ static void test_lock_events(void **state) {
   char dflt[64];
   snprintf(dflt, sizeof(dflt), "mutex@%p", (void *)&m1);
   int me = cw__replay_actor(&rp, "/solo");
-  const cw_rp_event *rq = cw__replay_find(&rp, CW_EV_LOCK_REQUEST, dflt, me, 0);
+  /* The locks were free: an acquire (not flagged TRY: it was a blocking
+   * call) and a release, no request. */
+  assert_int_equal(cw__replay_count(&rp, CW_EV_LOCK_REQUEST, NULL, me), 0);
   const cw_rp_event *ac =
       cw__replay_find(&rp, CW_EV_LOCK_ACQUIRED, dflt, me, 0);
   const cw_rp_event *rl = cw__replay_find(&rp, CW_EV_LOCK_RELEASE, dflt, me, 0);
-  assert_non_null(rq);
   assert_non_null(ac);
   assert_non_null(rl);
-  assert_true(rq->seq < ac->seq && ac->seq < rl->seq);
-  assert_true(rq->counter < ac->counter && ac->counter < rl->counter);
-  assert_true(rq->mono_ns <= ac->mono_ns && ac->mono_ns <= rl->mono_ns);
+  assert_false(ac->flags & CW_EVF_TRY);
+  assert_int_equal(cw__replay_count(&rp, CW_EV_LOCK_ACQUIRED, dflt, me), 1);
+  assert_int_equal(cw__replay_count(&rp, CW_EV_LOCK_RELEASE, dflt, me), 1);
+  assert_true(ac->seq < rl->seq);
+  assert_true(ac->counter + 1 == rl->counter);
+  assert_true(ac->mono_ns <= rl->mono_ns);
   assert_true(ac->wall_ns > 0);
   assert_string_equal(strrchr(ac->file, '/') + 1, "test_sdk_hb.c");
   assert_string_equal(ac->func, "test_lock_events");
@@ -154,12 +158,13 @@ static void test_lock_events(void **state) {
 static void *contend_a(void *arg) {
   (void)arg;
   named("holder");
+  tu_wait(&f2); /* the waiter's start event is out */
   cw_mutex_lock(&mu);
+  uint64_t base = tu_events();
   tu_set(&f1);
-  /* Give the other thread time to block; the assertions below hold
-   * whether or not it did. */
-  struct timespec nap = {0, 20000000};
-  nanosleep(&nap, NULL);
+  /* The waiter records nothing else before its request, which it records
+   * only once it found the lock busy: wait for it, then release. */
+  tu_wait_events(base);
   cw_mutex_unlock(&mu);
   return NULL;
 }
@@ -167,6 +172,8 @@ static void *contend_a(void *arg) {
 static void *contend_b(void *arg) {
   (void)arg;
   named("waiter");
+  CW_READ("ready");
+  tu_set(&f2);
   tu_wait(&f1);
   cw_mutex_lock(&mu);
   cw_mutex_unlock(&mu);
@@ -176,17 +183,31 @@ static void *contend_b(void *arg) {
 static void test_contended_lock(void **state) {
   (void)state;
   memset(&f1, 0, sizeof(f1));
+  memset(&f2, 0, sizeof(f2));
   run2(contend_a, contend_b);
   finish();
   char name[64];
   snprintf(name, sizeof(name), "mutex@%p", (void *)&mu);
+  int h = cw__replay_actor(&rp, "/holder");
+  int w = cw__replay_actor(&rp, "/waiter");
   const cw_rp_event *rel = ev(CW_EV_LOCK_RELEASE, name, "/holder", 0);
   const cw_rp_event *req = ev(CW_EV_LOCK_REQUEST, name, "/waiter", 0);
   const cw_rp_event *acq = ev(CW_EV_LOCK_ACQUIRED, name, "/waiter", 0);
+  const cw_rp_event *wrel = ev(CW_EV_LOCK_RELEASE, name, "/waiter", 0);
+  /* The holder found the lock free (acquire, release); the waiter found
+   * it busy (request, then acquire, then release). */
+  assert_int_equal(cw__replay_count(&rp, CW_EV_LOCK_REQUEST, name, h), 0);
+  assert_int_equal(cw__replay_count(&rp, CW_EV_LOCK_ACQUIRED, name, h), 1);
+  assert_int_equal(cw__replay_count(&rp, CW_EV_LOCK_REQUEST, name, w), 1);
+  assert_int_equal(cw__replay_count(&rp, CW_EV_LOCK_ACQUIRED, name, w), 1);
+  assert_true(req->seq < rel->seq && rel->seq < acq->seq);
+  assert_true(acq->seq < wrel->seq);
+  assert_true(req->counter + 1 == acq->counter);
   assert_false(cw__replay_hb(rel, req));
   assert_true(cw__replay_hb(rel, acq));
   assert_true(cw__replay_hb(req, acq));
   assert_true(acq->mono_ns >= rel->mono_ns);
+  assert_true(req->mono_ns <= acq->mono_ns);
 }
 
 /* ---- Trylock and timedlock

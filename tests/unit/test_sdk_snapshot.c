@@ -230,8 +230,115 @@ static void test_cap_most_recent_first(void **state) {
   cw__replay_free(&rp);
 }
 
+static uint64_t live_actors(void) {
+  cw_stats st;
+  cw_stats_get(&st);
+  return st.live_actors;
+}
+
+/* The kept entries are the 64 newest that have a usable name. With a
+ * 120-byte "service#instance/" prefix, "task-100" and later make names
+ * over 127 bytes, which a header cannot carry: of 136 tasks, the header
+ * keeps main and task-99 ... task-37 (the selection goes on past the
+ * unusable newest ones). */
+static void test_cap_skips_unusable_names(void **state) {
+  (void)state;
+  char path[512], svc[64], inst[64];
+  tu_path(path, sizeof(path), "snapname");
+  tu_clear_env();
+  memset(svc, 's', 60);
+  svc[60] = 0;
+  memset(inst, 'i', 58);
+  inst[58] = 0;
+  cw_config cfg;
+  cw_config_init(&cfg);
+  cfg.service = svc;
+  cfg.instance = inst;
+  cfg.trace_file = path;
+  assert_int_equal(cw_init(&cfg), CW_OK);
+  for (int i = 0; i < 136; i++) {
+    assert_int_equal(cw_task_begin("t", NULL), CW_OK);
+    cw_annotate_release("fan-in");
+    assert_int_equal(cw_task_end(), CW_OK);
+  }
+  cw_annotate_acquire("fan-in");
+  cw_clock_snapshot *s = cw_clock_snapshot_new();
+  assert_int_equal(cw_clock_current(s), CW_OK);
+  assert_int_equal(cw_clock_snapshot_len(s), 137);
+  char hdr[CW_CLOCK_HEADER_MAX + 1];
+  assert_int_equal(cw_clock_encode(s, hdr, sizeof(hdr), NULL), CW_OK);
+  cw_clock_snapshot *d = cw_clock_snapshot_new();
+  assert_int_equal(cw_clock_decode(hdr, strlen(hdr), d), CW_OK);
+  assert_int_equal(cw_clock_snapshot_len(d), CW_CLOCK_MAX_ENTRIES);
+  assert_int_equal(cw_task_begin("check", d), CW_OK);
+  CW_READ("probe");
+  assert_int_equal(cw_task_end(), CW_OK);
+  cw_clock_snapshot_free(s);
+  cw_clock_snapshot_free(d);
+  cw_replay rp;
+  assert_int_equal(tu_finish(path, &rp), 0);
+  const cw_rp_event *probe = cw__replay_find(&rp, CW_EV_READ, "probe", -1, 0);
+  assert_non_null(probe);
+  const char *in[] = {"/main", "/task-99", "/task-60", "/task-37"};
+  const char *out[] = {"/task-36", "/task-1", "/task-100", "/task-136"};
+  for (int i = 0; i < 4; i++) {
+    int a = cw__replay_actor(&rp, in[i]);
+    int b = cw__replay_actor(&rp, out[i]);
+    assert_true(a >= 0 && b >= 0);
+    assert_true(cw__replay_component(probe, (uint32_t)a) > 0);
+    assert_int_equal(cw__replay_component(probe, (uint32_t)b), 0);
+  }
+  cw__replay_free(&rp);
+}
+
+/* A received clock that names this process's own actors (a round trip
+ * through another service) maps them to those actors: no remote twin is
+ * made, the ordering holds, and names of actors it no longer has are
+ * dropped. Other services' names still become remote actors. */
+static void test_decode_maps_local_actors(void **state) {
+  (void)state;
+  char path[512];
+  tu_path(path, sizeof(path), "snaplocal");
+  assert_int_equal(tu_start(path, 0, 0), CW_OK);
+  CW_WRITE("before");
+  cw_clock_snapshot *s = cw_clock_snapshot_new();
+  assert_int_equal(cw_clock_current(s), CW_OK);
+  char hdr[CW_CLOCK_HEADER_MAX + 1];
+  assert_int_equal(cw_clock_encode(s, hdr, sizeof(hdr), NULL), CW_OK);
+  cw_clock_snapshot *d = cw_clock_snapshot_new();
+  assert_int_equal(cw_clock_decode(hdr, strlen(hdr), d), CW_OK);
+  assert_int_equal(cw_clock_snapshot_len(d), 1);
+  uint64_t live = live_actors();
+  assert_int_equal(cw_task_begin("back", d), CW_OK);
+  CW_READ("after");
+  assert_int_equal(live_actors(), live + 1); /* the task, no twin */
+  assert_int_equal(cw_task_end(), CW_OK);
+  /* Our prefix with an unknown actor is dropped; another service's actor
+   * becomes a remote one. */
+  const char *names[] = {"sdktest#inst/nobody", "other#x/t1"};
+  const uint64_t ctrs[] = {5, 7};
+  assert_int_equal(cw_clock_snapshot_set(d, names, ctrs, 2), CW_OK);
+  live = live_actors();
+  assert_int_equal(cw_clock_join(d, "mixed"), CW_OK);
+  assert_int_equal(live_actors(), live + 1);
+  cw_clock_snapshot_free(s);
+  cw_clock_snapshot_free(d);
+  cw_replay rp;
+  assert_int_equal(tu_finish(path, &rp), 0);
+  const cw_rp_event *w = cw__replay_find(&rp, CW_EV_WRITE, "before", -1, 0);
+  const cw_rp_event *r = cw__replay_find(&rp, CW_EV_READ, "after", -1, 0);
+  assert_non_null(w);
+  assert_non_null(r);
+  assert_true(cw__replay_hb(w, r));
+  assert_true(cw__replay_actor(&rp, "/nobody") < 0);
+  assert_true(cw__replay_actor(&rp, "other#x/t1") >= 0);
+  cw__replay_free(&rp);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_cap_skips_unusable_names),
+      cmocka_unit_test(test_decode_maps_local_actors),
       cmocka_unit_test(test_set_encode_decode),
       cmocka_unit_test(test_set_rejects),
       cmocka_unit_test(test_decode_malformed),
