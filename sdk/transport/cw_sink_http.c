@@ -6,7 +6,7 @@
  * copies the frame into a bounded queue and returns, so neither application
  * threads nor the drain thread ever wait on the network. A sender thread owns
  * one CURL handle (keep-alive) and sends the oldest frame. Connection errors,
- * 5xx, 408 and 429 are retried with exponential backoff and full jitter,
+ * 5xx, 408 and 429 are retried with exponential backoff and jitter,
  * honouring Retry-After; other 4xx answers mean the collector will never take
  * the batch, which is dropped and counted.
  *
@@ -354,7 +354,8 @@ static uint64_t backoff_ms(http_sink *h, unsigned attempt) {
     cap *= 2;
   if (cap > BACKOFF_MAX_MS)
     cap = BACKOFF_MAX_MS;
-  /* Full jitter: uniform in [cap/2, cap]. */
+  /* "Equal jitter": uniform in [cap/2, cap], so retries of many senders
+   * spread out while each still backs off. */
   h->rng = h->rng * 1103515245u + 12345u;
   return cap / 2 + (h->rng >> 8) % (cap / 2 + 1);
 }

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cw_format.h"
@@ -28,6 +29,8 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static int fail_next;  /* answer 503 to this many requests */
 static int down;       /* answer 503 to everything */
 static int reject_all; /* answer 400 */
+static int throttle_next; /* answer 429 with Retry-After: 1 this often */
+static struct timespec req_times[8]; /* arrival of the first requests */
 static uint64_t got_batches, got_events, got_gap_events, got_requests;
 static uint64_t seen_batch_no[4096];
 static char last_content_encoding[64];
@@ -64,12 +67,17 @@ static int on_events(struct mg_connection *conn, void *cbdata) {
     got += r;
   }
   pthread_mutex_lock(&mu);
+  if (got_requests < 8)
+    clock_gettime(CLOCK_MONOTONIC, &req_times[got_requests]);
   got_requests++;
   const char *ce = mg_get_header(conn, "Content-Encoding");
   snprintf(last_content_encoding, sizeof last_content_encoding, "%s",
            ce ? ce : "");
   int status = 200;
-  if (reject_all) {
+  if (throttle_next > 0) {
+    throttle_next--;
+    status = 429;
+  } else if (reject_all) {
     status = 400;
   } else if (down || fail_next > 0) {
     if (fail_next > 0)
@@ -88,6 +96,9 @@ static int on_events(struct mg_connection *conn, void *cbdata) {
   free(body);
   if (status == 503)
     mg_printf(conn, "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0\r\n"
+                    "Content-Length: 0\r\n\r\n");
+  else if (status == 429)
+    mg_printf(conn, "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\n"
                     "Content-Length: 0\r\n\r\n");
   else
     mg_printf(conn, "HTTP/1.1 %d X\r\nContent-Length: 2\r\n\r\n{}", status);
@@ -123,7 +134,7 @@ static void reset_counts(void) {
   pthread_mutex_lock(&mu);
   got_batches = got_events = got_gap_events = got_requests = 0;
   memset(seen_batch_no, 0, sizeof seen_batch_no);
-  fail_next = down = reject_all = 0;
+  fail_next = down = reject_all = throttle_next = 0;
   pthread_mutex_unlock(&mu);
 }
 
@@ -215,6 +226,30 @@ static void test_retries_503_with_retry_after(void **state) {
   assert_true(cw__http_sink_last_stats.retries >= 3);
 }
 
+static double seconds_between(const struct timespec *a,
+                              const struct timespec *b) {
+  return (double)(b->tv_sec - a->tv_sec) +
+         (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void test_429_waits_for_retry_after(void **state) {
+  reset_counts();
+  pthread_mutex_lock(&mu);
+  throttle_next = 1;
+  pthread_mutex_unlock(&mu);
+  cw_sink *s = cw__sink_http_open(base_url, "svc", "i");
+  int accepted;
+  send_frames(s, 0, 1, 10, &accepted);
+  assert_int_equal(s->flush(s), 0);
+  s->close(s);
+  assert_int_equal(got_requests, 2); /* the 429, then the success */
+  assert_int_equal(got_batches, 1);
+  assert_int_equal(cw__http_sink_last_stats.retries, 1);
+  /* The retry honoured "Retry-After: 1" rather than the 100 ms backoff: a
+   * lower bound on behaviour, not a speed measurement. */
+  assert_true(seconds_between(&req_times[0], &req_times[1]) >= 0.95);
+}
+
 static void test_rejected_batch_is_not_retried(void **state) {
   reset_counts();
   pthread_mutex_lock(&mu);
@@ -292,6 +327,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_delivers_every_batch),
       cmocka_unit_test(test_retries_503_with_retry_after),
+      cmocka_unit_test(test_429_waits_for_retry_after),
       cmocka_unit_test(test_rejected_batch_is_not_retried),
       cmocka_unit_test(test_down_then_back_bounded_and_gaps_reported),
       cmocka_unit_test(test_refused_connection_retries_until_deadline),
