@@ -5,6 +5,7 @@
 #include "raceway_traces.h"
 
 #include "cw_format.h"
+#include "cw_input.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -23,79 +24,6 @@ int cw__uuid_to_id(const char *s, uint8_t id[16]) {
   }
   hex[n] = '\0';
   return n == 32 ? cw__hex_to_id(hex, id) : -1;
-}
-
-/* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-static int digits(const char **p, int n, int *out) {
-  int v = 0;
-  for (int i = 0; i < n; i++) {
-    if ((*p)[i] < '0' || (*p)[i] > '9')
-      return -1;
-    v = v * 10 + ((*p)[i] - '0');
-  }
-  *p += n;
-  *out = v;
-  return 0;
-}
-
-int cw__rfc3339_ns(const char *s, int64_t *out) {
-  int y, mo, d, h, mi, sec;
-  const char *p = s;
-  if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
-      digits(&p, 2, &d))
-    return -1;
-  if (*p != 'T' && *p != 't' && *p != ' ')
-    return -1;
-  p++;
-  if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' ||
-      digits(&p, 2, &sec))
-    return -1;
-  /* Years outside 1678..2261 do not fit in int64 nanoseconds. */
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 ||
-      y < 1678 || y > 2261)
-    return -1;
-  int64_t frac = 0;
-  if (*p == '.') {
-    p++;
-    int n = 0;
-    while (*p >= '0' && *p <= '9') {
-      if (n < 9) {
-        frac = frac * 10 + (*p - '0');
-        n++;
-      }
-      p++;
-    }
-    if (n == 0)
-      return -1;
-    while (n++ < 9)
-      frac *= 10;
-  }
-  int64_t off = 0;
-  if (*p == 'Z' || *p == 'z') {
-    p++;
-  } else if (*p == '+' || *p == '-') {
-    int sign = *p++ == '-' ? -1 : 1, oh, om;
-    if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om))
-      return -1;
-    off = sign * (oh * 3600 + om * 60);
-  } else {
-    return -1;
-  }
-  if (*p)
-    return -1;
-  int64_t secs =
-      days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
-  *out = secs * 1000000000 + frac;
-  return 0;
 }
 
 static const char *sfield(json_t *o, const char *k) {
@@ -143,7 +71,7 @@ static int index_one(cw_traces *t, cw_engine *e, json_t *ev) {
       cw__engine_actor(e, cw__engine_intern(e, name, (size_t)n), service);
   const char *ts = sfield(ev, "timestamp");
   if (ts)
-    cw__rfc3339_ns(ts, &te.wall_ns);
+    cw__rfc3339_parse(ts, &te.wall_ns);
   const char *variant = json_object_iter_key(json_object_iter(kind));
   json_t *body = json_object_iter_value(json_object_iter(kind));
   if (!json_is_object(body))

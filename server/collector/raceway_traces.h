@@ -19,10 +19,6 @@
 size_t cw__raceway_index(cw_traces *t, cw_engine *e, const char *json,
                          size_t len);
 
-/* Parses an RFC 3339 timestamp ("2025-11-04T10:15:30.101234+00:00").
- * @return 0 and Unix ns in *out, or -1. */
-int cw__rfc3339_ns(const char *s, int64_t *out);
-
 /* Reads a UUID or 32-hex-digit id into 16 bytes. @return 0 or -1. */
 int cw__uuid_to_id(const char *s, uint8_t id[16]);
 

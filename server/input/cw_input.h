@@ -174,6 +174,10 @@ int cw__raceway_set_feed(cw_raceway_set *s, cw_engine *e, cw_input_stats *st);
 int cw__raceway_set_feed_ctx(cw_raceway_set *s, cw_raceway_ctx *c, cw_engine *e,
                              cw_input_stats *st);
 
+/* Parses an RFC 3339 timestamp ("2025-11-04T10:15:30.101234+00:00").
+ * @return 0 with Unix nanoseconds in *out, or -1. */
+int cw__rfc3339_parse(const char *s, int64_t *out);
+
 /* ---- Native ---- */
 
 /* Decodes native trace files (concatenated LZ4 frames) together: each

@@ -33,10 +33,6 @@ typedef struct cw_rw_feeder {
   uint64_t seq;
 } cw_rw_feeder;
 
-/* Parses an RFC 3339 timestamp ("2025-11-04T10:15:30.101234+00:00").
- * @return 0 with Unix nanoseconds in *out, or -1. */
-int cw__rfc3339_parse(const char *s, int64_t *out);
-
 /* Checks an event's shape without feeding it.
  * @return -1 when it is fine, or the cw_skip_reason to skip it for. */
 int cw__rw_validate(json_t *ev);

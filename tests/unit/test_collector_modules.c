@@ -25,6 +25,7 @@
 #include "query.h"
 #include "ratelimit.h"
 #include "raceway_traces.h"
+#include "cw_input.h"
 
 static int load(cw_config *c, int argc, const char **argv, char *err) {
   return cw__config_load(c, argc, (char **)argv, err, 256);
@@ -250,18 +251,19 @@ static void test_native_check(void **state) {
 static void test_rfc3339_and_uuid(void **state) {
   (void)state;
   int64_t ns;
-  assert_int_equal(cw__rfc3339_ns("1970-01-01T00:00:00Z", &ns), 0);
+  assert_int_equal(cw__rfc3339_parse("1970-01-01T00:00:00Z", &ns), 0);
   assert_int_equal(ns, 0);
-  assert_int_equal(cw__rfc3339_ns("2025-11-04T10:15:30.101234+00:00", &ns), 0);
+  assert_int_equal(cw__rfc3339_parse("2025-11-04T10:15:30.101234+00:00", &ns),
+                   0);
   assert_int_equal(ns, 1762251330101234000ll);
-  assert_int_equal(cw__rfc3339_ns("2025-11-04T12:15:30.5+02:00", &ns), 0);
+  assert_int_equal(cw__rfc3339_parse("2025-11-04T12:15:30.5+02:00", &ns), 0);
   assert_int_equal(ns, 1762251330500000000ll);
   const char *bad[] = {"2025-11-04",           "2025-13-04T10:15:30Z",
                        "2025-11-04T10:15:30",  "2025-11-04T10:15:30.Z",
                        "x025-11-04T10:15:30Z", "2025-11-04T10:15:30Zjunk",
                        "9999-12-31T23:59:59Z"};
   for (size_t i = 0; i < 7; i++)
-    assert_int_equal(cw__rfc3339_ns(bad[i], &ns), -1);
+    assert_int_equal(cw__rfc3339_parse(bad[i], &ns), -1);
   uint8_t id[16];
   assert_int_equal(cw__uuid_to_id("7c9e6679-7425-40de-944b-e07fc1f90ae7", id),
                    0);
