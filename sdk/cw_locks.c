@@ -140,14 +140,19 @@ static void fill_full(cw_tstate *ts, cw_lockst *ls, cw_actor *a) {
   ls->own_slot = UINT32_MAX;
   if (cw__vc_copy(v, ts->delta, n, UINT32_MAX, &ts->sess->actors.view) != 0)
     return; /* out of memory: the clock is incomplete */
-  for (uint32_t i = 0; i < v->n; i++) {
-    if (v->e[i].slot == a->slot) {
-      ls->own_slot = a->slot;
-      ls->own_gen = a->gen;
-      ls->own_ver = a->ver;
-      ls->own_idx = i;
-      break;
-    }
+  uint32_t lo = 0, hi = v->n; /* sorted by slot: find a's entry */
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (v->e[mid].slot < a->slot)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo < v->n && v->e[lo].slot == a->slot) {
+    ls->own_slot = a->slot;
+    ls->own_gen = a->gen;
+    ls->own_ver = a->ver;
+    ls->own_idx = lo;
   }
 }
 
