@@ -365,15 +365,15 @@ CW_API int cw_mutex_unlock(pthread_mutex_t *m);
 /* Read-write locks: a write-release orders later reads and writes; a
  * read-release orders only later write-acquires. */
 CW_API int cw_rwlock_rdlock_src(pthread_rwlock_t *l, const char *file,
-                               const char *func, uint32_t line);
+                                const char *func, uint32_t line);
 CW_API int cw_rwlock_wrlock_src(pthread_rwlock_t *l, const char *file,
-                               const char *func, uint32_t line);
+                                const char *func, uint32_t line);
 CW_API int cw_rwlock_tryrdlock_src(pthread_rwlock_t *l, const char *file,
-                                  const char *func, uint32_t line);
+                                   const char *func, uint32_t line);
 CW_API int cw_rwlock_trywrlock_src(pthread_rwlock_t *l, const char *file,
-                                  const char *func, uint32_t line);
+                                   const char *func, uint32_t line);
 CW_API int cw_rwlock_unlock_src(pthread_rwlock_t *l, const char *file,
-                               const char *func, uint32_t line);
+                                const char *func, uint32_t line);
 CW_API int cw_rwlock_rdlock_at(pthread_rwlock_t *l, cw_loc loc);
 CW_API int cw_rwlock_wrlock_at(pthread_rwlock_t *l, cw_loc loc);
 CW_API int cw_rwlock_tryrdlock_at(pthread_rwlock_t *l, cw_loc loc);

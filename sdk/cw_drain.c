@@ -229,10 +229,9 @@ static uint32_t lock_name_id(cw_drain *d, const cw_lockst *lock) {
   if (nm) {
     len = strlen(nm);
   } else {
-    int n =
-        snprintf(buf, sizeof(buf), "%s@0x%" PRIxPTR,
-                 lock_kind_name(cw_load_relaxed(&lock->kind)),
-                 (uintptr_t)lock->addr);
+    int n = snprintf(buf, sizeof(buf), "%s@0x%" PRIxPTR,
+                     lock_kind_name(cw_load_relaxed(&lock->kind)),
+                     (uintptr_t)lock->addr);
     nm = buf;
     len = n > 0 ? (size_t)n : 0;
   }
@@ -241,10 +240,9 @@ static uint32_t lock_name_id(cw_drain *d, const cw_lockst *lock) {
 
 /* Fills the fields every event record has. @return 0, 1 when the actor
  * is unknown (skip the record), or -1 when the batch is full. */
-static int event_head(cw_sess *s, cw_drain *d, cw_event_rec *ev,
-                      uint32_t slot, uint32_t gen, uint64_t seq,
-                      uint64_t ctr, uint64_t stamp, const char *file,
-                      const char *func, uint32_t line) {
+static int event_head(cw_sess *s, cw_drain *d, cw_event_rec *ev, uint32_t slot,
+                      uint32_t gen, uint64_t seq, uint64_t ctr, uint64_t stamp,
+                      const char *file, const char *func, uint32_t line) {
   memset(ev, 0, sizeof(*ev));
   ev->actor = actor_id(s, d, slot, gen);
   if (ev->actor == 0)

@@ -140,7 +140,8 @@ static void fill_full(cw_tstate *ts, cw_lockst *ls, cw_actor *a) {
   ls->own_slot = UINT32_MAX;
   if (cw__vc_copy(v, ts->delta, n, UINT32_MAX, &ts->sess->actors.view) != 0)
     return; /* out of memory: the clock is incomplete */
-  uint32_t lo = 0, hi = v->n; /* sorted by slot: find a's entry */
+  /* The clock is sorted by slot: find a's entry. */
+  uint32_t lo = 0, hi = v->n;
   while (lo < hi) {
     uint32_t mid = lo + (hi - lo) / 2;
     if (v->e[mid].slot < a->slot)
@@ -160,8 +161,7 @@ static void fill_full(cw_tstate *ts, cw_lockst *ls, cw_actor *a) {
  * is one (same actor, and a's other entries unchanged since), only a's own
  * entry moves. */
 static inline void fill_from(cw_tstate *ts, cw_lockst *ls, cw_actor *a) {
-  if (ls->own_slot == a->slot && ls->own_gen == a->gen &&
-      ls->own_ver == a->ver)
+  if (ls->own_slot == a->slot && ls->own_gen == a->gen && ls->own_ver == a->ver)
     ls->clock.e[ls->own_idx].ctr = a->ctr;
   else
     fill_full(ts, ls, a);

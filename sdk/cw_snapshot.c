@@ -135,7 +135,7 @@ typedef struct named {
   const char *name;
   size_t len;
   uint64_t ctr;
-  uint64_t rank; /* higher first */
+  uint64_t rank;      /* higher first */
   uint32_t slot, gen; /* local entries: named once selected */
 } named;
 

@@ -48,8 +48,8 @@ static size_t count(uint32_t kind, const char *lock, const char *who) {
   return cw__replay_count(&rp, kind, lock, a);
 }
 
-static const cw_rp_event *find(uint32_t kind, const char *lock,
-                               const char *who, size_t nth) {
+static const cw_rp_event *find(uint32_t kind, const char *lock, const char *who,
+                               size_t nth) {
   const cw_rp_event *e =
       cw__replay_find(&rp, kind, lock, cw__replay_actor(&rp, who), nth);
   assert_non_null(e);
@@ -197,8 +197,8 @@ static void *order_ba(void *arg) {
 static json_t *check(void) {
   char cmd[1200];
   snprintf(cmd, sizeof(cmd),
-           "'%s' check --report json --fail-on none --no-progress '%s'",
-           CW_CLI, path);
+           "'%s' check --report json --fail-on none --no-progress '%s'", CW_CLI,
+           path);
   FILE *p = popen(cmd, "r");
   assert_non_null(p);
   json_error_t je;
