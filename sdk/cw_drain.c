@@ -102,7 +102,7 @@ static void write_batch(cw_sess *s, cw_drain *d) {
     cw_fetch_add_relaxed(&s->st_batches, 1);
     cw_fetch_add_relaxed(&s->st_bytes, len);
   }
-  free(frame);
+  cw__fmt_free(frame);
 }
 
 static void ensure_open(cw_sess *s, cw_drain *d) {

@@ -3,16 +3,18 @@
 # -Werror) against the built SDK, run, and checked with the CLI: clean as
 # written, and a write/write race on alice's balance once the two lock calls
 # are removed, exactly as the README says.
-# usage: readme_example.sh SOURCE_DIR LIBCAUSEWAY_SO CAUSEWAY_CLI CC
+# usage: readme_example.sh SOURCE_DIR LIBCAUSEWAY_SO CAUSEWAY_CLI CC [SANITIZE]
 set -euo pipefail
-SRC=$1 LIB=$2 CLI=$3 CC=${4:-cc}
+SRC=$1 LIB=$2 CLI=$3 CC=${4:-cc} SAN=${5:-}
+SANFLAGS=()
+[ -n "$SAN" ] && SANFLAGS=(-fsanitize="$SAN")
 T=$(mktemp -d "${TMPDIR:-/tmp}/cw-readme-XXXXXX")
 trap 'rm -rf "$T"' EXIT
 awk '/^```c$/{f=1;next} /^```$/{f=0} f' "$SRC/README.md" >"$T/example.c"
 grep -q cw_init "$T/example.c" || { echo "no C example in README.md"; exit 1; }
 grep -v -e 'cw_mutex_' -e 'pthread_mutex_t lock' "$T/example.c" >"$T/unlocked.c"
 for v in example unlocked; do
-  "$CC" -std=c11 -Wall -Wextra -Werror -I"$SRC/include" "$T/$v.c" \
+  "$CC" -std=c11 -Wall -Wextra -Werror "${SANFLAGS[@]}" -I"$SRC/include" "$T/$v.c" \
     -o "$T/$v" "$LIB" -lpthread -Wl,-rpath,"$(dirname "$LIB")"
   (cd "$T" && rm -f bank.cwt && "./$v" && mv bank.cwt "$v.cwt")
 done

@@ -10,6 +10,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cw_format.h"
+#include "cw_format_alloc.h"
 
 #include <errno.h>
 #include <lz4frame.h>
@@ -77,7 +78,7 @@ static uint64_t hash_bytes(const void *p, size_t n) {
 }
 
 static int dict_init(dict *d, uint32_t cap) {
-  d->slots = calloc(cap, sizeof(dict_slot));
+  d->slots = fmt_calloc(cap, sizeof(dict_slot));
   d->cap = cap;
   d->count = 0;
   return d->slots ? 0 : -1;
@@ -90,7 +91,7 @@ static void dict_clear(dict *d) {
 
 static int dict_grow(dict *d) {
   uint32_t ncap = d->cap * 2;
-  dict_slot *ns = calloc(ncap, sizeof(dict_slot));
+  dict_slot *ns = fmt_calloc(ncap, sizeof(dict_slot));
   if (!ns)
     return -1;
   for (uint32_t i = 0; i < d->cap; i++) {
@@ -102,7 +103,7 @@ static int dict_grow(dict *d) {
       j = (j + 1) & (ncap - 1);
     ns[j] = *s;
   }
-  free(d->slots);
+  fmt_free(d->slots);
   d->slots = ns;
   d->cap = ncap;
   return 0;
@@ -127,10 +128,10 @@ cw_batch_writer *cw__bw_new(size_t capacity) {
     capacity = 256;
   if (capacity > UINT32_MAX)
     capacity = UINT32_MAX;
-  cw_batch_writer *bw = calloc(1, sizeof(*bw));
+  cw_batch_writer *bw = fmt_calloc(1, sizeof(*bw));
   if (!bw)
     return NULL;
-  bw->buf = malloc(capacity);
+  bw->buf = fmt_malloc(capacity);
   bw->cap = capacity;
   if (!bw->buf || dict_init(&bw->strings, 1024) || dict_init(&bw->actors, 64)) {
     cw__bw_free(bw);
@@ -142,10 +143,10 @@ cw_batch_writer *cw__bw_new(size_t capacity) {
 void cw__bw_free(cw_batch_writer *bw) {
   if (!bw)
     return;
-  free(bw->buf);
-  free(bw->strings.slots);
-  free(bw->actors.slots);
-  free(bw);
+  fmt_free(bw->buf);
+  fmt_free(bw->strings.slots);
+  fmt_free(bw->actors.slots);
+  fmt_free(bw);
 }
 
 /* @return non-zero when `need` more bytes fit under the hard cap. */
@@ -181,7 +182,9 @@ int cw__bw_begin(cw_batch_writer *bw, const cw_batch_hdr *hdr) {
   size_t need = 64 + hdr->service_len + hdr->instance_len;
   if (need > bw->cap)
     return -1;
-  uint8_t *p = malloc(need);
+  /* The SDK's names are short: no allocation (and so no failure) there. */
+  uint8_t stackbuf[512];
+  uint8_t *p = need <= sizeof stackbuf ? stackbuf : fmt_malloc(need);
   if (!p)
     return -1;
   size_t n = 0;
@@ -201,7 +204,8 @@ int cw__bw_begin(cw_batch_writer *bw, const cw_batch_hdr *hdr) {
   n += put_varint(p + n, zigzag(hdr->base_wall_ns));
   n += put_varint(p + n, hdr->base_mono_ns);
   int rc = put_record(bw, CW_REC_BATCH, p, n);
-  free(p);
+  if (p != stackbuf)
+    fmt_free(p);
   return rc;
 }
 
@@ -295,7 +299,7 @@ int cw__bw_event(cw_batch_writer *bw, const cw_event_rec *ev) {
     flags &= ~(uint32_t)CW_EVF_JOINS;
   size_t max = 256 + (size_t)ev->njoins * 15;
   uint8_t stackbuf[512];
-  uint8_t *p = max <= sizeof stackbuf ? stackbuf : malloc(max);
+  uint8_t *p = max <= sizeof stackbuf ? stackbuf : fmt_malloc(max);
   if (!p)
     return -1;
   size_t n = 0;
@@ -336,7 +340,7 @@ int cw__bw_event(cw_batch_writer *bw, const cw_event_rec *ev) {
   }
   int rc = put_record(bw, CW_REC_EVENT, p, n);
   if (p != stackbuf)
-    free(p);
+    fmt_free(p);
   if (rc == 0)
     bw->events++;
   return rc;
@@ -356,7 +360,7 @@ int cw__bw_gap(cw_batch_writer *bw, uint32_t actor, uint64_t dropped,
 int cw__bw_retire(cw_batch_writer *bw, uint64_t seq, const uint32_t *actors,
                   uint32_t n) {
   size_t max = 20 + (size_t)n * 5;
-  uint8_t *p = malloc(max);
+  uint8_t *p = fmt_malloc(max);
   if (!p)
     return -1;
   size_t k = 0;
@@ -365,7 +369,7 @@ int cw__bw_retire(cw_batch_writer *bw, uint64_t seq, const uint32_t *actors,
   for (uint32_t i = 0; i < n; i++)
     k += put_varint(p + k, actors[i]);
   int rc = put_record(bw, CW_REC_RETIRE, p, k);
-  free(p);
+  fmt_free(p);
   return rc;
 }
 
@@ -385,12 +389,12 @@ uint8_t *cw__bw_compress(const cw_batch_writer *bw, size_t *out_len) {
   prefs.frameInfo.contentSize = bw->len;
   prefs.frameInfo.blockSizeID = LZ4F_max256KB;
   size_t bound = LZ4F_compressFrameBound(bw->len, &prefs);
-  uint8_t *out = malloc(bound);
+  uint8_t *out = fmt_malloc(bound);
   if (!out)
     return NULL;
   size_t r = LZ4F_compressFrame(out, bound, bw->buf, bw->len, &prefs);
   if (LZ4F_isError(r)) {
-    free(out);
+    fmt_free(out);
     return NULL;
   }
   *out_len = r;
@@ -510,7 +514,7 @@ static int grow_table(void **tab, uint32_t *cap, uint32_t id, size_t elem) {
   uint32_t ncap = *cap ? *cap : 64;
   while (ncap <= id)
     ncap *= 2;
-  void *n = realloc(*tab, (size_t)ncap * elem);
+  void *n = fmt_realloc(*tab, (size_t)ncap * elem);
   if (!n)
     return -1;
   memset((char *)n + (size_t)*cap * elem, 0xff, (size_t)(ncap - *cap) * elem);
@@ -588,7 +592,7 @@ static int decode_event(reader *r, cw_batch_ctx *ctx, cw_event_rec *ev,
       return -1;
     }
     if (nj > ctx->capjoins) {
-      cw_clock_entry *j = realloc(ctx->joins, (size_t)nj * sizeof *j);
+      cw_clock_entry *j = fmt_realloc(ctx->joins, (size_t)nj * sizeof *j);
       if (!j) {
         *why = "out of memory";
         return -1;
@@ -750,8 +754,8 @@ int cw__decode_batch(const uint8_t *buf, size_t len, const cw_decode_cb *cb,
         rc = CW_DECODE_ERROR;
         break;
       }
-      free(retire);
-      retire = malloc((size_t)(n ? n : 1) * sizeof *retire);
+      fmt_free(retire);
+      retire = fmt_malloc((size_t)(n ? n : 1) * sizeof *retire);
       if (!retire) {
         set_err(err, off, "out of memory");
         rc = CW_DECODE_ERROR;
@@ -775,10 +779,10 @@ int cw__decode_batch(const uint8_t *buf, size_t len, const cw_decode_cb *cb,
     }
     /* Unknown record types are skipped: the length prefix makes that safe. */
   }
-  free(retire);
-  free(ctx.strings);
-  free(ctx.actors);
-  free(ctx.joins);
+  fmt_free(retire);
+  fmt_free(ctx.strings);
+  fmt_free(ctx.actors);
+  fmt_free(ctx.joins);
   return rc;
 }
 
@@ -791,7 +795,7 @@ uint8_t *cw__lz4_frame_decompress(const uint8_t *buf, size_t len,
     return NULL;
   }
   size_t cap = 64 * 1024, n = 0, pos = 0;
-  uint8_t *out = malloc(cap);
+  uint8_t *out = fmt_malloc(cap);
   size_t hint = 1;
   while (out && hint != 0) {
     if (n == cap) {
@@ -800,7 +804,7 @@ uint8_t *cw__lz4_frame_decompress(const uint8_t *buf, size_t len,
         goto fail;
       }
       size_t ncap = cap * 2 > max_out ? max_out : cap * 2;
-      uint8_t *o = realloc(out, ncap);
+      uint8_t *o = fmt_realloc(out, ncap);
       if (!o) {
         set_err(err, pos, "out of memory");
         goto fail;
@@ -832,7 +836,7 @@ uint8_t *cw__lz4_frame_decompress(const uint8_t *buf, size_t len,
   *consumed = pos;
   return out;
 fail:
-  free(out);
+  fmt_free(out);
   LZ4F_freeDecompressionContext(dctx);
   return NULL;
 }
@@ -858,7 +862,7 @@ int cw__decode_frames(const uint8_t *buf, size_t len, const cw_decode_cb *cb,
       return trunc ? CW_DECODE_TRUNCATED : CW_DECODE_ERROR;
     }
     int rc = cw__decode_batch(batch, out_len, cb, ud, &e);
-    free(batch);
+    fmt_free(batch);
     if (rc != CW_DECODE_OK) {
       if (rc == CW_DECODE_ERROR)
         set_err(err, pos, "in batch at byte %zu: %s (record offset %llu)", pos,
@@ -878,12 +882,12 @@ int cw__decode_file(const char *path, const cw_decode_cb *cb, void *ud,
     return CW_DECODE_ERROR;
   }
   size_t cap = 1 << 16, len = 0;
-  uint8_t *buf = malloc(cap);
+  uint8_t *buf = fmt_malloc(cap);
   while (buf) {
     if (len == cap) {
-      uint8_t *nb = realloc(buf, cap * 2);
+      uint8_t *nb = fmt_realloc(buf, cap * 2);
       if (!nb) {
-        free(buf);
+        fmt_free(buf);
         buf = NULL;
         break;
       }
@@ -898,13 +902,17 @@ int cw__decode_file(const char *path, const cw_decode_cb *cb, void *ud,
   int ferr = ferror(f);
   fclose(f);
   if (!buf || ferr) {
-    free(buf);
+    fmt_free(buf);
     set_err(err, 0, "cannot read %s", path);
     return CW_DECODE_ERROR;
   }
   int rc = cw__decode_frames(buf, len, cb, ud, truncated_tail, err);
-  free(buf);
+  fmt_free(buf);
   return rc;
+}
+
+void cw__fmt_free(void *p) {
+  fmt_free(p);
 }
 
 const char *cw__ev_kind_name(uint32_t kind) {

@@ -169,7 +169,8 @@ const uint8_t *cw__bw_data(const cw_batch_writer *bw, size_t *len);
 uint64_t cw__bw_events(const cw_batch_writer *bw);
 
 /* Compresses the current batch into one LZ4 frame.
- * @return a new buffer (free() it) and its size in *out_len, or NULL. */
+ * @return a new buffer (release it with cw__fmt_free()) and its size in
+ * *out_len, or NULL. */
 uint8_t *cw__bw_compress(const cw_batch_writer *bw, size_t *out_len);
 
 /* ---- Decoding ------------------------------------------------------------ */
@@ -215,8 +216,9 @@ int cw__decode_batch(const uint8_t *buf, size_t len, const cw_decode_cb *cb,
                      void *ud, cw_decode_error *err);
 
 /* Decompresses one LZ4 frame starting at buf. On success returns a new
- * buffer (free() it), its size in *out_len, and how many input bytes the
- * frame used in *consumed. The decompressed size is capped at max_out.
+ * buffer (release it with cw__fmt_free()), its size in *out_len, and how many
+ * input bytes the frame used in *consumed. The decompressed size is capped at
+ * max_out.
  * @return NULL with err filled on failure; err->msg says "truncated" when
  * the input ended inside the frame. */
 uint8_t *cw__lz4_frame_decompress(const uint8_t *buf, size_t len,
@@ -235,6 +237,11 @@ int cw__decode_frames(const uint8_t *buf, size_t len, const cw_decode_cb *cb,
 /* Reads a whole trace file and decodes it as cw__decode_frames does. */
 int cw__decode_file(const char *path, const cw_decode_cb *cb, void *ud,
                     int *truncated_tail, cw_decode_error *err);
+
+/* Releases a buffer returned by cw__bw_compress() or
+ * cw__lz4_frame_decompress() (inside libcauseway they come from the SDK's
+ * replaceable allocator). NULL is accepted. */
+void cw__fmt_free(void *p);
 
 /* Largest decompressed batch a reader accepts (64 MiB). */
 #define CW_MAX_BATCH_BYTES ((size_t)64 << 20)

@@ -32,6 +32,7 @@
 #include <time.h>
 
 #include "cw_format.h"
+#include "cw_format_alloc.h"
 
 #define MAX_QUEUE_BYTES_DEFAULT ((size_t)16 << 20)
 #define MAX_QUEUE_FRAMES 4096
@@ -157,7 +158,7 @@ static int gap_on_gap(void *ud, const cw_batch_ctx *ctx, uint32_t actor,
 }
 
 static frame *frame_new(const uint8_t *data, size_t len, int is_gap) {
-  frame *f = malloc(sizeof *f + len);
+  frame *f = fmt_malloc(sizeof *f + len);
   if (!f)
     return NULL;
   f->next = NULL;
@@ -180,7 +181,7 @@ static frame *make_gap_frame(const uint8_t *data, size_t len,
   if (!raw)
     return NULL;
   frame *f = NULL;
-  gap_acc *g = calloc(1, sizeof *g);
+  gap_acc *g = fmt_calloc(1, sizeof *g);
   if (g)
     g->bw = cw__bw_new(64 * 1024);
   if (g && g->bw) {
@@ -195,15 +196,15 @@ static frame *make_gap_frame(const uint8_t *data, size_t len,
       uint8_t *c = g->failed ? NULL : cw__bw_compress(g->bw, &clen);
       if (c) {
         f = frame_new(c, clen, 1);
-        free(c);
+        fmt_free(c);
       }
       *events = g->events;
     }
   }
   if (g)
     cw__bw_free(g->bw);
-  free(g);
-  free(raw);
+  fmt_free(g);
+  fmt_free(raw);
   return f;
 }
 
@@ -247,7 +248,7 @@ static int sink_write(cw_sink *s, const uint8_t *data, size_t len) {
   }
   lock(h);
   if (f && f->is_gap && h->qframes >= MAX_QUEUE_FRAMES) {
-    free(f); /* even the gap report does not fit: count it */
+    fmt_free(f); /* even the gap report does not fit: count it */
     f = NULL;
   }
   int rc = f && !f->is_gap ? 0 : -1; /* f belongs to the sender once queued */
@@ -397,7 +398,7 @@ static void *sender_main(void *arg) {
                   h->url, status);
       }
       h->st.last_status = status;
-      free(done);
+      fmt_free(done);
       attempt = 0;
       pthread_cond_broadcast(&h->cv);
       continue;
@@ -444,7 +445,7 @@ static void sink_close(cw_sink *s) {
   while (h->head) {
     frame *f = pop(h);
     left++;
-    free(f);
+    fmt_free(f);
   }
   h->st.batches_dropped += left;
   if (h->st.batches_dropped || left)
@@ -459,7 +460,7 @@ static void sink_close(cw_sink *s) {
   cw__http_sink_last_stats = h->st;
   pthread_mutex_destroy(&h->mu);
   pthread_cond_destroy(&h->cv);
-  free(h);
+  fmt_free(h);
 }
 
 cw_http_sink_stats cw__http_sink_last_stats;
@@ -481,7 +482,7 @@ cw_sink *cw__sink_http_open(const char *url, const char *service,
                             const char *instance) {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   pthread_once(&once, curl_init_once);
-  http_sink *h = calloc(1, sizeof *h);
+  http_sink *h = fmt_calloc(1, sizeof *h);
   if (!h)
     return NULL;
   size_t ul = strlen(url);
@@ -494,7 +495,7 @@ cw_sink *cw__sink_http_open(const char *url, const char *service,
     path = "";
   int n = snprintf(h->url, sizeof h->url, "%.*s%s", (int)ul, url, path);
   if (n < 0 || (size_t)n >= sizeof h->url) {
-    free(h);
+    fmt_free(h);
     return NULL;
   }
   const char *key = getenv("CAUSEWAY_API_KEY");
@@ -525,14 +526,14 @@ cw_sink *cw__sink_http_open(const char *url, const char *service,
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   if (pthread_mutex_init(&h->mu, NULL) || pthread_cond_init(&h->cv, &ca)) {
     pthread_condattr_destroy(&ca);
-    free(h);
+    fmt_free(h);
     return NULL;
   }
   pthread_condattr_destroy(&ca);
   if (pthread_create(&h->thread, NULL, sender_main, h)) {
     pthread_mutex_destroy(&h->mu);
     pthread_cond_destroy(&h->cv);
-    free(h);
+    fmt_free(h);
     return NULL;
   }
   (void)service;
