@@ -18,6 +18,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cw_format.h"
 #include "cw_internal.h"
@@ -287,9 +288,15 @@ void cw__record(cw_tstate *ts, const cw_evargs *ev) {
         flush_gap(ts, a) == 0)))
     r = cw__ring_alloc(&ts->ring, (uint32_t)size, ev->critical);
   if (!r && ev->critical) {
-    /* An actor's end must not be lost: wait (briefly) for the drain. */
-    for (int i = 0; i < 20000 && !r; i++) {
-      sched_yield();
+    /* An actor's end must not be lost: wait for the drain, yielding,
+     * then (a slow or loaded machine) sleeping, up to about a second. */
+    for (int i = 0; i < 30000 && !r; i++) {
+      if (i < 20000) {
+        sched_yield();
+      } else {
+        struct timespec nap = {0, 100000};
+        nanosleep(&nap, NULL);
+      }
       if (a->gap_n == 0 || flush_gap(ts, a) == 0)
         r = cw__ring_alloc(&ts->ring, (uint32_t)size, 1);
     }
