@@ -265,7 +265,7 @@ cw_status cw_clock_encode(const cw_clock_snapshot *snap, char *buf, size_t cap,
       const sent *e = &snap->e[i];
       if (!e->name_len)
         continue; /* local entries of another session */
-      v[m].name = snap->names + e->name_off;
+      v[m].name = snap->names ? snap->names + e->name_off : "";
       v[m].len = e->name_len;
       v[m].ctr = e->ctr;
       v[m].rank = (uint64_t)(n - i); /* keep the decoded order */
@@ -465,7 +465,7 @@ int cw__snap_resolve(cw_tstate *ts, const cw_clock_snapshot *snap) {
   for (uint32_t i = 0; i < snap->n; i++) {
     const sent *e = &snap->e[i];
     cw_ent x = {e->slot, e->gen, e->ctr};
-    const char *nm = snap->names + e->name_off;
+    const char *nm = snap->names ? snap->names + e->name_off : "";
     if (e->name_len > s->prefix_len &&
         memcmp(nm, s->prefix, s->prefix_len) == 0) {
       /* One of this process's own actors (the clock made a round trip):

@@ -6,10 +6,11 @@
  * DESIGN. Every entity is dense: symbols, actors, variables, locks and
  * annotation keys are numbered from 1 and kept in arrays, so the hot path
  * (one access) is array indexing plus, off the clean-point path, a look
- * at the variable's per-actor records (ae_race.c). Vector clocks are sparse sorted (actor, counter) arrays, so that
- * a service with millions of short-lived task actors keeps clocks as large
- * as the set of actors it actually heard of, and retired actors are dropped
- * from clocks on the next join.
+ * at the variable's per-actor records (ae_race.c). Vector clocks are sparse
+ * sorted (actor, counter) arrays, so that a service with millions of
+ * short-lived task actors keeps clocks as large as the set of actors it
+ * actually heard of, and retired actors are dropped from clocks on the next
+ * join.
  */
 #ifndef CW_AE_INTERNAL_H
 #define CW_AE_INTERNAL_H
@@ -151,7 +152,7 @@ typedef struct ae_entry {
   uint64_t counter, seq;
   int64_t val_int;
   cw_sym val_str;
-  uint32_t audit; /* latest audit record + 1, 0: none */
+  uint32_t audit;      /* latest audit record + 1, 0: none */
   uint32_t prev, next; /* recency list (slot indices, AE_NIL: none) */
 } ae_entry;
 

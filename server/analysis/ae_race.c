@@ -316,9 +316,8 @@ void cw__race_access(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
      * variable, else when the record count has doubled since the last
      * sweep (amortized O(1) per record; memory bounded by twice the live
      * records). */
-    if (retired &&
-        (v->n >= v->sweep_at ||
-         (v->n <= AE_REC_LINEAR && find_rec(e, v, aid) == UINT32_MAX)))
+    if (retired && (v->n >= v->sweep_at || (v->n <= AE_REC_LINEAR &&
+                                            find_rec(e, v, aid) == UINT32_MAX)))
       sweep(e, v);
   } else {
     if (retired)

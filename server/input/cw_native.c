@@ -57,7 +57,6 @@ typedef struct nat_src {
   int oom;
 } nat_src;
 
-
 int cw__lock_is_shared_resource(const char *name, size_t len) {
   return len > 3 && memcmp(name, "db:", 3) == 0;
 }

@@ -343,8 +343,8 @@ static void test_many_actors_retired(void **st) {
   assert_int_equal(ng, MA - GONE);
   cw_sym z = tstd_sym(e, "z");
   for (size_t k = 0; k < ng; k++) {
-    const char *other = cw__engine_str(e, g[k].loc1 == z ? g[k].loc2
-                                                          : g[k].loc1);
+    const char *other =
+        cw__engine_str(e, g[k].loc1 == z ? g[k].loc2 : g[k].loc1);
     char *end;
     long li = strtol(other + 1, &end, 10);
     assert_true(other[0] == 'l' && !*end && li > GONE && li <= MA);
@@ -385,8 +385,7 @@ static void test_many_readers(void **st) {
   enum { NR = 40 };
   static char buf[16384];
   size_t len = 0;
-  put(buf, sizeof(buf), &len, "T0|acq(L)|a\nT0|w(x)|init\nT0|rel(L)|r\n", 0,
-      0);
+  put(buf, sizeof(buf), &len, "T0|acq(L)|a\nT0|w(x)|init\nT0|rel(L)|r\n", 0, 0);
   for (int i = 1; i <= NR; i++) {
     put(buf, sizeof(buf), &len, "T%d|begin()|b\nT%d|racq(L)|a\n", i, i);
     put(buf, sizeof(buf), &len, "T%d|r(x)|r%d\n", i, i);

@@ -26,9 +26,9 @@
  */
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static int fail_next;  /* answer 503 to this many requests */
-static int down;       /* answer 503 to everything */
-static int reject_all; /* answer 400 */
+static int fail_next;     /* answer 503 to this many requests */
+static int down;          /* answer 503 to everything */
+static int reject_all;    /* answer 400 */
 static int throttle_next; /* answer 429 with Retry-After: 1 this often */
 static struct timespec req_times[8]; /* arrival of the first requests */
 static uint64_t got_batches, got_events, got_gap_events, got_requests;
