@@ -76,10 +76,39 @@ cw_status cw_set_allocator(cw_malloc_fn m, cw_realloc_fn r, cw_free_fn f) {
   return CW_OK;
 }
 
+/* A user's allocator hook runs "inside the SDK": whatever instrumented call
+ * it makes (a pool allocator's own cw_mutex_lock, say) passes straight
+ * through, on registered threads through their reentrancy flag, on others
+ * through cw__in_alloc, which cw__enter_slow() checks. */
+_Thread_local int cw__in_alloc;
+
+typedef struct hook_guard {
+  cw_tstate *ts;
+  int busy;
+} hook_guard;
+
+static hook_guard hook_enter(void) {
+  hook_guard g = {cw__tls, 0};
+  if (g.ts) {
+    g.busy = g.ts->busy;
+    g.ts->busy = 1;
+  }
+  cw__in_alloc++;
+  return g;
+}
+
+static void hook_leave(hook_guard g) {
+  cw__in_alloc--;
+  if (g.ts)
+    g.ts->busy = g.busy;
+}
+
 void *cw__malloc(size_t n) {
   if (n > SIZE_MAX - HDR)
     return NULL;
+  hook_guard g = hook_enter();
   unsigned char *p = a_malloc(n + HDR);
+  hook_leave(g);
   if (!p)
     return NULL;
   memcpy(p, &n, sizeof(n));
@@ -104,7 +133,9 @@ void *cw__realloc(void *p, size_t n) {
   unsigned char *base = (unsigned char *)p - HDR;
   size_t old;
   memcpy(&old, base, sizeof(old));
+  hook_guard g = hook_enter();
   unsigned char *q = a_realloc(base, n + HDR);
+  hook_leave(g);
   if (!q)
     return NULL;
   memcpy(q, &n, sizeof(n));
@@ -120,7 +151,9 @@ void cw__free(void *p) {
   size_t old;
   memcpy(&old, base, sizeof(old));
   atomic_fetch_sub_explicit(&g_memory, old, memory_order_relaxed);
+  hook_guard g = hook_enter();
   a_free(base);
+  hook_leave(g);
 }
 
 char *cw__strndup(const char *s, size_t max) {

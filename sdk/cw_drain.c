@@ -455,6 +455,7 @@ static uint64_t pass(cw_sess *s, cw_drain *d) {
 }
 
 static void *drain_main(void *arg) {
+  cw__thread_untraced();
   cw_sess *s = arg;
   cw_drain *d = s->dr;
   uint64_t interval = (uint64_t)s->cfg.flush_interval_ms * 1000000u;

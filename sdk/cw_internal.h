@@ -273,6 +273,11 @@ extern cw_aint cw__fork_pending;
 cw_sess *cw__fork_reinit(void);
 /* The calling thread's state (any session), or NULL. */
 extern _Thread_local cw_tstate *cw__tls;
+/* Marks the calling thread as the SDK's own (drain, transport): nothing it
+ * does is ever traced, even instrumented calls made by user hooks. */
+void cw__thread_untraced(void);
+/* Non-zero while this thread runs the user's allocator hook (cw_core.c). */
+extern _Thread_local int cw__in_alloc;
 
 /* ---- Recording (cw_record.c) ----------------------------------------------
  */

@@ -35,6 +35,10 @@ static pthread_key_t tls_key;
 /* ---- Thread registration --------------------------------------------------
  */
 
+void cw__thread_untraced(void) {
+  tls_dead = 1;
+}
+
 static void tls_dtor(void *p) {
   cw_tstate *ts = p;
   tls_dead = 1;
@@ -152,6 +156,8 @@ fail:
 }
 
 cw_tstate *cw__enter_slow(cw_sess *s) {
+  if (cw__in_alloc)
+    return NULL; /* called from the user's allocator hook, by the SDK */
   if (!s) {
     if (!cw_load_relaxed(&cw__fork_pending) || !(s = cw__fork_reinit()))
       return NULL;

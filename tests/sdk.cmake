@@ -19,6 +19,7 @@ if(TARGET cw_sdk_replay)
   cw_sdk_test(test_sdk_retire)
   cw_sdk_test(test_sdk_stress)
   cw_sdk_test(test_sdk_file)
+  cw_sdk_test(test_sdk_internal)
   target_compile_definitions(test_sdk_file PRIVATE
     CW_EXAMPLE_BALANCE="$<TARGET_FILE:cw_example_balance>")
   add_dependencies(test_sdk_file cw_example_balance)

@@ -361,8 +361,15 @@ static uint64_t backoff_ms(http_sink *h, unsigned attempt) {
   return cap / 2 + (h->rng >> 8) % (cap / 2 + 1);
 }
 
+#ifdef CW_FORMAT_SDK_ALLOC
+void cw__thread_untraced(void);
+#endif
+
 static void *sender_main(void *arg) {
   http_sink *h = arg;
+#ifdef CW_FORMAT_SDK_ALLOC
+  cw__thread_untraced(); /* the SDK's own thread: never traced */
+#endif
   CURL *curl = curl_easy_init();
   unsigned attempt = 0;
   lock(h);
