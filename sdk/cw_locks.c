@@ -242,11 +242,22 @@ static inline int mutex_timedlock(pthread_mutex_t *m,
                                   const struct timespec *abstime,
                                   const cw_loc *loc) {
   cw_tstate *ts = cw__enter();
-  int rc = pthread_mutex_timedlock(m, abstime);
   if (!ts)
-    return rc;
-  cw_lockst *ls = rc == 0 ? lookup(ts, m, CW_OBJ_MUTEX) : NULL;
-  if (ls)
+    return pthread_mutex_timedlock(m, abstime);
+  cw_lockst *ls = lookup(ts, m, CW_OBJ_MUTEX);
+  if (!ls) {
+    cw__leave(ts);
+    return pthread_mutex_timedlock(m, abstime);
+  }
+  /* A timed lock waits like a lock (its request is seen, so a wait-for
+   * cycle shows while it lasts), but it can give up: TRY keeps it out of
+   * the lock-order graph, and a timeout records no acquire. */
+  int rc = pthread_mutex_trylock(m);
+  if (rc != 0) {
+    ev_request(ts, ls, CW_EVF_TRY, loc);
+    rc = pthread_mutex_timedlock(m, abstime);
+  }
+  if (rc == 0)
     ev_acquired(ts, ls, CW_EVF_TRY, loc);
   cw__leave(ts);
   return rc;

@@ -17,7 +17,9 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <errno.h>
 #include <jansson.h>
+#include <time.h>
 #include <pthread.h>
 #include <sys/wait.h>
 
@@ -168,6 +170,55 @@ static void test_contended(void **state) {
   }
 }
 
+/* ---- Timed lock: its wait is visible, a timeout acquires nothing -------- */
+
+static pthread_mutex_t tm = PTHREAD_MUTEX_INITIALIZER;
+
+static void *timed_holder(void *arg) {
+  (void)arg;
+  assert_int_equal(cw_actor_set_name("tholder"), CW_OK);
+  cw_mutex_lock(&tm);
+  tu_set(&f0);
+  tu_wait(&f1); /* the other thread has timed out */
+  cw_mutex_unlock(&tm);
+  return NULL;
+}
+
+static void test_timedlock(void **state) {
+  (void)state;
+  assert_int_equal(cw_lock_name(&tm, "timed:m"), CW_OK);
+  assert_int_equal(cw_actor_set_name("timer"), CW_OK);
+  pthread_t h;
+  assert_int_equal(pthread_create(&h, NULL, timed_holder, NULL), 0);
+  tu_wait(&f0);
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_nsec += 50 * 1000000L;
+  if (until.tv_nsec >= 1000000000L) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000L;
+  }
+  assert_int_equal(cw_mutex_timedlock(&tm, &until), ETIMEDOUT);
+  tu_set(&f1);
+  pthread_join(h, NULL);
+  /* Free now: acquired at once. */
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 5;
+  assert_int_equal(cw_mutex_timedlock(&tm, &until), 0);
+  assert_int_equal(cw_mutex_unlock(&tm), 0);
+  assert_int_equal(tu_finish(path, &rp), 0);
+  /* One request (the wait that timed out) and one acquire (the free lock),
+   * both marked TRY so they never feed the lock-order graph. */
+  assert_int_equal(count(CW_EV_LOCK_REQUEST, "timed:m", "/timer"), 1);
+  assert_int_equal(count(CW_EV_LOCK_ACQUIRED, "timed:m", "/timer"), 1);
+  const cw_rp_event *req = find(CW_EV_LOCK_REQUEST, "timed:m", "/timer", 0);
+  const cw_rp_event *acq = find(CW_EV_LOCK_ACQUIRED, "timed:m", "/timer", 0);
+  assert_true(req->flags & CW_EVF_TRY);
+  assert_true(acq->flags & CW_EVF_TRY);
+  const cw_rp_event *hrel = find(CW_EV_LOCK_RELEASE, "timed:m", "/tholder", 0);
+  assert_true(req->seq < hrel->seq && hrel->seq < acq->seq);
+}
+
 /* ---- causeway check on an SDK trace -------------------------------------- */
 
 static pthread_mutex_t la = PTHREAD_MUTEX_INITIALIZER;
@@ -279,6 +330,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_uncontended, setup, teardown),
       cmocka_unit_test_setup_teardown(test_contended, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_timedlock, setup, teardown),
       cmocka_unit_test_setup_teardown(test_check_report, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
