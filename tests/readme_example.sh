@@ -16,7 +16,11 @@ grep -v -e 'cw_mutex_' -e 'pthread_mutex_t lock' "$T/example.c" >"$T/unlocked.c"
 for v in example unlocked; do
   "$CC" -std=c11 -Wall -Wextra -Werror "${SANFLAGS[@]}" -I"$SRC/include" "$T/$v.c" \
     -o "$T/$v" "$LIB" -lpthread -Wl,-rpath,"$(dirname "$LIB")"
-  (cd "$T" && rm -f bank.cwt && "./$v" && mv bank.cwt "$v.cwt")
+  # The unlocked variant races on purpose: under a TSan build, TSan sees the
+  # same race causeway reports; let it run to the end.
+  env=()
+  [ "$v" = unlocked ] && env=(TSAN_OPTIONS="report_bugs=0")
+  (cd "$T" && rm -f bank.cwt && env "${env[@]}" "./$v" && mv bank.cwt "$v.cwt")
 done
 set +e
 "$CLI" check "$T/example.cwt" >"$T/example.txt"; rc1=$?
