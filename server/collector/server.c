@@ -196,6 +196,35 @@ static int gate(cw_server *s, struct mg_connection *c, int raceway) {
   return 0;
 }
 
+/* Reads an ingest body under --max-body, counting what it refuses.
+ * @return 0, or the status to answer with, its message and extra header. */
+static int ingest_body(cw_server *s, struct mg_connection *c, uint8_t **body,
+                       size_t *len, const char **msg, const char **extra) {
+  int st = read_body(c, s->cfg.max_body, body, len);
+  if (!st) {
+    atomic_fetch_add(&s->m.ingest_bytes, *len);
+    return 0;
+  }
+  atomic_fetch_add(&s->m.refusals[st == 413   ? CW_REFUSE_TOO_LARGE
+                                  : st == 400 ? CW_REFUSE_MALFORMED
+                                              : CW_REFUSE_OVERLOADED],
+                   1);
+  *msg = st == 413   ? "body larger than --max-body"
+         : st == 400 ? "body shorter than Content-Length"
+                     : "out of memory";
+  *extra = st == 413 ? "Connection: close\r\n" : NULL;
+  return st;
+}
+
+/* The Retry-After header of a refused ingest, or "" (in buf). */
+static const char *retry_header(const cw_ingest_result *r, char *buf,
+                                size_t cap) {
+  buf[0] = '\0';
+  if (r->retry_after)
+    snprintf(buf, cap, "Retry-After: %d\r\n", r->retry_after);
+  return buf;
+}
+
 static int h_events(cw_server *s, struct mg_connection *c) {
   const char *enc = mg_get_header(c, "Content-Encoding");
   int lz4 = 0;
@@ -208,28 +237,18 @@ static int h_events(cw_server *s, struct mg_connection *c) {
   }
   uint8_t *body;
   size_t len;
-  int st = read_body(c, s->cfg.max_body, &body, &len);
+  const char *msg, *extra;
+  int st = ingest_body(s, c, &body, &len, &msg, &extra);
   if (st) {
-    atomic_fetch_add(&s->m.refusals[st == 413   ? CW_REFUSE_TOO_LARGE
-                                    : st == 400 ? CW_REFUSE_MALFORMED
-                                                : CW_REFUSE_OVERLOADED],
-                     1);
-    cw__http_error(c, st,
-                   st == 413   ? "body larger than --max-body"
-                   : st == 400 ? "body shorter than Content-Length"
-                               : "out of memory",
-                   st == 413 ? "Connection: close\r\n" : NULL);
+    cw__http_error(c, st, msg, extra);
     return st;
   }
-  atomic_fetch_add(&s->m.ingest_bytes, len);
   cw_ingest_result r;
   cw__ingest_native(&s->ingest, body, len, lz4, &r);
   free(body);
   if (r.status != 200) {
-    char h[64] = "";
-    if (r.retry_after)
-      snprintf(h, sizeof h, "Retry-After: %d\r\n", r.retry_after);
-    cw__http_error(c, r.status, r.msg, h);
+    char h[64];
+    cw__http_error(c, r.status, r.msg, retry_header(&r, h, sizeof h));
     return r.status;
   }
   json_t *reasons = json_object();
@@ -268,26 +287,18 @@ static int h_raceway(cw_server *s, struct mg_connection *c) {
   }
   uint8_t *body;
   size_t len;
-  int st = read_body(c, s->cfg.max_body, &body, &len);
+  const char *msg, *extra;
+  int st = ingest_body(s, c, &body, &len, &msg, &extra);
   if (st) {
-    atomic_fetch_add(&s->m.refusals[st == 413   ? CW_REFUSE_TOO_LARGE
-                                    : st == 400 ? CW_REFUSE_MALFORMED
-                                                : CW_REFUSE_OVERLOADED],
-                     1);
-    raceway_answer(
-        c, st, st == 413 ? "body larger than --max-body" : "bad request body",
-        st == 413 ? "Connection: close\r\n" : NULL);
+    raceway_answer(c, st, msg, extra);
     return st;
   }
-  atomic_fetch_add(&s->m.ingest_bytes, len);
   cw_ingest_result r;
   cw__ingest_raceway(&s->ingest, (const char *)body, len, &r);
   free(body);
   if (r.status != 200) {
-    char h[64] = "";
-    if (r.retry_after)
-      snprintf(h, sizeof h, "Retry-After: %d\r\n", r.retry_after);
-    raceway_answer(c, r.status, r.msg, h);
+    char h[64];
+    raceway_answer(c, r.status, r.msg, retry_header(&r, h, sizeof h));
     return r.status;
   }
   char data[64];
