@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cw_b64url.h"
+#include "cw_format.h"
 #include "cw_internal.h"
 
 typedef struct sent {
@@ -118,19 +120,6 @@ cw_status cw_clock_current(cw_clock_snapshot *snap) {
 
 /* ---- Encoding ------------------------------------------------------------ */
 
-static const char b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static size_t put_varint(uint8_t *p, uint64_t v) {
-  size_t n = 0;
-  while (v >= 0x80) {
-    p[n++] = (uint8_t)(v | 0x80);
-    v >>= 7;
-  }
-  p[n++] = (uint8_t)v;
-  return n;
-}
-
 typedef struct named {
   const char *name;
   size_t len;
@@ -212,18 +201,18 @@ static uint32_t pick(cw_sess *s, named *v, uint32_t n, char *pool) {
 
 /* Builds the payload of the first k entries. @return its size. */
 static size_t payload(const named *v, uint32_t k, uint8_t *out) {
-  size_t n = put_varint(out, k);
+  size_t n = cw__put_varint(out, k);
   const char *prev = "";
   size_t prevlen = 0;
   for (uint32_t i = 0; i < k; i++) {
     size_t sh = 0;
     while (sh < prevlen && sh < v[i].len && prev[sh] == v[i].name[sh])
       sh++;
-    n += put_varint(out + n, sh);
-    n += put_varint(out + n, v[i].len - sh);
+    n += cw__put_varint(out + n, sh);
+    n += cw__put_varint(out + n, v[i].len - sh);
     memcpy(out + n, v[i].name + sh, v[i].len - sh);
     n += v[i].len - sh;
-    n += put_varint(out + n, v[i].ctr);
+    n += cw__put_varint(out + n, v[i].ctr);
     prev = v[i].name;
     prevlen = v[i].len;
   }
@@ -284,21 +273,7 @@ cw_status cw_clock_encode(const cw_clock_snapshot *snap, char *buf, size_t cap,
   }
   buf[0] = '1';
   buf[1] = '.';
-  size_t o = 2;
-  for (size_t i = 0; i < plen; i += 3) {
-    uint32_t x = (uint32_t)pl[i] << 16;
-    if (i + 1 < plen)
-      x |= (uint32_t)pl[i + 1] << 8;
-    if (i + 2 < plen)
-      x |= pl[i + 2];
-    buf[o++] = b64[(x >> 18) & 63];
-    buf[o++] = b64[(x >> 12) & 63];
-    if (i + 1 < plen)
-      buf[o++] = b64[(x >> 6) & 63];
-    if (i + 2 < plen)
-      buf[o++] = b64[x & 63];
-  }
-  buf[o] = 0;
+  size_t o = 2 + cw__b64url_encode(pl, plen, buf + 2, cap - 2);
   if (out_len)
     *out_len = o;
 out:
@@ -309,20 +284,6 @@ out:
 }
 
 /* ---- Decoding ------------------------------------------------------------ */
-
-static int b64val(unsigned char c) {
-  if (c >= 'A' && c <= 'Z')
-    return c - 'A';
-  if (c >= 'a' && c <= 'z')
-    return c - 'a' + 26;
-  if (c >= '0' && c <= '9')
-    return c - '0' + 52;
-  if (c == '-')
-    return 62;
-  if (c == '_')
-    return 63;
-  return -1;
-}
 
 static int get_varint(const uint8_t *p, size_t len, size_t *pos,
                       uint64_t *out) {
@@ -351,29 +312,11 @@ cw_status cw_clock_decode(const char *hdr, size_t len,
     return CW_ETOOBIG;
   if (len < 2 || hdr[0] != '1' || hdr[1] != '.')
     return CW_EMALFORMED;
-  size_t n64 = len - 2;
-  if (n64 % 4 == 1)
-    return CW_EMALFORMED;
   uint8_t pl[PAYLOAD_MAX + 3];
-  size_t plen = 0;
-  for (size_t i = 0; i < n64; i += 4) {
-    uint32_t x = 0;
-    size_t k = n64 - i < 4 ? n64 - i : 4;
-    for (size_t j = 0; j < 4; j++) {
-      int d = j < k ? b64val((unsigned char)hdr[2 + i + j]) : 0;
-      if (d < 0)
-        return CW_EMALFORMED;
-      x = (x << 6) | (uint32_t)d;
-    }
-    pl[plen++] = (uint8_t)(x >> 16);
-    if (k > 2)
-      pl[plen++] = (uint8_t)(x >> 8);
-    if (k > 3)
-      pl[plen++] = (uint8_t)x;
-    /* Non-canonical trailing bits are malformed. */
-    if ((k == 2 && (x & 0xffff)) || (k == 3 && (x & 0xff)))
-      return CW_EMALFORMED;
-  }
+  long decoded = cw__b64url_decode(hdr + 2, len - 2, pl, sizeof pl, 0);
+  if (decoded < 0)
+    return CW_EMALFORMED;
+  size_t plen = (size_t)decoded;
   size_t pos = 0;
   uint64_t n;
   if (get_varint(pl, plen, &pos, &n) != 0)

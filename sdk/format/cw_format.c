@@ -22,7 +22,7 @@
 /* ---- Varints --------------------------------------------------------------
  */
 
-static size_t put_varint(uint8_t *p, uint64_t v) {
+size_t cw__put_varint(uint8_t *p, uint64_t v) {
   size_t n = 0;
   while (v >= 0x80) {
     p[n++] = (uint8_t)(v | 0x80);
@@ -160,7 +160,7 @@ static int put_record(cw_batch_writer *bw, uint8_t type, const uint8_t *payload,
   uint8_t hdr[11];
   size_t h = 0;
   hdr[h++] = type;
-  h += put_varint(hdr + h, n);
+  h += cw__put_varint(hdr + h, n);
   if (!room(bw, h + n))
     return -1;
   memcpy(bw->buf + bw->len, hdr, h);
@@ -190,19 +190,19 @@ int cw__bw_begin(cw_batch_writer *bw, const cw_batch_hdr *hdr) {
   size_t n = 0;
   memcpy(p, "CWB", 3);
   n += 3;
-  n += put_varint(p + n, CW_FORMAT_VERSION);
+  n += cw__put_varint(p + n, CW_FORMAT_VERSION);
   memcpy(p + n, hdr->stream_id, 16);
   n += 16;
-  n += put_varint(p + n, hdr->batch_no);
-  n += put_varint(p + n, hdr->service_len);
+  n += cw__put_varint(p + n, hdr->batch_no);
+  n += cw__put_varint(p + n, hdr->service_len);
   memcpy(p + n, hdr->service, hdr->service_len);
   n += hdr->service_len;
-  n += put_varint(p + n, hdr->instance_len);
+  n += cw__put_varint(p + n, hdr->instance_len);
   memcpy(p + n, hdr->instance, hdr->instance_len);
   n += hdr->instance_len;
-  n += put_varint(p + n, hdr->pid);
-  n += put_varint(p + n, zigzag(hdr->base_wall_ns));
-  n += put_varint(p + n, hdr->base_mono_ns);
+  n += cw__put_varint(p + n, hdr->pid);
+  n += cw__put_varint(p + n, zigzag(hdr->base_wall_ns));
+  n += cw__put_varint(p + n, hdr->base_mono_ns);
   int rc = put_record(bw, CW_REC_BATCH, p, n);
   if (p != stackbuf)
     fmt_free(p);
@@ -233,9 +233,9 @@ uint32_t cw__bw_string(cw_batch_writer *bw, const char *s, size_t len) {
   id = bw->next_string;
   hdr[h++] = CW_REC_STRING;
   uint8_t ib[20];
-  size_t il = put_varint(ib, id);
-  il += put_varint(ib + il, len);
-  h += put_varint(hdr + h, il + len);
+  size_t il = cw__put_varint(ib, id);
+  il += cw__put_varint(ib + il, len);
+  h += cw__put_varint(hdr + h, il + len);
   if (!room(bw, h + il + len))
     return 0;
   if ((bw->strings.count + 1) * 2 > bw->strings.cap && dict_grow(&bw->strings))
@@ -272,9 +272,9 @@ uint32_t cw__bw_actor(cw_batch_writer *bw, const char *name, size_t len,
   uint8_t p[24];
   size_t n = 0;
   id = bw->next_actor;
-  n += put_varint(p + n, id);
-  n += put_varint(p + n, sid);
-  n += put_varint(p + n, actor_kind);
+  n += cw__put_varint(p + n, id);
+  n += cw__put_varint(p + n, sid);
+  n += cw__put_varint(p + n, actor_kind);
   if (put_record(bw, CW_REC_ACTOR, p, n))
     return 0;
   /* Point the dictionary entry at the string's bytes in the buffer. */
@@ -303,28 +303,28 @@ int cw__bw_event(cw_batch_writer *bw, const cw_event_rec *ev) {
   if (!p)
     return -1;
   size_t n = 0;
-  n += put_varint(p + n, ev->kind);
-  n += put_varint(p + n, flags);
-  n += put_varint(p + n, ev->seq);
-  n += put_varint(p + n, ev->actor);
-  n += put_varint(p + n, ev->counter);
-  n += put_varint(p + n, zigzag((int64_t)((uint64_t)ev->wall_ns -
-                                          (uint64_t)bw->base_wall)));
-  n += put_varint(p + n, zigzag((int64_t)(ev->mono_ns - bw->base_mono)));
-  n += put_varint(p + n, ev->object);
-  n += put_varint(p + n, ev->file);
-  n += put_varint(p + n, ev->line);
-  n += put_varint(p + n, ev->func);
+  n += cw__put_varint(p + n, ev->kind);
+  n += cw__put_varint(p + n, flags);
+  n += cw__put_varint(p + n, ev->seq);
+  n += cw__put_varint(p + n, ev->actor);
+  n += cw__put_varint(p + n, ev->counter);
+  n += cw__put_varint(p + n, zigzag((int64_t)((uint64_t)ev->wall_ns -
+                                              (uint64_t)bw->base_wall)));
+  n += cw__put_varint(p + n, zigzag((int64_t)(ev->mono_ns - bw->base_mono)));
+  n += cw__put_varint(p + n, ev->object);
+  n += cw__put_varint(p + n, ev->file);
+  n += cw__put_varint(p + n, ev->line);
+  n += cw__put_varint(p + n, ev->func);
   if (flags & CW_EVF_VAL_INT)
-    n += put_varint(p + n, zigzag(ev->val_int));
+    n += cw__put_varint(p + n, zigzag(ev->val_int));
   if (flags & CW_EVF_VAL_STR)
-    n += put_varint(p + n, ev->val_str);
+    n += cw__put_varint(p + n, ev->val_str);
   if (flags & CW_EVF_DURATION)
-    n += put_varint(p + n, ev->duration_ns);
+    n += cw__put_varint(p + n, ev->duration_ns);
   if (flags & CW_EVF_DETAIL)
-    n += put_varint(p + n, ev->detail);
+    n += cw__put_varint(p + n, ev->detail);
   if (flags & CW_EVF_AUX)
-    n += put_varint(p + n, zigzag(ev->aux));
+    n += cw__put_varint(p + n, zigzag(ev->aux));
   if (flags & CW_EVF_TRACE) {
     memcpy(p + n, ev->trace_id, 16);
     memcpy(p + n + 16, ev->span_id, 8);
@@ -332,10 +332,10 @@ int cw__bw_event(cw_batch_writer *bw, const cw_event_rec *ev) {
     n += 32;
   }
   if (flags & CW_EVF_JOINS) {
-    n += put_varint(p + n, ev->njoins);
+    n += cw__put_varint(p + n, ev->njoins);
     for (uint32_t i = 0; i < ev->njoins; i++) {
-      n += put_varint(p + n, ev->joins[i].actor);
-      n += put_varint(p + n, ev->joins[i].counter);
+      n += cw__put_varint(p + n, ev->joins[i].actor);
+      n += cw__put_varint(p + n, ev->joins[i].counter);
     }
   }
   int rc = put_record(bw, CW_REC_EVENT, p, n);
@@ -350,10 +350,10 @@ int cw__bw_gap(cw_batch_writer *bw, uint32_t actor, uint64_t dropped,
                uint64_t first_seq, uint64_t last_seq) {
   uint8_t p[48];
   size_t n = 0;
-  n += put_varint(p + n, actor);
-  n += put_varint(p + n, dropped);
-  n += put_varint(p + n, first_seq);
-  n += put_varint(p + n, last_seq);
+  n += cw__put_varint(p + n, actor);
+  n += cw__put_varint(p + n, dropped);
+  n += cw__put_varint(p + n, first_seq);
+  n += cw__put_varint(p + n, last_seq);
   return put_record(bw, CW_REC_GAP, p, n);
 }
 
@@ -364,10 +364,10 @@ int cw__bw_retire(cw_batch_writer *bw, uint64_t seq, const uint32_t *actors,
   if (!p)
     return -1;
   size_t k = 0;
-  k += put_varint(p + k, seq);
-  k += put_varint(p + k, n);
+  k += cw__put_varint(p + k, seq);
+  k += cw__put_varint(p + k, n);
   for (uint32_t i = 0; i < n; i++)
-    k += put_varint(p + k, actors[i]);
+    k += cw__put_varint(p + k, actors[i]);
   int rc = put_record(bw, CW_REC_RETIRE, p, k);
   fmt_free(p);
   return rc;

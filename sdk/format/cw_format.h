@@ -128,6 +128,10 @@ typedef struct cw_batch_hdr {
 
 /* ---- Encoding ------------------------------------------------------------ */
 
+/* Writes v as an unsigned LEB128 varint (at most 10 bytes) at p.
+ * @return the number of bytes written. */
+size_t cw__put_varint(uint8_t *p, uint64_t v);
+
 /* A batch under construction: an uncompressed record buffer with a hard
  * capacity, plus the batch-local string and actor dictionaries. */
 typedef struct cw_batch_writer cw_batch_writer;

@@ -107,7 +107,7 @@ void cw__http_hex(const uint8_t *in, size_t n, char *out) {
   out[2 * n] = 0;
 }
 
-static int hexval(int c) {
+int cw__http_hexval(int c) {
   if (c >= '0' && c <= '9')
     return c - '0';
   if (c >= 'a' && c <= 'f')
@@ -121,8 +121,8 @@ static int hexval(int c) {
 static int unhex(const char *s, size_t n, uint8_t *out) {
   int nonzero = 0;
   for (size_t i = 0; i < n; i++) {
-    int hi = hexval((unsigned char)s[2 * i]);
-    int lo = hexval((unsigned char)s[2 * i + 1]);
+    int hi = cw__http_hexval((unsigned char)s[2 * i]);
+    int lo = cw__http_hexval((unsigned char)s[2 * i + 1]);
     if (hi < 0 || lo < 0)
       return 0;
     out[i] = (uint8_t)(hi << 4 | lo);
@@ -146,8 +146,8 @@ cw_status cw_http_parse_traceparent(const char *value, size_t len,
   if (!value || len < 55 || value[2] != '-' || value[35] != '-' ||
       value[52] != '-')
     return CW_EMALFORMED;
-  if (hexval((unsigned char)value[0]) < 0 ||
-      hexval((unsigned char)value[1]) < 0)
+  if (cw__http_hexval((unsigned char)value[0]) < 0 ||
+      cw__http_hexval((unsigned char)value[1]) < 0)
     return CW_EMALFORMED;
   (void)unhex(value, 1, ver);
   if (ver[0] == 0xff || (ver[0] == 0 && len != 55) ||
@@ -155,8 +155,8 @@ cw_status cw_http_parse_traceparent(const char *value, size_t len,
     return CW_EMALFORMED;
   if (!unhex(value + 3, 16, t) || !unhex(value + 36, 8, s))
     return CW_EMALFORMED;
-  if (hexval((unsigned char)value[53]) < 0 ||
-      hexval((unsigned char)value[54]) < 0)
+  if (cw__http_hexval((unsigned char)value[53]) < 0 ||
+      cw__http_hexval((unsigned char)value[54]) < 0)
     return CW_EMALFORMED;
   (void)unhex(value + 53, 1, flags);
   memcpy(trace_id, t, 16);

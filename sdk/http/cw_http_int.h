@@ -52,6 +52,8 @@ void cw__http_call_name(const uint8_t span[8], char *buf, size_t cap);
 /* Fills buf with n random bytes, never all zero (a per-thread generator
  * seeded from /dev/urandom and the clock; ids, not secrets). */
 void cw__http_random(uint8_t *buf, size_t n);
+/* @return the value of a hex digit, or -1. */
+int cw__http_hexval(int c);
 
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void cw__http_hex(const uint8_t *in, size_t n, char *out);

@@ -7,86 +7,13 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cw_http_int.h"
+#include "cw_b64url.h"
 #include "cw_json_depth.h"
 
 #include <jansson.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int b64val(int c) {
-  if (c >= 'A' && c <= 'Z')
-    return c - 'A';
-  if (c >= 'a' && c <= 'z')
-    return c - 'a' + 26;
-  if (c >= '0' && c <= '9')
-    return c - '0' + 52;
-  if (c == '-' || c == '+')
-    return 62;
-  if (c == '_' || c == '/')
-    return 63;
-  return -1;
-}
-
-/* Decodes base64url (padding optional). @return bytes written, or -1. */
-static long b64_decode(const char *in, size_t len, uint8_t *out, size_t cap) {
-  uint32_t acc = 0;
-  int bits = 0;
-  size_t n = 0;
-  while (len > 0 && in[len - 1] == '=')
-    len--;
-  for (size_t i = 0; i < len; i++) {
-    int v = b64val((unsigned char)in[i]);
-    if (v < 0)
-      return -1;
-    acc = (acc << 6) | (uint32_t)v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      if (n >= cap)
-        return -1;
-      out[n++] = (uint8_t)(acc >> bits);
-    }
-  }
-  if (bits >= 6) /* a lone trailing character */
-    return -1;
-  return (long)n;
-}
-
-static size_t b64_encode(const uint8_t *in, size_t len, char *out, size_t cap) {
-  static const char a[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  size_t n = 0;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (size_t i = 0; i < len; i++) {
-    acc = (acc << 8) | in[i];
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      if (n + 1 >= cap)
-        return 0;
-      out[n++] = a[(acc >> bits) & 63];
-    }
-  }
-  if (bits > 0) {
-    if (n + 1 >= cap)
-      return 0;
-    out[n++] = a[(acc << (6 - bits)) & 63];
-  }
-  out[n] = 0;
-  return n;
-}
-
-static int hexval(int c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
 /* Parses n bytes of hex, skipping '-' (UUID form). @return 1 when exactly
  * 2n digits were found and the id is not all zero. */
@@ -96,7 +23,7 @@ static int parse_id(const char *s, uint8_t *out, size_t n) {
   for (; *s; s++) {
     if (*s == '-')
       continue;
-    int v = hexval((unsigned char)*s);
+    int v = cw__http_hexval((unsigned char)*s);
     if (v < 0 || digits >= 2 * n)
       return 0;
     if (digits % 2 == 0)
@@ -118,7 +45,7 @@ cw_status cw__rw_clock_decode(const char *value, size_t len,
     return CW_ETOOBIG;
   if (len < 3 || memcmp(value, "v1;", 3) != 0)
     return CW_EMALFORMED;
-  long n = b64_decode(value + 3, len - 3, raw, sizeof raw);
+  long n = cw__b64url_decode(value + 3, len - 3, raw, sizeof raw, 1);
   if (n <= 0)
     return CW_EMALFORMED;
   if (!cw__json_depth_ok((const char *)raw, (size_t)n, 16))
@@ -199,7 +126,8 @@ cw_status cw__rw_clock_encode(const cw__rw_clock *in, const char *service,
   cw_status st = CW_ETOOBIG;
   if (cap > 4) {
     memcpy(buf, "v1;", 3);
-    if (b64_encode((const uint8_t *)text, strlen(text), buf + 3, cap - 3) > 0)
+    if (cw__b64url_encode((const uint8_t *)text, strlen(text), buf + 3,
+                          cap - 3) > 0)
       st = CW_OK;
   }
   free(text);

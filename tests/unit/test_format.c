@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "cw_b64url.h"
 #include "cw_format.h"
 
 typedef struct seen {
@@ -312,6 +313,32 @@ static void test_many_strings_grow_dictionary(void **state) {
   cw__bw_free(bw);
 }
 
+static void test_b64url(void **state) {
+  uint8_t in[16], back[16];
+  char txt[32];
+  for (size_t len = 1; len <= sizeof in; len++) {
+    for (size_t i = 0; i < len; i++)
+      in[i] = (uint8_t)(i * 37 + len * 11 + 0xf0);
+    size_t n = cw__b64url_encode(in, len, txt, sizeof txt);
+    assert_int_equal(n, (len * 4 + 2) / 3);
+    assert_int_equal(strlen(txt), n);
+    assert_int_equal(cw__b64url_decode(txt, n, back, sizeof back, 0),
+                     (long)len);
+    assert_memory_equal(in, back, len);
+  }
+  /* "+/8" is "-_8" in the standard alphabet; padding only when lenient. */
+  assert_int_equal(cw__b64url_decode("-_8", 3, back, sizeof back, 0), 2);
+  assert_int_equal(cw__b64url_decode("+/8", 3, back, sizeof back, 0), -1);
+  assert_int_equal(cw__b64url_decode("+/8=", 4, back, sizeof back, 1), 2);
+  assert_int_equal(cw__b64url_decode("-_8=", 4, back, sizeof back, 0), -1);
+  /* Non-canonical trailing bits ("-_9" sets a bit past the last byte). */
+  assert_int_equal(cw__b64url_decode("-_9", 3, back, sizeof back, 0), -1);
+  assert_int_equal(cw__b64url_decode("-_9", 3, back, sizeof back, 1), 2);
+  assert_int_equal(cw__b64url_decode("AAAAA", 5, back, sizeof back, 1), -1);
+  assert_int_equal(cw__b64url_decode("AAAA", 4, back, 2, 0), -1); /* cap */
+  assert_int_equal(cw__b64url_encode(in, 3, txt, 4), 0);          /* cap */
+}
+
 static void test_kind_names(void **state) {
   assert_string_equal(cw__ev_kind_name(CW_EV_LOCK_ACQUIRED), "lock_acquired");
   assert_string_equal(cw__ev_kind_name(9999), "unknown");
@@ -327,6 +354,7 @@ int main(void) {
       cmocka_unit_test(test_batch_must_start_with_header),
       cmocka_unit_test(test_full_batch_refuses_records),
       cmocka_unit_test(test_many_strings_grow_dictionary),
+      cmocka_unit_test(test_b64url),
       cmocka_unit_test(test_kind_names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
