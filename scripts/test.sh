@@ -29,6 +29,17 @@ else
   FAILED=1
 fi
 
+# The repository is self-contained: nothing in it may read ../shared, which a
+# user's clone does not have (fixtures live in tests/fixtures).
+step "self-contained check"
+if git grep -nE '\.\./shared|CW_SHARED_DIR' -- ':!*.md' ':!scripts/test.sh'; then
+  echo "self-contained: FAILED (the files above read ../shared)"
+  results+=("self-contained: FAILED")
+  FAILED=1
+else
+  results+=("self-contained: ok")
+fi
+
 run_suite() { # name, build dir, ctest label regex, cmake args...
   local name=$1 dir=$2 labels=$3
   shift 3

@@ -94,10 +94,10 @@ static int check_expect_block(const char *text, const cw_summary *s) {
 }
 
 static void run_example(const char *file) {
-  const char *dir = getenv("CW_SHARED_DIR");
+  const char *dir = getenv("CW_FIXTURES_DIR");
   assert_non_null(dir);
   char path[1024];
-  snprintf(path, sizeof(path), "%s/examples/%s", dir, file);
+  snprintf(path, sizeof(path), "%s/%s", dir, file);
   char *text = tstd_read_file(path);
   assert_non_null(text);
   cw_engine *e = cw__engine_new(NULL);

@@ -195,13 +195,13 @@ static void test_multi_frame_body(void **state) {
 
 static void test_raceway_example_and_lost_update(void **state) {
   (void)state;
-  const char *shared = getenv("CW_SHARED_DIR");
+  const char *shared = getenv("CW_FIXTURES_DIR");
   const char *src = getenv("CW_SOURCE_DIR");
   assert_non_null(shared);
   assert_non_null(src);
   char p[512];
   size_t len;
-  snprintf(p, sizeof p, "%s/examples/raceway-batch.json", shared);
+  snprintf(p, sizeof p, "%s/raceway-batch.json", shared);
   char *body = read_file(p, &len);
   assert_non_null(body);
   const char *jh[] = {"Content-Type: application/json", NULL};

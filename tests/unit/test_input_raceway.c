@@ -60,12 +60,12 @@ static void test_rfc3339(void **state) {
   assert_int_equal(cw__rfc3339_parse("2262-01-01T00:00:00Z", &t), 0);
 }
 
-static void test_shared_example(void **state) {
+static void test_fixture_example(void **state) {
   (void)state;
   char path[1024];
-  const char *dir = getenv("CW_SHARED_DIR");
+  const char *dir = getenv("CW_FIXTURES_DIR");
   assert_non_null(dir);
-  snprintf(path, sizeof path, "%s/examples/raceway-batch.json", dir);
+  snprintf(path, sizeof path, "%s/raceway-batch.json", dir);
   FILE *f = fopen(path, "rb");
   assert_non_null(f);
   char buf[8192];
@@ -401,7 +401,7 @@ static void test_alloc_failures(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rfc3339),
-      cmocka_unit_test(test_shared_example),
+      cmocka_unit_test(test_fixture_example),
       cmocka_unit_test(test_sorted_by_timestamp),
       cmocka_unit_test(test_locks_and_modes),
       cmocka_unit_test(test_parent_link_joins),
