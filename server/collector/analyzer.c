@@ -52,6 +52,7 @@ struct cw_analyzer {
   cw_engine *engine;
   cw_feed *feed;
   cw_traces *traces;
+  cw_timeline *timeline;
   node *head, *tail;
   node *held; /* analysis thread only */
   sstate *streams;
@@ -143,8 +144,8 @@ static void feed_one(cw_analyzer *a, node *n) {
                                     a->engine, NULL, &a->in, NULL) != 0;
     fed = a->in.events - before;
     if (!failed)
-      cw__raceway_index(a->traces, a->engine, (const char *)n->it.data,
-                        n->it.len);
+      cw__raceway_index(a->traces, a->timeline, a->engine,
+                        (const char *)n->it.data, n->it.len);
   }
 #endif
   pthread_mutex_unlock(&a->emu);
@@ -313,6 +314,8 @@ cw_analyzer *cw__analyzer_new(const cw_analyzer_opts *o) {
     return NULL;
   }
   cw__feed_set_traces(a->feed, a->traces);
+  a->timeline = cw__timeline_new(o->event_memory);
+  cw__feed_set_timeline(a->feed, a->timeline);
 #ifdef CW_HAVE_INPUT
   a->rw = cw__raceway_ctx_new();
   if (!a->rw) {
@@ -352,6 +355,7 @@ void cw__analyzer_free(cw_analyzer *a) {
   cw__engine_free(a->engine);
   cw__feed_free(a->feed);
   cw__traces_free(a->traces);
+  cw__timeline_free(a->timeline);
 #ifdef CW_HAVE_INPUT
   cw__raceway_ctx_free(a->rw);
 #endif
@@ -442,6 +446,10 @@ cw_engine *cw__analyzer_lock(cw_analyzer *a) {
 
 cw_traces *cw__analyzer_traces(cw_analyzer *a) {
   return a->traces;
+}
+
+cw_timeline *cw__analyzer_timeline(cw_analyzer *a) {
+  return a->timeline;
 }
 
 void cw__analyzer_unlock(cw_analyzer *a) {

@@ -51,6 +51,7 @@ static const opt opts[] = {
      OFF(max_subscribers), 0},
     {"--fsync", "CAUSEWAY_FSYNC", T_INT, OFF(fsync), 0},
     {"--keep-events", "CAUSEWAY_KEEP_EVENTS", T_INT, OFF(keep_events), 0},
+    {"--event-memory", "CAUSEWAY_EVENT_MEMORY", T_SIZE, OFF(event_memory), 0},
 };
 
 static const char usage[] =
@@ -105,6 +106,10 @@ static const char usage[] =
     "                         the critical path [CAUSEWAY_KEEP_EVENTS]\n"
     "                         (default 0: memory holds shadow state only;\n"
     "                         1 costs about 90 bytes per access event)\n"
+    "  --event-memory BYTES   keep the newest events for the viewer's\n"
+    "                         timelines within this much memory, 0 = off\n"
+    "                         [CAUSEWAY_EVENT_MEMORY] (default 128M, about\n"
+    "                         1.6 million events)\n"
     "  --help                 print this help\n"
     "  --version              print the version\n";
 
@@ -266,6 +271,7 @@ static void defaults(cw_config *c) {
   c->max_subscribers = 8;
   c->fsync = 1;
   c->keep_events = 0;
+  c->event_memory = (uint64_t)128 << 20;
 }
 
 int cw__config_load(cw_config *c, int argc, char **argv, char *err,

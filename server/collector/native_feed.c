@@ -135,6 +135,7 @@ struct cw_feed {
   size_t svc_len, inst_len;
   uint64_t fed;
   cw_traces *traces;
+  cw_timeline *timeline;
   char name[1024];
 };
 
@@ -174,6 +175,47 @@ static void note_trace(cw_feed *f, const cw_event_rec *ev, const cw_aevent *a) {
   memcpy(te.span_id, ev->span_id, 8);
   memcpy(te.parent_span_id, ev->parent_span_id, 8);
   cw__traces_add(f->traces, ev->trace_id, f->service, &te);
+}
+
+void cw__feed_set_timeline(cw_feed *f, cw_timeline *t) {
+  f->timeline = t;
+}
+
+/* Keeps one analysed event for the viewer's timelines. */
+static void note_timeline(cw_feed *f, const cw_event_rec *ev,
+                          const cw_aevent *a) {
+  cw_tl_event te;
+  memset(&te, 0, sizeof te);
+  te.kind = (uint8_t)ev->kind;
+  te.flags = (uint16_t)ev->flags;
+  te.actor = a->actor;
+  te.object = a->object
+                  ? a->object
+                  : (a->child ? cw__engine_actor_name(f->e, a->child) : 0);
+  te.loc = a->loc;
+  te.detail = a->detail;
+  te.val_str = a->val_str;
+  te.wall_ns = ev->wall_ns;
+  te.duration_ns = ev->duration_ns;
+  te.seq = ev->seq;
+  te.counter = ev->counter;
+  if (ev->flags & CW_EVF_VAL_INT) {
+    te.val = ev->val_int;
+    te.has_val = 1;
+  } else if (ev->flags & CW_EVF_AUX) {
+    te.val = ev->aux;
+    te.has_val = 1;
+  }
+  if (ev->kind == CW_EV_HTTP_RECV || ev->kind == CW_EV_HTTP_RESPONSE)
+    for (uint32_t i = 0; i < a->njoins; i++) {
+      cw_sym from = cw__engine_actor_service(f->e, a->joins[i].actor);
+      if (from && from != f->service) {
+        te.from_actor = a->joins[i].actor;
+        te.from_counter = a->joins[i].counter;
+        break;
+      }
+    }
+  cw__timeline_add(f->timeline, &te);
 }
 
 void cw__feed_free(cw_feed *f) {
@@ -374,6 +416,8 @@ static int fd_event(void *ud, const cw_batch_ctx *ctx, const cw_event_rec *ev) {
   cw__engine_feed(f->e, &a);
   if (f->traces)
     note_trace(f, ev, &a);
+  if (f->timeline)
+    note_timeline(f, ev, &a);
   f->fed++;
   return 0;
 }

@@ -135,6 +135,22 @@ static int parse_ev(cw_batch_writer *bw, char **tok, int nt, char *err,
       ev.wall_ns = strtoll(t + 5, NULL, 10);
     } else if (!strncmp(t, "mono=", 5)) {
       ev.mono_ns = strtoull(t + 5, NULL, 10);
+    } else if (!strncmp(t, "trace=", 6) || !strncmp(t, "span=", 5) ||
+               !strncmp(t, "pspan=", 6)) {
+      uint8_t *dst = t[0] == 't' ? ev.trace_id
+                     : t[0] == 's' ? ev.span_id
+                                   : ev.parent_span_id;
+      size_t want = t[0] == 't' ? 16 : 8;
+      const char *hex = strchr(t, '=') + 1;
+      if (strlen(hex) != want * 2)
+        return fail(err, errsz, line, "'%s' needs %zu hex digits", t, want * 2);
+      for (size_t b = 0; b < want; b++) {
+        unsigned v;
+        if (sscanf(hex + 2 * b, "%2x", &v) != 1)
+          return fail(err, errsz, line, "bad hex in '%s'", t);
+        dst[b] = (uint8_t)v;
+      }
+      ev.flags |= CW_EVF_TRACE;
     } else if (!strncmp(t, "dur=", 4)) {
       ev.duration_ns = strtoull(t + 4, NULL, 10);
       ev.flags |= CW_EVF_DURATION;

@@ -6,6 +6,7 @@
  *   ev SEQ ACTOR COUNTER KIND [OBJECT] [@FILE:LINE] [key=value...]
  *       keys: j=ACTOR:N,ACTOR:N (joins)  f=atomic,shared,try,full
  *             val=N  str=TEXT  wall=NS  mono=NS  dur=NS  detail=TEXT
+ *             trace=HEX32 span=HEX16 pspan=HEX16 (W3C trace context)
  *   gap ACTOR DROPPED FIRST LAST
  *   retire SEQ ACTOR...
  *   truncate N                          cut the last N bytes of the file
