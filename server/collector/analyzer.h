@@ -24,9 +24,9 @@
 typedef struct cw_analyzer cw_analyzer;
 
 typedef struct cw_analyzer_opts {
-  uint64_t queue_bytes; /* cap on queued + held batch bytes */
-  uint32_t hold_ms;     /* longest wait for a missing predecessor */
-  int keep_events;      /* engine keep_events */
+  uint64_t queue_bytes;  /* cap on queued + held batch bytes */
+  uint32_t hold_ms;      /* longest wait for a missing predecessor */
+  int keep_events;       /* engine keep_events */
   uint64_t event_memory; /* timeline bound in bytes; 0 = no timeline */
 } cw_analyzer_opts;
 

@@ -206,15 +206,21 @@ static void note_timeline(cw_feed *f, const cw_event_rec *ev,
     te.val = ev->aux;
     te.has_val = 1;
   }
-  if (ev->kind == CW_EV_HTTP_RECV || ev->kind == CW_EV_HTTP_RESPONSE)
-    for (uint32_t i = 0; i < a->njoins; i++) {
-      cw_sym from = cw__engine_actor_service(f->e, a->joins[i].actor);
-      if (from && from != f->service) {
-        te.from_actor = a->joins[i].actor;
-        te.from_counter = a->joins[i].counter;
-        break;
-      }
+  /* The edge that ordered this event after another actor's: for HTTP the
+   * caller (another service), else the first join naming another actor. */
+  int http = ev->kind == CW_EV_HTTP_RECV || ev->kind == CW_EV_HTTP_RESPONSE;
+  for (uint32_t i = 0; i < a->njoins; i++) {
+    cw_actor_id j = a->joins[i].actor;
+    if (j == a->actor)
+      continue;
+    int other = cw__engine_actor_service(f->e, j) != f->service;
+    if (!te.from_actor || (http && other)) {
+      te.from_actor = j;
+      te.from_counter = a->joins[i].counter;
     }
+    if (!http || other)
+      break;
+  }
   cw__timeline_add(f->timeline, &te);
 }
 

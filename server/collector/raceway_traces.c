@@ -35,8 +35,8 @@ static cw_sym sym(cw_engine *e, const char *s) {
   return s && *s ? cw__engine_intern(e, s, strlen(s)) : 0;
 }
 
-static int index_one(cw_traces *t, cw_timeline *tl, cw_engine *e,
-                     json_t *ev, uint64_t pos) {
+static int index_one(cw_traces *t, cw_timeline *tl, cw_engine *e, json_t *ev,
+                     uint64_t pos) {
   const char *tid = sfield(ev, "trace_id");
   uint8_t id[16];
   json_t *md = json_object_get(ev, "metadata");

@@ -397,7 +397,8 @@ json_t *cw__timeline_query(const cw_timeline *t, cw_engine *e,
           json_t *arr = json_array();
           for (uint32_t b = 0; b < nb; b++)
             json_array_append_new(
-                arr, json_integer((json_int_t)cnt[((size_t)l * 3 + c) * nb + b]));
+                arr,
+                json_integer((json_int_t)cnt[((size_t)l * 3 + c) * nb + b]));
           json_object_set_new(lane, names[c], arr);
         }
       }

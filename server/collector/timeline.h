@@ -30,10 +30,13 @@ typedef struct cw_tl_event {
   uint64_t duration_ns;
   uint64_t seq;
   uint64_t counter;      /* the actor's own clock component */
-  uint64_t from_counter; /* http_recv: the caller's counter */
+  uint64_t from_counter; /* from_actor's counter in the join */
   int64_t val;           /* value (accesses) or aux (status, rows) */
   cw_actor_id actor;
-  cw_actor_id from_actor; /* http_recv: the caller (another service) */
+  /* The join that ordered this event after another actor's event: for
+   * http_recv / http_response the other service's actor, else the first
+   * join naming another actor (lock handoff, join, message); 0 if none. */
+  cw_actor_id from_actor;
   cw_sym object, loc, detail, val_str;
   uint16_t flags; /* cw_format CW_EVF_* */
   uint8_t kind;   /* cw_format cw_ev_kind */
@@ -52,7 +55,7 @@ void cw__timeline_add(cw_timeline *t, const cw_tl_event *ev);
 
 /* Timeline query parameters (parsed from the query string). */
 typedef struct cw_tl_query {
-  int64_t from, to;   /* window (time of an event: wall_ns, else position) */
+  int64_t from, to; /* window (time of an event: wall_ns, else position) */
   int has_from, has_to;
   char actors[16][256]; /* repeated actor=NAME ("" none = all) */
   int nactors;
@@ -65,8 +68,7 @@ typedef struct cw_tl_query {
 } cw_tl_query;
 
 /* Parses the timeline parameters. @return 0 or -1 with a message. */
-int cw__tl_query_parse(const char *qs, cw_tl_query *q, char *msg,
-                       size_t msgsz);
+int cw__tl_query_parse(const char *qs, cw_tl_query *q, char *msg, size_t msgsz);
 
 /* The timeline JSON (see docs/http-api.md, GET /v1/timeline). t may be NULL
  * (timeline off: an empty answer with "enabled": false). */

@@ -100,7 +100,8 @@ int cw__viewer_stream_token_ok(cw_server *s, const char *qs) {
     if (v->expires[i] > now)
       memcpy(live[n++], v->tokens[i], 256);
   pthread_mutex_unlock(&v->mu);
-  return n && cw__auth_match((const char(*)[256])live, n, tok, strlen(tok)) >= 0;
+  return n &&
+         cw__auth_match((const char(*)[256])live, n, tok, strlen(tok)) >= 0;
 }
 
 static int h_stream_token(cw_server *s, struct mg_connection *c) {
@@ -306,21 +307,20 @@ static json_t *since_summary(cw_engine *e, const mark *m) {
   const cw_deadlock *d;
   size_t np = cw__engine_potential_deadlocks(e, &d);
   size_t nd = cw__engine_deadlocks(e, &d);
-  return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "events",
-                   (json_int_t)(s.events - m->events), "racy_variables",
-                   (json_int_t)nvars, "race_groups", (json_int_t)ngroups,
-                   "potential_deadlocks",
-                   (json_int_t)(np > m->npotential ? np - m->npotential : 0),
-                   "deadlocks",
-                   (json_int_t)(nd > m->ndeadlocks ? nd - m->ndeadlocks : 0),
-                   "contended_locks", (json_int_t)ncont);
+  return json_pack(
+      "{s:I,s:I,s:I,s:I,s:I,s:I}", "events", (json_int_t)(s.events - m->events),
+      "racy_variables", (json_int_t)nvars, "race_groups", (json_int_t)ngroups,
+      "potential_deadlocks",
+      (json_int_t)(np > m->npotential ? np - m->npotential : 0), "deadlocks",
+      (json_int_t)(nd > m->ndeadlocks ? nd - m->ndeadlocks : 0),
+      "contended_locks", (json_int_t)ncont);
 }
 
 /* GET of a findings route with ?since=MARK. */
 static int h_since(cw_server *s, struct mg_connection *c, const char *path,
                    uint64_t id, const cw_query *q) {
   static const char *const routes[] = {
-      "/v1/findings", "/v1/summary", "/v1/races", "/v1/potential-deadlocks",
+      "/v1/findings",  "/v1/summary", "/v1/races", "/v1/potential-deadlocks",
       "/v1/deadlocks", "/v1/locks"};
   size_t r = 0;
   while (r < sizeof routes / sizeof routes[0] && strcmp(path, routes[r]))
@@ -344,10 +344,9 @@ static int h_since(cw_server *s, struct mg_connection *c, const char *path,
   if (r == 0) {
     /* /v1/findings: the summary and every since-list, unpaged */
     v = json_pack("{s:o}", "summary", since_summary(e, &m));
-    json_t *lists[4] = {since_races(e, &m, &all, NULL, NULL),
-                        since_deadlocks(e, &m, &all, 0),
-                        since_deadlocks(e, &m, &all, 1),
-                        since_locks(e, &m, &all, NULL)};
+    json_t *lists[4] = {
+        since_races(e, &m, &all, NULL, NULL), since_deadlocks(e, &m, &all, 0),
+        since_deadlocks(e, &m, &all, 1), since_locks(e, &m, &all, NULL)};
     static const char *const keys[4] = {"races", "potential_deadlocks",
                                         "deadlocks", "locks"};
     for (int k = 0; k < 4; k++) {
