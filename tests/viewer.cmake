@@ -15,3 +15,9 @@ if(TARGET causeway-server AND TARGET cw_test_cwt_gen AND NOT CW_SANITIZE
   set_tests_properties(viewer_browser PROPERTIES LABELS "e2e;viewer"
     TIMEOUT 240)
 endif()
+
+# The collector routes the viewer needs (timeline, marks, stream tokens,
+# headers), against a real causeway-server.
+if(COMMAND cw_collector_it)
+  cw_collector_it(test_collector_viewer)
+endif()
