@@ -940,6 +940,7 @@ const char *cw__ev_kind_name(uint32_t kind) {
       [CW_EV_DB_QUERY] = "db_query",
       [CW_EV_DB_RESULT] = "db_result",
       [CW_EV_MESSAGE] = "message",
+      [CW_EV_LOCK_TIMEOUT] = "lock_timeout",
   };
   if (kind < CW_EV_KIND_MAX_ && names[kind])
     return names[kind];

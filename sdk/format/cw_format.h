@@ -58,7 +58,8 @@ typedef enum cw_ev_kind {
   CW_EV_DB_QUERY = 21,      /* detail: statement; object: database */
   CW_EV_DB_RESULT = 22,     /* aux: rows; duration; detail: error if any */
   CW_EV_MESSAGE = 23,       /* free-form annotation; detail: text */
-  CW_EV_KIND_MAX_ = 24
+  CW_EV_LOCK_TIMEOUT = 24,  /* the wait ended without the lock; object: lock */
+  CW_EV_KIND_MAX_ = 25
 } cw_ev_kind;
 
 /* Event flags (a varint bitset on the wire). */
