@@ -49,7 +49,8 @@ const char *cw__reject_reason_name(cw_reject_reason r) {
 }
 
 int cw__lock_is_shared_resource(const char *name, size_t len) {
-  return len > 3 && memcmp(name, "db:", 3) == 0;
+  return (len > 3 && memcmp(name, "db:", 3) == 0) ||
+         (len > 4 && memcmp(name, "ext:", 4) == 0);
 }
 
 static const cw_ae_kind kind_map[CW_EV_KIND_MAX_] = {
@@ -76,6 +77,7 @@ static const cw_ae_kind kind_map[CW_EV_KIND_MAX_] = {
     [CW_EV_DB_QUERY] = CW_AE_OTHER,
     [CW_EV_DB_RESULT] = CW_AE_OTHER,
     [CW_EV_MESSAGE] = CW_AE_OTHER,
+    [CW_EV_LOCK_TIMEOUT] = CW_AE_LOCK_TIMEOUT,
 };
 
 int cw__nmap_verdict(const cw_batch_ctx *ctx, const cw_event_rec *ev) {
