@@ -45,7 +45,8 @@ typedef enum cw_ae_kind {
   CW_AE_SPAN_END,    /* object: span name; duration_ns */
   CW_AE_RETIRE,      /* forget the actor's history (bounded clocks) */
   CW_AE_GAP,         /* aux: number of events of this actor that were lost */
-  CW_AE_OTHER        /* informational (HTTP, DB, messages): timelines only */
+  CW_AE_OTHER,       /* informational (HTTP, DB, messages): timelines only */
+  CW_AE_LOCK_TIMEOUT /* the wait for `object` ended without the lock */
 } cw_ae_kind;
 
 enum {
@@ -194,7 +195,19 @@ typedef struct cw_deadlock {
   const cw_cycle_edge *edges; /* n edges, borrowed */
   int actual;                 /* 1 for a wait-for cycle (actual deadlock) */
   int active;                 /* actual: still blocked at the last event */
+  int ended;                  /* actual, not active: how it ended */
 } cw_deadlock;
+
+/* How an actual deadlock ended (cw_deadlock.ended). */
+enum {
+  CW_DL_STANDING = 0, /* still blocked (or a potential deadlock) */
+  CW_DL_TIMEOUT = 1,  /* a waiting actor gave up (lock_timeout) */
+  CW_DL_LEFT = 2      /* a waiting actor did something else (cancelled,
+                         ended, retired, or its acquire was lost) */
+};
+
+/* @return "timeout", "left" or NULL (standing) for cw_deadlock.ended. */
+const char *cw__deadlock_end_name(int ended);
 
 /* Potential deadlocks, one per distinct lock cycle up to rotation. */
 size_t cw__engine_potential_deadlocks(const cw_engine *e,

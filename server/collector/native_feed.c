@@ -291,6 +291,8 @@ static cw_ae_kind map_kind(uint32_t k) {
     return CW_AE_LOCK_ACQUIRE;
   case CW_EV_LOCK_RELEASE:
     return CW_AE_LOCK_RELEASE;
+  case CW_EV_LOCK_TIMEOUT:
+    return CW_AE_LOCK_TIMEOUT;
   case CW_EV_READ:
     return CW_AE_READ;
   case CW_EV_WRITE:

@@ -14,8 +14,9 @@
  * clocks it has not seen yet, so small clock skew between hosts costs
  * nothing. Happens-before comes only from the SDK's clocks: every event is
  * fed with its counter, its joins and CW_AEF_CLOCK_ONLY, except that lock
- * events of database resources ("db:...") also get the engine's derived
- * release -> acquire edges, since they order actors of different processes.
+ * events of database resources ("db:...") and external locks ("ext:...",
+ * cw_extlock_*) also get the engine's derived release -> acquire edges,
+ * since they order actors of different processes.
  *
  * Strings and actors are batch-local in the format; they are interned into
  * the engine as soon as a batch is decoded, so held-back events own no
@@ -58,7 +59,8 @@ typedef struct nat_src {
 } nat_src;
 
 int cw__lock_is_shared_resource(const char *name, size_t len) {
-  return len > 3 && memcmp(name, "db:", 3) == 0;
+  return (len > 3 && memcmp(name, "db:", 3) == 0) ||
+         (len > 4 && memcmp(name, "ext:", 4) == 0);
 }
 
 static int item_less(const nat_item *a, const nat_item *b) {
@@ -201,6 +203,7 @@ static const cw_ae_kind kind_map[CW_EV_KIND_MAX_] = {
     [CW_EV_DB_QUERY] = CW_AE_OTHER,
     [CW_EV_DB_RESULT] = CW_AE_OTHER,
     [CW_EV_MESSAGE] = CW_AE_OTHER,
+    [CW_EV_LOCK_TIMEOUT] = CW_AE_LOCK_TIMEOUT,
 };
 
 /* "kind detail" for informational events, e.g. "http_send GET /x". */
