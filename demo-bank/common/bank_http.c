@@ -344,8 +344,9 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud) {
 
 static _Thread_local CURL *tl_easy;
 
-int bank_call(const char *method, const char *url, json_t *body, json_t **out,
-              long timeout_ms, const char *extra_header) {
+static int do_call(const char *method, const char *url, json_t *body,
+                   json_t **out, long timeout_ms, const char *extra_header,
+                   int traced) {
   if (out)
     *out = NULL;
   if (!tl_easy)
@@ -377,7 +378,7 @@ int bank_call(const char *method, const char *url, json_t *body, json_t **out,
   o.size = sizeof o;
   o.headers = hdr;
   o.method = method;
-  CURLcode rc = cw_curl_perform(e, &o);
+  CURLcode rc = traced ? cw_curl_perform(e, &o) : curl_easy_perform(e);
   long status = 0;
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
@@ -392,6 +393,17 @@ int bank_call(const char *method, const char *url, json_t *body, json_t **out,
     *out = json_loads(s.buf, 0, NULL);
   free(s.buf);
   return result;
+}
+
+int bank_call(const char *method, const char *url, json_t *body, json_t **out,
+              long timeout_ms, const char *extra_header) {
+  return do_call(method, url, body, out, timeout_ms, extra_header, 1);
+}
+
+int bank_call_untraced(const char *method, const char *url, json_t *body,
+                       json_t **out, long timeout_ms) {
+  /* An empty Expect: header, as cw_curl_perform adds for civetweb. */
+  return do_call(method, url, body, out, timeout_ms, "Expect:", 0);
 }
 
 const char *bank_url(char *buf, size_t cap, const char *base, const char *fmt,

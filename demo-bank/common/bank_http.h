@@ -89,6 +89,14 @@ int bank_query_var(const bank_req *r, const char *name, char *buf, size_t cap);
 int bank_call(const char *method, const char *url, json_t *body, json_t **out,
               long timeout_ms, const char *extra_header);
 
+/* bank_call without causeway: a plain libcurl request that records no
+ * HTTP events and carries no clock. For calls that are not the service's
+ * own traffic, such as the protocol of an external lock service whose
+ * locks the caller records itself with cw_extlock_* (the events of the
+ * call would otherwise sit between the lock request and its grant). */
+int bank_call_untraced(const char *method, const char *url, json_t *body,
+                       json_t **out, long timeout_ms);
+
 /* Formats base + path into buf. @return buf. */
 const char *bank_url(char *buf, size_t cap, const char *base, const char *fmt,
                      ...) __attribute__((format(printf, 4, 5)));
