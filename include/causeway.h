@@ -584,6 +584,31 @@ typedef struct cw_emit_info {
  * @return CW_OK, CW_EINVAL, CW_EDISABLED, CW_EFULL. */
 CW_API cw_status cw_emit(const cw_emit_info *info);
 
+/* ---- Timeouts and retries (anomalies) --------------------------------------
+ */
+
+/* Records that the calling actor is retrying the operation of call site
+ * `site` (e.g. "accounts:lock" or "POST /accounts/lock"): call it just
+ * before each new attempt, with attempt = 1 for the first retry, 2 for the
+ * second, ... The analysis groups retries by site and reports a retry
+ * storm when many retries of one site fall within a short window
+ * (docs/detection.md, "Anomalies").
+ * @param site  1-127 bytes (longer names are truncated); copied.
+ * @return CW_OK, CW_EINVAL (NULL or empty site), CW_EDISABLED.
+ * Thread-safe; no allocation, lock or system call. */
+CW_API int cw_note_retry_at(const char *site, unsigned attempt, cw_loc loc);
+/* Records that an operation of call site `site` gave up after waiting
+ * waited_ns nanoseconds (a request, lock or query timeout). Every timeout is
+ * an anomaly of its site (docs/detection.md, "Anomalies").
+ * @param site  1-127 bytes (longer names are truncated); copied.
+ * @return CW_OK, CW_EINVAL (NULL or empty site), CW_EDISABLED.
+ * Thread-safe; no allocation, lock or system call. */
+CW_API int cw_note_timeout_at(const char *site, uint64_t waited_ns, cw_loc loc);
+CW_API int cw_note_retry(const char *site, unsigned attempt);
+CW_API int cw_note_timeout(const char *site, uint64_t waited_ns);
+#define cw_note_retry(s, a) cw_note_retry_at((s), (a), CW_LOC_HERE)
+#define cw_note_timeout(s, w) cw_note_timeout_at((s), (w), CW_LOC_HERE)
+
 /* Monotonic time in ns (CLOCK_MONOTONIC), the clock events use. Works
  * without cw_init(). */
 CW_API uint64_t cw_now_ns(void);

@@ -1036,6 +1036,8 @@ const char *cw__ev_kind_name(uint32_t kind) {
       [CW_EV_DB_RESULT] = "db_result",
       [CW_EV_MESSAGE] = "message",
       [CW_EV_LOCK_TIMEOUT] = "lock_timeout",
+      [CW_EV_RETRY] = "retry",
+      [CW_EV_TIMEOUT] = "timeout",
   };
   if (kind < CW_EV_KIND_MAX_ && names[kind])
     return names[kind];

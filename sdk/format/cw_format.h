@@ -61,7 +61,9 @@ typedef enum cw_ev_kind {
   CW_EV_DB_RESULT = 22,     /* aux: rows; duration; detail: error if any */
   CW_EV_MESSAGE = 23,       /* free-form annotation; detail: text */
   CW_EV_LOCK_TIMEOUT = 24,  /* the wait ended without the lock; object: lock */
-  CW_EV_KIND_MAX_ = 25
+  CW_EV_RETRY = 25,   /* object: call site; aux: attempt (1 = first retry) */
+  CW_EV_TIMEOUT = 26, /* object: call site; duration: time waited */
+  CW_EV_KIND_MAX_ = 27
 } cw_ev_kind;
 
 /* Event flags (a varint bitset on the wire). */

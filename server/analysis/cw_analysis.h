@@ -45,8 +45,18 @@ typedef enum cw_ae_kind {
   CW_AE_SPAN_END,    /* object: span name; duration_ns */
   CW_AE_RETIRE,      /* forget the actor's history (bounded clocks) */
   CW_AE_GAP,         /* aux: number of events of this actor that were lost */
-  CW_AE_OTHER,       /* informational (HTTP, DB, messages): timelines only */
-  CW_AE_LOCK_TIMEOUT /* the wait for `object` ended without the lock */
+  CW_AE_OTHER,       /* informational (messages): timelines only */
+  CW_AE_LOCK_TIMEOUT, /* the wait for `object` ended without the lock */
+  /* Calls, for anomalies (docs/detection.md); no happens-before of their
+   * own beyond program order and joins. */
+  CW_AE_DB_QUERY,      /* a statement starts: object database, detail SQL */
+  CW_AE_DB_RESULT,     /* it ended: object database, duration_ns, aux rows */
+  CW_AE_HTTP_SEND,     /* an outgoing call starts: detail "METHOD url" */
+  CW_AE_HTTP_RESPONSE, /* its answer arrived: aux status, duration_ns */
+  CW_AE_HTTP_RECV,     /* an inbound request starts: detail "METHOD path" */
+  CW_AE_HTTP_RESPOND,  /* it was answered: aux status, duration_ns */
+  CW_AE_RETRY,         /* object: call site; aux: attempt */
+  CW_AE_TIMEOUT        /* object: call site; duration_ns: time waited */
 } cw_ae_kind;
 
 enum {

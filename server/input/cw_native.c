@@ -196,14 +196,16 @@ static const cw_ae_kind kind_map[CW_EV_KIND_MAX_] = {
     [CW_EV_ANN_ACQUIRE] = CW_AE_ANN_ACQUIRE,
     [CW_EV_SPAN_BEGIN] = CW_AE_SPAN_BEGIN,
     [CW_EV_SPAN_END] = CW_AE_SPAN_END,
-    [CW_EV_HTTP_SEND] = CW_AE_OTHER,
-    [CW_EV_HTTP_RECV] = CW_AE_OTHER,
-    [CW_EV_HTTP_RESPOND] = CW_AE_OTHER,
-    [CW_EV_HTTP_RESPONSE] = CW_AE_OTHER,
-    [CW_EV_DB_QUERY] = CW_AE_OTHER,
-    [CW_EV_DB_RESULT] = CW_AE_OTHER,
+    [CW_EV_HTTP_SEND] = CW_AE_HTTP_SEND,
+    [CW_EV_HTTP_RECV] = CW_AE_HTTP_RECV,
+    [CW_EV_HTTP_RESPOND] = CW_AE_HTTP_RESPOND,
+    [CW_EV_HTTP_RESPONSE] = CW_AE_HTTP_RESPONSE,
+    [CW_EV_DB_QUERY] = CW_AE_DB_QUERY,
+    [CW_EV_DB_RESULT] = CW_AE_DB_RESULT,
     [CW_EV_MESSAGE] = CW_AE_OTHER,
     [CW_EV_LOCK_TIMEOUT] = CW_AE_LOCK_TIMEOUT,
+    [CW_EV_RETRY] = CW_AE_RETRY,
+    [CW_EV_TIMEOUT] = CW_AE_TIMEOUT,
 };
 
 /* "kind detail" for informational events, e.g. "http_send GET /x". */
@@ -265,6 +267,8 @@ static int on_event(void *ud, const cw_batch_ctx *ctx, const cw_event_rec *r) {
     ev->detail = other_detail(s, ctx, r);
   } else {
     ev->object = str_sym(s, ctx, r->object);
+    if (r->flags & CW_EVF_DETAIL)
+      ev->detail = str_sym(s, ctx, r->detail);
     if (ev->kind == CW_AE_LOCK_ACQUIRE || ev->kind == CW_AE_LOCK_RELEASE) {
       /* Database lock resources ("db:...") are shared by every process
        * that uses the database, and no clock travels with them: their
