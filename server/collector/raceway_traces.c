@@ -139,6 +139,7 @@ static int index_one(cw_traces *t, cw_timeline *tl, cw_engine *e, json_t *ev,
   }
   if (!traced)
     return 0;
+  te.service = service;
   cw__traces_add(t, id, service, &te);
   return 1;
 }

@@ -12,14 +12,14 @@ function cycleGraph(d, id) {
   const edges = [];
   d.cycle.forEach((e) => {
     nodes.push({id: 'a:' + e.actor, label: e.actor, kind: 'actor'});
-    nodes.push({id: 'l:' + e.requests, label: e.requests, kind: 'lock'});
+    nodes.push({id: 'l:' + e.requested, label: e.requested, kind: 'lock'});
   });
   const seen = new Set();
   const uniq = nodes.filter((n) => (seen.has(n.id) ? false : seen.add(n.id)));
   d.cycle.forEach((e) => {
-    edges.push({from: 'l:' + e.holds, to: 'a:' + e.actor, cls: 'holds', title: `${e.actor} holds ${e.holds}`});
-    edges.push({from: 'a:' + e.actor, to: 'l:' + e.requests, cls: 'requests',
-      title: `${e.actor} requests ${e.requests} at ${e.location}`});
+    edges.push({from: 'l:' + e.held, to: 'a:' + e.actor, cls: 'holds', title: `${e.actor} holds ${e.held}`});
+    edges.push({from: 'a:' + e.actor, to: 'l:' + e.requested, cls: 'requests',
+      title: `${e.actor} requests ${e.requested} at ${e.location}`});
   });
   return circleGraph(uniq, edges, {width: 360, height: 260, idPrefix: id, label: 'lock cycle'});
 }
@@ -37,8 +37,8 @@ function card(d, i, actual) {
     table([
       {label: 'actor', get: (e) => e.actor},
       {label: 'service', get: (e) => e.service},
-      {label: 'holds', get: (e) => e.holds},
-      {label: 'requests', get: (e) => e.requests},
+      {label: 'holds', get: (e) => e.held},
+      {label: 'requests', get: (e) => e.requested},
       {label: 'at', get: (e) => h('code', {}, e.location)},
     ], d.cycle)),
   h('p', {}, link(timelineLink({actors}), 'These actors in the timeline')));
