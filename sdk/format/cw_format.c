@@ -56,10 +56,17 @@ typedef struct dict {
   uint32_t count;
 } dict;
 
+/* Per actor id: its previous event in the batch (EVENT_D deltas). */
+typedef struct actor_last {
+  uint64_t seq, ctr, mono;
+} actor_last;
+
 struct cw_batch_writer {
   uint8_t *buf;
   size_t len, cap;
   dict strings, actors;
+  actor_last *last; /* index = actor id */
+  uint32_t caplast;
   uint32_t next_string, next_actor;
   uint64_t events;
   int64_t base_wall;
@@ -67,13 +74,27 @@ struct cw_batch_writer {
 };
 
 static uint64_t hash_bytes(const void *p, size_t n) {
-  /* FNV-1a, 64-bit. */
+  /* Eight bytes per multiply (the dictionaries are probed once per string
+   * reference, so a byte-at-a-time hash was a large part of encoding). */
   const uint8_t *s = p;
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; i++) {
-    h ^= s[i];
-    h *= 1099511628211ull;
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)n * 0xff51afd7ed558ccdull);
+  while (n >= 8) {
+    uint64_t w;
+    memcpy(&w, s, 8);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 29;
+    s += 8;
+    n -= 8;
   }
+  if (n) {
+    uint64_t w = 0;
+    for (size_t i = 0; i < n; i++)
+      w |= (uint64_t)s[i] << (8 * i);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+  }
+  h ^= h >> 32;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 29;
   return h ? h : 1;
 }
 
@@ -146,6 +167,7 @@ void cw__bw_free(cw_batch_writer *bw) {
   fmt_free(bw->buf);
   fmt_free(bw->strings.slots);
   fmt_free(bw->actors.slots);
+  fmt_free(bw->last);
   fmt_free(bw);
 }
 
@@ -269,6 +291,14 @@ uint32_t cw__bw_actor(cw_batch_writer *bw, const char *name, size_t len,
     return id;
   if ((bw->actors.count + 1) * 2 > bw->actors.cap && dict_grow(&bw->actors))
     return 0;
+  if (bw->next_actor >= bw->caplast) {
+    uint32_t ncap = bw->caplast ? bw->caplast * 2 : 64;
+    actor_last *l = fmt_realloc(bw->last, (size_t)ncap * sizeof(*l));
+    if (!l)
+      return 0;
+    bw->last = l;
+    bw->caplast = ncap;
+  }
   uint8_t p[24];
   size_t n = 0;
   id = bw->next_actor;
@@ -286,31 +316,33 @@ uint32_t cw__bw_actor(cw_batch_writer *bw, const char *name, size_t len,
   sl->id = id;
   sl->off = ss->off;
   sl->len = (uint32_t)len;
+  bw->last[id] = (actor_last){0, 0, bw->base_mono};
   bw->actors.count++;
   bw->next_actor++;
   return id;
 }
 
-int cw__bw_event(cw_batch_writer *bw, const cw_event_rec *ev) {
-  uint32_t flags = ev->flags & CW_EVF_KNOWN_;
-  if (ev->njoins)
-    flags |= CW_EVF_JOINS;
-  else
-    flags &= ~(uint32_t)CW_EVF_JOINS;
-  size_t max = 256 + (size_t)ev->njoins * 15;
-  uint8_t stackbuf[512];
-  uint8_t *p = max <= sizeof stackbuf ? stackbuf : fmt_malloc(max);
-  if (!p)
-    return -1;
+/* Writes an event's payload at p (room for event_max() bytes); `delta`
+ * selects the EVENT_D layout. @return its length. */
+static size_t encode_event(const cw_batch_writer *bw, const cw_event_rec *ev,
+                           uint32_t flags, int delta, uint8_t *p) {
   size_t n = 0;
   n += cw__put_varint(p + n, ev->kind);
   n += cw__put_varint(p + n, flags);
-  n += cw__put_varint(p + n, ev->seq);
-  n += cw__put_varint(p + n, ev->actor);
-  n += cw__put_varint(p + n, ev->counter);
-  n += cw__put_varint(p + n, zigzag((int64_t)((uint64_t)ev->wall_ns -
-                                              (uint64_t)bw->base_wall)));
-  n += cw__put_varint(p + n, zigzag((int64_t)(ev->mono_ns - bw->base_mono)));
+  if (delta) {
+    const actor_last *l = &bw->last[ev->actor];
+    n += cw__put_varint(p + n, ev->actor);
+    n += cw__put_varint(p + n, zigzag((int64_t)(ev->seq - l->seq)));
+    n += cw__put_varint(p + n, zigzag((int64_t)(ev->counter - l->ctr)));
+    n += cw__put_varint(p + n, zigzag((int64_t)(ev->mono_ns - l->mono)));
+  } else {
+    n += cw__put_varint(p + n, ev->seq);
+    n += cw__put_varint(p + n, ev->actor);
+    n += cw__put_varint(p + n, ev->counter);
+    n += cw__put_varint(p + n, zigzag((int64_t)((uint64_t)ev->wall_ns -
+                                                (uint64_t)bw->base_wall)));
+    n += cw__put_varint(p + n, zigzag((int64_t)(ev->mono_ns - bw->base_mono)));
+  }
   n += cw__put_varint(p + n, ev->object);
   n += cw__put_varint(p + n, ev->file);
   n += cw__put_varint(p + n, ev->line);
@@ -338,12 +370,50 @@ int cw__bw_event(cw_batch_writer *bw, const cw_event_rec *ev) {
       n += cw__put_varint(p + n, ev->joins[i].counter);
     }
   }
-  int rc = put_record(bw, CW_REC_EVENT, p, n);
-  if (p != stackbuf)
-    fmt_free(p);
-  if (rc == 0)
-    bw->events++;
-  return rc;
+  return n;
+}
+
+int cw__bw_event(cw_batch_writer *bw, const cw_event_rec *ev) {
+  uint32_t flags = ev->flags & CW_EVF_KNOWN_;
+  if (ev->njoins)
+    flags |= CW_EVF_JOINS;
+  else
+    flags &= ~(uint32_t)CW_EVF_JOINS;
+  /* EVENT_D needs a defined actor and the wall time the header implies. */
+  int delta = ev->actor > 0 && ev->actor < bw->next_actor &&
+              (uint64_t)ev->wall_ns ==
+                  (uint64_t)bw->base_wall + (ev->mono_ns - bw->base_mono);
+  uint8_t type = delta ? CW_REC_EVENT_D : CW_REC_EVENT;
+  /* 11 varints, 5 optional ones, the trace ids and 2 per join entry. */
+  size_t max = 16 * 10 + 32 + 10 + (size_t)ev->njoins * 20;
+  size_t n;
+  if (bw->cap - bw->len >= max + 11) {
+    /* Encode in place behind a one-byte length, moved when longer. */
+    uint8_t *w = bw->buf + bw->len;
+    n = encode_event(bw, ev, flags, delta, w + 2);
+    uint8_t lb[10];
+    size_t ll = cw__put_varint(lb, n);
+    if (ll > 1)
+      memmove(w + 1 + ll, w + 2, n);
+    w[0] = type;
+    memcpy(w + 1, lb, ll);
+    bw->len += 1 + ll + n;
+  } else {
+    uint8_t stackbuf[512];
+    uint8_t *p = max <= sizeof stackbuf ? stackbuf : fmt_malloc(max);
+    if (!p)
+      return -1;
+    n = encode_event(bw, ev, flags, delta, p);
+    int rc = put_record(bw, type, p, n);
+    if (p != stackbuf)
+      fmt_free(p);
+    if (rc != 0)
+      return -1;
+  }
+  if (ev->actor > 0 && ev->actor < bw->next_actor)
+    bw->last[ev->actor] = (actor_last){ev->seq, ev->counter, ev->mono_ns};
+  bw->events++;
+  return 0;
 }
 
 int cw__bw_gap(cw_batch_writer *bw, uint32_t actor, uint64_t dropped,
@@ -411,6 +481,7 @@ typedef struct span {
 typedef struct actor_def {
   uint32_t name; /* string id */
   uint32_t kind;
+  uint64_t seq, ctr, mono; /* its previous event (EVENT_D deltas) */
 } actor_def;
 
 struct cw_batch_ctx {
@@ -546,17 +617,39 @@ static int decode_header(reader *r, cw_batch_ctx *ctx) {
   return 0;
 }
 
+/* @return 1 when id names an actor defined in the batch. */
+static int actor_defined(const cw_batch_ctx *ctx, uint32_t id) {
+  return id != 0 && id < ctx->nactors && ctx->actors[id].name != 0;
+}
+
 static int decode_event(reader *r, cw_batch_ctx *ctx, cw_event_rec *ev,
-                        const char **why) {
+                        int delta, const char **why) {
   memset(ev, 0, sizeof *ev);
   ev->kind = rd_u32(r);
   ev->flags = rd_u32(r);
-  ev->seq = rd_varint(r);
-  ev->actor = rd_u32(r);
-  ev->counter = rd_varint(r);
-  ev->wall_ns = (int64_t)((uint64_t)ctx->hdr.base_wall_ns +
-                          (uint64_t)unzigzag(rd_varint(r)));
-  ev->mono_ns = ctx->hdr.base_mono_ns + (uint64_t)unzigzag(rd_varint(r));
+  if (delta) {
+    ev->actor = rd_u32(r);
+    if (!r->bad && !actor_defined(ctx, ev->actor)) {
+      *why = "event names an undefined actor";
+      return -1;
+    }
+    uint64_t dseq = rd_varint(r), dctr = rd_varint(r), dmono = rd_varint(r);
+    if (!r->bad) {
+      const actor_def *a = &ctx->actors[ev->actor];
+      ev->seq = a->seq + (uint64_t)unzigzag(dseq);
+      ev->counter = a->ctr + (uint64_t)unzigzag(dctr);
+      ev->mono_ns = a->mono + (uint64_t)unzigzag(dmono);
+      ev->wall_ns = (int64_t)((uint64_t)ctx->hdr.base_wall_ns +
+                              (ev->mono_ns - ctx->hdr.base_mono_ns));
+    }
+  } else {
+    ev->seq = rd_varint(r);
+    ev->actor = rd_u32(r);
+    ev->counter = rd_varint(r);
+    ev->wall_ns = (int64_t)((uint64_t)ctx->hdr.base_wall_ns +
+                            (uint64_t)unzigzag(rd_varint(r)));
+    ev->mono_ns = ctx->hdr.base_mono_ns + (uint64_t)unzigzag(rd_varint(r));
+  }
   ev->object = rd_u32(r);
   ev->file = rd_u32(r);
   ev->line = rd_u32(r);
@@ -618,8 +711,7 @@ static int decode_event(reader *r, cw_batch_ctx *ctx, cw_event_rec *ev,
     *why = "event record truncated";
     return -1;
   }
-  if (ev->actor == 0 || ev->actor >= ctx->nactors ||
-      ctx->actors[ev->actor].name == 0) {
+  if (!actor_defined(ctx, ev->actor)) {
     *why = "event names an undefined actor";
     return -1;
   }
@@ -632,6 +724,10 @@ static int decode_event(reader *r, cw_batch_ctx *ctx, cw_event_rec *ev,
       return -1;
     }
   }
+  actor_def *a = &ctx->actors[ev->actor];
+  a->seq = ev->seq;
+  a->ctr = ev->counter;
+  a->mono = ev->mono_ns;
   return 0;
 }
 
@@ -717,13 +813,12 @@ int cw__decode_batch(const uint8_t *buf, size_t len, const cw_decode_cb *cb,
         rc = CW_DECODE_ERROR;
         break;
       }
-      ctx.actors[id].name = name;
-      ctx.actors[id].kind = kind;
+      ctx.actors[id] = (actor_def){name, kind, 0, 0, ctx.hdr.base_mono_ns};
       ctx.nactors = id + 1;
-    } else if (type == CW_REC_EVENT) {
+    } else if (type == CW_REC_EVENT || type == CW_REC_EVENT_D) {
       cw_event_rec ev;
       const char *why = NULL;
-      if (decode_event(&r, &ctx, &ev, &why)) {
+      if (decode_event(&r, &ctx, &ev, type == CW_REC_EVENT_D, &why)) {
         set_err(err, off, "malformed EVENT record: %s", why);
         rc = CW_DECODE_ERROR;
         break;
@@ -940,6 +1035,9 @@ const char *cw__ev_kind_name(uint32_t kind) {
       [CW_EV_DB_QUERY] = "db_query",
       [CW_EV_DB_RESULT] = "db_result",
       [CW_EV_MESSAGE] = "message",
+      [CW_EV_LOCK_TIMEOUT] = "lock_timeout",
+      [CW_EV_RETRY] = "retry",
+      [CW_EV_TIMEOUT] = "timeout",
   };
   if (kind < CW_EV_KIND_MAX_ && names[kind])
     return names[kind];

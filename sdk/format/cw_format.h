@@ -21,7 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CW_FORMAT_VERSION 1u
+/* Version 2 added EVENT_D (delta-encoded events); readers accept 1 and 2. */
+#define CW_FORMAT_VERSION 2u
 
 /* Record types (one byte). Never renumber. */
 enum {
@@ -30,7 +31,8 @@ enum {
   CW_REC_ACTOR = 0x03,
   CW_REC_GAP = 0x04,
   CW_REC_RETIRE = 0x05,
-  CW_REC_EVENT = 0x10
+  CW_REC_EVENT = 0x10,
+  CW_REC_EVENT_D = 0x11 /* EVENT with seq, counter and time as deltas */
 };
 
 /* Event kinds. Never renumber; unknown kinds must be skipped by readers. */
@@ -58,7 +60,10 @@ typedef enum cw_ev_kind {
   CW_EV_DB_QUERY = 21,      /* detail: statement; object: database */
   CW_EV_DB_RESULT = 22,     /* aux: rows; duration; detail: error if any */
   CW_EV_MESSAGE = 23,       /* free-form annotation; detail: text */
-  CW_EV_KIND_MAX_ = 24
+  CW_EV_LOCK_TIMEOUT = 24,  /* the wait ended without the lock; object: lock */
+  CW_EV_RETRY = 25,   /* object: call site; aux: attempt (1 = first retry) */
+  CW_EV_TIMEOUT = 26, /* object: call site; duration: time waited */
+  CW_EV_KIND_MAX_ = 27
 } cw_ev_kind;
 
 /* Event flags (a varint bitset on the wire). */
@@ -153,8 +158,11 @@ uint32_t cw__bw_string(cw_batch_writer *bw, const char *s, size_t len);
 uint32_t cw__bw_actor(cw_batch_writer *bw, const char *name, size_t len,
                       uint32_t actor_kind);
 
-/* Appends an EVENT record. @return 0, or -1 when the batch is full (nothing
- * is written then). */
+/* Appends an event: an EVENT_D record (seq, counter and monotonic time as
+ * deltas from the actor's previous event in the batch, wall time implied)
+ * when ev->wall_ns == base_wall + (ev->mono_ns - base_mono), else a plain
+ * EVENT record. @return 0, or -1 when the batch is full (nothing is
+ * written then). */
 int cw__bw_event(cw_batch_writer *bw, const cw_event_rec *ev);
 
 /* Appends a GAP record: `dropped` events of `actor` were lost, with sequence

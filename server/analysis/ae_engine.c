@@ -329,9 +329,11 @@ static void on_request(cw_engine *e, uint32_t aid, const cw_aevent *ev,
   if (!(ev->flags & CW_AEF_TRY)) {
     cw__lockgraph_request(e, aid, l, shared, ev->loc, ev->seq);
     a->req_edges = 1;
-    if (a->req_contended)
-      cw__waitfor_request(e, aid);
   }
+  /* A timed request (TRY) waits too: it is in the wait-for graph until it
+   * gets the lock or gives up (LOCK_TIMEOUT). */
+  if (a->req_contended)
+    cw__waitfor_request(e, aid);
 }
 
 static void on_acquire(cw_engine *e, uint32_t aid, const cw_aevent *ev,
@@ -346,7 +348,7 @@ static void on_acquire(cw_engine *e, uint32_t aid, const cw_aevent *ev,
   else if (requested && !a->req_edges && !(ev->flags & CW_AEF_TRY))
     cw__lockgraph_request(e, aid, l, shared, ev->loc, ev->seq);
   if (a->req_waiting)
-    cw__waitfor_end(e, aid);
+    cw__waitfor_end(e, aid, CW_DL_LEFT);
   uint64_t wait = 0;
   int contended = 0;
   cw_sym site = ev->loc;
@@ -437,7 +439,7 @@ static int on_release(cw_engine *e, uint32_t aid, const cw_aevent *ev,
 static void retire(cw_engine *e, uint32_t aid) {
   ae_actor *a = &e->actors[aid];
   if (a->req_waiting)
-    cw__waitfor_end(e, aid);
+    cw__waitfor_end(e, aid, CW_DL_LEFT);
   while (a->nheld) {
     ae_held *h = &a->held[a->nheld - 1];
     ae_lock *lk = &e->locks[h->lock];
@@ -485,6 +487,7 @@ static int process(cw_engine *e, const cw_aevent *ev) {
   case CW_AE_ANN_ACQUIRE:
   case CW_AE_SPAN_BEGIN:
   case CW_AE_SPAN_END:
+  case CW_AE_LOCK_TIMEOUT:
     if (!valid_sym(e, ev->object))
       return -1;
     break;
@@ -498,6 +501,17 @@ static int process(cw_engine *e, const cw_aevent *ev) {
   case CW_AE_RETIRE:
   case CW_AE_GAP:
   case CW_AE_OTHER:
+  case CW_AE_DB_QUERY:
+  case CW_AE_DB_RESULT:
+  case CW_AE_HTTP_SEND:
+  case CW_AE_HTTP_RESPONSE:
+  case CW_AE_HTTP_RECV:
+  case CW_AE_HTTP_RESPOND:
+    break;
+  case CW_AE_RETRY:
+  case CW_AE_TIMEOUT:
+    if (!valid_sym(e, ev->object))
+      return -1;
     break;
   default:
     return -1;
@@ -507,7 +521,8 @@ static int process(cw_engine *e, const cw_aevent *ev) {
   if (a->req_waiting &&
       !(ev->kind == CW_AE_LOCK_ACQUIRE && ev->object < e->capof &&
         e->lock_of[ev->object] == a->req_lock))
-    cw__waitfor_end(e, aid);
+    cw__waitfor_end(
+        e, aid, ev->kind == CW_AE_LOCK_TIMEOUT ? CW_DL_TIMEOUT : CW_DL_LEFT);
   /* Program order and explicit joins. */
   uint64_t cnt = a->counter + 1;
   if (ev->counter)
@@ -584,6 +599,11 @@ static int process(cw_engine *e, const cw_aevent *ev) {
     return 0;
   case CW_AE_RETIRE:
     retire(e, aid);
+    return 0;
+  case CW_AE_LOCK_TIMEOUT:
+    /* The wait ended without the lock: the request is over. */
+    if (ev->object < e->capof && e->lock_of[ev->object] == a->req_lock)
+      a->req_lock = 0;
     return 0;
   case CW_AE_GAP:
     if (ev->aux > 0)

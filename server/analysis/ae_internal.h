@@ -364,7 +364,9 @@ void cw__lockgraph_handoff(cw_engine *e, uint32_t aid, uint32_t lock,
 
 /* Wait-for graph (ae_waitfor.c). */
 void cw__waitfor_request(cw_engine *e, uint32_t aid);
-void cw__waitfor_end(cw_engine *e, uint32_t aid);
+/* The actor stopped waiting; `how` (CW_DL_TIMEOUT / CW_DL_LEFT) says how
+ * the cycles it was in ended. */
+void cw__waitfor_end(cw_engine *e, uint32_t aid, int how);
 void cw__waitfor_free(cw_engine *e);
 /* @return 1 if the holders of lock `l` block a request by `aid`. */
 int cw__lock_blocks(const cw_engine *e, uint32_t l, uint32_t aid, int shared);

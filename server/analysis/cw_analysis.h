@@ -45,7 +45,18 @@ typedef enum cw_ae_kind {
   CW_AE_SPAN_END,    /* object: span name; duration_ns */
   CW_AE_RETIRE,      /* forget the actor's history (bounded clocks) */
   CW_AE_GAP,         /* aux: number of events of this actor that were lost */
-  CW_AE_OTHER        /* informational (HTTP, DB, messages): timelines only */
+  CW_AE_OTHER,       /* informational (messages): timelines only */
+  CW_AE_LOCK_TIMEOUT, /* the wait for `object` ended without the lock */
+  /* Calls, for anomalies (docs/detection.md); no happens-before of their
+   * own beyond program order and joins. */
+  CW_AE_DB_QUERY,      /* a statement starts: object database, detail SQL */
+  CW_AE_DB_RESULT,     /* it ended: object database, duration_ns, aux rows */
+  CW_AE_HTTP_SEND,     /* an outgoing call starts: detail "METHOD url" */
+  CW_AE_HTTP_RESPONSE, /* its answer arrived: aux status, duration_ns */
+  CW_AE_HTTP_RECV,     /* an inbound request starts: detail "METHOD path" */
+  CW_AE_HTTP_RESPOND,  /* it was answered: aux status, duration_ns */
+  CW_AE_RETRY,         /* object: call site; aux: attempt */
+  CW_AE_TIMEOUT        /* object: call site; duration_ns: time waited */
 } cw_ae_kind;
 
 enum {
@@ -194,7 +205,19 @@ typedef struct cw_deadlock {
   const cw_cycle_edge *edges; /* n edges, borrowed */
   int actual;                 /* 1 for a wait-for cycle (actual deadlock) */
   int active;                 /* actual: still blocked at the last event */
+  int ended;                  /* actual, not active: how it ended */
 } cw_deadlock;
+
+/* How an actual deadlock ended (cw_deadlock.ended). */
+enum {
+  CW_DL_STANDING = 0, /* still blocked (or a potential deadlock) */
+  CW_DL_TIMEOUT = 1,  /* a waiting actor gave up (lock_timeout) */
+  CW_DL_LEFT = 2      /* a waiting actor did something else (cancelled,
+                         ended, retired, or its acquire was lost) */
+};
+
+/* @return "timeout", "left" or NULL (standing) for cw_deadlock.ended. */
+const char *cw__deadlock_end_name(int ended);
 
 /* Potential deadlocks, one per distinct lock cycle up to rotation. */
 size_t cw__engine_potential_deadlocks(const cw_engine *e,

@@ -296,13 +296,25 @@ static void defaults(cw_config *c) {
   c->keep_events = 0;
 }
 
+int cw__config_is_loopback(const char *host) {
+  return !strncmp(host, "127.", 4) || !strcmp(host, "localhost") ||
+         !strcmp(host, "::1") || !strcmp(host, "[::1]");
+}
+
 int cw__config_load(cw_config *c, int argc, char **argv, char *err,
                     size_t errsz) {
   defaults(c);
   size_t nopts = sizeof opts / sizeof opts[0];
+  /* Keys that were asked for (a key flag or variable, even an empty one)
+   * must yield at least one key: an empty "$CAUSEWAY_KEY" must never turn
+   * authentication off. */
+  int keys_asked = 0;
   for (size_t i = 0; i < nopts; i++) {
     const char *v = getenv(opts[i].env);
-    if (v && *v && apply(c, &opts[i], v, err, errsz))
+    int is_key = opts[i].type == T_KEY || opts[i].type == T_KEYFILE;
+    if (v && is_key)
+      keys_asked = 1;
+    if (v && (*v || is_key) && apply(c, &opts[i], v, err, errsz))
       return -1;
   }
   int env_keys = c->nkeys > 0, cli_keys = 0;
@@ -334,13 +346,20 @@ int cw__config_load(cw_config *c, int argc, char **argv, char *err,
     }
     if (!o)
       return fail(err, errsz, "option", arg, "unknown (see --help)");
-    if ((o->type == T_KEY || o->type == T_KEYFILE) && env_keys && !cli_keys) {
-      c->nkeys = 0; /* flags replace keys from the environment */
+    if ((o->type == T_KEY || o->type == T_KEYFILE) && !cli_keys) {
+      if (env_keys)
+        c->nkeys = 0; /* flags replace keys from the environment */
       cli_keys = 1;
+      keys_asked = 1;
     }
     if (apply(c, o, val, err, errsz))
       return -1;
   }
+  if (keys_asked && c->nkeys == 0)
+    return fail(err, errsz, "API keys", "",
+                "--api-key, --api-keys-file or their variable was given but "
+                "holds no key; refusing to start without authentication "
+                "(leave them out entirely to run without keys)");
   if (c->rate_burst <= 0)
     c->rate_burst = c->rate_limit * 2 > 1 ? c->rate_limit * 2 : 1;
   if (c->threads < 4)

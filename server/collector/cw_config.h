@@ -40,6 +40,10 @@ typedef struct cw_config {
 int cw__config_load(cw_config *c, int argc, char **argv, char *err,
                     size_t errsz);
 
+/* 1 when the listen host is a loopback address (127.0.0.0/8, localhost,
+ * ::1): only local processes can connect. */
+int cw__config_is_loopback(const char *host);
+
 /* The --help text. */
 const char *cw__config_usage(void);
 

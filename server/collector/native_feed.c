@@ -291,6 +291,8 @@ static cw_ae_kind map_kind(uint32_t k) {
     return CW_AE_LOCK_ACQUIRE;
   case CW_EV_LOCK_RELEASE:
     return CW_AE_LOCK_RELEASE;
+  case CW_EV_LOCK_TIMEOUT:
+    return CW_AE_LOCK_TIMEOUT;
   case CW_EV_READ:
     return CW_AE_READ;
   case CW_EV_WRITE:
@@ -304,6 +306,22 @@ static cw_ae_kind map_kind(uint32_t k) {
     return CW_AE_SPAN_BEGIN;
   case CW_EV_SPAN_END:
     return CW_AE_SPAN_END;
+  case CW_EV_HTTP_SEND:
+    return CW_AE_HTTP_SEND;
+  case CW_EV_HTTP_RECV:
+    return CW_AE_HTTP_RECV;
+  case CW_EV_HTTP_RESPOND:
+    return CW_AE_HTTP_RESPOND;
+  case CW_EV_HTTP_RESPONSE:
+    return CW_AE_HTTP_RESPONSE;
+  case CW_EV_DB_QUERY:
+    return CW_AE_DB_QUERY;
+  case CW_EV_DB_RESULT:
+    return CW_AE_DB_RESULT;
+  case CW_EV_RETRY:
+    return CW_AE_RETRY;
+  case CW_EV_TIMEOUT:
+    return CW_AE_TIMEOUT;
   default:
     return CW_AE_OTHER;
   }
@@ -369,7 +387,7 @@ static int fd_event(void *ud, const cw_batch_ctx *ctx, const cw_event_rec *ev) {
   a.duration_ns = ev->duration_ns;
   a.aux = ev->aux;
   a.seq = ev->seq;
-  if (a.kind == CW_AE_OTHER && (ev->flags & CW_EVF_DETAIL))
+  if (ev->flags & CW_EVF_DETAIL)
     a.detail = str_sym(f, ctx, ev->detail);
   cw__engine_feed(f->e, &a);
   if (f->traces)

@@ -181,8 +181,12 @@ json_t *cw__q_deadlock_json(cw_engine *e, const cw_deadlock *d) {
   }
   json_t *o =
       json_pack("{s:I,s:o}", "length", (json_int_t)d->n, "cycle", edges);
-  if (d->actual)
+  if (d->actual) {
     json_object_set_new(o, "active", json_boolean(d->active));
+    const char *how = cw__deadlock_end_name(d->ended);
+    if (!d->active && how)
+      json_object_set_new(o, "ended", json_string(how));
+  }
   return o;
 }
 

@@ -14,8 +14,9 @@
  * clocks it has not seen yet, so small clock skew between hosts costs
  * nothing. Happens-before comes only from the SDK's clocks: every event is
  * fed with its counter, its joins and CW_AEF_CLOCK_ONLY, except that lock
- * events of database resources ("db:...") also get the engine's derived
- * release -> acquire edges, since they order actors of different processes.
+ * events of database resources ("db:...") and external locks ("ext:...",
+ * cw_extlock_*) also get the engine's derived release -> acquire edges,
+ * since they order actors of different processes.
  *
  * Strings and actors are batch-local in the format; they are interned into
  * the engine as soon as a batch is decoded, so held-back events own no
@@ -58,7 +59,8 @@ typedef struct nat_src {
 } nat_src;
 
 int cw__lock_is_shared_resource(const char *name, size_t len) {
-  return len > 3 && memcmp(name, "db:", 3) == 0;
+  return (len > 3 && memcmp(name, "db:", 3) == 0) ||
+         (len > 4 && memcmp(name, "ext:", 4) == 0);
 }
 
 static int item_less(const nat_item *a, const nat_item *b) {
@@ -194,13 +196,16 @@ static const cw_ae_kind kind_map[CW_EV_KIND_MAX_] = {
     [CW_EV_ANN_ACQUIRE] = CW_AE_ANN_ACQUIRE,
     [CW_EV_SPAN_BEGIN] = CW_AE_SPAN_BEGIN,
     [CW_EV_SPAN_END] = CW_AE_SPAN_END,
-    [CW_EV_HTTP_SEND] = CW_AE_OTHER,
-    [CW_EV_HTTP_RECV] = CW_AE_OTHER,
-    [CW_EV_HTTP_RESPOND] = CW_AE_OTHER,
-    [CW_EV_HTTP_RESPONSE] = CW_AE_OTHER,
-    [CW_EV_DB_QUERY] = CW_AE_OTHER,
-    [CW_EV_DB_RESULT] = CW_AE_OTHER,
+    [CW_EV_HTTP_SEND] = CW_AE_HTTP_SEND,
+    [CW_EV_HTTP_RECV] = CW_AE_HTTP_RECV,
+    [CW_EV_HTTP_RESPOND] = CW_AE_HTTP_RESPOND,
+    [CW_EV_HTTP_RESPONSE] = CW_AE_HTTP_RESPONSE,
+    [CW_EV_DB_QUERY] = CW_AE_DB_QUERY,
+    [CW_EV_DB_RESULT] = CW_AE_DB_RESULT,
     [CW_EV_MESSAGE] = CW_AE_OTHER,
+    [CW_EV_LOCK_TIMEOUT] = CW_AE_LOCK_TIMEOUT,
+    [CW_EV_RETRY] = CW_AE_RETRY,
+    [CW_EV_TIMEOUT] = CW_AE_TIMEOUT,
 };
 
 /* "kind detail" for informational events, e.g. "http_send GET /x". */
@@ -262,6 +267,8 @@ static int on_event(void *ud, const cw_batch_ctx *ctx, const cw_event_rec *r) {
     ev->detail = other_detail(s, ctx, r);
   } else {
     ev->object = str_sym(s, ctx, r->object);
+    if (r->flags & CW_EVF_DETAIL)
+      ev->detail = str_sym(s, ctx, r->detail);
     if (ev->kind == CW_AE_LOCK_ACQUIRE || ev->kind == CW_AE_LOCK_RELEASE) {
       /* Database lock resources ("db:...") are shared by every process
        * that uses the database, and no clock travels with them: their

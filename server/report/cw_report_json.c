@@ -116,8 +116,12 @@ static json_t *deadlock_json(const cw_engine *e, const cw_deadlock *d,
     cw__jadd(cyc, ed, bad);
   }
   cw__jput(o, "cycle", cyc, bad);
-  if (d->actual)
+  if (d->actual) {
     cw__jput(o, "active", json_boolean(d->active), bad);
+    const char *how = cw__deadlock_end_name(d->ended);
+    if (!d->active && how)
+      cw__jput(o, "ended", json_string(how), bad);
+  }
   return o;
 }
 

@@ -126,7 +126,10 @@ static void cycle(FILE *out, const cw_engine *e, const cw_deadlock *d) {
     fprintf(out,
             "%s\nERROR: causeway: deadlock: %u actors wait for each "
             "other%s\n",
-            RULE, d->n, d->active ? " (still blocked at end of input)" : "");
+            RULE, d->n,
+            d->active                   ? " (still blocked at end of input)"
+            : d->ended == CW_DL_TIMEOUT ? " (ended by a timeout)"
+                                        : "");
   else
     fprintf(out,
             "%s\nWARNING: causeway: potential deadlock: lock-order "
