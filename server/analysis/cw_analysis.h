@@ -35,17 +35,17 @@ typedef enum cw_ae_kind {
   CW_AE_LOCK_REQUEST, /* the actor starts waiting for `object` */
   CW_AE_LOCK_ACQUIRE, /* the actor now holds `object` (mode in flags) */
   CW_AE_LOCK_RELEASE,
-  CW_AE_FORK,        /* `child` is created; its first event follows this */
-  CW_AE_JOIN,        /* `child`'s last event precedes this */
-  CW_AE_ANN_RELEASE, /* release(key=object) */
-  CW_AE_ANN_ACQUIRE, /* acquire(key=object) */
-  CW_AE_BEGIN,       /* actor starts (thread start / task begin) */
-  CW_AE_END,         /* actor ends */
-  CW_AE_SPAN_BEGIN,  /* object: span name */
-  CW_AE_SPAN_END,    /* object: span name; duration_ns */
-  CW_AE_RETIRE,      /* forget the actor's history (bounded clocks) */
-  CW_AE_GAP,         /* aux: number of events of this actor that were lost */
-  CW_AE_OTHER,       /* informational (messages): timelines only */
+  CW_AE_FORK,         /* `child` is created; its first event follows this */
+  CW_AE_JOIN,         /* `child`'s last event precedes this */
+  CW_AE_ANN_RELEASE,  /* release(key=object) */
+  CW_AE_ANN_ACQUIRE,  /* acquire(key=object) */
+  CW_AE_BEGIN,        /* actor starts (thread start / task begin) */
+  CW_AE_END,          /* actor ends */
+  CW_AE_SPAN_BEGIN,   /* object: span name */
+  CW_AE_SPAN_END,     /* object: span name; duration_ns */
+  CW_AE_RETIRE,       /* forget the actor's history (bounded clocks) */
+  CW_AE_GAP,          /* aux: number of events of this actor that were lost */
+  CW_AE_OTHER,        /* informational (messages): timelines only */
   CW_AE_LOCK_TIMEOUT, /* the wait for `object` ended without the lock */
   /* Calls, for anomalies (docs/detection.md); no happens-before of their
    * own beyond program order and joins. */
