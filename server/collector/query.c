@@ -93,6 +93,9 @@ int cw__query_parse(const char *qs, cw_query *q, char *msg, size_t msgsz) {
         bad = 1;
       else
         memcpy(q->service, val, strlen(val) + 1);
+    } else if (!strcmp(key, "kind")) {
+      q->anomaly_kind = (int)cw__anomaly_kind_parse(val);
+      bad = q->anomaly_kind == 0;
     } else if (!strcmp(key, "severity")) {
       if (!strcmp(val, "error"))
         q->severity = CW_SEV_ERROR;
@@ -132,14 +135,15 @@ json_t *cw__query_summary(cw_engine *e) {
   cw_summary s;
   cw__engine_summary(e, &s);
   return json_pack(
-      "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "events",
+      "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "events",
       (json_int_t)s.events, "racy_variables", (json_int_t)s.racy_variables,
       "racy_location_pairs", (json_int_t)s.racy_location_pairs, "race_groups",
       (json_int_t)s.race_groups, "potential_deadlocks",
       (json_int_t)s.potential_deadlocks, "deadlocks", (json_int_t)s.deadlocks,
       "contended_locks", (json_int_t)s.contended_locks, "invalid_events",
       (json_int_t)s.invalid_events, "lost_events", (json_int_t)s.lost_events,
-      "pending_events", (json_int_t)s.pending_events);
+      "pending_events", (json_int_t)s.pending_events, "anomalies",
+      (json_int_t)s.anomalies);
 }
 
 static json_t *access_json(cw_engine *e, const cw_access *a) {
@@ -268,6 +272,32 @@ json_t *cw__query_locks(cw_engine *e, const cw_query *q) {
     total++;
   }
   return cw__q_page(items, total, q);
+}
+
+json_t *cw__query_anomalies(cw_engine *e, const cw_query *q) {
+#ifdef CW_HAVE_REPORT
+  const cw_anomaly *a;
+  size_t n = cw__engine_anomalies(e, &a);
+  json_t *items = json_array();
+  uint64_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (q->anomaly_kind && (int)a[i].kind != q->anomaly_kind)
+      continue;
+    if (q->service[0] &&
+        strcmp(cw__engine_str(e, a[i].service), q->service) != 0)
+      continue;
+    if (total >= q->offset && total < q->offset + q->limit)
+      json_array_append_new(items, cw__report_anomaly_json(e, &a[i], i));
+    total++;
+  }
+  json_t *r = cw__q_page(items, total, q);
+  json_object_set_new(r, "thresholds", cw__report_anomaly_thresholds(e));
+  return r;
+#else
+  (void)e;
+  (void)q;
+  return NULL;
+#endif
 }
 
 json_t *cw__query_findings(cw_engine *e, const void *input_stats) {

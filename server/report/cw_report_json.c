@@ -1,6 +1,7 @@
 /*
  * cw_report_json: the JSON report, {"summary":{...}, "races":[...],
- * "potential_deadlocks":[...], "deadlocks":[...], "locks":[...]}.
+ * "potential_deadlocks":[...], "deadlocks":[...], "locks":[...],
+ * "anomalies":[...]}.
  * The collector serves the same document at GET /v1/findings.
  */
 #include <stdlib.h>
@@ -38,6 +39,7 @@ json_t *cw__report_summary_json(const cw_findings *f) {
   cw__jput(o, "active_deadlocks", u64(s->active_deadlocks), &bad);
   cw__jput(o, "skipped_events", u64(f->in ? f->in->skipped_events : 0), &bad);
   cw__jput(o, "suppressed", u64(f->suppressed), &bad);
+  cw__jput(o, "anomalies", u64(s->anomalies), &bad);
   if (bad) {
     json_decref(o);
     return NULL;
@@ -207,6 +209,10 @@ json_t *cw__report_json_findings(const cw_findings *f) {
   for (size_t i = 0; a && i < f->nlocks; i++)
     cw__jadd(a, lock_json(e, &f->locks[i], &bad), &bad);
   cw__jput(root, "locks", a, &bad);
+  a = json_array();
+  for (size_t i = 0; a && i < f->nanomalies; i++)
+    cw__jadd(a, cw__report_anomaly_json(e, &f->anomalies[i], i), &bad);
+  cw__jput(root, "anomalies", a, &bad);
   json_t *in = json_object();
   if (in) {
     cw__jput(in, "skipped_reasons", skipped_json(f->in, &bad), &bad);
