@@ -195,11 +195,10 @@ static uint32_t window_count(const ae_asite *s, uint32_t i, uint64_t w) {
   return k - i;
 }
 
-static void retry(cw_engine *e, uint32_t aid, const cw_aevent *ev,
-                  int64_t ts) {
+static void retry(cw_engine *e, uint32_t aid, const cw_aevent *ev, int64_t ts) {
   ae_actor *a = &e->actors[aid];
-  uint32_t id = site_of(e, CW_ANOM_RETRY_STORM, a->service, ev->object,
-                        ev->object);
+  uint32_t id =
+      site_of(e, CW_ANOM_RETRY_STORM, a->service, ev->object, ev->object);
   ae_asite *s = &e->asites[id];
   AE_RESERVE(s->r, s->capr, s->nr + 1u);
   uint32_t i = s->nr;
@@ -293,8 +292,8 @@ void cw__anomaly_event(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
     a->db_what = ev->detail;
     return;
   case CW_AE_DB_RESULT:
-    measure(e, CW_ANOM_SLOW_DB, aid, ev->loc ? ev->loc : ev->object,
-            ev->object, a->db_what, ev->loc, ev->duration_ns, ts, ev->seq);
+    measure(e, CW_ANOM_SLOW_DB, aid, ev->loc ? ev->loc : ev->object, ev->object,
+            a->db_what, ev->loc, ev->duration_ns, ts, ev->seq);
     a->db_what = 0;
     return;
   case CW_AE_HTTP_SEND:
@@ -337,8 +336,8 @@ void cw__anomaly_event(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
 void cw__anomaly_lock_wait(cw_engine *e, uint32_t aid, cw_sym lock,
                            uint64_t wait) {
   ae_actor *a = &e->actors[aid];
-  measure(e, CW_ANOM_LOCK_WAIT, aid, a->req_loc ? a->req_loc : lock, lock,
-          lock, a->req_loc, wait, a->req_ts, a->req_seq);
+  measure(e, CW_ANOM_LOCK_WAIT, aid, a->req_loc ? a->req_loc : lock, lock, lock,
+          a->req_loc, wait, a->req_ts, a->req_seq);
 }
 
 /* ---- Query --------------------------------------------------------------- */

@@ -155,24 +155,47 @@ void cw__engine_flush(cw_engine *e);
 
 /* ---- Findings ------------------------------------------------------------ */
 
+/* The summary's counters, in report order. This list is the one place a
+ * counter is added: it becomes a cw_summary field (the engine fills it) and
+ * a key of every JSON summary (the CLI's report, /v1/summary, /v1/findings,
+ * the stream's findings frame), all written by cw__report_summary_json.
+ *   events               events analysed
+ *   racy_variables       variables with at least one race
+ *   racy_location_pairs  distinct unordered location pairs that race
+ *   race_groups          races grouped by variable and location pair
+ *   potential_deadlocks  lock-order cycles
+ *   deadlocks            actual deadlocks (wait-for cycles)
+ *   contended_locks      locks some actor waited for
+ *   invalid_events       events the engine refused (docs/detection.md)
+ *   lost_events          sum of GAP counts
+ *   pending_events       held back waiting for a clock source
+ *   forced_events        released by max_pending or flush before their
+ *                        clock source arrived
+ *   retired_actors       actors whose history was forgotten (RETIRE)
+ *   active_deadlocks     actual deadlocks still blocked
+ *   search_truncated     lock-cycle searches cut by their budget
+ *   anomalies            anomaly groups (cw__engine_anomalies) */
+#define CW_SUMMARY_FIELDS(X)                                                   \
+  X(events)                                                                    \
+  X(racy_variables)                                                            \
+  X(racy_location_pairs)                                                       \
+  X(race_groups)                                                               \
+  X(potential_deadlocks)                                                       \
+  X(deadlocks)                                                                 \
+  X(contended_locks)                                                           \
+  X(invalid_events)                                                            \
+  X(lost_events)                                                               \
+  X(pending_events)                                                            \
+  X(forced_events)                                                             \
+  X(retired_actors)                                                            \
+  X(active_deadlocks)                                                          \
+  X(search_truncated)                                                          \
+  X(anomalies)
+
 typedef struct cw_summary {
-  uint64_t events;
-  uint64_t racy_variables;
-  uint64_t racy_location_pairs;
-  uint64_t race_groups;
-  uint64_t potential_deadlocks;
-  uint64_t deadlocks;
-  uint64_t contended_locks;
-  uint64_t invalid_events;
-  uint64_t lost_events;    /* sum of GAP counts */
-  uint64_t pending_events; /* held back waiting for a clock source */
-  /* Added by the engine (append-only from here on): */
-  uint64_t forced_events; /* released by max_pending or flush before their
-                             clock source arrived */
-  uint64_t retired_actors;
-  uint64_t active_deadlocks; /* actual deadlocks still blocked */
-  uint64_t search_truncated; /* lock-cycle searches cut by their budget */
-  uint64_t anomalies;        /* anomaly groups (cw__engine_anomalies) */
+#define CW_SUMMARY_FIELD_(name) uint64_t name;
+  CW_SUMMARY_FIELDS(CW_SUMMARY_FIELD_)
+#undef CW_SUMMARY_FIELD_
 } cw_summary;
 
 void cw__engine_summary(const cw_engine *e, cw_summary *out);

@@ -48,8 +48,8 @@ json_t *cw__report_anomaly_json(const cw_engine *e, const cw_anomaly *a,
   cw__jput(o, "window_ns", u64(a->window_ns), &bad);
   cw__jput(f, "actor", cw__report_jstr(cw__report_actor(e, a->first_actor)),
            &bad);
-  cw__jput(f, "service",
-           cw__report_jstr(cw__report_service(e, a->first_actor)), &bad);
+  cw__jput(f, "service", cw__report_jstr(cw__report_service(e, a->first_actor)),
+           &bad);
   cw__jput(f, "location", str(e, a->first_loc), &bad);
   cw__jput(f, "seq", u64(a->first_seq), &bad);
   cw__jput(f, "ts_ns", json_integer((json_int_t)a->first_ts_ns), &bad);
@@ -65,11 +65,11 @@ json_t *cw__report_anomaly_json(const cw_engine *e, const cw_anomaly *a,
 json_t *cw__report_anomaly_thresholds(const cw_engine *e) {
   cw_engine_config c;
   cw__engine_anomaly_config(e, &c);
-  return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "slow_db_ns",
-                   u64(c.slow_db_ns), "slow_http_ns", u64(c.slow_http_ns),
-                   "slow_span_ns", u64(c.slow_span_ns), "lock_wait_ns",
-                   u64(c.lock_wait_ns), "retry_storm", u64(c.retry_storm),
-                   "retry_window_ns", u64(c.retry_window_ns));
+  return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "slow_db_ns", u64(c.slow_db_ns),
+                   "slow_http_ns", u64(c.slow_http_ns), "slow_span_ns",
+                   u64(c.slow_span_ns), "lock_wait_ns", u64(c.lock_wait_ns),
+                   "retry_storm", u64(c.retry_storm), "retry_window_ns",
+                   u64(c.retry_window_ns));
 }
 
 /* Milliseconds with up to three decimals: "2000", "0.12". */
@@ -105,19 +105,19 @@ size_t cw__report_anomaly_line(const cw_engine *e, const cw_anomaly *a,
                  site, *svc ? " (service " : "", svc, *svc ? ")" : "", a->count,
                  a->count == 1 ? "" : "s", p50, mx);
   else
-    n = snprintf(buf, cap,
-                 "%s at %s%s%s%s: %" PRIu64 " of %" PRIu64
-                 " %s at or over %s ms (p50 %s ms, p99 %s ms, max %s ms%s)%s%s",
-                 a->kind == CW_ANOM_LOCK_WAIT ? "long lock wait"
-                 : a->kind == CW_ANOM_SLOW_DB ? "slow DB call"
-                 : a->kind == CW_ANOM_SLOW_HTTP
-                     ? "slow HTTP call"
-                     : (a->kind == CW_ANOM_SLOW_HTTP_SERVER ? "slow HTTP request"
-                                                            : "slow span"),
-                 site, *svc ? " (service " : "", svc, *svc ? ")" : "", a->count,
-                 a->calls, a->kind == CW_ANOM_LOCK_WAIT ? "waits" : "calls",
-                 thr, p50, p99, mx, a->systematic ? ", systematic" : "",
-                 *what ? ": " : "", what);
+    n = snprintf(
+        buf, cap,
+        "%s at %s%s%s%s: %" PRIu64 " of %" PRIu64
+        " %s at or over %s ms (p50 %s ms, p99 %s ms, max %s ms%s)%s%s",
+        a->kind == CW_ANOM_LOCK_WAIT ? "long lock wait"
+        : a->kind == CW_ANOM_SLOW_DB ? "slow DB call"
+        : a->kind == CW_ANOM_SLOW_HTTP
+            ? "slow HTTP call"
+            : (a->kind == CW_ANOM_SLOW_HTTP_SERVER ? "slow HTTP request"
+                                                   : "slow span"),
+        site, *svc ? " (service " : "", svc, *svc ? ")" : "", a->count,
+        a->calls, a->kind == CW_ANOM_LOCK_WAIT ? "waits" : "calls", thr, p50,
+        p99, mx, a->systematic ? ", systematic" : "", *what ? ": " : "", what);
   if (n < 0) {
     if (cap)
       buf[0] = 0;

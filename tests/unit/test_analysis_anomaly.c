@@ -152,8 +152,8 @@ static void test_lock_waits(void **state) {
       {"w2", CW_AE_LOCK_ACQUIRE, "acct:1", "w.c:9", NULL, 901 * MS, 0},
   };
   feed(e, &t[0], 1);
-  const tev rel = {"h", CW_AE_LOCK_RELEASE, "acct:1", "h.c:2", NULL, 700 * MS,
-                   0};
+  const tev rel = {"h",  CW_AE_LOCK_RELEASE, "acct:1", "h.c:2",
+                   NULL, 700 * MS,           0};
   feed_all(e, w, 1);
   feed(e, &t[1], 2);
   feed(e, &rel, 2);
@@ -302,13 +302,12 @@ static void test_arrival_order(void **state) {
     assert_int_equal(n, 4);
     size_t len = 0;
     for (size_t i = 0; i < n; i++) {
-      int w = snprintf(first[o] + len, sizeof(first[o]) - len,
-                       "%s %s %s %llu %llu %lld|", cw__anomaly_kind_name(a[i].kind),
-                       S(e, a[i].site),
-                       S(e, cw__engine_actor_name(e, a[i].first_actor)),
-                       (unsigned long long)a[i].count,
-                       (unsigned long long)a[i].peak,
-                       (long long)a[i].first_ts_ns);
+      int w = snprintf(
+          first[o] + len, sizeof(first[o]) - len, "%s %s %s %llu %llu %lld|",
+          cw__anomaly_kind_name(a[i].kind), S(e, a[i].site),
+          S(e, cw__engine_actor_name(e, a[i].first_actor)),
+          (unsigned long long)a[i].count, (unsigned long long)a[i].peak,
+          (long long)a[i].first_ts_ns);
       assert_true(w > 0);
       len += (size_t)w;
     }
