@@ -17,7 +17,8 @@ enum {
   FAIL_RACE = CW_FAIL_RACE,
   FAIL_RACE_ERROR = CW_FAIL_RACE_ERROR,
   FAIL_POTENTIAL = CW_FAIL_POTENTIAL,
-  FAIL_DEADLOCK = CW_FAIL_DEADLOCK
+  FAIL_DEADLOCK = CW_FAIL_DEADLOCK,
+  FAIL_ANOMALY = CW_FAIL_ANOMALY
 };
 
 typedef enum {
@@ -39,6 +40,8 @@ typedef struct cli_opts {
   const char *source_root; /* --source-root (NULL: git's top level or cwd) */
   int allow_incomplete;    /* --allow-incomplete */
   int no_trace;            /* run: the command wrote no trace */
+  /* Anomaly thresholds (--slow-db-ms...); 0 fields take the defaults. */
+  cw_engine_config engine;
 } cli_opts;
 
 void cli_opts_init(cli_opts *o);

@@ -50,6 +50,11 @@ int cw__gate_cycle(const cw_findings *f, const cw_deadlock *d) {
              : 0;
 }
 
+int cw__gate_anomaly(const cw_findings *f, const cw_anomaly *a) {
+  (void)a;
+  return (cw__gate_bits(f) & CW_FAIL_ANOMALY) ? 1 : 0;
+}
+
 const char *cw__gate_incomplete(const cw_findings *f) {
   if (f->ctx && f->ctx->no_trace)
     return "no trace was written: the command is not instrumented with the "
@@ -71,6 +76,9 @@ int cw__gate_exit(const cw_findings *f) {
       return 1;
   for (size_t i = 0; i < f->ndeadlocks; i++)
     if (cw__gate_cycle(f, f->deadlocks[i]))
+      return 1;
+  for (size_t i = 0; i < f->nanomalies; i++)
+    if (cw__gate_anomaly(f, &f->anomalies[i]))
       return 1;
   return cw__gate_incomplete(f) ? 2 : 0;
 }
@@ -138,6 +146,7 @@ int cw__findings_collect(cw_findings *f, const cw_engine *e,
     return -1;
   f->ndeadlocks = (size_t)k;
   f->nlocks = cw__engine_locks(e, &f->locks);
+  f->nanomalies = cw__engine_anomalies(e, &f->anomalies);
 
   if (f->suppressed) {
     /* Recount what is left; exact because groups carry their variable and

@@ -47,7 +47,8 @@ enum {
   CW_FAIL_RACE = 1 << 0,       /* any race group */
   CW_FAIL_RACE_ERROR = 1 << 1, /* race groups of severity error */
   CW_FAIL_POTENTIAL = 1 << 2,  /* potential deadlocks */
-  CW_FAIL_DEADLOCK = 1 << 3    /* actual deadlocks */
+  CW_FAIL_DEADLOCK = 1 << 3,   /* actual deadlocks */
+  CW_FAIL_ANOMALY = 1 << 4     /* anomaly groups */
 };
 #define CW_FAIL_DEFAULT (CW_FAIL_RACE | CW_FAIL_DEADLOCK)
 
@@ -89,6 +90,8 @@ typedef struct cw_findings {
   size_t ndeadlocks;
   const cw_lock_stats *locks;
   size_t nlocks;
+  const cw_anomaly *anomalies; /* in their stable order (index = position) */
+  size_t nanomalies;
   uint64_t suppressed;      /* finding groups removed by suppressions */
   const cw_report_ctx *ctx; /* may be NULL; set by the caller after collect */
 } cw_findings;
@@ -109,9 +112,10 @@ int cw__loc_split(const char *loc, size_t *file_len, unsigned long *line);
 
 /* @return the effective CW_FAIL_* bits of f (its ctx's, else the default). */
 unsigned cw__gate_bits(const cw_findings *f);
-/* @return 1 when this race group / cycle fails the gate. */
+/* @return 1 when this race group / cycle / anomaly group fails the gate. */
 int cw__gate_race(const cw_findings *f, const cw_race_group *g);
 int cw__gate_cycle(const cw_findings *f, const cw_deadlock *d);
+int cw__gate_anomaly(const cw_findings *f, const cw_anomaly *a);
 /* Why the input cannot count as a clean pass, or NULL when it can: no
  * trace written, no event read, or a truncated input (unless allowed).
  * The returned text is static. */
@@ -119,6 +123,20 @@ const char *cw__gate_incomplete(const cw_findings *f);
 /* The exit code of the gate: 0 pass, 1 a finding fails it, 2 nothing (or
  * not all) was checked and no finding fails it. */
 int cw__gate_exit(const cw_findings *f);
+
+/* ---- Anomalies (cw_report_anomaly.c) ---- */
+
+/* One anomaly group as JSON (docs/http-api.md, GET /v1/anomalies), with
+ * its position `index` in the engine's list. @return a new reference or
+ * NULL. */
+json_t *cw__report_anomaly_json(const cw_engine *e, const cw_anomaly *a,
+                                size_t index);
+/* {"slow_db_ns":..., ...}: the thresholds in effect. New reference/NULL. */
+json_t *cw__report_anomaly_thresholds(const cw_engine *e);
+/* A one-line description ("slow DB call at a.c:3 (service x): 2 of 9
+ * calls at or over 500 ms (...)") into buf. @return its length. */
+size_t cw__report_anomaly_line(const cw_engine *e, const cw_anomaly *a,
+                               char *buf, size_t cap);
 
 /* ---- Writers ---- */
 

@@ -2,8 +2,8 @@
  * cw_report_junit: JUnit XML output for CI dashboards, valid against Jenkins'
  * junit-10.xsd (tests/fixtures/junit). The report agrees with the exit code:
  *   - one test case per finding group (race group, potential deadlock,
- *     deadlock): <failure> when it fails the gate (--fail-on), otherwise
- *     <skipped> with a message saying it is reported but not gated;
+ *     deadlock, anomaly group): <failure> when it fails the gate (--fail-on),
+ * otherwise <skipped> with a message saying it is reported but not gated;
  *   - a failing "causeway.input" case when nothing (or not all) was checked:
  *     no trace written (`run`), no event read, a truncated input;
  *   - otherwise, with no finding, one passing case.
@@ -154,14 +154,38 @@ static void cycle_case(FILE *out, const cw_findings *f, const cw_deadlock *d) {
   case_close(out, gated);
 }
 
+static void anomaly_case(FILE *out, const cw_findings *f, const cw_anomaly *a,
+                         size_t index) {
+  const cw_engine *e = f->e;
+  int gated = cw__gate_anomaly(f, a);
+  char line[1024], name[64];
+  cw__report_anomaly_line(e, a, line, sizeof line);
+  case_open(out, "causeway.anomaly");
+  snprintf(name, sizeof name, "%s #%zu ", cw__anomaly_kind_name(a->kind),
+           index);
+  esc(out, name);
+  esc(out, s_(e, a->site));
+  verdict(out, gated, cw__anomaly_kind_name(a->kind), line);
+  esc(out, line);
+  fputs("\n  first at ", out);
+  esc(out, s_(e, a->first_loc));
+  fputs(" by ", out);
+  esc(out, cw__report_actor(e, a->first_actor));
+  fputc('\n', out);
+  case_close(out, gated);
+}
+
 int cw__report_write_junit(FILE *out, const cw_findings *f) {
-  size_t findings = f->nraces + f->npotential + f->ndeadlocks, failures = 0;
+  size_t findings = f->nraces + f->npotential + f->ndeadlocks + f->nanomalies,
+         failures = 0;
   for (size_t i = 0; i < f->nraces; i++)
     failures += (size_t)cw__gate_race(f, f->races[i]);
   for (size_t i = 0; i < f->npotential; i++)
     failures += (size_t)cw__gate_cycle(f, f->potential[i]);
   for (size_t i = 0; i < f->ndeadlocks; i++)
     failures += (size_t)cw__gate_cycle(f, f->deadlocks[i]);
+  for (size_t i = 0; i < f->nanomalies; i++)
+    failures += (size_t)cw__gate_anomaly(f, &f->anomalies[i]);
   const char *incomplete = cw__gate_incomplete(f);
   size_t skipped = findings - failures;
   size_t tests = findings + (incomplete || !findings ? 1 : 0);
@@ -205,6 +229,8 @@ int cw__report_write_junit(FILE *out, const cw_findings *f) {
     cycle_case(out, f, f->potential[i]);
   for (size_t i = 0; i < f->ndeadlocks; i++)
     cycle_case(out, f, f->deadlocks[i]);
+  for (size_t i = 0; i < f->nanomalies; i++)
+    anomaly_case(out, f, &f->anomalies[i], i);
   if (incomplete) {
     case_open(out, "causeway.input");
     fputs("trace checked", out);

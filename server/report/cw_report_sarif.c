@@ -48,6 +48,11 @@ static const rule rules[] = {
      "warning"},
     {"deadlock", "Deadlock", "Actors wait for locks held by each other",
      "A cycle in the wait-for graph.", "error"},
+    {"anomaly", "Anomaly",
+     "Slow calls, long lock waits, timeouts or a retry storm at one call site",
+     "Grouped by call site against documented thresholds "
+     "(docs/detection.md section 10).",
+     "warning"},
 };
 #define NRULES (sizeof rules / sizeof rules[0])
 
@@ -425,6 +430,27 @@ static json_t *cycle_result(sarif *s, const cw_deadlock *d) {
   return r;
 }
 
+static json_t *anomaly_result(sarif *s, const cw_anomaly *a) {
+  const cw_engine *e = s->e;
+  char msg[1024];
+  cw__report_anomaly_line(e, a, msg, sizeof msg);
+  json_t *r = new_result(s, "anomaly", "warning", msg);
+  if (!r)
+    return NULL;
+  const char *loc = cw__engine_str(e, a->first_loc);
+  const char *site = cw__engine_str(e, a->site);
+  add_location(
+      s, r,
+      location(s, *loc ? loc : site, a->first_actor, a->first_seq, NULL, 0), 0);
+  /* The site in its root-relative form when it is a FILE:LINE. */
+  char st[600], fp[1400];
+  stable_loc(s, site, st, sizeof st);
+  snprintf(fp, sizeof fp, "%s|%s|%s", cw__anomaly_kind_name(a->kind),
+           cw__engine_str(e, a->service), st);
+  fingerprint(s, r, "causewayAnomaly/v1", fp);
+  return r;
+}
+
 static json_t *rules_json(sarif *s) {
   json_t *a = json_array();
   for (size_t i = 0; a && i < NRULES; i++)
@@ -469,6 +495,8 @@ int cw__report_write_sarif(FILE *out, const cw_findings *f) {
     cw__jadd(results, cycle_result(&s, f->potential[i]), &s.bad);
   for (size_t i = 0; results && i < f->ndeadlocks; i++)
     cw__jadd(results, cycle_result(&s, f->deadlocks[i]), &s.bad);
+  for (size_t i = 0; results && i < f->nanomalies; i++)
+    cw__jadd(results, anomaly_result(&s, &f->anomalies[i]), &s.bad);
   json_t *run = results ? json_pack("{s:{s:{s:s,s:s,s:s,s:o}},s:o,s:o}", "tool",
                                     "driver", "name", "causeway", "version",
                                     "0.1.0", "informationUri",

@@ -92,7 +92,8 @@ def check_github(doc, root, name, problems):
             for k, v in (fps or {}).items():
                 if root and root in v:
                     problems.append(f"{where}: fingerprint {k} holds the root")
-                if re.search(r"(^|[|:])/", v):
+                # A field that starts with '/' (fields are '|'-separated).
+                if re.search(r"(^|\|)/", v) or "file:" in v:
                     problems.append(f"{where}: fingerprint {k} holds an absolute path")
 
 

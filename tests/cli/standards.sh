@@ -35,7 +35,7 @@ fail() {
 
 # ---- inputs: every finding kind, each input format
 mkdir -p "$T/in"
-for c in native-race native-truncated; do
+for c in native-race native-truncated native-anomalies; do
   "$GEN" "$DATA/$c/trace.cwspec" "$T/in/$c.cwt" || fail "cwt_gen $c"
 done
 for c in native-cross-service-deadlock native-two-processes; do
@@ -47,7 +47,7 @@ INPUTS="$DATA/std-lost-update/trace.std $DATA/std-abba/trace.std
 $DATA/std-actual-deadlock/trace.std $DATA/std-three-cycle/trace.std
 $DATA/std-safe-transfer/trace.std $DATA/std-non-utf8/trace.std
 $DATA/raceway-lost-update/batch.json $DATA/raceway-two-services/a-orders.json
-$T/in/native-race.cwt $T/in/native-cross-service-deadlock-a.cwt
+$T/in/native-race.cwt $T/in/native-anomalies.cwt $T/in/native-cross-service-deadlock-a.cwt
 $T/in/native-two-processes-a.cwt"
 # A native trace from the real SDK: FILE:LINE locations below the source tree.
 CAUSEWAY_TRACE_FILE=$T/in/balance.cwt "$EXAMPLE" >/dev/null || fail "example"
@@ -98,7 +98,7 @@ assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"].startswith("file:///")
 uris = {l["physicalLocation"]["artifactLocation"]["uri"]
         for r in run["results"] for l in r["locations"] + r["relatedLocations"]}
 assert "sdk/examples/balance.c" in uris, uris
-assert {"race", "potential-deadlock", "deadlock"} <= seen, seen
+assert {"race", "potential-deadlock", "deadlock", "anomaly"} <= seen, seen
 print("sarif content: ok", sorted(seen))
 EOF
 # The checker itself fails on what GitHub rejects (a result without a
@@ -150,6 +150,8 @@ junit 1 check --report junit "$DATA/std-non-utf8/trace.std"
 junit 1 check --report junit "$T/in/native-truncated.cwt"
 junit 2 check --report junit --fail-on none "$T/in/native-truncated.cwt"
 junit 2 run --report junit -- true
+junit 0 check --report junit "$T/in/native-anomalies.cwt"
+junit 1 check --report junit --fail-on anomaly "$T/in/native-anomalies.cwt"
 grep -q '<skipped type="potential-deadlock"' "$T/j3.xml" ||
   fail "junit: an ungated potential deadlock is not <skipped>"
 grep -q 'message="no trace was written' "$T/j10.xml" ||
