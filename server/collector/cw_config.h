@@ -32,6 +32,9 @@ typedef struct cw_config {
   int max_subscribers;       /* live-push (SSE) connections */
   int fsync;                 /* 1: fdatasync before acknowledging */
   int keep_events;           /* audit trails and critical path */
+  int header_timeout_ms;     /* whole request head (and keep-alive idle) */
+  int body_timeout_ms;       /* whole request body, 0 = none */
+  int max_client_conns;      /* connections per client address, 0 = off */
 } cw_config;
 
 /* Fills defaults, then the environment, then argv.
