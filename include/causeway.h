@@ -323,6 +323,12 @@ CW_API cw_status cw_task_end(void);
  * @return CW_OK, CW_EINVAL, CW_EDISABLED. */
 CW_API cw_status cw_trace_set(const uint8_t trace_id[16],
                               const uint8_t span_id[8]);
+/* Sets the parent span id of the calling actor's trace context (set with
+ * cw_trace_set first): the caller's span, e.g. the parent-id of an incoming
+ * W3C traceparent. Following events carry it as their parent_span_id.
+ * @param parent_span_id 8 bytes, copied.
+ * @return CW_OK, CW_EINVAL, CW_ESTATE when no trace is set, CW_EDISABLED. */
+CW_API cw_status cw_trace_set_parent(const uint8_t parent_span_id[8]);
 /* Reads the calling actor's trace context and current span id.
  * @return CW_OK, CW_ESTATE when none is set, CW_EDISABLED. */
 CW_API cw_status cw_trace_get(uint8_t trace_id[16], uint8_t span_id[8]);
@@ -583,6 +589,31 @@ typedef struct cw_emit_info {
 /* Records a custom event for the calling actor.
  * @return CW_OK, CW_EINVAL, CW_EDISABLED, CW_EFULL. */
 CW_API cw_status cw_emit(const cw_emit_info *info);
+
+/* ---- Timeouts and retries (anomalies) --------------------------------------
+ */
+
+/* Records that the calling actor is retrying the operation of call site
+ * `site` (e.g. "accounts:lock" or "POST /accounts/lock"): call it just
+ * before each new attempt, with attempt = 1 for the first retry, 2 for the
+ * second, ... The analysis groups retries by site and reports a retry
+ * storm when many retries of one site fall within a short window
+ * (docs/detection.md, "Anomalies").
+ * @param site  1-127 bytes (longer names are truncated); copied.
+ * @return CW_OK, CW_EINVAL (NULL or empty site), CW_EDISABLED.
+ * Thread-safe; no allocation, lock or system call. */
+CW_API int cw_note_retry_at(const char *site, unsigned attempt, cw_loc loc);
+/* Records that an operation of call site `site` gave up after waiting
+ * waited_ns nanoseconds (a request, lock or query timeout). Every timeout is
+ * an anomaly of its site (docs/detection.md, "Anomalies").
+ * @param site  1-127 bytes (longer names are truncated); copied.
+ * @return CW_OK, CW_EINVAL (NULL or empty site), CW_EDISABLED.
+ * Thread-safe; no allocation, lock or system call. */
+CW_API int cw_note_timeout_at(const char *site, uint64_t waited_ns, cw_loc loc);
+CW_API int cw_note_retry(const char *site, unsigned attempt);
+CW_API int cw_note_timeout(const char *site, uint64_t waited_ns);
+#define cw_note_retry(s, a) cw_note_retry_at((s), (a), CW_LOC_HERE)
+#define cw_note_timeout(s, w) cw_note_timeout_at((s), (w), CW_LOC_HERE)
 
 /* Monotonic time in ns (CLOCK_MONOTONIC), the clock events use. Works
  * without cw_init(). */

@@ -501,6 +501,17 @@ static int process(cw_engine *e, const cw_aevent *ev) {
   case CW_AE_RETIRE:
   case CW_AE_GAP:
   case CW_AE_OTHER:
+  case CW_AE_DB_QUERY:
+  case CW_AE_DB_RESULT:
+  case CW_AE_HTTP_SEND:
+  case CW_AE_HTTP_RESPONSE:
+  case CW_AE_HTTP_RECV:
+  case CW_AE_HTTP_RESPOND:
+    break;
+  case CW_AE_RETRY:
+  case CW_AE_TIMEOUT:
+    if (!valid_sym(e, ev->object))
+      return -1;
     break;
   default:
     return -1;
