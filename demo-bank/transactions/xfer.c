@@ -86,8 +86,10 @@ static int patch(int64_t id, json_t *body, long timeout_ms, json_t **reply) {
 static void move_slow(int64_t id, json_t *body, const bank_knobs *k,
                       xfer_result *out) {
   int unsafe = k->unsafe;
-  int attempts = unsafe ? 4 : 3;
-  long timeout = unsafe ? 1000 : 3000;
+  /* Unsafe: a short timeout and ten attempts, retried at once (a retry
+   * storm); safe: a timeout longer than the slow query, three attempts. */
+  int attempts = unsafe ? 10 : 3;
+  long timeout = unsafe ? 200 : 3000;
   for (int a = 1; a <= attempts; a++) {
     if (!unsafe && atomic_load(&open_until) > bank_now_ms()) {
       fail(out, 503, "circuit open: accounts service is failing");
