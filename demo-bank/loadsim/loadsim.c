@@ -49,7 +49,8 @@ static void sleep_us(int64_t us) {
   }
 }
 
-/* ---- One HTTP request ------------------------------------------------------ */
+/* ---- One HTTP request ------------------------------------------------------
+ */
 
 typedef struct reply {
   char body[4096];
@@ -78,7 +79,8 @@ static size_t on_header(char *p, size_t s, size_t n, void *ud) {
 static long request(CURL *e, const char *method, const char *url,
                     const char *body, const char *client, reply *r) {
   memset(r, 0, sizeof *r);
-  struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+  struct curl_slist *h =
+      curl_slist_append(NULL, "Content-Type: application/json");
   h = curl_slist_append(h, "Expect:");
   char cid[96];
   if (client) {
@@ -104,7 +106,8 @@ static long request(CURL *e, const char *method, const char *url,
   return st;
 }
 
-/* ---- Clients ---------------------------------------------------------------- */
+/* ---- Clients ----------------------------------------------------------------
+ */
 
 typedef struct client {
   int id, polite;
@@ -196,7 +199,8 @@ static double pct(const int64_t *v, size_t n, double p) {
   return (double)v[i] / 1000.0;
 }
 
-/* ---- One load run ------------------------------------------------------------ */
+/* ---- One load run
+ * ------------------------------------------------------------ */
 
 static int64_t balance_of(CURL *e, const char *accounts, int64_t id) {
   char url[512];
@@ -223,8 +227,9 @@ int ls_run(const char *accounts, const char *txn, ls_result *out) {
   for (int i = 0; i < opt.naccounts; i++) {
     reply r;
     char body[128];
-    snprintf(body, sizeof body, "{\"user_id\":%d,\"balance\":%lld,\"name\":\"%s\"}",
-             800000 + i, (long long)start, run);
+    snprintf(body, sizeof body,
+             "{\"user_id\":%d,\"balance\":%lld,\"name\":\"%s\"}", 800000 + i,
+             (long long)start, run);
     if (request(e, "POST", url, body, NULL, &r) != 201) {
       fprintf(stderr, "bank-loadsim: cannot create accounts at %s\n", url);
       return -1;
@@ -240,7 +245,10 @@ int ls_run(const char *accounts, const char *txn, ls_result *out) {
   int impolite = opt.clients * opt.impolite_pct / 100;
   int64_t t0 = now_us();
   for (int i = 0; i < opt.clients; i++) {
-    cl[i] = (client){.id = i, .polite = i >= impolite, .txn = txn, .accts = ids,
+    cl[i] = (client){.id = i,
+                     .polite = i >= impolite,
+                     .txn = txn,
+                     .accts = ids,
                      .seed = (unsigned)(t0 + i * 7919)};
     snprintf(cl[i].run, sizeof cl[i].run, "%s", run);
     pthread_create(&th[i], NULL, client_main, &cl[i]);

@@ -157,8 +157,9 @@ static int stack_start(stack *s, const char *bin, int traced) {
     snprintf(path[i], sizeof path[i], "%s/bank-%s", bin, names[i]);
     snprintf(pf[i], sizeof pf[i], "%s/%s.port", s->dir, names[i]);
     snprintf(log[i], sizeof log[i], "%s/%s.log", s->dir, names[i]);
-    char *argv[12] = {path[i], "--port", "0", "--port-file", pf[i],
-                      "--data-dir", data, "--rate-limit", "100000", NULL};
+    char *argv[12] = {path[i],  "--port",     "0",  "--port-file",
+                      pf[i],    "--data-dir", data, "--rate-limit",
+                      "100000", NULL};
     if (i == 2) {
       argv[9] = "--accounts";
       argv[10] = urls[0];
@@ -194,8 +195,9 @@ static int compare(const char *bin) {
     stack_stop(&s);
     if (rc != 0)
       return 2;
-    ls_print(traced ? "tracing on (causeway-server)" : "tracing off "
-                                                      "(CAUSEWAY_DISABLED=1)",
+    ls_print(traced ? "tracing on (causeway-server)"
+                    : "tracing off "
+                      "(CAUSEWAY_DISABLED=1)",
              &r[traced]);
   }
   printf("\nend-to-end overhead of tracing (same load, same machine)\n");

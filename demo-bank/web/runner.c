@@ -310,6 +310,76 @@ static json_t *findings(run_ctx *c, int64_t mark) {
   return out;
 }
 
+/* ---- Anomaly groups ------------------------------------------------------ */
+
+/* Every anomaly group by "kind|service|site": {kind, site, count, index}. */
+static json_t *anomaly_groups(void) {
+  json_t *all = json_object();
+  for (size_t off = 0; cfg.collector && off < 100000;) {
+    char path[128];
+    snprintf(path, sizeof path, "/v1/anomalies?limit=1000&offset=%zu", off);
+    json_t *page = run_collector(&cfg, path);
+    json_t *items = json_object_get(page, "items");
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it) {
+      char key[512];
+      snprintf(key, sizeof key, "%s|%s|%s",
+               json_string_value(json_object_get(it, "kind")),
+               json_string_value(json_object_get(it, "service")),
+               json_string_value(json_object_get(it, "site")));
+      json_object_set_new(all, key,
+                          json_pack("{s:O,s:O,s:O,s:O,s:I}", "kind",
+                                    json_object_get(it, "kind"), "service",
+                                    json_object_get(it, "service"), "site",
+                                    json_object_get(it, "site"), "count",
+                                    json_object_get(it, "count"), "index",
+                                    (json_int_t)(off + i)));
+    }
+    size_t n = json_array_size(items);
+    json_int_t total = json_integer_value(json_object_get(page, "total"));
+    json_decref(page);
+    if (n == 0 || off + n >= (size_t)total)
+      break;
+    off += n;
+  }
+  return all;
+}
+
+/* Adds the groups whose count grew to `found`. */
+static void anomaly_growth(json_t *before, json_t *after, json_t *found) {
+  const char *key;
+  json_t *g;
+  json_object_foreach(after, key, g) {
+    json_int_t was = json_integer_value(
+        json_object_get(json_object_get(before, key), "count"));
+    json_int_t now = json_integer_value(json_object_get(g, "count"));
+    if (now <= was)
+      continue;
+    char id[24];
+    snprintf(id, sizeof id, "%lld",
+             (long long)json_integer_value(json_object_get(g, "index")));
+    json_t *f = json_pack("{s:s,s:O,s:O,s:O,s:I}", "kind", "anomaly", "anomaly",
+                          json_object_get(g, "kind"), "service",
+                          json_object_get(g, "service"), "site",
+                          json_object_get(g, "site"), "count_grew",
+                          (json_int_t)(now - was));
+    link(f, "anomalies", id);
+    json_array_append_new(found, f);
+  }
+}
+
+static int anomaly_grew(json_t *found, const char *kind) {
+  size_t i;
+  json_t *f;
+  json_array_foreach(found, i, f) {
+    const char *k = json_string_value(json_object_get(f, "anomaly"));
+    if (k && strcmp(k, kind) == 0)
+      return 1;
+  }
+  return 0;
+}
+
 /* ---- Judging ---------------------------------------------------------------
  */
 
@@ -372,12 +442,12 @@ static json_t *judge(run_ctx *c, json_t *before, json_t *after, json_t *found) {
   if (!c->unsafe && (races || deadlocks))
     run_add(problems, "the safe run has findings on its own names");
   json_t *k2;
-  json_array_foreach(c->anom_expect, i, k2) if (!anomaly_grew(
-      found, json_string_value(k2))) run_add(problems, "no %s anomaly",
-                                             json_string_value(k2));
-  json_array_foreach(c->anom_clean, i, k2) if (anomaly_grew(
-      found, json_string_value(k2))) run_add(problems, "a %s anomaly",
-                                             json_string_value(k2));
+  json_array_foreach(c->anom_expect, i,
+                     k2) if (!anomaly_grew(found, json_string_value(k2)))
+      run_add(problems, "no %s anomaly", json_string_value(k2));
+  json_array_foreach(c->anom_clean, i,
+                     k2) if (anomaly_grew(found, json_string_value(k2)))
+      run_add(problems, "a %s anomaly", json_string_value(k2));
   return problems;
 }
 
