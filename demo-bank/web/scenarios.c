@@ -52,12 +52,12 @@ static void one_transfer(run_ctx *c, int i, void *arg) {
     json_object_set_new(b, "slow_ms", json_integer(t->slow_ms));
   run_knobs(c, b, "transfer", t->lock_accounts ? 2 : t->slow_ms ? 0 : 5);
   if (t->lock_accounts && c->unsafe &&
-      json_integer_value(json_object_get(b, "delay_ms")) < 300)
-    /* Both transfers hold their first lock 300 ms before asking for the
+      json_integer_value(json_object_get(b, "delay_ms")) < 500)
+    /* Both transfers hold their first lock 500 ms before asking for the
      * second. The SDK writes each thread's events in turn, so without a
      * pause the collector may analyse one transfer's second request before
      * the other's first grant and not see the wait (docs/demo-bank.md). */
-    json_object_set_new(b, "delay_ms", json_integer(300));
+    json_object_set_new(b, "delay_ms", json_integer(500));
   json_t *reply = NULL;
   t->status[i] = run_call("POST", c->cfg->transactions,
                           "/transactions/transfer", b, &reply);
