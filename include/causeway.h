@@ -323,6 +323,12 @@ CW_API cw_status cw_task_end(void);
  * @return CW_OK, CW_EINVAL, CW_EDISABLED. */
 CW_API cw_status cw_trace_set(const uint8_t trace_id[16],
                               const uint8_t span_id[8]);
+/* Sets the parent span id of the calling actor's trace context (set with
+ * cw_trace_set first): the caller's span, e.g. the parent-id of an incoming
+ * W3C traceparent. Following events carry it as their parent_span_id.
+ * @param parent_span_id 8 bytes, copied.
+ * @return CW_OK, CW_EINVAL, CW_ESTATE when no trace is set, CW_EDISABLED. */
+CW_API cw_status cw_trace_set_parent(const uint8_t parent_span_id[8]);
 /* Reads the calling actor's trace context and current span id.
  * @return CW_OK, CW_ESTATE when none is set, CW_EDISABLED. */
 CW_API cw_status cw_trace_get(uint8_t trace_id[16], uint8_t span_id[8]);

@@ -593,6 +593,20 @@ cw_status cw_trace_set(const uint8_t trace_id[16], const uint8_t span_id[8]) {
   return CW_OK;
 }
 
+cw_status cw_trace_set_parent(const uint8_t parent_span_id[8]) {
+  if (!parent_span_id)
+    return CW_EINVAL;
+  cw_tstate *ts = cw__enter();
+  if (!ts)
+    return CW_EDISABLED;
+  cw_actor *a = ts->cur;
+  cw_status st = a->has_trace ? CW_OK : CW_ESTATE;
+  if (a->has_trace)
+    memcpy(a->parent_span, parent_span_id, 8);
+  cw__leave(ts);
+  return st;
+}
+
 cw_status cw_trace_get(uint8_t trace_id[16], uint8_t span_id[8]) {
   cw_tstate *ts = cw__enter();
   if (!ts)

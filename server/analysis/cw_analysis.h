@@ -35,17 +35,17 @@ typedef enum cw_ae_kind {
   CW_AE_LOCK_REQUEST, /* the actor starts waiting for `object` */
   CW_AE_LOCK_ACQUIRE, /* the actor now holds `object` (mode in flags) */
   CW_AE_LOCK_RELEASE,
-  CW_AE_FORK,        /* `child` is created; its first event follows this */
-  CW_AE_JOIN,        /* `child`'s last event precedes this */
-  CW_AE_ANN_RELEASE, /* release(key=object) */
-  CW_AE_ANN_ACQUIRE, /* acquire(key=object) */
-  CW_AE_BEGIN,       /* actor starts (thread start / task begin) */
-  CW_AE_END,         /* actor ends */
-  CW_AE_SPAN_BEGIN,  /* object: span name */
-  CW_AE_SPAN_END,    /* object: span name; duration_ns */
-  CW_AE_RETIRE,      /* forget the actor's history (bounded clocks) */
-  CW_AE_GAP,         /* aux: number of events of this actor that were lost */
-  CW_AE_OTHER,       /* informational (messages): timelines only */
+  CW_AE_FORK,         /* `child` is created; its first event follows this */
+  CW_AE_JOIN,         /* `child`'s last event precedes this */
+  CW_AE_ANN_RELEASE,  /* release(key=object) */
+  CW_AE_ANN_ACQUIRE,  /* acquire(key=object) */
+  CW_AE_BEGIN,        /* actor starts (thread start / task begin) */
+  CW_AE_END,          /* actor ends */
+  CW_AE_SPAN_BEGIN,   /* object: span name */
+  CW_AE_SPAN_END,     /* object: span name; duration_ns */
+  CW_AE_RETIRE,       /* forget the actor's history (bounded clocks) */
+  CW_AE_GAP,          /* aux: number of events of this actor that were lost */
+  CW_AE_OTHER,        /* informational (messages): timelines only */
   CW_AE_LOCK_TIMEOUT, /* the wait for `object` ended without the lock */
   /* Calls, for anomalies (docs/detection.md); no happens-before of their
    * own beyond program order and joins. */
@@ -141,23 +141,45 @@ void cw__engine_flush(cw_engine *e);
 
 /* ---- Findings ------------------------------------------------------------ */
 
+/* The summary's counters, in report order. This list is the one place a
+ * counter is added: it becomes a cw_summary field (the engine fills it) and
+ * a key of every JSON summary (the CLI's report, /v1/summary, /v1/findings,
+ * the stream's findings frame), all written by cw__report_summary_json.
+ *   events               events analysed
+ *   racy_variables       variables with at least one race
+ *   racy_location_pairs  distinct unordered location pairs that race
+ *   race_groups          races grouped by variable and location pair
+ *   potential_deadlocks  lock-order cycles
+ *   deadlocks            actual deadlocks (wait-for cycles)
+ *   contended_locks      locks some actor waited for
+ *   invalid_events       events the engine refused (docs/detection.md)
+ *   lost_events          sum of GAP counts
+ *   pending_events       held back waiting for a clock source
+ *   forced_events        released by max_pending or flush before their
+ *                        clock source arrived
+ *   retired_actors       actors whose history was forgotten (RETIRE)
+ *   active_deadlocks     actual deadlocks still blocked
+ *   search_truncated     lock-cycle searches cut by their budget */
+#define CW_SUMMARY_FIELDS(X)                                                   \
+  X(events)                                                                    \
+  X(racy_variables)                                                            \
+  X(racy_location_pairs)                                                       \
+  X(race_groups)                                                               \
+  X(potential_deadlocks)                                                       \
+  X(deadlocks)                                                                 \
+  X(contended_locks)                                                           \
+  X(invalid_events)                                                            \
+  X(lost_events)                                                               \
+  X(pending_events)                                                            \
+  X(forced_events)                                                             \
+  X(retired_actors)                                                            \
+  X(active_deadlocks)                                                          \
+  X(search_truncated)
+
 typedef struct cw_summary {
-  uint64_t events;
-  uint64_t racy_variables;
-  uint64_t racy_location_pairs;
-  uint64_t race_groups;
-  uint64_t potential_deadlocks;
-  uint64_t deadlocks;
-  uint64_t contended_locks;
-  uint64_t invalid_events;
-  uint64_t lost_events;    /* sum of GAP counts */
-  uint64_t pending_events; /* held back waiting for a clock source */
-  /* Added by the engine (append-only from here on): */
-  uint64_t forced_events; /* released by max_pending or flush before their
-                             clock source arrived */
-  uint64_t retired_actors;
-  uint64_t active_deadlocks; /* actual deadlocks still blocked */
-  uint64_t search_truncated; /* lock-cycle searches cut by their budget */
+#define CW_SUMMARY_FIELD_(name) uint64_t name;
+  CW_SUMMARY_FIELDS(CW_SUMMARY_FIELD_)
+#undef CW_SUMMARY_FIELD_
 } cw_summary;
 
 void cw__engine_summary(const cw_engine *e, cw_summary *out);

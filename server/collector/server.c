@@ -386,7 +386,8 @@ static int h_query(cw_server *s, struct mg_connection *c, const char *path) {
   if (!strcmp(path, "/v1/findings"))
     v = cw__query_findings(e, cw__analyzer_input_stats(s->an));
   else if (!strcmp(path, "/v1/summary"))
-    v = json_pack("{s:o}", "summary", cw__query_summary(e));
+    v = json_pack("{s:o}", "summary",
+                  cw__query_summary(e, cw__analyzer_input_stats(s->an)));
   else if (!strcmp(path, "/v1/races"))
     v = cw__query_races(e, &q);
   else if (!strcmp(path, "/v1/deadlocks"))

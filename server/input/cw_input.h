@@ -53,6 +53,7 @@ typedef struct cw_input_stats {
   uint64_t batches;         /* native batches / Raceway batches */
   uint64_t truncated_files; /* native files with a truncated last frame */
   uint64_t unknown_kinds;   /* native events of a kind this build skips */
+  uint64_t unknown_actors;  /* native events naming an undefined actor */
 } cw_input_stats;
 
 /* @return the stable name of a skip reason ("unknown_kind"...). */

@@ -80,8 +80,20 @@ int cw__loc_split(const char *loc, size_t *file_len, unsigned long *line);
 json_t *cw__report_json(const cw_engine *e, const cw_input_stats *in);
 /* The same for a findings view. @return a new reference or NULL. */
 json_t *cw__report_json_findings(const cw_findings *f);
-/* Just the "summary" object. @return a new reference or NULL. */
+/* Just the "summary" object: every CW_SUMMARY_FIELDS counter, then
+ * skipped_events and suppressed. The collector's /v1/summary and stream
+ * frames use it too. @return a new reference or NULL. */
 json_t *cw__report_summary_json(const cw_findings *f);
+
+/* One finding item, as in the report's arrays (and the collector's paged
+ * /v1/races, /v1/potential-deadlocks, /v1/deadlocks, /v1/locks). Sets *bad
+ * on a memory error. @return a new reference or NULL. */
+json_t *cw__report_race_json(const cw_engine *e, const cw_race_group *g,
+                             int *bad);
+json_t *cw__report_deadlock_json(const cw_engine *e, const cw_deadlock *d,
+                                 int *bad);
+json_t *cw__report_lock_json(const cw_engine *e, const cw_lock_stats *l,
+                             int *bad);
 
 /* Writers to a stream. @return 0, or -1 on a write or memory error. */
 int cw__report_write_json(FILE *out, const cw_findings *f);

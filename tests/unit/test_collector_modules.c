@@ -286,6 +286,7 @@ static void test_native_check(void **state) {
   assert_int_equal(info.gaps, 7);
   assert_int_equal(cw__native_check(d, len, 4, &info, &err), -1);
   assert_non_null(strstr(err.msg, "--max-batch-events"));
+  assert_int_equal(err.code, CW_DERR_TOO_BIG);
   assert_int_equal(cw__native_check(d, len - 1, 100, &info, &err), -1);
   cw__bw_free(w);
 }
