@@ -151,10 +151,21 @@ int main(void) {
   snprintf(cap, sizeof cap, "%d", CAP);
   snprintf(hms, sizeof hms, "%d", HEAD_MS);
   snprintf(bms, sizeof bms, "%d", BODY_MS);
-  const char *extra[] = {"--threads", "16", "--max-subscribers", "2",
-                         "--max-client-connections", cap, "--header-timeout-ms",
-                         hms, "--body-timeout-ms", bms, "--api-key", "k",
-                         "--viewer-dir", "", NULL};
+  const char *extra[] = {"--threads",
+                         "16",
+                         "--max-subscribers",
+                         "2",
+                         "--max-client-connections",
+                         cap,
+                         "--header-timeout-ms",
+                         hms,
+                         "--body-timeout-ms",
+                         bms,
+                         "--api-key",
+                         "k",
+                         "--viewer-dir",
+                         "",
+                         NULL};
   if (tl_server_start(&srv, NULL, extra)) {
     fprintf(stderr, "FAIL: server did not start\n");
     return 1;
