@@ -32,6 +32,10 @@ typedef struct cw_config {
   int max_subscribers;       /* live-push (SSE) connections */
   int fsync;                 /* 1: fdatasync before acknowledging */
   int keep_events;           /* audit trails and critical path */
+  /* Anomaly thresholds (docs/detection.md 10); 0 = the engine default. */
+  uint64_t slow_db_ns, slow_http_ns, slow_span_ns, lock_wait_ns;
+  uint32_t retry_storm;     /* retries of one site ... */
+  uint64_t retry_window_ns; /* ... within this window */
 } cw_config;
 
 /* Fills defaults, then the environment, then argv.

@@ -56,6 +56,8 @@ typedef struct cw_findings {
   size_t ndeadlocks;
   const cw_lock_stats *locks;
   size_t nlocks;
+  const cw_anomaly *anomalies; /* in their stable order (index = position) */
+  size_t nanomalies;
   uint64_t suppressed; /* finding groups removed by suppressions */
 } cw_findings;
 
@@ -70,6 +72,20 @@ void cw__findings_free(cw_findings *f);
 const char *cw__report_actor(const cw_engine *e, cw_actor_id a);
 const char *cw__report_service(const cw_engine *e, cw_actor_id a);
 int cw__loc_split(const char *loc, size_t *file_len, unsigned long *line);
+
+/* ---- Anomalies (cw_report_anomaly.c) ---- */
+
+/* One anomaly group as JSON (docs/http-api.md, GET /v1/anomalies), with
+ * its position `index` in the engine's list. @return a new reference or
+ * NULL. */
+json_t *cw__report_anomaly_json(const cw_engine *e, const cw_anomaly *a,
+                                size_t index);
+/* {"slow_db_ns":..., ...}: the thresholds in effect. New reference/NULL. */
+json_t *cw__report_anomaly_thresholds(const cw_engine *e);
+/* A one-line description ("slow DB call at a.c:3 (service x): 2 of 9
+ * calls at or over 500 ms (...)") into buf. @return its length. */
+size_t cw__report_anomaly_line(const cw_engine *e, const cw_anomaly *a,
+                               char *buf, size_t cap);
 
 /* ---- Writers ---- */
 
