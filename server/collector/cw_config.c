@@ -63,6 +63,12 @@ static const opt opts[] = {
      OFF(max_subscribers), 0},
     {"--fsync", "CAUSEWAY_FSYNC", T_INT, OFF(fsync), 0},
     {"--keep-events", "CAUSEWAY_KEEP_EVENTS", T_INT, OFF(keep_events), 0},
+    {"--header-timeout-ms", "CAUSEWAY_HEADER_TIMEOUT_MS", T_INT,
+     OFF(header_timeout_ms), 0},
+    {"--body-timeout-ms", "CAUSEWAY_BODY_TIMEOUT_MS", T_INT,
+     OFF(body_timeout_ms), 0},
+    {"--max-client-connections", "CAUSEWAY_MAX_CLIENT_CONNECTIONS", T_INT,
+     OFF(max_client_conns), 0},
     {"--slow-db-ms", "CAUSEWAY_SLOW_DB_MS", T_MS, OFF(slow_db_ns), 0},
     {"--slow-http-ms", "CAUSEWAY_SLOW_HTTP_MS", T_MS, OFF(slow_http_ns), 0},
     {"--slow-span-ms", "CAUSEWAY_SLOW_SPAN_MS", T_MS, OFF(slow_span_ns), 0},
@@ -122,6 +128,16 @@ static const char usage[] =
     "                         the critical path [CAUSEWAY_KEEP_EVENTS]\n"
     "                         (default 0: memory holds shadow state only;\n"
     "                         1 costs about 90 bytes per access event)\n"
+    "  --header-timeout-ms N  whole time a request head may take to arrive,\n"
+    "                         and a kept-alive connection may stay idle\n"
+    "                         [CAUSEWAY_HEADER_TIMEOUT_MS] (default 10000)\n"
+    "  --body-timeout-ms N    whole time a request body may take to arrive\n"
+    "                         (then 408), 0 = none [CAUSEWAY_BODY_TIMEOUT_MS]\n"
+    "                         (default 60000)\n"
+    "  --max-client-connections N  connections one client address may\n"
+    "                         hold (more get 503 before their head is read),\n"
+    "                         0 = no cap; behind a proxy, cap there instead\n"
+    "                         [CAUSEWAY_MAX_CLIENT_CONNECTIONS] (default 32)\n"
     "  --slow-db-ms N         a DB call this slow is an anomaly\n"
     "                         [CAUSEWAY_SLOW_DB_MS] (default 500)\n"
     "  --slow-http-ms N       the same for HTTP calls and served requests\n"
@@ -307,6 +323,9 @@ static void defaults(cw_config *c) {
   c->max_subscribers = 8;
   c->fsync = 1;
   c->keep_events = 0;
+  c->header_timeout_ms = 10000;
+  c->body_timeout_ms = 60000;
+  c->max_client_conns = 32;
 }
 
 int cw__config_is_loopback(const char *host) {
@@ -377,6 +396,8 @@ int cw__config_load(cw_config *c, int argc, char **argv, char *err,
     c->rate_burst = c->rate_limit * 2 > 1 ? c->rate_limit * 2 : 1;
   if (c->threads < 4)
     c->threads = 4;
+  if (c->header_timeout_ms < 100)
+    c->header_timeout_ms = 100;
   if (c->max_body < 64)
     return fail(err, errsz, "--max-body", "", "must be at least 64 bytes");
   if (c->segment_bytes < 4096)

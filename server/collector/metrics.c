@@ -8,7 +8,7 @@
 const char *cw__refusal_name(cw_refusal r) {
   static const char *const names[CW_REFUSE_COUNT_] = {
       "malformed",    "too_large",  "unsupported_encoding", "unauthorized",
-      "rate_limited", "overloaded", "store_error"};
+      "rate_limited", "overloaded", "store_error",          "timeout"};
   return (unsigned)r < CW_REFUSE_COUNT_ ? names[r] : "unknown";
 }
 
