@@ -109,7 +109,21 @@ typedef struct cw_engine_config {
    * events (0 picks a default). Lets batches of several processes arrive in
    * any order. */
   uint32_t max_pending;
+  /* Anomaly thresholds (docs/detection.md 10); 0 picks the default. */
+  uint64_t slow_db_ns;      /* default 500 ms */
+  uint64_t slow_http_ns;    /* client calls and served requests; 1 s */
+  uint64_t slow_span_ns;    /* default 1 s */
+  uint64_t lock_wait_ns;    /* default 500 ms */
+  uint32_t retry_storm;     /* retries of one site ... (default 10) */
+  uint64_t retry_window_ns; /* ... within this window (default 1 s) */
 } cw_engine_config;
+
+#define CW_ANOM_DEFAULT_SLOW_DB_NS 500000000ull
+#define CW_ANOM_DEFAULT_SLOW_HTTP_NS 1000000000ull
+#define CW_ANOM_DEFAULT_SLOW_SPAN_NS 1000000000ull
+#define CW_ANOM_DEFAULT_LOCK_WAIT_NS 500000000ull
+#define CW_ANOM_DEFAULT_RETRY_STORM 10u
+#define CW_ANOM_DEFAULT_RETRY_WINDOW_NS 1000000000ull
 
 /* @return a new engine (free with cw__engine_free), or NULL. cfg may be
  * NULL for defaults. */
@@ -159,7 +173,8 @@ void cw__engine_flush(cw_engine *e);
  *                        clock source arrived
  *   retired_actors       actors whose history was forgotten (RETIRE)
  *   active_deadlocks     actual deadlocks still blocked
- *   search_truncated     lock-cycle searches cut by their budget */
+ *   search_truncated     lock-cycle searches cut by their budget
+ *   anomalies            anomaly groups (cw__engine_anomalies) */
 #define CW_SUMMARY_FIELDS(X)                                                   \
   X(events)                                                                    \
   X(racy_variables)                                                            \
@@ -174,7 +189,8 @@ void cw__engine_flush(cw_engine *e);
   X(forced_events)                                                             \
   X(retired_actors)                                                            \
   X(active_deadlocks)                                                          \
-  X(search_truncated)
+  X(search_truncated)                                                          \
+  X(anomalies)
 
 typedef struct cw_summary {
 #define CW_SUMMARY_FIELD_(name) uint64_t name;
@@ -269,6 +285,63 @@ typedef struct cw_lock_stats {
  * samples per lock, then within 12.5% (log-linear histogram). The array is
  * refreshed by this call (borrowed until the next feed or query). */
 size_t cw__engine_locks(const cw_engine *e, const cw_lock_stats **out);
+
+/* ---- Anomalies (docs/detection.md 10) ----------------------------------- */
+
+typedef enum cw_anomaly_kind {
+  CW_ANOM_SLOW_DB = 1,
+  CW_ANOM_SLOW_HTTP,        /* outgoing HTTP call */
+  CW_ANOM_SLOW_HTTP_SERVER, /* inbound request answered slowly */
+  CW_ANOM_SLOW_SPAN,
+  CW_ANOM_LOCK_WAIT,
+  CW_ANOM_TIMEOUT,
+  CW_ANOM_RETRY_STORM,
+  CW_ANOM_KIND_MAX_
+} cw_anomaly_kind;
+
+/* "slow_db", "slow_http", ... ; "unknown" for other values. */
+const char *cw__anomaly_kind_name(cw_anomaly_kind k);
+/* @return the kind named `name`, or 0. */
+cw_anomaly_kind cw__anomaly_kind_parse(const char *name);
+
+/* One anomaly group: the anomalous events of one (kind, service, site). */
+typedef struct cw_anomaly {
+  cw_anomaly_kind kind;
+  cw_sym service;
+  cw_sym site;    /* file:line, normalised "METHOD url", span or site name */
+  cw_sym object;  /* database, lock, span or site name; 0 when none */
+  cw_sym what;    /* the first occurrence's statement / "METHOD url"... */
+  uint64_t count; /* anomalous events (retry storm: the site's retries) */
+  uint64_t calls; /* all events of the site of this kind */
+  uint64_t threshold_ns;
+  int systematic; /* the site's p99 is at or over the threshold */
+  uint64_t total_ns, p50_ns, p99_ns, max_ns; /* over all the site's calls */
+  uint64_t peak;      /* retry storm: most retries within one window */
+  uint64_t window_ns; /* retry storm: the window */
+  /* The first anomalous occurrence (for a retry storm: the first retry of
+   * the earliest window that holds retry_storm retries). */
+  cw_actor_id first_actor;
+  cw_sym first_loc;
+  uint64_t first_seq;
+  int64_t first_ts_ns;
+  uint64_t first_duration_ns;
+} cw_anomaly;
+
+/* Anomaly groups ordered by first occurrence (ts, then kind, service and
+ * site by string), the same for any arrival order of the same events.
+ * @return their number (summary.anomalies); *out is refreshed by this call
+ * and borrowed until the next feed or query. */
+size_t cw__engine_anomalies(const cw_engine *e, const cw_anomaly **out);
+
+/* Parses a threshold in milliseconds ("500", 1 to 10^9) into *ns.
+ * @return 0, or -1 for anything else. */
+int cw__anomaly_parse_ms(const char *s, uint64_t *ns);
+/* Parses a retry-storm rule "N/MS" (N retries within MS milliseconds;
+ * N 2 to 10^6). @return 0, or -1. */
+int cw__anomaly_parse_storm(const char *s, uint32_t *n, uint64_t *window_ns);
+
+/* The thresholds in effect (defaults filled in). */
+void cw__engine_anomaly_config(const cw_engine *e, cw_engine_config *out);
 
 /* ---- Viewer support (need keep_events) ---------------------------------- */
 

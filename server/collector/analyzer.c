@@ -294,6 +294,12 @@ cw_analyzer *cw__analyzer_new(const cw_analyzer_opts *o) {
   memset(&ec, 0, sizeof ec);
   ec.size = sizeof ec;
   ec.keep_events = o->keep_events;
+  ec.slow_db_ns = o->slow_db_ns;
+  ec.slow_http_ns = o->slow_http_ns;
+  ec.slow_span_ns = o->slow_span_ns;
+  ec.lock_wait_ns = o->lock_wait_ns;
+  ec.retry_storm = o->retry_storm;
+  ec.retry_window_ns = o->retry_window_ns;
   a->engine = cw__engine_new(&ec);
   a->feed = cw__feed_new();
   a->traces = cw__traces_new();

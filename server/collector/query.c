@@ -91,6 +91,9 @@ int cw__query_parse(const char *qs, cw_query *q, char *msg, size_t msgsz) {
         bad = 1;
       else
         memcpy(q->service, val, strlen(val) + 1);
+    } else if (!strcmp(key, "kind")) {
+      q->anomaly_kind = (int)cw__anomaly_kind_parse(val);
+      bad = q->anomaly_kind == 0;
     } else if (!strcmp(key, "severity")) {
       if (!strcmp(val, "error"))
         q->severity = CW_SEV_ERROR;
@@ -227,6 +230,26 @@ json_t *cw__query_locks(cw_engine *e, const cw_query *q) {
     total++;
   }
   return cw__q_page(items, total, q);
+}
+
+json_t *cw__query_anomalies(cw_engine *e, const cw_query *q) {
+  const cw_anomaly *a;
+  size_t n = cw__engine_anomalies(e, &a);
+  json_t *items = json_array();
+  uint64_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (q->anomaly_kind && (int)a[i].kind != q->anomaly_kind)
+      continue;
+    if (q->service[0] &&
+        strcmp(cw__engine_str(e, a[i].service), q->service) != 0)
+      continue;
+    if (total >= q->offset && total < q->offset + q->limit)
+      json_array_append_new(items, cw__report_anomaly_json(e, &a[i], i));
+    total++;
+  }
+  json_t *r = cw__q_page(items, total, q);
+  json_object_set_new(r, "thresholds", cw__report_anomaly_thresholds(e));
+  return r;
 }
 
 json_t *cw__query_findings(cw_engine *e, const void *input_stats) {

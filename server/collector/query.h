@@ -23,6 +23,7 @@ typedef struct cw_query {
   int active_only;    /* deadlocks: only those still blocked */
   int contended_only; /* locks: only contended ones */
   char service[128];  /* traces: only those touching this service */
+  int anomaly_kind;   /* anomalies: a cw_anomaly_kind, 0 = any */
   int sync;           /* analyse every acknowledged batch before answering */
 } cw_query;
 
@@ -43,6 +44,9 @@ json_t *cw__query_findings(cw_engine *e, const void *input_stats);
 json_t *cw__query_races(cw_engine *e, const cw_query *q);
 json_t *cw__query_deadlocks(cw_engine *e, const cw_query *q, int actual);
 json_t *cw__query_locks(cw_engine *e, const cw_query *q);
+/* GET /v1/anomalies: anomaly groups in their stable order, filtered by
+ * kind and service, with "thresholds". */
+json_t *cw__query_anomalies(cw_engine *e, const cw_query *q);
 /* Variables seen, in order of first access (paged; `variable` filters by
  * substring). */
 json_t *cw__query_variables(cw_engine *e, const cw_query *q);

@@ -1,6 +1,7 @@
 /*
  * cw_report_json: the JSON report, {"summary":{...}, "races":[...],
- * "potential_deadlocks":[...], "deadlocks":[...], "locks":[...]}.
+ * "potential_deadlocks":[...], "deadlocks":[...], "locks":[...],
+ * "anomalies":[...]}.
  * The collector serves the same document at GET /v1/findings.
  */
 #include <stdlib.h>
@@ -201,6 +202,10 @@ json_t *cw__report_json_findings(const cw_findings *f) {
   for (size_t i = 0; a && i < f->nlocks; i++)
     cw__jadd(a, cw__report_lock_json(e, &f->locks[i], &bad), &bad);
   cw__jput(root, "locks", a, &bad);
+  a = json_array();
+  for (size_t i = 0; a && i < f->nanomalies; i++)
+    cw__jadd(a, cw__report_anomaly_json(e, &f->anomalies[i], i), &bad);
+  cw__jput(root, "anomalies", a, &bad);
   json_t *in = json_object();
   if (in) {
     cw__jput(in, "skipped_reasons", skipped_json(f->in, &bad), &bad);

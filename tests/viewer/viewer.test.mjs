@@ -150,6 +150,7 @@ const routes = [
   ['locks', '#/locks'],
   ['lock-accounts.mu', '#/locks/accounts.mu'],
   ['anomalies', '#/anomalies'],
+  ['anomaly-0', '#/anomalies/0'],
   ['variables', '#/variables'],
   ['variable-xss', '#/variables/' + encodeURIComponent(XSS)],
   ['traces', '#/traces'],
@@ -186,6 +187,7 @@ async function main() {
     check(Number(await text(page, '#ov-deadlocks .stat-value')) === 1, 'overview: one actual deadlock');
     check(Number(await text(page, '#ov-potential .stat-value')) === 2, 'overview: two potential deadlocks');
     check(Number(await text(page, '#ov-contended .stat-value')) === 1, 'overview: one contended lock');
+    check(Number(await text(page, '#ov-anomalies .stat-value')) === 1, 'overview: one anomaly');
     check(await page.locator('svg.graph .node.service').count() >= 2, 'overview: services graph has both services');
     check((await page.locator('svg.graph .edge').count()) >= 1, 'overview: the front -> bank call is drawn');
     check((await text(page, '.hot-vars')).includes('account:alice.balance'), 'overview: racy variable hotspot');
@@ -201,9 +203,9 @@ async function main() {
     check((await page.locator('svg.timeline .bar.blocked').count()) === 2, 'timeline: the deadlocked waits run to the end');
     check((await page.locator('svg.timeline line.call').count()) >= 3, 'timeline: HTTP calls as arrows between lanes');
     check((await page.locator('svg.timeline .race-link').count()) >= 2, 'timeline: races link their accesses');
-    await page.locator('svg.timeline .ev[data-kind="write"]').first().hover();
-    check((await text(page, '#tl-details')).includes('locks held'), 'timeline: hover shows details with locks held');
-    await page.locator('svg.timeline .ev[data-seq="8"]').first().hover();
+    await page.locator('svg.timeline .ev[data-kind="write"]').first().focus();
+    check((await text(page, '#tl-details')).includes('locks held'), 'timeline: focusing an event shows its details with locks held');
+    await page.locator('svg.timeline .ev[data-seq="8"]').first().focus();
     check((await text(page, '#tl-details')).includes('accounts.mu'), 'timeline: the write under accounts.mu lists it held');
     // zoom in with the keyboard: the window halves and the hash says so
     await page.locator('svg.timeline').focus();
@@ -257,11 +259,14 @@ async function main() {
     check((await text(page, 'h1')).includes('accounts.mu'), 'locks/<name>: one lock');
 
     await show(page, url, '#/anomalies');
-    if (anomaliesRoute) {
-      check((await page.locator('.anomaly-group').count()) >= 0, 'anomalies: rendered from /v1/anomalies');
-    } else {
-      check((await text(page, 'main')).includes('does not report anomalies'), 'anomalies: says the collector has none');
-    }
+    check(anomaliesRoute, 'anomalies: the collector has /v1/anomalies');
+    check((await page.locator('.anomaly-group').count()) === 1, 'anomalies: one site');
+    check((await text(page, '.anomaly-group')).includes('bank.c:70') &&
+      (await text(page, '.anomaly-group')).includes('slow_db'), 'anomalies: the slow DB call, grouped by its site');
+    await page.click('.anomaly-group a');
+    await page.waitForFunction(() => location.hash === '#/anomalies/0');
+    await page.waitForSelector('article.anomaly');
+    check((await text(page, 'article.anomaly')).includes('700'), 'anomalies/0: the anomaly with its duration');
 
     await show(page, url, '#/variables');
     check((await text(page, 'table.variables')).includes('account:alice.balance'), 'variables: lists the variables');
