@@ -8,9 +8,11 @@
 #       is set), each logging to WORK_DIR/<name>.log. With "free", every
 #       process listens on a free port; else on the defaults (collector
 #       7070, web 3000, accounts 7001, transactions 7002, notifications
-#       7003, auth 7004). Sets COLLECTOR_URL, WEB_URL, ACCOUNTS_URL,
+#       7003, auth 7004). BANK_TXN_RATE sets the transactions service's
+#       rate limit (requests per second per client). Sets COLLECTOR_URL, WEB_URL, ACCOUNTS_URL,
 #       TRANSACTIONS_URL, NOTIFICATIONS_URL, AUTH_URL and BANK_PIDS.
-#   bank_stop   SIGTERM everything bank_start started, and wait.
+#   bank_stop   SIGTERM everything bank_start started (the collector
+#               last), and wait.
 
 BANK_PIDS=()
 
@@ -74,7 +76,9 @@ bank_start() {
   _bank_service accounts "$p_acc" "$bin" "$work" "${pg[@]}" || return 1
   _bank_service notifications "$p_not" "$bin" "$work" || return 1
   _bank_service auth "$p_auth" "$bin" "$work" || return 1
-  _bank_service transactions "$p_txn" "$bin" "$work" "${pg[@]}" \
+  local rate=()
+  [ -n "${BANK_TXN_RATE:-}" ] && rate=(--rate-limit "$BANK_TXN_RATE")
+  _bank_service transactions "$p_txn" "$bin" "$work" "${pg[@]}" "${rate[@]}" \
     --accounts "$ACCOUNTS_URL" --notifications "$NOTIFICATIONS_URL" ||
     return 1
   local col=()
@@ -85,8 +89,13 @@ bank_start() {
 }
 
 bank_stop() {
-  local p
-  for p in "${BANK_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${BANK_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  # The services first (they send their last events), then the collector.
+  local p first=${BANK_PIDS[0]:-}
+  for p in "${BANK_PIDS[@]:1}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${BANK_PIDS[@]:1}"; do wait "$p" 2>/dev/null || true; done
+  if [ -n "$first" ]; then
+    kill -TERM "$first" 2>/dev/null || true
+    wait "$first" 2>/dev/null || true
+  fi
   BANK_PIDS=()
 }

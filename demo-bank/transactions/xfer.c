@@ -86,8 +86,10 @@ static int patch(int64_t id, json_t *body, long timeout_ms, json_t **reply) {
 static void move_slow(int64_t id, json_t *body, const bank_knobs *k,
                       xfer_result *out) {
   int unsafe = k->unsafe;
-  int attempts = unsafe ? 4 : 3;
-  long timeout = unsafe ? 1000 : 3000;
+  /* Unsafe: a short timeout and ten attempts, retried at once (a retry
+   * storm); safe: a timeout longer than the slow query, three attempts. */
+  int attempts = unsafe ? 10 : 3;
+  long timeout = unsafe ? 200 : 3000;
   for (int a = 1; a <= attempts; a++) {
     if (!unsafe && atomic_load(&open_until) > bank_now_ms()) {
       fail(out, 503, "circuit open: accounts service is failing");
@@ -222,6 +224,14 @@ int xfer_lock_pair(int64_t first, int64_t second, const char *owner,
   bank_knobs_window(k); /* both transfers hold their first lock */
   st = lock_one(second, owner, timeout_ms);
   if (st != 200) {
+    if (k->barrier[0] && k->barrier_n >= 2) {
+      /* The lab's barrier again: roll back only when every transfer of the
+       * run has timed out, so none gets its second lock from another's
+       * rollback a moment before its own deadline. */
+      char name[80];
+      snprintf(name, sizeof name, "%s-rollback", k->barrier);
+      bank_barrier_wait(name, k->barrier_n, 10000);
+    }
     unlock_one(first, owner);
     fail(out, st == 404 ? 404 : 409,
          st == 404 ? "unknown account"

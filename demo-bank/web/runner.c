@@ -277,24 +277,6 @@ static void pick_potential(run_ctx *c, json_t *it, size_t i, json_t *out) {
   json_array_append_new(out, f);
 }
 
-/* Scenario 5's anomalies: its lock, its slow query, its client site. */
-static void pick_anomaly(run_ctx *c, json_t *it, size_t i, json_t *out) {
-  static const char *sites[] = {"bank_sleep", "pg_sleep",
-                                "transactions->accounts"};
-  char *s = json_dumps(it, JSON_COMPACT);
-  int hit = mentions(it, c->contended, 0);
-  for (size_t k = 0; s && k < 3; k++)
-    hit |= strstr(s, sites[k]) != NULL;
-  free(s);
-  if (!hit)
-    return;
-  char id[24];
-  snprintf(id, sizeof id, "%zu", i);
-  json_t *f = json_pack("{s:s,s:O}", "kind", "anomaly", "anomaly", it);
-  link(f, "anomalies", id);
-  json_array_append_new(out, f);
-}
-
 static json_t *findings(run_ctx *c, int64_t mark) {
   json_t *out = json_array();
   if (!c->cfg->collector)
@@ -325,9 +307,77 @@ static json_t *findings(run_ctx *c, int64_t mark) {
     }
     json_decref(page);
   }
-  if (json_array_size(c->contended))
-    walk("/v1/anomalies", mark, c, out, pick_anomaly);
   return out;
+}
+
+/* ---- Anomaly groups ------------------------------------------------------ */
+
+/* Every anomaly group by "kind|service|site": {kind, site, count, index}. */
+static json_t *anomaly_groups(void) {
+  json_t *all = json_object();
+  for (size_t off = 0; cfg.collector && off < 100000;) {
+    char path[128];
+    snprintf(path, sizeof path, "/v1/anomalies?limit=1000&offset=%zu", off);
+    json_t *page = run_collector(&cfg, path);
+    json_t *items = json_object_get(page, "items");
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it) {
+      char key[512];
+      snprintf(key, sizeof key, "%s|%s|%s",
+               json_string_value(json_object_get(it, "kind")),
+               json_string_value(json_object_get(it, "service")),
+               json_string_value(json_object_get(it, "site")));
+      json_object_set_new(all, key,
+                          json_pack("{s:O,s:O,s:O,s:O,s:I}", "kind",
+                                    json_object_get(it, "kind"), "service",
+                                    json_object_get(it, "service"), "site",
+                                    json_object_get(it, "site"), "count",
+                                    json_object_get(it, "count"), "index",
+                                    (json_int_t)(off + i)));
+    }
+    size_t n = json_array_size(items);
+    json_int_t total = json_integer_value(json_object_get(page, "total"));
+    json_decref(page);
+    if (n == 0 || off + n >= (size_t)total)
+      break;
+    off += n;
+  }
+  return all;
+}
+
+/* Adds the groups whose count grew to `found`. */
+static void anomaly_growth(json_t *before, json_t *after, json_t *found) {
+  const char *key;
+  json_t *g;
+  json_object_foreach(after, key, g) {
+    json_int_t was = json_integer_value(
+        json_object_get(json_object_get(before, key), "count"));
+    json_int_t now = json_integer_value(json_object_get(g, "count"));
+    if (now <= was)
+      continue;
+    char id[24];
+    snprintf(id, sizeof id, "%lld",
+             (long long)json_integer_value(json_object_get(g, "index")));
+    json_t *f = json_pack("{s:s,s:O,s:O,s:O,s:I}", "kind", "anomaly", "anomaly",
+                          json_object_get(g, "kind"), "service",
+                          json_object_get(g, "service"), "site",
+                          json_object_get(g, "site"), "count_grew",
+                          (json_int_t)(now - was));
+    link(f, "anomalies", id);
+    json_array_append_new(found, f);
+  }
+}
+
+static int anomaly_grew(json_t *found, const char *kind) {
+  size_t i;
+  json_t *f;
+  json_array_foreach(found, i, f) {
+    const char *k = json_string_value(json_object_get(f, "anomaly"));
+    if (k && strcmp(k, kind) == 0)
+      return 1;
+  }
+  return 0;
 }
 
 /* ---- Judging ---------------------------------------------------------------
@@ -391,6 +441,13 @@ static json_t *judge(run_ctx *c, json_t *before, json_t *after, json_t *found) {
     run_add(problems, "no lock with a wait p99 over 1 s");
   if (!c->unsafe && (races || deadlocks))
     run_add(problems, "the safe run has findings on its own names");
+  json_t *k2;
+  json_array_foreach(c->anom_expect, i,
+                     k2) if (!anomaly_grew(found, json_string_value(k2)))
+      run_add(problems, "no %s anomaly", json_string_value(k2));
+  json_array_foreach(c->anom_clean, i,
+                     k2) if (anomaly_grew(found, json_string_value(k2)))
+      run_add(problems, "a %s anomaly", json_string_value(k2));
   return problems;
 }
 
@@ -415,6 +472,8 @@ static void found_text(char *buf, size_t cap, json_t *before, json_t *after,
   json_t *f;
   json_array_foreach(found, i, f) {
     const char *v = json_string_value(json_object_get(f, "variable"));
+    if (!v)
+      v = json_string_value(json_object_get(f, "anomaly"));
     if (v && n < cap && !strstr(buf, v))
       n += (size_t)snprintf(buf + n, cap - n, " [%s]", v);
   }
@@ -482,12 +541,22 @@ json_t *runner_run(int n, int mode) {
   c.locks = json_array();
   c.contended = json_array();
   c.live = json_array();
+  c.anom_expect = json_array();
+  c.anom_clean = json_array();
   int64_t t0 = bank_now_ms();
   json_t *before = summary();
+  int has_anomalies = json_object_get(before, "anomalies") != NULL;
+  json_t *groups0 = n == 5 && has_anomalies ? anomaly_groups() : NULL;
   int64_t mark = new_mark();
   int rc = scenarios[n].run(&c);
   json_t *after = summary();
   json_t *found = findings(&c, mark);
+  if (groups0) {
+    json_t *groups1 = anomaly_groups();
+    anomaly_growth(groups0, groups1, found);
+    json_decref(groups0);
+    json_decref(groups1);
+  }
   const char *missing = cfg.collector ? missing_feature(n, before) : NULL;
   json_t *problems = rc == 0 ? judge(&c, before, after, found) : json_array();
   if (missing && rc == 0) { /* judge only the symptom */
@@ -527,6 +596,14 @@ json_t *runner_run(int n, int mode) {
   json_decref(c.races);
   json_decref(c.locks);
   json_decref(c.contended);
+  if (json_array_size(c.anom_expect) || json_array_size(c.anom_clean))
+    json_object_set_new(r, "anomalies",
+                        json_pack("{s:o,s:o}", "must_grow", c.anom_expect,
+                                  "must_not_grow", c.anom_clean));
+  else {
+    json_decref(c.anom_expect);
+    json_decref(c.anom_clean);
+  }
   bank_log(json_array_size(problems) ? "warn" : "info", "scenario run",
            json_pack("{s:i,s:s,s:b}", "scenario", n, "mode",
                      c.unsafe ? "unsafe" : "safe", "as_expected",

@@ -24,7 +24,12 @@ typedef struct run_ctx {
    * substrings of race variables, of lock names (deadlocks, contention),
    * and the locks whose contention to report. */
   json_t *races, *locks, *contended;
-  json_t *live;   /* scenario 2: active deadlocks seen while blocked */
+  json_t *live; /* scenario 2: active deadlocks seen while blocked */
+  /* Anomaly kinds (slow_db, lock_wait, timeout, retry_storm...) of which
+   * some group must grow during the run, and kinds none of whose groups
+   * may grow. Groups are per call site and outlive runs, so a run is
+   * judged by the groups whose count grew. */
+  json_t *anom_expect, *anom_clean;
   char text[200]; /* the symptom in words, for the table */
 } run_ctx;
 
