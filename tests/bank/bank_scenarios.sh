@@ -11,7 +11,6 @@ SCEN=("$@")
 [ ${#SCEN[@]} -eq 0 ] && SCEN=(1 2 3 4 5 6)
 
 bank_start "$BUILD" "$W" free
-"$CLI" --web "$WEB_URL" reset >/dev/null
 
 for n in "${SCEN[@]}"; do
   for mode in unsafe safe; do
