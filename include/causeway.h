@@ -323,6 +323,12 @@ CW_API cw_status cw_task_end(void);
  * @return CW_OK, CW_EINVAL, CW_EDISABLED. */
 CW_API cw_status cw_trace_set(const uint8_t trace_id[16],
                               const uint8_t span_id[8]);
+/* Sets the parent span id of the calling actor's trace context (set with
+ * cw_trace_set first): the caller's span, e.g. the parent-id of an incoming
+ * W3C traceparent. Following events carry it as their parent_span_id.
+ * @param parent_span_id 8 bytes, copied.
+ * @return CW_OK, CW_EINVAL, CW_ESTATE when no trace is set, CW_EDISABLED. */
+CW_API cw_status cw_trace_set_parent(const uint8_t parent_span_id[8]);
 /* Reads the calling actor's trace context and current span id.
  * @return CW_OK, CW_ESTATE when none is set, CW_EDISABLED. */
 CW_API cw_status cw_trace_get(uint8_t trace_id[16], uint8_t span_id[8]);
@@ -333,10 +339,13 @@ CW_API cw_status cw_trace_get(uint8_t trace_id[16], uint8_t span_id[8]);
 /* Drop-in wrappers of the pthread calls of the same name. Each returns the
  * pthread result. Lock events: request (only when the lock is busy, before
  * waiting), acquired, release, with monotonic timestamps; an acquire
- * without a request means the lock was free. A trylock or timedlock
- * records only its success (flag TRY). Locks are reported under the name
- * set with cw_lock_name(), else "mutex@0x..." / "rwlock@0x...". The macros
- * call the `_src` forms; the `_at` forms take a cw_loc and do the same. */
+ * without a request means the lock was free. A trylock records only its
+ * success (flag TRY); a timedlock records its success (TRY) and, when it
+ * had to wait, its request (TRY: part of the wait-for graph, not of the
+ * lock-order graph) and a lock_timeout if it gave up. Locks are reported under
+ * the name set with cw_lock_name(), else "mutex@0x..." / "rwlock@0x...". The
+ * macros call the `_src` forms; the `_at` forms take a cw_loc and do the same.
+ */
 CW_API int cw_mutex_lock_src(pthread_mutex_t *m, const char *file,
                              const char *func, uint32_t line);
 CW_API int cw_mutex_trylock_src(pthread_mutex_t *m, const char *file,
@@ -449,6 +458,47 @@ CW_API void cw_annotate_acquire(const char *key);
 #define cw_annotate_release(k) cw_annotate_release_at((k), CW_LOC_HERE)
 #define cw_annotate_acquire(k) cw_annotate_acquire_at((k), CW_LOC_HERE)
 
+/* ---- External locks ---------------------------------------------------------
+ */
+
+/* A lock held outside the process (a lock service, a database advisory
+ * lock, a Redis lock) and owned by the calling actor: the thread, or the
+ * task (e.g. the HTTP request) running on it. Call request before asking
+ * the lock service (it may make the caller wait), acquired once the lock
+ * is granted, released when giving it back, and timeout when the wait ends
+ * without the lock (a lock service that gave up, a deadline). The same
+ * actor makes all four calls of one hold.
+ *
+ * `name` identifies the lock GLOBALLY, across every process and service
+ * that reports to the same analysis (e.g. "account:42" for the account
+ * service's lock on account 42): it is recorded as the lock "ext:<name>",
+ * and the analysis orders a release before every later acquire of that
+ * name in any process, and puts the lock in the lock-order graph
+ * (potential deadlocks) and the wait-for graph (actual deadlocks, reported
+ * while they stand; a timeout ends one). Nothing is sent to the lock
+ * service; these calls only record events.
+ *
+ * Thread-safe; no allocation, lock or system call on the calling path.
+ * @param name  1-123 bytes, copied; NULL, empty or longer is CW_EINVAL.
+ * @return CW_OK, CW_EINVAL, CW_EDISABLED (not tracing). The macros call
+ * the `_src` forms with the caller's file, function and line. */
+CW_API int cw_extlock_request_src(const char *name, const char *file,
+                                  const char *func, uint32_t line);
+CW_API int cw_extlock_acquired_src(const char *name, const char *file,
+                                   const char *func, uint32_t line);
+CW_API int cw_extlock_released_src(const char *name, const char *file,
+                                   const char *func, uint32_t line);
+CW_API int cw_extlock_timeout_src(const char *name, const char *file,
+                                  const char *func, uint32_t line);
+CW_API int cw_extlock_request(const char *name);
+CW_API int cw_extlock_acquired(const char *name);
+CW_API int cw_extlock_released(const char *name);
+CW_API int cw_extlock_timeout(const char *name);
+#define cw_extlock_request(n) cw_extlock_request_src((n), CW_SRC_HERE)
+#define cw_extlock_acquired(n) cw_extlock_acquired_src((n), CW_SRC_HERE)
+#define cw_extlock_released(n) cw_extlock_released_src((n), CW_SRC_HERE)
+#define cw_extlock_timeout(n) cw_extlock_timeout_src((n), CW_SRC_HERE)
+
 /* ---- State accesses -------------------------------------------------------
  */
 
@@ -539,6 +589,31 @@ typedef struct cw_emit_info {
 /* Records a custom event for the calling actor.
  * @return CW_OK, CW_EINVAL, CW_EDISABLED, CW_EFULL. */
 CW_API cw_status cw_emit(const cw_emit_info *info);
+
+/* ---- Timeouts and retries (anomalies) --------------------------------------
+ */
+
+/* Records that the calling actor is retrying the operation of call site
+ * `site` (e.g. "accounts:lock" or "POST /accounts/lock"): call it just
+ * before each new attempt, with attempt = 1 for the first retry, 2 for the
+ * second, ... The analysis groups retries by site and reports a retry
+ * storm when many retries of one site fall within a short window
+ * (docs/detection.md, "Anomalies").
+ * @param site  1-127 bytes (longer names are truncated); copied.
+ * @return CW_OK, CW_EINVAL (NULL or empty site), CW_EDISABLED.
+ * Thread-safe; no allocation, lock or system call. */
+CW_API int cw_note_retry_at(const char *site, unsigned attempt, cw_loc loc);
+/* Records that an operation of call site `site` gave up after waiting
+ * waited_ns nanoseconds (a request, lock or query timeout). Every timeout is
+ * an anomaly of its site (docs/detection.md, "Anomalies").
+ * @param site  1-127 bytes (longer names are truncated); copied.
+ * @return CW_OK, CW_EINVAL (NULL or empty site), CW_EDISABLED.
+ * Thread-safe; no allocation, lock or system call. */
+CW_API int cw_note_timeout_at(const char *site, uint64_t waited_ns, cw_loc loc);
+CW_API int cw_note_retry(const char *site, unsigned attempt);
+CW_API int cw_note_timeout(const char *site, uint64_t waited_ns);
+#define cw_note_retry(s, a) cw_note_retry_at((s), (a), CW_LOC_HERE)
+#define cw_note_timeout(s, w) cw_note_timeout_at((s), (w), CW_LOC_HERE)
 
 /* Monotonic time in ns (CLOCK_MONOTONIC), the clock events use. Works
  * without cw_init(). */

@@ -16,7 +16,8 @@
  * index kept in the state). A blocking lock tries the lock first: when it
  * is free only the acquire is recorded, which stands for "requested and
  * acquired at once"; only a lock that is busy records a request before
- * blocking (so a thread blocked for good is seen waiting). Lock events
+ * blocking (so a thread blocked for good is seen waiting); a timed lock
+ * that gives up after waiting records a lock_timeout. Lock events
  * without joins go into the ring as compact LOCK records.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -255,14 +256,20 @@ static inline int mutex_timedlock(pthread_mutex_t *m,
   }
   /* A timed lock waits like a lock (its request is seen, so a wait-for
    * cycle shows while it lasts), but it can give up: TRY keeps it out of
-   * the lock-order graph, and a timeout records no acquire. */
+   * the lock-order graph, and a wait that ends without the lock records a
+   * lock_timeout (the analysis marks a wait-for cycle it was part of as
+   * ended by a timeout). */
   int rc = pthread_mutex_trylock(m);
+  int waited = 0;
   if (rc != 0) {
     ev_request(ts, ls, CW_EVF_TRY, loc);
+    waited = 1;
     rc = pthread_mutex_timedlock(m, abstime);
   }
   if (rc == 0)
     ev_acquired(ts, ls, CW_EVF_TRY, loc);
+  else if (waited)
+    lk_record(ts, CW_EV_LOCK_TIMEOUT, CW_EVF_TRY, ls, loc);
   cw__leave(ts);
   return rc;
 }

@@ -8,7 +8,9 @@
  * not waiting), so the graph is searched from the new waiter only, depth
  * first, up to AE_MAX_WAIT actors. A found cycle is reported at once with
  * active = 1 and stays in the list; it turns inactive when any of its
- * actors stops waiting.
+ * actors stops waiting, with `ended` saying how: a timeout (LOCK_TIMEOUT:
+ * a timed lock or an external lock that gave up) or any other way out.
+ * Timed requests (TRY) wait like any other request.
  */
 #include "ae_internal.h"
 
@@ -80,10 +82,11 @@ void cw__waitfor_request(cw_engine *e, uint32_t aid) {
   d->edges = ed;
   d->actual = 1;
   d->active = 1;
+  d->ended = CW_DL_STANDING;
   e->nactive++;
 }
 
-void cw__waitfor_end(cw_engine *e, uint32_t aid) {
+void cw__waitfor_end(cw_engine *e, uint32_t aid, int how) {
   e->actors[aid].req_waiting = 0;
   if (!e->nactive)
     return;
@@ -94,6 +97,7 @@ void cw__waitfor_end(cw_engine *e, uint32_t aid) {
     for (uint32_t k = 0; k < d->n; k++) {
       if (d->edges[k].actor == aid) {
         d->active = 0;
+        d->ended = how;
         e->nactive--;
         break;
       }
@@ -105,4 +109,15 @@ void cw__waitfor_free(cw_engine *e) {
   for (uint32_t i = 0; i < e->nadl; i++)
     cw__ae_free((void *)e->adl[i].edges);
   cw__ae_free(e->adl);
+}
+
+const char *cw__deadlock_end_name(int ended) {
+  switch (ended) {
+  case CW_DL_TIMEOUT:
+    return "timeout";
+  case CW_DL_LEFT:
+    return "left";
+  default:
+    return NULL;
+  }
 }

@@ -17,7 +17,8 @@ enum {
   FAIL_RACE = 1 << 0,
   FAIL_RACE_ERROR = 1 << 1,
   FAIL_POTENTIAL = 1 << 2,
-  FAIL_DEADLOCK = 1 << 3
+  FAIL_DEADLOCK = 1 << 3,
+  FAIL_ANOMALY = 1 << 4
 };
 
 typedef enum {
@@ -36,6 +37,8 @@ typedef struct cli_opts {
   const char *output; /* NULL: stdout */
   int progress;       /* -1 auto (TTY), 0 off, 1 on */
   int keep_traces;    /* run only */
+  /* Anomaly thresholds (--slow-db-ms...); 0 fields take the defaults. */
+  cw_engine_config engine;
 } cli_opts;
 
 void cli_opts_init(cli_opts *o);

@@ -11,6 +11,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ void cli_opts_init(cli_opts *o) {
   o->report = REPORT_TEXT;
   o->fail_on = FAIL_RACE | FAIL_DEADLOCK;
   o->progress = -1;
+  o->engine.size = sizeof o->engine;
 }
 
 int cli_parse_fail_on(const char *list, unsigned *out) {
@@ -47,6 +49,7 @@ int cli_parse_fail_on(const char *list, unsigned *out) {
       {"race-error", FAIL_RACE_ERROR},
       {"potential-deadlock", FAIL_POTENTIAL},
       {"deadlock", FAIL_DEADLOCK},
+      {"anomaly", FAIL_ANOMALY},
       {"none", 0},
   };
   unsigned v = 0;
@@ -61,7 +64,7 @@ int cli_parse_fail_on(const char *list, unsigned *out) {
         break;
     if (k == sizeof names / sizeof names[0]) {
       cli_err("--fail-on: unknown item '%.*s' (expected race, race-error, "
-              "potential-deadlock, deadlock or none)",
+              "potential-deadlock, deadlock, anomaly or none)",
               (int)(n > 40 ? 40 : n), p);
       return -1;
     }
@@ -99,9 +102,46 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name,
   return argv[++*i];
 }
 
+/* The anomaly threshold options, in milliseconds. */
+static const struct {
+  const char *name;
+  size_t off;
+} ms_opts[] = {
+    {"--slow-db-ms", offsetof(cw_engine_config, slow_db_ns)},
+    {"--slow-http-ms", offsetof(cw_engine_config, slow_http_ns)},
+    {"--slow-span-ms", offsetof(cw_engine_config, slow_span_ns)},
+    {"--lock-wait-ms", offsetof(cw_engine_config, lock_wait_ns)},
+};
+
 int cli_parse_opt(cli_opts *o, int argc, char **argv, int *i) {
   int err = 0;
   const char *v;
+  for (size_t k = 0; k < sizeof ms_opts / sizeof ms_opts[0]; k++) {
+    if ((v = opt_value(argc, argv, i, ms_opts[k].name, &err))) {
+      uint64_t ns;
+      if (cw__anomaly_parse_ms(v, &ns) != 0) {
+        cli_err("%s: '%s' is not a number of milliseconds (1 or more)",
+                ms_opts[k].name, v);
+        return -1;
+      }
+      memcpy((char *)&o->engine + ms_opts[k].off, &ns, sizeof ns);
+      return 1;
+    }
+    if (err)
+      return -1;
+  }
+  if ((v = opt_value(argc, argv, i, "--retry-storm", &err))) {
+    if (cw__anomaly_parse_storm(v, &o->engine.retry_storm,
+                                &o->engine.retry_window_ns) != 0) {
+      cli_err("--retry-storm: '%s' is not N/MS (e.g. 10/1000: 10 retries "
+              "within 1000 ms)",
+              v);
+      return -1;
+    }
+    return 1;
+  }
+  if (err)
+    return -1;
   if ((v = opt_value(argc, argv, i, "--input-format", &err))) {
     if (cw__input_format_parse(v, &o->format) != 0) {
       cli_err("--input-format: unknown format '%s' (expected auto, native, "
@@ -279,6 +319,8 @@ static int exit_code(const cli_opts *o, const cw_findings *f) {
     return CLI_FOUND;
   if ((o->fail_on & FAIL_DEADLOCK) && f->ndeadlocks)
     return CLI_FOUND;
+  if ((o->fail_on & FAIL_ANOMALY) && f->nanomalies)
+    return CLI_FOUND;
   return CLI_OK;
 }
 
@@ -325,8 +367,7 @@ int cli_analyse(const cli_opts *o, const char *const *files, size_t n) {
       return CLI_USAGE;
     }
   }
-  cw_engine_config cfg = {.size = sizeof cfg};
-  cw_engine *e = cw__engine_new(&cfg);
+  cw_engine *e = cw__engine_new(&o->engine);
   if (!e) {
     cw__supp_free(supp);
     cli_err("out of memory");
@@ -357,11 +398,14 @@ static void check_usage(void) {
   fputs("usage: causeway check [--input-format auto|native|std|raceway]\n"
         "                      [--report text|json|sarif|junit]\n"
         "                      [--fail-on LIST] [--suppressions FILE]\n"
-        "                      [--output FILE] [--[no-]progress] FILE...\n"
+        "                      [--output FILE] [--[no-]progress]\n"
+        "                      [--slow-db-ms N] [--slow-http-ms N]\n"
+        "                      [--slow-span-ms N] [--lock-wait-ms N]\n"
+        "                      [--retry-storm N/MS] FILE...\n"
         "       causeway check --server URL [--api-key KEY]\n"
         "                      [--report text|json] [--fail-on LIST]\n"
         "  LIST: comma-separated race, race-error, potential-deadlock,\n"
-        "        deadlock, or none (default: race,deadlock)\n",
+        "        deadlock, anomaly, or none (default: race,deadlock)\n",
         stderr);
 }
 

@@ -8,12 +8,24 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cw_config.h"
 
+#include "cw_analysis.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_type { T_ADDR, T_STR, T_KEY, T_KEYFILE, T_SIZE, T_NUM, T_INT };
+enum opt_type {
+  T_ADDR,
+  T_STR,
+  T_KEY,
+  T_KEYFILE,
+  T_SIZE,
+  T_NUM,
+  T_INT,
+  T_MS,   /* milliseconds, stored as uint64_t ns */
+  T_STORM /* N/MS: retry_storm and retry_window_ns */
+};
 
 typedef struct opt {
   const char *flag;
@@ -51,6 +63,11 @@ static const opt opts[] = {
      OFF(max_subscribers), 0},
     {"--fsync", "CAUSEWAY_FSYNC", T_INT, OFF(fsync), 0},
     {"--keep-events", "CAUSEWAY_KEEP_EVENTS", T_INT, OFF(keep_events), 0},
+    {"--slow-db-ms", "CAUSEWAY_SLOW_DB_MS", T_MS, OFF(slow_db_ns), 0},
+    {"--slow-http-ms", "CAUSEWAY_SLOW_HTTP_MS", T_MS, OFF(slow_http_ns), 0},
+    {"--slow-span-ms", "CAUSEWAY_SLOW_SPAN_MS", T_MS, OFF(slow_span_ns), 0},
+    {"--lock-wait-ms", "CAUSEWAY_LOCK_WAIT_MS", T_MS, OFF(lock_wait_ns), 0},
+    {"--retry-storm", "CAUSEWAY_RETRY_STORM", T_STORM, 0, 0},
 };
 
 static const char usage[] =
@@ -105,6 +122,17 @@ static const char usage[] =
     "                         the critical path [CAUSEWAY_KEEP_EVENTS]\n"
     "                         (default 0: memory holds shadow state only;\n"
     "                         1 costs about 90 bytes per access event)\n"
+    "  --slow-db-ms N         a DB call this slow is an anomaly\n"
+    "                         [CAUSEWAY_SLOW_DB_MS] (default 500)\n"
+    "  --slow-http-ms N       the same for HTTP calls and served requests\n"
+    "                         [CAUSEWAY_SLOW_HTTP_MS] (default 1000)\n"
+    "  --slow-span-ms N       the same for spans [CAUSEWAY_SLOW_SPAN_MS]\n"
+    "                         (default 1000)\n"
+    "  --lock-wait-ms N       a lock wait this long is an anomaly\n"
+    "                         [CAUSEWAY_LOCK_WAIT_MS] (default 500)\n"
+    "  --retry-storm N/MS     N retries of one site within MS ms are a\n"
+    "                         retry storm [CAUSEWAY_RETRY_STORM]\n"
+    "                         (default 10/1000)\n"
     "  --help                 print this help\n"
     "  --version              print the version\n";
 
@@ -245,6 +273,19 @@ static int apply(cw_config *c, const opt *o, const char *v, char *err,
     memcpy(base + o->off, &xi, sizeof xi);
     return 0;
   }
+  case T_MS: {
+    uint64_t ns;
+    if (cw__anomaly_parse_ms(v, &ns))
+      return fail(err, errsz, o->flag, v,
+                  "expected milliseconds, 1 to 1000000000");
+    memcpy(base + o->off, &ns, sizeof ns);
+    return 0;
+  }
+  case T_STORM:
+    if (cw__anomaly_parse_storm(v, &c->retry_storm, &c->retry_window_ns))
+      return fail(err, errsz, o->flag, v,
+                  "expected N/MS, e.g. 10/1000 (10 retries within 1000 ms)");
+    return 0;
   }
   return -1;
 }
@@ -268,13 +309,25 @@ static void defaults(cw_config *c) {
   c->keep_events = 0;
 }
 
+int cw__config_is_loopback(const char *host) {
+  return !strncmp(host, "127.", 4) || !strcmp(host, "localhost") ||
+         !strcmp(host, "::1") || !strcmp(host, "[::1]");
+}
+
 int cw__config_load(cw_config *c, int argc, char **argv, char *err,
                     size_t errsz) {
   defaults(c);
   size_t nopts = sizeof opts / sizeof opts[0];
+  /* Keys that were asked for (a key flag or variable, even an empty one)
+   * must yield at least one key: an empty "$CAUSEWAY_KEY" must never turn
+   * authentication off. */
+  int keys_asked = 0;
   for (size_t i = 0; i < nopts; i++) {
     const char *v = getenv(opts[i].env);
-    if (v && *v && apply(c, &opts[i], v, err, errsz))
+    int is_key = opts[i].type == T_KEY || opts[i].type == T_KEYFILE;
+    if (v && is_key)
+      keys_asked = 1;
+    if (v && (*v || is_key) && apply(c, &opts[i], v, err, errsz))
       return -1;
   }
   int env_keys = c->nkeys > 0, cli_keys = 0;
@@ -306,13 +359,20 @@ int cw__config_load(cw_config *c, int argc, char **argv, char *err,
     }
     if (!o)
       return fail(err, errsz, "option", arg, "unknown (see --help)");
-    if ((o->type == T_KEY || o->type == T_KEYFILE) && env_keys && !cli_keys) {
-      c->nkeys = 0; /* flags replace keys from the environment */
+    if ((o->type == T_KEY || o->type == T_KEYFILE) && !cli_keys) {
+      if (env_keys)
+        c->nkeys = 0; /* flags replace keys from the environment */
       cli_keys = 1;
+      keys_asked = 1;
     }
     if (apply(c, o, val, err, errsz))
       return -1;
   }
+  if (keys_asked && c->nkeys == 0)
+    return fail(err, errsz, "API keys", "",
+                "--api-key, --api-keys-file or their variable was given but "
+                "holds no key; refusing to start without authentication "
+                "(leave them out entirely to run without keys)");
   if (c->rate_burst <= 0)
     c->rate_burst = c->rate_limit * 2 > 1 ? c->rate_limit * 2 : 1;
   if (c->threads < 4)

@@ -97,11 +97,13 @@ void cw__metrics_render(const cw_metrics *m, const cw_metrics_gauges *g,
       "causeway_findings{kind=\"racy_location_pairs\"} %llu\n"
       "causeway_findings{kind=\"potential_deadlocks\"} %llu\n"
       "causeway_findings{kind=\"deadlocks\"} %llu\n"
-      "causeway_findings{kind=\"contended_locks\"} %llu\n",
+      "causeway_findings{kind=\"contended_locks\"} %llu\n"
+      "causeway_findings{kind=\"anomalies\"} %llu\n",
       (unsigned long long)g->races, (unsigned long long)g->racy_variables,
       (unsigned long long)g->racy_location_pairs,
       (unsigned long long)g->potential_deadlocks,
-      (unsigned long long)g->deadlocks, (unsigned long long)g->contended_locks);
+      (unsigned long long)g->deadlocks, (unsigned long long)g->contended_locks,
+      (unsigned long long)g->anomalies);
   gauge(o, "causeway_store_bytes", "Size of the embedded store on disk.",
         g->store_bytes);
   gauge(o, "causeway_store_segments", "Segment files in the store.",

@@ -348,6 +348,7 @@ static int h_metrics(cw_server *s, struct mg_connection *c) {
   g.potential_deadlocks = sum.potential_deadlocks;
   g.deadlocks = sum.deadlocks;
   g.contended_locks = sum.contended_locks;
+  g.anomalies = sum.anomalies;
   g.invalid_events = sum.invalid_events;
   g.pending_events = sum.pending_events;
   g.lost_events = sum.lost_events;
@@ -386,7 +387,8 @@ static int h_query(cw_server *s, struct mg_connection *c, const char *path) {
   if (!strcmp(path, "/v1/findings"))
     v = cw__query_findings(e, cw__analyzer_input_stats(s->an));
   else if (!strcmp(path, "/v1/summary"))
-    v = json_pack("{s:o}", "summary", cw__query_summary(e));
+    v = json_pack("{s:o}", "summary",
+                  cw__query_summary(e, cw__analyzer_input_stats(s->an)));
   else if (!strcmp(path, "/v1/races"))
     v = cw__query_races(e, &q);
   else if (!strcmp(path, "/v1/deadlocks"))
@@ -395,6 +397,8 @@ static int h_query(cw_server *s, struct mg_connection *c, const char *path) {
     v = cw__query_deadlocks(e, &q, 0);
   else if (!strcmp(path, "/v1/locks"))
     v = cw__query_locks(e, &q);
+  else if (!strcmp(path, "/v1/anomalies"))
+    v = cw__query_anomalies(e, &q);
   else if (!strcmp(path, "/v1/services"))
     v = cw__query_services(e, cw__analyzer_traces(s->an));
   else if (!strcmp(path, "/v1/traces"))
@@ -524,7 +528,14 @@ int cw__server_start(const cw_config *c, cw_server **out, char *err,
     return -1;
   }
   s->cfg = *c;
-  cw_analyzer_opts ao = {c->queue_bytes, 0, c->keep_events};
+  cw_analyzer_opts ao = {.queue_bytes = c->queue_bytes,
+                         .keep_events = c->keep_events,
+                         .slow_db_ns = c->slow_db_ns,
+                         .slow_http_ns = c->slow_http_ns,
+                         .slow_span_ns = c->slow_span_ns,
+                         .lock_wait_ns = c->lock_wait_ns,
+                         .retry_storm = c->retry_storm,
+                         .retry_window_ns = c->retry_window_ns};
   s->an = cw__analyzer_new(&ao);
   s->dedup = cw__dedup_new(65536);
   s->rl = cw__ratelimit_new(c->rate_limit, c->rate_burst, 4096);

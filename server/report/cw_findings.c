@@ -97,6 +97,7 @@ int cw__findings_collect(cw_findings *f, const cw_engine *e,
     return -1;
   f->ndeadlocks = (size_t)k;
   f->nlocks = cw__engine_locks(e, &f->locks);
+  f->nanomalies = cw__engine_anomalies(e, &f->anomalies);
 
   if (f->suppressed) {
     /* Recount what is left; exact because groups carry their variable and

@@ -56,6 +56,8 @@ typedef struct cw_findings {
   size_t ndeadlocks;
   const cw_lock_stats *locks;
   size_t nlocks;
+  const cw_anomaly *anomalies; /* in their stable order (index = position) */
+  size_t nanomalies;
   uint64_t suppressed; /* finding groups removed by suppressions */
 } cw_findings;
 
@@ -71,6 +73,20 @@ const char *cw__report_actor(const cw_engine *e, cw_actor_id a);
 const char *cw__report_service(const cw_engine *e, cw_actor_id a);
 int cw__loc_split(const char *loc, size_t *file_len, unsigned long *line);
 
+/* ---- Anomalies (cw_report_anomaly.c) ---- */
+
+/* One anomaly group as JSON (docs/http-api.md, GET /v1/anomalies), with
+ * its position `index` in the engine's list. @return a new reference or
+ * NULL. */
+json_t *cw__report_anomaly_json(const cw_engine *e, const cw_anomaly *a,
+                                size_t index);
+/* {"slow_db_ns":..., ...}: the thresholds in effect. New reference/NULL. */
+json_t *cw__report_anomaly_thresholds(const cw_engine *e);
+/* A one-line description ("slow DB call at a.c:3 (service x): 2 of 9
+ * calls at or over 500 ms (...)") into buf. @return its length. */
+size_t cw__report_anomaly_line(const cw_engine *e, const cw_anomaly *a,
+                               char *buf, size_t cap);
+
 /* ---- Writers ---- */
 
 /* The JSON report of an engine (no suppressions):
@@ -80,8 +96,20 @@ int cw__loc_split(const char *loc, size_t *file_len, unsigned long *line);
 json_t *cw__report_json(const cw_engine *e, const cw_input_stats *in);
 /* The same for a findings view. @return a new reference or NULL. */
 json_t *cw__report_json_findings(const cw_findings *f);
-/* Just the "summary" object. @return a new reference or NULL. */
+/* Just the "summary" object: every CW_SUMMARY_FIELDS counter, then
+ * skipped_events and suppressed. The collector's /v1/summary and stream
+ * frames use it too. @return a new reference or NULL. */
 json_t *cw__report_summary_json(const cw_findings *f);
+
+/* One finding item, as in the report's arrays (and the collector's paged
+ * /v1/races, /v1/potential-deadlocks, /v1/deadlocks, /v1/locks). Sets *bad
+ * on a memory error. @return a new reference or NULL. */
+json_t *cw__report_race_json(const cw_engine *e, const cw_race_group *g,
+                             int *bad);
+json_t *cw__report_deadlock_json(const cw_engine *e, const cw_deadlock *d,
+                                 int *bad);
+json_t *cw__report_lock_json(const cw_engine *e, const cw_lock_stats *l,
+                             int *bad);
 
 /* Writers to a stream. @return 0, or -1 on a write or memory error. */
 int cw__report_write_json(FILE *out, const cw_findings *f);

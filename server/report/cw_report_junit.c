@@ -106,8 +106,27 @@ static void cycle_case(FILE *out, const cw_engine *e, const cw_deadlock *d) {
   fputs("</failure>\n    </testcase>\n", out);
 }
 
+static void anomaly_case(FILE *out, const cw_engine *e, const cw_anomaly *a,
+                         size_t index) {
+  char line[1024];
+  cw__report_anomaly_line(e, a, line, sizeof line);
+  fprintf(out, "    <testcase classname=\"causeway.anomaly\" name=\"%s #%zu ",
+          cw__anomaly_kind_name(a->kind), index);
+  esc(out, s_(e, a->site));
+  fprintf(out, "\">\n      <failure type=\"%s\" message=\"",
+          cw__anomaly_kind_name(a->kind));
+  esc(out, line);
+  fputs("\">", out);
+  esc(out, line);
+  fputs("\n  first at ", out);
+  esc(out, s_(e, a->first_loc));
+  fputs(" by ", out);
+  esc(out, cw__report_actor(e, a->first_actor));
+  fputs("\n</failure>\n    </testcase>\n", out);
+}
+
 int cw__report_write_junit(FILE *out, const cw_findings *f) {
-  size_t failures = f->nraces + f->npotential + f->ndeadlocks;
+  size_t failures = f->nraces + f->npotential + f->ndeadlocks + f->nanomalies;
   size_t tests = failures ? failures : 1;
   fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", out);
   fprintf(out,
@@ -128,6 +147,8 @@ int cw__report_write_junit(FILE *out, const cw_findings *f) {
     cycle_case(out, f->e, f->potential[i]);
   for (size_t i = 0; i < f->ndeadlocks; i++)
     cycle_case(out, f->e, f->deadlocks[i]);
+  for (size_t i = 0; i < f->nanomalies; i++)
+    anomaly_case(out, f->e, &f->anomalies[i], i);
   if (!failures)
     fputs("    <testcase classname=\"causeway\" name=\"no races or "
           "deadlocks\"/>\n",

@@ -80,7 +80,7 @@ static json_t *location(const char *loc, const char *msg, int id,
   return o;
 }
 
-static json_t *rules(void) {
+static json_t *rules3(void) {
   return json_pack(
       "[{s:s,s:s,s:{s:s},s:{s:s},s:{s:s}},"
       "{s:s,s:s,s:{s:s},s:{s:s},s:{s:s}},"
@@ -101,6 +101,53 @@ static json_t *rules(void) {
       "Actors wait for locks held by each other", "fullDescription", "text",
       "A cycle in the wait-for graph.", "defaultConfiguration", "level",
       "error");
+}
+
+static json_t *rules(void) {
+  json_t *r = rules3();
+  if (r &&
+      json_array_append_new(
+          r, json_pack("{s:s,s:s,s:{s:s},s:{s:s},s:{s:s}}", "id", "anomaly",
+                       "name", "Anomaly", "shortDescription", "text",
+                       "Slow calls, long lock waits, timeouts or a retry "
+                       "storm at one call site",
+                       "fullDescription", "text",
+                       "Grouped by call site against documented "
+                       "thresholds (docs/detection.md section 10).",
+                       "defaultConfiguration", "level", "warning")) != 0) {
+    json_decref(r);
+    return NULL;
+  }
+  return r;
+}
+
+static json_t *anomaly_result(const cw_engine *e, const cw_anomaly *a,
+                              const char *root, int *bad) {
+  char msg[1024];
+  cw__report_anomaly_line(e, a, msg, sizeof msg);
+  json_t *r = json_object(), *locs = json_array();
+  if (!r || !locs) {
+    json_decref(r);
+    json_decref(locs);
+    *bad = 1;
+    return NULL;
+  }
+  cw__jput(r, "ruleId", json_string("anomaly"), bad);
+  cw__jput(r, "ruleIndex", json_integer(3), bad);
+  cw__jput(r, "level", json_string("warning"), bad);
+  cw__jput(r, "message", text(msg), bad);
+  const char *loc = cw__engine_str(e, a->first_loc);
+  cw__jadd(
+      locs,
+      location(*loc ? loc : cw__engine_str(e, a->site), NULL, 0, root, bad),
+      bad);
+  cw__jput(r, "locations", locs, bad);
+  char fp[600];
+  snprintf(fp, sizeof fp, "%s|%s|%s", cw__anomaly_kind_name(a->kind),
+           cw__engine_str(e, a->service), cw__engine_str(e, a->site));
+  cw__jput(r, "partialFingerprints",
+           json_pack("{s:o}", "causewayAnomaly/v1", cw__report_jstr(fp)), bad);
+  return r;
 }
 
 static json_t *race_result(const cw_engine *e, const cw_race_group *g,
@@ -196,6 +243,8 @@ int cw__report_write_sarif(FILE *out, const cw_findings *f) {
     cw__jadd(results, cycle_result(f->e, f->potential[i], root, &bad), &bad);
   for (size_t i = 0; results && i < f->ndeadlocks; i++)
     cw__jadd(results, cycle_result(f->e, f->deadlocks[i], root, &bad), &bad);
+  for (size_t i = 0; results && i < f->nanomalies; i++)
+    cw__jadd(results, anomaly_result(f->e, &f->anomalies[i], root, &bad), &bad);
   json_t *doc = NULL;
   if (results && !bad)
     doc = json_pack("{s:s,s:s,s:[{s:{s:{s:s,s:s,s:s,s:o}},s:o}]}", "$schema",

@@ -58,7 +58,10 @@ static void cycle(FILE *out, const cw_engine *e, const cw_deadlock *d) {
     fprintf(out,
             "%s\nERROR: causeway: deadlock: %u actors wait for each "
             "other%s\n",
-            RULE, d->n, d->active ? " (still blocked at end of input)" : "");
+            RULE, d->n,
+            d->active                   ? " (still blocked at end of input)"
+            : d->ended == CW_DL_TIMEOUT ? " (ended by a timeout)"
+                                        : "");
   else
     fprintf(out,
             "%s\nWARNING: causeway: potential deadlock: lock-order "
@@ -99,6 +102,20 @@ static void contention(FILE *out, const cw_findings *f) {
   }
 }
 
+static void anomalies(FILE *out, const cw_findings *f) {
+  char line[1024];
+  for (size_t i = 0; i < f->nanomalies; i++) {
+    const cw_anomaly *a = &f->anomalies[i];
+    cw__report_anomaly_line(f->e, a, line, sizeof line);
+    fprintf(out, "%s\nWARNING: causeway: anomaly #%zu: %s\n", RULE, i, line);
+    const char *svc = cw__report_service(f->e, a->first_actor);
+    fprintf(out, "  first at %s by actor %s%s%s%s (seq %" PRIu64 ")\n",
+            *s_(f->e, a->first_loc) ? s_(f->e, a->first_loc) : "?",
+            cw__report_actor(f->e, a->first_actor), *svc ? " (service " : "",
+            svc, *svc ? ")" : "", a->first_seq);
+  }
+}
+
 static const char *pl(uint64_t n, const char *one, const char *many) {
   return n == 1 ? one : many;
 }
@@ -111,21 +128,23 @@ int cw__report_write_text(FILE *out, const cw_findings *f) {
   for (size_t i = 0; i < f->ndeadlocks; i++)
     cycle(out, f->e, f->deadlocks[i]);
   contention(out, f);
+  anomalies(out, f);
   const cw_summary *s = &f->sum;
-  if (f->nraces || f->npotential || f->ndeadlocks)
+  if (f->nraces || f->npotential || f->ndeadlocks || f->nanomalies)
     fprintf(out, "%s\n", RULE);
   fprintf(out,
           "SUMMARY: causeway: %" PRIu64 " racy %s, %" PRIu64
           " racy location %s, %" PRIu64 " race %s, %" PRIu64
-          " potential %s, %" PRIu64 " %s, %" PRIu64 " contended %s (%" PRIu64
-          " events",
+          " potential %s, %" PRIu64 " %s, %" PRIu64 " contended %s, %" PRIu64
+          " %s (%" PRIu64 " events",
           s->racy_variables, pl(s->racy_variables, "variable", "variables"),
           s->racy_location_pairs, pl(s->racy_location_pairs, "pair", "pairs"),
           s->race_groups, pl(s->race_groups, "group", "groups"),
           s->potential_deadlocks,
           pl(s->potential_deadlocks, "deadlock", "deadlocks"), s->deadlocks,
           pl(s->deadlocks, "deadlock", "deadlocks"), s->contended_locks,
-          pl(s->contended_locks, "lock", "locks"), s->events);
+          pl(s->contended_locks, "lock", "locks"), s->anomalies,
+          pl(s->anomalies, "anomaly", "anomalies"), s->events);
   if (f->suppressed)
     fprintf(out, ", %" PRIu64 " suppressed", f->suppressed);
   if (s->lost_events)

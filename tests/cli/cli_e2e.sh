@@ -96,14 +96,14 @@ d = sys.argv[1]
 r = json.load(open(d + "/r.json"))
 s = r["summary"]
 for k in ("events", "racy_variables", "racy_location_pairs", "race_groups",
-          "potential_deadlocks", "deadlocks", "contended_locks"):
+          "potential_deadlocks", "deadlocks", "contended_locks", "anomalies"):
     assert isinstance(s[k], int), k
 assert len(r["races"]) == s["race_groups"] == 3
 sa = json.load(open(d + "/r.sarif"))
 assert sa["version"] == "2.1.0"
 run = sa["runs"][0]
 assert run["tool"]["driver"]["name"] == "causeway"
-assert [x["id"] for x in run["tool"]["driver"]["rules"]] == ["race", "potential-deadlock", "deadlock"]
+assert [x["id"] for x in run["tool"]["driver"]["rules"]] == ["race", "potential-deadlock", "deadlock", "anomaly"]
 assert len(run["results"]) == 3
 assert {x["level"] for x in run["results"]} == {"error", "warning"}
 for x in run["results"]:

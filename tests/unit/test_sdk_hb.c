@@ -262,12 +262,115 @@ static void test_trylock(void **state) {
   assert_int_equal(cw__replay_count(&rp, CW_EV_LOCK_REQUEST, name, b), 1);
   assert_true(cw__replay_find(&rp, CW_EV_LOCK_REQUEST, name, b, 0)->flags &
               CW_EVF_TRY);
+  /* The timed lock that waited and gave up records a lock_timeout. */
+  assert_int_equal(cw__replay_count(&rp, CW_EV_LOCK_TIMEOUT, name, b), 1);
+  assert_true(cw__replay_find(&rp, CW_EV_LOCK_TIMEOUT, name, b, 0)->seq >
+              cw__replay_find(&rp, CW_EV_LOCK_REQUEST, name, b, 0)->seq);
   const cw_rp_event *acq =
       cw__replay_find(&rp, CW_EV_LOCK_ACQUIRED, name, b, 0);
   assert_true(acq->flags & CW_EVF_TRY);
   const cw_rp_event *w = ev(CW_EV_WRITE, "t", "/owner", 0);
   assert_false(cw__replay_hb(w, ev(CW_EV_READ, "before", "/trier", 0)));
   assert_true(cw__replay_hb(w, ev(CW_EV_READ, "t", "/trier", 0)));
+}
+
+/* Two threads each hold one mutex and wait for the other's with a timed
+ * lock: both requests are recorded (TRY), and the side that gives up
+ * records a lock_timeout, so the analysis sees the wait-for cycle and how
+ * it ended. */
+static pthread_mutex_t tm1 = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t tm2 = PTHREAD_MUTEX_INITIALIZER;
+
+static void *timed_side(pthread_mutex_t *own, pthread_mutex_t *other,
+                        const char *who, tu_flag *mine, tu_flag *theirs,
+                        long wait_ms) {
+  named(who);
+  cw_mutex_lock(own);
+  tu_set(mine);
+  tu_wait(theirs);
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_nsec += (wait_ms % 1000) * 1000000L;
+  ts.tv_sec += wait_ms / 1000 + ts.tv_nsec / 1000000000L;
+  ts.tv_nsec %= 1000000000L;
+  int rc = cw_mutex_timedlock(other, &ts);
+  if (rc == 0)
+    cw_mutex_unlock(other);
+  cw_mutex_unlock(own);
+  return (void *)(intptr_t)rc;
+}
+
+static void *timed_a(void *arg) {
+  (void)arg;
+  return timed_side(&tm1, &tm2, "timed-a", &f1, &f2, 300);
+}
+
+static void *timed_b(void *arg) {
+  (void)arg;
+  return timed_side(&tm2, &tm1, "timed-b", &f2, &f1, 10000);
+}
+
+static void test_timedlock_cycle(void **state) {
+  (void)state;
+  memset(&f1, 0, sizeof(f1));
+  memset(&f2, 0, sizeof(f2));
+  assert_int_equal(cw_lock_name(&tm1, "tm1"), CW_OK);
+  assert_int_equal(cw_lock_name(&tm2, "tm2"), CW_OK);
+  pthread_t ta, tb;
+  void *ra, *rb;
+  assert_int_equal(pthread_create(&ta, NULL, timed_a, NULL), 0);
+  assert_int_equal(pthread_create(&tb, NULL, timed_b, NULL), 0);
+  pthread_join(ta, &ra);
+  pthread_join(tb, &rb);
+  assert_int_equal((int)(intptr_t)ra, ETIMEDOUT);
+  assert_int_equal((int)(intptr_t)rb, 0);
+  finish();
+  int a = cw__replay_actor(&rp, "/timed-a");
+  int b = cw__replay_actor(&rp, "/timed-b");
+  assert_int_equal(cw__replay_count(&rp, CW_EV_LOCK_REQUEST, "tm2", a), 1);
+  assert_int_equal(cw__replay_count(&rp, CW_EV_LOCK_TIMEOUT, "tm2", a), 1);
+  assert_int_equal(cw__replay_count(&rp, CW_EV_LOCK_ACQUIRED, "tm2", a), 0);
+  assert_int_equal(cw__replay_count(&rp, CW_EV_LOCK_REQUEST, "tm1", b), 1);
+  assert_int_equal(cw__replay_count(&rp, CW_EV_LOCK_TIMEOUT, "tm1", b), 0);
+  const cw_rp_event *to = ev(CW_EV_LOCK_TIMEOUT, "tm2", "/timed-a", 0);
+  assert_true(to->flags & CW_EVF_TRY);
+  /* b's request was recorded before a gave up: the cycle stood. */
+  assert_true(ev(CW_EV_LOCK_REQUEST, "tm1", "/timed-b", 0)->seq < to->seq);
+}
+
+/* External locks record lock events named "ext:<name>" for the calling
+ * actor, with the caller's location; bad names are refused. */
+static void test_extlock(void **state) {
+  (void)state;
+  named("ext-user");
+  assert_int_equal(cw_extlock_request("account:1"), CW_OK);
+  assert_int_equal(cw_extlock_acquired("account:1"), CW_OK);
+  assert_int_equal(cw_extlock_request("account:2"), CW_OK);
+  assert_int_equal(cw_extlock_timeout("account:2"), CW_OK);
+  assert_int_equal(cw_extlock_released("account:1"), CW_OK);
+  assert_int_equal((cw_extlock_request)("account:3"), CW_OK);
+  assert_int_equal(cw_extlock_request(NULL), CW_EINVAL);
+  assert_int_equal(cw_extlock_acquired(""), CW_EINVAL);
+  char longname[200];
+  memset(longname, 'x', sizeof longname - 1);
+  longname[sizeof longname - 1] = 0;
+  assert_int_equal(cw_extlock_released(longname), CW_EINVAL);
+  finish();
+  int a = cw__replay_actor(&rp, "/ext-user");
+  assert_int_equal(
+      cw__replay_count(&rp, CW_EV_LOCK_REQUEST, "ext:account:1", a), 1);
+  assert_int_equal(
+      cw__replay_count(&rp, CW_EV_LOCK_ACQUIRED, "ext:account:1", a), 1);
+  assert_int_equal(
+      cw__replay_count(&rp, CW_EV_LOCK_RELEASE, "ext:account:1", a), 1);
+  assert_int_equal(
+      cw__replay_count(&rp, CW_EV_LOCK_TIMEOUT, "ext:account:2", a), 1);
+  assert_int_equal(
+      cw__replay_count(&rp, CW_EV_LOCK_REQUEST, "ext:account:3", a), 1);
+  assert_int_equal(cw__replay_count(&rp, 0, "account:1", -1), 0);
+  const cw_rp_event *r = ev(CW_EV_LOCK_REQUEST, "ext:account:1", NULL, 0);
+  assert_false(r->flags & CW_EVF_TRY);
+  assert_true(r->line > 0);
 }
 
 /* ---- Rwlock
@@ -686,7 +789,26 @@ static void test_values_trace_spans(void **state) {
   assert_int_equal(cw_emit(&in), CW_OK);
   in.kind = (cw_emit_kind)5;
   assert_int_equal(cw_emit(&in), CW_EINVAL);
+  /* Timeouts and retries: the site is the object, attempt and wait kept. */
+  assert_int_equal(cw_note_timeout("accounts:lock", 1500000000u), CW_OK);
+  assert_int_equal(cw_note_retry("accounts:lock", 3), CW_OK);
+  assert_int_equal((cw_note_retry)("plain-fn", 1), CW_OK);
+  assert_int_equal(cw_note_retry(NULL, 1), CW_EINVAL);
+  assert_int_equal(cw_note_timeout("", 1), CW_EINVAL);
   finish();
+  const cw_rp_event *to = ev(CW_EV_TIMEOUT, "accounts:lock", "/vals", 0);
+  assert_true(to->flags & CW_EVF_DURATION);
+  assert_int_equal(to->duration_ns, 1500000000u);
+  assert_non_null(to->file);
+  assert_true(to->line > 0);
+  const cw_rp_event *re = ev(CW_EV_RETRY, "accounts:lock", "/vals", 0);
+  assert_true(re->flags & CW_EVF_AUX);
+  assert_int_equal(re->aux, 3);
+  assert_int_equal(re->line, to->line + 1);
+  assert_true(re->seq > to->seq);
+  const cw_rp_event *pf = ev(CW_EV_RETRY, "plain-fn", "/vals", 0);
+  assert_null(pf->file);
+  assert_null(cw__replay_find(&rp, CW_EV_RETRY, NULL, -1, 2));
   const cw_rp_event *n = ev(CW_EV_WRITE, "n", "/vals", 0);
   assert_true(n->flags & CW_EVF_VAL_INT);
   assert_int_equal(n->val_int, -42);
@@ -831,6 +953,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_lock_events, setup, teardown),
       cmocka_unit_test_setup_teardown(test_contended_lock, setup, teardown),
       cmocka_unit_test_setup_teardown(test_trylock, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_timedlock_cycle, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_extlock, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rwlock, setup, teardown),
       cmocka_unit_test_setup_teardown(test_condvar, setup, teardown),
       cmocka_unit_test_setup_teardown(test_thread_create_join, setup, teardown),
