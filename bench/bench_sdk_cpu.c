@@ -115,8 +115,8 @@ int main(int argc, char **argv) {
     cfg.service = "bench";
     /* Room for the whole run: at most 112 bytes per event. */
     long mb = argc > 4 ? strtol(argv[4], NULL, 10) : 0;
-    long per = mb > 0 ? (mb << 20) / nt
-                      : iters * EVENTS_PER_ITER * 112 + (1l << 20);
+    long per =
+        mb > 0 ? (mb << 20) / nt : iters * EVENTS_PER_ITER * 112 + (1l << 20);
     cfg.buffer_bytes = per > (1l << 30) ? 1u << 30 : (uint32_t)per;
     if (argc > 5) {
       cfg.trace_file = argv[5];

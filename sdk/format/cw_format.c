@@ -547,14 +547,20 @@ const uint8_t *cw__bw_frame(cw_batch_writer *bw, size_t *out_len) {
   return bw->zbuf;
 }
 
-uint8_t *cw__bw_compress(cw_batch_writer *bw, size_t *out_len) {
-  size_t len = 0;
-  const uint8_t *f = cw__bw_frame(bw, &len);
-  uint8_t *out = f ? fmt_malloc(len ? len : 1) : NULL;
+uint8_t *cw__bw_compress(const cw_batch_writer *bw, size_t *out_len) {
+  /* One-shot (tests, the transport's gap batches): no context to keep. */
+  LZ4F_preferences_t prefs;
+  frame_prefs(&prefs, bw->len);
+  size_t bound = LZ4F_compressFrameBound(bw->len, &prefs);
+  uint8_t *out = fmt_malloc(bound);
   if (!out)
     return NULL;
-  memcpy(out, f, len);
-  *out_len = len;
+  size_t r = LZ4F_compressFrame(out, bound, bw->buf, bw->len, &prefs);
+  if (LZ4F_isError(r)) {
+    fmt_free(out);
+    return NULL;
+  }
+  *out_len = r;
   return out;
 }
 

@@ -185,9 +185,10 @@ uint64_t cw__bw_events(const cw_batch_writer *bw);
  * @return the frame (borrowed: valid until the next call or cw__bw_free)
  * and its size in *out_len, or NULL. */
 const uint8_t *cw__bw_frame(cw_batch_writer *bw, size_t *out_len);
-/* cw__bw_frame() into a new buffer (release it with cw__fmt_free()).
+/* The same frame as cw__bw_frame(), into a new buffer (release it with
+ * cw__fmt_free()), without keeping a context: for one-off frames.
  * @return it, or NULL. */
-uint8_t *cw__bw_compress(cw_batch_writer *bw, size_t *out_len);
+uint8_t *cw__bw_compress(const cw_batch_writer *bw, size_t *out_len);
 
 /* ---- Decoding ------------------------------------------------------------ */
 
