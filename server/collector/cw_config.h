@@ -32,6 +32,10 @@ typedef struct cw_config {
   int max_subscribers;       /* live-push (SSE) connections */
   int fsync;                 /* 1: fdatasync before acknowledging */
   int keep_events;           /* audit trails and critical path */
+  uint64_t event_memory;     /* timeline bytes (newest events), 0 = off */
+  int header_timeout_ms;     /* whole request head (and keep-alive idle) */
+  int body_timeout_ms;       /* whole request body, 0 = none */
+  int max_client_conns;      /* connections per client address, 0 = off */
   /* Anomaly thresholds (docs/detection.md 10); 0 = the engine default. */
   uint64_t slow_db_ns, slow_http_ns, slow_span_ns, lock_wait_ns;
   uint32_t retry_storm;     /* retries of one site ... */

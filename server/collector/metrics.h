@@ -20,6 +20,7 @@ typedef enum cw_refusal {
   CW_REFUSE_RATE_LIMITED,  /* 429 */
   CW_REFUSE_OVERLOADED,    /* 503 analysis queue full / in flight */
   CW_REFUSE_STORE_ERROR,   /* 500 the store could not write */
+  CW_REFUSE_TIMEOUT,       /* 408 body later than --body-timeout-ms */
   CW_REFUSE_COUNT_
 } cw_refusal;
 
