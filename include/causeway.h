@@ -123,7 +123,8 @@ typedef struct cw_config {
   /* Trace directory: the process writes <dir>/<service>-<pid>.cwt. Used when
    * trace_file is NULL. Borrowed during cw_init(). */
   const char *trace_dir;
-  /* Collector URL (the HTTP transport, not part of the core SDK). */
+  /* Collector URL (the HTTP transport). With trace_file or trace_dir as
+   * well, every batch goes to both the collector and the file. */
   const char *endpoint;
   /* Non-zero: do not trace at all (wrappers pass straight through). */
   int disabled;
@@ -513,15 +514,25 @@ typedef enum cw_access_kind {
   CW_ACCESS_ATOMIC_RMW = 5
 } cw_access_kind;
 
+/* Scope of a key. A key belongs to its process (service#instance): two
+ * processes that both write "account:bob.balance" write two different
+ * variables, since processes share no memory. OR CW_ACCESS_SHARED into the
+ * kind (or use the _SHARED macros) when the key names state that really is
+ * shared by processes: a file, an external cache, a database row. Shared
+ * is decided per access: every access of a shared key must say so (an
+ * access without it is to the process's own variable of that name). The
+ * database glue (causeway/db.h) marks all its keys, inferred or declared,
+ * shared. docs/detection.md, "Scope". */
+#define CW_ACCESS_SHARED 0x100
+
 /* Records an access to the variable `key` (e.g. "account:alice.balance";
  * up to 127 bytes are kept; copied). No allocation, lock or system call.
  * The _int and _str forms attach the value read or written (a string value
- * keeps up to 127 bytes). */
-CW_API void cw_access(cw_access_kind kind, const char *key, cw_loc loc);
-CW_API void cw_access_int(cw_access_kind kind, const char *key, int64_t v,
-                          cw_loc loc);
-CW_API void cw_access_str(cw_access_kind kind, const char *key, const char *v,
-                          cw_loc loc);
+ * keeps up to 127 bytes). kind: a cw_access_kind, optionally with
+ * CW_ACCESS_SHARED. */
+CW_API void cw_access(int kind, const char *key, cw_loc loc);
+CW_API void cw_access_int(int kind, const char *key, int64_t v, cw_loc loc);
+CW_API void cw_access_str(int kind, const char *key, const char *v, cw_loc loc);
 
 #define CW_READ(key) cw_access(CW_ACCESS_READ, (key), CW_LOC_HERE)
 #define CW_WRITE(key) cw_access(CW_ACCESS_WRITE, (key), CW_LOC_HERE)
@@ -537,6 +548,21 @@ CW_API void cw_access_str(cw_access_kind kind, const char *key, const char *v,
 #define CW_ATOMIC_WRITE(key)                                                   \
   cw_access(CW_ACCESS_ATOMIC_WRITE, (key), CW_LOC_HERE)
 #define CW_ATOMIC_RMW(key) cw_access(CW_ACCESS_ATOMIC_RMW, (key), CW_LOC_HERE)
+/* Accesses of a key shared by processes (see CW_ACCESS_SHARED). */
+#define CW_READ_SHARED(key)                                                    \
+  cw_access(CW_ACCESS_READ | CW_ACCESS_SHARED, (key), CW_LOC_HERE)
+#define CW_WRITE_SHARED(key)                                                   \
+  cw_access(CW_ACCESS_WRITE | CW_ACCESS_SHARED, (key), CW_LOC_HERE)
+#define CW_READ_SHARED_INT(key, v)                                             \
+  cw_access_int(CW_ACCESS_READ | CW_ACCESS_SHARED, (key), (int64_t)(v),        \
+                CW_LOC_HERE)
+#define CW_WRITE_SHARED_INT(key, v)                                            \
+  cw_access_int(CW_ACCESS_WRITE | CW_ACCESS_SHARED, (key), (int64_t)(v),       \
+                CW_LOC_HERE)
+#define CW_READ_SHARED_STR(key, v)                                             \
+  cw_access_str(CW_ACCESS_READ | CW_ACCESS_SHARED, (key), (v), CW_LOC_HERE)
+#define CW_WRITE_SHARED_STR(key, v)                                            \
+  cw_access_str(CW_ACCESS_WRITE | CW_ACCESS_SHARED, (key), (v), CW_LOC_HERE)
 
 /* ---- Spans ----------------------------------------------------------------
  */

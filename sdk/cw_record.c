@@ -697,8 +697,13 @@ void cw_span_end_at(cw_loc loc) {
 static const uint16_t access_kind[] = {0,          CW_EV_READ,  CW_EV_WRITE,
                                        CW_EV_READ, CW_EV_WRITE, CW_EV_RMW};
 
-static void access_common(cw_access_kind kind, const char *key, cw_loc loc,
+static void access_common(int kind_in, const char *key, cw_loc loc,
                           uint32_t flags, int64_t vint, const char *vstr) {
+  /* On access events the format's SHARED flag marks a key shared by
+   * processes (on lock events it means read mode). */
+  if (kind_in & CW_ACCESS_SHARED)
+    flags |= CW_EVF_SHARED;
+  cw_access_kind kind = (cw_access_kind)(kind_in & ~CW_ACCESS_SHARED);
   if ((unsigned)kind < CW_ACCESS_READ ||
       (unsigned)kind > CW_ACCESS_ATOMIC_RMW || !key)
     return;
@@ -725,17 +730,15 @@ static void access_common(cw_access_kind kind, const char *key, cw_loc loc,
   cw__leave(ts);
 }
 
-void cw_access(cw_access_kind kind, const char *key, cw_loc loc) {
+void cw_access(int kind, const char *key, cw_loc loc) {
   access_common(kind, key, loc, 0, 0, NULL);
 }
 
-void cw_access_int(cw_access_kind kind, const char *key, int64_t v,
-                   cw_loc loc) {
+void cw_access_int(int kind, const char *key, int64_t v, cw_loc loc) {
   access_common(kind, key, loc, CW_EVF_VAL_INT, v, NULL);
 }
 
-void cw_access_str(cw_access_kind kind, const char *key, const char *v,
-                   cw_loc loc) {
+void cw_access_str(int kind, const char *key, const char *v, cw_loc loc) {
   access_common(kind, key, loc, v ? CW_EVF_VAL_STR : 0, 0, v);
 }
 

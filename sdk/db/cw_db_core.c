@@ -412,11 +412,12 @@ void cw__db_start(cw__db_conn *c, cw__db_run *run) {
     want_lock(c, run, run->decl[2][i]);
 }
 
+/* Database state is shared by every process using the database. */
 static void access_key(cw_access_kind kind, const char *table, const char *key,
                        const char *col, cw_loc loc) {
   char buf[CW_SQL_NAME_MAX * 2 + CW_SQL_VALUE_MAX + 4];
   snprintf(buf, sizeof buf, "%s:%s.%s", table, key, col);
-  cw_access(kind, buf, loc);
+  cw_access((int)kind | CW_ACCESS_SHARED, buf, loc);
 }
 
 static void record_accesses(const cw__db_run *run) {
@@ -438,9 +439,9 @@ static void record_accesses(const cw__db_run *run) {
     }
   }
   for (int i = 0; i < run->ndecl_r; i++)
-    cw_access(CW_ACCESS_READ, run->decl[0][i], run->loc);
+    cw_access(CW_ACCESS_READ | CW_ACCESS_SHARED, run->decl[0][i], run->loc);
   for (int i = 0; i < run->ndecl_w; i++)
-    cw_access(CW_ACCESS_WRITE, run->decl[1][i], run->loc);
+    cw_access(CW_ACCESS_WRITE | CW_ACCESS_SHARED, run->decl[1][i], run->loc);
   if (inferred)
     atomic_fetch_add(&n_inferred, 1);
 }

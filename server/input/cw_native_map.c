@@ -17,6 +17,13 @@ typedef struct slot {
   uint32_t val;
 } slot;
 
+/* A batch-local string scoped to the process of an actor. */
+typedef struct scope_slot {
+  uint32_t epoch;
+  cw_actor_id actor;
+  cw_sym sym;
+} scope_slot;
+
 typedef struct loc_slot {
   uint32_t epoch;
   uint32_t file, line;
@@ -27,6 +34,8 @@ struct cw_nmap {
   uint32_t epoch;
   slot *strs, *actors;
   size_t nstrs, nactors;
+  scope_slot *scoped;
+  size_t nscoped;
   loc_slot locs[LOC_CACHE];
   cw_ae_join *joins;
   size_t capjoins;
@@ -51,6 +60,11 @@ const char *cw__reject_reason_name(cw_reject_reason r) {
 int cw__lock_is_shared_resource(const char *name, size_t len) {
   return (len > 3 && memcmp(name, "db:", 3) == 0) ||
          (len > 4 && memcmp(name, "ext:", 4) == 0);
+}
+
+int cw__lock_is_global(const char *name, size_t len) {
+  return cw__lock_is_shared_resource(name, len) ||
+         (len > 10 && memcmp(name, "http-call:", 10) == 0);
 }
 
 static const cw_ae_kind kind_map[CW_EV_KIND_MAX_] = {
@@ -103,6 +117,7 @@ void cw__nmap_free(cw_nmap *m) {
     return;
   free(m->strs);
   free(m->actors);
+  free(m->scoped);
   free(m->joins);
   free(m);
 }
@@ -114,6 +129,8 @@ void cw__nmap_batch(cw_nmap *m, cw_engine *e, const cw_batch_ctx *ctx) {
       memset(m->strs, 0, m->nstrs * sizeof *m->strs);
     if (m->actors)
       memset(m->actors, 0, m->nactors * sizeof *m->actors);
+    if (m->scoped)
+      memset(m->scoped, 0, m->nscoped * sizeof *m->scoped);
     memset(m->locs, 0, sizeof m->locs);
     m->epoch = 1;
   }
@@ -233,6 +250,52 @@ static cw_sym other_detail(cw_nmap *m, const cw_batch_ctx *ctx,
                            (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
+/* The engine symbol of string `id` scoped to the process of `actor` (the
+ * actor's global name up to its '/': service#instance). */
+static cw_sym scoped_str(cw_nmap *m, const cw_batch_ctx *ctx, uint32_t id,
+                         cw_actor_id actor) {
+  if (id == 0)
+    return 0;
+  scope_slot *ss = NULL;
+  if (id < MAX_IDS) {
+    if (id >= m->nscoped) {
+      size_t nn = m->nscoped ? m->nscoped : 256;
+      while (nn <= id)
+        nn *= 2;
+      scope_slot *na = realloc(m->scoped, nn * sizeof *na);
+      if (na) {
+        memset(na + m->nscoped, 0, (nn - m->nscoped) * sizeof *na);
+        m->scoped = na;
+        m->nscoped = nn;
+      }
+    }
+    if (id < m->nscoped)
+      ss = &m->scoped[id];
+  }
+  if (ss && ss->epoch == m->epoch && ss->actor == actor)
+    return ss->sym;
+  size_t len;
+  const char *str = cw__ctx_string(ctx, id, &len);
+  if (!str)
+    return 0;
+  const char *an = cw__engine_str(m->e, cw__engine_actor_name(m->e, actor));
+  size_t pl = strcspn(an, "/");
+  /* "name" NUL "service#instance": a symbol of its own whose string (up to
+   * the NUL) is the plain name, so reports show the name as recorded while
+   * the engine keeps each process's variable and lock apart. */
+  char buf[CW_ACTOR_NAME_MAX + 640];
+  size_t nl = len > 512 ? 512 : len;
+  if (pl > CW_ACTOR_NAME_MAX)
+    pl = CW_ACTOR_NAME_MAX;
+  memcpy(buf, str, nl);
+  buf[nl] = '\0';
+  memcpy(buf + nl + 1, an, pl);
+  cw_sym sym = cw__engine_intern(m->e, buf, nl + 1 + pl);
+  if (ss)
+    *ss = (scope_slot){m->epoch, actor, sym};
+  return sym;
+}
+
 int cw__nmap_event(cw_nmap *m, const cw_batch_ctx *ctx, const cw_event_rec *r,
                    cw_aevent *ev) {
   memset(ev, 0, sizeof *ev);
@@ -240,7 +303,12 @@ int cw__nmap_event(cw_nmap *m, const cw_batch_ctx *ctx, const cw_event_rec *r,
   ev->flags = CW_AEF_CLOCK_ONLY;
   if (r->flags & CW_EVF_ATOMIC || r->kind == CW_EV_RMW)
     ev->flags |= CW_AEF_ATOMIC;
-  if (r->flags & CW_EVF_SHARED)
+  int access = ev->kind == CW_AE_READ || ev->kind == CW_AE_WRITE;
+  int lock = ev->kind == CW_AE_LOCK_REQUEST || ev->kind == CW_AE_LOCK_ACQUIRE ||
+             ev->kind == CW_AE_LOCK_RELEASE || ev->kind == CW_AE_LOCK_TIMEOUT;
+  /* SHARED: read mode on lock events, a key shared by processes on
+   * accesses (scope, below). */
+  if ((r->flags & CW_EVF_SHARED) && lock)
     ev->flags |= CW_AEF_SHARED;
   if (r->flags & CW_EVF_TRY)
     ev->flags |= CW_AEF_TRY;
@@ -253,17 +321,24 @@ int cw__nmap_event(cw_nmap *m, const cw_batch_ctx *ctx, const cw_event_rec *r,
   } else if (ev->kind == CW_AE_OTHER) {
     ev->detail = other_detail(m, ctx, r);
   } else {
-    ev->object = cw__nmap_str(m, ctx, r->object);
+    size_t len = 0;
+    const char *name = r->object && (access || lock)
+                           ? cw__ctx_string(ctx, r->object, &len)
+                           : NULL;
+    /* Scope: keys and locks belong to their process unless shared (keys:
+     * recorded with CW_ACCESS_SHARED; locks: db:, ext:, http-call:). */
+    if (name && ((access && !(r->flags & CW_EVF_SHARED)) ||
+                 (lock && !cw__lock_is_global(name, len))))
+      ev->object = scoped_str(m, ctx, r->object, ev->actor);
+    else
+      ev->object = cw__nmap_str(m, ctx, r->object);
     if (r->flags & CW_EVF_DETAIL)
       ev->detail = cw__nmap_str(m, ctx, r->detail);
-    if (ev->kind == CW_AE_LOCK_ACQUIRE || ev->kind == CW_AE_LOCK_RELEASE) {
-      /* Resources shared by processes carry no clock: their release ->
-       * acquire edges come from the merged event order. */
-      size_t len;
-      const char *name = cw__ctx_string(ctx, r->object, &len);
-      if (name && cw__lock_is_shared_resource(name, len))
-        ev->flags &= ~(uint32_t)CW_AEF_CLOCK_ONLY;
-    }
+    /* Resources shared by processes carry no clock: their release ->
+     * acquire edges come from the merged event order. */
+    if ((ev->kind == CW_AE_LOCK_ACQUIRE || ev->kind == CW_AE_LOCK_RELEASE) &&
+        name && cw__lock_is_shared_resource(name, len))
+      ev->flags &= ~(uint32_t)CW_AEF_CLOCK_ONLY;
   }
   ev->loc = loc_sym(m, ctx, r->file, r->line);
   if (r->flags & CW_EVF_VAL_INT) {
