@@ -590,7 +590,12 @@ static int handler(struct mg_connection *c, void *ud) {
   cw_server *s = ud;
   atomic_fetch_add(&s->m.requests, 1);
   cw__reqlimits_learn(c);
-  return route(s, c);
+  int st = route(s, c);
+  /* A refused body that is still coming: drain a bounded amount so the
+   * client reads the answer, not a reset (never after 401 or 408). */
+  if (st == 400 || st == 413 || st == 415 || st == 429)
+    cw__reqlimits_linger(s->lim, c, 32u << 20, 2000);
+  return st;
 }
 
 static int on_init_connection(const struct mg_connection *c, void **data) {

@@ -110,8 +110,7 @@ static void test_malformed_line_not_echoed(void **state) {
   char buf[4096];
   int closed;
   const char *bad[] = {"GET /<script>alert(1)</script> HTTP/9.9\r\n\r\n",
-                       "G<script>ET / HTTP/1.1\r\n\r\n",
-                       "GET<script>\r\n\r\n"};
+                       "G<script>ET / HTTP/1.1\r\n\r\n", "GET<script>\r\n\r\n"};
   for (size_t i = 0; i < 3; i++) {
     exchange(bad[i], buf, sizeof buf, &closed);
     assert_true(!strncmp(buf, "HTTP/1.1 400", 12) ||
