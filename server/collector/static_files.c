@@ -112,8 +112,15 @@ int cw__static_handle(cw_server *s, struct mg_connection *c, const char *raw) {
     free(buf);
     return not_found(c);
   }
-  cw__http_send(c, 200, mime(real),
-                "Content-Security-Policy: default-src 'self'\r\n", buf, len);
+  /* The viewer runs only its own files: no inline script or style, no
+   * other origin, no framing (docs/http-api.md, Viewer). HEAD gets the
+   * headers only (cw__http_send). */
+  static const char csp[] =
+      "Content-Security-Policy: default-src 'none'; script-src 'self'; "
+      "style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+      "base-uri 'none'; form-action 'none'; frame-ancestors 'none'\r\n"
+      "Referrer-Policy: no-referrer\r\n";
+  cw__http_send(c, 200, mime(real), csp, buf, len);
   free(buf);
   return 200;
 }
