@@ -123,7 +123,8 @@ typedef struct cw_config {
   /* Trace directory: the process writes <dir>/<service>-<pid>.cwt. Used when
    * trace_file is NULL. Borrowed during cw_init(). */
   const char *trace_dir;
-  /* Collector URL (the HTTP transport, not part of the core SDK). */
+  /* Collector URL (the HTTP transport). With trace_file or trace_dir as
+   * well, every batch goes to both the collector and the file. */
   const char *endpoint;
   /* Non-zero: do not trace at all (wrappers pass straight through). */
   int disabled;

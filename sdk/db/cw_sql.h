@@ -26,6 +26,17 @@
 #ifndef CW_SQL_H
 #define CW_SQL_H
 
+/* The database core lives in libcauseway; libcauseway_sqlite.so and
+ * libcauseway_pq.so call it, so its internal entry points are exported
+ * from the shared SDK (as cw__ symbols: internal, no stability promise). */
+#ifndef CW__DB_INTERNAL
+#if defined(__GNUC__) || defined(__clang__)
+#define CW__DB_INTERNAL __attribute__((visibility("default")))
+#else
+#define CW__DB_INTERNAL
+#endif
+#endif
+
 #include <stddef.h>
 
 enum {
@@ -71,6 +82,7 @@ typedef struct cw__sql_info {
  * @return the number of bytes consumed, through the terminating ';' when
  * there is one (so exec-style strings can be walked statement by
  * statement). */
-size_t cw__sql_classify(const char *sql, size_t len, cw__sql_info *out);
+CW__DB_INTERNAL size_t cw__sql_classify(const char *sql, size_t len,
+                                        cw__sql_info *out);
 
 #endif /* CW_SQL_H */

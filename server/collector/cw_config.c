@@ -5,15 +5,19 @@
  * variable and its type, so --help, the environment and argv can never
  * disagree. Sizes accept K, M and G suffixes (powers of 1024).
  */
+#define _DEFAULT_SOURCE /* realpath */
 #define _POSIX_C_SOURCE 200809L
 #include "cw_config.h"
 
 #include "cw_analysis.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 enum opt_type {
   T_ADDR,
@@ -57,7 +61,8 @@ static const opt opts[] = {
      OFF(retention_events), 0},
     {"--segment-bytes", "CAUSEWAY_SEGMENT_BYTES", T_SIZE, OFF(segment_bytes),
      0},
-    {"--queue-bytes", "CAUSEWAY_QUEUE_BYTES", T_SIZE, OFF(queue_bytes), 0},
+    {"--queue-bytes", "CAUSEWAY_SERVER_QUEUE_BYTES", T_SIZE, OFF(queue_bytes),
+     0},
     {"--threads", "CAUSEWAY_THREADS", T_INT, OFF(threads), 0},
     {"--max-subscribers", "CAUSEWAY_MAX_SUBSCRIBERS", T_INT,
      OFF(max_subscribers), 0},
@@ -92,8 +97,10 @@ static const char usage[] =
     "                         (default ./causeway-data)\n"
     "  --postgres CONNINFO    also store in PostgreSQL [CAUSEWAY_POSTGRES]\n"
     "  --viewer-dir DIR       static viewer files served at /\n"
-    "                         [CAUSEWAY_VIEWER_DIR] (default: the source\n"
-    "                         tree's viewer/; '' serves none)\n"
+    "                         [CAUSEWAY_VIEWER_DIR] (default: the installed\n"
+    "                         share/causeway/viewer beside this binary's\n"
+    "                         bin/, else the source tree's viewer/; ''\n"
+    "                         serves none)\n"
     "  --api-key KEY          accept this API key; repeatable\n"
     "                         [CAUSEWAY_API_KEY, comma-separated]\n"
     "  --api-keys-file FILE   one API key per line ('#' comments)\n"
@@ -117,7 +124,9 @@ static const char usage[] =
     "  --segment-bytes N      segment size before rotation\n"
     "                         [CAUSEWAY_SEGMENT_BYTES] (default 64M)\n"
     "  --queue-bytes N        analysis queue cap; ingest waits (then 503)\n"
-    "                         when full [CAUSEWAY_QUEUE_BYTES] (default 256M)\n"
+    "                         when full [CAUSEWAY_SERVER_QUEUE_BYTES]\n"
+    "                         (default 256M; CAUSEWAY_QUEUE_BYTES is the\n"
+    "                         SDK's send queue and is ignored here)\n"
     "  --threads N            HTTP worker threads [CAUSEWAY_THREADS]\n"
     "                         (default 48)\n"
     "  --max-subscribers N    live-push connections at once\n"
@@ -306,15 +315,34 @@ static int apply(cw_config *c, const opt *o, const char *v, char *err,
   return -1;
 }
 
+/* The default viewer directory: an installed collector
+ * (PREFIX/bin/causeway-server) serves PREFIX/share/causeway/viewer, found
+ * relative to its own executable so that the install prefix can move; a
+ * collector run from its build tree serves the source tree's viewer/. */
+static void default_viewer(char *out, size_t cap) {
+  char exe[PATH_MAX], path[PATH_MAX + 64];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) {
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash) {
+      *slash = '\0';
+      struct stat sb;
+      snprintf(path, sizeof path, "%s/%s", exe, CW_INSTALLED_VIEWER_REL);
+      if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+          realpath(path, out) != NULL && strlen(out) < cap)
+        return;
+    }
+  }
+  snprintf(out, cap, "%s", CW_DEFAULT_VIEWER_DIR);
+}
+
 static void defaults(cw_config *c) {
   memset(c, 0, sizeof *c);
   snprintf(c->listen_host, sizeof c->listen_host, "127.0.0.1");
   c->listen_port = 7070;
   snprintf(c->data_dir, sizeof c->data_dir, "causeway-data");
-#ifdef CW_DEFAULT_VIEWER_DIR
-  /* The viewer of the source tree the collector was built from. */
-  snprintf(c->viewer_dir, sizeof c->viewer_dir, "%s", CW_DEFAULT_VIEWER_DIR);
-#endif
+  default_viewer(c->viewer_dir, sizeof c->viewer_dir);
   c->max_body = 16u << 20;
   c->max_batch_events = 1u << 20;
   c->segment_bytes = 64u << 20;
@@ -402,6 +430,11 @@ int cw__config_load(cw_config *c, int argc, char **argv, char *err,
     return fail(err, errsz, "--max-body", "", "must be at least 64 bytes");
   if (c->segment_bytes < 4096)
     c->segment_bytes = 4096;
+  const char *old_q = getenv("CAUSEWAY_QUEUE_BYTES");
+  if (old_q && *old_q && !getenv("CAUSEWAY_SERVER_QUEUE_BYTES"))
+    fprintf(stderr, "causeway-server: CAUSEWAY_QUEUE_BYTES is the SDK's send "
+                    "queue and is ignored here; the analysis queue is "
+                    "--queue-bytes or CAUSEWAY_SERVER_QUEUE_BYTES\n");
   if (c->queue_bytes < (1u << 20))
     c->queue_bytes = 1u << 20;
   return 0;

@@ -21,6 +21,13 @@ static void head(cw_sbuf *o, const char *name, const char *type,
   cw__sbuf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A value that only grows while the collector runs (name ends in _total). */
+static void counter(cw_sbuf *o, const char *name, const char *help,
+                    unsigned long long v) {
+  head(o, name, "counter", help);
+  cw__sbuf_printf(o, "%s %llu\n", name, v);
+}
+
 static void gauge(cw_sbuf *o, const char *name, const char *help,
                   unsigned long long v) {
   head(o, name, "gauge", help);
@@ -84,8 +91,8 @@ void cw__metrics_render(const cw_metrics *m, const cw_metrics_gauges *g,
   head(o, "causeway_analysis_lag_seconds", "gauge",
        "Age of the oldest batch waiting for the analysis.");
   cw__sbuf_printf(o, "causeway_analysis_lag_seconds %.6f\n", g->lag_seconds);
-  gauge(o, "causeway_analysed_events_total",
-        "Events handed to the analysis engine.", g->fed_events);
+  counter(o, "causeway_analysed_events_total",
+          "Events handed to the analysis engine.", g->fed_events);
   gauge(o, "causeway_pending_events",
         "Events the engine holds until the events their clocks name arrive.",
         g->pending_events);
@@ -110,8 +117,8 @@ void cw__metrics_render(const cw_metrics *m, const cw_metrics_gauges *g,
         g->store_segments);
   gauge(o, "causeway_store_records", "Batches in the store.", g->store_records);
   gauge(o, "causeway_store_events", "Events in the store.", g->store_events);
-  gauge(o, "causeway_store_commits_total",
-        "Group commits (fdatasync calls) since start.", g->store_commits);
+  counter(o, "causeway_store_commits_total",
+          "Group commits (fdatasync calls) since start.", g->store_commits);
   gauge(o, "causeway_store_repaired_bytes",
         "Torn bytes cut from the last segment at startup.",
         g->store_repaired_bytes);
