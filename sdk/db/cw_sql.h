@@ -12,9 +12,16 @@
  *   BEGIN [DEFERRED|IMMEDIATE|EXCLUSIVE] [TRANSACTION|WORK] [...]
  *   START TRANSACTION [...]
  *   COMMIT | END | ROLLBACK | ABORT  [TRANSACTION|WORK]
- *   SELECT c1[, c2...] FROM t WHERE k = v [FOR UPDATE|FOR NO KEY UPDATE|
- *          FOR SHARE|FOR KEY SHARE] [;]
- *   UPDATE t SET c1 = expr[, c2 = expr...] WHERE k = v [RETURNING ...] [;]
+ *   SELECT c1[, c2...] FROM t WHERE k = v [AND cond...]
+ *          [FOR UPDATE|FOR NO KEY UPDATE|FOR SHARE|FOR KEY SHARE] [;]
+ *   UPDATE t SET c1 = expr[, c2 = expr...] WHERE k = v [AND cond...]
+ *          [RETURNING ...] [;]
+ *
+ * where each cond is a simple comparison of the row's columns, literals and
+ * parameters (no OR, no subquery): the columns it names, and those named in
+ * an UPDATE's SET expressions, are the statement's reads (`reads`), e.g.
+ * "UPDATE accounts SET balance = balance - ? WHERE id = ? AND balance >= ?"
+ * reads and writes balance of one row.
  *
  * where v is a string or integer literal or a parameter ($N or ?). Any other
  * shape is classified by its first keyword only, with `inferred` = 0: the
@@ -75,6 +82,11 @@ typedef struct cw__sql_info {
   int ncols;
   char cols[CW_SQL_MAX_COLS][CW_SQL_NAME_MAX];
   int rmw[CW_SQL_MAX_COLS];
+  /* Other columns of the row the statement reads: in the extra WHERE
+   * conditions and (UPDATE) in the SET expressions; the key column is not
+   * one of them. Valid when has_row. */
+  int nreads;
+  char reads[CW_SQL_MAX_COLS][CW_SQL_NAME_MAX];
 } cw__sql_info;
 
 /* Classifies the first statement of sql[0..len). Never fails: unknown text
