@@ -32,10 +32,8 @@ static int ext_event(uint16_t kind, const char *name, const cw_loc *loc) {
   char obj[CW_KEY_MAX + 1];
   memcpy(obj, EXT_PREFIX, EXT_PREFIX_LEN);
   memcpy(obj + EXT_PREFIX_LEN, name, n);
-  cw_evargs ev = {.kind = kind,
-                  .obj = obj,
-                  .obj_len = EXT_PREFIX_LEN + n,
-                  .loc = *loc};
+  cw_evargs ev = {
+      .kind = kind, .obj = obj, .obj_len = EXT_PREFIX_LEN + n, .loc = *loc};
   cw__record(ts, &ev);
   cw__leave(ts);
   return CW_OK;

@@ -148,6 +148,20 @@ typedef struct cw_summary {
   uint64_t retired_actors;
   uint64_t active_deadlocks; /* actual deadlocks still blocked */
   uint64_t search_truncated; /* lock-cycle searches cut by their budget */
+  /* Potential deadlocks are exact (docs/detection.md 4.3) unless one of
+   * these bounds may have changed an answer: */
+  uint64_t instances_cut; /* lock-order requests dropped or overwritten by
+                             a later one that does not dominate them, on
+                             edges of a lock cycle that was not reported */
+  uint64_t handoffs_cut;  /* ordering checks that found "not ordered" after
+                             hand-offs were dropped from the kept window */
+  uint64_t early_orders;  /* pairs found ordered possibly through an edge of
+                             a cycle lock from before that lock nested */
+  uint64_t retired_skips; /* candidate instances of retired actors */
+  /* 1 when no bound changed or may have changed an answer: all of
+   * search_truncated, instances_cut, handoffs_cut, early_orders,
+   * retired_skips, lost_events, forced_events and pending_events are 0. */
+  uint64_t exact;
 } cw_summary;
 
 void cw__engine_summary(const cw_engine *e, cw_summary *out);

@@ -131,7 +131,7 @@ json_t *cw__q_actor_obj(cw_engine *e, cw_actor_id a) {
 json_t *cw__query_summary(cw_engine *e) {
   cw_summary s;
   cw__engine_summary(e, &s);
-  return json_pack(
+  json_t *o = json_pack(
       "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "events",
       (json_int_t)s.events, "racy_variables", (json_int_t)s.racy_variables,
       "racy_location_pairs", (json_int_t)s.racy_location_pairs, "race_groups",
@@ -140,6 +140,20 @@ json_t *cw__query_summary(cw_engine *e) {
       "contended_locks", (json_int_t)s.contended_locks, "invalid_events",
       (json_int_t)s.invalid_events, "lost_events", (json_int_t)s.lost_events,
       "pending_events", (json_int_t)s.pending_events);
+  if (o) {
+    json_object_set_new(o, "exact", json_boolean(s.exact));
+    json_object_set_new(o, "search_truncated",
+                        json_integer((json_int_t)s.search_truncated));
+    json_object_set_new(o, "instances_cut",
+                        json_integer((json_int_t)s.instances_cut));
+    json_object_set_new(o, "handoffs_cut",
+                        json_integer((json_int_t)s.handoffs_cut));
+    json_object_set_new(o, "early_orders",
+                        json_integer((json_int_t)s.early_orders));
+    json_object_set_new(o, "retired_skips",
+                        json_integer((json_int_t)s.retired_skips));
+  }
+  return o;
 }
 
 static json_t *access_json(cw_engine *e, const cw_access *a) {

@@ -36,6 +36,12 @@ json_t *cw__report_summary_json(const cw_findings *f) {
   cw__jput(o, "forced_events", u64(s->forced_events), &bad);
   cw__jput(o, "retired_actors", u64(s->retired_actors), &bad);
   cw__jput(o, "active_deadlocks", u64(s->active_deadlocks), &bad);
+  cw__jput(o, "exact", json_boolean(s->exact), &bad);
+  cw__jput(o, "search_truncated", u64(s->search_truncated), &bad);
+  cw__jput(o, "instances_cut", u64(s->instances_cut), &bad);
+  cw__jput(o, "handoffs_cut", u64(s->handoffs_cut), &bad);
+  cw__jput(o, "early_orders", u64(s->early_orders), &bad);
+  cw__jput(o, "retired_skips", u64(s->retired_skips), &bad);
   cw__jput(o, "skipped_events", u64(f->in ? f->in->skipped_events : 0), &bad);
   cw__jput(o, "suppressed", u64(f->suppressed), &bad);
   if (bad) {

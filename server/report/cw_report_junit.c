@@ -118,10 +118,19 @@ int cw__report_write_junit(FILE *out, const cw_findings *f) {
           "  <testsuite name=\"causeway\" tests=\"%zu\" failures=\"%zu\" "
           "errors=\"0\" skipped=\"0\">\n",
           tests, failures);
+  const cw_summary *s = &f->sum;
   fprintf(out,
           "    <properties>\n      <property name=\"events\" "
-          "value=\"%" PRIu64 "\"/>\n    </properties>\n",
-          f->sum.events);
+          "value=\"%" PRIu64 "\"/>\n"
+          "      <property name=\"exact\" value=\"%s\"/>\n"
+          "      <property name=\"search_truncated\" value=\"%" PRIu64 "\"/>\n"
+          "      <property name=\"instances_cut\" value=\"%" PRIu64 "\"/>\n"
+          "      <property name=\"handoffs_cut\" value=\"%" PRIu64 "\"/>\n"
+          "      <property name=\"early_orders\" value=\"%" PRIu64 "\"/>\n"
+          "      <property name=\"retired_skips\" value=\"%" PRIu64
+          "\"/>\n    </properties>\n",
+          s->events, s->exact ? "true" : "false", s->search_truncated,
+          s->instances_cut, s->handoffs_cut, s->early_orders, s->retired_skips);
   for (size_t i = 0; i < f->nraces; i++)
     race_case(out, f->e, f->races[i]);
   for (size_t i = 0; i < f->npotential; i++)
