@@ -123,7 +123,8 @@ typedef struct cw_config {
   /* Trace directory: the process writes <dir>/<service>-<pid>.cwt. Used when
    * trace_file is NULL. Borrowed during cw_init(). */
   const char *trace_dir;
-  /* Collector URL (the HTTP transport, not part of the core SDK). */
+  /* Collector URL (the HTTP transport). With trace_file or trace_dir as
+   * well, every batch goes to both the collector and the file. */
   const char *endpoint;
   /* Non-zero: do not trace at all (wrappers pass straight through). */
   int disabled;
@@ -323,6 +324,12 @@ CW_API cw_status cw_task_end(void);
  * @return CW_OK, CW_EINVAL, CW_EDISABLED. */
 CW_API cw_status cw_trace_set(const uint8_t trace_id[16],
                               const uint8_t span_id[8]);
+/* Sets the parent span id of the calling actor's trace context (set with
+ * cw_trace_set first): the caller's span, e.g. the parent-id of an incoming
+ * W3C traceparent. Following events carry it as their parent_span_id.
+ * @param parent_span_id 8 bytes, copied.
+ * @return CW_OK, CW_EINVAL, CW_ESTATE when no trace is set, CW_EDISABLED. */
+CW_API cw_status cw_trace_set_parent(const uint8_t parent_span_id[8]);
 /* Reads the calling actor's trace context and current span id.
  * @return CW_OK, CW_ESTATE when none is set, CW_EDISABLED. */
 CW_API cw_status cw_trace_get(uint8_t trace_id[16], uint8_t span_id[8]);
@@ -507,15 +514,25 @@ typedef enum cw_access_kind {
   CW_ACCESS_ATOMIC_RMW = 5
 } cw_access_kind;
 
+/* Scope of a key. A key belongs to its process (service#instance): two
+ * processes that both write "account:bob.balance" write two different
+ * variables, since processes share no memory. OR CW_ACCESS_SHARED into the
+ * kind (or use the _SHARED macros) when the key names state that really is
+ * shared by processes: a file, an external cache, a database row. Shared
+ * is decided per access: every access of a shared key must say so (an
+ * access without it is to the process's own variable of that name). The
+ * database glue (causeway/db.h) marks all its keys, inferred or declared,
+ * shared. docs/detection.md, "Scope". */
+#define CW_ACCESS_SHARED 0x100
+
 /* Records an access to the variable `key` (e.g. "account:alice.balance";
  * up to 127 bytes are kept; copied). No allocation, lock or system call.
  * The _int and _str forms attach the value read or written (a string value
- * keeps up to 127 bytes). */
-CW_API void cw_access(cw_access_kind kind, const char *key, cw_loc loc);
-CW_API void cw_access_int(cw_access_kind kind, const char *key, int64_t v,
-                          cw_loc loc);
-CW_API void cw_access_str(cw_access_kind kind, const char *key, const char *v,
-                          cw_loc loc);
+ * keeps up to 127 bytes). kind: a cw_access_kind, optionally with
+ * CW_ACCESS_SHARED. */
+CW_API void cw_access(int kind, const char *key, cw_loc loc);
+CW_API void cw_access_int(int kind, const char *key, int64_t v, cw_loc loc);
+CW_API void cw_access_str(int kind, const char *key, const char *v, cw_loc loc);
 
 #define CW_READ(key) cw_access(CW_ACCESS_READ, (key), CW_LOC_HERE)
 #define CW_WRITE(key) cw_access(CW_ACCESS_WRITE, (key), CW_LOC_HERE)
@@ -531,6 +548,21 @@ CW_API void cw_access_str(cw_access_kind kind, const char *key, const char *v,
 #define CW_ATOMIC_WRITE(key)                                                   \
   cw_access(CW_ACCESS_ATOMIC_WRITE, (key), CW_LOC_HERE)
 #define CW_ATOMIC_RMW(key) cw_access(CW_ACCESS_ATOMIC_RMW, (key), CW_LOC_HERE)
+/* Accesses of a key shared by processes (see CW_ACCESS_SHARED). */
+#define CW_READ_SHARED(key)                                                    \
+  cw_access(CW_ACCESS_READ | CW_ACCESS_SHARED, (key), CW_LOC_HERE)
+#define CW_WRITE_SHARED(key)                                                   \
+  cw_access(CW_ACCESS_WRITE | CW_ACCESS_SHARED, (key), CW_LOC_HERE)
+#define CW_READ_SHARED_INT(key, v)                                             \
+  cw_access_int(CW_ACCESS_READ | CW_ACCESS_SHARED, (key), (int64_t)(v),        \
+                CW_LOC_HERE)
+#define CW_WRITE_SHARED_INT(key, v)                                            \
+  cw_access_int(CW_ACCESS_WRITE | CW_ACCESS_SHARED, (key), (int64_t)(v),       \
+                CW_LOC_HERE)
+#define CW_READ_SHARED_STR(key, v)                                             \
+  cw_access_str(CW_ACCESS_READ | CW_ACCESS_SHARED, (key), (v), CW_LOC_HERE)
+#define CW_WRITE_SHARED_STR(key, v)                                            \
+  cw_access_str(CW_ACCESS_WRITE | CW_ACCESS_SHARED, (key), (v), CW_LOC_HERE)
 
 /* ---- Spans ----------------------------------------------------------------
  */
@@ -583,6 +615,31 @@ typedef struct cw_emit_info {
 /* Records a custom event for the calling actor.
  * @return CW_OK, CW_EINVAL, CW_EDISABLED, CW_EFULL. */
 CW_API cw_status cw_emit(const cw_emit_info *info);
+
+/* ---- Timeouts and retries (anomalies) --------------------------------------
+ */
+
+/* Records that the calling actor is retrying the operation of call site
+ * `site` (e.g. "accounts:lock" or "POST /accounts/lock"): call it just
+ * before each new attempt, with attempt = 1 for the first retry, 2 for the
+ * second, ... The analysis groups retries by site and reports a retry
+ * storm when many retries of one site fall within a short window
+ * (docs/detection.md, "Anomalies").
+ * @param site  1-127 bytes (longer names are truncated); copied.
+ * @return CW_OK, CW_EINVAL (NULL or empty site), CW_EDISABLED.
+ * Thread-safe; no allocation, lock or system call. */
+CW_API int cw_note_retry_at(const char *site, unsigned attempt, cw_loc loc);
+/* Records that an operation of call site `site` gave up after waiting
+ * waited_ns nanoseconds (a request, lock or query timeout). Every timeout is
+ * an anomaly of its site (docs/detection.md, "Anomalies").
+ * @param site  1-127 bytes (longer names are truncated); copied.
+ * @return CW_OK, CW_EINVAL (NULL or empty site), CW_EDISABLED.
+ * Thread-safe; no allocation, lock or system call. */
+CW_API int cw_note_timeout_at(const char *site, uint64_t waited_ns, cw_loc loc);
+CW_API int cw_note_retry(const char *site, unsigned attempt);
+CW_API int cw_note_timeout(const char *site, uint64_t waited_ns);
+#define cw_note_retry(s, a) cw_note_retry_at((s), (a), CW_LOC_HERE)
+#define cw_note_timeout(s, w) cw_note_timeout_at((s), (w), CW_LOC_HERE)
 
 /* Monotonic time in ns (CLOCK_MONOTONIC), the clock events use. Works
  * without cw_init(). */

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 PKGS=(build-essential cmake pkg-config lz4 clang clang-format
       libcivetweb-dev civetweb libjansson-dev liblz4-dev libcurl4-openssl-dev
-      libsqlite3-dev libpq-dev libcmocka-dev libsodium-dev postgresql curl
+      libsqlite3-dev libpq-dev libcmocka-dev libsodium-dev postgresql curl jq
       python3 python3-jsonschema libxml2-utils prometheus)
 if [ "${CAUSEWAY_WITH_BROWSER:-0}" = 1 ]; then
   PKGS+=(chromium)

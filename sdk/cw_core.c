@@ -291,26 +291,11 @@ static void free_session(cw_sess *s) {
   cw__free(s);
 }
 
-static cw_status open_sink(cw_sess *s) {
+/* Opens the trace file (or <dir>/<service>-<pid>.cwt) when configured.
+ * @return CW_OK with *out set (NULL when neither is configured). */
+static cw_status open_file_sink(cw_sess *s, cw_sink **out) {
   const cw_config *c = &s->cfg;
-  if (c->endpoint) {
-    cw_sink_factory f = cw__sink_endpoint_factory();
-    if (f) {
-      s->sink = f(c->endpoint, s->service, s->instance);
-      if (s->sink)
-        return CW_OK;
-    }
-#ifdef CW_HAVE_HTTP_SINK
-    s->sink = cw__sink_http_open(c->endpoint, s->service, s->instance);
-    if (s->sink)
-      return CW_OK;
-#endif
-    fprintf(stderr,
-            "causeway: endpoint %s: no HTTP transport in this build; %s\n",
-            c->endpoint,
-            c->trace_file || c->trace_dir ? "using the trace file"
-                                          : "events are discarded");
-  }
+  *out = NULL;
   if (c->trace_file) {
     s->trace_path = cw__strndup(c->trace_file, 4096);
   } else if (c->trace_dir) {
@@ -325,12 +310,49 @@ static cw_status open_sink(cw_sess *s) {
   if ((c->trace_file || c->trace_dir) && !s->trace_path)
     return CW_ENOMEM;
   if (s->trace_path) {
-    s->sink = cw__sink_file_open(s->trace_path, c->fsync);
-    if (!s->sink)
+    *out = cw__sink_file_open(s->trace_path, c->fsync);
+    if (!*out)
       return errno == ENOMEM ? CW_ENOMEM : CW_EIO;
+  }
+  return CW_OK;
+}
+
+/* The endpoint (collector) and the trace file or directory are
+ * independent: with both, every batch goes to both (a tee sink). */
+static cw_status open_sink(cw_sess *s) {
+  const cw_config *c = &s->cfg;
+  cw_sink *net = NULL, *file = NULL;
+  if (c->endpoint) {
+    cw_sink_factory f = cw__sink_endpoint_factory();
+    if (f)
+      net = f(c->endpoint, s->service, s->instance);
+#ifdef CW_HAVE_HTTP_SINK
+    if (!net)
+      net = cw__sink_http_open(c->endpoint, s->service, s->instance);
+#endif
+    if (!net)
+      fprintf(stderr,
+              "causeway: endpoint %s: no HTTP transport in this build; %s\n",
+              c->endpoint,
+              c->trace_file || c->trace_dir ? "using the trace file only"
+                                            : "events are discarded");
+  }
+  cw_status st = open_file_sink(s, &file);
+  if (st != CW_OK) {
+    if (net)
+      net->close(net);
+    return st;
+  }
+  if (net && file) {
+    s->sink = cw__sink_tee(net, file);
+    if (!s->sink) {
+      net->close(net);
+      file->close(file);
+      return CW_ENOMEM;
+    }
     return CW_OK;
   }
-  s->sink = cw__sink_null_open();
+  s->sink = net ? net : file ? file : cw__sink_null_open();
   return s->sink ? CW_OK : CW_ENOMEM;
 }
 
@@ -426,7 +448,8 @@ cw_status cw_init(const cw_config *user) {
   }
   if (env("CAUSEWAY_SERVICE"))
     cfg.service = env("CAUSEWAY_SERVICE");
-  /* Precedence: env file, env directory, config file, config directory. */
+  /* Precedence: env file, env directory, config file, config directory.
+   * The endpoint is independent of them: with both, batches go to both. */
   if (env("CAUSEWAY_TRACE_FILE")) {
     cfg.trace_file = env("CAUSEWAY_TRACE_FILE");
   } else if (env("CAUSEWAY_TRACE_DIR")) {

@@ -593,6 +593,20 @@ cw_status cw_trace_set(const uint8_t trace_id[16], const uint8_t span_id[8]) {
   return CW_OK;
 }
 
+cw_status cw_trace_set_parent(const uint8_t parent_span_id[8]) {
+  if (!parent_span_id)
+    return CW_EINVAL;
+  cw_tstate *ts = cw__enter();
+  if (!ts)
+    return CW_EDISABLED;
+  cw_actor *a = ts->cur;
+  cw_status st = a->has_trace ? CW_OK : CW_ESTATE;
+  if (a->has_trace)
+    memcpy(a->parent_span, parent_span_id, 8);
+  cw__leave(ts);
+  return st;
+}
+
 cw_status cw_trace_get(uint8_t trace_id[16], uint8_t span_id[8]) {
   cw_tstate *ts = cw__enter();
   if (!ts)
@@ -683,8 +697,13 @@ void cw_span_end_at(cw_loc loc) {
 static const uint16_t access_kind[] = {0,          CW_EV_READ,  CW_EV_WRITE,
                                        CW_EV_READ, CW_EV_WRITE, CW_EV_RMW};
 
-static void access_common(cw_access_kind kind, const char *key, cw_loc loc,
+static void access_common(int kind_in, const char *key, cw_loc loc,
                           uint32_t flags, int64_t vint, const char *vstr) {
+  /* On access events the format's SHARED flag marks a key shared by
+   * processes (on lock events it means read mode). */
+  if (kind_in & CW_ACCESS_SHARED)
+    flags |= CW_EVF_SHARED;
+  cw_access_kind kind = (cw_access_kind)(kind_in & ~CW_ACCESS_SHARED);
   if ((unsigned)kind < CW_ACCESS_READ ||
       (unsigned)kind > CW_ACCESS_ATOMIC_RMW || !key)
     return;
@@ -711,17 +730,15 @@ static void access_common(cw_access_kind kind, const char *key, cw_loc loc,
   cw__leave(ts);
 }
 
-void cw_access(cw_access_kind kind, const char *key, cw_loc loc) {
+void cw_access(int kind, const char *key, cw_loc loc) {
   access_common(kind, key, loc, 0, 0, NULL);
 }
 
-void cw_access_int(cw_access_kind kind, const char *key, int64_t v,
-                   cw_loc loc) {
+void cw_access_int(int kind, const char *key, int64_t v, cw_loc loc) {
   access_common(kind, key, loc, CW_EVF_VAL_INT, v, NULL);
 }
 
-void cw_access_str(cw_access_kind kind, const char *key, const char *v,
-                   cw_loc loc) {
+void cw_access_str(int kind, const char *key, const char *v, cw_loc loc) {
   access_common(kind, key, loc, v ? CW_EVF_VAL_STR : 0, 0, v);
 }
 
@@ -779,6 +796,44 @@ cw_status cw_emit(const cw_emit_info *info) {
   cw_status st = emit_common(ts, info, (uint16_t)info->kind);
   cw__leave(ts);
   return st;
+}
+
+/* ---- Timeouts and retries ---------------------------------------------------
+ */
+
+static int note_common(uint16_t kind, const char *site, uint32_t flags,
+                       int64_t aux, uint64_t dur, cw_loc loc) {
+  if (!site || !site[0])
+    return CW_EINVAL;
+  cw_tstate *ts = cw__enter();
+  if (!ts)
+    return CW_EDISABLED;
+  cw_evargs ev = {.kind = kind,
+                  .flags = flags,
+                  .obj = site,
+                  .obj_len = strnlen(site, CW_KEY_MAX),
+                  .aux = aux,
+                  .dur = dur,
+                  .loc = loc};
+  cw__record(ts, &ev);
+  cw__leave(ts);
+  return CW_OK;
+}
+
+int cw_note_retry_at(const char *site, unsigned attempt, cw_loc loc) {
+  return note_common(CW_EV_RETRY, site, CW_EVF_AUX, (int64_t)attempt, 0, loc);
+}
+
+int cw_note_timeout_at(const char *site, uint64_t waited_ns, cw_loc loc) {
+  return note_common(CW_EV_TIMEOUT, site, CW_EVF_DURATION, 0, waited_ns, loc);
+}
+
+int(cw_note_retry)(const char *site, unsigned attempt) {
+  return cw_note_retry_at(site, attempt, CW_LOC_NONE);
+}
+
+int(cw_note_timeout)(const char *site, uint64_t waited_ns) {
+  return cw_note_timeout_at(site, waited_ns, CW_LOC_NONE);
 }
 
 cw_status cw_clock_join(const cw_clock_snapshot *snap, const char *why) {

@@ -46,9 +46,14 @@ static int actor_of(rctx *c, const cw_batch_ctx *ctx, uint32_t id,
                     uint32_t *out) {
   size_t len;
   uint32_t kind = 0;
-  const char *name = cw__ctx_actor(ctx, id, &len, &kind);
-  if (!name)
+  const char *local = cw__ctx_actor(ctx, id, &len, &kind);
+  if (!local)
     return -1;
+  /* The readers' one naming rule (cw__actor_qualify), so replay names are
+   * the names the analysis reports. */
+  char qbuf[CW_ACTOR_NAME_MAX];
+  const char *name =
+      cw__actor_qualify(cw__ctx_header(ctx), local, len, qbuf, &len);
   cw_replay *r = c->r;
   for (uint32_t i = 0; i < r->nactors; i++) {
     if (strlen(r->actors[i]) == len && memcmp(r->actors[i], name, len) == 0) {

@@ -32,6 +32,11 @@ cw_sink *cw__sink_file_open(const char *path, int do_fsync);
 /* @return a new sink that discards everything. */
 cw_sink *cw__sink_null_open(void);
 
+/* @return a sink writing every batch to a, then to b (taking both; a
+ * write fails, and the batch counts as lost, when either fails), or NULL
+ * out of memory (a and b are then still the caller's). */
+cw_sink *cw__sink_tee(cw_sink *a, cw_sink *b);
+
 /* A transport factory: @return a new sink sending to url, or NULL. */
 typedef cw_sink *(*cw_sink_factory)(const char *url, const char *service,
                                     const char *instance);

@@ -95,6 +95,46 @@ cw_sink *cw__sink_null_open(void) {
   return s;
 }
 
+/* Tee: CAUSEWAY_ENDPOINT together with a trace file or directory sends
+ * every batch to the collector and appends it to the file. */
+typedef struct tee_sink {
+  cw_sink base;
+  cw_sink *a, *b;
+} tee_sink;
+
+static int tee_write(cw_sink *s, const uint8_t *frame, size_t len) {
+  tee_sink *t = (tee_sink *)s;
+  int ra = t->a->write(t->a, frame, len);
+  int rb = t->b->write(t->b, frame, len);
+  return ra == 0 && rb == 0 ? 0 : -1;
+}
+
+static int tee_flush(cw_sink *s) {
+  tee_sink *t = (tee_sink *)s;
+  int ra = t->a->flush(t->a);
+  int rb = t->b->flush(t->b);
+  return ra == 0 && rb == 0 ? 0 : -1;
+}
+
+static void tee_close(cw_sink *s) {
+  tee_sink *t = (tee_sink *)s;
+  t->a->close(t->a);
+  t->b->close(t->b);
+  cw__free(t);
+}
+
+cw_sink *cw__sink_tee(cw_sink *a, cw_sink *b) {
+  tee_sink *t = cw__calloc(1, sizeof(*t));
+  if (!t)
+    return NULL;
+  t->base.write = tee_write;
+  t->base.flush = tee_flush;
+  t->base.close = tee_close;
+  t->a = a;
+  t->b = b;
+  return &t->base;
+}
+
 static _Atomic(cw_sink_factory) endpoint_factory;
 
 void cw__sink_set_endpoint_factory(cw_sink_factory f) {

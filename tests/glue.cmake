@@ -1,9 +1,11 @@
 # Tests for the HTTP glue and the database wrappers (sdk/http, sdk/db) and
 # the multi-process integration scripts in tests/glue/.
-if(TARGET cw_sqlcore)
+# The statement classifier is part of libcauseway (sdk/db/cw_sql.c).
+if(TARGET cw_sdk_internal)
   cw_add_unit_test(test_db_sql
     SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_db_sql.c
-    LIBS cw_sqlcore LABELS "glue;db")
+    LIBS cw_sdk_internal LABELS "glue;db")
+  target_include_directories(test_db_sql PRIVATE ${PROJECT_SOURCE_DIR}/sdk/db)
 endif()
 
 # ---- HTTP glue -------------------------------------------------------------
@@ -12,16 +14,16 @@ set(CW_GLUE_BIN ${CMAKE_BINARY_DIR}/glue-bin)
 if(TARGET causeway_http)
   cw_add_unit_test(test_http_headers
     SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_http_headers.c
-    LIBS causeway_http LABELS "glue;http")
+    LIBS causeway_http_static LABELS "glue;http")
   cw_add_unit_test(test_http_glue
     SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_http_glue.c
-    LIBS causeway_http LABELS "glue;http")
+    LIBS causeway_http_static LABELS "glue;http")
   foreach(t test_http_headers test_http_glue)
     target_include_directories(${t} PRIVATE ${PROJECT_SOURCE_DIR}/sdk/http)
   endforeach()
 
   add_library(cw_glue_util STATIC ${CW_GLUE_DIR}/glue_util.c)
-  target_link_libraries(cw_glue_util PUBLIC causeway_http)
+  target_link_libraries(cw_glue_util PUBLIC causeway_http_static)
   foreach(p glue_service glue_client)
     add_executable(${p} ${CW_GLUE_DIR}/${p}.c)
     target_link_libraries(${p} PRIVATE cw_glue_util)
@@ -73,13 +75,13 @@ endif()
 if(TARGET causeway_sqlite AND TARGET cw_format)
   cw_add_unit_test(test_db_sqlite
     SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_db_sqlite.c
-    LIBS causeway_sqlite cw_format LABELS "glue;db")
+    LIBS causeway_sqlite_static cw_format LABELS "glue;db")
 endif()
 if(TARGET causeway_pq AND TARGET cw_format)
   # Needs a server: run under with_postgres.sh (skips only without the
   # PostgreSQL binaries).
   add_executable(test_db_pq ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_db_pq.c)
-  target_link_libraries(test_db_pq PRIVATE causeway_pq cw_format
+  target_link_libraries(test_db_pq PRIVATE causeway_pq_static cw_format
     PkgConfig::CMOCKA)
   add_test(NAME test_db_pq COMMAND bash ${CW_GLUE_DIR}/with_postgres.sh
     $<TARGET_FILE:test_db_pq>)
@@ -88,7 +90,7 @@ if(TARGET causeway_pq AND TARGET cw_format)
 endif()
 if(TARGET causeway_sqlite AND TARGET causeway_pq)
   add_executable(glue_dbxfer ${CW_GLUE_DIR}/glue_dbxfer.c)
-  target_link_libraries(glue_dbxfer PRIVATE causeway_sqlite causeway_pq
+  target_link_libraries(glue_dbxfer PRIVATE causeway_sqlite_static causeway_pq_static
     Threads::Threads)
   set_target_properties(glue_dbxfer PROPERTIES
     RUNTIME_OUTPUT_DIRECTORY ${CW_GLUE_BIN})
@@ -104,12 +106,14 @@ set(CW_DOC_EXAMPLES ${PROJECT_SOURCE_DIR}/docs/examples)
 if(TARGET causeway_http)
   foreach(ex http_service http_client)
     add_executable(example_${ex} ${CW_DOC_EXAMPLES}/${ex}.c)
-    target_link_libraries(example_${ex} PRIVATE causeway_http)
+    target_link_libraries(example_${ex} PRIVATE causeway::http)
   endforeach()
+  # The service calls civetweb itself (the glue links it privately).
+  target_link_libraries(example_http_service PRIVATE cw_civetweb)
 endif()
 if(TARGET causeway_sqlite)
   add_executable(example_db_sqlite ${CW_DOC_EXAMPLES}/db_sqlite.c)
-  target_link_libraries(example_db_sqlite PRIVATE causeway_sqlite)
+  target_link_libraries(example_db_sqlite PRIVATE causeway::sqlite)
   # Runs too: a fresh database file in the build tree.
   add_test(NAME example_db_sqlite COMMAND example_db_sqlite
     ${CMAKE_CURRENT_BINARY_DIR}/example_db_sqlite.db)
@@ -117,7 +121,7 @@ if(TARGET causeway_sqlite)
 endif()
 if(TARGET causeway_pq)
   add_executable(example_db_pq ${CW_DOC_EXAMPLES}/db_pq.c)
-  target_link_libraries(example_db_pq PRIVATE causeway_pq)
+  target_link_libraries(example_db_pq PRIVATE causeway::pq)
   add_test(NAME example_db_pq COMMAND bash ${CW_GLUE_DIR}/with_postgres.sh
     bash -c "exec $<TARGET_FILE:example_db_pq> \"$CW_PG_CONNINFO\"")
   set_tests_properties(example_db_pq PROPERTIES LABELS "glue;db"

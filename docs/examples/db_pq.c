@@ -6,7 +6,10 @@
  * lost-update race. Keys are inferred from the statements; parameters are
  * not recorded unless CAUSEWAY_DB_PARAMS=1.
  *
- *   cc db_pq.c -lcauseway_pq -lcauseway -lpq
+ *   cc db_pq.c $(pkg-config --cflags libpq) -lcauseway_pq -lcauseway -lpq
+ *   cc db_pq.c $(pkg-config --cflags --libs causeway-pq)
+ * (shared libraries; for static ones use `pkg-config --static --libs`,
+ * see README's install section; each line is tested by sdk_consumer)
  *   CAUSEWAY_TRACE_FILE=pq.cwt ./db_pq "host=127.0.0.1 dbname=bank"
  */
 #define _POSIX_C_SOURCE 200809L

@@ -7,6 +7,9 @@
  * statements; the audit insert declares its own.
  *
  *   cc db_sqlite.c -lcauseway_sqlite -lcauseway -lsqlite3
+ *   cc db_sqlite.c $(pkg-config --cflags --libs causeway-sqlite)
+ * (shared libraries; for static ones use `pkg-config --static --libs`,
+ * see README's install section; each line is tested by sdk_consumer)
  *   CAUSEWAY_TRACE_FILE=db.cwt ./db_sqlite /tmp/bank.db
  */
 #define _POSIX_C_SOURCE 200809L

@@ -4,7 +4,10 @@
  * and makes a deposit. cw_curl_perform() sends the caller's clock and trace
  * context and joins the callee's clock from the response.
  *
- *   cc http_client.c -lcauseway_http -lcauseway -lcivetweb -lcurl
+ *   cc http_client.c -lcauseway_http -lcauseway -lcurl
+ *   cc http_client.c $(pkg-config --cflags --libs causeway-http)
+ * (shared libraries; for static ones use `pkg-config --static --libs`,
+ * see README's install section; each line is tested by sdk_consumer)
  *   CAUSEWAY_TRACE_FILE=client.cwt ./http_client http://127.0.0.1:8080
  */
 #define _POSIX_C_SOURCE 200809L

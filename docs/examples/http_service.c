@@ -6,6 +6,9 @@
  * back in causeway-clock.
  *
  *   cc http_service.c -lcauseway_http -lcauseway -lcivetweb -lcurl
+ *   cc http_service.c $(pkg-config --cflags --libs causeway-http) -lcivetweb
+ * (shared libraries; for static ones use `pkg-config --static --libs`,
+ * see README's install section; each line is tested by sdk_consumer)
  *   CAUSEWAY_TRACE_FILE=svc.cwt ./http_service 8080
  */
 #define _POSIX_C_SOURCE 200809L

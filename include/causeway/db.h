@@ -60,7 +60,11 @@ typedef struct cw_db_decl {
   const char *const *writes; /* state keys written */
   size_t nwrites;
   /* Row-lock resources the statement acquires (held until COMMIT or
-   * ROLLBACK), for locking statements the inference cannot read. */
+   * ROLLBACK), for locking statements the inference cannot read. Name them
+   * "db:..." (as inferred ones are): only such names are shared by the
+   * processes using the database; others are scoped to this process
+   * (docs/detection.md, 1.1). Declared and inferred keys are always
+   * recorded as shared (CW_ACCESS_SHARED). */
   const char *const *locks;
   size_t nlocks;
   /* Non-zero: do not add inferred keys and row locks to the declared

@@ -153,6 +153,14 @@ typedef struct cw_curl_opts {
  * @return curl_easy_perform()'s result, or CURLE_OUT_OF_MEMORY when the
  *         header list cannot be built. */
 CW_API CURLcode cw_curl_perform(CURL *easy, const cw_curl_opts *opts);
+/* cw_curl_perform() with the caller's location: a slow call's wait on the
+ * callee ("http-call:<span>", see cw_http_set_wait_threshold) is requested
+ * there, so deadlock reports name the call site. The cw_curl_perform macro
+ * passes CW_LOC_HERE; the function of that name passes no location. */
+CW_API CURLcode cw_curl_perform_at(CURL *easy, const cw_curl_opts *opts,
+                                   cw_loc loc);
+#define cw_curl_perform(easy, opts)                                            \
+  cw_curl_perform_at((easy), (opts), CW_LOC_HERE)
 
 /* ---- Waits across services (distributed deadlocks) ------------------------
  */

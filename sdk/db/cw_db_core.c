@@ -157,6 +157,8 @@ struct cw__db_res {
 };
 
 static pthread_mutex_t res_mu = PTHREAD_MUTEX_INITIALIZER;
+/* Serialises the recording of auto-commit lock blocks (cw__db_finish). */
+static pthread_mutex_t block_mu = PTHREAD_MUTEX_INITIALIZER;
 static cw__db_res res_pool[RES_MAX];
 static int res_head[RES_BUCKETS];
 static size_t res_count, res_hand;
@@ -403,8 +405,12 @@ void cw__db_start(cw__db_conn *c, cw__db_run *run) {
       infer_on(run) && strncmp(c->prefix, "db:sqlite:", 10) == 0)
     want_lock(c, run, c->prefix);
   const char *key = row_key(run);
-  if (kind == CW_SQL_SELECT && run->info.row_lock == CW_SQL_FOR_UPDATE && key &&
-      infer_on(run)) {
+  /* SELECT ... FOR UPDATE locks the row; so does every single-row UPDATE
+   * (the database takes the row's write lock for the statement, or until
+   * the transaction ends), which makes its reads and writes atomic. */
+  if (((kind == CW_SQL_SELECT && run->info.row_lock == CW_SQL_FOR_UPDATE) ||
+       kind == CW_SQL_UPDATE) &&
+      key && infer_on(run)) {
     snprintf(name, sizeof name, "%s:%s:%s", c->prefix, run->info.table, key);
     want_lock(c, run, name);
   }
@@ -412,35 +418,43 @@ void cw__db_start(cw__db_conn *c, cw__db_run *run) {
     want_lock(c, run, run->decl[2][i]);
 }
 
+/* Database state is shared by every process using the database. */
 static void access_key(cw_access_kind kind, const char *table, const char *key,
                        const char *col, cw_loc loc) {
   char buf[CW_SQL_NAME_MAX * 2 + CW_SQL_VALUE_MAX + 4];
   snprintf(buf, sizeof buf, "%s:%s.%s", table, key, col);
-  cw_access(kind, buf, loc);
+  cw_access((int)kind | CW_ACCESS_SHARED, buf, loc);
 }
 
-static void record_accesses(const cw__db_run *run) {
+/* Inferred accesses: a SELECT reads its columns and those of its WHERE
+ * conditions; an UPDATE (under the row lock cw__db_start asked for) reads
+ * the columns of its SET expressions and WHERE conditions, then writes its
+ * SET columns, unless it changed no row (rows == 0). */
+static void record_accesses(const cw__db_run *run, int64_t rows) {
   const char *key = row_key(run);
+  const cw__sql_info *in = &run->info;
   int inferred = 0;
-  if (key && infer_on(run) && run->info.ncols > 0) {
-    for (int i = 0; i < run->info.ncols; i++) {
-      if (run->info.kind == CW_SQL_SELECT) {
-        access_key(CW_ACCESS_READ, run->info.table, key, run->info.cols[i],
-                   run->loc);
-        inferred = 1;
-      } else if (run->info.kind == CW_SQL_UPDATE) {
-        /* "c = c + 1" is atomic inside the database: it never races with
-         * another such update, but does with plain reads and writes. */
-        access_key(run->info.rmw[i] ? CW_ACCESS_ATOMIC_RMW : CW_ACCESS_WRITE,
-                   run->info.table, key, run->info.cols[i], run->loc);
-        inferred = 1;
-      }
+  if (key && infer_on(run) &&
+      (in->kind == CW_SQL_SELECT || in->kind == CW_SQL_UPDATE)) {
+    if (in->kind == CW_SQL_SELECT)
+      for (int i = 0; i < in->ncols; i++)
+        access_key(CW_ACCESS_READ, in->table, key, in->cols[i], run->loc);
+    for (int i = 0; i < in->nreads; i++) {
+      int dup = 0; /* a SELECT's read column also in its conditions */
+      for (int k = 0; in->kind == CW_SQL_SELECT && k < in->ncols; k++)
+        dup |= strcmp(in->cols[k], in->reads[i]) == 0;
+      if (!dup)
+        access_key(CW_ACCESS_READ, in->table, key, in->reads[i], run->loc);
     }
+    if (in->kind == CW_SQL_UPDATE && rows != 0)
+      for (int i = 0; i < in->ncols; i++)
+        access_key(CW_ACCESS_WRITE, in->table, key, in->cols[i], run->loc);
+    inferred = in->ncols > 0 || in->nreads > 0;
   }
   for (int i = 0; i < run->ndecl_r; i++)
-    cw_access(CW_ACCESS_READ, run->decl[0][i], run->loc);
+    cw_access(CW_ACCESS_READ | CW_ACCESS_SHARED, run->decl[0][i], run->loc);
   for (int i = 0; i < run->ndecl_w; i++)
-    cw_access(CW_ACCESS_WRITE, run->decl[1][i], run->loc);
+    cw_access(CW_ACCESS_WRITE | CW_ACCESS_SHARED, run->decl[1][i], run->loc);
   if (inferred)
     atomic_fetch_add(&n_inferred, 1);
 }
@@ -462,6 +476,13 @@ void cw__db_finish(cw__db_conn *c, cw__db_run *run, int ok, int64_t rows,
       res_unpin(run->want[i]);
     return;
   }
+  /* An auto-commit statement that locked rows did lock, access and unlock
+   * inside the database before we got here: record that block in one piece
+   * per process, so that two such statements never interleave in the trace
+   * (either order is a valid serialisation of the database's). */
+  int block = ok && !in_txn && run->nwant > 0;
+  if (block && pthread_mutex_lock(&block_mu) != 0)
+    abort();
   if (ok) {
     for (size_t i = 0; i < run->nwant; i++) {
       cw_annotate_mutex_after_lock_at(run->want[i], run->want[i]->name,
@@ -471,7 +492,7 @@ void cw__db_finish(cw__db_conn *c, cw__db_run *run, int ok, int64_t rows,
       if (in_txn)
         load_clock(c, run->want[i]);
     }
-    record_accesses(run);
+    record_accesses(run, rows);
   } else {
     /* A failed lock attempt holds nothing; the engine sees the actor's
      * next event and ends the wait. */
@@ -510,6 +531,8 @@ void cw__db_finish(cw__db_conn *c, cw__db_run *run, int ok, int64_t rows,
   (void)cw_emit(&ev);
   if (!in_txn && c->nheld > 0)
     release_held(c, run->loc); /* auto-commit ended the locks */
+  if (block && pthread_mutex_unlock(&block_mu) != 0)
+    abort();
 }
 
 void cw__db_release_all(cw__db_conn *c, cw_loc loc) {

@@ -20,16 +20,16 @@
 typedef struct cw__pmap cw__pmap;
 
 /* The process-wide maps. */
-cw__pmap *cw__db_conns(void);
-cw__pmap *cw__db_stmts(void);
+CW__DB_INTERNAL cw__pmap *cw__db_conns(void);
+CW__DB_INTERNAL cw__pmap *cw__db_stmts(void);
 
 /* @return the value stored for key, or NULL. */
-void *cw__pmap_get(cw__pmap *m, const void *key);
+CW__DB_INTERNAL void *cw__pmap_get(cw__pmap *m, const void *key);
 /* Stores value for key (which must be absent). @return 0, or -1 when the
  * map is full (the caller then frees value). */
-int cw__pmap_put(cw__pmap *m, const void *key, void *value);
+CW__DB_INTERNAL int cw__pmap_put(cw__pmap *m, const void *key, void *value);
 /* Removes key. @return its value (the caller frees it), or NULL. */
-void *cw__pmap_take(cw__pmap *m, const void *key);
+CW__DB_INTERNAL void *cw__pmap_take(cw__pmap *m, const void *key);
 
 /* ---- Connections and lock resources ---------------------------------------
  */
@@ -87,26 +87,28 @@ typedef struct cw__db_run {
 
 /* Takes the calling thread's pending declaration into run (clearing it),
  * records db_query, lock requests, and (COMMIT/ROLLBACK) releases. */
-void cw__db_start(cw__db_conn *c, cw__db_run *run);
+CW__DB_INTERNAL void cw__db_start(cw__db_conn *c, cw__db_run *run);
 
 /* Records the outcome: on success the lock acquisitions and state
  * accesses; always db_result (rows, duration, error). in_txn says whether
  * the connection is inside a transaction after the statement: when it is
  * not, every resource still held is released. */
-void cw__db_finish(cw__db_conn *c, cw__db_run *run, int ok, int64_t rows,
-                   const char *errmsg, int in_txn);
+CW__DB_INTERNAL void cw__db_finish(cw__db_conn *c, cw__db_run *run, int ok,
+                                   int64_t rows, const char *errmsg,
+                                   int in_txn);
 
 /* Releases every resource the connection holds (connection close). */
-void cw__db_release_all(cw__db_conn *c, cw_loc loc);
+CW__DB_INTERNAL void cw__db_release_all(cw__db_conn *c, cw_loc loc);
 
 /* Fills the name fields of a new connection state. */
-void cw__db_conn_init(cw__db_conn *c, const char *db, const char *prefix);
+CW__DB_INTERNAL void cw__db_conn_init(cw__db_conn *c, const char *db,
+                                      const char *prefix);
 
 /* Counters. */
-void cw__db_count_untracked(void);
+CW__DB_INTERNAL void cw__db_count_untracked(void);
 
 /* @return 1 when statements are recorded with their parameter values. */
-int cw__db_record_params(void);
+CW__DB_INTERNAL int cw__db_record_params(void);
 
 /* The name of the clock table. */
 #define CW__DB_CLOCK_TABLE "causeway_clock"

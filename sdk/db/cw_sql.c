@@ -232,10 +232,24 @@ static int punct(const stmt *s, int i, char c) {
   return i < s->n && s->t[i].type == T_PUNCT && s->t[i].text[0] == c;
 }
 
-static const char *const reserved[] = {
-    "select", "from",  "where", "update", "set",    "and", "or",
-    "not",    "for",   "in",    "is",     "null",   "as",  "join",
-    "on",     "limit", "order", "group",  "having", "by",  "returning"};
+static const char *const reserved[] = {"select",      "from",
+                                       "where",       "update",
+                                       "set",         "and",
+                                       "or",          "not",
+                                       "for",         "in",
+                                       "is",          "null",
+                                       "as",          "join",
+                                       "on",          "limit",
+                                       "order",       "group",
+                                       "having",      "by",
+                                       "returning",   "true",
+                                       "false",       "like",
+                                       "ilike",       "between",
+                                       "case",        "when",
+                                       "then",        "else",
+                                       "end",         "exists",
+                                       "distinct",    "current_timestamp",
+                                       "current_date"};
 
 /* An identifier usable as a name: a quoted identifier or a non-reserved
  * plain word. Copies it to out. */
@@ -273,8 +287,66 @@ static int table_at(const stmt *s, int i, char *out, size_t cap) {
   return i + 1;
 }
 
-/* Parses "WHERE k = v" at i into the key fields. @return next index or -1. */
-static int where_key_at(const stmt *s, int i, cw__sql_info *out) {
+/* Adds column `name` to the statement's reads (once; not the key column).
+ * @return 0, or -1 when the list is full. */
+static int add_read(cw__sql_info *r, const char *name, const char *key_col) {
+  if (key_col && strcmp(name, key_col) == 0)
+    return 0;
+  for (int k = 0; k < r->nreads; k++)
+    if (strcmp(r->reads[k], name) == 0)
+      return 0;
+  if (r->nreads >= CW_SQL_MAX_COLS)
+    return -1;
+  memcpy(r->reads[r->nreads++], name, strlen(name) + 1);
+  return 0;
+}
+
+/* Adds the columns named in tokens [i, end) to the reads: plain or quoted
+ * names that are not a function call, keeping "col" of "t.col".
+ * @return 0, or -1 for a shape that is not a simple expression of the row
+ * (a subquery, OR, or too many columns). */
+static int expr_reads(const stmt *s, int i, int end, cw__sql_info *r,
+                      const char *key_col) {
+  char name[CW_SQL_NAME_MAX];
+  for (; i < end; i++) {
+    if (kw(s, i, "select") || kw(s, i, "or"))
+      return -1;
+    if (!name_at(s, i, name, sizeof name))
+      continue;
+    if (punct(s, i + 1, '(') || punct(s, i + 1, '.'))
+      continue; /* a function, or the table of "t.col" */
+    if (add_read(r, name, key_col) != 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* Parses "[AND cond]..." at i, up to RETURNING, FOR or the end, adding the
+ * columns the conditions read. @return the next index, or -1. */
+static int where_conds_at(const stmt *s, int i, cw__sql_info *r,
+                          const char *key_col) {
+  while (kw(s, i, "and")) {
+    int start = ++i, depth = 0;
+    while (i < s->n) {
+      if (punct(s, i, '('))
+        depth++;
+      else if (punct(s, i, ')'))
+        depth--;
+      else if (depth == 0 &&
+               (kw(s, i, "and") || kw(s, i, "returning") || kw(s, i, "for")))
+        break;
+      i++;
+    }
+    if (i == start || depth != 0 || expr_reads(s, start, i, r, key_col) != 0)
+      return -1;
+  }
+  return i;
+}
+
+/* Parses "WHERE k = v" at i into the key fields (the key column's name into
+ * key_col). @return next index or -1. */
+static int where_key_at(const stmt *s, int i, cw__sql_info *out,
+                        char *key_col) {
   char col[CW_SQL_NAME_MAX];
   if (!kw(s, i, "where") || !name_at(s, i + 1, col, sizeof col))
     return -1;
@@ -302,6 +374,7 @@ static int where_key_at(const stmt *s, int i, cw__sql_info *out) {
   } else {
     return -1;
   }
+  memcpy(key_col, col, strlen(col) + 1);
   return i + 1;
 }
 
@@ -336,7 +409,11 @@ static void match_select(const stmt *s, cw__sql_info *out) {
   i = table_at(s, i + 1, r.table, sizeof r.table);
   if (i < 0)
     return;
-  i = where_key_at(s, i, &r);
+  char key_col[CW_SQL_NAME_MAX];
+  i = where_key_at(s, i, &r, key_col);
+  if (i < 0)
+    return;
+  i = where_conds_at(s, i, &r, key_col);
   if (i < 0)
     return;
   if (kw(s, i, "for")) {
@@ -366,6 +443,7 @@ static void match_select(const stmt *s, cw__sql_info *out) {
 
 static void match_update(const stmt *s, cw__sql_info *out) {
   cw__sql_info r = *out;
+  int expr_start[CW_SQL_MAX_COLS], expr_end[CW_SQL_MAX_COLS];
   int i = table_at(s, 1, r.table, sizeof r.table);
   if (i < 0 || !kw(s, i, "set"))
     return;
@@ -391,12 +469,21 @@ static void match_update(const stmt *s, cw__sql_info *out) {
     }
     if (i == start || depth != 0)
       return;
+    expr_start[c] = start;
+    expr_end[c] = i;
     r.ncols++;
     if (!punct(s, i, ','))
       break;
     i++;
   }
-  i = where_key_at(s, i, &r);
+  char key_col[CW_SQL_NAME_MAX];
+  i = where_key_at(s, i, &r, key_col);
+  if (i < 0)
+    return;
+  for (int c = 0; c < r.ncols; c++)
+    if (expr_reads(s, expr_start[c], expr_end[c], &r, key_col) != 0)
+      return;
+  i = where_conds_at(s, i, &r, key_col);
   if (i < 0)
     return;
   if (kw(s, i, "returning"))

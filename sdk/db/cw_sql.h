@@ -12,9 +12,16 @@
  *   BEGIN [DEFERRED|IMMEDIATE|EXCLUSIVE] [TRANSACTION|WORK] [...]
  *   START TRANSACTION [...]
  *   COMMIT | END | ROLLBACK | ABORT  [TRANSACTION|WORK]
- *   SELECT c1[, c2...] FROM t WHERE k = v [FOR UPDATE|FOR NO KEY UPDATE|
- *          FOR SHARE|FOR KEY SHARE] [;]
- *   UPDATE t SET c1 = expr[, c2 = expr...] WHERE k = v [RETURNING ...] [;]
+ *   SELECT c1[, c2...] FROM t WHERE k = v [AND cond...]
+ *          [FOR UPDATE|FOR NO KEY UPDATE|FOR SHARE|FOR KEY SHARE] [;]
+ *   UPDATE t SET c1 = expr[, c2 = expr...] WHERE k = v [AND cond...]
+ *          [RETURNING ...] [;]
+ *
+ * where each cond is a simple comparison of the row's columns, literals and
+ * parameters (no OR, no subquery): the columns it names, and those named in
+ * an UPDATE's SET expressions, are the statement's reads (`reads`), e.g.
+ * "UPDATE accounts SET balance = balance - ? WHERE id = ? AND balance >= ?"
+ * reads and writes balance of one row.
  *
  * where v is a string or integer literal or a parameter ($N or ?). Any other
  * shape is classified by its first keyword only, with `inferred` = 0: the
@@ -25,6 +32,17 @@
  */
 #ifndef CW_SQL_H
 #define CW_SQL_H
+
+/* The database core lives in libcauseway; libcauseway_sqlite.so and
+ * libcauseway_pq.so call it, so its internal entry points are exported
+ * from the shared SDK (as cw__ symbols: internal, no stability promise). */
+#ifndef CW__DB_INTERNAL
+#if defined(__GNUC__) || defined(__clang__)
+#define CW__DB_INTERNAL __attribute__((visibility("default")))
+#else
+#define CW__DB_INTERNAL
+#endif
+#endif
 
 #include <stddef.h>
 
@@ -64,6 +82,11 @@ typedef struct cw__sql_info {
   int ncols;
   char cols[CW_SQL_MAX_COLS][CW_SQL_NAME_MAX];
   int rmw[CW_SQL_MAX_COLS];
+  /* Other columns of the row the statement reads: in the extra WHERE
+   * conditions and (UPDATE) in the SET expressions; the key column is not
+   * one of them. Valid when has_row. */
+  int nreads;
+  char reads[CW_SQL_MAX_COLS][CW_SQL_NAME_MAX];
 } cw__sql_info;
 
 /* Classifies the first statement of sql[0..len). Never fails: unknown text
@@ -71,6 +94,7 @@ typedef struct cw__sql_info {
  * @return the number of bytes consumed, through the terminating ';' when
  * there is one (so exec-style strings can be walked statement by
  * statement). */
-size_t cw__sql_classify(const char *sql, size_t len, cw__sql_info *out);
+CW__DB_INTERNAL size_t cw__sql_classify(const char *sql, size_t len,
+                                        cw__sql_info *out);
 
 #endif /* CW_SQL_H */

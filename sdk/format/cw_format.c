@@ -497,15 +497,20 @@ struct cw_batch_ctx {
   uint32_t capjoins;
 };
 
-static void set_err(cw_decode_error *err, uint64_t off, const char *fmt, ...) {
+void cw__decode_set_error(cw_decode_error *err, cw_decode_code code,
+                          uint64_t offset, const char *fmt, ...) {
   if (!err)
     return;
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(err->msg, sizeof err->msg, fmt, ap);
   va_end(ap);
-  err->offset = off;
+  err->offset = offset;
+  err->code = code;
 }
+
+#define set_err(err, code, off, ...)                                           \
+  cw__decode_set_error((err), CW_DERR_##code, (off), __VA_ARGS__)
 
 typedef struct reader {
   const uint8_t *p, *end;
@@ -750,7 +755,7 @@ int cw__decode_batch(const uint8_t *buf, size_t len, const cw_decode_cb *cb,
     reader hr = {p + 1, end, 0};
     uint64_t plen = rd_varint(&hr);
     if (hr.bad || plen > (uint64_t)(end - hr.p)) {
-      set_err(err, off, "record truncated");
+      set_err(err, TRUNCATED, off, "record truncated");
       rc = CW_DECODE_ERROR;
       break;
     }
@@ -758,20 +763,21 @@ int cw__decode_batch(const uint8_t *buf, size_t len, const cw_decode_cb *cb,
     p = hr.p + plen;
 
     if (!ctx.have_hdr && type != CW_REC_BATCH) {
-      set_err(err, off, "batch does not start with a BATCH record");
+      set_err(err, MALFORMED, off, "batch does not start with a BATCH record");
       rc = CW_DECODE_ERROR;
       break;
     }
     if (type == CW_REC_BATCH) {
       if (ctx.have_hdr || decode_header(&r, &ctx)) {
-        set_err(err, off,
+        set_err(err, MALFORMED, off,
                 ctx.have_hdr ? "second BATCH record in a batch"
                              : "malformed BATCH header");
         rc = CW_DECODE_ERROR;
         break;
       }
       if (ctx.hdr.version > CW_FORMAT_VERSION) {
-        set_err(err, off, "unsupported format version %u", ctx.hdr.version);
+        set_err(err, MALFORMED, off, "unsupported format version %u",
+                ctx.hdr.version);
         rc = CW_DECODE_ERROR;
         break;
       }
@@ -784,13 +790,14 @@ int cw__decode_batch(const uint8_t *buf, size_t len, const cw_decode_cb *cb,
       uint64_t slen = rd_varint(&r);
       const uint8_t *s = r.bad ? NULL : rd_bytes(&r, slen);
       if (r.bad || id == 0 || id != ctx.nstrings + (ctx.nstrings == 0)) {
-        set_err(err, off, "malformed STRING record (ids must be 1, 2, ...)");
+        set_err(err, MALFORMED, off,
+                "malformed STRING record (ids must be 1, 2, ...)");
         rc = CW_DECODE_ERROR;
         break;
       }
       if (grow_table((void **)&ctx.strings, &ctx.capstrings, id,
                      sizeof(span))) {
-        set_err(err, off, "too many strings");
+        set_err(err, TOO_BIG, off, "too many strings");
         rc = CW_DECODE_ERROR;
         break;
       }
@@ -803,13 +810,13 @@ int cw__decode_batch(const uint8_t *buf, size_t len, const cw_decode_cb *cb,
       uint32_t kind = rd_u32(&r);
       if (r.bad || id == 0 || id != ctx.nactors + (ctx.nactors == 0) ||
           !cw__ctx_string(&ctx, name, NULL)) {
-        set_err(err, off, "malformed ACTOR record");
+        set_err(err, MALFORMED, off, "malformed ACTOR record");
         rc = CW_DECODE_ERROR;
         break;
       }
       if (grow_table((void **)&ctx.actors, &ctx.capactors, id,
                      sizeof(actor_def))) {
-        set_err(err, off, "too many actors");
+        set_err(err, TOO_BIG, off, "too many actors");
         rc = CW_DECODE_ERROR;
         break;
       }
@@ -819,7 +826,7 @@ int cw__decode_batch(const uint8_t *buf, size_t len, const cw_decode_cb *cb,
       cw_event_rec ev;
       const char *why = NULL;
       if (decode_event(&r, &ctx, &ev, type == CW_REC_EVENT_D, &why)) {
-        set_err(err, off, "malformed EVENT record: %s", why);
+        set_err(err, MALFORMED, off, "malformed EVENT record: %s", why);
         rc = CW_DECODE_ERROR;
         break;
       }
@@ -833,7 +840,7 @@ int cw__decode_batch(const uint8_t *buf, size_t len, const cw_decode_cb *cb,
       uint64_t first = rd_varint(&r);
       uint64_t last = rd_varint(&r);
       if (r.bad || !cw__ctx_actor(&ctx, actor, NULL, NULL)) {
-        set_err(err, off, "malformed GAP record");
+        set_err(err, MALFORMED, off, "malformed GAP record");
         rc = CW_DECODE_ERROR;
         break;
       }
@@ -845,14 +852,14 @@ int cw__decode_batch(const uint8_t *buf, size_t len, const cw_decode_cb *cb,
       uint64_t seq = rd_varint(&r);
       uint64_t n = rd_varint(&r);
       if (r.bad || n > (uint64_t)(r.end - r.p)) {
-        set_err(err, off, "malformed RETIRE record");
+        set_err(err, MALFORMED, off, "malformed RETIRE record");
         rc = CW_DECODE_ERROR;
         break;
       }
       fmt_free(retire);
       retire = fmt_malloc((size_t)(n ? n : 1) * sizeof *retire);
       if (!retire) {
-        set_err(err, off, "out of memory");
+        set_err(err, NOMEM, off, "out of memory");
         rc = CW_DECODE_ERROR;
         break;
       }
@@ -863,7 +870,7 @@ int cw__decode_batch(const uint8_t *buf, size_t len, const cw_decode_cb *cb,
           ok = 0;
       }
       if (r.bad || !ok) {
-        set_err(err, off, "malformed RETIRE record");
+        set_err(err, MALFORMED, off, "malformed RETIRE record");
         rc = CW_DECODE_ERROR;
         break;
       }
@@ -886,7 +893,7 @@ uint8_t *cw__lz4_frame_decompress(const uint8_t *buf, size_t len,
                                   size_t *consumed, cw_decode_error *err) {
   LZ4F_dctx *dctx = NULL;
   if (LZ4F_isError(LZ4F_createDecompressionContext(&dctx, LZ4F_VERSION))) {
-    set_err(err, 0, "out of memory");
+    set_err(err, NOMEM, 0, "out of memory");
     return NULL;
   }
   size_t cap = 64 * 1024, n = 0, pos = 0;
@@ -895,13 +902,13 @@ uint8_t *cw__lz4_frame_decompress(const uint8_t *buf, size_t len,
   while (out && hint != 0) {
     if (n == cap) {
       if (cap >= max_out) {
-        set_err(err, pos, "batch larger than %zu bytes", max_out);
+        set_err(err, TOO_BIG, pos, "batch larger than %zu bytes", max_out);
         goto fail;
       }
       size_t ncap = cap * 2 > max_out ? max_out : cap * 2;
       uint8_t *o = fmt_realloc(out, ncap);
       if (!o) {
-        set_err(err, pos, "out of memory");
+        set_err(err, NOMEM, pos, "out of memory");
         goto fail;
       }
       out = o;
@@ -910,19 +917,20 @@ uint8_t *cw__lz4_frame_decompress(const uint8_t *buf, size_t len,
     size_t src = len - pos, dst = cap - n;
     hint = LZ4F_decompress(dctx, out + n, &dst, buf + pos, &src, NULL);
     if (LZ4F_isError(hint)) {
-      set_err(err, pos, "bad LZ4 frame: %s", LZ4F_getErrorName(hint));
+      set_err(err, MALFORMED, pos, "bad LZ4 frame: %s",
+              LZ4F_getErrorName(hint));
       goto fail;
     }
     pos += src;
     n += dst;
     if (hint != 0 && src == 0 && dst == 0) {
       /* No progress with input exhausted and room left: the frame is cut. */
-      set_err(err, pos, "truncated LZ4 frame");
+      set_err(err, TRUNCATED, pos, "truncated LZ4 frame");
       goto fail;
     }
   }
   if (!out) {
-    set_err(err, 0, "out of memory");
+    set_err(err, NOMEM, 0, "out of memory");
     LZ4F_freeDecompressionContext(dctx);
     return NULL;
   }
@@ -948,8 +956,8 @@ int cw__decode_frames(const uint8_t *buf, size_t len, const cw_decode_cb *cb,
     uint8_t *batch = cw__lz4_frame_decompress(
         buf + pos, len - pos, CW_MAX_BATCH_BYTES, &out_len, &used, &e);
     if (!batch) {
-      int trunc = strstr(e.msg, "truncated") != NULL;
-      set_err(err, pos + e.offset, "%s", e.msg);
+      int trunc = e.code == CW_DERR_TRUNCATED;
+      cw__decode_set_error(err, e.code, pos + e.offset, "%s", e.msg);
       if (trunc && truncated_tail) {
         *truncated_tail = 1;
         return CW_DECODE_OK;
@@ -960,8 +968,9 @@ int cw__decode_frames(const uint8_t *buf, size_t len, const cw_decode_cb *cb,
     fmt_free(batch);
     if (rc != CW_DECODE_OK) {
       if (rc == CW_DECODE_ERROR)
-        set_err(err, pos, "in batch at byte %zu: %s (record offset %llu)", pos,
-                e.msg, (unsigned long long)e.offset);
+        cw__decode_set_error(err, e.code, pos,
+                             "in batch at byte %zu: %s (record offset %llu)",
+                             pos, e.msg, (unsigned long long)e.offset);
       return rc;
     }
     pos += used;
@@ -973,7 +982,7 @@ int cw__decode_file(const char *path, const cw_decode_cb *cb, void *ud,
                     int *truncated_tail, cw_decode_error *err) {
   FILE *f = fopen(path, "rb");
   if (!f) {
-    set_err(err, 0, "cannot open %s: %s", path, strerror(errno));
+    set_err(err, IO, 0, "cannot open %s: %s", path, strerror(errno));
     return CW_DECODE_ERROR;
   }
   size_t cap = 1 << 16, len = 0;
@@ -998,7 +1007,7 @@ int cw__decode_file(const char *path, const cw_decode_cb *cb, void *ud,
   fclose(f);
   if (!buf || ferr) {
     fmt_free(buf);
-    set_err(err, 0, "cannot read %s", path);
+    set_err(err, IO, 0, "cannot read %s", path);
     return CW_DECODE_ERROR;
   }
   int rc = cw__decode_frames(buf, len, cb, ud, truncated_tail, err);
@@ -1036,8 +1045,43 @@ const char *cw__ev_kind_name(uint32_t kind) {
       [CW_EV_DB_RESULT] = "db_result",
       [CW_EV_MESSAGE] = "message",
       [CW_EV_LOCK_TIMEOUT] = "lock_timeout",
+      [CW_EV_RETRY] = "retry",
+      [CW_EV_TIMEOUT] = "timeout",
   };
   if (kind < CW_EV_KIND_MAX_ && names[kind])
     return names[kind];
   return "unknown";
+}
+
+const char *cw__actor_qualify(const cw_batch_hdr *h, const char *name,
+                              size_t len, char *buf, size_t *out_len) {
+  if (memchr(name, '#', len)) {
+    *out_len = len;
+    return name;
+  }
+  size_t sl = h->service_len > 256 ? 256 : h->service_len;
+  size_t il = h->instance_len > 256 ? 256 : h->instance_len;
+  size_t room = CW_ACTOR_NAME_MAX - sl - il - 2;
+  size_t nl = len > room ? room : len;
+  size_t o = 0;
+  if (sl)
+    memcpy(buf, h->service, sl);
+  o += sl;
+  buf[o++] = '#';
+  if (il)
+    memcpy(buf + o, h->instance, il);
+  o += il;
+  buf[o++] = '/';
+  if (nl)
+    memcpy(buf + o, name, nl);
+  *out_len = o + nl;
+  return buf;
+}
+
+int cw__actor_service(const char *name, size_t len, size_t *svc_len) {
+  const char *hash = memchr(name, '#', len);
+  if (!hash || hash == name)
+    return -1;
+  *svc_len = (size_t)(hash - name);
+  return 0;
 }

@@ -61,7 +61,9 @@ typedef enum cw_ev_kind {
   CW_EV_DB_RESULT = 22,     /* aux: rows; duration; detail: error if any */
   CW_EV_MESSAGE = 23,       /* free-form annotation; detail: text */
   CW_EV_LOCK_TIMEOUT = 24,  /* the wait ended without the lock; object: lock */
-  CW_EV_KIND_MAX_ = 25
+  CW_EV_RETRY = 25,   /* object: call site; aux: attempt (1 = first retry) */
+  CW_EV_TIMEOUT = 26, /* object: call site; duration: time waited */
+  CW_EV_KIND_MAX_ = 27
 } cw_ev_kind;
 
 /* Event flags (a varint bitset on the wire). */
@@ -213,11 +215,32 @@ enum {
   CW_DECODE_TRUNCATED = -2 /* input ended inside a frame or record */
 };
 
-/* Error detail: a message and the byte offset where decoding failed. */
+/* What kind of failure a cw_decode_error describes. Callers branch on the
+ * code, never on the message (which is for people). */
+typedef enum cw_decode_code {
+  CW_DERR_NONE = 0,
+  CW_DERR_MALFORMED, /* a record, frame or header is invalid */
+  CW_DERR_TRUNCATED, /* the input ended inside a frame or record */
+  CW_DERR_TOO_BIG,   /* over a size or count limit (batch bytes, events) */
+  CW_DERR_NOMEM,     /* out of memory */
+  CW_DERR_IO         /* a file could not be opened or read */
+} cw_decode_code;
+
+/* Error detail: a code, a message and the byte offset where decoding
+ * failed. */
 typedef struct cw_decode_error {
   char msg[160];
   uint64_t offset;
+  cw_decode_code code;
 } cw_decode_error;
+
+/* Fills err (may be NULL) with a code, an offset and a printf message. */
+void cw__decode_set_error(cw_decode_error *err, cw_decode_code code,
+                          uint64_t offset, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
 
 /* Decodes one uncompressed batch. Strict: any malformed record is an error
  * naming its offset; unknown record types and event kinds are skipped.
@@ -229,8 +252,8 @@ int cw__decode_batch(const uint8_t *buf, size_t len, const cw_decode_cb *cb,
  * buffer (release it with cw__fmt_free()), its size in *out_len, and how many
  * input bytes the frame used in *consumed. The decompressed size is capped at
  * max_out.
- * @return NULL with err filled on failure; err->msg says "truncated" when
- * the input ended inside the frame. */
+ * @return NULL with err filled on failure; err->code is CW_DERR_TRUNCATED
+ * when the input ended inside the frame, CW_DERR_TOO_BIG past max_out. */
 uint8_t *cw__lz4_frame_decompress(const uint8_t *buf, size_t len,
                                   size_t max_out, size_t *out_len,
                                   size_t *consumed, cw_decode_error *err);
@@ -258,5 +281,24 @@ void cw__fmt_free(void *p);
 
 /* Human-readable kind name ("read", "lock_acquired"...), or "unknown". */
 const char *cw__ev_kind_name(uint32_t kind);
+
+/* ---- Actor names (one rule for every reader) ------------------------------
+ */
+
+/* Largest qualified actor name: service and instance are cut to 256 bytes
+ * each, the local name to what fits. */
+#define CW_ACTOR_NAME_MAX 1024
+
+/* The global name of an actor named `name` in a batch: `name` itself when it
+ * is already global (contains '#'), else "service#instance/name" from the
+ * batch header, written to buf (CW_ACTOR_NAME_MAX bytes).
+ * @return the name (name or buf) and its length in *out_len. */
+const char *cw__actor_qualify(const cw_batch_hdr *h, const char *name,
+                              size_t len, char *buf, size_t *out_len);
+
+/* The service of a global actor name "service#instance/...": its length in
+ * *svc_len (the service starts at name). @return 0, or -1 when the name
+ * has no '#' or an empty service. */
+int cw__actor_service(const char *name, size_t len, size_t *svc_len);
 
 #endif /* CW_FORMAT_H */

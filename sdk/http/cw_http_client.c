@@ -43,6 +43,7 @@ typedef struct call {
   uint64_t t0, wait_ns;
   int waiting; /* recorded a request for the callee's wait resource */
   char name[32];
+  cw_loc loc; /* the caller's call site */
 } call;
 
 /* libcurl's progress callback, on the calling thread: once the call has
@@ -52,7 +53,7 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
   call *c = ud;
   if (!c->waiting && cw_now_ns() - c->t0 >= c->wait_ns) {
     c->waiting = 1;
-    cw_annotate_mutex_before_lock_at(c, c->name, CW_LOC_NONE);
+    cw_annotate_mutex_before_lock_at(c, c->name, c->loc);
   }
   if (c->opts && c->opts->xferinfo)
     return c->opts->xferinfo(c->opts->xferinfo_data, dltotal, dlnow, ultotal,
@@ -86,11 +87,14 @@ static int build_headers(const cw_curl_opts *opts, int traced, call *cl,
     }
   }
   if (!has_header(user, CW_HTTP_TRACEPARENT_HEADER)) {
-    uint8_t trace_id[16], span[8], cur_span[8];
+    uint8_t trace_id[16], span[8];
     char tp[64];
-    if (!traced || cw_trace_get(trace_id, cur_span) != CW_OK)
+    /* The parent-id is the caller's real span, the one its http_send
+     * event carries, so the callee's events name it as their parent. */
+    if (!traced || cw_trace_get(trace_id, span) != CW_OK) {
       cw__http_random(trace_id, sizeof trace_id);
-    cw__http_random(span, sizeof span); /* the outbound call's span */
+      cw__http_random(span, sizeof span);
+    }
     cw__http_call_name(span, cl->name, sizeof cl->name);
     (void)cw_http_format_traceparent(trace_id, span, tp, sizeof tp);
     snprintf(line, sizeof line, "%s: %s", CW_HTTP_TRACEPARENT_HEADER, tp);
@@ -179,12 +183,17 @@ static void response_event(CURL *easy, CURLcode rc, uint64_t t0) {
   cw_clock_snapshot_free(snap);
 }
 
-CURLcode cw_curl_perform(CURL *easy, const cw_curl_opts *opts) {
+CURLcode(cw_curl_perform)(CURL *easy, const cw_curl_opts *opts) {
+  return cw_curl_perform_at(easy, opts, CW_LOC_NONE);
+}
+
+CURLcode cw_curl_perform_at(CURL *easy, const cw_curl_opts *opts, cw_loc loc) {
   struct curl_slist *list = NULL;
   int traced = cw_is_enabled();
   call cl;
   memset(&cl, 0, sizeof cl);
   cl.opts = opts;
+  cl.loc = loc;
   cl.t0 = cw_now_ns();
   CW__HTTP_COUNT(calls);
   if (traced)

@@ -97,6 +97,8 @@ static void begin_request(struct mg_connection *conn, cw__http_req *req,
       cw__http_random(trace_id, sizeof trace_id);
     cw__http_random(span, sizeof span);
     (void)cw_trace_set(trace_id, span);
+    if (has_parent) /* the caller's span: this request's parent */
+      (void)cw_trace_set_parent(parent);
     cw_emit_info ev;
     memset(&ev, 0, sizeof ev);
     ev.kind = CW_EMIT_HTTP_RECV;

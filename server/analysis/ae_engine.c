@@ -95,6 +95,7 @@ cw_engine *cw__engine_new(const cw_engine_config *cfg) {
   }
   if (!e->cfg.max_pending)
     e->cfg.max_pending = DEFAULT_MAX_PENDING;
+  cw__anomaly_defaults(&e->cfg);
   /* Symbol 0 is "". */
   e->capsyms = 256;
   e->strs = cw__ae_alloc(e->capsyms * sizeof(*e->strs));
@@ -130,6 +131,7 @@ void cw__engine_free(cw_engine *e) {
   cw__waitfor_free(e);
   cw__contention_free(e);
   cw__critpath_free(e);
+  cw__anomaly_free(e);
   for (uint32_t i = 1; i < e->nactors; i++) {
     ae_actor *a = &e->actors[i];
     cw__vc_free(&a->c);
@@ -323,6 +325,7 @@ static void on_request(cw_engine *e, uint32_t aid, const cw_aevent *ev,
   a->req_loc = ev->loc;
   a->req_seq = ev->seq;
   a->req_ts = ts;
+  a->req_open = ev->ts_ns != 0; /* its wait is measured (anomalies) */
   a->req_contended = (uint8_t)cw__lock_blocks(e, l, aid, shared);
   a->req_edges = 0;
   a->req_waiting = 0;
@@ -378,6 +381,10 @@ static void on_acquire(cw_engine *e, uint32_t aid, const cw_aevent *ev,
     contended = a->req_contended;
     if (a->req_loc)
       site = a->req_loc;
+    if (a->req_open) {
+      a->req_open = 0;
+      cw__anomaly_lock_wait(e, aid, lk->sym, wait);
+    }
   }
   a->req_lock = 0;
   cw__contention_acquire(e, lk, site, contended, wait);
@@ -525,6 +532,17 @@ static int process(cw_engine *e, const cw_aevent *ev) {
   case CW_AE_RETIRE:
   case CW_AE_GAP:
   case CW_AE_OTHER:
+  case CW_AE_DB_QUERY:
+  case CW_AE_DB_RESULT:
+  case CW_AE_HTTP_SEND:
+  case CW_AE_HTTP_RESPONSE:
+  case CW_AE_HTTP_RECV:
+  case CW_AE_HTTP_RESPOND:
+    break;
+  case CW_AE_RETRY:
+  case CW_AE_TIMEOUT:
+    if (!valid_sym(e, ev->object))
+      return -1;
     break;
   default:
     return -1;
@@ -536,6 +554,14 @@ static int process(cw_engine *e, const cw_aevent *ev) {
         e->lock_of[ev->object] == a->req_lock))
     cw__waitfor_end(
         e, aid, ev->kind == CW_AE_LOCK_TIMEOUT ? CW_DL_TIMEOUT : CW_DL_LEFT);
+  /* A measured lock wait that ends with anything but the lock (a timed
+   * lock that gave up, a cancelled wait) lasted until this event. */
+  if (a->req_open && ev->kind != CW_AE_LOCK_ACQUIRE &&
+      ev->kind != CW_AE_LOCK_REQUEST && ev->ts_ns) {
+    a->req_open = 0;
+    cw__anomaly_lock_wait(e, aid, e->locks[a->req_lock].sym,
+                          ts > a->req_ts ? (uint64_t)(ts - a->req_ts) : 0);
+  }
   /* Program order and explicit joins. */
   uint64_t cnt = a->counter + 1;
   if (ev->counter)
@@ -609,6 +635,18 @@ static int process(cw_engine *e, const cw_aevent *ev) {
     return 0;
   case CW_AE_SPAN_END:
     cw__span_end(e, aid, ev, ts);
+    if (ev->duration_ns)
+      cw__anomaly_event(e, aid, ev);
+    return 0;
+  case CW_AE_DB_QUERY:
+  case CW_AE_DB_RESULT:
+  case CW_AE_HTTP_SEND:
+  case CW_AE_HTTP_RESPONSE:
+  case CW_AE_HTTP_RECV:
+  case CW_AE_HTTP_RESPOND:
+  case CW_AE_RETRY:
+  case CW_AE_TIMEOUT:
+    cw__anomaly_event(e, aid, ev);
     return 0;
   case CW_AE_RETIRE:
     retire(e, aid);

@@ -128,9 +128,12 @@ typedef struct ae_actor {
   /* Outstanding LOCK_REQUEST. */
   uint32_t req_lock; /* lock index, 0: none */
   uint8_t req_shared, req_contended, req_waiting, req_edges;
+  uint8_t req_open; /* the request's wait is not measured yet (anomalies) */
   cw_sym req_loc;
   uint64_t req_seq;
   int64_t req_ts;
+  /* Anomalies: what the actor's open calls are doing, and their sites. */
+  cw_sym db_what, http_what, http_site, srv_what, srv_site;
   /* Held-back events (program order). */
   ae_pend *pq;
   uint32_t pq_head, pq_n, pq_cap;
@@ -276,6 +279,31 @@ typedef struct ae_span {
   uint64_t total;
 } ae_span;
 
+/* One retry of a retry site (anomalies). */
+typedef struct ae_retry {
+  int64_t ts;
+  uint32_t actor;
+  cw_sym loc;
+  uint64_t seq;
+} ae_retry;
+
+/* One anomaly site: every event of one (kind, service, site). */
+typedef struct ae_asite {
+  uint8_t kind;
+  uint8_t flagged;
+  cw_sym service, site, object;
+  ae_hist dur;
+  uint64_t count;
+  /* First anomalous occurrence. */
+  int64_t f_ts;
+  uint32_t f_actor;
+  uint64_t f_seq, f_dur;
+  cw_sym f_loc, f_what, f_object;
+  /* Retry sites: every retry, sorted by (ts, actor name, seq). */
+  ae_retry *r;
+  uint32_t nr, capr;
+} ae_asite;
+
 struct cw_engine {
   cw_engine_config cfg;
   /* Symbols. */
@@ -342,6 +370,12 @@ struct cw_engine {
   uint32_t best_span; /* + 1 */
   cw_span_info *cpath;
   uint32_t capcpath;
+  /* Anomalies. */
+  ae_asite *asites; /* [0] unused */
+  uint32_t nasites, capasites;
+  ae_map asitemap;
+  cw_anomaly *aout;
+  uint32_t capaout;
   /* Counters. */
   cw_summary sum;
   uint64_t index; /* processed events, the timestamp of STD traces */
@@ -387,6 +421,15 @@ void cw__hist_free(ae_hist *h);
 void cw__contention_acquire(cw_engine *e, ae_lock *l, cw_sym loc, int contended,
                             uint64_t wait);
 void cw__contention_free(cw_engine *e);
+
+/* Anomalies (ae_anomaly.c). */
+void cw__anomaly_defaults(cw_engine_config *cfg);
+/* A call-like event (DB, HTTP, span end, retry, timeout) of actor aid. */
+void cw__anomaly_event(cw_engine *e, uint32_t aid, const cw_aevent *ev);
+/* A lock wait of actor aid measured: request at req_ts, lasted `wait`. */
+void cw__anomaly_lock_wait(cw_engine *e, uint32_t aid, cw_sym lock,
+                           uint64_t wait);
+void cw__anomaly_free(cw_engine *e);
 
 /* Critical path (ae_critpath.c). */
 void cw__span_begin(cw_engine *e, uint32_t aid, const cw_aevent *ev,

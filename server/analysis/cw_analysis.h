@@ -35,18 +35,28 @@ typedef enum cw_ae_kind {
   CW_AE_LOCK_REQUEST, /* the actor starts waiting for `object` */
   CW_AE_LOCK_ACQUIRE, /* the actor now holds `object` (mode in flags) */
   CW_AE_LOCK_RELEASE,
-  CW_AE_FORK,        /* `child` is created; its first event follows this */
-  CW_AE_JOIN,        /* `child`'s last event precedes this */
-  CW_AE_ANN_RELEASE, /* release(key=object) */
-  CW_AE_ANN_ACQUIRE, /* acquire(key=object) */
-  CW_AE_BEGIN,       /* actor starts (thread start / task begin) */
-  CW_AE_END,         /* actor ends */
-  CW_AE_SPAN_BEGIN,  /* object: span name */
-  CW_AE_SPAN_END,    /* object: span name; duration_ns */
-  CW_AE_RETIRE,      /* forget the actor's history (bounded clocks) */
-  CW_AE_GAP,         /* aux: number of events of this actor that were lost */
-  CW_AE_OTHER,       /* informational (HTTP, DB, messages): timelines only */
-  CW_AE_LOCK_TIMEOUT /* the wait for `object` ended without the lock */
+  CW_AE_FORK,         /* `child` is created; its first event follows this */
+  CW_AE_JOIN,         /* `child`'s last event precedes this */
+  CW_AE_ANN_RELEASE,  /* release(key=object) */
+  CW_AE_ANN_ACQUIRE,  /* acquire(key=object) */
+  CW_AE_BEGIN,        /* actor starts (thread start / task begin) */
+  CW_AE_END,          /* actor ends */
+  CW_AE_SPAN_BEGIN,   /* object: span name */
+  CW_AE_SPAN_END,     /* object: span name; duration_ns */
+  CW_AE_RETIRE,       /* forget the actor's history (bounded clocks) */
+  CW_AE_GAP,          /* aux: number of events of this actor that were lost */
+  CW_AE_OTHER,        /* informational (messages): timelines only */
+  CW_AE_LOCK_TIMEOUT, /* the wait for `object` ended without the lock */
+  /* Calls, for anomalies (docs/detection.md); no happens-before of their
+   * own beyond program order and joins. */
+  CW_AE_DB_QUERY,      /* a statement starts: object database, detail SQL */
+  CW_AE_DB_RESULT,     /* it ended: object database, duration_ns, aux rows */
+  CW_AE_HTTP_SEND,     /* an outgoing call starts: detail "METHOD url" */
+  CW_AE_HTTP_RESPONSE, /* its answer arrived: aux status, duration_ns */
+  CW_AE_HTTP_RECV,     /* an inbound request starts: detail "METHOD path" */
+  CW_AE_HTTP_RESPOND,  /* it was answered: aux status, duration_ns */
+  CW_AE_RETRY,         /* object: call site; aux: attempt */
+  CW_AE_TIMEOUT        /* object: call site; duration_ns: time waited */
 } cw_ae_kind;
 
 enum {
@@ -99,7 +109,21 @@ typedef struct cw_engine_config {
    * events (0 picks a default). Lets batches of several processes arrive in
    * any order. */
   uint32_t max_pending;
+  /* Anomaly thresholds (docs/detection.md 10); 0 picks the default. */
+  uint64_t slow_db_ns;      /* default 500 ms */
+  uint64_t slow_http_ns;    /* client calls and served requests; 1 s */
+  uint64_t slow_span_ns;    /* default 1 s */
+  uint64_t lock_wait_ns;    /* default 500 ms */
+  uint32_t retry_storm;     /* retries of one site ... (default 10) */
+  uint64_t retry_window_ns; /* ... within this window (default 1 s) */
 } cw_engine_config;
+
+#define CW_ANOM_DEFAULT_SLOW_DB_NS 500000000ull
+#define CW_ANOM_DEFAULT_SLOW_HTTP_NS 1000000000ull
+#define CW_ANOM_DEFAULT_SLOW_SPAN_NS 1000000000ull
+#define CW_ANOM_DEFAULT_LOCK_WAIT_NS 500000000ull
+#define CW_ANOM_DEFAULT_RETRY_STORM 10u
+#define CW_ANOM_DEFAULT_RETRY_WINDOW_NS 1000000000ull
 
 /* @return a new engine (free with cw__engine_free), or NULL. cfg may be
  * NULL for defaults. */
@@ -131,36 +155,65 @@ void cw__engine_flush(cw_engine *e);
 
 /* ---- Findings ------------------------------------------------------------ */
 
+/* The summary's counters, in report order. This list is the one place a
+ * counter is added: it becomes a cw_summary field (the engine fills it) and
+ * a key of every JSON summary (the CLI's report, /v1/summary, /v1/findings,
+ * the stream's findings frame), all written by cw__report_summary_json.
+ *   events               events analysed
+ *   racy_variables       variables with at least one race
+ *   racy_location_pairs  distinct unordered location pairs that race
+ *   race_groups          races grouped by variable and location pair
+ *   potential_deadlocks  lock-order cycles
+ *   deadlocks            actual deadlocks (wait-for cycles)
+ *   contended_locks      locks some actor waited for
+ *   invalid_events       events the engine refused (docs/detection.md)
+ *   lost_events          sum of GAP counts
+ *   pending_events       held back waiting for a clock source
+ *   forced_events        released by max_pending or flush before their
+ *                        clock source arrived
+ *   retired_actors       actors whose history was forgotten (RETIRE)
+ *   active_deadlocks     actual deadlocks still blocked
+ *   search_truncated     lock-cycle searches cut by their budget
+ *   anomalies            anomaly groups (cw__engine_anomalies)
+ * Potential deadlocks are exact unless one of these bounds may have
+ * changed an answer (docs/detection.md 4.3; `exact` says it):
+ *   instances_cut        lock-order requests dropped or overwritten by a
+ *                        later one that does not dominate them, on edges
+ *                        of a lock cycle that was not reported
+ *   handoffs_cut         ordering checks that found a pair unordered after
+ *                        hand-offs were dropped from the kept window
+ *   early_orders         pairs found ordered possibly through an edge of a
+ *                        cycle lock from before that lock nested
+ *   retired_skips        candidate requests of retired actors */
+#define CW_SUMMARY_FIELDS(X)                                                   \
+  X(events)                                                                    \
+  X(racy_variables)                                                            \
+  X(racy_location_pairs)                                                       \
+  X(race_groups)                                                               \
+  X(potential_deadlocks)                                                       \
+  X(deadlocks)                                                                 \
+  X(contended_locks)                                                           \
+  X(invalid_events)                                                            \
+  X(lost_events)                                                               \
+  X(pending_events)                                                            \
+  X(forced_events)                                                             \
+  X(retired_actors)                                                            \
+  X(active_deadlocks)                                                          \
+  X(search_truncated)                                                          \
+  X(anomalies)                                                                 \
+  X(instances_cut)                                                             \
+  X(handoffs_cut)                                                              \
+  X(early_orders)                                                              \
+  X(retired_skips)
+
 typedef struct cw_summary {
-  uint64_t events;
-  uint64_t racy_variables;
-  uint64_t racy_location_pairs;
-  uint64_t race_groups;
-  uint64_t potential_deadlocks;
-  uint64_t deadlocks;
-  uint64_t contended_locks;
-  uint64_t invalid_events;
-  uint64_t lost_events;    /* sum of GAP counts */
-  uint64_t pending_events; /* held back waiting for a clock source */
-  /* Added by the engine (append-only from here on): */
-  uint64_t forced_events; /* released by max_pending or flush before their
-                             clock source arrived */
-  uint64_t retired_actors;
-  uint64_t active_deadlocks; /* actual deadlocks still blocked */
-  uint64_t search_truncated; /* lock-cycle searches cut by their budget */
-  /* Potential deadlocks are exact (docs/detection.md 4.3) unless one of
-   * these bounds may have changed an answer: */
-  uint64_t instances_cut; /* lock-order requests dropped or overwritten by
-                             a later one that does not dominate them, on
-                             edges of a lock cycle that was not reported */
-  uint64_t handoffs_cut;  /* ordering checks that found "not ordered" after
-                             hand-offs were dropped from the kept window */
-  uint64_t early_orders;  /* pairs found ordered possibly through an edge of
-                             a cycle lock from before that lock nested */
-  uint64_t retired_skips; /* candidate instances of retired actors */
+#define CW_SUMMARY_FIELD_(name) uint64_t name;
+  CW_SUMMARY_FIELDS(CW_SUMMARY_FIELD_)
+#undef CW_SUMMARY_FIELD_
   /* 1 when no bound changed or may have changed an answer: all of
    * search_truncated, instances_cut, handoffs_cut, early_orders,
-   * retired_skips, lost_events, forced_events and pending_events are 0. */
+   * retired_skips, lost_events, forced_events and pending_events are 0
+   * (docs/detection.md 4.3). Reported as a boolean, not in the list. */
   uint64_t exact;
 } cw_summary;
 
@@ -251,6 +304,63 @@ typedef struct cw_lock_stats {
  * samples per lock, then within 12.5% (log-linear histogram). The array is
  * refreshed by this call (borrowed until the next feed or query). */
 size_t cw__engine_locks(const cw_engine *e, const cw_lock_stats **out);
+
+/* ---- Anomalies (docs/detection.md 10) ----------------------------------- */
+
+typedef enum cw_anomaly_kind {
+  CW_ANOM_SLOW_DB = 1,
+  CW_ANOM_SLOW_HTTP,        /* outgoing HTTP call */
+  CW_ANOM_SLOW_HTTP_SERVER, /* inbound request answered slowly */
+  CW_ANOM_SLOW_SPAN,
+  CW_ANOM_LOCK_WAIT,
+  CW_ANOM_TIMEOUT,
+  CW_ANOM_RETRY_STORM,
+  CW_ANOM_KIND_MAX_
+} cw_anomaly_kind;
+
+/* "slow_db", "slow_http", ... ; "unknown" for other values. */
+const char *cw__anomaly_kind_name(cw_anomaly_kind k);
+/* @return the kind named `name`, or 0. */
+cw_anomaly_kind cw__anomaly_kind_parse(const char *name);
+
+/* One anomaly group: the anomalous events of one (kind, service, site). */
+typedef struct cw_anomaly {
+  cw_anomaly_kind kind;
+  cw_sym service;
+  cw_sym site;    /* file:line, normalised "METHOD url", span or site name */
+  cw_sym object;  /* database, lock, span or site name; 0 when none */
+  cw_sym what;    /* the first occurrence's statement / "METHOD url"... */
+  uint64_t count; /* anomalous events (retry storm: the site's retries) */
+  uint64_t calls; /* all events of the site of this kind */
+  uint64_t threshold_ns;
+  int systematic; /* the site's p99 is at or over the threshold */
+  uint64_t total_ns, p50_ns, p99_ns, max_ns; /* over all the site's calls */
+  uint64_t peak;      /* retry storm: most retries within one window */
+  uint64_t window_ns; /* retry storm: the window */
+  /* The first anomalous occurrence (for a retry storm: the first retry of
+   * the earliest window that holds retry_storm retries). */
+  cw_actor_id first_actor;
+  cw_sym first_loc;
+  uint64_t first_seq;
+  int64_t first_ts_ns;
+  uint64_t first_duration_ns;
+} cw_anomaly;
+
+/* Anomaly groups ordered by first occurrence (ts, then kind, service and
+ * site by string), the same for any arrival order of the same events.
+ * @return their number (summary.anomalies); *out is refreshed by this call
+ * and borrowed until the next feed or query. */
+size_t cw__engine_anomalies(const cw_engine *e, const cw_anomaly **out);
+
+/* Parses a threshold in milliseconds ("500", 1 to 10^9) into *ns.
+ * @return 0, or -1 for anything else. */
+int cw__anomaly_parse_ms(const char *s, uint64_t *ns);
+/* Parses a retry-storm rule "N/MS" (N retries within MS milliseconds;
+ * N 2 to 10^6). @return 0, or -1. */
+int cw__anomaly_parse_storm(const char *s, uint32_t *n, uint64_t *window_ns);
+
+/* The thresholds in effect (defaults filled in). */
+void cw__engine_anomaly_config(const cw_engine *e, cw_engine_config *out);
 
 /* ---- Viewer support (need keep_events) ---------------------------------- */
 

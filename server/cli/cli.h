@@ -12,12 +12,13 @@
 /* Exit codes. */
 enum { CLI_OK = 0, CLI_FOUND = 1, CLI_USAGE = 2 };
 
-/* What makes `check` fail. */
+/* What makes `check` fail (cw_report.h's gate bits). */
 enum {
-  FAIL_RACE = 1 << 0,
-  FAIL_RACE_ERROR = 1 << 1,
-  FAIL_POTENTIAL = 1 << 2,
-  FAIL_DEADLOCK = 1 << 3
+  FAIL_RACE = CW_FAIL_RACE,
+  FAIL_RACE_ERROR = CW_FAIL_RACE_ERROR,
+  FAIL_POTENTIAL = CW_FAIL_POTENTIAL,
+  FAIL_DEADLOCK = CW_FAIL_DEADLOCK,
+  FAIL_ANOMALY = CW_FAIL_ANOMALY
 };
 
 typedef enum {
@@ -33,9 +34,14 @@ typedef struct cli_opts {
   cli_report report;
   unsigned fail_on;
   const char *suppressions;
-  const char *output; /* NULL: stdout */
-  int progress;       /* -1 auto (TTY), 0 off, 1 on */
-  int keep_traces;    /* run only */
+  const char *output;      /* NULL: stdout */
+  int progress;            /* -1 auto (TTY), 0 off, 1 on */
+  int keep_traces;         /* run only */
+  const char *source_root; /* --source-root (NULL: git's top level or cwd) */
+  int allow_incomplete;    /* --allow-incomplete */
+  int no_trace;            /* run: the command wrote no trace */
+  /* Anomaly thresholds (--slow-db-ms...); 0 fields take the defaults. */
+  cw_engine_config engine;
 } cli_opts;
 
 void cli_opts_init(cli_opts *o);
@@ -49,6 +55,11 @@ int cli_parse_fail_on(const char *list, unsigned *out);
 /* Analyses the files together and writes the report.
  * @return CLI_OK, CLI_FOUND or CLI_USAGE (input error, printed). */
 int cli_analyse(const cli_opts *o, const char *const *files, size_t n);
+
+/* The SARIF source root: --source-root made absolute, else git's top level
+ * of the working directory, else the working directory. @return buf, or
+ * NULL when none can be found. */
+const char *cli_source_root(const cli_opts *o, char *buf, size_t cap);
 
 /* Lists dir's files whose names end with one of `suffixes` (NULL
  * terminated), sorted, as "dir/name". @return the count with a new array

@@ -8,13 +8,17 @@
  * together (one batch set in timestamp order), and all native files are
  * decoded together (merged by time).
  */
+#define _DEFAULT_SOURCE /* realpath */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -36,6 +40,7 @@ void cli_opts_init(cli_opts *o) {
   o->report = REPORT_TEXT;
   o->fail_on = FAIL_RACE | FAIL_DEADLOCK;
   o->progress = -1;
+  o->engine.size = sizeof o->engine;
 }
 
 int cli_parse_fail_on(const char *list, unsigned *out) {
@@ -47,6 +52,7 @@ int cli_parse_fail_on(const char *list, unsigned *out) {
       {"race-error", FAIL_RACE_ERROR},
       {"potential-deadlock", FAIL_POTENTIAL},
       {"deadlock", FAIL_DEADLOCK},
+      {"anomaly", FAIL_ANOMALY},
       {"none", 0},
   };
   unsigned v = 0;
@@ -61,7 +67,7 @@ int cli_parse_fail_on(const char *list, unsigned *out) {
         break;
     if (k == sizeof names / sizeof names[0]) {
       cli_err("--fail-on: unknown item '%.*s' (expected race, race-error, "
-              "potential-deadlock, deadlock or none)",
+              "potential-deadlock, deadlock, anomaly or none)",
               (int)(n > 40 ? 40 : n), p);
       return -1;
     }
@@ -99,9 +105,46 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name,
   return argv[++*i];
 }
 
+/* The anomaly threshold options, in milliseconds. */
+static const struct {
+  const char *name;
+  size_t off;
+} ms_opts[] = {
+    {"--slow-db-ms", offsetof(cw_engine_config, slow_db_ns)},
+    {"--slow-http-ms", offsetof(cw_engine_config, slow_http_ns)},
+    {"--slow-span-ms", offsetof(cw_engine_config, slow_span_ns)},
+    {"--lock-wait-ms", offsetof(cw_engine_config, lock_wait_ns)},
+};
+
 int cli_parse_opt(cli_opts *o, int argc, char **argv, int *i) {
   int err = 0;
   const char *v;
+  for (size_t k = 0; k < sizeof ms_opts / sizeof ms_opts[0]; k++) {
+    if ((v = opt_value(argc, argv, i, ms_opts[k].name, &err))) {
+      uint64_t ns;
+      if (cw__anomaly_parse_ms(v, &ns) != 0) {
+        cli_err("%s: '%s' is not a number of milliseconds (1 or more)",
+                ms_opts[k].name, v);
+        return -1;
+      }
+      memcpy((char *)&o->engine + ms_opts[k].off, &ns, sizeof ns);
+      return 1;
+    }
+    if (err)
+      return -1;
+  }
+  if ((v = opt_value(argc, argv, i, "--retry-storm", &err))) {
+    if (cw__anomaly_parse_storm(v, &o->engine.retry_storm,
+                                &o->engine.retry_window_ns) != 0) {
+      cli_err("--retry-storm: '%s' is not N/MS (e.g. 10/1000: 10 retries "
+              "within 1000 ms)",
+              v);
+      return -1;
+    }
+    return 1;
+  }
+  if (err)
+    return -1;
   if ((v = opt_value(argc, argv, i, "--input-format", &err))) {
     if (cw__input_format_parse(v, &o->format) != 0) {
       cli_err("--input-format: unknown format '%s' (expected auto, native, "
@@ -134,6 +177,10 @@ int cli_parse_opt(cli_opts *o, int argc, char **argv, int *i) {
     o->suppressions = v;
     return 1;
   }
+  if (!err && (v = opt_value(argc, argv, i, "--source-root", &err))) {
+    o->source_root = v;
+    return 1;
+  }
   if (!err && (v = opt_value(argc, argv, i, "--output", &err))) {
     o->output = v;
     return 1;
@@ -142,6 +189,10 @@ int cli_parse_opt(cli_opts *o, int argc, char **argv, int *i) {
     return -1;
   if (!strcmp(argv[*i], "--progress")) {
     o->progress = 1;
+    return 1;
+  }
+  if (!strcmp(argv[*i], "--allow-incomplete")) {
+    o->allow_incomplete = 1;
     return 1;
   }
   if (!strcmp(argv[*i], "--no-progress")) {
@@ -209,7 +260,7 @@ static unsigned long long file_size(const char *path) {
 
 /* Feeds every input into e. @return 0 or -1 (error printed). */
 static int load_inputs(const cli_opts *o, const char *const *files, size_t n,
-                       cw_engine *e, cw_input_stats *st) {
+                       cw_engine *e, cw_input_stats *st, cw_report_input *rin) {
   cw_input_format *fmt = calloc(n ? n : 1, sizeof *fmt);
   const char **native = calloc(n ? n : 1, sizeof *native);
   int rc = fmt && native ? 0 : -1;
@@ -220,6 +271,8 @@ static int load_inputs(const cli_opts *o, const char *const *files, size_t n,
     if (fmt[i] == CW_FMT_AUTO)
       rc = detect(files[i], &fmt[i]);
     total += file_size(files[i]);
+    rin[i].path = files[i];
+    rin[i].is_std = fmt[i] == CW_FMT_STD;
     if (fmt[i] == CW_FMT_NATIVE)
       native[nnative++] = files[i];
     else
@@ -268,18 +321,19 @@ static int load_inputs(const cli_opts *o, const char *const *files, size_t n,
   return rc;
 }
 
-static int exit_code(const cli_opts *o, const cw_findings *f) {
-  if ((o->fail_on & FAIL_RACE) && f->nraces)
-    return CLI_FOUND;
-  if (o->fail_on & FAIL_RACE_ERROR)
-    for (size_t i = 0; i < f->nraces; i++)
-      if (f->races[i]->severity == CW_SEV_ERROR)
-        return CLI_FOUND;
-  if ((o->fail_on & FAIL_POTENTIAL) && f->npotential)
-    return CLI_FOUND;
-  if ((o->fail_on & FAIL_DEADLOCK) && f->ndeadlocks)
-    return CLI_FOUND;
-  return CLI_OK;
+const char *cli_source_root(const cli_opts *o, char *buf, size_t cap) {
+  if (o->source_root)
+    return realpath(o->source_root, buf) ? buf : o->source_root;
+  /* git's top level, when the working directory is in a work tree. */
+  FILE *p = popen("git rev-parse --show-toplevel 2>/dev/null", "r");
+  if (p) {
+    int ok = fgets(buf, (int)cap, p) != NULL;
+    if (pclose(p) == 0 && ok && buf[0] == '/') {
+      buf[strcspn(buf, "\n")] = '\0';
+      return buf;
+    }
+  }
+  return getcwd(buf, cap);
 }
 
 static int write_report(const cli_opts *o, const cw_findings *f) {
@@ -325,8 +379,7 @@ int cli_analyse(const cli_opts *o, const char *const *files, size_t n) {
       return CLI_USAGE;
     }
   }
-  cw_engine_config cfg = {.size = sizeof cfg};
-  cw_engine *e = cw__engine_new(&cfg);
+  cw_engine *e = cw__engine_new(&o->engine);
   if (!e) {
     cw__supp_free(supp);
     cli_err("out of memory");
@@ -334,20 +387,47 @@ int cli_analyse(const cli_opts *o, const char *const *files, size_t n) {
   }
   cw_input_stats st;
   memset(&st, 0, sizeof st);
-  int rc = load_inputs(o, files, n, e, &st) == 0 ? CLI_OK : CLI_USAGE;
+  char root[4096];
+  cw_report_input *rin = calloc(n ? n : 1, sizeof *rin);
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  cw_report_ctx ctx = {.fail_on = o->fail_on,
+                       .fail_on_set = 1,
+                       .source_root =
+                           o->report == REPORT_SARIF
+                               ? cli_source_root(o, root, sizeof root)
+                               : NULL,
+                       .inputs = rin,
+                       .ninputs = n,
+                       .no_trace = o->no_trace,
+                       .allow_incomplete = o->allow_incomplete,
+                       .started_unix = (long long)time(NULL)};
+  int rc =
+      rin && load_inputs(o, files, n, e, &st, rin) == 0 ? CLI_OK : CLI_USAGE;
   if (rc == CLI_OK) {
     cw__engine_flush(e);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ctx.seconds = (double)(t1.tv_sec - t0.tv_sec) +
+                  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     cw_findings f;
     if (cw__findings_collect(&f, e, supp, &st) != 0) {
       cli_err("out of memory");
       rc = CLI_USAGE;
-    } else if (write_report(o, &f) != 0) {
-      rc = CLI_USAGE;
     } else {
-      rc = exit_code(o, &f);
+      f.ctx = &ctx;
+      if (write_report(o, &f) != 0)
+        rc = CLI_USAGE;
+      else
+        rc = cw__gate_exit(&f);
+      /* The text report on stdout says it itself; otherwise tell the log. */
+      const char *why = cw__gate_incomplete(&f);
+      if (why && (o->report != REPORT_TEXT ||
+                  (o->output && *o->output && strcmp(o->output, "-"))))
+        cli_err("%s", why);
     }
     cw__findings_free(&f);
   }
+  free(rin);
   cw__engine_free(e);
   cw__supp_free(supp);
   return rc;
@@ -357,11 +437,19 @@ static void check_usage(void) {
   fputs("usage: causeway check [--input-format auto|native|std|raceway]\n"
         "                      [--report text|json|sarif|junit]\n"
         "                      [--fail-on LIST] [--suppressions FILE]\n"
-        "                      [--output FILE] [--[no-]progress] FILE...\n"
+        "                      [--output FILE] [--[no-]progress]\n"
+        "                      [--slow-db-ms N] [--slow-http-ms N]\n"
+        "                      [--slow-span-ms N] [--lock-wait-ms N]\n"
+        "                      [--retry-storm N/MS]\n"
+        "                      [--source-root DIR] [--allow-incomplete]\n"
+        "                      FILE...\n"
         "       causeway check --server URL [--api-key KEY]\n"
         "                      [--report text|json] [--fail-on LIST]\n"
         "  LIST: comma-separated race, race-error, potential-deadlock,\n"
-        "        deadlock, or none (default: race,deadlock)\n",
+        "        deadlock, anomaly, or none (default: race,deadlock)\n"
+        "  exit: 0 pass, 1 a finding fails the gate, 2 usage or input\n"
+        "        error, or nothing (or not all) was checked: no event,\n"
+        "        a truncated input (unless --allow-incomplete)\n",
         stderr);
 }
 

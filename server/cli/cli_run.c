@@ -86,7 +86,10 @@ static void run_usage(void) {
         "[--fail-on LIST]\n"
         "                    [--suppressions FILE] [--output FILE] "
         "[--keep-traces]\n"
-        "                    -- CMD [ARGS...]\n",
+        "                    [--source-root DIR] [--allow-incomplete]\n"
+        "                    -- CMD [ARGS...]\n"
+        "  exit: CMD's own failure, else as `causeway check`; 2 when CMD\n"
+        "        wrote no trace\n",
         stderr);
 }
 
@@ -145,10 +148,12 @@ int cli_run(int argc, char **argv) {
     cli_err("run: cannot read %s: %s", dir, strerror(errno));
     rc = CLI_USAGE;
   } else {
-    if (n == 0)
+    if (n == 0) {
       cli_err("run: no trace was written to %s (is the program built with "
               "the causeway SDK?)",
               dir);
+      o.no_trace = 1; /* the report has one failing test; exit 2 */
+    }
     rc = cli_analyse(&o, (const char *const *)traces, (size_t)n);
   }
   cli_free_list(traces, n < 0 ? 0 : n);

@@ -159,14 +159,15 @@ static void print_text(FILE *out, json_t *r, const char *url) {
   fprintf(out,
           "SUMMARY: causeway: %s: %lld events, %lld racy variables, %lld "
           "racy location pairs, %lld race groups, %lld potential deadlocks, "
-          "%lld deadlocks, %lld contended locks\n",
+          "%lld deadlocks, %lld contended locks, %lld anomalies\n",
           url, (long long)summary_int(r, "events"),
           (long long)summary_int(r, "racy_variables"),
           (long long)summary_int(r, "racy_location_pairs"),
           (long long)summary_int(r, "race_groups"),
           (long long)summary_int(r, "potential_deadlocks"),
           (long long)summary_int(r, "deadlocks"),
-          (long long)summary_int(r, "contended_locks"));
+          (long long)summary_int(r, "contended_locks"),
+          (long long)summary_int(r, "anomalies"));
 }
 
 static int verdict(const cli_opts *o, json_t *r) {
@@ -183,6 +184,8 @@ static int verdict(const cli_opts *o, json_t *r) {
   if ((o->fail_on & FAIL_POTENTIAL) && summary_int(r, "potential_deadlocks"))
     return CLI_FOUND;
   if ((o->fail_on & FAIL_DEADLOCK) && summary_int(r, "deadlocks"))
+    return CLI_FOUND;
+  if ((o->fail_on & FAIL_ANOMALY) && summary_int(r, "anomalies"))
     return CLI_FOUND;
   return CLI_OK;
 }

@@ -23,9 +23,7 @@
 #include <string.h>
 #include <time.h>
 
-#ifdef CW_HAVE_INPUT
 #include "cw_input.h"
-#endif
 
 #define MAX_HELD_PER_STREAM 64
 #define MAX_STREAMS 65536
@@ -60,10 +58,8 @@ struct cw_analyzer {
   uint64_t held_local; /* analysis thread only */
   int stop;
   cw_analyzer_stats st;
-#ifdef CW_HAVE_INPUT
   cw_input_stats in;
   cw_raceway_ctx *rw; /* counters and parent ids across POST /events */
-#endif
 };
 
 static uint64_t now_ns(void) {
@@ -135,9 +131,7 @@ static void feed_one(cw_analyzer *a, node *n) {
   if (n->it.type == CW_STORE_NATIVE) {
     failed =
         cw__feed_native(a->feed, a->engine, n->it.data, n->it.len, &fed) != 0;
-  }
-#ifdef CW_HAVE_INPUT
-  else if (n->it.type == CW_STORE_RACEWAY) {
+  } else if (n->it.type == CW_STORE_RACEWAY) {
     uint64_t before = a->in.events;
     failed = cw__raceway_decode_ctx(a->rw, (const char *)n->it.data, n->it.len,
                                     a->engine, NULL, &a->in, NULL) != 0;
@@ -146,15 +140,12 @@ static void feed_one(cw_analyzer *a, node *n) {
       cw__raceway_index(a->traces, a->engine, (const char *)n->it.data,
                         n->it.len);
   }
-#endif
   pthread_mutex_unlock(&a->emu);
   pthread_mutex_lock(&a->mu);
   a->st.fed_batches++;
   a->st.fed_events += fed;
   a->st.failed_batches += (uint64_t)failed;
-#ifdef CW_HAVE_INPUT
   a->st.raceway_skipped = a->in.skipped_events;
-#endif
   a->st.generation++;
   a->used_bytes -= n->it.len;
   pthread_cond_broadcast(&a->space);
@@ -302,6 +293,12 @@ cw_analyzer *cw__analyzer_new(const cw_analyzer_opts *o) {
   memset(&ec, 0, sizeof ec);
   ec.size = sizeof ec;
   ec.keep_events = o->keep_events;
+  ec.slow_db_ns = o->slow_db_ns;
+  ec.slow_http_ns = o->slow_http_ns;
+  ec.slow_span_ns = o->slow_span_ns;
+  ec.lock_wait_ns = o->lock_wait_ns;
+  ec.retry_storm = o->retry_storm;
+  ec.retry_window_ns = o->retry_window_ns;
   a->engine = cw__engine_new(&ec);
   a->feed = cw__feed_new();
   a->traces = cw__traces_new();
@@ -313,7 +310,6 @@ cw_analyzer *cw__analyzer_new(const cw_analyzer_opts *o) {
     return NULL;
   }
   cw__feed_set_traces(a->feed, a->traces);
-#ifdef CW_HAVE_INPUT
   a->rw = cw__raceway_ctx_new();
   if (!a->rw) {
     cw__engine_free(a->engine);
@@ -322,7 +318,6 @@ cw_analyzer *cw__analyzer_new(const cw_analyzer_opts *o) {
     free(a);
     return NULL;
   }
-#endif
   pthread_mutex_init(&a->mu, NULL);
   pthread_mutex_init(&a->emu, NULL);
   pthread_cond_init(&a->work, NULL);
@@ -332,9 +327,7 @@ cw_analyzer *cw__analyzer_new(const cw_analyzer_opts *o) {
     cw__engine_free(a->engine);
     cw__feed_free(a->feed);
     cw__traces_free(a->traces);
-#ifdef CW_HAVE_INPUT
     cw__raceway_ctx_free(a->rw);
-#endif
     free(a);
     return NULL;
   }
@@ -352,9 +345,7 @@ void cw__analyzer_free(cw_analyzer *a) {
   cw__engine_free(a->engine);
   cw__feed_free(a->feed);
   cw__traces_free(a->traces);
-#ifdef CW_HAVE_INPUT
   cw__raceway_ctx_free(a->rw);
-#endif
   free(a->streams);
   pthread_mutex_destroy(&a->mu);
   pthread_mutex_destroy(&a->emu);
@@ -459,34 +450,17 @@ void cw__analyzer_stats(cw_analyzer *a, cw_analyzer_stats *out) {
 }
 
 size_t cw__analyzer_raceway_skips(cw_analyzer *a, uint64_t *out, size_t cap) {
-#ifdef CW_HAVE_INPUT
   size_t n = CW_SKIP_REASON_COUNT_ < cap ? CW_SKIP_REASON_COUNT_ : cap;
   pthread_mutex_lock(&a->emu);
   memcpy(out, a->in.skipped, n * sizeof *out);
   pthread_mutex_unlock(&a->emu);
   return n;
-#else
-  (void)a;
-  (void)out;
-  (void)cap;
-  return 0;
-#endif
 }
 
 const char *cw__raceway_skip_name(int reason) {
-#ifdef CW_HAVE_INPUT
   return cw__skip_reason_name((cw_skip_reason)reason);
-#else
-  (void)reason;
-  return "unknown";
-#endif
 }
 
 const void *cw__analyzer_input_stats(cw_analyzer *a) {
-#ifdef CW_HAVE_INPUT
   return &a->in;
-#else
-  (void)a;
-  return NULL;
-#endif
 }

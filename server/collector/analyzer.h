@@ -26,6 +26,10 @@ typedef struct cw_analyzer_opts {
   uint64_t queue_bytes; /* cap on queued + held batch bytes */
   uint32_t hold_ms;     /* longest wait for a missing predecessor */
   int keep_events;      /* engine keep_events */
+  /* Anomaly thresholds as in cw_engine_config (0 = default). */
+  uint64_t slow_db_ns, slow_http_ns, slow_span_ns, lock_wait_ns;
+  uint32_t retry_storm;
+  uint64_t retry_window_ns;
 } cw_analyzer_opts;
 
 /* One batch handed to the analysis. */

@@ -5,15 +5,31 @@
  * variable and its type, so --help, the environment and argv can never
  * disagree. Sizes accept K, M and G suffixes (powers of 1024).
  */
+#define _DEFAULT_SOURCE /* realpath */
 #define _POSIX_C_SOURCE 200809L
 #include "cw_config.h"
 
+#include "cw_analysis.h"
+
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-enum opt_type { T_ADDR, T_STR, T_KEY, T_KEYFILE, T_SIZE, T_NUM, T_INT };
+enum opt_type {
+  T_ADDR,
+  T_STR,
+  T_KEY,
+  T_KEYFILE,
+  T_SIZE,
+  T_NUM,
+  T_INT,
+  T_MS,   /* milliseconds, stored as uint64_t ns */
+  T_STORM /* N/MS: retry_storm and retry_window_ns */
+};
 
 typedef struct opt {
   const char *flag;
@@ -45,12 +61,24 @@ static const opt opts[] = {
      OFF(retention_events), 0},
     {"--segment-bytes", "CAUSEWAY_SEGMENT_BYTES", T_SIZE, OFF(segment_bytes),
      0},
-    {"--queue-bytes", "CAUSEWAY_QUEUE_BYTES", T_SIZE, OFF(queue_bytes), 0},
+    {"--queue-bytes", "CAUSEWAY_SERVER_QUEUE_BYTES", T_SIZE, OFF(queue_bytes),
+     0},
     {"--threads", "CAUSEWAY_THREADS", T_INT, OFF(threads), 0},
     {"--max-subscribers", "CAUSEWAY_MAX_SUBSCRIBERS", T_INT,
      OFF(max_subscribers), 0},
     {"--fsync", "CAUSEWAY_FSYNC", T_INT, OFF(fsync), 0},
     {"--keep-events", "CAUSEWAY_KEEP_EVENTS", T_INT, OFF(keep_events), 0},
+    {"--header-timeout-ms", "CAUSEWAY_HEADER_TIMEOUT_MS", T_INT,
+     OFF(header_timeout_ms), 0},
+    {"--body-timeout-ms", "CAUSEWAY_BODY_TIMEOUT_MS", T_INT,
+     OFF(body_timeout_ms), 0},
+    {"--max-client-connections", "CAUSEWAY_MAX_CLIENT_CONNECTIONS", T_INT,
+     OFF(max_client_conns), 0},
+    {"--slow-db-ms", "CAUSEWAY_SLOW_DB_MS", T_MS, OFF(slow_db_ns), 0},
+    {"--slow-http-ms", "CAUSEWAY_SLOW_HTTP_MS", T_MS, OFF(slow_http_ns), 0},
+    {"--slow-span-ms", "CAUSEWAY_SLOW_SPAN_MS", T_MS, OFF(slow_span_ns), 0},
+    {"--lock-wait-ms", "CAUSEWAY_LOCK_WAIT_MS", T_MS, OFF(lock_wait_ns), 0},
+    {"--retry-storm", "CAUSEWAY_RETRY_STORM", T_STORM, 0, 0},
 };
 
 static const char usage[] =
@@ -69,8 +97,10 @@ static const char usage[] =
     "                         (default ./causeway-data)\n"
     "  --postgres CONNINFO    also store in PostgreSQL [CAUSEWAY_POSTGRES]\n"
     "  --viewer-dir DIR       static viewer files served at /\n"
-    "                         [CAUSEWAY_VIEWER_DIR] (default: the source\n"
-    "                         tree's viewer/; '' serves none)\n"
+    "                         [CAUSEWAY_VIEWER_DIR] (default: the installed\n"
+    "                         share/causeway/viewer beside this binary's\n"
+    "                         bin/, else the source tree's viewer/; ''\n"
+    "                         serves none)\n"
     "  --api-key KEY          accept this API key; repeatable\n"
     "                         [CAUSEWAY_API_KEY, comma-separated]\n"
     "  --api-keys-file FILE   one API key per line ('#' comments)\n"
@@ -94,7 +124,9 @@ static const char usage[] =
     "  --segment-bytes N      segment size before rotation\n"
     "                         [CAUSEWAY_SEGMENT_BYTES] (default 64M)\n"
     "  --queue-bytes N        analysis queue cap; ingest waits (then 503)\n"
-    "                         when full [CAUSEWAY_QUEUE_BYTES] (default 256M)\n"
+    "                         when full [CAUSEWAY_SERVER_QUEUE_BYTES]\n"
+    "                         (default 256M; CAUSEWAY_QUEUE_BYTES is the\n"
+    "                         SDK's send queue and is ignored here)\n"
     "  --threads N            HTTP worker threads [CAUSEWAY_THREADS]\n"
     "                         (default 48)\n"
     "  --max-subscribers N    live-push connections at once\n"
@@ -105,6 +137,27 @@ static const char usage[] =
     "                         the critical path [CAUSEWAY_KEEP_EVENTS]\n"
     "                         (default 0: memory holds shadow state only;\n"
     "                         1 costs about 90 bytes per access event)\n"
+    "  --header-timeout-ms N  whole time a request head may take to arrive,\n"
+    "                         and a kept-alive connection may stay idle\n"
+    "                         [CAUSEWAY_HEADER_TIMEOUT_MS] (default 10000)\n"
+    "  --body-timeout-ms N    whole time a request body may take to arrive\n"
+    "                         (then 408), 0 = none [CAUSEWAY_BODY_TIMEOUT_MS]\n"
+    "                         (default 60000)\n"
+    "  --max-client-connections N  connections one client address may\n"
+    "                         hold (more get 503 before their head is read),\n"
+    "                         0 = no cap; behind a proxy, cap there instead\n"
+    "                         [CAUSEWAY_MAX_CLIENT_CONNECTIONS] (default 32)\n"
+    "  --slow-db-ms N         a DB call this slow is an anomaly\n"
+    "                         [CAUSEWAY_SLOW_DB_MS] (default 500)\n"
+    "  --slow-http-ms N       the same for HTTP calls and served requests\n"
+    "                         [CAUSEWAY_SLOW_HTTP_MS] (default 1000)\n"
+    "  --slow-span-ms N       the same for spans [CAUSEWAY_SLOW_SPAN_MS]\n"
+    "                         (default 1000)\n"
+    "  --lock-wait-ms N       a lock wait this long is an anomaly\n"
+    "                         [CAUSEWAY_LOCK_WAIT_MS] (default 500)\n"
+    "  --retry-storm N/MS     N retries of one site within MS ms are a\n"
+    "                         retry storm [CAUSEWAY_RETRY_STORM]\n"
+    "                         (default 10/1000)\n"
     "  --help                 print this help\n"
     "  --version              print the version\n";
 
@@ -245,8 +298,43 @@ static int apply(cw_config *c, const opt *o, const char *v, char *err,
     memcpy(base + o->off, &xi, sizeof xi);
     return 0;
   }
+  case T_MS: {
+    uint64_t ns;
+    if (cw__anomaly_parse_ms(v, &ns))
+      return fail(err, errsz, o->flag, v,
+                  "expected milliseconds, 1 to 1000000000");
+    memcpy(base + o->off, &ns, sizeof ns);
+    return 0;
+  }
+  case T_STORM:
+    if (cw__anomaly_parse_storm(v, &c->retry_storm, &c->retry_window_ns))
+      return fail(err, errsz, o->flag, v,
+                  "expected N/MS, e.g. 10/1000 (10 retries within 1000 ms)");
+    return 0;
   }
   return -1;
+}
+
+/* The default viewer directory: an installed collector
+ * (PREFIX/bin/causeway-server) serves PREFIX/share/causeway/viewer, found
+ * relative to its own executable so that the install prefix can move; a
+ * collector run from its build tree serves the source tree's viewer/. */
+static void default_viewer(char *out, size_t cap) {
+  char exe[PATH_MAX], path[PATH_MAX + 64];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) {
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash) {
+      *slash = '\0';
+      struct stat sb;
+      snprintf(path, sizeof path, "%s/%s", exe, CW_INSTALLED_VIEWER_REL);
+      if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+          realpath(path, out) != NULL && strlen(out) < cap)
+        return;
+    }
+  }
+  snprintf(out, cap, "%s", CW_DEFAULT_VIEWER_DIR);
 }
 
 static void defaults(cw_config *c) {
@@ -254,10 +342,7 @@ static void defaults(cw_config *c) {
   snprintf(c->listen_host, sizeof c->listen_host, "127.0.0.1");
   c->listen_port = 7070;
   snprintf(c->data_dir, sizeof c->data_dir, "causeway-data");
-#ifdef CW_DEFAULT_VIEWER_DIR
-  /* The viewer of the source tree the collector was built from. */
-  snprintf(c->viewer_dir, sizeof c->viewer_dir, "%s", CW_DEFAULT_VIEWER_DIR);
-#endif
+  default_viewer(c->viewer_dir, sizeof c->viewer_dir);
   c->max_body = 16u << 20;
   c->max_batch_events = 1u << 20;
   c->segment_bytes = 64u << 20;
@@ -266,15 +351,30 @@ static void defaults(cw_config *c) {
   c->max_subscribers = 8;
   c->fsync = 1;
   c->keep_events = 0;
+  c->header_timeout_ms = 10000;
+  c->body_timeout_ms = 60000;
+  c->max_client_conns = 32;
+}
+
+int cw__config_is_loopback(const char *host) {
+  return !strncmp(host, "127.", 4) || !strcmp(host, "localhost") ||
+         !strcmp(host, "::1") || !strcmp(host, "[::1]");
 }
 
 int cw__config_load(cw_config *c, int argc, char **argv, char *err,
                     size_t errsz) {
   defaults(c);
   size_t nopts = sizeof opts / sizeof opts[0];
+  /* Keys that were asked for (a key flag or variable, even an empty one)
+   * must yield at least one key: an empty "$CAUSEWAY_KEY" must never turn
+   * authentication off. */
+  int keys_asked = 0;
   for (size_t i = 0; i < nopts; i++) {
     const char *v = getenv(opts[i].env);
-    if (v && *v && apply(c, &opts[i], v, err, errsz))
+    int is_key = opts[i].type == T_KEY || opts[i].type == T_KEYFILE;
+    if (v && is_key)
+      keys_asked = 1;
+    if (v && (*v || is_key) && apply(c, &opts[i], v, err, errsz))
       return -1;
   }
   int env_keys = c->nkeys > 0, cli_keys = 0;
@@ -306,21 +406,35 @@ int cw__config_load(cw_config *c, int argc, char **argv, char *err,
     }
     if (!o)
       return fail(err, errsz, "option", arg, "unknown (see --help)");
-    if ((o->type == T_KEY || o->type == T_KEYFILE) && env_keys && !cli_keys) {
-      c->nkeys = 0; /* flags replace keys from the environment */
+    if ((o->type == T_KEY || o->type == T_KEYFILE) && !cli_keys) {
+      if (env_keys)
+        c->nkeys = 0; /* flags replace keys from the environment */
       cli_keys = 1;
+      keys_asked = 1;
     }
     if (apply(c, o, val, err, errsz))
       return -1;
   }
+  if (keys_asked && c->nkeys == 0)
+    return fail(err, errsz, "API keys", "",
+                "--api-key, --api-keys-file or their variable was given but "
+                "holds no key; refusing to start without authentication "
+                "(leave them out entirely to run without keys)");
   if (c->rate_burst <= 0)
     c->rate_burst = c->rate_limit * 2 > 1 ? c->rate_limit * 2 : 1;
   if (c->threads < 4)
     c->threads = 4;
+  if (c->header_timeout_ms < 100)
+    c->header_timeout_ms = 100;
   if (c->max_body < 64)
     return fail(err, errsz, "--max-body", "", "must be at least 64 bytes");
   if (c->segment_bytes < 4096)
     c->segment_bytes = 4096;
+  const char *old_q = getenv("CAUSEWAY_QUEUE_BYTES");
+  if (old_q && *old_q && !getenv("CAUSEWAY_SERVER_QUEUE_BYTES"))
+    fprintf(stderr, "causeway-server: CAUSEWAY_QUEUE_BYTES is the SDK's send "
+                    "queue and is ignored here; the analysis queue is "
+                    "--queue-bytes or CAUSEWAY_SERVER_QUEUE_BYTES\n");
   if (c->queue_bytes < (1u << 20))
     c->queue_bytes = 1u << 20;
   return 0;

@@ -32,6 +32,13 @@ typedef struct cw_config {
   int max_subscribers;       /* live-push (SSE) connections */
   int fsync;                 /* 1: fdatasync before acknowledging */
   int keep_events;           /* audit trails and critical path */
+  int header_timeout_ms;     /* whole request head (and keep-alive idle) */
+  int body_timeout_ms;       /* whole request body, 0 = none */
+  int max_client_conns;      /* connections per client address, 0 = off */
+  /* Anomaly thresholds (docs/detection.md 10); 0 = the engine default. */
+  uint64_t slow_db_ns, slow_http_ns, slow_span_ns, lock_wait_ns;
+  uint32_t retry_storm;     /* retries of one site ... */
+  uint64_t retry_window_ns; /* ... within this window */
 } cw_config;
 
 /* Fills defaults, then the environment, then argv.
@@ -39,6 +46,10 @@ typedef struct cw_config {
  * a usage error (message in err). */
 int cw__config_load(cw_config *c, int argc, char **argv, char *err,
                     size_t errsz);
+
+/* 1 when the listen host is a loopback address (127.0.0.0/8, localhost,
+ * ::1): only local processes can connect. */
+int cw__config_is_loopback(const char *host);
 
 /* The --help text. */
 const char *cw__config_usage(void);

@@ -105,8 +105,8 @@ static int split_native(cw_ingest *g, const uint8_t *body, size_t len, int lz4,
       q->raw = cw__lz4_frame_decompress(body + off, len - off, room,
                                         &q->raw_len, &consumed, &err);
       if (!q->raw) {
-        int big = strstr(err.msg, "larger than") != NULL;
-        int oom = strstr(err.msg, "out of memory") != NULL;
+        int big = err.code == CW_DERR_TOO_BIG;
+        int oom = err.code == CW_DERR_NOMEM;
         snprintf(r->msg, sizeof r->msg, "batch %zu (body offset %zu): %s", n,
                  off, err.msg);
         status = r->status = big ? 413 : oom ? 503 : 400;
@@ -143,7 +143,7 @@ static int split_native(cw_ingest *g, const uint8_t *body, size_t len, int lz4,
     total_raw += q->raw_len;
     if (cw__native_check(q->raw, q->raw_len, g->max_batch_events, &q->info,
                          &err)) {
-      int big = strstr(err.msg, "--max-batch-events") != NULL;
+      int big = err.code == CW_DERR_TOO_BIG;
       snprintf(r->msg, sizeof r->msg, "batch %zu: offset %llu: %s", n - 1,
                (unsigned long long)err.offset, err.msg);
       status = r->status = big ? 413 : 400;

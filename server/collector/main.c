@@ -32,6 +32,13 @@ int main(int argc, char **argv) {
     fprintf(stderr, "causeway-server: %s\n", err);
     return 1;
   }
+  if (cfg.nkeys == 0 && !cw__config_is_loopback(cfg.listen_host))
+    fprintf(stderr,
+            "causeway-server: WARNING: NO API KEYS and listening on %s, not "
+            "a loopback address: anyone who can reach it can send events and "
+            "read every finding. Set --api-key or --api-keys-file "
+            "(docs/security.md).\n",
+            cfg.listen_host);
   printf("listening on %s:%d\n", cfg.listen_host, cw__server_port(s));
   fflush(stdout);
   int sig = 0;

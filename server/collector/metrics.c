@@ -8,7 +8,7 @@
 const char *cw__refusal_name(cw_refusal r) {
   static const char *const names[CW_REFUSE_COUNT_] = {
       "malformed",    "too_large",  "unsupported_encoding", "unauthorized",
-      "rate_limited", "overloaded", "store_error"};
+      "rate_limited", "overloaded", "store_error",          "timeout"};
   return (unsigned)r < CW_REFUSE_COUNT_ ? names[r] : "unknown";
 }
 
@@ -19,6 +19,13 @@ static unsigned long long ld(const atomic_uint_fast64_t *a) {
 static void head(cw_sbuf *o, const char *name, const char *type,
                  const char *help) {
   cw__sbuf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A value that only grows while the collector runs (name ends in _total). */
+static void counter(cw_sbuf *o, const char *name, const char *help,
+                    unsigned long long v) {
+  head(o, name, "counter", help);
+  cw__sbuf_printf(o, "%s %llu\n", name, v);
 }
 
 static void gauge(cw_sbuf *o, const char *name, const char *help,
@@ -84,8 +91,8 @@ void cw__metrics_render(const cw_metrics *m, const cw_metrics_gauges *g,
   head(o, "causeway_analysis_lag_seconds", "gauge",
        "Age of the oldest batch waiting for the analysis.");
   cw__sbuf_printf(o, "causeway_analysis_lag_seconds %.6f\n", g->lag_seconds);
-  gauge(o, "causeway_analysed_events_total",
-        "Events handed to the analysis engine.", g->fed_events);
+  counter(o, "causeway_analysed_events_total",
+          "Events handed to the analysis engine.", g->fed_events);
   gauge(o, "causeway_pending_events",
         "Events the engine holds until the events their clocks name arrive.",
         g->pending_events);
@@ -97,11 +104,13 @@ void cw__metrics_render(const cw_metrics *m, const cw_metrics_gauges *g,
       "causeway_findings{kind=\"racy_location_pairs\"} %llu\n"
       "causeway_findings{kind=\"potential_deadlocks\"} %llu\n"
       "causeway_findings{kind=\"deadlocks\"} %llu\n"
-      "causeway_findings{kind=\"contended_locks\"} %llu\n",
+      "causeway_findings{kind=\"contended_locks\"} %llu\n"
+      "causeway_findings{kind=\"anomalies\"} %llu\n",
       (unsigned long long)g->races, (unsigned long long)g->racy_variables,
       (unsigned long long)g->racy_location_pairs,
       (unsigned long long)g->potential_deadlocks,
-      (unsigned long long)g->deadlocks, (unsigned long long)g->contended_locks);
+      (unsigned long long)g->deadlocks, (unsigned long long)g->contended_locks,
+      (unsigned long long)g->anomalies);
   gauge(o, "causeway_analysis_exact",
         "1 when no analysis bound changed or may have changed a count "
         "(summary.exact).",
@@ -116,8 +125,8 @@ void cw__metrics_render(const cw_metrics *m, const cw_metrics_gauges *g,
         g->store_segments);
   gauge(o, "causeway_store_records", "Batches in the store.", g->store_records);
   gauge(o, "causeway_store_events", "Events in the store.", g->store_events);
-  gauge(o, "causeway_store_commits_total",
-        "Group commits (fdatasync calls) since start.", g->store_commits);
+  counter(o, "causeway_store_commits_total",
+          "Group commits (fdatasync calls) since start.", g->store_commits);
   gauge(o, "causeway_store_repaired_bytes",
         "Torn bytes cut from the last segment at startup.",
         g->store_repaired_bytes);

@@ -20,6 +20,7 @@ typedef enum cw_refusal {
   CW_REFUSE_RATE_LIMITED,  /* 429 */
   CW_REFUSE_OVERLOADED,    /* 503 analysis queue full / in flight */
   CW_REFUSE_STORE_ERROR,   /* 500 the store could not write */
+  CW_REFUSE_TIMEOUT,       /* 408 body later than --body-timeout-ms */
   CW_REFUSE_COUNT_
 } cw_refusal;
 
@@ -49,6 +50,7 @@ typedef struct cw_metrics_gauges {
   uint64_t races, racy_variables, racy_location_pairs, potential_deadlocks;
   uint64_t exact, analysis_cut; /* summary.exact; sum of its cut counts */
   uint64_t deadlocks, contended_locks, invalid_events, pending_events;
+  uint64_t anomalies;
   uint64_t lost_events;
   const uint64_t *raceway_skips; /* per cw_skip_reason */
   const char *const *raceway_skip_names;

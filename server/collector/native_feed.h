@@ -1,8 +1,8 @@
 /*
- * native_feed: turns one decoded native batch (sdk/format) into engine
- * events (server/analysis), and validates batches on the ingest path with
- * exactly the same per-event rules, so what ingest counts as accepted is
- * what the analysis receives.
+ * native_feed: feeds one decoded native batch (sdk/format) to the engine
+ * through the mapping the CLI uses too (server/input/cw_native_map.h), and
+ * validates batches on the ingest path with exactly the same per-event
+ * rules, so what ingest counts as accepted is what the analysis receives.
  *
  * Thread-safety: a cw_feed is used by one thread (the analysis thread);
  * cw__native_check is reentrant.
@@ -15,17 +15,8 @@
 
 #include "cw_analysis.h"
 #include "cw_format.h"
+#include "cw_native_map.h"
 #include "traces.h"
-
-/* Why an event of an otherwise valid batch is not analysed. */
-typedef enum cw_reject_reason {
-  CW_REJ_UNKNOWN_KIND = 0, /* a kind this collector does not know */
-  CW_REJ_UNKNOWN_ACTOR,    /* actor, or an actor in its clock, undefined */
-  CW_REJ_COUNT_
-} cw_reject_reason;
-
-/* @return "unknown_kind" or "unknown_actor". */
-const char *cw__reject_reason_name(cw_reject_reason r);
 
 /* What cw__native_check found in one uncompressed batch. */
 typedef struct cw_native_info {

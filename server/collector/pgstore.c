@@ -66,8 +66,12 @@ static int exec_ok(PGconn *c, const char *sql, char *err, size_t errsz) {
 }
 
 static int migrate(PGconn *c, char *err, size_t errsz) {
-  /* Serialize concurrent starts with an advisory lock. */
-  if (exec_ok(c, "SELECT pg_advisory_lock(7607001)", err, errsz) ||
+  /* "CREATE TABLE IF NOT EXISTS" on an existing table raises a NOTICE,
+   * which libpq prints to stderr at every start: this session only reports
+   * warnings and errors. Serialize concurrent starts with an advisory
+   * lock. */
+  if (exec_ok(c, "SET client_min_messages TO warning", err, errsz) ||
+      exec_ok(c, "SELECT pg_advisory_lock(7607001)", err, errsz) ||
       exec_ok(c,
               "CREATE TABLE IF NOT EXISTS causeway_schema "
               "(version integer NOT NULL)",

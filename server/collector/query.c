@@ -4,9 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "query.h"
 
-#ifdef CW_HAVE_REPORT
 #include "cw_report.h"
-#endif
 
 #include <errno.h>
 #include <stdio.h>
@@ -93,6 +91,9 @@ int cw__query_parse(const char *qs, cw_query *q, char *msg, size_t msgsz) {
         bad = 1;
       else
         memcpy(q->service, val, strlen(val) + 1);
+    } else if (!strcmp(key, "kind")) {
+      q->anomaly_kind = (int)cw__anomaly_kind_parse(val);
+      bad = q->anomaly_kind == 0;
     } else if (!strcmp(key, "severity")) {
       if (!strcmp(val, "error"))
         q->severity = CW_SEV_ERROR;
@@ -128,104 +129,42 @@ json_t *cw__q_actor_obj(cw_engine *e, cw_actor_id a) {
                    cw__q_str(e, cw__engine_actor_service(e, a)));
 }
 
-json_t *cw__query_summary(cw_engine *e) {
-  cw_summary s;
-  cw__engine_summary(e, &s);
-  json_t *o = json_pack(
-      "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "events",
-      (json_int_t)s.events, "racy_variables", (json_int_t)s.racy_variables,
-      "racy_location_pairs", (json_int_t)s.racy_location_pairs, "race_groups",
-      (json_int_t)s.race_groups, "potential_deadlocks",
-      (json_int_t)s.potential_deadlocks, "deadlocks", (json_int_t)s.deadlocks,
-      "contended_locks", (json_int_t)s.contended_locks, "invalid_events",
-      (json_int_t)s.invalid_events, "lost_events", (json_int_t)s.lost_events,
-      "pending_events", (json_int_t)s.pending_events);
-  if (o) {
-    json_object_set_new(o, "exact", json_boolean(s.exact));
-    json_object_set_new(o, "search_truncated",
-                        json_integer((json_int_t)s.search_truncated));
-    json_object_set_new(o, "instances_cut",
-                        json_integer((json_int_t)s.instances_cut));
-    json_object_set_new(o, "handoffs_cut",
-                        json_integer((json_int_t)s.handoffs_cut));
-    json_object_set_new(o, "early_orders",
-                        json_integer((json_int_t)s.early_orders));
-    json_object_set_new(o, "retired_skips",
-                        json_integer((json_int_t)s.retired_skips));
-  }
-  return o;
+json_t *cw__query_summary(cw_engine *e, const void *input_stats) {
+  cw_findings f;
+  json_t *j = NULL;
+  if (cw__findings_collect(&f, e, NULL, (const cw_input_stats *)input_stats) ==
+      0)
+    j = cw__report_summary_json(&f);
+  cw__findings_free(&f);
+  return j;
 }
 
-static json_t *access_json(cw_engine *e, const cw_access *a) {
-  json_t *o = cw__q_actor_obj(e, a->actor);
-  json_object_set_new(o, "location", cw__q_str(e, a->loc));
-  json_object_set_new(o, "access", json_string(a->is_write ? "write" : "read"));
-  json_object_set_new(o, "atomic", json_boolean(a->is_atomic));
-  if (a->val_flags & CW_AEF_VAL_INT)
-    json_object_set_new(o, "value", json_integer(a->val_int));
-  else if (a->val_flags & CW_AEF_VAL_STR)
-    json_object_set_new(o, "value", cw__q_str(e, a->val_str));
-  json_t *locks = json_array();
-  for (uint32_t i = 0; i < a->nlocks; i++)
-    json_array_append_new(locks, cw__q_str(e, a->locks[i]));
-  json_object_set_new(o, "locks", locks);
-  json_object_set_new(o, "seq", json_integer((json_int_t)a->seq));
-  return o;
+/* The report's item serializers (cw_report_json.c): one shape per finding
+ * for the CLI and every collector route. */
+static json_t *checked(json_t *j, int bad) {
+  if (bad) {
+    json_decref(j);
+    return NULL;
+  }
+  return j;
 }
 
 json_t *cw__q_race_json(cw_engine *e, const cw_race_group *g) {
-  return json_pack("{s:o,s:o,s:o,s:s,s:I,s:o,s:o}", "variable",
-                   cw__q_str(e, g->var), "loc1", cw__q_str(e, g->loc1), "loc2",
-                   cw__q_str(e, g->loc2), "severity",
-                   g->severity == CW_SEV_ERROR ? "error" : "warning", "count",
-                   (json_int_t)g->count, "first", access_json(e, &g->first),
-                   "second", access_json(e, &g->second));
+  int bad = 0;
+  json_t *j = cw__report_race_json(e, g, &bad);
+  return checked(j, bad);
 }
 
 json_t *cw__q_deadlock_json(cw_engine *e, const cw_deadlock *d) {
-  json_t *edges = json_array();
-  for (uint32_t i = 0; i < d->n; i++) {
-    const cw_cycle_edge *x = &d->edges[i];
-    json_t *o = cw__q_actor_obj(e, x->actor);
-    json_object_set_new(o, "holds", cw__q_str(e, x->held));
-    json_object_set_new(o, "requests", cw__q_str(e, x->requested));
-    json_object_set_new(o, "location", cw__q_str(e, x->loc));
-    json_object_set_new(o, "seq", json_integer((json_int_t)x->seq));
-    json_array_append_new(edges, o);
-  }
-  json_t *o =
-      json_pack("{s:I,s:o}", "length", (json_int_t)d->n, "cycle", edges);
-  if (d->actual) {
-    json_object_set_new(o, "active", json_boolean(d->active));
-    const char *how = cw__deadlock_end_name(d->ended);
-    if (!d->active && how)
-      json_object_set_new(o, "ended", json_string(how));
-  }
-  return o;
+  int bad = 0;
+  json_t *j = cw__report_deadlock_json(e, d, &bad);
+  return checked(j, bad);
 }
 
 json_t *cw__q_lock_json(cw_engine *e, const cw_lock_stats *l) {
-  json_t *top = json_array();
-  for (uint32_t i = 0; i < l->ntop; i++)
-    json_array_append_new(
-        top, json_pack("{s:o,s:I,s:I}", "location", cw__q_str(e, l->top[i].loc),
-                       "contended", (json_int_t)l->top[i].contended, "wait_ns",
-                       (json_int_t)l->top[i].wait_ns));
-  json_t *o = json_pack("{s:o,s:I,s:I}", "lock", cw__q_str(e, l->lock),
-                        "acquisitions", (json_int_t)l->acquisitions,
-                        "contended", (json_int_t)l->contended);
-  json_object_set_new(
-      o, "wait_ns",
-      json_pack("{s:I,s:I,s:I,s:I}", "total", (json_int_t)l->wait_total_ns,
-                "p50", (json_int_t)l->wait_p50_ns, "p99",
-                (json_int_t)l->wait_p99_ns, "max", (json_int_t)l->wait_max_ns));
-  json_object_set_new(
-      o, "hold_ns",
-      json_pack("{s:I,s:I,s:I,s:I}", "total", (json_int_t)l->hold_total_ns,
-                "p50", (json_int_t)l->hold_p50_ns, "p99",
-                (json_int_t)l->hold_p99_ns, "max", (json_int_t)l->hold_max_ns));
-  json_object_set_new(o, "top_locations", top);
-  return o;
+  int bad = 0;
+  json_t *j = cw__report_lock_json(e, l, &bad);
+  return checked(j, bad);
 }
 
 json_t *cw__q_page(json_t *items, uint64_t total, const cw_query *q) {
@@ -284,33 +223,29 @@ json_t *cw__query_locks(cw_engine *e, const cw_query *q) {
   return cw__q_page(items, total, q);
 }
 
+json_t *cw__query_anomalies(cw_engine *e, const cw_query *q) {
+  const cw_anomaly *a;
+  size_t n = cw__engine_anomalies(e, &a);
+  json_t *items = json_array();
+  uint64_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (q->anomaly_kind && (int)a[i].kind != q->anomaly_kind)
+      continue;
+    if (q->service[0] &&
+        strcmp(cw__engine_str(e, a[i].service), q->service) != 0)
+      continue;
+    if (total >= q->offset && total < q->offset + q->limit)
+      json_array_append_new(items, cw__report_anomaly_json(e, &a[i], i));
+    total++;
+  }
+  json_t *r = cw__q_page(items, total, q);
+  json_object_set_new(r, "thresholds", cw__report_anomaly_thresholds(e));
+  return r;
+}
+
 json_t *cw__query_findings(cw_engine *e, const void *input_stats) {
-#ifdef CW_HAVE_REPORT
   /* The CLI's report writer: the same JSON as `causeway check --json`. */
   return cw__report_json(e, (const cw_input_stats *)input_stats);
-#else
-  (void)input_stats;
-#endif
-  json_t *races = json_array(), *pot = json_array(), *act = json_array(),
-         *locks = json_array();
-  const cw_race_group *g;
-  size_t n = cw__engine_races(e, &g);
-  for (size_t i = 0; i < n; i++)
-    json_array_append_new(races, cw__q_race_json(e, &g[i]));
-  const cw_deadlock *d;
-  n = cw__engine_potential_deadlocks(e, &d);
-  for (size_t i = 0; i < n; i++)
-    json_array_append_new(pot, cw__q_deadlock_json(e, &d[i]));
-  n = cw__engine_deadlocks(e, &d);
-  for (size_t i = 0; i < n; i++)
-    json_array_append_new(act, cw__q_deadlock_json(e, &d[i]));
-  const cw_lock_stats *l;
-  n = cw__engine_locks(e, &l);
-  for (size_t i = 0; i < n; i++)
-    json_array_append_new(locks, cw__q_lock_json(e, &l[i]));
-  return json_pack("{s:o,s:o,s:o,s:o,s:o}", "summary", cw__query_summary(e),
-                   "races", races, "potential_deadlocks", pot, "deadlocks", act,
-                   "locks", locks);
 }
 
 json_t *cw__query_variables(cw_engine *e, const cw_query *q) {

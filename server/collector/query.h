@@ -23,6 +23,7 @@ typedef struct cw_query {
   int active_only;    /* deadlocks: only those still blocked */
   int contended_only; /* locks: only contended ones */
   char service[128];  /* traces: only those touching this service */
+  int anomaly_kind;   /* anomalies: a cw_anomaly_kind, 0 = any */
   int sync;           /* analyse every acknowledged batch before answering */
 } cw_query;
 
@@ -30,21 +31,22 @@ typedef struct cw_query {
  * @return 0, or -1 with a message for a bad parameter. */
 int cw__query_parse(const char *qs, cw_query *q, char *msg, size_t msgsz);
 
-/* The "summary" object: events, racy_variables, racy_location_pairs,
- * race_groups, potential_deadlocks, deadlocks, contended_locks (the CLI
- * report's keys) plus invalid_events, lost_events, pending_events. */
-json_t *cw__query_summary(cw_engine *e);
+/* The "summary" object, exactly the CLI report's (cw__report_summary_json).
+ * input_stats: the analyzer's cw_input_stats or NULL. */
+json_t *cw__query_summary(cw_engine *e, const void *input_stats);
 
 /* {"summary":..., "races":[...], "potential_deadlocks":[...],
- *  "deadlocks":[...], "locks":[...]} with every list complete: the CLI's
- * JSON report (server/report) when this build has it, else a local builder
- * with the same keys. input_stats: the analyzer's cw_input_stats or NULL. */
+ *  "deadlocks":[...], "locks":[...], "input":{...}}: the CLI's JSON report
+ * (server/report). input_stats: the analyzer's cw_input_stats or NULL. */
 json_t *cw__query_findings(cw_engine *e, const void *input_stats);
 
 /* Paged lists: {"total":N, "offset":O, "limit":L, "items":[...]}. */
 json_t *cw__query_races(cw_engine *e, const cw_query *q);
 json_t *cw__query_deadlocks(cw_engine *e, const cw_query *q, int actual);
 json_t *cw__query_locks(cw_engine *e, const cw_query *q);
+/* GET /v1/anomalies: anomaly groups in their stable order, filtered by
+ * kind and service, with "thresholds". */
+json_t *cw__query_anomalies(cw_engine *e, const cw_query *q);
 /* Variables seen, in order of first access (paged; `variable` filters by
  * substring). */
 json_t *cw__query_variables(cw_engine *e, const cw_query *q);

@@ -119,6 +119,7 @@ static int index_one(cw_traces *t, cw_engine *e, json_t *ev) {
     te.duration_ns = (uint64_t)(ms * 1e6);
   te.object = sym(e, object);
   te.loc = sym(e, loc);
+  te.service = service;
   cw__traces_add(t, id, service, &te);
   return 1;
 }

@@ -23,7 +23,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *reason(int status) {
   switch (status) {
@@ -37,6 +42,8 @@ static const char *reason(int status) {
     return "Not Found";
   case 405:
     return "Method Not Allowed";
+  case 408:
+    return "Request Timeout";
   case 413:
     return "Payload Too Large";
   case 415:
@@ -78,6 +85,10 @@ void cw__http_send(struct mg_connection *c, int status, const char *ctype,
     mg_write(c, body, len);
 }
 
+void cw__http_close_after(struct mg_connection *c) {
+  mg_disable_connection_keep_alive(c);
+}
+
 void cw__http_json(struct mg_connection *c, int status, json_t *v,
                    const char *extra) {
   char *txt = v ? json_dumps(v, JSON_COMPACT) : NULL;
@@ -104,10 +115,26 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Reads the whole body into a new buffer (free it), at most max bytes.
- * @return 0, 413 when too large, 400 when the client stopped early. */
-static int read_body(struct mg_connection *c, uint64_t max, uint8_t **out,
-                     size_t *len) {
+static int read_body_inner(struct mg_connection *c, uint64_t max, uint8_t **out,
+                           size_t *len);
+
+/* Reads the whole body into a new buffer (free it), at most max bytes,
+ * within --body-timeout-ms in all. @return 0, 413 when too large, 408 when
+ * late, 400 when the client stopped early. */
+static int read_body(cw_server *s, struct mg_connection *c, uint64_t max,
+                     uint8_t **out, size_t *len) {
+  cw__reqlimits_body_begin(s->lim, c);
+  int st = read_body_inner(c, max, out, len);
+  if (cw__reqlimits_body_end(s->lim, c) && st) {
+    free(*out);
+    *out = NULL;
+    st = 408;
+  }
+  return st;
+}
+
+static int read_body_inner(struct mg_connection *c, uint64_t max, uint8_t **out,
+                           size_t *len) {
   const struct mg_request_info *ri = mg_get_request_info(c);
   *out = NULL;
   *len = 0;
@@ -172,7 +199,10 @@ static int gate(cw_server *s, struct mg_connection *c, int raceway) {
     if (!key || cw__auth_match((const char(*)[256])s->cfg.keys, s->cfg.nkeys,
                                key, klen) < 0) {
       atomic_fetch_add(&s->m.refusals[CW_REFUSE_UNAUTHORIZED], 1);
-      const char *h = "WWW-Authenticate: Bearer realm=\"causeway\"\r\n";
+      /* Answer at once and close: the body is never read. */
+      cw__http_close_after(c);
+      const char *h = "WWW-Authenticate: Bearer realm=\"causeway\"\r\n"
+                      "Connection: close\r\n";
       if (raceway)
         cw__http_json(c, 401,
                       json_pack("{s:b,s:n,s:s}", "success", 0, "data", "error",
@@ -189,7 +219,8 @@ static int gate(cw_server *s, struct mg_connection *c, int raceway) {
   if (wait) {
     atomic_fetch_add(&s->m.refusals[CW_REFUSE_RATE_LIMITED], 1);
     char h[64];
-    snprintf(h, sizeof h, "Retry-After: %d\r\n", wait);
+    snprintf(h, sizeof h, "Retry-After: %d\r\nConnection: close\r\n", wait);
+    cw__http_close_after(c);
     cw__http_error(c, 429, "rate limit exceeded", h);
     return 429;
   }
@@ -200,19 +231,22 @@ static int gate(cw_server *s, struct mg_connection *c, int raceway) {
  * @return 0, or the status to answer with, its message and extra header. */
 static int ingest_body(cw_server *s, struct mg_connection *c, uint8_t **body,
                        size_t *len, const char **msg, const char **extra) {
-  int st = read_body(c, s->cfg.max_body, body, len);
+  int st = read_body(s, c, s->cfg.max_body, body, len);
   if (!st) {
     atomic_fetch_add(&s->m.ingest_bytes, *len);
     return 0;
   }
   atomic_fetch_add(&s->m.refusals[st == 413   ? CW_REFUSE_TOO_LARGE
+                                  : st == 408 ? CW_REFUSE_TIMEOUT
                                   : st == 400 ? CW_REFUSE_MALFORMED
                                               : CW_REFUSE_OVERLOADED],
                    1);
   *msg = st == 413   ? "body larger than --max-body"
+         : st == 408 ? "body not received within --body-timeout-ms"
          : st == 400 ? "body shorter than Content-Length"
                      : "out of memory";
-  *extra = st == 413 ? "Connection: close\r\n" : NULL;
+  *extra = "Connection: close\r\n";
+  cw__http_close_after(c); /* what is left of the body is never read */
   return st;
 }
 
@@ -232,7 +266,9 @@ static int h_events(cw_server *s, struct mg_connection *c) {
     lz4 = 1;
   else if (enc && *enc && strcasecmp(enc, "identity")) {
     atomic_fetch_add(&s->m.refusals[CW_REFUSE_ENCODING], 1);
-    cw__http_error(c, 415, "Content-Encoding must be lz4 or identity", NULL);
+    cw__http_close_after(c);
+    cw__http_error(c, 415, "Content-Encoding must be lz4 or identity",
+                   "Connection: close\r\n");
     return 415;
   }
   uint8_t *body;
@@ -282,7 +318,9 @@ static int h_raceway(cw_server *s, struct mg_connection *c) {
   const char *enc = mg_get_header(c, "Content-Encoding");
   if (enc && *enc && strcasecmp(enc, "identity")) {
     atomic_fetch_add(&s->m.refusals[CW_REFUSE_ENCODING], 1);
-    raceway_answer(c, 415, "unsupported Content-Encoding", NULL);
+    cw__http_close_after(c);
+    raceway_answer(c, 415, "unsupported Content-Encoding",
+                   "Connection: close\r\n");
     return 415;
   }
   uint8_t *body;
@@ -351,6 +389,7 @@ static int h_metrics(cw_server *s, struct mg_connection *c) {
                    sum.early_orders + sum.retired_skips;
   g.deadlocks = sum.deadlocks;
   g.contended_locks = sum.contended_locks;
+  g.anomalies = sum.anomalies;
   g.invalid_events = sum.invalid_events;
   g.pending_events = sum.pending_events;
   g.lost_events = sum.lost_events;
@@ -389,7 +428,8 @@ static int h_query(cw_server *s, struct mg_connection *c, const char *path) {
   if (!strcmp(path, "/v1/findings"))
     v = cw__query_findings(e, cw__analyzer_input_stats(s->an));
   else if (!strcmp(path, "/v1/summary"))
-    v = json_pack("{s:o}", "summary", cw__query_summary(e));
+    v = json_pack("{s:o}", "summary",
+                  cw__query_summary(e, cw__analyzer_input_stats(s->an)));
   else if (!strcmp(path, "/v1/races"))
     v = cw__query_races(e, &q);
   else if (!strcmp(path, "/v1/deadlocks"))
@@ -398,6 +438,8 @@ static int h_query(cw_server *s, struct mg_connection *c, const char *path) {
     v = cw__query_deadlocks(e, &q, 0);
   else if (!strcmp(path, "/v1/locks"))
     v = cw__query_locks(e, &q);
+  else if (!strcmp(path, "/v1/anomalies"))
+    v = cw__query_anomalies(e, &q);
   else if (!strcmp(path, "/v1/services"))
     v = cw__query_services(e, cw__analyzer_traces(s->an));
   else if (!strcmp(path, "/v1/traces"))
@@ -509,13 +551,48 @@ method:
 static int handler(struct mg_connection *c, void *ud) {
   cw_server *s = ud;
   atomic_fetch_add(&s->m.requests, 1);
+  cw__reqlimits_learn(c);
   return route(s, c);
+}
+
+static int on_init_connection(const struct mg_connection *c, void **data) {
+  cw_server *s = mg_get_user_data(mg_get_context(c));
+  cw__reqlimits_conn_open(s->lim, c, data);
+  return 0;
+}
+
+static void on_connection_close(const struct mg_connection *c) {
+  cw_server *s = mg_get_user_data(mg_get_context(c));
+  cw__reqlimits_conn_close(s->lim, c);
 }
 
 static int log_message(const struct mg_connection *c, const char *msg) {
   (void)c;
   (void)msg;
   return 1; /* quiet: errors are answered, not logged per request */
+}
+
+/* One GET /healthz to ourselves over loopback, so that reqlimits learns
+ * how to read a new connection's client address. */
+static void self_request(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return;
+  struct timeval tv = {2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  static const char req[] = "GET /healthz HTTP/1.0\r\n\r\n";
+  char buf[512];
+  if (!connect(fd, (struct sockaddr *)&a, sizeof a) &&
+      send(fd, req, sizeof req - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof req - 1))
+    while (recv(fd, buf, sizeof buf, 0) > 0)
+      ;
+  close(fd);
 }
 
 int cw__server_start(const cw_config *c, cw_server **out, char *err,
@@ -527,11 +604,20 @@ int cw__server_start(const cw_config *c, cw_server **out, char *err,
     return -1;
   }
   s->cfg = *c;
-  cw_analyzer_opts ao = {c->queue_bytes, 0, c->keep_events};
+  cw_analyzer_opts ao = {.queue_bytes = c->queue_bytes,
+                         .keep_events = c->keep_events,
+                         .slow_db_ns = c->slow_db_ns,
+                         .slow_http_ns = c->slow_http_ns,
+                         .slow_span_ns = c->slow_span_ns,
+                         .lock_wait_ns = c->lock_wait_ns,
+                         .retry_storm = c->retry_storm,
+                         .retry_window_ns = c->retry_window_ns};
   s->an = cw__analyzer_new(&ao);
   s->dedup = cw__dedup_new(65536);
   s->rl = cw__ratelimit_new(c->rate_limit, c->rate_burst, 4096);
-  if (!s->an || !s->dedup || !s->rl) {
+  cw_reqlimits_opts lo = {c->max_client_conns, c->body_timeout_ms};
+  s->lim = cw__reqlimits_new(&lo);
+  if (!s->an || !s->dedup || !s->rl || !s->lim) {
     snprintf(err, errsz, "out of memory");
     goto fail;
   }
@@ -560,9 +646,13 @@ int cw__server_start(const cw_config *c, cw_server **out, char *err,
     goto fail;
   }
   mg_init_library(0);
-  char ports[96], threads[16];
+  char ports[96], threads[16], head_ms[16];
   snprintf(ports, sizeof ports, "%s:%d", c->listen_host, c->listen_port);
   snprintf(threads, sizeof threads, "%d", c->threads + c->max_subscribers);
+  /* civetweb bounds the whole request head by request_timeout_ms (and by
+   * keep_alive_timeout_ms for later requests on a connection, idle time
+   * included); the body deadline is reqlimits'. */
+  snprintf(head_ms, sizeof head_ms, "%d", c->header_timeout_ms);
   const char *opts[] = {"listening_ports",
                         ports,
                         "num_threads",
@@ -570,9 +660,9 @@ int cw__server_start(const cw_config *c, cw_server **out, char *err,
                         "enable_keep_alive",
                         "yes",
                         "keep_alive_timeout_ms",
-                        "30000",
+                        head_ms,
                         "request_timeout_ms",
-                        "30000",
+                        head_ms,
                         "enable_directory_listing",
                         "no",
                         "tcp_nodelay",
@@ -581,6 +671,8 @@ int cw__server_start(const cw_config *c, cw_server **out, char *err,
   struct mg_callbacks cb;
   memset(&cb, 0, sizeof cb);
   cb.log_message = log_message;
+  cb.init_connection = on_init_connection;
+  cb.connection_close = on_connection_close;
   s->ctx = mg_start(&cb, s, opts);
   if (!s->ctx) {
     snprintf(err, errsz, "cannot listen on %s", ports);
@@ -590,6 +682,7 @@ int cw__server_start(const cw_config *c, cw_server **out, char *err,
   struct mg_server_port sp[4];
   int np = mg_get_server_ports(s->ctx, 4, sp);
   s->port = np > 0 ? sp[0].port : c->listen_port;
+  self_request(s->port); /* arms the per-client cap (reqlimits) */
   *out = s;
   return 0;
 fail:
@@ -616,6 +709,7 @@ void cw__server_stop(cw_server *s) {
   cw__store_close(s->store);
   cw__dedup_free(s->dedup);
   cw__ratelimit_free(s->rl);
+  cw__reqlimits_free(s->lim);
   if (s->ctx)
     mg_exit_library();
   free(s);

@@ -17,6 +17,7 @@
 #include "ingest.h"
 #include "metrics.h"
 #include "ratelimit.h"
+#include "reqlimits.h"
 #include "store.h"
 
 typedef struct cw_server cw_server;
@@ -29,6 +30,7 @@ struct cw_server {
   cw_analyzer *an;
   cw_dedup *dedup;
   cw_ratelimit *rl;
+  cw_reqlimits *lim;
   cw_ingest ingest;
   cw_pgstore *pg;
   cw_metrics m;
@@ -47,6 +49,10 @@ void cw__http_json(struct mg_connection *c, int status, json_t *v,
 /* Sends {"error": msg}. */
 void cw__http_error(struct mg_connection *c, int status, const char *msg,
                     const char *extra);
+
+/* Ends the connection after this response: the rest of an unread request
+ * body is never read (a refused request must not hold a worker). */
+void cw__http_close_after(struct mg_connection *c);
 
 /* GET /v1/stream (server-sent events). @return the HTTP status. */
 int cw__sse_handle(cw_server *s, struct mg_connection *c);

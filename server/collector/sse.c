@@ -51,7 +51,7 @@ int cw__sse_handle(cw_server *s, struct mg_connection *c) {
     cw__analyzer_stats(s->an, &st);
     if (st.generation != last_gen) {
       cw_engine *e = cw__analyzer_lock(s->an);
-      json_t *sum = cw__query_summary(e);
+      json_t *sum = cw__query_summary(e, cw__analyzer_input_stats(s->an));
       cw__analyzer_unlock(s->an);
       ok = send_frame(c, "events",
                       json_pack("{s:I,s:I,s:I}", "analysed",

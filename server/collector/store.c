@@ -10,12 +10,23 @@
  * Layout: each segment starts with the 8-byte magic "CWSEG001"; each record
  * is a 16-byte header {u32 len, u32 crc32c, u8 type, u8 0, u16 0,
  * u32 nevents} (little-endian) followed by `len` payload bytes. The CRC
- * covers header bytes 8..15 and the payload. On open, the first record of
- * the last segment that is short, oversized or fails its CRC marks a torn
- * write: the segment is truncated there (repair) and writing resumes after
- * it. A bad record in an older segment ends that segment's replay and is
- * counted, never fatal. Retention deletes whole segments, oldest first, and
- * never the one being written.
+ * covers header bytes 8..15 and the payload. On open, a record that is
+ * short, oversized or fails its CRC starts a damaged region: the scan
+ * resynchronises at the next offset where a whole record checks out, so
+ * every valid record after the damage is kept. Each damaged region is
+ * logged (segment, offset, length, why) and copied to DIR/damaged/ for
+ * inspection. Damage at the end of the last segment is a torn write: the
+ * segment is truncated there (repair) and writing resumes after it.
+ * Retention deletes whole segments, oldest first, and never the one being
+ * written.
+ *
+ * WRITE FAILURES. A record is acknowledged only when it was written and
+ * synced after a valid segment header. Any failed write cuts the partial
+ * record; when the file's state is then unknown (the cut, the seek, the
+ * sync or a new segment's header failed) the writer drops that segment as
+ * the write target (deleting a new segment that has no header) and starts a
+ * fresh one at the next append. Every failure is logged to stderr once per
+ * run of failures, and again when writing works again.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "store.h"
@@ -23,6 +34,7 @@
 #include "crc32c.h"
 
 #include <dirent.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -66,8 +78,28 @@ struct cw_store {
   pthread_cond_t work, done;
   waiter *head, *tail;
   int stop;
+  int group_failed; /* a sync during this group failed */
+  int failing;      /* in a run of write failures (logged once) */
   cw_store_stats st;
 };
+
+/* One line to stderr: the collector's only log of storage faults. */
+static void store_log(const char *fmt, ...) {
+  char line[1400];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "causeway-server: store: %s\n", line);
+}
+
+/* Logs a write failure (once per run of failures). */
+static void write_failed(cw_store *s, const char *what, int err) {
+  if (!s->failing)
+    store_log("%s: %s; ingest is refused (500) until writes succeed again",
+              what, strerror(err));
+  s->failing = 1;
+}
 
 static void put32(uint8_t *p, uint32_t v) {
   p[0] = (uint8_t)v;
@@ -149,11 +181,84 @@ static int list_segments(cw_store *s, char *err, size_t errsz) {
   return rc;
 }
 
-/* Scans one segment, replaying its good records. Sets *good_end to the end
- * of the last good record. @return 0, or -1 when the callback failed. */
-static int scan_segment(cw_store *s, segment *sg, cw_store_replay_fn fn,
-                        void *ud, uint64_t *good_end, int *bad, char *err,
-                        size_t errsz) {
+/* Checks the record at off. @return NULL when it is whole and its CRC
+ * matches (*len set), else why it is not. */
+static const char *check_record(const uint8_t *m, size_t size, size_t off,
+                                uint32_t *len_out) {
+  if (size - off < HDR_LEN)
+    return "short record header";
+  const uint8_t *h = m + off;
+  uint32_t len = get32(h);
+  if (len > CW_STORE_MAX_RECORD || len > size - off - HDR_LEN)
+    return "record length beyond the segment end";
+  if (h[9] || h[10] || h[11])
+    return "reserved header bytes not zero";
+  uint32_t crc = cw__crc32c(0, h + 8, 8);
+  crc = cw__crc32c(crc, h + HDR_LEN, len);
+  if (crc != get32(h + 4))
+    return "CRC mismatch";
+  *len_out = len;
+  return NULL;
+}
+
+/* The first offset >= from where a whole record of a known type checks
+ * out, or size. */
+static size_t resync(const uint8_t *m, size_t size, size_t from) {
+  uint32_t len;
+  for (size_t off = from; off + HDR_LEN <= size; off++) {
+    const uint8_t *h = m + off;
+    if ((h[8] != CW_STORE_NATIVE && h[8] != CW_STORE_RACEWAY) || h[9] ||
+        h[10] || h[11])
+      continue;
+    if (!check_record(m, size, off, &len))
+      return off;
+  }
+  return size;
+}
+
+/* Logs a damaged region [off, end) of a segment and keeps a copy of its
+ * bytes in DIR/damaged/ (once: an existing copy is left alone). */
+static void report_damage(cw_store *s, const segment *sg, const uint8_t *m,
+                          size_t off, size_t end, const char *why,
+                          int torn_tail) {
+  char copy[1200];
+  snprintf(copy, sizeof copy, "%s/damaged/seg-%06u-at-%zu.bin", s->dir, sg->no,
+           off);
+  mkdirat(s->dirfd, "damaged", 0755);
+  int fd = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  const char *kept = copy;
+  if (fd >= 0) {
+    size_t done = 0;
+    while (done < end - off) {
+      ssize_t w = write(fd, m + off + done, end - off - done);
+      if (w <= 0) {
+        kept = "(copy failed)";
+        break;
+      }
+      done += (size_t)w;
+    }
+    close(fd);
+  } else if (errno != EEXIST) {
+    kept = "(copy failed)";
+  }
+  if (torn_tail)
+    store_log("seg-%06u.cwlog: torn tail of %zu bytes at offset %zu (%s) cut; "
+              "copy in %s",
+              sg->no, end - off, off, why, kept);
+  else
+    store_log("seg-%06u.cwlog: dropped %zu damaged bytes at offset %zu (%s), "
+              "resumed at the next valid record (offset %zu); copy in %s",
+              sg->no, end - off, off, why, end, kept);
+}
+
+/* Scans one segment, replaying its good records and resynchronising after
+ * damage. Sets *good_end to the end of the last good record and *bad to the
+ * number of damaged regions before it (a damaged tail of the last segment
+ * is not counted: it is a torn write, cut by the caller).
+ * @return 0, or -1 when the callback failed. */
+static int scan_segment(cw_store *s, segment *sg, int last,
+                        cw_store_replay_fn fn, void *ud, uint64_t *good_end,
+                        int *bad, char *err, size_t errsz) {
   char path[1100];
   seg_path(s, sg->no, path, sizeof path);
   *good_end = 0;
@@ -170,9 +275,8 @@ static int scan_segment(cw_store *s, segment *sg, cw_store_replay_fn fn,
     return -1;
   }
   size_t size = (size_t)sb.st_size;
-  if (size < SEG_MAGIC_LEN) {
+  if (size == 0) {
     close(fd);
-    *bad = size > 0; /* an empty or torn-at-creation segment */
     return 0;
   }
   uint8_t *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -182,31 +286,36 @@ static int scan_segment(cw_store *s, segment *sg, cw_store_replay_fn fn,
     return -1;
   }
   int rc = 0;
-  if (memcmp(m, SEG_MAGIC, SEG_MAGIC_LEN) != 0) {
-    *bad = 1;
-    munmap(m, size);
-    return 0;
+  size_t off = 0;
+  if (size >= SEG_MAGIC_LEN && !memcmp(m, SEG_MAGIC, SEG_MAGIC_LEN)) {
+    off = SEG_MAGIC_LEN;
+    *good_end = off;
+  } else {
+    size_t nx = resync(m, size, 0);
+    if (nx == size && last) {
+      report_damage(s, sg, m, 0, size, "no segment header", 1);
+      munmap(m, size);
+      return 0;
+    }
+    report_damage(s, sg, m, 0, nx, "no segment header", 0);
+    (*bad)++;
+    off = nx;
   }
-  size_t off = SEG_MAGIC_LEN;
-  *good_end = off;
   while (off < size) {
-    if (size - off < HDR_LEN) {
-      *bad = 1;
-      break;
+    uint32_t len = 0;
+    const char *why = check_record(m, size, off, &len);
+    if (why) {
+      size_t nx = resync(m, size, off + 1);
+      if (nx == size && last) {
+        report_damage(s, sg, m, off, size, why, 1);
+        break;
+      }
+      report_damage(s, sg, m, off, nx, why, 0);
+      (*bad)++;
+      off = nx;
+      continue;
     }
     const uint8_t *h = m + off;
-    uint32_t len = get32(h);
-    if (len > CW_STORE_MAX_RECORD || len > size - off - HDR_LEN || h[9] ||
-        h[10] || h[11]) {
-      *bad = 1;
-      break;
-    }
-    uint32_t crc = cw__crc32c(0, h + 8, 8);
-    crc = cw__crc32c(crc, h + HDR_LEN, len);
-    if (crc != get32(h + 4)) {
-      *bad = 1;
-      break;
-    }
     cw_store_rec rec = {h[8], get32(h + 12), h + HDR_LEN, len, NULL, 0};
     if (fn && fn(ud, &rec)) {
       snprintf(err, errsz, "%s: replay stopped at offset %zu", path, off);
@@ -223,6 +332,10 @@ static int scan_segment(cw_store *s, segment *sg, cw_store_replay_fn fn,
   return rc;
 }
 
+/* Opens the last listed segment for appending at `size`; a segment shorter
+ * than its header gets a fresh header. On failure nothing is left open and
+ * a segment file without a valid header is deleted, so no record can ever
+ * be written behind a missing header. */
 static int open_current(cw_store *s, uint64_t size, char *err, size_t errsz) {
   char path[1100];
   segment *sg = &s->segs[s->nsegs - 1];
@@ -235,40 +348,67 @@ static int open_current(cw_store *s, uint64_t size, char *err, size_t errsz) {
   if (size < SEG_MAGIC_LEN) {
     if (ftruncate(s->fd, 0) ||
         pwrite(s->fd, SEG_MAGIC, SEG_MAGIC_LEN, 0) != SEG_MAGIC_LEN ||
-        (s->o.fsync && fdatasync(s->fd))) {
-      snprintf(err, errsz, "%s: %s", path, strerror(errno));
+        (s->o.fsync && (fdatasync(s->fd) || fsync(s->dirfd)))) {
+      int e = errno ? errno : EIO;
+      snprintf(err, errsz, "%s: writing the segment header: %s", path,
+               strerror(e));
+      close(s->fd);
+      s->fd = -1;
+      unlink(path);
+      errno = e;
       return -1;
     }
     size = SEG_MAGIC_LEN;
-    if (s->o.fsync)
-      fsync(s->dirfd);
   }
   if (lseek(s->fd, (off_t)size, SEEK_SET) < 0) {
     snprintf(err, errsz, "%s: %s", path, strerror(errno));
+    close(s->fd);
+    s->fd = -1;
     return -1;
   }
   sg->bytes = size;
   return 0;
 }
 
-/* Starts a new segment after the current one. Called by the writer. */
-static int rotate(cw_store *s) {
-  char err[256];
-  uint32_t no = s->segs[s->nsegs - 1].no + 1;
-  if (s->o.fsync && fdatasync(s->fd))
-    return -1;
+/* Gives up the current segment as a write target: the next append starts
+ * a new segment. With `sync`, what this group wrote there is synced first
+ * (a failure fails the whole group). */
+static void drop_current(cw_store *s, int sync) {
+  if (s->fd < 0)
+    return;
+  if (sync && s->o.fsync && fdatasync(s->fd)) {
+    s->group_failed = 1;
+    write_failed(s, "syncing a segment", errno);
+  }
   close(s->fd);
   s->fd = -1;
+}
+
+/* Starts a new segment after the last one. Called by the writer. */
+static int rotate(cw_store *s) {
+  char err[1200];
+  uint32_t no = s->segs[s->nsegs - 1].no + 1;
+  drop_current(s, 1); /* this group's records there must be durable too */
   pthread_mutex_lock(&s->mu);
   int rc = push_seg(s, no);
   if (rc == 0)
     s->st.segments++;
   pthread_mutex_unlock(&s->mu);
-  if (rc)
+  if (rc) {
+    write_failed(s, "starting a new segment", ENOMEM);
     return -1;
-  if (open_current(s, 0, err, sizeof err))
+  }
+  if (open_current(s, 0, err, sizeof err)) {
+    write_failed(s, err, errno);
+    pthread_mutex_lock(&s->mu);
+    s->nsegs--;
+    s->st.segments--;
+    pthread_mutex_unlock(&s->mu);
     return -1;
+  }
+  pthread_mutex_lock(&s->mu);
   s->st.bytes += SEG_MAGIC_LEN;
+  pthread_mutex_unlock(&s->mu);
   return 0;
 }
 
@@ -302,7 +442,8 @@ static void apply_retention(cw_store *s) {
 static int write_record(cw_store *s, const cw_store_rec *r) {
   segment *sg = &s->segs[s->nsegs - 1];
   uint64_t need = HDR_LEN + r->len;
-  if (sg->bytes > SEG_MAGIC_LEN && sg->bytes + need > s->o.segment_bytes) {
+  if (s->fd < 0 ||
+      (sg->bytes > SEG_MAGIC_LEN && sg->bytes + need > s->o.segment_bytes)) {
     if (rotate(s))
       return -1;
     sg = &s->segs[s->nsegs - 1];
@@ -322,9 +463,17 @@ static int write_record(cw_store *s, const cw_store_rec *r) {
     if (w < 0 && errno == EINTR)
       continue;
     if (w <= 0) {
-      /* Cut the partial record so the log stays well-formed. */
-      if (ftruncate(s->fd, (off_t)sg->bytes) == 0)
-        lseek(s->fd, (off_t)sg->bytes, SEEK_SET);
+      int e = w < 0 ? errno : ENOSPC;
+      char what[1200];
+      seg_path(s, sg->no, what, sizeof what);
+      size_t wl = strlen(what);
+      snprintf(what + wl, sizeof what - wl, ": appending a record");
+      write_failed(s, what, e);
+      /* Cut the partial record so the log stays well-formed; when even
+       * that fails, write no more into this segment. */
+      if (ftruncate(s->fd, (off_t)sg->bytes) ||
+          lseek(s->fd, (off_t)sg->bytes, SEEK_SET) < 0)
+        drop_current(s, 1);
       return -1;
     }
     left -= (size_t)w;
@@ -359,17 +508,28 @@ static void *writer_main(void *arg) {
     waiter *group = s->head;
     s->head = s->tail = NULL;
     pthread_mutex_unlock(&s->mu);
+    s->group_failed = 0;
+    int all_ok = 1;
     for (waiter *w = group; w; w = w->next) {
       w->rc = 0;
       for (size_t i = 0; i < w->n && w->rc == 0; i++)
         if (write_record(s, &w->recs[i]))
           w->rc = -1;
+      all_ok &= w->rc == 0;
     }
-    int sync_rc = s->o.fsync ? fdatasync(s->fd) : 0;
+    if (s->o.fsync && s->fd >= 0 && fdatasync(s->fd)) {
+      write_failed(s, "syncing the current segment", errno);
+      s->group_failed = 1;
+      drop_current(s, 0); /* its page cache state is unknown now */
+    }
+    if (all_ok && !s->group_failed && s->failing) {
+      store_log("writes succeed again");
+      s->failing = 0;
+    }
     pthread_mutex_lock(&s->mu);
     s->st.commits++;
     for (waiter *w = group; w; w = w->next) {
-      if (sync_rc)
+      if (s->group_failed)
         w->rc = -1;
       w->done = 1;
     }
@@ -468,19 +628,19 @@ int cw__store_open(const cw_store_opts *o, cw_store_replay_fn fn, void *ud,
   for (size_t i = 0; i < s->nsegs; i++) {
     uint64_t good_end;
     int bad;
-    if (scan_segment(s, &s->segs[i], fn, ud, &good_end, &bad, err, errsz))
+    int last = i + 1 == s->nsegs;
+    if (scan_segment(s, &s->segs[i], last, fn, ud, &good_end, &bad, err, errsz))
       goto fail;
+    s->st.corrupt_records += (uint64_t)bad;
     char path[1100];
     seg_path(s, s->segs[i].no, path, sizeof path);
     struct stat sb;
     uint64_t size = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
-    if (i + 1 == s->nsegs) {
+    if (last) {
       last_end = good_end;
       if (size > good_end)
-        s->st.repaired_bytes += size - (good_end ? good_end : 0);
+        s->st.repaired_bytes += size - good_end;
     } else {
-      if (bad)
-        s->st.corrupt_records++;
       s->segs[i].bytes = size;
       s->st.bytes += size;
     }

@@ -56,13 +56,14 @@ typedef struct cw_store_stats {
   uint64_t events;
   uint64_t commits;          /* fdatasync groups */
   uint64_t repaired_bytes;   /* torn tail cut from the last segment */
-  uint64_t corrupt_records;  /* bad records found in older segments */
+  uint64_t corrupt_records;  /* damaged regions skipped (resynchronised) */
   uint64_t deleted_segments; /* by retention */
 } cw_store_stats;
 
-/* Opens the store: scans every segment, repairs a torn tail of the last one
- * (truncating it at the first bad record), replays each good record through
- * `fn` (may be NULL) and starts the writer thread.
+/* Opens the store: scans every segment, replays each good record through
+ * `fn` (may be NULL), skips damaged regions (resynchronising at the next
+ * valid record; each is logged to stderr and copied to DIR/damaged/), cuts
+ * a torn tail of the last segment and starts the writer thread.
  * @return 0, or -1 with a message in err. */
 int cw__store_open(const cw_store_opts *o, cw_store_replay_fn fn, void *ud,
                    cw_store **out, char *err, size_t errsz);

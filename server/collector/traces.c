@@ -10,6 +10,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "traces.h"
+#include "cw_format.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,39 @@ static void evict_oldest(cw_traces *t) {
   }
 }
 
+#define CALL_COUNTED 0x8000u /* http_recv whose call was counted */
+
+static int span_is(const uint8_t a[8], const uint8_t b[8]) {
+  static const uint8_t zero[8];
+  return memcmp(a, zero, 8) != 0 && memcmp(a, b, 8) == 0;
+}
+
+/* Counts the call an http_recv event answers: the caller's http_send event
+ * carries the span the callee names as its parent. Either may come first. */
+static void match_call(cw_traces *t, cw_trace *tr, cw_trace_event *ev) {
+  if (ev->kind == CW_EV_HTTP_RECV) {
+    for (uint32_t i = 0; i < tr->n; i++) {
+      const cw_trace_event *s = &tr->ev[i];
+      if (s->kind == CW_EV_HTTP_SEND && s->service != ev->service &&
+          span_is(s->span_id, ev->parent_span_id)) {
+        cw__traces_call(t, s->service, ev->service);
+        ev->flags |= CALL_COUNTED;
+        return;
+      }
+    }
+  } else if (ev->kind == CW_EV_HTTP_SEND) {
+    for (uint32_t i = 0; i < tr->n; i++) {
+      cw_trace_event *r = &tr->ev[i];
+      if (r->kind == CW_EV_HTTP_RECV && !(r->flags & CALL_COUNTED) &&
+          r->service != ev->service &&
+          span_is(ev->span_id, r->parent_span_id)) {
+        cw__traces_call(t, ev->service, r->service);
+        r->flags |= CALL_COUNTED;
+      }
+    }
+  }
+}
+
 void cw__traces_add(cw_traces *t, const uint8_t id[16], cw_sym service,
                     const cw_trace_event *ev) {
   static const uint8_t zero[16];
@@ -131,7 +165,9 @@ void cw__traces_add(cw_traces *t, const uint8_t id[16], cw_sym service,
     tr->ev = ne;
     tr->cap = nc;
   }
-  tr->ev[tr->n++] = *ev;
+  tr->ev[tr->n] = *ev;
+  match_call(t, tr, &tr->ev[tr->n]);
+  tr->n++;
   t->kept_events++;
   while (t->kept_events > CW_TRACES_MAX_EVENTS && t->oldest < t->created) {
     if ((int32_t)(t->oldest % CW_TRACES_MAX) == s)

@@ -28,6 +28,7 @@ typedef struct cw_trace_event {
   uint8_t status_known;
   uint16_t flags;
   cw_actor_id actor;
+  cw_sym service; /* the actor's own service */
   cw_sym object, loc, detail;
   int64_t wall_ns;
   uint64_t duration_ns;
@@ -64,7 +65,10 @@ void cw__traces_free(cw_traces *t);
 /* Records one event of a trace. */
 void cw__traces_add(cw_traces *t, const uint8_t trace_id[16], cw_sym service,
                     const cw_trace_event *ev);
-/* Counts a call from service `from` into service `to` (from != to). */
+/* Counts a call from service `from` into service `to` (from != to).
+ * cw__traces_add counts one per http_recv event whose parent span is an
+ * http_send span of another service in the same trace, whichever of the
+ * two arrives first. */
 void cw__traces_call(cw_traces *t, cw_sym from, cw_sym to);
 
 /* Traces, newest first: *out gets up to cap pointers (borrowed), skipping

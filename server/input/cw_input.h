@@ -53,6 +53,7 @@ typedef struct cw_input_stats {
   uint64_t batches;         /* native batches / Raceway batches */
   uint64_t truncated_files; /* native files with a truncated last frame */
   uint64_t unknown_kinds;   /* native events of a kind this build skips */
+  uint64_t unknown_actors;  /* native events naming an undefined actor */
 } cw_input_stats;
 
 /* @return the stable name of a skip reason ("unknown_kind"...). */
@@ -198,6 +199,10 @@ int cw__native_decode_buf(const uint8_t *buf, size_t len, cw_engine *e,
  * it. Native lock events of such resources are fed without CW_AEF_CLOCK_ONLY.
  */
 int cw__lock_is_shared_resource(const char *name, size_t len);
+/* @return non-zero when a native lock name is global (not scoped to its
+ * process): shared resources and the HTTP glue's "http-call:<span>" waits.
+ * Other lock names are scoped to their process (docs/detection.md). */
+int cw__lock_is_global(const char *name, size_t len);
 
 /* Events native inputs may hold back, in total, to restore sequence order
  * (split over the files, at least 64 Ki each; ~150 B per held event). */

@@ -34,6 +34,55 @@ int cw__loc_split(const char *loc, size_t *file_len, unsigned long *line) {
   return 1;
 }
 
+unsigned cw__gate_bits(const cw_findings *f) {
+  return f->ctx && f->ctx->fail_on_set ? f->ctx->fail_on : CW_FAIL_DEFAULT;
+}
+
+int cw__gate_race(const cw_findings *f, const cw_race_group *g) {
+  unsigned b = cw__gate_bits(f);
+  return (b & CW_FAIL_RACE) ||
+         ((b & CW_FAIL_RACE_ERROR) && g->severity == CW_SEV_ERROR);
+}
+
+int cw__gate_cycle(const cw_findings *f, const cw_deadlock *d) {
+  return (cw__gate_bits(f) & (d->actual ? CW_FAIL_DEADLOCK : CW_FAIL_POTENTIAL))
+             ? 1
+             : 0;
+}
+
+int cw__gate_anomaly(const cw_findings *f, const cw_anomaly *a) {
+  (void)a;
+  return (cw__gate_bits(f) & CW_FAIL_ANOMALY) ? 1 : 0;
+}
+
+const char *cw__gate_incomplete(const cw_findings *f) {
+  if (f->ctx && f->ctx->no_trace)
+    return "no trace was written: the command is not instrumented with the "
+           "causeway SDK, or was not run; nothing was checked";
+  if (f->sum.events == 0)
+    return "no events were read: the input is empty; nothing was checked";
+  if (f->in && f->in->truncated_files && !(f->ctx && f->ctx->allow_incomplete))
+    return "an input is truncated (its last frame is cut off): events after "
+           "the cut were not checked";
+  return NULL;
+}
+
+int cw__gate_exit(const cw_findings *f) {
+  for (size_t i = 0; i < f->nraces; i++)
+    if (cw__gate_race(f, f->races[i]))
+      return 1;
+  for (size_t i = 0; i < f->npotential; i++)
+    if (cw__gate_cycle(f, f->potential[i]))
+      return 1;
+  for (size_t i = 0; i < f->ndeadlocks; i++)
+    if (cw__gate_cycle(f, f->deadlocks[i]))
+      return 1;
+  for (size_t i = 0; i < f->nanomalies; i++)
+    if (cw__gate_anomaly(f, &f->anomalies[i]))
+      return 1;
+  return cw__gate_incomplete(f) ? 2 : 0;
+}
+
 static int cmp_u64(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
   return x < y ? -1 : x > y;
@@ -97,6 +146,7 @@ int cw__findings_collect(cw_findings *f, const cw_engine *e,
     return -1;
   f->ndeadlocks = (size_t)k;
   f->nlocks = cw__engine_locks(e, &f->locks);
+  f->nanomalies = cw__engine_anomalies(e, &f->anomalies);
 
   if (f->suppressed) {
     /* Recount what is left; exact because groups carry their variable and

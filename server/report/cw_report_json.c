@@ -1,6 +1,7 @@
 /*
  * cw_report_json: the JSON report, {"summary":{...}, "races":[...],
- * "potential_deadlocks":[...], "deadlocks":[...], "locks":[...]}.
+ * "potential_deadlocks":[...], "deadlocks":[...], "locks":[...],
+ * "anomalies":[...]}.
  * The collector serves the same document at GET /v1/findings.
  */
 #include <stdlib.h>
@@ -23,25 +24,11 @@ json_t *cw__report_summary_json(const cw_findings *f) {
   json_t *o = json_object();
   if (!o)
     return NULL;
-  cw__jput(o, "events", u64(s->events), &bad);
-  cw__jput(o, "racy_variables", u64(s->racy_variables), &bad);
-  cw__jput(o, "racy_location_pairs", u64(s->racy_location_pairs), &bad);
-  cw__jput(o, "race_groups", u64(s->race_groups), &bad);
-  cw__jput(o, "potential_deadlocks", u64(s->potential_deadlocks), &bad);
-  cw__jput(o, "deadlocks", u64(s->deadlocks), &bad);
-  cw__jput(o, "contended_locks", u64(s->contended_locks), &bad);
-  cw__jput(o, "invalid_events", u64(s->invalid_events), &bad);
-  cw__jput(o, "lost_events", u64(s->lost_events), &bad);
-  cw__jput(o, "pending_events", u64(s->pending_events), &bad);
-  cw__jput(o, "forced_events", u64(s->forced_events), &bad);
-  cw__jput(o, "retired_actors", u64(s->retired_actors), &bad);
-  cw__jput(o, "active_deadlocks", u64(s->active_deadlocks), &bad);
+    /* The engine's counters (CW_SUMMARY_FIELDS), then the view's own. */
+#define PUT_(name) cw__jput(o, #name, u64(s->name), &bad);
+  CW_SUMMARY_FIELDS(PUT_)
+#undef PUT_
   cw__jput(o, "exact", json_boolean(s->exact), &bad);
-  cw__jput(o, "search_truncated", u64(s->search_truncated), &bad);
-  cw__jput(o, "instances_cut", u64(s->instances_cut), &bad);
-  cw__jput(o, "handoffs_cut", u64(s->handoffs_cut), &bad);
-  cw__jput(o, "early_orders", u64(s->early_orders), &bad);
-  cw__jput(o, "retired_skips", u64(s->retired_skips), &bad);
   cw__jput(o, "skipped_events", u64(f->in ? f->in->skipped_events : 0), &bad);
   cw__jput(o, "suppressed", u64(f->suppressed), &bad);
   if (bad) {
@@ -74,7 +61,8 @@ static json_t *access_json(const cw_engine *e, const cw_access *a, int *bad) {
   return o;
 }
 
-static json_t *race_json(const cw_engine *e, const cw_race_group *g, int *bad) {
+json_t *cw__report_race_json(const cw_engine *e, const cw_race_group *g,
+                             int *bad) {
   json_t *o = json_object();
   if (!o) {
     *bad = 1;
@@ -97,8 +85,8 @@ static json_t *race_json(const cw_engine *e, const cw_race_group *g, int *bad) {
   return o;
 }
 
-static json_t *deadlock_json(const cw_engine *e, const cw_deadlock *d,
-                             int *bad) {
+json_t *cw__report_deadlock_json(const cw_engine *e, const cw_deadlock *d,
+                                 int *bad) {
   json_t *o = json_object(), *cyc = json_array();
   if (!o || !cyc) {
     json_decref(o);
@@ -121,6 +109,7 @@ static json_t *deadlock_json(const cw_engine *e, const cw_deadlock *d,
     }
     cw__jadd(cyc, ed, bad);
   }
+  cw__jput(o, "length", u64(d->n), bad);
   cw__jput(o, "cycle", cyc, bad);
   if (d->actual) {
     cw__jput(o, "active", json_boolean(d->active), bad);
@@ -145,7 +134,8 @@ static json_t *stats_json(uint64_t total, uint64_t p50, uint64_t p99,
   return o;
 }
 
-static json_t *lock_json(const cw_engine *e, const cw_lock_stats *l, int *bad) {
+json_t *cw__report_lock_json(const cw_engine *e, const cw_lock_stats *l,
+                             int *bad) {
   json_t *o = json_object(), *top = json_array();
   if (!o || !top) {
     json_decref(o);
@@ -199,20 +189,24 @@ json_t *cw__report_json_findings(const cw_findings *f) {
   cw__jput(root, "summary", cw__report_summary_json(f), &bad);
   json_t *a = json_array();
   for (size_t i = 0; a && i < f->nraces; i++)
-    cw__jadd(a, race_json(e, f->races[i], &bad), &bad);
+    cw__jadd(a, cw__report_race_json(e, f->races[i], &bad), &bad);
   cw__jput(root, "races", a, &bad);
   a = json_array();
   for (size_t i = 0; a && i < f->npotential; i++)
-    cw__jadd(a, deadlock_json(e, f->potential[i], &bad), &bad);
+    cw__jadd(a, cw__report_deadlock_json(e, f->potential[i], &bad), &bad);
   cw__jput(root, "potential_deadlocks", a, &bad);
   a = json_array();
   for (size_t i = 0; a && i < f->ndeadlocks; i++)
-    cw__jadd(a, deadlock_json(e, f->deadlocks[i], &bad), &bad);
+    cw__jadd(a, cw__report_deadlock_json(e, f->deadlocks[i], &bad), &bad);
   cw__jput(root, "deadlocks", a, &bad);
   a = json_array();
   for (size_t i = 0; a && i < f->nlocks; i++)
-    cw__jadd(a, lock_json(e, &f->locks[i], &bad), &bad);
+    cw__jadd(a, cw__report_lock_json(e, &f->locks[i], &bad), &bad);
   cw__jput(root, "locks", a, &bad);
+  a = json_array();
+  for (size_t i = 0; a && i < f->nanomalies; i++)
+    cw__jadd(a, cw__report_anomaly_json(e, &f->anomalies[i], i), &bad);
+  cw__jput(root, "anomalies", a, &bad);
   json_t *in = json_object();
   if (in) {
     cw__jput(in, "skipped_reasons", skipped_json(f->in, &bad), &bad);

@@ -96,14 +96,14 @@ d = sys.argv[1]
 r = json.load(open(d + "/r.json"))
 s = r["summary"]
 for k in ("events", "racy_variables", "racy_location_pairs", "race_groups",
-          "potential_deadlocks", "deadlocks", "contended_locks"):
+          "potential_deadlocks", "deadlocks", "contended_locks", "anomalies"):
     assert isinstance(s[k], int), k
 assert len(r["races"]) == s["race_groups"] == 3
 sa = json.load(open(d + "/r.sarif"))
 assert sa["version"] == "2.1.0"
 run = sa["runs"][0]
 assert run["tool"]["driver"]["name"] == "causeway"
-assert [x["id"] for x in run["tool"]["driver"]["rules"]] == ["race", "potential-deadlock", "deadlock"]
+assert [x["id"] for x in run["tool"]["driver"]["rules"]] == ["race", "potential-deadlock", "deadlock", "anomaly"]
 assert len(run["results"]) == 3
 assert {x["level"] for x in run["results"]} == {"error", "warning"}
 for x in run["results"]:
@@ -142,8 +142,14 @@ expect 1 "run: race across two processes" "$CW" run -- sh -c \
 grep_in "$T/out" "3 racy location pairs" "run analysed both traces"
 expect 4 "run: command failure wins" "$CW" run -- sh -c \
   "'$GEN' '$A' \"\$CAUSEWAY_TRACE_DIR/a-1.cwt\"; exit 4"
-expect 0 "run: clean command, no traces" "$CW" run -- true
+# Nothing was checked: exit 2, and every report says so (issue 14).
+expect 2 "run: clean command, no traces" "$CW" run -- true
 grep_in "$T/err" "no trace was written" "run warns without traces"
+grep_in "$T/out" "ERROR: causeway: no trace was written" "text report says no trace"
+expect 2 "run: no traces, junit" "$CW" run --report junit -- true
+grep_in "$T/out" 'tests="1" failures="1"' "junit: one failing test without traces"
+grep_in "$T/out" '<failure type="incomplete-input" message="no trace was written' \
+  "junit: the failure says no trace was written"
 expect 0 "run: fail-on none" "$CW" run --fail-on none -- sh -c \
   "'$GEN' '$DATA/native-race/trace.cwspec' \"\$CAUSEWAY_TRACE_DIR/x-1.cwt\""
 expect 127 "run: missing command" "$CW" run -- "$T/no-such-command"
@@ -159,7 +165,7 @@ else
   rm -rf "$kept"
 fi
 # A run's trace directory is removed afterwards.
-expect 0 "run: dir removed" "$CW" run -- sh -c 'echo "$CAUSEWAY_TRACE_DIR" > '"$T/dir"
+expect 2 "run: dir removed" "$CW" run -- sh -c 'echo "$CAUSEWAY_TRACE_DIR" > '"$T/dir"
 n=$((n + 1)); [ -d "$(cat "$T/dir")" ] && { echo "FAIL: trace dir left behind"; fails=$((fails + 1)); }
 
 # ---- run with a program instrumented by the SDK (when it is built). The

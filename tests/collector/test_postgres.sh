@@ -102,4 +102,11 @@ start c
 wait_events "$URL_c" $WANT
 sc=$(summary "$URL_c")
 [ "$sc" = "$sa" ] || { echo "FAIL: rebuilt summary differs: $sc"; exit 1; }
+# Starting on an existing schema is quiet (no NOTICE from CREATE ... IF NOT
+# EXISTS); b and c started after a had created it.
+for n in a b c; do
+  if grep -q NOTICE "$W/$n/err"; then
+    cat "$W/$n/err"; echo "FAIL: collector $n printed a PostgreSQL NOTICE"; exit 1
+  fi
+done
 echo "PASS: two collectors share every event through PostgreSQL"

@@ -255,6 +255,7 @@ uint8_t *tl_native_batch(const tl_batch_spec *b, int compressed,
       cw_event_rec ev;
       memset(&ev, 0, sizeof ev);
       ev.kind = CW_EV_WRITE;
+      ev.flags = CW_EVF_SHARED; /* state shared by the senders' processes */
       ev.seq = b->first_seq + i;
       ev.actor = actor;
       ev.counter = b->first_counter + i;

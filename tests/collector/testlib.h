@@ -55,7 +55,8 @@ typedef struct tl_batch_spec {
   const char *service;    /* default "svc" */
   const char *instance;   /* default "i1" */
   const char *actor;      /* default "main" */
-  uint32_t nevents;       /* WRITE events on variable `var` */
+  uint32_t nevents;       /* WRITE events on variable `var`, a key
+                             shared by processes (CW_EVF_SHARED) */
   const char *var;        /* default "v" */
   uint64_t first_counter; /* counter of the first event (>= 1) */
   uint64_t first_seq;

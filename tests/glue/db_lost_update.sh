@@ -8,6 +8,10 @@
 #   unsafe, 2 threads (separate connections) -> race on accounts:X.balance
 #   unsafe, 2 processes                      -> race (across processes)
 #   safe (BEGIN IMMEDIATE / FOR UPDATE), 2 threads -> no race
+#   atomic single statements (UPDATE ... SET balance = balance + 10 WHERE
+#   id = ? AND balance >= 0), 2 threads and 2 processes -> no race: the
+#   statement's read and write are under the row's lock
+#   atomic statements mixed with an unsafe SELECT-then-UPDATE -> race
 #   safe, 2 processes, ordered by the lock resource alone -> no race
 #   safe, 2 processes, clocks carried through the database
 #   (CAUSEWAY_DB_CLOCK_TABLE=1)                   -> no race
@@ -22,7 +26,7 @@ fi
 X=("$BIN/glue_dbxfer" "$KIND" "$TARGET")
 C="$BIN/glue_check"
 
-for acct in alice bob carol dave erin; do
+for acct in alice bob carol dave erin frank gina hank; do
   CAUSEWAY_TRACE_FILE=$W/init.cwt "${X[@]}" init $acct
 done
 
@@ -62,4 +66,31 @@ CAUSEWAY_TRACE_FILE=$W/s2.cwt "${X[@]}" safe dave 1
 wait $P1
 analyse "$W/sprocs.json" "$W/s1.cwt" "$W/s2.cwt"
 $C "$W/sprocs.json" norace accounts:dave.balance
+# One statement that reads and writes the row is atomic: no race between
+# threads, nor between processes (ordered by the row-lock resource).
+CAUSEWAY_TRACE_FILE=$W/atomic.cwt "${X[@]}" atomic frank 3
+analyse "$W/atomic.json" "$W/atomic.cwt"
+$C "$W/atomic.json" norace accounts:frank.balance
+# ...because it was recorded as a locked read and write, not left out.
+"$CLI" dump "$W/atomic.cwt" >"$W/atomic.txt"
+for want in " read [a-z ]*accounts:frank.balance " \
+  " write [a-z ]*accounts:frank.balance " \
+  " lock_acquired db:[^ ]*:accounts:frank " " lock_release db:[^ ]*:accounts:frank "; do
+  grep -q "$want" "$W/atomic.txt" || { echo "FAIL: no '$want' in the atomic trace"; exit 1; }
+done
+CAUSEWAY_TRACE_FILE=$W/a1.cwt "${X[@]}" atomic gina 2 &
+P1=$!
+CAUSEWAY_TRACE_FILE=$W/a2.cwt "${X[@]}" atomic gina 2
+wait $P1
+analyse "$W/aprocs.json" "$W/a1.cwt" "$W/a2.cwt"
+$C "$W/aprocs.json" norace accounts:gina.balance
+
+# Atomic statements in one process, an unsafe read-then-update in another:
+# the unsafe SELECT reads outside the row lock, so it still races.
+CAUSEWAY_TRACE_FILE=$W/m1.cwt "${X[@]}" atomic hank 2 &
+P1=$!
+CAUSEWAY_TRACE_FILE=$W/m2.cwt "${X[@]}" unsafe hank 2
+wait $P1
+analyse "$W/mixed.json" "$W/m1.cwt" "$W/m2.cwt"
+$C "$W/mixed.json" race accounts:hank.balance
 echo "db_lost_update $KIND: ok"

@@ -15,7 +15,12 @@
  *       prints the summary counts.
  *   glue_check REPORT deadlock LOCK1 LOCK2 SERVICE1 SERVICE2
  *       an actual deadlock (wait-for cycle) whose edges name both locks
- *       and actors of both services.
+ *       and actors of both services; every edge's service is the one in
+ *       its actor's own name ("service#instance/..."), and every request
+ *       of an "http-call:" wait names a location (the call site).
+ *   glue_check SERVICES calls FROM>TO,...
+ *       GET /v1/services lists each FROM and TO with at least one actor
+ *       and a call edge FROM -> TO.
  *
  * Prints what it found; exits 0 when the expectation holds, 1 when not, 2
  * on bad input.
@@ -57,6 +62,51 @@ static int check_race(json_t *root, const char *var, const char *s1,
   return s1 ? named > 0 : groups > 0;
 }
 
+/* A service of /v1/services with at least one actor. */
+static int has_service(json_t *root, const char *name, size_t len) {
+  json_t *svcs = json_object_get(root, "services"), *s;
+  size_t i;
+  json_array_foreach(svcs, i, s) {
+    const char *n = sget(s, "service");
+    if (strlen(n) == len && !strncmp(n, name, len) &&
+        json_integer_value(json_object_get(s, "actors")) >= 1)
+      return 1;
+  }
+  return 0;
+}
+
+/* spec: "FROM>TO,FROM>TO". */
+static int check_calls(json_t *root, const char *spec) {
+  char *dump = json_dumps(root, JSON_COMPACT);
+  printf("services: %s\n", dump ? dump : "?");
+  free(dump);
+  for (const char *p = spec; *p;) {
+    size_t n = strcspn(p, ","), a = strcspn(p, ">");
+    if (a >= n)
+      return 0;
+    const char *to = p + a + 1;
+    size_t tl = n - a - 1;
+    if (!has_service(root, p, a) || !has_service(root, to, tl))
+      return 0;
+    json_t *calls = json_object_get(root, "calls"), *c;
+    size_t i;
+    int seen = 0;
+    json_array_foreach(calls, i, c) {
+      const char *f = sget(c, "from"), *t = sget(c, "to");
+      if (strlen(f) == a && !strncmp(f, p, a) && strlen(t) == tl &&
+          !strncmp(t, to, tl) &&
+          json_integer_value(json_object_get(c, "count")) >= 1)
+        seen = 1;
+    }
+    if (!seen)
+      return 0;
+    p += n;
+    if (*p == ',')
+      p++;
+  }
+  return 1;
+}
+
 static int check_deadlock(json_t *root, char **want) {
   json_t *dls = json_object_get(root, "deadlocks"), *d;
   size_t i;
@@ -70,6 +120,16 @@ static int check_deadlock(json_t *root, char **want) {
       const char *svc = sget(ed, "service");
       printf(" [%s (%s) holds %s, wants %s]", sget(ed, "actor"), svc, held,
              req);
+      const char *actor = sget(ed, "actor"), *hash = strchr(actor, '#');
+      if (!hash || strlen(svc) != (size_t)(hash - actor) ||
+          strncmp(actor, svc, strlen(svc)) != 0) {
+        printf(" <service %s is not the actor's own>", svc);
+        return 0;
+      }
+      if (!strncmp(req, "http-call:", 10) && !*sget(ed, "location")) {
+        printf(" <%s requested without a location>", req);
+        return 0;
+      }
       for (int w = 0; w < 2; w++)
         if (!strcmp(held, want[w]) || !strcmp(req, want[w]))
           seen[w] = 1;
@@ -141,6 +201,8 @@ int main(int argc, char **argv) {
     ok = !check_race(root, argv[3], NULL, NULL);
   } else if (!strcmp(what, "deadlock") && argc > 6) {
     ok = check_deadlock(root, argv + 3);
+  } else if (!strcmp(what, "calls") && argc == 4) {
+    ok = check_calls(root, argv[3]);
   } else {
     fprintf(stderr, "glue_check: bad expectation\n");
     json_decref(root);

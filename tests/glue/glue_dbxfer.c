@@ -7,9 +7,14 @@
  *           (auto-commit: a read-then-update, the classic lost update)
  *   safe:   the same inside BEGIN IMMEDIATE ... COMMIT (SQLite) or
  *           BEGIN; SELECT ... FOR UPDATE; ...; COMMIT (PostgreSQL)
+ *   atomic: auto-commit single statements that read and write the row:
+ *           UPDATE ... SET balance = balance + 10 WHERE id = ? AND
+ *           balance >= 0, then a guarded claim that reads in its WHERE and
+ *           writes blindly, UPDATE ... SET balance = 7 WHERE id = ? AND
+ *           balance = 7 (matches no row here: a read without a write)
  *
- *   glue_dbxfer sqlite PATH init|unsafe|safe ACCT [WORKERS]
- *   glue_dbxfer pq CONNINFO init|unsafe|safe ACCT [WORKERS]
+ *   glue_dbxfer sqlite PATH init|unsafe|safe|atomic ACCT [WORKERS]
+ *   glue_dbxfer pq CONNINFO init|unsafe|safe|atomic ACCT [WORKERS]
  *
  * Statements go through every wrapper kind: SQLite prepare/step/finalize
  * and exec; libpq exec, exec-with-params and prepared statements. State
@@ -27,7 +32,15 @@
 #include "causeway/db.h"
 
 static const char *target, *acct;
-static int safe;
+static int safe, atomic_mode;
+
+static const char *const atomic_sql[2] = {
+    "UPDATE accounts SET balance = balance + 10 WHERE id = ? AND balance >= 0",
+    "UPDATE accounts SET balance = 7 WHERE id = ? AND balance = 7"};
+static const char *const atomic_pq[2] = {
+    "UPDATE accounts SET balance = balance + 10 WHERE id = $1 AND "
+    "balance >= 0",
+    "UPDATE accounts SET balance = 7 WHERE id = $1 AND balance = 7"};
 static pthread_barrier_t start;
 
 /* ---- SQLite -------------------------------------------------------------- */
@@ -41,9 +54,25 @@ static int sq_exec(sqlite3 *db, const char *sql) {
   return rc == SQLITE_OK ? 0 : -1;
 }
 
+static int sq_atomic(sqlite3 *db) {
+  for (int k = 0; k < 2; k++) {
+    sqlite3_stmt *st = NULL;
+    if (cw_sqlite3_prepare_v2(db, atomic_sql[k], -1, &st, NULL) != SQLITE_OK)
+      return -1;
+    sqlite3_bind_text(st, 1, acct, -1, SQLITE_STATIC);
+    int rc = cw_sqlite3_step(st);
+    cw_sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+      return -1;
+  }
+  return 0;
+}
+
 static int sq_transfer(sqlite3 *db) {
   sqlite3_stmt *sel = NULL, *upd = NULL;
   int ok = 0;
+  if (atomic_mode)
+    return sq_atomic(db);
   if (safe && sq_exec(db, "BEGIN IMMEDIATE") != 0)
     return -1;
   if (cw_sqlite3_prepare_v2(db, "SELECT balance FROM accounts WHERE id = ?", -1,
@@ -110,6 +139,16 @@ static int pq_transfer(PGconn *c) {
   char bal[32];
   int ok = 0;
   PGresult *r;
+  if (atomic_mode) {
+    for (int k = 0; k < 2; k++) {
+      r = cw_PQexecParams(c, atomic_pq[k], 1, NULL, p1, NULL, NULL, 0);
+      ok = pq_ok(r, "atomic update");
+      PQclear(r);
+      if (!ok)
+        return -1;
+    }
+    return 0;
+  }
   if (safe) {
     r = cw_PQexec(c, "BEGIN");
     ok = pq_ok(r, "begin");
@@ -207,7 +246,8 @@ static void *worker(void *arg) {
 
 int main(int argc, char **argv) {
   if (argc < 5) {
-    fprintf(stderr, "usage: %s sqlite|pq TARGET init|unsafe|safe ACCT [N]\n",
+    fprintf(stderr,
+            "usage: %s sqlite|pq TARGET init|unsafe|safe|atomic ACCT [N]\n",
             argv[0]);
     return 2;
   }
@@ -227,6 +267,7 @@ int main(int argc, char **argv) {
     rc = use_pq ? pq_init() : sq_init();
   } else {
     safe = strcmp(argv[3], "safe") == 0;
+    atomic_mode = strcmp(argv[3], "atomic") == 0;
     pthread_t t[8];
     int res[8];
     pthread_barrier_init(&start, NULL, (unsigned)n);

@@ -70,10 +70,12 @@ static int ledger_balance(struct mg_connection *conn, void *cbdata) {
   if (put && b && glue_query_var(conn, "value", value, sizeof value) == 0)
     *b = v = strtol(value, NULL, 10);
   pthread_mutex_unlock(&store_mu);
+  /* The ledger's balance is state the api reads and writes through HTTP:
+   * shared by the two processes, so both record it as shared. */
   if (put)
-    CW_WRITE_INT(key, v);
+    CW_WRITE_SHARED_INT(key, v);
   else
-    CW_READ_INT(key, v);
+    CW_READ_SHARED_INT(key, v);
   int n = snprintf(out, sizeof out, "%ld", v);
   cw_http_respond(conn, 200, "text/plain", out, (size_t)n);
   return 200;
@@ -122,7 +124,7 @@ static int api_transfer(struct mg_connection *conn, void *cbdata) {
   long v = strtol(body, NULL, 10);
   snprintf(key, sizeof key, "account:%s.balance", acct);
   if (st == 200)
-    CW_READ_INT(key, v); /* the api acts on the value it read */
+    CW_READ_SHARED_INT(key, v); /* the api acts on the value it read */
   if (st == 200) {
     snprintf(url, sizeof url, "http://127.0.0.1:%d/balance?acct=%s&value=%ld",
              ledger_port, acct, v + strtol(amount, NULL, 10));

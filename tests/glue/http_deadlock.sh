@@ -53,6 +53,20 @@ stop_services # they flush to the collector first
 # across the client and both services under one trace id.
 "$BIN/glue_client" fetch "http://$ADDR/v1/traces" "$W/traces.json"
 "$BIN/glue_check" "$W/traces.json" traces 2 client,A,B
+# Each actor counts under its own service, and the calls between the
+# services are listed (the client called A and B; A and B called each other).
+"$BIN/glue_client" fetch "http://$ADDR/v1/services" "$W/services.json"
+"$BIN/glue_check" "$W/services.json" calls 'A>B,B>A'
+# /v1/summary and /v1/findings have exactly the CLI report's summary keys.
+"$BIN/glue_client" fetch "http://$ADDR/v1/summary" "$W/summary.json"
+"$BIN/glue_client" fetch "http://$ADDR/v1/findings" "$W/findings.json"
+printf 'T1|w(x)|a.c:1\n' >"$W/one.std"
+"$CLI" check --report json --fail-on none "$W/one.std" >"$W/cli.json"
+keys() { python3 -c 'import json,sys; print(sorted(json.load(open(sys.argv[1]))["summary"]))' "$1"; }
+[ "$(keys "$W/summary.json")" = "$(keys "$W/cli.json")" ] ||
+  { echo "summary keys differ: $(keys "$W/summary.json") vs $(keys "$W/cli.json")"; exit 1; }
+[ "$(keys "$W/findings.json")" = "$(keys "$W/cli.json")" ] ||
+  { echo "findings keys differ"; exit 1; }
 kill -TERM $COLLECTOR
 wait $COLLECTOR
 # The cycle was reported while it lasted (active), not after the fact.

@@ -121,7 +121,8 @@ static void test_out_of_order(void **st) {
 
 static void test_max_pending_and_flush(void **st) {
   (void)st;
-  cw_engine_config cfg = {sizeof(cfg), 0, 2};
+  cw_engine_config cfg = {
+      .size = sizeof(cfg), .keep_events = 0, .max_pending = 2};
   cw_engine *e = cw__engine_new(&cfg);
   cw_actor_id a = tstd_actor(e, "a"), b = tstd_actor(e, "b");
   cw_sym x = tstd_sym(e, "x");
@@ -248,7 +249,8 @@ static void test_retire_gap_invalid(void **st) {
 
 static void test_audit_trail(void **st) {
   (void)st;
-  cw_engine_config cfg = {sizeof(cfg), 1, 0};
+  cw_engine_config cfg = {
+      .size = sizeof(cfg), .keep_events = 1, .max_pending = 0};
   cw_engine *e = cw__engine_new(&cfg);
   assert_int_equal(tstd_feed(e, "T0|fork(T1)|1\nT0|fork(T2)|2\n"
                                 "T1|acq(L)|3\nT1|w(x)|a\nT1|rel(L)|4\n"
@@ -280,7 +282,8 @@ static void test_audit_trail(void **st) {
 
 static void test_critical_path(void **st) {
   (void)st;
-  cw_engine_config cfg = {sizeof(cfg), 1, 0};
+  cw_engine_config cfg = {
+      .size = sizeof(cfg), .keep_events = 1, .max_pending = 0};
   cw_engine *e = cw__engine_new(&cfg);
   /* Durations come from event indexes: a=3, b=1, c=4, d=1. b and c are
    * concurrent, so the longest chain is a -> c -> d = 8. */
@@ -555,7 +558,8 @@ static void test_differential_waitfor(void **st) {
 static void test_garbage_events(void **st) {
   (void)st;
   wrng = 0x1234567887654321ull;
-  cw_engine_config cfg = {sizeof(cfg), 1, 64};
+  cw_engine_config cfg = {
+      .size = sizeof(cfg), .keep_events = 1, .max_pending = 64};
   cw_engine *e = cw__engine_new(&cfg);
   cw_sym syms[8];
   char name[16];

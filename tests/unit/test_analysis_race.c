@@ -691,7 +691,7 @@ static void differential(uint64_t seed, int traces, int clean_div) {
     int n = gen(ev, 8 + (int)rnd(MAXEV - 8));
     refres r;
     reference(ev, n, &r);
-    cw_engine_config cfg = {sizeof(cfg), 1, 0};
+    cw_engine_config cfg = {.size = sizeof(cfg), .keep_events = 1};
     cw_engine *e = cw__engine_new(&cfg);
     cw_sym vars[NV], locs[NLOC];
     int access_index[MAXEV];

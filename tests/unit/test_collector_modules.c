@@ -74,6 +74,48 @@ static void test_config_defaults_flags_env(void **state) {
   assert_non_null(strstr(cw__config_usage(), "--api-keys-file"));
 }
 
+/* Keys that were asked for but hold none refuse to start (issue 12, 3):
+ * --api-key "", --api-key ",", an empty or comment-only keys file, and a
+ * set but empty CAUSEWAY_API_KEY. Leaving them out still runs open. */
+static void test_config_empty_keys_refused(void **state) {
+  (void)state;
+  static cw_config c;
+  char err[256];
+  char path[] = "/tmp/cw-keys-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, "# none\n\n", 9), 9);
+  close(fd);
+  const char *cases[][3] = {{"x", "--api-key", ""},
+                            {"x", "--api-key", ","},
+                            {"x", "--api-key", " , "},
+                            {"x", "--api-keys-file", path}};
+  for (size_t i = 0; i < 4; i++) {
+    err[0] = '\0';
+    assert_int_equal(load(&c, 3, cases[i], err), -1);
+    assert_non_null(strstr(err, "refusing to start"));
+  }
+  const char *a1[] = {"x", "--api-key="};
+  assert_int_equal(load(&c, 2, a1, err), -1);
+  const char *a0[] = {"x"};
+  setenv("CAUSEWAY_API_KEY", "", 1);
+  assert_int_equal(load(&c, 1, a0, err), -1);
+  setenv("CAUSEWAY_API_KEY", ",", 1);
+  assert_int_equal(load(&c, 1, a0, err), -1);
+  /* A flag with a key replaces an empty variable. */
+  const char *a2[] = {"x", "--api-key", "k"};
+  assert_int_equal(load(&c, 3, a2, err), 0);
+  assert_int_equal(c.nkeys, 1);
+  unsetenv("CAUSEWAY_API_KEY");
+  assert_int_equal(load(&c, 1, a0, err), 0);
+  assert_int_equal(c.nkeys, 0);
+  unlink(path);
+  assert_true(cw__config_is_loopback("127.0.0.1"));
+  assert_true(cw__config_is_loopback("localhost"));
+  assert_false(cw__config_is_loopback("0.0.0.0"));
+  assert_false(cw__config_is_loopback("10.1.2.3"));
+}
+
 static void test_config_keys_file(void **state) {
   (void)state;
   char path[] = "/tmp/cw-keys-XXXXXX";
@@ -244,6 +286,7 @@ static void test_native_check(void **state) {
   assert_int_equal(info.gaps, 7);
   assert_int_equal(cw__native_check(d, len, 4, &info, &err), -1);
   assert_non_null(strstr(err.msg, "--max-batch-events"));
+  assert_int_equal(err.code, CW_DERR_TOO_BIG);
   assert_int_equal(cw__native_check(d, len - 1, 100, &info, &err), -1);
   cw__bw_free(w);
 }
@@ -277,6 +320,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_config_defaults_flags_env),
       cmocka_unit_test(test_config_keys_file),
+      cmocka_unit_test(test_config_empty_keys_refused),
       cmocka_unit_test(test_dedup),
       cmocka_unit_test(test_auth),
       cmocka_unit_test(test_ratelimit),

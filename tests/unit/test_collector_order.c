@@ -59,6 +59,10 @@ static uint8_t *batch(const char *service, uint64_t no, const ev_spec *evs,
       ev.object = cw__bw_string(w, evs[i].object, strlen(evs[i].object));
       ev.file = file;
       ev.line = (uint32_t)(10 + evs[i].counter);
+      /* The two services' variables are shared state (a database row):
+       * keys are process-local unless marked shared. */
+      if (ev.kind == CW_EV_READ || ev.kind == CW_EV_WRITE)
+        ev.flags |= CW_EVF_SHARED;
       if (evs[i].join_actor) {
         join.actor = cw__bw_actor(w, evs[i].join_actor,
                                   strlen(evs[i].join_actor), CW_ACTOR_REMOTE);

@@ -82,11 +82,57 @@ static void test_select_for_update(void **state) {
   assert_string_equal(i.key, "bob");
 }
 
+/* Single-row statements with extra conditions: the columns they read. */
+static void test_conditions_read(void **state) {
+  (void)state;
+  cw__sql_info i =
+      classify("SELECT balance FROM accounts WHERE id = 'a' AND owner = 'b'");
+  assert_int_equal(i.has_row, 1);
+  assert_int_equal(i.nreads, 1);
+  assert_string_equal(i.reads[0], "owner");
+
+  i = classify("UPDATE accounts SET balance = balance - ? WHERE id = ? AND "
+               "balance >= ?");
+  assert_int_equal(i.has_row, 1);
+  assert_int_equal(i.key_param, 2);
+  assert_int_equal(i.ncols, 1);
+  assert_int_equal(i.rmw[0], 1);
+  assert_int_equal(i.nreads, 1);
+  assert_string_equal(i.reads[0], "balance");
+
+  i = classify("UPDATE notifications SET status='sent', sent_at = now() "
+               "WHERE id=$1 AND status='pending' AND accounts.owner = $2 "
+               "RETURNING id");
+  assert_int_equal(i.has_row, 1);
+  assert_string_equal(i.table, "notifications");
+  assert_int_equal(i.key_param, 1);
+  assert_int_equal(i.ncols, 2);
+  assert_int_equal(i.rmw[0], 0);
+  assert_int_equal(i.nreads, 2); /* not the key, not now() */
+  assert_string_equal(i.reads[0], "status");
+  assert_string_equal(i.reads[1], "owner");
+
+  i = classify("UPDATE t SET a = b + c WHERE k = 1 AND d IS NOT NULL AND "
+               "e = true");
+  assert_int_equal(i.nreads, 4);
+  assert_string_equal(i.reads[0], "b");
+  assert_string_equal(i.reads[3], "e");
+
+  assert_int_equal(classify("UPDATE t SET a = 1 WHERE k = 1 OR k = 2").has_row,
+                   0);
+  assert_int_equal(
+      classify("UPDATE t SET a = 1 WHERE k = 1 AND b = (SELECT 1)").has_row, 0);
+  assert_int_equal(classify("UPDATE t SET a = 1 WHERE k = 1 AND").has_row, 0);
+}
+
 static void test_select_refused(void **state) {
   (void)state;
   static const char *const refused[] = {
       "SELECT balance FROM accounts",
-      "SELECT balance FROM accounts WHERE id = 'a' AND owner = 'b'",
+      "SELECT balance FROM accounts WHERE id = 'a' OR owner = 'b'",
+      "SELECT balance FROM accounts WHERE id = 'a' AND (owner = 'b' OR 1)",
+      "SELECT balance FROM accounts WHERE id = 'a' AND owner IN "
+      "(SELECT x FROM y)",
       "SELECT balance FROM accounts WHERE id > 3",
       "SELECT balance FROM accounts WHERE id == 3",
       "SELECT sum(balance) FROM accounts WHERE id = 1",
@@ -197,6 +243,7 @@ int main(void) {
       cmocka_unit_test(test_transactions),
       cmocka_unit_test(test_select_for_update),
       cmocka_unit_test(test_select_refused),
+      cmocka_unit_test(test_conditions_read),
       cmocka_unit_test(test_update),
       cmocka_unit_test(test_multi_statement),
       cmocka_unit_test(test_hostile_input),

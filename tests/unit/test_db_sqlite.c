@@ -132,10 +132,20 @@ static void test_inferred_keys(void **state) {
   assert_true(find_ev(m, CW_EV_READ, "accounts:bob.balance", NULL) >= 0);
   long r = find_ev(m, CW_EV_READ, "accounts:alice.balance", NULL);
   assert_true(r >= 0);
-  /* "balance = balance + 1" is atomic inside SQLite. */
-  long u = find_ev(m, CW_EV_RMW, "accounts:alice.balance", NULL);
-  assert_true(u > r);
-  assert_true(events.ev[u].flags & CW_EVF_ATOMIC);
+  /* "balance = balance + 1" is one statement: under the row's lock it
+   * reads and writes the balance (acquire, read, write, release). */
+  char row[400];
+  snprintf(row, sizeof row, "%s:accounts:alice", lock_name);
+  long acq = find_ev(m, CW_EV_LOCK_ACQUIRED, row, NULL);
+  long ur = find_ev((size_t)r + 1, CW_EV_READ, "accounts:alice.balance", NULL);
+  long uw = find_ev(m, CW_EV_WRITE, "accounts:alice.balance", NULL);
+  long rel = find_ev(m, CW_EV_LOCK_RELEASE, row, NULL);
+  assert_true(acq > r);
+  assert_true(ur > acq);
+  assert_true(uw > ur);
+  assert_true(rel > uw);
+  assert_false(events.ev[uw].flags & CW_EVF_ATOMIC);
+  assert_int_equal(find_ev(m, CW_EV_RMW, NULL, NULL), -1);
   /* The recorded text keeps the placeholder; values are not recorded. */
   long q = find_ev(m, CW_EV_DB_QUERY, NULL, "SELECT balance");
   assert_true(q >= 0);

@@ -211,6 +211,7 @@ static void test_frames_and_truncated_tail(void **state) {
   assert_int_equal(cw__decode_frames(file, flen - cut, &CB, &s, NULL, &err),
                    CW_DECODE_TRUNCATED);
   assert_non_null(strstr(err.msg, "truncated"));
+  assert_int_equal(err.code, CW_DERR_TRUNCATED);
   free(file);
 }
 

@@ -81,8 +81,8 @@ static void test_mapping(void **state) {
   assert_true(ev[3].ev.flags & CW_AEF_SHARED);
   assert_true(ev[3].ev.flags & CW_AEF_TRY);
   assert_int_equal(ev[4].ev.kind, CW_AE_LOCK_ACQUIRE);
-  assert_int_equal(ev[5].ev.kind, CW_AE_OTHER);
-  assert_string_equal(ev[5].detail, "http_send GET_/x");
+  assert_int_equal(ev[5].ev.kind, CW_AE_HTTP_SEND);
+  assert_string_equal(ev[5].detail, "GET_/x");
   assert_int_equal(ev[6].ev.kind, CW_AE_READ);
   assert_string_equal(ev[6].val_str, "hello");
   assert_int_equal(ev[6].ev.ts_ns, 7000); /* mono time */

@@ -789,7 +789,26 @@ static void test_values_trace_spans(void **state) {
   assert_int_equal(cw_emit(&in), CW_OK);
   in.kind = (cw_emit_kind)5;
   assert_int_equal(cw_emit(&in), CW_EINVAL);
+  /* Timeouts and retries: the site is the object, attempt and wait kept. */
+  assert_int_equal(cw_note_timeout("accounts:lock", 1500000000u), CW_OK);
+  assert_int_equal(cw_note_retry("accounts:lock", 3), CW_OK);
+  assert_int_equal((cw_note_retry)("plain-fn", 1), CW_OK);
+  assert_int_equal(cw_note_retry(NULL, 1), CW_EINVAL);
+  assert_int_equal(cw_note_timeout("", 1), CW_EINVAL);
   finish();
+  const cw_rp_event *to = ev(CW_EV_TIMEOUT, "accounts:lock", "/vals", 0);
+  assert_true(to->flags & CW_EVF_DURATION);
+  assert_int_equal(to->duration_ns, 1500000000u);
+  assert_non_null(to->file);
+  assert_true(to->line > 0);
+  const cw_rp_event *re = ev(CW_EV_RETRY, "accounts:lock", "/vals", 0);
+  assert_true(re->flags & CW_EVF_AUX);
+  assert_int_equal(re->aux, 3);
+  assert_int_equal(re->line, to->line + 1);
+  assert_true(re->seq > to->seq);
+  const cw_rp_event *pf = ev(CW_EV_RETRY, "plain-fn", "/vals", 0);
+  assert_null(pf->file);
+  assert_null(cw__replay_find(&rp, CW_EV_RETRY, NULL, -1, 2));
   const cw_rp_event *n = ev(CW_EV_WRITE, "n", "/vals", 0);
   assert_true(n->flags & CW_EVF_VAL_INT);
   assert_int_equal(n->val_int, -42);
