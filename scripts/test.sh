@@ -12,7 +12,8 @@ JOBS=${JOBS:-$(nproc)}
 QUICK=0
 [ "${1:-}" = "--quick" ] && QUICK=1
 
-bash scripts/install-deps.sh
+# The viewer's browser test needs Chromium, Node and its pinned npm packages.
+CAUSEWAY_WITH_BROWSER=1 bash scripts/install-deps.sh
 
 step() { printf '\n==== %s\n' "$*"; }
 results=()

@@ -11,11 +11,11 @@ if(TARGET bank-web AND TARGET bank-cli AND TARGET causeway-server AND
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/glue/with_postgres.sh
                    bash ${_bank_dir}/bank_postgres.sh)
   set_tests_properties(bank_scenarios bank_bad_input bank_postgres PROPERTIES
-    LABELS "e2e;bank" TIMEOUT 300 SKIP_RETURN_CODE 77
+    LABELS "e2e;bank" TIMEOUT 600 SKIP_RETURN_CODE 77
     ENVIRONMENT "${_bank_env}")
   if(TARGET bank-loadsim)
     add_test(NAME bank_loadsim COMMAND bash ${_bank_dir}/bank_loadsim.sh)
     set_tests_properties(bank_loadsim PROPERTIES LABELS "e2e;bank"
-      TIMEOUT 300 ENVIRONMENT "${_bank_env}")
+      TIMEOUT 600 ENVIRONMENT "${_bank_env}")
   endif()
 endif()

@@ -239,13 +239,20 @@ static void walk(const char *route, int64_t mark, run_ctx *c, json_t *out,
   }
 }
 
+/* The item's position in the unfiltered list (its "index" when the
+ * collector gives one, as filtered lists do), for the viewer's #/kind/i. */
+static size_t list_index(json_t *it, size_t pos) {
+  json_t *ix = json_object_get(it, "index");
+  return json_is_integer(ix) ? (size_t)json_integer_value(ix) : pos;
+}
+
 static void pick_race(run_ctx *c, json_t *it, size_t i, json_t *out) {
   if (!mentions(json_object_get(it, "variable"), c->races, 0) &&
       !(json_is_string(json_object_get(it, "variable")) &&
         mentions(it, c->races, 0)))
     return;
   char id[24];
-  snprintf(id, sizeof id, "%zu", i);
+  snprintf(id, sizeof id, "%zu", list_index(it, i));
   json_t *f = json_pack("{s:s,s:O,s:O,s:O}", "kind", "race", "variable",
                         json_object_get(it, "variable"), "severity",
                         json_object_get(it, "severity"), "count",
@@ -258,7 +265,7 @@ static void pick_deadlock(run_ctx *c, json_t *it, size_t i, json_t *out) {
   if (!mentions(it, c->locks, 1))
     return;
   char id[24];
-  snprintf(id, sizeof id, "%zu", i);
+  snprintf(id, sizeof id, "%zu", list_index(it, i));
   json_t *f =
       json_pack("{s:s,s:O}", "kind", "deadlock", "active",
                 json_object_get(it, "active") ? json_object_get(it, "active")

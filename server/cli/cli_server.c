@@ -103,9 +103,10 @@ static json_int_t summary_int(json_t *report, const char *key) {
   return json_is_integer(v) ? json_integer_value(v) : 0;
 }
 
+/* A string of the collector's report, escaped for the terminal. */
 static const char *str_of(json_t *o, const char *key) {
   json_t *v = json_object_get(o, key);
-  return json_is_string(v) ? json_string_value(v) : "?";
+  return json_is_string(v) ? cw__report_vis(json_string_value(v)) : "?";
 }
 
 static void print_side(FILE *out, json_t *side) {
@@ -119,7 +120,7 @@ static void print_side(FILE *out, json_t *side) {
     for (size_t i = 0; i < n; i++) {
       json_t *l = json_array_get(locks, i);
       fprintf(out, "%s %s", i ? "," : "",
-              json_is_string(l) ? json_string_value(l) : "?");
+              json_is_string(l) ? cw__report_vis(json_string_value(l)) : "?");
     }
   }
   fputc('\n', out);
@@ -246,6 +247,7 @@ int cli_check_server(const cli_opts *o, const char *url, const char *key) {
         json_dumpf(r, out, JSON_INDENT(2));
       else
         print_text(out, r, url);
+      cw__report_vis_free();
       if (o->report == REPORT_JSON)
         fputc('\n', out);
       if (out != stdout)

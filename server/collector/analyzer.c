@@ -50,6 +50,7 @@ struct cw_analyzer {
   cw_engine *engine;
   cw_feed *feed;
   cw_traces *traces;
+  cw_timeline *timeline;
   node *head, *tail;
   node *held; /* analysis thread only */
   sstate *streams;
@@ -137,8 +138,8 @@ static void feed_one(cw_analyzer *a, node *n) {
                                     a->engine, NULL, &a->in, NULL) != 0;
     fed = a->in.events - before;
     if (!failed)
-      cw__raceway_index(a->traces, a->engine, (const char *)n->it.data,
-                        n->it.len);
+      cw__raceway_index(a->traces, a->timeline, a->engine,
+                        (const char *)n->it.data, n->it.len);
   }
   pthread_mutex_unlock(&a->emu);
   pthread_mutex_lock(&a->mu);
@@ -310,6 +311,8 @@ cw_analyzer *cw__analyzer_new(const cw_analyzer_opts *o) {
     return NULL;
   }
   cw__feed_set_traces(a->feed, a->traces);
+  a->timeline = cw__timeline_new(o->event_memory);
+  cw__feed_set_timeline(a->feed, a->timeline);
   a->rw = cw__raceway_ctx_new();
   if (!a->rw) {
     cw__engine_free(a->engine);
@@ -345,6 +348,7 @@ void cw__analyzer_free(cw_analyzer *a) {
   cw__engine_free(a->engine);
   cw__feed_free(a->feed);
   cw__traces_free(a->traces);
+  cw__timeline_free(a->timeline);
   cw__raceway_ctx_free(a->rw);
   free(a->streams);
   pthread_mutex_destroy(&a->mu);
@@ -433,6 +437,10 @@ cw_engine *cw__analyzer_lock(cw_analyzer *a) {
 
 cw_traces *cw__analyzer_traces(cw_analyzer *a) {
   return a->traces;
+}
+
+cw_timeline *cw__analyzer_timeline(cw_analyzer *a) {
+  return a->timeline;
 }
 
 void cw__analyzer_unlock(cw_analyzer *a) {

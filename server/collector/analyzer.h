@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "cw_analysis.h"
+#include "timeline.h"
 #include "traces.h"
 
 typedef struct cw_analyzer cw_analyzer;
@@ -30,6 +31,7 @@ typedef struct cw_analyzer_opts {
   uint64_t slow_db_ns, slow_http_ns, slow_span_ns, lock_wait_ns;
   uint32_t retry_storm;
   uint64_t retry_window_ns;
+  uint64_t event_memory; /* timeline bound in bytes; 0 = no timeline */
 } cw_analyzer_opts;
 
 /* One batch handed to the analysis. */
@@ -75,6 +77,9 @@ cw_engine *cw__analyzer_lock(cw_analyzer *a);
 void cw__analyzer_unlock(cw_analyzer *a);
 /* The trace index; read it only while the engine is locked. */
 cw_traces *cw__analyzer_traces(cw_analyzer *a);
+/* The kept events (NULL when --event-memory is 0); read it only while the
+ * engine is locked. */
+cw_timeline *cw__analyzer_timeline(cw_analyzer *a);
 
 /* The Raceway decoder's cw_input_stats (NULL without a decoder). Read it
  * only between cw__analyzer_lock and cw__analyzer_unlock. */

@@ -68,6 +68,7 @@ static const opt opts[] = {
      OFF(max_subscribers), 0},
     {"--fsync", "CAUSEWAY_FSYNC", T_INT, OFF(fsync), 0},
     {"--keep-events", "CAUSEWAY_KEEP_EVENTS", T_INT, OFF(keep_events), 0},
+    {"--event-memory", "CAUSEWAY_EVENT_MEMORY", T_SIZE, OFF(event_memory), 0},
     {"--header-timeout-ms", "CAUSEWAY_HEADER_TIMEOUT_MS", T_INT,
      OFF(header_timeout_ms), 0},
     {"--body-timeout-ms", "CAUSEWAY_BODY_TIMEOUT_MS", T_INT,
@@ -137,6 +138,10 @@ static const char usage[] =
     "                         the critical path [CAUSEWAY_KEEP_EVENTS]\n"
     "                         (default 0: memory holds shadow state only;\n"
     "                         1 costs about 90 bytes per access event)\n"
+    "  --event-memory BYTES   keep the newest events for the viewer's\n"
+    "                         timelines within this much memory, 0 = off\n"
+    "                         [CAUSEWAY_EVENT_MEMORY] (default 128M, about\n"
+    "                         1.6 million events)\n"
     "  --header-timeout-ms N  whole time a request head may take to arrive,\n"
     "                         and a kept-alive connection may stay idle\n"
     "                         [CAUSEWAY_HEADER_TIMEOUT_MS] (default 10000)\n"
@@ -351,6 +356,7 @@ static void defaults(cw_config *c) {
   c->max_subscribers = 8;
   c->fsync = 1;
   c->keep_events = 0;
+  c->event_memory = (uint64_t)128 << 20;
   c->header_timeout_ms = 10000;
   c->body_timeout_ms = 60000;
   c->max_client_conns = 32;

@@ -32,6 +32,7 @@ typedef struct cw_config {
   int max_subscribers;       /* live-push (SSE) connections */
   int fsync;                 /* 1: fdatasync before acknowledging */
   int keep_events;           /* audit trails and critical path */
+  uint64_t event_memory;     /* timeline bytes (newest events), 0 = off */
   int header_timeout_ms;     /* whole request head (and keep-alive idle) */
   int body_timeout_ms;       /* whole request body, 0 = none */
   int max_client_conns;      /* connections per client address, 0 = off */

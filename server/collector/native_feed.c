@@ -85,6 +85,7 @@ struct cw_feed {
   uint64_t fed;
   int oom;
   cw_traces *traces;
+  cw_timeline *timeline;
 };
 
 cw_feed *cw__feed_new(void) {
@@ -134,6 +135,55 @@ static void note_trace(cw_feed *f, const cw_batch_ctx *ctx,
   cw__traces_add(f->traces, ev->trace_id, te.service, &te);
 }
 
+void cw__feed_set_timeline(cw_feed *f, cw_timeline *t) {
+  f->timeline = t;
+}
+
+/* Keeps one analysed event for the viewer's timelines. */
+static void note_timeline(cw_feed *f, const cw_batch_ctx *ctx,
+                          const cw_event_rec *ev, const cw_aevent *a) {
+  cw_tl_event te;
+  memset(&te, 0, sizeof te);
+  te.kind = (uint8_t)ev->kind;
+  te.flags = (uint16_t)ev->flags;
+  te.actor = a->actor;
+  te.object = a->object ? a->object
+                        : (a->child ? cw__engine_actor_name(f->e, a->child)
+                                    : cw__nmap_str(f->map, ctx, ev->object));
+  te.loc = a->loc;
+  if (ev->flags & CW_EVF_DETAIL)
+    te.detail = cw__nmap_str(f->map, ctx, ev->detail);
+  te.val_str = a->val_str;
+  te.wall_ns = ev->wall_ns;
+  te.duration_ns = ev->duration_ns;
+  te.seq = ev->seq;
+  te.counter = ev->counter;
+  if (ev->flags & CW_EVF_VAL_INT) {
+    te.val = ev->val_int;
+    te.has_val = 1;
+  } else if (ev->flags & CW_EVF_AUX) {
+    te.val = ev->aux;
+    te.has_val = 1;
+  }
+  /* The edge that ordered this event after another actor's: for HTTP the
+   * caller (another service), else the first join naming another actor. */
+  int http = ev->kind == CW_EV_HTTP_RECV || ev->kind == CW_EV_HTTP_RESPONSE;
+  cw_sym own = cw__engine_actor_service(f->e, a->actor);
+  for (uint32_t i = 0; i < a->njoins; i++) {
+    cw_actor_id j = a->joins[i].actor;
+    if (j == a->actor)
+      continue;
+    int other = cw__engine_actor_service(f->e, j) != own;
+    if (!te.from_actor || (http && other)) {
+      te.from_actor = j;
+      te.from_counter = a->joins[i].counter;
+    }
+    if (!http || other)
+      break;
+  }
+  cw__timeline_add(f->timeline, &te);
+}
+
 static int fd_batch(void *ud, const cw_batch_ctx *ctx) {
   cw_feed *f = ud;
   cw__nmap_batch(f->map, f->e, ctx);
@@ -152,6 +202,8 @@ static int fd_event(void *ud, const cw_batch_ctx *ctx, const cw_event_rec *ev) {
   cw__engine_feed(f->e, &a);
   if (f->traces)
     note_trace(f, ctx, ev, &a);
+  if (f->timeline)
+    note_timeline(f, ctx, ev, &a);
   f->fed++;
   return 0;
 }

@@ -16,6 +16,7 @@
 #include "cw_analysis.h"
 #include "cw_format.h"
 #include "cw_native_map.h"
+#include "timeline.h"
 #include "traces.h"
 
 /* What cw__native_check found in one uncompressed batch. */
@@ -39,6 +40,8 @@ typedef struct cw_feed cw_feed;
 cw_feed *cw__feed_new(void);
 /* Records traced events and service calls into t (borrowed; may be NULL). */
 void cw__feed_set_traces(cw_feed *f, cw_traces *t);
+/* Keeps every analysed event in t (borrowed; may be NULL). */
+void cw__feed_set_timeline(cw_feed *f, cw_timeline *t);
 void cw__feed_free(cw_feed *f);
 
 /* Feeds one uncompressed, already checked batch into the engine.

@@ -183,8 +183,11 @@ json_t *cw__query_races(cw_engine *e, const cw_query *q) {
       continue;
     if (q->severity && (int)g[i].severity != q->severity)
       continue;
-    if (total >= q->offset && total < q->offset + q->limit)
-      json_array_append_new(items, cw__q_race_json(e, &g[i]));
+    if (total >= q->offset && total < q->offset + q->limit) {
+      json_t *o = cw__q_race_json(e, &g[i]);
+      json_object_set_new(o, "index", json_integer((json_int_t)i));
+      json_array_append_new(items, o);
+    }
     total++;
   }
   return cw__q_page(items, total, q);
@@ -199,8 +202,11 @@ json_t *cw__query_deadlocks(cw_engine *e, const cw_query *q, int actual) {
   for (size_t i = 0; i < n; i++) {
     if (actual && q->active_only && !d[i].active)
       continue;
-    if (total >= q->offset && total < q->offset + q->limit)
-      json_array_append_new(items, cw__q_deadlock_json(e, &d[i]));
+    if (total >= q->offset && total < q->offset + q->limit) {
+      json_t *o = cw__q_deadlock_json(e, &d[i]);
+      json_object_set_new(o, "index", json_integer((json_int_t)i));
+      json_array_append_new(items, o);
+    }
     total++;
   }
   return cw__q_page(items, total, q);
@@ -216,8 +222,11 @@ json_t *cw__query_locks(cw_engine *e, const cw_query *q) {
       continue;
     if (q->lock[0] && strcmp(cw__engine_str(e, l[i].lock), q->lock))
       continue;
-    if (total >= q->offset && total < q->offset + q->limit)
-      json_array_append_new(items, cw__q_lock_json(e, &l[i]));
+    if (total >= q->offset && total < q->offset + q->limit) {
+      json_t *o = cw__q_lock_json(e, &l[i]);
+      json_object_set_new(o, "index", json_integer((json_int_t)i));
+      json_array_append_new(items, o);
+    }
     total++;
   }
   return cw__q_page(items, total, q);

@@ -113,8 +113,11 @@ json_t *cw__query_trace(cw_engine *e, const cw_traces *t, const char *hex,
   const cw_race_group *g;
   size_t n = cw__engine_races(e, &g);
   for (size_t i = 0; i < n; i++)
-    if (has_actor(tr, g[i].first.actor) || has_actor(tr, g[i].second.actor))
-      json_array_append_new(races, cw__q_race_json(e, &g[i]));
+    if (has_actor(tr, g[i].first.actor) || has_actor(tr, g[i].second.actor)) {
+      json_t *r = cw__q_race_json(e, &g[i]);
+      json_object_set_new(r, "index", json_integer((json_int_t)i));
+      json_array_append_new(races, r);
+    }
   json_object_set_new(o, "races", races);
   for (int actual = 0; actual < 2; actual++) {
     json_t *arr = json_array();
@@ -125,8 +128,11 @@ json_t *cw__query_trace(cw_engine *e, const cw_traces *t, const char *hex,
       int hit = 0;
       for (uint32_t k = 0; k < d[i].n; k++)
         hit |= has_actor(tr, d[i].edges[k].actor);
-      if (hit)
-        json_array_append_new(arr, cw__q_deadlock_json(e, &d[i]));
+      if (hit) {
+        json_t *dj = cw__q_deadlock_json(e, &d[i]);
+        json_object_set_new(dj, "index", json_integer((json_int_t)i));
+        json_array_append_new(arr, dj);
+      }
     }
     json_object_set_new(o, actual ? "deadlocks" : "potential_deadlocks", arr);
   }

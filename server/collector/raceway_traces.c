@@ -35,13 +35,15 @@ static cw_sym sym(cw_engine *e, const char *s) {
   return s && *s ? cw__engine_intern(e, s, strlen(s)) : 0;
 }
 
-static int index_one(cw_traces *t, cw_engine *e, json_t *ev) {
+static int index_one(cw_traces *t, cw_timeline *tl, cw_engine *e, json_t *ev,
+                     uint64_t pos) {
   const char *tid = sfield(ev, "trace_id");
   uint8_t id[16];
   json_t *md = json_object_get(ev, "metadata");
   json_t *kind = json_object_get(ev, "kind");
-  if (!tid || cw__uuid_to_id(tid, id) || !json_is_object(md) ||
-      !json_is_object(kind) || json_object_size(kind) != 1)
+  int traced = tid && !cw__uuid_to_id(tid, id);
+  if ((!traced && !tl) || !json_is_object(md) || !json_is_object(kind) ||
+      json_object_size(kind) != 1)
     return 0;
   const char *thread = sfield(md, "thread_id");
   if (!thread)
@@ -119,20 +121,38 @@ static int index_one(cw_traces *t, cw_engine *e, json_t *ev) {
     te.duration_ns = (uint64_t)(ms * 1e6);
   te.object = sym(e, object);
   te.loc = sym(e, loc);
+  te.seq = pos;
+  if (tl) {
+    cw_tl_event le;
+    memset(&le, 0, sizeof le);
+    le.kind = te.kind;
+    le.flags = te.flags;
+    le.actor = te.actor;
+    le.object = te.object;
+    le.loc = te.loc;
+    le.wall_ns = te.wall_ns;
+    le.duration_ns = te.duration_ns;
+    le.val = te.aux;
+    le.has_val = (te.flags & CW_EVF_AUX) != 0;
+    le.seq = pos;
+    cw__timeline_add(tl, &le);
+  }
+  if (!traced)
+    return 0;
   te.service = service;
   cw__traces_add(t, id, service, &te);
   return 1;
 }
 
-size_t cw__raceway_index(cw_traces *t, cw_engine *e, const char *json,
-                         size_t len) {
+size_t cw__raceway_index(cw_traces *t, cw_timeline *tl, cw_engine *e,
+                         const char *json, size_t len) {
   json_t *root = json_loadb(json, len, 0, NULL);
   json_t *evs = json_is_array(root) ? root : json_object_get(root, "events");
   size_t n = 0, i;
   json_t *ev;
   if (json_is_array(evs))
     json_array_foreach(evs, i, ev) {
-      n += (size_t)index_one(t, e, ev);
+      n += (size_t)index_one(t, tl, e, ev, (uint64_t)i);
     }
   json_decref(root);
   return n;

@@ -12,12 +12,14 @@
 #include <stddef.h>
 
 #include "cw_analysis.h"
+#include "timeline.h"
 #include "traces.h"
 
-/* Parses the body again and indexes every event that has a trace_id.
- * Malformed events are skipped. @return the number of events indexed. */
-size_t cw__raceway_index(cw_traces *t, cw_engine *e, const char *json,
-                         size_t len);
+/* Parses the body again, indexes every event that has a trace_id and keeps
+ * every event in the timeline tl (may be NULL). Malformed events are
+ * skipped. @return the number of events indexed by trace. */
+size_t cw__raceway_index(cw_traces *t, cw_timeline *tl, cw_engine *e,
+                         const char *json, size_t len);
 
 /* Reads a UUID or 32-hex-digit id into 16 bytes. @return 0 or -1. */
 int cw__uuid_to_id(const char *s, uint8_t id[16]);

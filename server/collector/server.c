@@ -18,6 +18,7 @@
 #include "auth.h"
 #include "query.h"
 #include "server_int.h"
+#include "viewer_api.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -526,14 +527,20 @@ static int route(cw_server *s, struct mg_connection *c) {
     return g ? g : h_raceway(s, c);
   }
   if (!strncmp(path, "/v1/", 4)) {
-    if (!get)
+    /* EventSource cannot send a key: a stream token stands for it. */
+    if (get && !strcmp(path, "/v1/stream") &&
+        cw__viewer_stream_token_ok(s, ri->query_string))
+      return cw__sse_handle(s, c);
+    if (!get && !(post && cw__viewer_post_route(path)))
       goto method;
     int g = gate(s, c, 0);
     if (g)
       return g;
     if (!strcmp(path, "/v1/stream"))
       return cw__sse_handle(s, c);
-    int st = h_query(s, c, path);
+    int st = cw__viewer_handle(s, c, path);
+    if (!st)
+      st = h_query(s, c, path);
     if (st)
       return st;
     cw__http_error(c, 404, "no such route", NULL);
@@ -611,13 +618,15 @@ int cw__server_start(const cw_config *c, cw_server **out, char *err,
                          .slow_span_ns = c->slow_span_ns,
                          .lock_wait_ns = c->lock_wait_ns,
                          .retry_storm = c->retry_storm,
-                         .retry_window_ns = c->retry_window_ns};
+                         .retry_window_ns = c->retry_window_ns,
+                         .event_memory = c->event_memory};
   s->an = cw__analyzer_new(&ao);
   s->dedup = cw__dedup_new(65536);
   s->rl = cw__ratelimit_new(c->rate_limit, c->rate_burst, 4096);
   cw_reqlimits_opts lo = {c->max_client_conns, c->body_timeout_ms};
   s->lim = cw__reqlimits_new(&lo);
-  if (!s->an || !s->dedup || !s->rl || !s->lim) {
+  s->viewer = cw__viewer_new();
+  if (!s->an || !s->dedup || !s->rl || !s->lim || !s->viewer) {
     snprintf(err, errsz, "out of memory");
     goto fail;
   }
@@ -709,6 +718,7 @@ void cw__server_stop(cw_server *s) {
   cw__store_close(s->store);
   cw__dedup_free(s->dedup);
   cw__ratelimit_free(s->rl);
+  cw__viewer_free(s->viewer);
   cw__reqlimits_free(s->lim);
   if (s->ctx)
     mg_exit_library();

@@ -37,6 +37,7 @@ struct cw_server {
   uint64_t replayed_batches;
   atomic_int stopping;
   atomic_int sse_clients;
+  struct cw_viewer_state *viewer; /* viewer_api.c: marks, stream tokens */
 };
 
 /* Sends a complete response with a body and Content-Length. extra holds

@@ -108,16 +108,22 @@ int cw__static_handle(cw_server *s, struct mg_connection *c, const char *raw) {
     free(buf);
     return not_found(c);
   }
+  /* The viewer runs only its own files: no inline script or style, no
+   * other origin, no framing (docs/http-api.md, Viewer). */
+  static const char csp[] =
+      "Content-Security-Policy: default-src 'none'; script-src 'self'; "
+      "style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+      "base-uri 'none'; form-action 'none'; frame-ancestors 'none'\r\n"
+      "Referrer-Policy: no-referrer\r\n";
   const char *method = mg_get_request_info(c)->request_method;
   if (!strcmp(method, "HEAD")) {
     mg_printf(c,
               "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n"
               "Content-Length: %zu\r\nX-Content-Type-Options: nosniff\r\n"
-              "\r\n",
-              mime(real), len);
+              "%s\r\n",
+              mime(real), len, csp);
   } else {
-    cw__http_send(c, 200, mime(real),
-                  "Content-Security-Policy: default-src 'self'\r\n", buf, len);
+    cw__http_send(c, 200, mime(real), csp, buf, len);
   }
   free(buf);
   return 200;

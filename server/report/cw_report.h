@@ -138,6 +138,13 @@ json_t *cw__report_anomaly_thresholds(const cw_engine *e);
 size_t cw__report_anomaly_line(const cw_engine *e, const cw_anomaly *a,
                                char *buf, size_t cap);
 
+/* Trace data for a terminal: control bytes (C0, DEL, C1) and invalid UTF-8
+ * become a backslash, 'x' and two hex digits, a backslash two backslashes
+ * (docs/cli.md). @return the escaped text, valid until 16 more calls on
+ * this thread or cw__report_vis_free(); "?" out of memory. */
+const char *cw__report_vis(const char *s);
+void cw__report_vis_free(void);
+
 /* ---- Writers ---- */
 
 /* The JSON report of an engine (no suppressions):

@@ -5,8 +5,9 @@
  * checked, an ERROR line says so before the summary.
  *
  * Names come from trace data, which may hold terminal escape sequences:
- * every such string is printed through vis(), which shows control bytes
- * (C0, DEL, C1), invalid UTF-8 and the backslash itself as \xHH / \\.
+ * every such string is printed through cw__report_vis(), which shows
+ * control bytes (C0, DEL, C1), invalid UTF-8 and the backslash itself as
+ * \xHH / \\.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -25,7 +26,7 @@
 static _Thread_local char *vis_ring[VIS_RING];
 static _Thread_local unsigned vis_next;
 
-static void vis_free(void) {
+void cw__report_vis_free(void) {
   for (unsigned i = 0; i < VIS_RING; i++) {
     free(vis_ring[i]);
     vis_ring[i] = NULL;
@@ -34,7 +35,7 @@ static void vis_free(void) {
 
 /* @return s with control bytes, invalid UTF-8 and '\' escaped (a string
  * valid until VIS_RING more calls), or "?" out of memory. */
-static const char *vis(const char *s) {
+const char *cw__report_vis(const char *s) {
   size_t n = strlen(s), need = 0;
   for (size_t i = 0; i < n; i++)
     need += 4;
@@ -72,15 +73,15 @@ static const char *vis(const char *s) {
 }
 
 static const char *s_(const cw_engine *e, cw_sym s) {
-  return vis(cw__engine_str(e, s));
+  return cw__report_vis(cw__engine_str(e, s));
 }
 
 static const char *actor_(const cw_engine *e, cw_actor_id a) {
-  return vis(cw__report_actor(e, a));
+  return cw__report_vis(cw__report_actor(e, a));
 }
 
 static const char *service_(const cw_engine *e, cw_actor_id a) {
-  return vis(cw__report_service(e, a));
+  return cw__report_vis(cw__report_service(e, a));
 }
 
 static void locks_line(FILE *out, const cw_engine *e, const cw_access *a) {
@@ -176,7 +177,7 @@ static void anomalies(FILE *out, const cw_findings *f) {
     const cw_anomaly *a = &f->anomalies[i];
     cw__report_anomaly_line(f->e, a, line, sizeof line);
     fprintf(out, "%s\nWARNING: causeway: anomaly #%zu: %s\n", RULE, i,
-            vis(line));
+            cw__report_vis(line));
     const char *svc = service_(f->e, a->first_actor);
     fprintf(out, "  first at %s by actor %s%s%s%s (seq %" PRIu64 ")\n",
             *s_(f->e, a->first_loc) ? s_(f->e, a->first_loc) : "?",
@@ -244,6 +245,6 @@ int cw__report_write_text(FILE *out, const cw_findings *f) {
             s->search_truncated, s->instances_cut, s->handoffs_cut,
             s->early_orders, s->retired_skips, s->lost_events, s->forced_events,
             s->pending_events);
-  vis_free();
+  cw__report_vis_free();
   return ferror(out) ? -1 : 0;
 }

@@ -6,7 +6,6 @@
 # idempotency key is processed once.
 source "$(dirname "$0")/bank_test_lib.sh"
 BANK_TRACING=0 bank_start "$BUILD" "$W" free
-"$CLI" --web "$WEB_URL" reset >/dev/null
 
 # status SERVICE_URL METHOD PATH [BODY] [HEADER]: prints the status; the
 # body goes to $W/reply.
@@ -140,6 +139,13 @@ check "web: a wrong token is refused (401)" \
   test "$(status "$WEB_URL" GET /api/accounts '' "Authorization: Bearer $bad")" = 401
 status "$AUTH_URL" POST /auth/logout "{\"token\":\"$tok\"}" >/dev/null
 check "after logout the token is refused" test "$(status "$AUTH_URL" POST /auth/verify "{\"token\":\"$tok\"}")" = 401
+
+# Reset puts every service back to the seed data.
+status "$ACCOUNTS_URL" PATCH /accounts/1/balance '{"delta":-12345}' >/dev/null
+"$CLI" --web "$WEB_URL" reset >/dev/null
+check "reset: seed balances back" test "$(bal 1)-$(bal 4)" = "250000-90000"
+check "reset: seed logins work" \
+  test "$(status "$AUTH_URL" POST /auth/login '{"username":"carol","password":"carol-password"}')" = 200
 
 # Every service: /health, and /metrics in the Prometheus text format.
 for svc in ACCOUNTS TRANSACTIONS NOTIFICATIONS AUTH WEB; do

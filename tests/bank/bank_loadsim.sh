@@ -7,7 +7,6 @@ LS=$BUILD/demo-bank/bank-loadsim
 # A low rate limit (2 requests/s per client, bursts of 20), so some
 # requests get 429 and are retried.
 BANK_TXN_RATE=2 bank_start "$BUILD" "$W" free
-"$CLI" --web "$WEB_URL" reset >/dev/null
 
 set +e
 "$LS" --transactions "$TRANSACTIONS_URL" --accounts "$ACCOUNTS_URL" \

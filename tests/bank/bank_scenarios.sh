@@ -11,7 +11,6 @@ SCEN=("$@")
 [ ${#SCEN[@]} -eq 0 ] && SCEN=(1 2 3 4 5 6)
 
 bank_start "$BUILD" "$W" free
-"$CLI" --web "$WEB_URL" reset >/dev/null
 
 for n in "${SCEN[@]}"; do
   for mode in unsafe safe; do
@@ -89,13 +88,20 @@ for n in "${SCEN[@]}"; do
       jcheck "$what: client timeouts and retries" "$R" '.symptom.client_timeouts > 0 and .symptom.attempts > 3'
       jcheck "$what: the account lock's wait p99 is over 1 s" "$R" \
         '[.findings[] | select(.kind=="contention" and .wait_p99_ns > 1000000000)] | length >= 1'
-      jcheck "$what: anomalies reported" "$R" '[.findings[] | select(.kind=="anomaly")] | length >= 1'
+      for kind in slow_db lock_wait timeout retry_storm; do
+        jcheck "$what: a $kind anomaly grew" "$R" \
+          "any(.findings[]; .kind == \"anomaly\" and .anomaly == \"$kind\")"
+      done
       ;;
     5:safe)
       jcheck "$what: no timeouts, every transfer succeeded" "$R" \
         '.symptom.client_timeouts == 0 and .symptom.succeeded == 3'
       jcheck "$what: no lock wait over 1 s" "$R" \
         '[.findings[] | select(.kind=="contention" and .wait_p99_ns > 1000000000)] | length == 0'
+      jcheck "$what: the slow queries remain (slow_db anomaly)" "$R" \
+        'any(.findings[]; .kind == "anomaly" and .anomaly == "slow_db")'
+      jcheck "$what: no lock-wait, timeout or retry-storm anomaly" "$R" \
+        '[.findings[] | select(.kind == "anomaly" and (.anomaly == "lock_wait" or .anomaly == "timeout" or .anomaly == "retry_storm"))] | length == 0'
       ;;
     esac
   done

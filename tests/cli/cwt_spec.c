@@ -135,6 +135,22 @@ static int parse_ev(cw_batch_writer *bw, char **tok, int nt, char *err,
       ev.wall_ns = strtoll(t + 5, NULL, 10);
     } else if (!strncmp(t, "mono=", 5)) {
       ev.mono_ns = strtoull(t + 5, NULL, 10);
+    } else if (!strncmp(t, "trace=", 6) || !strncmp(t, "span=", 5) ||
+               !strncmp(t, "pspan=", 6)) {
+      uint8_t *dst = t[0] == 't'   ? ev.trace_id
+                     : t[0] == 's' ? ev.span_id
+                                   : ev.parent_span_id;
+      size_t want = t[0] == 't' ? 16 : 8;
+      const char *hex = strchr(t, '=') + 1;
+      if (strlen(hex) != want * 2)
+        return fail(err, errsz, line, "'%s' needs %zu hex digits", t, want * 2);
+      for (size_t b = 0; b < want; b++) {
+        unsigned v;
+        if (sscanf(hex + 2 * b, "%2x", &v) != 1)
+          return fail(err, errsz, line, "bad hex in '%s'", t);
+        dst[b] = (uint8_t)v;
+      }
+      ev.flags |= CW_EVF_TRACE;
     } else if (!strncmp(t, "dur=", 4)) {
       ev.duration_ns = strtoull(t + 4, NULL, 10);
       ev.flags |= CW_EVF_DURATION;
@@ -167,6 +183,7 @@ uint8_t *cwt_from_spec(const char *spec, size_t len, size_t *out_len, char *err,
   int open = 0, line = 0, rc = 0;
   size_t truncate = 0;
   uint64_t batch_no = 0;
+  unsigned stream = 0x5a;
   char *save = NULL;
   for (char *l = text; l && rc == 0; l = save) {
     char *nl = strchr(l, '\n');
@@ -190,6 +207,11 @@ uint8_t *cwt_from_spec(const char *spec, size_t len, size_t *out_len, char *err,
     }
     if (nt == 0)
       continue;
+    if (!strcmp(tok[0], "stream") && nt == 2) {
+      stream = (unsigned)strtoul(tok[1], NULL, 10) & 0xffu;
+      batch_no = 0;
+      continue;
+    }
     if (!strcmp(tok[0], "batch")) {
       if (nt != 4) {
         rc = fail(err, errsz, line, "batch SERVICE INSTANCE PID");
@@ -202,7 +224,7 @@ uint8_t *cwt_from_spec(const char *spec, size_t len, size_t *out_len, char *err,
       cw_batch_hdr h;
       memset(&h, 0, sizeof h);
       h.version = CW_FORMAT_VERSION;
-      memset(h.stream_id, 0x5a, sizeof h.stream_id);
+      memset(h.stream_id, (int)stream, sizeof h.stream_id);
       h.batch_no = batch_no++;
       h.service = tok[1];
       h.service_len = strlen(tok[1]);

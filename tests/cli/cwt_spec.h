@@ -2,10 +2,13 @@
  * cwt_spec: builds native trace files (.cwt) from a readable text spec, so
  * that data-driven cases and fuzz seeds are reviewable in git:
  *
+ *   stream N                            later batches form stream N (0-255;
+ *                                       default 90), numbered from 0
  *   batch SERVICE INSTANCE PID          start a batch (one LZ4 frame)
  *   ev SEQ ACTOR COUNTER KIND [OBJECT] [@FILE:LINE] [key=value...]
  *       keys: j=ACTOR:N,ACTOR:N (joins)  f=atomic,shared,try,full
  *             val=N  str=TEXT  wall=NS  mono=NS  dur=NS  detail=TEXT
+ *             trace=HEX32 span=HEX16 pspan=HEX16 (W3C trace context)
  *   gap ACTOR DROPPED FIRST LAST
  *   retire SEQ ACTOR...
  *   truncate N                          cut the last N bytes of the file

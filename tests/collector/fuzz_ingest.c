@@ -23,7 +23,8 @@ static cw_metrics m;
 static int ready;
 
 static void init(void) {
-  cw_analyzer_opts ao = {.queue_bytes = 64u << 20, .hold_ms = 50};
+  cw_analyzer_opts ao = {
+      .queue_bytes = 64u << 20, .hold_ms = 50, .event_memory = 16u << 20};
   cw_store_opts so = {NULL, 0, 0, 0, 0};
   char err[128];
   g.an = cw__analyzer_new(&ao);

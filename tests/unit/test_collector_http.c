@@ -559,6 +559,67 @@ static void test_traces_and_chrome_export(void **state) {
                    404);
 }
 
+/* Anomalies through the collector: a 2 s DB call, a timeout and ten
+ * retries within 10 ms give three groups in first-occurrence order, on
+ * /v1/anomalies (with kind filter and thresholds), in the summary, the
+ * findings and /metrics. */
+static void test_anomalies(void **state) {
+  (void)state;
+  tev evs[13];
+  memset(evs, 0, sizeof evs);
+  evs[0] = (tev){CW_EV_DB_QUERY, "bank.db", 1, 0, 0, 0, NULL, 0};
+  evs[1] = (tev){CW_EV_DB_RESULT, "bank.db", 2, 0, 0, 2000000000, NULL, 0};
+  evs[2] = (tev){CW_EV_TIMEOUT, "acct:lock", 3, 0, 0, 1000000000, NULL, 0};
+  for (int i = 0; i < 10; i++)
+    evs[3 + i] =
+        (tev){CW_EV_RETRY, "acct:lock", 4 + (uint64_t)i, 0, 0, 0, NULL, 0};
+  size_t len;
+  uint8_t *b = traced_batch("slowsvc", evs, 13, &len);
+  assert_int_equal(tl_http("POST", U("/v1/events"), LZ4H, b, len, NULL), 200);
+  free(b);
+  long long n = -1;
+  for (int i = 0; i < 400 && n < 3; i++) {
+    n = tl_get_int(&srv, "/v1/summary", "summary.anomalies", NULL);
+    struct timespec ts = {0, 25 * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  assert_int_equal(n, 3);
+  assert_int_equal(tl_get_int(&srv, "/v1/anomalies", "total", NULL), 3);
+  assert_int_equal(
+      tl_get_int(&srv, "/v1/anomalies", "thresholds.slow_db_ns", NULL),
+      500000000);
+  char *r = NULL;
+  assert_int_equal(tl_http("GET", U("/v1/anomalies"), NULL, NULL, 0, &r), 200);
+  const char *db = strstr(r, "\"kind\":\"slow_db\"");
+  const char *to = strstr(r, "\"kind\":\"timeout\"");
+  const char *st = strstr(r, "\"kind\":\"retry_storm\"");
+  assert_non_null(db);
+  assert_non_null(to);
+  assert_non_null(st);
+  assert_true(db < to && to < st); /* first-occurrence order */
+  assert_non_null(strstr(r, "\"site\":\"slowsvc:2\""));
+  assert_non_null(strstr(r, "\"peak\":10"));
+  free(r);
+  /* The kind filter keeps the index of the full list. */
+  assert_int_equal(
+      tl_get_int(&srv, "/v1/anomalies?kind=retry_storm", "total", NULL), 1);
+  assert_int_equal(
+      tl_http("GET", U("/v1/anomalies?kind=retry_storm"), NULL, NULL, 0, &r),
+      200);
+  assert_non_null(strstr(r, "\"index\":2"));
+  free(r);
+  assert_int_equal(
+      tl_http("GET", U("/v1/anomalies?kind=bogus"), NULL, NULL, 0, NULL), 400);
+  assert_int_equal(
+      tl_get_int(&srv, "/v1/anomalies?service=nobody", "total", NULL), 0);
+  assert_int_equal(tl_http("GET", U("/v1/findings"), NULL, NULL, 0, &r), 200);
+  assert_non_null(strstr(r, "\"anomalies\":[{"));
+  free(r);
+  assert_int_equal(tl_http("GET", U("/metrics"), NULL, NULL, 0, &r), 200);
+  assert_non_null(strstr(r, "causeway_findings{kind=\"anomalies\"} 3\n"));
+  free(r);
+}
+
 static void test_store_files(void **state) {
   (void)state;
   char p[400];
@@ -578,6 +639,7 @@ int main(void) {
       cmocka_unit_test(test_bad_input_table),
       cmocka_unit_test(test_static_and_queries),
       cmocka_unit_test(test_traces_and_chrome_export),
+      cmocka_unit_test(test_anomalies),
       cmocka_unit_test(test_store_files),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,82 @@
+/*
+ * timeline: the newest analysed events of every actor, kept in memory under
+ * a byte bound (--event-memory), for the viewer's timelines
+ * (GET /v1/timeline, docs/http-api.md).
+ *
+ * DESIGN. A ring of fixed-size compact events (strings are engine symbols,
+ * actors engine ids) in analysis order; when full, the oldest event is
+ * overwritten. A query is one linear pass over the ring (about 80 bytes per
+ * event, a few milliseconds per million events): it filters by time window,
+ * actor and service, tracks each actor's held locks on the way (so every
+ * returned event says exactly which locks its actor held, as far as the ring
+ * reaches back), and answers either the matching events (paged) or, when a
+ * window holds more than the page allows, per-lane counts in time buckets,
+ * so a page never loads everything.
+ *
+ * Thread-safety: none. The analysis thread adds events and query handlers
+ * read them, both under the analyzer's engine lock.
+ */
+#ifndef CW_TIMELINE_H
+#define CW_TIMELINE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cw_analysis.h"
+
+typedef struct cw_tl_event {
+  int64_t wall_ns; /* 0 when the producer gave none */
+  uint64_t duration_ns;
+  uint64_t seq;
+  uint64_t counter;      /* the actor's own clock component */
+  uint64_t from_counter; /* from_actor's counter in the join */
+  int64_t val;           /* value (accesses) or aux (status, rows) */
+  cw_actor_id actor;
+  /* The join that ordered this event after another actor's event: for
+   * http_recv / http_response the other service's actor, else the first
+   * join naming another actor (lock handoff, join, message); 0 if none. */
+  cw_actor_id from_actor;
+  cw_sym object, loc, detail, val_str;
+  uint16_t flags; /* cw_format CW_EVF_* */
+  uint8_t kind;   /* cw_format cw_ev_kind */
+  uint8_t has_val;
+} cw_tl_event;
+
+typedef struct cw_timeline cw_timeline;
+
+/* @return a timeline holding at most max_bytes of events, or NULL when
+ * max_bytes is too small for one event (timeline off). */
+cw_timeline *cw__timeline_new(uint64_t max_bytes);
+void cw__timeline_free(cw_timeline *t);
+
+/* Appends one event (copied), evicting the oldest when full. NULL ok. */
+void cw__timeline_add(cw_timeline *t, const cw_tl_event *ev);
+
+/* Timeline query parameters (parsed from the query string). */
+typedef struct cw_tl_query {
+  int64_t from, to; /* window (time of an event: wall_ns, else position) */
+  int has_from, has_to;
+  char actors[16][256]; /* repeated actor=NAME ("" none = all) */
+  int nactors;
+  char service[128];
+  uint64_t offset, limit; /* events mode paging; limit default 2000 */
+  uint32_t buckets;       /* aggregation buckets (default 200) */
+  int mode;               /* 0 auto, 1 events, 2 buckets */
+  uint64_t highlight[16]; /* seqs to report with their times */
+  int nhighlight;
+} cw_tl_query;
+
+/* Parses the timeline parameters. @return 0 or -1 with a message. */
+int cw__tl_query_parse(const char *qs, cw_tl_query *q, char *msg, size_t msgsz);
+
+/* The timeline JSON (see docs/http-api.md, GET /v1/timeline). t may be NULL
+ * (timeline off: an empty answer with "enabled": false). */
+json_t *cw__timeline_query(const cw_timeline *t, cw_engine *e,
+                           const cw_tl_query *q);
+
+/* Events kept and evicted so far. */
+void cw__timeline_counts(const cw_timeline *t, uint64_t *kept,
+                         uint64_t *evicted);
+
+#endif /* CW_TIMELINE_H */

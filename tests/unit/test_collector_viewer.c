@@ -1,0 +1,337 @@
+/*
+ * The collector routes the viewer needs, against real causeway-server
+ * processes: GET /v1/timeline (events kept by default, window, actor and
+ * service filters, paging, buckets for wide windows, bad parameters),
+ * the --event-memory bound (oldest evicted; 0 turns the timeline off),
+ * POST /v1/marks with ?since=MARK on the findings routes, stream tokens for
+ * /v1/stream with API keys, and the viewer files' security headers.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "testlib.h"
+
+static char url[512];
+
+static const char *U(const tl_server *s, const char *path) {
+  snprintf(url, sizeof url, "%s%s", s->url, path);
+  return url;
+}
+
+static void stop(tl_server *s) {
+  int st = tl_server_stop(s, SIGTERM);
+  tl_rmdir(s->data_dir);
+  assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* Posts `n` writes of variable `var` by actor `actor` of instance `inst`
+ * (its own stream `seed`), starting at seq `first`. */
+static void post(const tl_server *s, const char *const *hdr, uint64_t seed,
+                 const char *inst, const char *actor, const char *var,
+                 uint32_t n, uint64_t first) {
+  tl_batch_spec b;
+  memset(&b, 0, sizeof b);
+  tl_stream_id(b.stream_id, seed);
+  b.instance = inst;
+  b.actor = actor;
+  b.var = var;
+  b.nevents = n;
+  b.first_counter = 1;
+  b.first_seq = first;
+  size_t len;
+  uint8_t *body = tl_native_batch(&b, 1, &len);
+  assert_non_null(body);
+  const char *h[4] = {"Content-Encoding: lz4", NULL, NULL, NULL};
+  for (int i = 0; hdr && hdr[i] && i < 2; i++)
+    h[i + 1] = hdr[i];
+  assert_int_equal(tl_http("POST", U(s, "/v1/events"), h, body, len, NULL),
+                   200);
+  free(body);
+}
+
+static json_t *get_json(const tl_server *s, const char *path, int want) {
+  char *r = NULL;
+  int st = tl_http("GET", U(s, path), NULL, NULL, 0, &r);
+  if (st != want)
+    fprintf(stderr, "GET %s: %d %s\n", path, st, r ? r : "");
+  assert_int_equal(st, want);
+  json_t *v = json_loads(r, 0, NULL);
+  free(r);
+  assert_non_null(v);
+  return v;
+}
+
+static long long jint(json_t *v, const char *k) {
+  json_t *x = json_object_get(v, k);
+  return json_is_integer(x) ? (long long)json_integer_value(x) : -1;
+}
+
+static void test_timeline(void **state) {
+  (void)state;
+  tl_server s;
+  assert_int_equal(tl_server_start(&s, NULL, NULL), 0);
+  post(&s, NULL, 1, "i1", "a", "x", 300, 0);
+  post(&s, NULL, 2, "i2", "b", "y", 100, 1000);
+  /* Everything: 400 events, more than a page of 100: buckets. */
+  json_t *v = get_json(&s, "/v1/timeline?sync=1&limit=100&buckets=10", 200);
+  assert_true(json_is_true(json_object_get(v, "enabled")));
+  assert_int_equal(jint(v, "kept"), 400);
+  assert_int_equal(jint(v, "total"), 400);
+  assert_string_equal(json_string_value(json_object_get(v, "mode")), "buckets");
+  json_t *lanes = json_object_get(v, "lanes");
+  assert_int_equal(json_array_size(lanes), 2);
+  long long sum = 0;
+  for (size_t l = 0; l < 2; l++) {
+    json_t *acc = json_object_get(json_array_get(lanes, l), "access");
+    assert_int_equal(json_array_size(acc), 10);
+    for (size_t b = 0; b < 10; b++)
+      sum += (long long)json_integer_value(json_array_get(acc, b));
+  }
+  assert_int_equal(sum, 400); /* every write counted in one bucket */
+  json_decref(v);
+  /* One actor and a window: events, with paging. Event i of svc#i1/a has
+   * wall time 1700000000000000000 + i * 1000. */
+  v = get_json(&s,
+               "/v1/timeline?actor=svc%23i1%2Fa&from=1700000000000010000"
+               "&to=1700000000000019000&limit=4&offset=2&mode=events",
+               200);
+  assert_int_equal(jint(v, "total"), 10);
+  json_t *items = json_object_get(v, "items");
+  assert_int_equal(json_array_size(items), 4);
+  json_t *e0 = json_array_get(items, 0);
+  assert_string_equal(json_string_value(json_object_get(e0, "kind")), "write");
+  assert_string_equal(json_string_value(json_object_get(e0, "actor")),
+                      "svc#i1/a");
+  assert_string_equal(json_string_value(json_object_get(e0, "object")), "x");
+  assert_int_equal(jint(e0, "seq"), 12);
+  assert_true(json_is_array(json_object_get(e0, "locks")));
+  json_decref(v);
+  /* A service filter, an unknown actor, highlights. */
+  v = get_json(&s, "/v1/timeline?service=nope", 200);
+  assert_int_equal(jint(v, "total"), 0);
+  json_decref(v);
+  v = get_json(&s, "/v1/timeline?actor=svc%23i2%2Fb&highlight=1005,7", 200);
+  assert_int_equal(jint(v, "total"), 100);
+  assert_string_equal(json_string_value(json_object_get(v, "mode")), "events");
+  json_t *hl = json_object_get(v, "highlights");
+  assert_int_equal(json_array_size(hl), 1); /* seq 7 is a's, filtered out */
+  assert_int_equal(jint(json_array_get(hl, 0), "seq"), 1005);
+  json_decref(v);
+  /* Bad parameters get 400 with the parameter's name. */
+  const char *bad[] = {
+      "/v1/timeline?from=abc",      "/v1/timeline?limit=0",
+      "/v1/timeline?buckets=99999", "/v1/timeline?mode=x",
+      "/v1/timeline?from=10&to=5",  "/v1/timeline?highlight=1,x"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    v = get_json(&s, bad[i], 400);
+    assert_non_null(strstr(json_string_value(json_object_get(v, "error")),
+                           "bad value for"));
+    json_decref(v);
+  }
+  stop(&s);
+}
+
+static void test_event_memory(void **state) {
+  (void)state;
+  tl_server s;
+  const char *small[] = {"--event-memory", "8K", NULL};
+  assert_int_equal(tl_server_start(&s, NULL, small), 0);
+  post(&s, NULL, 1, "i1", "a", "x", 1000, 0);
+  json_t *v = get_json(&s, "/v1/timeline?sync=1&mode=buckets", 200);
+  long long kept = jint(v, "kept"), evicted = jint(v, "evicted");
+  assert_true(kept > 0 && kept < 1000);
+  assert_int_equal(kept + evicted, 1000);
+  assert_int_equal(jint(v, "total"), kept);
+  json_decref(v);
+  /* The newest are kept: the last event is there, the first is not. */
+  v = get_json(&s, "/v1/timeline?highlight=999,0", 200);
+  json_t *hl = json_object_get(v, "highlights");
+  assert_int_equal(json_array_size(hl), 1);
+  assert_int_equal(jint(json_array_get(hl, 0), "seq"), 999);
+  json_decref(v);
+  stop(&s);
+  const char *off[] = {"--event-memory", "0", NULL};
+  assert_int_equal(tl_server_start(&s, NULL, off), 0);
+  post(&s, NULL, 1, "i1", "a", "x", 10, 0);
+  v = get_json(&s, "/v1/timeline?sync=1", 200);
+  assert_true(json_is_false(json_object_get(v, "enabled")));
+  assert_int_equal(jint(v, "kept"), 0);
+  json_decref(v);
+  stop(&s);
+}
+
+static long long post_mark(const tl_server *s, const char *const *h) {
+  char *r = NULL;
+  assert_int_equal(tl_http("POST", U(s, "/v1/marks"), h, NULL, 0, &r), 200);
+  long long m = tl_json_int(r, "mark");
+  free(r);
+  return m;
+}
+
+static void test_marks(void **state) {
+  (void)state;
+  tl_server s;
+  assert_int_equal(tl_server_start(&s, NULL, NULL), 0);
+  /* Before the mark: a race on "old". */
+  post(&s, NULL, 1, "i1", "a", "old", 1, 0);
+  post(&s, NULL, 2, "i2", "b", "old", 1, 0);
+  long long m1 = post_mark(&s, NULL);
+  assert_int_equal(m1, 1);
+  /* After it: a race on "new". */
+  post(&s, NULL, 3, "i3", "c", "new", 1, 0);
+  post(&s, NULL, 4, "i4", "d", "new", 1, 0);
+  json_t *all = get_json(&s, "/v1/races?sync=1", 200);
+  long long total_all = jint(all, "total");
+  assert_int_equal(total_all, 2);
+  json_decref(all);
+  json_t *v = get_json(&s, "/v1/races?since=1", 200);
+  assert_int_equal(jint(v, "total"), 1);
+  json_t *r0 = json_array_get(json_object_get(v, "items"), 0);
+  assert_string_equal(json_string_value(json_object_get(r0, "variable")),
+                      "new");
+  assert_int_equal(jint(r0, "index"), 1); /* its place in /v1/races */
+  assert_int_equal(jint(v, "since"), 1);
+  json_decref(v);
+  v = get_json(&s, "/v1/summary?since=1", 200);
+  json_t *sum = json_object_get(v, "summary");
+  assert_int_equal(jint(sum, "events"), 2);
+  assert_int_equal(jint(sum, "race_groups"), 1);
+  assert_int_equal(jint(sum, "racy_variables"), 1);
+  json_decref(v);
+  v = get_json(&s, "/v1/findings?since=1", 200);
+  assert_int_equal(json_array_size(json_object_get(v, "races")), 1);
+  assert_true(json_is_array(json_object_get(v, "deadlocks")));
+  json_decref(v);
+  /* A later mark sees nothing new; the index route agrees with /v1/races */
+  long long m2 = post_mark(&s, NULL);
+  assert_int_equal(m2, 2);
+  v = get_json(&s, "/v1/races?since=2", 200);
+  assert_int_equal(jint(v, "total"), 0);
+  json_decref(v);
+  v = get_json(&s, "/v1/races?offset=1&limit=1", 200);
+  assert_int_equal(
+      jint(json_array_get(json_object_get(v, "items"), 0), "index"), 1);
+  json_decref(v);
+  /* Errors. */
+  json_decref(get_json(&s, "/v1/races?since=99", 404));
+  json_decref(get_json(&s, "/v1/races?since=abc", 400));
+  json_decref(get_json(&s, "/v1/traces?since=1", 400));
+  assert_int_equal(tl_http("GET", U(&s, "/v1/marks"), NULL, NULL, 0, NULL),
+                   405);
+  stop(&s);
+}
+
+typedef struct sse_buf {
+  char data[4096];
+  size_t len;
+} sse_buf;
+
+static size_t sse_data(char *p, size_t sz, size_t nm, void *ud) {
+  sse_buf *b = ud;
+  size_t n = sz * nm, room = sizeof b->data - 1 - b->len;
+  size_t k = n < room ? n : room;
+  memcpy(b->data + b->len, p, k);
+  b->len += k;
+  b->data[b->len] = '\0';
+  return strstr(b->data, "event: findings") ? 0 : n; /* enough: stop */
+}
+
+/* GET url as a stream until its first findings frame. @return the status. */
+static long sse_first(const char *u, sse_buf *b) {
+  CURL *c = curl_easy_init();
+  memset(b, 0, sizeof *b);
+  curl_easy_setopt(c, CURLOPT_URL, u);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sse_data);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_perform(c);
+  long code = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+  curl_easy_cleanup(c);
+  return code;
+}
+
+static void test_keys_and_stream_tokens(void **state) {
+  (void)state;
+  tl_server s;
+  const char *keys[] = {"--api-key", "k-viewer", NULL};
+  assert_int_equal(tl_server_start(&s, NULL, keys), 0);
+  const char *k[] = {"Authorization: Bearer k-viewer", NULL};
+  /* Every viewer route needs the key like the others. */
+  assert_int_equal(tl_http("GET", U(&s, "/v1/timeline"), NULL, NULL, 0, NULL),
+                   401);
+  assert_int_equal(tl_http("POST", U(&s, "/v1/marks"), NULL, NULL, 0, NULL),
+                   401);
+  assert_int_equal(
+      tl_http("POST", U(&s, "/v1/stream-token"), NULL, NULL, 0, NULL), 401);
+  assert_int_equal(tl_http("GET", U(&s, "/v1/timeline"), k, NULL, 0, NULL),
+                   200);
+  assert_true(post_mark(&s, k) >= 1);
+  /* A token from an authenticated request opens the stream, no key. */
+  char *r = NULL;
+  assert_int_equal(tl_http("POST", U(&s, "/v1/stream-token"), k, NULL, 0, &r),
+                   200);
+  json_t *t = json_loads(r, 0, NULL);
+  free(r);
+  const char *tok = json_string_value(json_object_get(t, "token"));
+  assert_non_null(tok);
+  assert_int_equal(strlen(tok), 32);
+  assert_true(jint(t, "expires_in") > 0);
+  char u[256];
+  snprintf(u, sizeof u, "%s/v1/stream?token=%s", s.url, tok);
+  sse_buf b;
+  assert_int_equal(sse_first(u, &b), 200);
+  assert_non_null(strstr(b.data, "event: findings"));
+  /* Two tokens differ; a made-up or missing one is refused. */
+  r = NULL;
+  assert_int_equal(tl_http("POST", U(&s, "/v1/stream-token"), k, NULL, 0, &r),
+                   200);
+  assert_null(strstr(r, tok));
+  free(r);
+  json_decref(t);
+  assert_int_equal(
+      tl_http("GET", U(&s, "/v1/stream?token=00000000000000000000000000000000"),
+              NULL, NULL, 0, NULL),
+      401);
+  assert_int_equal(tl_http("GET", U(&s, "/v1/stream"), NULL, NULL, 0, NULL),
+                   401);
+  /* The viewer's files stay open, with a strict CSP and nosniff. */
+  char csp[512], nos[64];
+  assert_int_equal(tl_http_hdr("GET", U(&s, "/index.html"), NULL, NULL, 0, NULL,
+                               "Content-Security-Policy", csp, sizeof csp),
+                   200);
+  assert_non_null(strstr(csp, "default-src 'none'"));
+  assert_non_null(strstr(csp, "script-src 'self'"));
+  assert_null(strstr(csp, "unsafe-inline"));
+  assert_int_equal(tl_http_hdr("GET", U(&s, "/js/app.js"), NULL, NULL, 0, NULL,
+                               "X-Content-Type-Options", nos, sizeof nos),
+                   200);
+  assert_string_equal(nos, "nosniff");
+  stop(&s);
+}
+
+int main(void) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_timeline),
+      cmocka_unit_test(test_event_memory),
+      cmocka_unit_test(test_marks),
+      cmocka_unit_test(test_keys_and_stream_tokens),
+  };
+  int rc = cmocka_run_group_tests(tests, NULL, NULL);
+  curl_global_cleanup();
+  return rc;
+}
