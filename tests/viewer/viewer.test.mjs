@@ -289,7 +289,8 @@ async function main() {
     await show(page, url, '#/traces/' + TRACE);
     check((await text(page, 'h1')).includes(TRACE), 'trace: title');
     check((await page.locator('svg.trace-mini .ev-dot').count()) >= 8, 'trace: its events on a timeline');
-    check((await page.locator('.trace-races li').count()) >= 1, 'trace: its races');
+    check((await page.locator('.trace-races li').count()) >= 1 &&
+      (await text(page, '.trace-races')).includes('bank.c:52'), 'trace: its races with their locations');
     const before = await text(page, '#step-kind');
     await page.click('#step-next');
     check((await text(page, '#step-pos')).startsWith('event 2'), 'trace: the debugger steps forward');
@@ -310,6 +311,10 @@ async function main() {
       for (const [name, hash] of routes) {
         await show(page, url, hash);
         await shoot(page, name + tag);
+        if (!tag) {
+          const body = await text(page, 'main');
+          check(!/\bundefined\b|\bNaN\b|\[object Object\]/.test(body), `${name}: no undefined/NaN in the page`);
+        }
       }
     }
     await page.setViewportSize({width: 1280, height: 800});

@@ -105,7 +105,8 @@ async function one(main, ctx, index) {
   main.append(
     h('h1', {}, 'Race on ', h('code', {class: 'race-title'}, race.variable)),
     h('p', {}, h('span', {class: ['badge', race.severity]}, race.severity), ' ',
-      `${fmtInt(race.count)} racing pair(s) between `, h('code', {}, race.loc1), ' and ', h('code', {}, race.loc2), '. ',
+      `${fmtInt(race.count)} racing pair(s) (${race.kind || race.severity}) between `,
+      h('code', {}, (race.locations || [])[0] || A.location), ' and ', h('code', {}, (race.locations || [])[1] || B.location), '. ',
       link(raceLink(race), 'Open both accesses in the timeline'), ' · ',
       link('#/variables/' + enc(race.variable), 'audit trail')),
     h('div', {class: 'two'}, accessBox('First access', A, ea, B.actor, aFromB),

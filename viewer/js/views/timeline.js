@@ -171,10 +171,11 @@ export async function render(main, ctx) {
     'aria-label': `timeline of ${lanes.length} actors`, tabindex: '0'});
   // axis
   const axis = s('g', {class: 'axis'});
-  for (let i = 0; i <= 5; i++) {
-    const t = from + (span * i) / 5;
+  const nt = plotW < 400 ? 2 : 5;
+  for (let i = 0; i <= nt; i++) {
+    const t = from + (span * i) / nt;
     axis.appendChild(s('line', {x1: x(t), x2: x(t), y1: AXIS - 6, y2: height, class: 'tick'}));
-    axis.appendChild(s('text', {x: x(t), y: AXIS - 10, 'text-anchor': i === 0 ? 'start' : i === 5 ? 'end' : 'middle'},
+    axis.appendChild(s('text', {x: x(t), y: AXIS - 10, 'text-anchor': i === 0 ? 'start' : i === nt ? 'end' : 'middle'},
       '+' + fmtNs(t - from)));
   }
   svg.appendChild(axis);
@@ -183,7 +184,8 @@ export async function render(main, ctx) {
   }
   for (const l of lanes) {
     const yy = y(l.actor);
-    const short = l.actor.length > (labelW / 7) ? '…' + l.actor.slice(-Math.floor(labelW / 7)) : l.actor;
+    const room = Math.floor((labelW - 16) / 7);
+    const short = l.actor.length > room ? '…' + l.actor.slice(-(room - 1)) : l.actor;
     const g = s('g', {class: 'lane', dataset: {actor: l.actor}});
     g.appendChild(s('line', {x1: labelW, x2: width - 4, y1: yy, y2: yy, class: 'lane-line'}));
     g.appendChild(s('text', {x: 12, y: yy + 4, class: 'lane-label'}, short, s('title', {}, l.actor)));

@@ -29,7 +29,7 @@ function miniTimeline(tr) {
   const labelW = 170;
   const rowH = 26;
   const x = (t) => labelW + ((t - t0) / Math.max(1, t1 - t0)) * (w - labelW - 10);
-  const svg = s('svg', {class: 'trace-mini', viewBox: `0 0 ${w} ${actors.length * rowH + 10}`, role: 'img',
+  const svg = s('svg', {class: 'trace-mini', width: w, viewBox: `0 0 ${w} ${actors.length * rowH + 10}`, role: 'img',
     'aria-label': 'trace timeline'});
   actors.forEach((a, i) => {
     const y = 5 + i * rowH + rowH / 2;
@@ -117,7 +117,7 @@ async function one(main, ctx, id) {
     section('Findings',
       h('h3', {}, `Races (${tr.races.length})`),
       tr.races.length ? h('ul', {class: 'trace-races'}, tr.races.map((r) => h('li', {},
-        link('#/races/' + r.index, r.variable), ` ${r.loc1} / ${r.loc2}`))) : empty('None.'),
+        link('#/races/' + r.index, r.variable), ` ${(r.locations || []).join(' / ')}`))) : empty('None.'),
       h('h3', {}, `Deadlocks (${tr.deadlocks.length} actual, ${tr.potential_deadlocks.length} potential)`),
       h('ul', {}, tr.deadlocks.map((d) => h('li', {}, link('#/deadlocks/actual/' + d.index, d.cycle.map((e) => e.requested).join(' → ')))),
         tr.potential_deadlocks.map((d) => h('li', {}, link('#/deadlocks/' + d.index, d.cycle.map((e) => e.requested).join(' → '))))),
