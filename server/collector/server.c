@@ -402,6 +402,9 @@ static int h_metrics(cw_server *s, struct mg_connection *c) {
   g.racy_variables = sum.racy_variables;
   g.racy_location_pairs = sum.racy_location_pairs;
   g.potential_deadlocks = sum.potential_deadlocks;
+  g.exact = sum.exact;
+  g.analysis_cut = sum.search_truncated + sum.instances_cut + sum.handoffs_cut +
+                   sum.early_orders + sum.retired_skips;
   g.deadlocks = sum.deadlocks;
   g.contended_locks = sum.contended_locks;
   g.anomalies = sum.anomalies;
