@@ -79,7 +79,8 @@ static int rate_limited(bank_req *r) {
     h = (h ^ (uint8_t)*p) * 16777619u;
   _Atomic int64_t *tat = &rl_tat[h % RL_BUCKETS];
   int64_t now = bank_now_ms() * 1000, step = 1000000 / rate_per_s;
-  int64_t burst = step * 20;
+  /* A burst of one second's worth of requests, at most 20. */
+  int64_t burst = step * (rate_per_s < 20 ? rate_per_s : 20);
   int64_t old = atomic_load(tat);
   for (;;) {
     int64_t base = old > now ? old : now;
