@@ -30,11 +30,12 @@ else
   FAILED=1
 fi
 
-# The repository is self-contained: nothing in it may read ../shared, which a
+# The repository is self-contained: nothing in it may read the project's
+# shared folder beside the clone (the parent's 'shared'), which a
 # user's clone does not have (fixtures live in tests/fixtures).
 step "self-contained check"
-if git grep -nE '\.\./shared|CW_SHARED_DIR' -- ':!*.md' ':!scripts/test.sh'; then
-  echo "self-contained: FAILED (the files above read ../shared)"
+if git grep -nE '[.][.]/shared|CW_SHARED_DIR' -- ':!*.md' ':!scripts/test.sh'; then
+  echo "self-contained: FAILED (the files above read the shared folder beside the clone)"
   results+=("self-contained: FAILED")
   FAILED=1
 else
