@@ -456,7 +456,6 @@ int main(int argc, char **argv) {
   bank_counter_register(&c_replayed);
   bank_counter_register(&c_limited);
   xfer_init(o.accounts);
-  bank_health_extra(json_pack("{s:b}", "extlock", xfer_have_extlock()));
   db = bank_db_open(o.data_dir, "transactions", o.pg, schema_sqlite, schema_pg);
   int port = 0;
   struct mg_context *ctx =
