@@ -9,3 +9,19 @@ if(TARGET cw_analysis)
     endif()
   endforeach()
 endif()
+
+# Potential deadlocks against an independent brute-force reference of
+# design 4.2 on seeded random traces (tests/deadlock/difftest.py).
+find_package(Python3 COMPONENTS Interpreter QUIET)
+if(TARGET cw_analysis AND TARGET cw_input AND TARGET causeway_cli
+   AND Python3_Interpreter_FOUND)
+  add_executable(cw_test_dl_batch deadlock/dl_batch.c)
+  target_link_libraries(cw_test_dl_batch PRIVATE cw_input cw_analysis)
+  add_test(NAME analysis_deadlock_difftest
+           COMMAND ${Python3_EXECUTABLE}
+                   ${CMAKE_CURRENT_SOURCE_DIR}/deadlock/difftest.py
+                   $<TARGET_FILE:causeway_cli> $<TARGET_FILE:cw_test_dl_batch>
+                   --small 2000 --large 2)
+  set_tests_properties(analysis_deadlock_difftest PROPERTIES
+                       LABELS "analysis" TIMEOUT 600)
+endif()

@@ -22,6 +22,7 @@ if(TARGET cw_collector AND TARGET CURL::libcurl)
   cw_collector_it(test_collector_load)
   cw_collector_it(test_collector_order)
   cw_collector_it(test_collector_auth)
+  cw_collector_it(test_collector_protocol)
 
   add_executable(cw_send ${CMAKE_CURRENT_SOURCE_DIR}/collector/cw_send.c)
   target_link_libraries(cw_send PRIVATE cw_collector_testlib)

@@ -44,7 +44,7 @@ void bank_opts_parse(bank_opts *o, const char *service, int argc, char **argv) {
   o->port = -1;
   o->data_dir = "bank-data";
   o->threads = 48;
-  o->workers = 4;
+  o->workers = 2;
   o->rate_limit = 0; /* each service has its own default */
   o->pg = getenv("BANK_PG");
   if (o->pg && !*o->pg)

@@ -29,7 +29,7 @@ typedef struct bank_opts {
   const char *viewer;     /* --viewer URL shown in links (default collector) */
   const char *static_dir; /* --static DIR (web pages) */
   int threads;            /* --threads (civetweb workers), default 48 */
-  int workers;            /* --workers (notification workers), default 4 */
+  int workers;            /* --workers (notification workers), default 2 */
   int rate_limit;         /* --rate-limit: transactions per client per second,
                              notifications per user per minute (0: default) */
 } bank_opts;

@@ -14,8 +14,8 @@
  *   safe    UPDATE notifications SET status = 'sent' WHERE id = $1 AND
  *           status = 'pending', then send only if it changed one row: an
  *           atomic claim, so each notification is sent once;
- *   unsafe  SELECT status, and if it is 'pending' send, then UPDATE the
- *           status: two workers both see 'pending' and both send.
+ *   unsafe  SELECT status, and if it is 'pending' UPDATE it to 'sent' and
+ *           send: two workers both see 'pending' and both send.
  * A notification carries the knobs of the request that enqueued it.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -149,9 +149,9 @@ static void handle(bank_conn *c, const bank_rows *rows, int i,
   if (!pending)
     return;
   bank_knobs_window(&k); /* both workers have seen 'pending' */
-  deliver(c, id, user, message, worker);
   bank_execf(c, NULL, NULL,
              "UPDATE notifications SET status = 'sent' WHERE id = $1", id);
+  deliver(c, id, user, message, worker);
 }
 
 static void *worker_main(void *arg) {

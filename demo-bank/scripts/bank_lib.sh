@@ -50,8 +50,11 @@ bank_start() {
   mkdir -p "$work/data"
   COLLECTOR_URL=""
   if [ "${BANK_TRACING:-1}" = 1 ]; then
+    # --keep-events 1: the viewer's variable audit trails and critical path
+    # need every access and span (about 90 bytes an access; a demo run
+    # of all six scenarios records some 60k events).
     "$server" --listen "127.0.0.1:$p_col" --data-dir "$work/collector" \
-      >"$work/collector.log" 2>&1 &
+      --keep-events 1 >"$work/collector.log" 2>&1 &
     BANK_PIDS+=($!)
     local i line=""
     for i in $(seq 1 300); do

@@ -339,6 +339,27 @@ static void on_request(cw_engine *e, uint32_t aid, const cw_aevent *ev,
     cw__waitfor_request(e, aid);
 }
 
+/* @return 1 when acquiring lk brings another actor's events into aid's
+ * sync clock (a lock edge that can order requests). */
+static int orders_from_other(const cw_engine *e, uint32_t aid,
+                             const ae_lock *lk, int shared, int clock_only,
+                             const cw_ae_join *j, uint32_t nj) {
+  const ae_actor *a = &e->actors[aid];
+  if (clock_only) {
+    for (uint32_t i = 0; i < nj; i++)
+      if (j[i].actor != aid && j[i].counter > cw__vc_get(&a->n, j[i].actor))
+        return 1;
+    return 0;
+  }
+  const ae_vc *src[2] = {&lk->nrel_x, shared ? NULL : &lk->nrel_s};
+  for (int s = 0; s < 2; s++)
+    for (uint32_t i = 0; src[s] && i < src[s]->n; i++)
+      if (src[s]->e[i].actor != aid &&
+          src[s]->e[i].c > cw__vc_get(&a->n, src[s]->e[i].actor))
+        return 1;
+  return 0;
+}
+
 static void on_acquire(cw_engine *e, uint32_t aid, const cw_aevent *ev,
                        int64_t ts, int clock_only) {
   ae_actor *a = &e->actors[aid];
@@ -367,6 +388,9 @@ static void on_acquire(cw_engine *e, uint32_t aid, const cw_aevent *ev,
   }
   a->req_lock = 0;
   cw__contention_acquire(e, lk, site, contended, wait);
+  if (!lk->nested && !lk->early_ho)
+    lk->early_ho = (uint8_t)orders_from_other(e, aid, lk, shared, clock_only,
+                                              ev->joins, ev->njoins);
   if (lk->nested) /* the edge is left out of sync clocks: remember it */
     cw__lockgraph_handoff(e, aid, l, clock_only ? NULL : &lk->nrel_x,
                           clock_only || shared ? NULL : &lk->nrel_s,
@@ -778,6 +802,10 @@ void cw__engine_summary(const cw_engine *e, cw_summary *out) {
   out->potential_deadlocks = e->npdl;
   out->deadlocks = e->nadl;
   out->active_deadlocks = e->nactive;
+  out->instances_cut = cw__lockgraph_cuts_pending(e);
+  out->exact = !(out->search_truncated || out->instances_cut ||
+                 out->handoffs_cut || out->early_orders || out->retired_skips ||
+                 out->lost_events || out->forced_events || out->pending_events);
 }
 
 size_t cw__engine_races(const cw_engine *e, const cw_race_group **out) {

@@ -220,6 +220,9 @@ typedef struct ae_hist {
 typedef struct ae_lock {
   cw_sym sym;
   uint8_t nested;       /* ever held while another lock was requested */
+  uint8_t early_ho;     /* an acquire was ordered after another actor's
+                           release before the lock nested */
+  uint64_t nest_index;  /* engine index at which it nested */
   ae_vc rel_x, rel_s;   /* full clocks of exclusive / shared releases */
   ae_vc nrel_x, nrel_s; /* the same for sync clocks */
   uint32_t owner;       /* exclusive owner actor, 0: none */
@@ -246,12 +249,14 @@ typedef struct ae_inst {
   uint8_t held_shared, req_shared;
   cw_sym loc;
   uint64_t seq, counter;
-  ae_vc n; /* sync clock at the request */
+  uint64_t index; /* engine index of the request */
+  ae_vc n;        /* sync clock at the request */
 } ae_inst;
 
 typedef struct ae_pair {
   uint32_t held, req; /* lock indices */
   uint8_t cyclic;     /* lies on a cycle of the lock graph */
+  uint64_t cut;       /* requests dropped or overwritten undominated */
   ae_inst *inst;
   uint32_t ninst, capinst;
 } ae_pair;
@@ -343,6 +348,7 @@ struct cw_engine {
   uint32_t npdl, cappdl;
   ae_handoff ho[AE_HANDOFFS];
   uint32_t nho, hohead;
+  uint64_t ho_dropped; /* hand-offs pushed out of the ring */
   /* Per-cycle-check cache: closures of instances' sync clocks over the
    * hand-offs of locks outside the cycle (ae_lockgraph.c). */
   ae_vc clo[8];
@@ -390,6 +396,9 @@ void cw__race_free(cw_engine *e);
 void cw__lockgraph_request(cw_engine *e, uint32_t aid, uint32_t lock,
                            int shared, cw_sym loc, uint64_t seq);
 void cw__lockgraph_free(cw_engine *e);
+/* @return the cut requests (ae_pair.cut) on edges that lie on a lock cycle
+ * of length 2..4 not reported: those that may have changed the count. */
+uint64_t cw__lockgraph_cuts_pending(const cw_engine *e);
 /* Records an acquire of nested lock `lock` that joined `rel` (or the
  * explicit joins `j` when rel is NULL). */
 void cw__lockgraph_handoff(cw_engine *e, uint32_t aid, uint32_t lock,

@@ -110,6 +110,8 @@ void cw__lockgraph_handoff(cw_engine *e, uint32_t aid, uint32_t lock,
   e->hohead = (e->hohead + 1) % AE_HANDOFFS;
   if (e->nho < AE_HANDOFFS)
     e->nho++;
+  else
+    e->ho_dropped++; /* the slot held an older hand-off */
 }
 
 static int in_cycle(const struct cyc *c, uint32_t lock) {
@@ -156,11 +158,25 @@ static const ae_vc *closure(cw_engine *e, cyc *c, const ae_inst *v) {
  * clocks and any chain of recorded hand-offs of nested locks outside the
  * cycle. */
 static int before(cw_engine *e, cyc *c, const ae_inst *u, const ae_inst *v) {
-  if (u->counter <= cw__vc_get(&v->n, u->actor))
-    return 1;
-  if (!e->nho)
-    return 0;
-  return u->counter <= cw__vc_get(closure(e, c, v), u->actor);
+  int ord = u->counter <= cw__vc_get(&v->n, u->actor);
+  if (!ord && e->nho) {
+    ord = u->counter <= cw__vc_get(closure(e, c, v), u->actor);
+    if (!ord && e->ho_dropped)
+      e->sum.handoffs_cut++; /* an older hand-off might have ordered them */
+  }
+  if (ord) {
+    /* Sync clocks keep the edges a lock had before it nested: if u is
+     * older than a cycle lock's nesting and that lock had such edges, the
+     * order found may go through one. */
+    for (uint32_t i = 0; i < c->n; i++) {
+      const ae_lock *l = &e->locks[c->locks[i]];
+      if (l->early_ho && u->index < l->nest_index) {
+        e->sum.early_orders++;
+        break;
+      }
+    }
+  }
+  return ord;
 }
 
 static int sets_conflict(const cw_engine *e, uint32_t x, uint32_t y) {
@@ -185,8 +201,10 @@ static int compatible(cw_engine *e, cyc *c, uint32_t k, const ae_inst *u) {
   if (!c->budget)
     return 0;
   c->budget--;
-  if (e->dead[u->actor])
+  if (e->dead[u->actor]) {
+    e->sum.retired_skips++;
     return 0;
+  }
   for (uint32_t i = 0; i < k; i++) {
     const ae_inst *v = c->pick[i];
     if (v->actor == u->actor || sets_conflict(e, v->heldset, u->heldset) ||
@@ -286,21 +304,44 @@ static void dfs(cw_engine *e, cyc *c, uint32_t depth) {
   }
 }
 
+/* @return 1 when clocks x and y are equal except for actor self's entry. */
+static int same_sync(const ae_vc *x, const ae_vc *y, uint32_t self) {
+  uint32_t i = 0, j = 0;
+  for (;;) {
+    while (i < x->n && x->e[i].actor == self)
+      i++;
+    while (j < y->n && y->e[j].actor == self)
+      j++;
+    if (i == x->n || j == y->n)
+      return i == x->n && j == y->n;
+    if (x->e[i].actor != y->e[j].actor || x->e[i].c != y->e[j].c)
+      return 0;
+    i++;
+    j++;
+  }
+}
+
 void cw__lockgraph_request(cw_engine *e, uint32_t aid, uint32_t lock,
                            int shared, cw_sym loc, uint64_t seq) {
   ae_actor *a = &e->actors[aid];
   if (!a->nheld)
     return;
   int any = 0;
-  for (uint32_t h = 0; h < a->nheld; h++) {
-    if (a->held[h].lock == lock)
-      continue;
-    any = 1;
-    e->locks[a->held[h].lock].nested = 1;
-  }
+  for (uint32_t h = 0; h < a->nheld; h++)
+    any |= a->held[h].lock != lock;
   if (!any)
     return;
-  e->locks[lock].nested = 1;
+  for (uint32_t h = 0; h < a->nheld; h++) {
+    ae_lock *l = &e->locks[a->held[h].lock];
+    if (a->held[h].lock != lock && !l->nested) {
+      l->nested = 1;
+      l->nest_index = e->index;
+    }
+  }
+  if (!e->locks[lock].nested) {
+    e->locks[lock].nested = 1;
+    e->locks[lock].nest_index = e->index;
+  }
   for (uint32_t h = 0; h < a->nheld; h++) {
     const ae_held *hd = &a->held[h];
     if (hd->lock == lock)
@@ -323,7 +364,14 @@ void cw__lockgraph_request(cw_engine *e, uint32_t aid, uint32_t lock,
       slot = p->ninst++;
       memset(&p->inst[slot], 0, sizeof(p->inst[slot]));
     } else if (nkey == 0) {
-      continue; /* edge saturated: keep the instances we have */
+      p->cut++; /* edge saturated: this request is lost */
+      continue;
+    } else if (!same_sync(&p->inst[slot].n, &a->n, aid)) {
+      /* The overwritten request learnt less than the new one: it may be
+       * concurrent with a request the new one is ordered after. (When the
+       * actor synchronised with nobody in between, the new request
+       * dominates it and nothing is lost.) */
+      p->cut++;
     }
     ae_inst *u = &p->inst[slot];
     u->actor = aid;
@@ -333,6 +381,7 @@ void cw__lockgraph_request(cw_engine *e, uint32_t aid, uint32_t lock,
     u->loc = loc;
     u->seq = seq;
     u->counter = a->counter;
+    u->index = e->index;
     cw__vc_copy(&u->n, &a->n);
     /* A new edge can close cycles; an old one only matters when it is
      * already on one (cycles through it were found when it was added). */
@@ -367,4 +416,51 @@ void cw__lockgraph_free(cw_engine *e) {
   for (uint32_t i = 0; i < e->npdl; i++)
     cw__ae_free((void *)e->pdl[i].edges);
   cw__ae_free(e->pdl);
+}
+
+/* Whether a path from `from` back to `to` of at most `left` more edges
+ * closes a lock cycle (with the edges in `path`) that was not reported. */
+static int unreported_from(const cw_engine *e, uint32_t *path, uint32_t n,
+                           uint64_t *budget) {
+  const ae_lock *cur = &e->locks[path[n - 1]];
+  for (uint32_t i = 0; i < cur->nout && *budget; i++) {
+    (*budget)--;
+    uint32_t tgt = e->pairs[cur->out[i]].req;
+    if (tgt == path[0]) {
+      cyc c;
+      memset(&c, 0, sizeof(c));
+      c.n = n;
+      memcpy(c.locks, path, n * sizeof(*path));
+      uint32_t rot;
+      uint64_t k1, k2;
+      cycle_key(&c, &rot, &k1, &k2);
+      if (!cw__map_get(&e->cyclemap, k1, k2))
+        return 1;
+      continue;
+    }
+    if (n >= AE_MAX_CYCLE)
+      continue;
+    int seen = 0;
+    for (uint32_t k = 0; k < n; k++)
+      seen |= path[k] == tgt;
+    if (seen)
+      continue;
+    path[n] = tgt;
+    if (unreported_from(e, path, n + 1, budget))
+      return 1;
+  }
+  return 0;
+}
+
+uint64_t cw__lockgraph_cuts_pending(const cw_engine *e) {
+  uint64_t total = 0, budget = AE_SEARCH_BUDGET;
+  for (uint32_t i = 0; i < e->npairs; i++) {
+    const ae_pair *p = &e->pairs[i];
+    if (!p->cut)
+      continue;
+    uint32_t path[AE_MAX_CYCLE] = {p->held, p->req};
+    if (unreported_from(e, path, 2, &budget) || !budget)
+      total += p->cut;
+  }
+  return total;
 }

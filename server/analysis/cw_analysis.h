@@ -174,7 +174,17 @@ void cw__engine_flush(cw_engine *e);
  *   retired_actors       actors whose history was forgotten (RETIRE)
  *   active_deadlocks     actual deadlocks still blocked
  *   search_truncated     lock-cycle searches cut by their budget
- *   anomalies            anomaly groups (cw__engine_anomalies) */
+ *   anomalies            anomaly groups (cw__engine_anomalies)
+ * Potential deadlocks are exact unless one of these bounds may have
+ * changed an answer (docs/detection.md 4.3; `exact` says it):
+ *   instances_cut        lock-order requests dropped or overwritten by a
+ *                        later one that does not dominate them, on edges
+ *                        of a lock cycle that was not reported
+ *   handoffs_cut         ordering checks that found a pair unordered after
+ *                        hand-offs were dropped from the kept window
+ *   early_orders         pairs found ordered possibly through an edge of a
+ *                        cycle lock from before that lock nested
+ *   retired_skips        candidate requests of retired actors */
 #define CW_SUMMARY_FIELDS(X)                                                   \
   X(events)                                                                    \
   X(racy_variables)                                                            \
@@ -190,12 +200,21 @@ void cw__engine_flush(cw_engine *e);
   X(retired_actors)                                                            \
   X(active_deadlocks)                                                          \
   X(search_truncated)                                                          \
-  X(anomalies)
+  X(anomalies)                                                                 \
+  X(instances_cut)                                                             \
+  X(handoffs_cut)                                                              \
+  X(early_orders)                                                              \
+  X(retired_skips)
 
 typedef struct cw_summary {
 #define CW_SUMMARY_FIELD_(name) uint64_t name;
   CW_SUMMARY_FIELDS(CW_SUMMARY_FIELD_)
 #undef CW_SUMMARY_FIELD_
+  /* 1 when no bound changed or may have changed an answer: all of
+   * search_truncated, instances_cut, handoffs_cut, early_orders,
+   * retired_skips, lost_events, forced_events and pending_events are 0
+   * (docs/detection.md 4.3). Reported as a boolean, not in the list. */
+  uint64_t exact;
 } cw_summary;
 
 void cw__engine_summary(const cw_engine *e, cw_summary *out);

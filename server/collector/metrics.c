@@ -111,6 +111,14 @@ void cw__metrics_render(const cw_metrics *m, const cw_metrics_gauges *g,
       (unsigned long long)g->potential_deadlocks,
       (unsigned long long)g->deadlocks, (unsigned long long)g->contended_locks,
       (unsigned long long)g->anomalies);
+  gauge(o, "causeway_analysis_exact",
+        "1 when no analysis bound changed or may have changed a count "
+        "(summary.exact).",
+        g->exact);
+  gauge(o, "causeway_analysis_cut",
+        "Checks a bound cut short: search_truncated + instances_cut + "
+        "handoffs_cut + early_orders + retired_skips.",
+        g->analysis_cut);
   gauge(o, "causeway_store_bytes", "Size of the embedded store on disk.",
         g->store_bytes);
   gauge(o, "causeway_store_segments", "Segment files in the store.",

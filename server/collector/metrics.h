@@ -48,6 +48,7 @@ typedef struct cw_metrics_gauges {
   uint64_t store_bytes, store_segments, store_records, store_events;
   uint64_t store_commits, store_repaired_bytes;
   uint64_t races, racy_variables, racy_location_pairs, potential_deadlocks;
+  uint64_t exact, analysis_cut; /* summary.exact; sum of its cut counts */
   uint64_t deadlocks, contended_locks, invalid_events, pending_events;
   uint64_t anomalies;
   uint64_t lost_events;

@@ -1,6 +1,9 @@
 /*
  * ratelimit: token buckets in an open-addressing table keyed by a hash of
- * the client (the key itself is not stored).
+ * the client (the key itself is not stored). When max clients are held, a
+ * new client evicts the least recently seen bucket (backward-shift
+ * deletion keeps the linear probing intact), so a flood of fresh clients
+ * never forgives the ones being limited.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "ratelimit.h"
@@ -59,6 +62,36 @@ void cw__ratelimit_free(cw_ratelimit *r) {
   free(r);
 }
 
+/* Removes the entry at i, shifting later entries of its probe run back. */
+static void remove_at(cw_ratelimit *r, size_t i) {
+  size_t mask = r->cap - 1, j = i;
+  for (;;) {
+    j = (j + 1) & mask;
+    if (!r->tab[j].h)
+      break;
+    size_t home = r->tab[j].h & mask;
+    /* The entry at j may move to i unless its home lies in (i, j]. */
+    int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+    if (!stays) {
+      r->tab[i] = r->tab[j];
+      i = j;
+    }
+  }
+  r->tab[i].h = 0;
+  r->count--;
+}
+
+/* Evicts the least recently seen bucket. */
+static void evict_oldest(cw_ratelimit *r) {
+  size_t victim = r->cap;
+  for (size_t i = 0; i < r->cap; i++)
+    if (r->tab[i].h &&
+        (victim == r->cap || r->tab[i].last < r->tab[victim].last))
+      victim = i;
+  if (victim < r->cap)
+    remove_at(r, victim);
+}
+
 int cw__ratelimit_take(cw_ratelimit *r, const char *client, size_t len,
                        double now) {
   if (r->rate <= 0)
@@ -71,9 +104,10 @@ int cw__ratelimit_take(cw_ratelimit *r, const char *client, size_t len,
   bucket *b = &r->tab[i];
   if (!b->h) {
     if (r->count >= r->max) {
-      memset(r->tab, 0, r->cap * sizeof *r->tab);
-      r->count = 0;
+      evict_oldest(r);
       i = h & (r->cap - 1);
+      while (r->tab[i].h)
+        i = (i + 1) & (r->cap - 1);
       b = &r->tab[i];
     }
     b->h = h;

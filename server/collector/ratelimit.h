@@ -12,8 +12,8 @@
 
 typedef struct cw_ratelimit cw_ratelimit;
 
-/* new: rate <= 0 disables limiting. At most max_clients buckets are kept
- * (the table is reset when full, which only forgives). */
+/* new: rate <= 0 disables limiting. At most max_clients buckets are kept;
+ * a new client beyond that evicts the least recently seen one. */
 cw_ratelimit *cw__ratelimit_new(double rate, double burst, size_t max_clients);
 void cw__ratelimit_free(cw_ratelimit *r);
 

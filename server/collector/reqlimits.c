@@ -267,9 +267,9 @@ void cw__reqlimits_conn_close(cw_reqlimits *r, const struct mg_connection *c) {
   free(s);
 }
 
-void cw__reqlimits_body_begin(cw_reqlimits *r, struct mg_connection *c) {
+static void arm(cw_reqlimits *r, struct mg_connection *c, int ms) {
   slot *s = mg_get_user_connection_data(c);
-  if (!s || r->o.body_timeout_ms <= 0)
+  if (!s || ms <= 0)
     return;
   if (s->fd < 0) {
     const struct mg_request_info *ri = mg_get_request_info(c);
@@ -280,7 +280,7 @@ void cw__reqlimits_body_begin(cw_reqlimits *r, struct mg_connection *c) {
   pthread_mutex_lock(&r->mu);
   s->expired = 0;
   if (!s->armed) {
-    s->deadline_ns = now_ns() + (long long)r->o.body_timeout_ms * 1000000LL;
+    s->deadline_ns = now_ns() + (long long)ms * 1000000LL;
     s->armed = 1;
     s->next = r->armed.next;
     s->prev = &r->armed;
@@ -289,6 +289,10 @@ void cw__reqlimits_body_begin(cw_reqlimits *r, struct mg_connection *c) {
     pthread_cond_signal(&r->cv);
   }
   pthread_mutex_unlock(&r->mu);
+}
+
+void cw__reqlimits_body_begin(cw_reqlimits *r, struct mg_connection *c) {
+  arm(r, c, r->o.body_timeout_ms);
 }
 
 int cw__reqlimits_body_end(cw_reqlimits *r, struct mg_connection *c) {
@@ -304,6 +308,20 @@ int cw__reqlimits_body_end(cw_reqlimits *r, struct mg_connection *c) {
   int expired = s->expired;
   pthread_mutex_unlock(&r->mu);
   return expired;
+}
+
+void cw__reqlimits_linger(cw_reqlimits *r, struct mg_connection *c,
+                          size_t max_bytes, int ms) {
+  char buf[16384];
+  size_t done = 0;
+  arm(r, c, ms);
+  while (done < max_bytes) {
+    int n = mg_read(c, buf, sizeof buf);
+    if (n <= 0)
+      break;
+    done += (size_t)n;
+  }
+  cw__reqlimits_body_end(r, c);
 }
 
 void cw__reqlimits_counts(cw_reqlimits *r, unsigned long long *refused_conns,

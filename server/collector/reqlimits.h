@@ -49,6 +49,13 @@ void cw__reqlimits_body_begin(cw_reqlimits *r, struct mg_connection *c);
  * socket was shut, so the body read ended early), else 0. */
 int cw__reqlimits_body_end(cw_reqlimits *r, struct mg_connection *c);
 
+/* After a refusal was answered on a connection that closes: reads and
+ * drops what is left of the body, at most max_bytes within ms (a deadline
+ * of its own), so that a client still sending gets the answer instead of a
+ * reset. Not for unauthenticated requests: their bodies are never read. */
+void cw__reqlimits_linger(cw_reqlimits *r, struct mg_connection *c,
+                          size_t max_bytes, int ms);
+
 /* Connections refused by the per-client cap and bodies cut by the deadline
  * since start. */
 void cw__reqlimits_counts(cw_reqlimits *r, unsigned long long *refused_conns,

@@ -55,6 +55,8 @@ static const char *reason(int status) {
     return "Internal Server Error";
   case 503:
     return "Service Unavailable";
+  case 505:
+    return "HTTP Version Not Supported";
   default:
     return "Status";
   }
@@ -72,6 +74,11 @@ void cw__http_send(struct mg_connection *c, int status, const char *ctype,
                     status, reason(status), ctype, len, extra ? extra : "");
   if (hn < 0 || (size_t)hn >= sizeof head)
     hn = 0;
+  /* HEAD gets the headers of the GET answer, never its body: a body would
+   * put the connection out of step. */
+  const struct mg_request_info *ri = mg_get_request_info(c);
+  if (ri && ri->request_method && !strcmp(ri->request_method, "HEAD"))
+    len = 0;
   char *one = len <= (1u << 20) ? malloc((size_t)hn + len + 1) : NULL;
   if (one) {
     memcpy(one, head, (size_t)hn);
@@ -199,9 +206,19 @@ static int gate(cw_server *s, struct mg_connection *c, int raceway) {
   if (s->cfg.nkeys) {
     if (!key || cw__auth_match((const char(*)[256])s->cfg.keys, s->cfg.nkeys,
                                key, klen) < 0) {
-      atomic_fetch_add(&s->m.refusals[CW_REFUSE_UNAUTHORIZED], 1);
       /* Answer at once and close: the body is never read. */
       cw__http_close_after(c);
+      /* Wrong keys are limited per address, keys or no --rate-limit. */
+      int wait = cw__ratelimit_take(s->auth_rl, ri->remote_addr,
+                                    strlen(ri->remote_addr), now_s());
+      if (wait) {
+        atomic_fetch_add(&s->m.refusals[CW_REFUSE_RATE_LIMITED], 1);
+        char h[80];
+        snprintf(h, sizeof h, "Retry-After: %d\r\nConnection: close\r\n", wait);
+        cw__http_error(c, 429, "too many requests with a wrong API key", h);
+        return 429;
+      }
+      atomic_fetch_add(&s->m.refusals[CW_REFUSE_UNAUTHORIZED], 1);
       const char *h = "WWW-Authenticate: Bearer realm=\"causeway\"\r\n"
                       "Connection: close\r\n";
       if (raceway)
@@ -385,6 +402,9 @@ static int h_metrics(cw_server *s, struct mg_connection *c) {
   g.racy_variables = sum.racy_variables;
   g.racy_location_pairs = sum.racy_location_pairs;
   g.potential_deadlocks = sum.potential_deadlocks;
+  g.exact = sum.exact;
+  g.analysis_cut = sum.search_truncated + sum.instances_cut + sum.handoffs_cut +
+                   sum.early_orders + sum.retired_skips;
   g.deadlocks = sum.deadlocks;
   g.contended_locks = sum.contended_locks;
   g.anomalies = sum.anomalies;
@@ -485,8 +505,32 @@ static int h_query(cw_server *s, struct mg_connection *c, const char *path) {
   return 200;
 }
 
+/* A request whose body length is ambiguous (two Content-Length headers,
+ * or Content-Length with Transfer-Encoding) could be read differently by a
+ * proxy in front: refuse it and close. @return 1 when refused. */
+static int ambiguous_length(struct mg_connection *c) {
+  const struct mg_request_info *ri = mg_get_request_info(c);
+  int cl = 0, te = 0;
+  for (int i = 0; i < ri->num_headers; i++) {
+    cl += !strcasecmp(ri->http_headers[i].name, "Content-Length");
+    te += !strcasecmp(ri->http_headers[i].name, "Transfer-Encoding");
+  }
+  if (cl <= 1 && !(cl && te))
+    return 0;
+  cw__http_close_after(c);
+  cw__http_error(c, 400,
+                 cl > 1 ? "more than one Content-Length"
+                        : "both Content-Length and Transfer-Encoding",
+                 "Connection: close\r\n");
+  return 1;
+}
+
 static int route(cw_server *s, struct mg_connection *c) {
   const struct mg_request_info *ri = mg_get_request_info(c);
+  if (ambiguous_length(c)) {
+    atomic_fetch_add(&s->m.refusals[CW_REFUSE_MALFORMED], 1);
+    return 400;
+  }
   const char *m = ri->request_method;
   const char *path = ri->local_uri_raw ? ri->local_uri_raw : "";
   int get = !strcmp(m, "GET") || !strcmp(m, "HEAD");
@@ -556,7 +600,12 @@ static int handler(struct mg_connection *c, void *ud) {
   cw_server *s = ud;
   atomic_fetch_add(&s->m.requests, 1);
   cw__reqlimits_learn(c);
-  return route(s, c);
+  int st = route(s, c);
+  /* A refused body that is still coming: drain a bounded amount so the
+   * client reads the answer, not a reset (never after 401 or 408). */
+  if (st == 400 || st == 413 || st == 415 || st == 429)
+    cw__reqlimits_linger(s->lim, c, 32u << 20, 2000);
+  return st;
 }
 
 static int on_init_connection(const struct mg_connection *c, void **data) {
@@ -568,6 +617,19 @@ static int on_init_connection(const struct mg_connection *c, void **data) {
 static void on_connection_close(const struct mg_connection *c) {
   cw_server *s = mg_get_user_data(mg_get_context(c));
   cw__reqlimits_conn_close(s->lim, c);
+}
+
+/* civetweb's own error answers (malformed request line, head too large,
+ * unknown HTTP version) quote the request; ours never do. */
+static int on_http_error(struct mg_connection *c, int status, const char *msg) {
+  (void)msg;
+  cw__http_close_after(c);
+  cw__http_error(c, status,
+                 status == 505   ? "HTTP version not supported"
+                 : status == 413 ? "request head too large"
+                                 : "malformed request",
+                 "Connection: close\r\n");
+  return 0;
 }
 
 static int log_message(const struct mg_connection *c, const char *msg) {
@@ -620,10 +682,11 @@ int cw__server_start(const cw_config *c, cw_server **out, char *err,
   s->an = cw__analyzer_new(&ao);
   s->dedup = cw__dedup_new(65536);
   s->rl = cw__ratelimit_new(c->rate_limit, c->rate_burst, 4096);
+  s->auth_rl = cw__ratelimit_new(CW_AUTH_FAIL_RATE, CW_AUTH_FAIL_BURST, 4096);
   cw_reqlimits_opts lo = {c->max_client_conns, c->body_timeout_ms};
   s->lim = cw__reqlimits_new(&lo);
   s->viewer = cw__viewer_new();
-  if (!s->an || !s->dedup || !s->rl || !s->lim || !s->viewer) {
+  if (!s->an || !s->dedup || !s->rl || !s->auth_rl || !s->lim || !s->viewer) {
     snprintf(err, errsz, "out of memory");
     goto fail;
   }
@@ -677,6 +740,7 @@ int cw__server_start(const cw_config *c, cw_server **out, char *err,
   struct mg_callbacks cb;
   memset(&cb, 0, sizeof cb);
   cb.log_message = log_message;
+  cb.http_error = on_http_error;
   cb.init_connection = on_init_connection;
   cb.connection_close = on_connection_close;
   s->ctx = mg_start(&cb, s, opts);
@@ -715,6 +779,7 @@ void cw__server_stop(cw_server *s) {
   cw__store_close(s->store);
   cw__dedup_free(s->dedup);
   cw__ratelimit_free(s->rl);
+  cw__ratelimit_free(s->auth_rl);
   cw__viewer_free(s->viewer);
   cw__reqlimits_free(s->lim);
   if (s->ctx)

@@ -22,6 +22,11 @@
 
 typedef struct cw_server cw_server;
 
+/* Requests with a missing or wrong API key, per client address: a burst of
+ * 20, then 5 per second; beyond, 429 instead of 401. */
+#define CW_AUTH_FAIL_RATE 5.0
+#define CW_AUTH_FAIL_BURST 20.0
+
 struct cw_server {
   cw_config cfg;
   struct mg_context *ctx;
@@ -30,6 +35,7 @@ struct cw_server {
   cw_analyzer *an;
   cw_dedup *dedup;
   cw_ratelimit *rl;
+  cw_ratelimit *auth_rl; /* requests with a wrong key, per address */
   cw_reqlimits *lim;
   cw_ingest ingest;
   cw_pgstore *pg;

@@ -84,7 +84,11 @@ int cw__static_handle(cw_server *s, struct mg_connection *c, const char *raw) {
   size_t rl = strlen(root);
   if (strncmp(real, root, rl) || (real[rl] != '/' && real[rl] != '\0'))
     return not_found(c);
-  int fd = open(real, O_RDONLY | O_CLOEXEC);
+  /* Only regular files: opening a FIFO would block this worker until a
+   * writer came (O_NONBLOCK covers a swap after the check). */
+  if (stat(real, &sb) || !S_ISREG(sb.st_mode))
+    return not_found(c);
+  int fd = open(real, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     return not_found(c);
   if (fstat(fd, &sb) || !S_ISREG(sb.st_mode) ||
@@ -109,22 +113,14 @@ int cw__static_handle(cw_server *s, struct mg_connection *c, const char *raw) {
     return not_found(c);
   }
   /* The viewer runs only its own files: no inline script or style, no
-   * other origin, no framing (docs/http-api.md, Viewer). */
+   * other origin, no framing (docs/http-api.md, Viewer). HEAD gets the
+   * headers only (cw__http_send). */
   static const char csp[] =
       "Content-Security-Policy: default-src 'none'; script-src 'self'; "
       "style-src 'self'; img-src 'self' data:; connect-src 'self'; "
       "base-uri 'none'; form-action 'none'; frame-ancestors 'none'\r\n"
       "Referrer-Policy: no-referrer\r\n";
-  const char *method = mg_get_request_info(c)->request_method;
-  if (!strcmp(method, "HEAD")) {
-    mg_printf(c,
-              "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n"
-              "Content-Length: %zu\r\nX-Content-Type-Options: nosniff\r\n"
-              "%s\r\n",
-              mime(real), len, csp);
-  } else {
-    cw__http_send(c, 200, mime(real), csp, buf, len);
-  }
+  cw__http_send(c, 200, mime(real), csp, buf, len);
   free(buf);
   return 200;
 }

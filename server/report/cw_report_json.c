@@ -28,6 +28,7 @@ json_t *cw__report_summary_json(const cw_findings *f) {
 #define PUT_(name) cw__jput(o, #name, u64(s->name), &bad);
   CW_SUMMARY_FIELDS(PUT_)
 #undef PUT_
+  cw__jput(o, "exact", json_boolean(s->exact), &bad);
   cw__jput(o, "skipped_events", u64(f->in ? f->in->skipped_events : 0), &bad);
   cw__jput(o, "suppressed", u64(f->suppressed), &bad);
   if (bad) {

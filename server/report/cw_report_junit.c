@@ -222,6 +222,16 @@ int cw__report_write_junit(FILE *out, const cw_findings *f) {
             "      <property name=\"truncated_files\" value=\"%" PRIu64
             "\"/>\n",
             f->in->truncated_files);
+  const cw_summary *s = &f->sum;
+  fprintf(out,
+          "      <property name=\"exact\" value=\"%s\"/>\n"
+          "      <property name=\"search_truncated\" value=\"%" PRIu64 "\"/>\n"
+          "      <property name=\"instances_cut\" value=\"%" PRIu64 "\"/>\n"
+          "      <property name=\"handoffs_cut\" value=\"%" PRIu64 "\"/>\n"
+          "      <property name=\"early_orders\" value=\"%" PRIu64 "\"/>\n"
+          "      <property name=\"retired_skips\" value=\"%" PRIu64 "\"/>\n",
+          s->exact ? "true" : "false", s->search_truncated, s->instances_cut,
+          s->handoffs_cut, s->early_orders, s->retired_skips);
   fputs("    </properties>\n", out);
   for (size_t i = 0; i < f->nraces; i++)
     race_case(out, f, f->races[i]);

@@ -521,6 +521,16 @@ int cw__report_write_sarif(FILE *out, const cw_findings *f) {
     json_decref(run);
   if (!doc)
     return -1;
+  /* The summary (with `exact` and the counts of what a bound cut) as the
+   * run's property bag. */
+  json_t *sum = cw__report_summary_json(f);
+  json_t *run0 = json_array_get(json_object_get(doc, "runs"), 0);
+  if (!sum || !run0 ||
+      json_object_set_new(run0, "properties",
+                          json_pack("{s:o}", "summary", sum)) != 0) {
+    json_decref(doc);
+    return -1;
+  }
   int rc = json_dumpf(doc, out, JSON_INDENT(2));
   json_decref(doc);
   if (rc == 0 && fputc('\n', out) == EOF)

@@ -235,6 +235,16 @@ int cw__report_write_text(FILE *out, const cw_findings *f) {
     fprintf(out, ", %" PRIu64 " truncated input%s", f->in->truncated_files,
             f->in->truncated_files == 1 ? "" : "s");
   fputs(")\n", out);
+  if (!s->exact)
+    fprintf(out,
+            "NOTE: causeway: not exact: a bound may have changed the counts "
+            "(search_truncated %" PRIu64 ", instances_cut %" PRIu64
+            ", handoffs_cut %" PRIu64 ", early_orders %" PRIu64
+            ", retired_skips %" PRIu64 ", lost %" PRIu64 ", forced %" PRIu64
+            ", pending %" PRIu64 "; docs/detection.md 4.3)\n",
+            s->search_truncated, s->instances_cut, s->handoffs_cut,
+            s->early_orders, s->retired_skips, s->lost_events, s->forced_events,
+            s->pending_events);
   cw__report_vis_free();
   return ferror(out) ? -1 : 0;
 }

@@ -108,6 +108,27 @@ static void test_rate_limit(void **state) {
   assert_int_equal(tl_http("GET", U("/v1/summary"), k2, NULL, 0, NULL), 200);
 }
 
+/* Requests with a wrong key are rate-limited per address (issue 12): a
+ * burst, then 429 with Retry-After instead of another 401. */
+static void test_wrong_keys_limited(void **state) {
+  (void)state;
+  const char *wrong[] = {"Authorization: Bearer guess", NULL};
+  int unauthorized = 0, limited = 0;
+  char val[32] = "";
+  for (int i = 0; i < 60 && !limited; i++) {
+    int st = tl_http_hdr("GET", U("/v1/summary"), wrong, NULL, 0, NULL,
+                         "Retry-After", val, sizeof val);
+    unauthorized += st == 401;
+    limited += st == 429;
+  }
+  assert_true(unauthorized >= 10);
+  assert_int_equal(limited, 1);
+  assert_true(strtol(val, NULL, 10) >= 1);
+  /* A right key from the same address is not affected. */
+  const char *k3[] = {"X-Causeway-Key: k3", NULL};
+  assert_int_equal(tl_http("GET", U("/v1/summary"), k3, NULL, 0, NULL), 200);
+}
+
 typedef struct sse_state {
   atomic_int connected, saw_findings, saw_race, done;
   char buf[1 << 16];
@@ -187,6 +208,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_keys),
       cmocka_unit_test(test_rate_limit),
+      cmocka_unit_test(test_wrong_keys_limited),
       cmocka_unit_test(test_sse_push),
   };
   int rc = cmocka_run_group_tests(tests, setup, teardown);

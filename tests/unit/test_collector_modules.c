@@ -211,6 +211,24 @@ static void test_ratelimit(void **state) {
   assert_int_equal(cw__ratelimit_take(r, "a", 1, t + 1.01), 0);
   assert_true(cw__ratelimit_take(r, "a", 1, t + 1.02) >= 1);
   cw__ratelimit_free(r);
+  /* A full table evicts the least recently seen client, never the one
+   * being limited (issue 12: it used to reset every bucket). */
+  r = cw__ratelimit_new(1.0, 2, 16);
+  assert_int_equal(cw__ratelimit_take(r, "hot", 3, 100), 0);
+  assert_int_equal(cw__ratelimit_take(r, "hot", 3, 100), 0);
+  assert_true(cw__ratelimit_take(r, "hot", 3, 100) >= 1);
+  for (int i = 0; i < 1000; i++) {
+    char k[16];
+    int n = snprintf(k, sizeof k, "c%d", i);
+    cw__ratelimit_take(r, k, (size_t)n, 100 + i * 1e-4);
+    /* "hot" is seen again and again: still limited, never forgiven. */
+    if (i % 8 == 0)
+      assert_true(cw__ratelimit_take(r, "hot", 3, 100 + i * 1e-4) >= 1);
+  }
+  /* The most recent clients are still there with their spent tokens. */
+  assert_int_equal(cw__ratelimit_take(r, "c999", 4, 100.1), 0);
+  assert_true(cw__ratelimit_take(r, "c999", 4, 100.1) >= 1);
+  cw__ratelimit_free(r);
   cw_ratelimit *off = cw__ratelimit_new(0, 0, 16);
   for (int i = 0; i < 100; i++)
     assert_int_equal(cw__ratelimit_take(off, "a", 1, t), 0);
