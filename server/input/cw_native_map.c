@@ -385,6 +385,14 @@ void cw__nmap_retire(cw_nmap *m, const cw_batch_ctx *ctx, uint32_t actor,
                      uint64_t seq, cw_aevent *out) {
   memset(out, 0, sizeof *out);
   out->kind = CW_AE_RETIRE;
-  out->actor = cw__nmap_actor(m, ctx, actor);
   out->seq = seq;
+  /* A process retires a remote actor (one named in a clock it received)
+   * only to bound its own clocks: the actor lives on in its own process,
+   * which retires it when it ends. Ending it here would make every later
+   * event of the actor invalid. */
+  uint32_t kind = 0;
+  size_t len;
+  if (cw__ctx_actor(ctx, actor, &len, &kind) && kind == CW_ACTOR_REMOTE)
+    return;
+  out->actor = cw__nmap_actor(m, ctx, actor);
 }
