@@ -293,6 +293,7 @@ cw_analyzer *cw__analyzer_new(const cw_analyzer_opts *o) {
   memset(&ec, 0, sizeof ec);
   ec.size = sizeof ec;
   ec.keep_events = o->keep_events;
+  ec.race_clocks = 1; /* the viewer's race page shows both clocks */
   ec.slow_db_ns = o->slow_db_ns;
   ec.slow_http_ns = o->slow_http_ns;
   ec.slow_span_ns = o->slow_span_ns;
