@@ -69,6 +69,10 @@ if(TARGET causeway_http AND TARGET causeway-server)
   cw_add_glue_script(glue_http_deadlock http_deadlock.sh)
   set_property(TEST glue_http_deadlock APPEND PROPERTY ENVIRONMENT
     "GLUE_SERVER=$<TARGET_FILE:causeway-server>")
+  # ~40 s alone: after the deadlocked services stop, each query to the
+  # collector waits seconds for a free worker; under a loaded -j2 run the
+  # default 60 s is not enough.
+  set_tests_properties(glue_http_deadlock PROPERTIES TIMEOUT 150)
 endif()
 
 # ---- Databases ------------------------------------------------------------

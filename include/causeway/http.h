@@ -51,7 +51,7 @@ struct mg_context;
 
 /* Longest header value accepted: a causeway-clock (CW_CLOCK_HEADER_MAX) or
  * raceway-clock value beyond it is ignored and counted as oversized; a
- * tracestate beyond 512 bytes is not passed on (W3C's limit). */
+ * tracestate is trimmed to 512 bytes entry by entry (W3C). */
 #define CW_HTTP_HEADER_MAX CW_CLOCK_HEADER_MAX
 #define CW_HTTP_TRACESTATE_MAX 512
 
@@ -199,7 +199,8 @@ typedef struct cw_http_stats {
   uint64_t clock_oversized;    /* clock headers ignored as too long */
   uint64_t raceway_clocks;     /* inbound raceway-clock headers used */
   uint64_t traceparent_bad;    /* malformed traceparent headers ignored */
-  uint64_t tracestate_dropped; /* tracestate too long to pass on */
+  uint64_t tracestate_dropped; /* tracestate not passed on: no valid
+                                  traceparent, or an invalid list */
 } cw_http_stats;
 
 /* Copies the counters into *out. */
@@ -208,11 +209,29 @@ CW_API void cw_http_stats_get(cw_http_stats *out);
 /* ---- Header helpers (also used by tests and other transports) ------------ */
 
 /* Parses a W3C traceparent value "00-<32 hex>-<16 hex>-<2 hex>".
- * All-zero ids, a wrong length or non-hex characters are malformed.
+ * All-zero ids, a wrong length, version ff, uppercase or non-hex characters
+ * are malformed (the header is then ignored, as the specification asks).
  * @return CW_OK or CW_EMALFORMED. */
 CW_API cw_status cw_http_parse_traceparent(const char *value, size_t len,
                                            uint8_t trace_id[16],
                                            uint8_t span_id[8]);
+
+/* Trace flags of version 00 that are passed on: sampled (0x01) and
+ * random-trace-id (0x02, Trace Context Level 2). */
+#define CW_HTTP_TRACE_FLAGS_KNOWN 0x03u
+
+/* As cw_http_parse_traceparent, also returning the trace flags (the known
+ * bits, CW_HTTP_TRACE_FLAGS_KNOWN) in *flags (may be NULL). Hex must be
+ * lowercase, as the specification's fields are. */
+CW_API cw_status cw_http_parse_traceparent_flags(const char *value, size_t len,
+                                                 uint8_t trace_id[16],
+                                                 uint8_t span_id[8],
+                                                 uint8_t *flags);
+/* Formats a traceparent value with the given flags (known bits only). */
+CW_API cw_status cw_http_format_traceparent_flags(const uint8_t trace_id[16],
+                                                  const uint8_t span_id[8],
+                                                  uint8_t flags, char *buf,
+                                                  size_t cap);
 
 /* Formats a traceparent value (sampled flag set) into buf (>= 56 bytes).
  * @return CW_OK or CW_ETOOBIG. */

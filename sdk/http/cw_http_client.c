@@ -90,13 +90,18 @@ static int build_headers(const cw_curl_opts *opts, int traced, call *cl,
     uint8_t trace_id[16], span[8];
     char tp[64];
     /* The parent-id is the caller's real span, the one its http_send
-     * event carries, so the callee's events name it as their parent. */
+     * event carries, so the callee's events name it as their parent. The
+     * flags are the inbound request's (sampled, random-trace-id), else
+     * sampled. */
     if (!traced || cw_trace_get(trace_id, span) != CW_OK) {
       cw__http_random(trace_id, sizeof trace_id);
       cw__http_random(span, sizeof span);
     }
+    const cw__http_req *in = cw__http_current();
+    uint8_t flags = in && in->traced ? in->trace_flags : 0x01;
     cw__http_call_name(span, cl->name, sizeof cl->name);
-    (void)cw_http_format_traceparent(trace_id, span, tp, sizeof tp);
+    (void)cw_http_format_traceparent_flags(trace_id, span, flags, tp,
+                                           sizeof tp);
     snprintf(line, sizeof line, "%s: %s", CW_HTTP_TRACEPARENT_HEADER, tp);
     if (append(&list, line) != 0)
       goto oom;

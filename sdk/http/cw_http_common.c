@@ -117,24 +117,36 @@ int cw__http_hexval(int c) {
   return -1;
 }
 
-/* Decodes 2n hex digits. @return 1 when valid and not all zero. */
+/* W3C trace context fields are lowercase hex only ("HEXDIGLC"). */
+static int hexlc(int c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  return -1;
+}
+
+/* Decodes 2n lowercase hex digits. @return 1 when valid and not all zero. */
 static int unhex(const char *s, size_t n, uint8_t *out) {
   int nonzero = 0;
   for (size_t i = 0; i < n; i++) {
-    int hi = cw__http_hexval((unsigned char)s[2 * i]);
-    int lo = cw__http_hexval((unsigned char)s[2 * i + 1]);
+    int hi = hexlc((unsigned char)s[2 * i]);
+    int lo = hexlc((unsigned char)s[2 * i + 1]);
     if (hi < 0 || lo < 0)
-      return 0;
+      return -1;
     out[i] = (uint8_t)(hi << 4 | lo);
     nonzero |= out[i];
   }
   return nonzero != 0;
 }
 
-cw_status cw_http_parse_traceparent(const char *value, size_t len,
-                                    uint8_t trace_id[16], uint8_t span_id[8]) {
-  uint8_t ver[1], flags[1], t[16], s[8];
-  /* Trim surrounding blanks (header values may carry them). */
+cw_status cw_http_parse_traceparent_flags(const char *value, size_t len,
+                                          uint8_t trace_id[16],
+                                          uint8_t span_id[8], uint8_t *flags) {
+  uint8_t ver[1], fl[1], t[16], s[8];
+  if (!value)
+    return CW_EMALFORMED;
+  /* Trim surrounding blanks (optional white space around the value). */
   while (len > 0 && (*value == ' ' || *value == '\t')) {
     value++;
     len--;
@@ -143,37 +155,168 @@ cw_status cw_http_parse_traceparent(const char *value, size_t len,
     len--;
   /* Version 00 is exactly 55 characters; later versions may append
    * "-..." fields, which we ignore as the spec asks. */
-  if (!value || len < 55 || value[2] != '-' || value[35] != '-' ||
-      value[52] != '-')
+  if (len < 55 || value[2] != '-' || value[35] != '-' || value[52] != '-')
     return CW_EMALFORMED;
-  if (cw__http_hexval((unsigned char)value[0]) < 0 ||
-      cw__http_hexval((unsigned char)value[1]) < 0)
+  if (unhex(value, 1, ver) < 0 || ver[0] == 0xff ||
+      (ver[0] == 0 && len != 55) || (len > 55 && value[55] != '-'))
     return CW_EMALFORMED;
-  (void)unhex(value, 1, ver);
-  if (ver[0] == 0xff || (ver[0] == 0 && len != 55) ||
-      (len > 55 && value[55] != '-'))
+  if (unhex(value + 3, 16, t) != 1 || unhex(value + 36, 8, s) != 1 ||
+      unhex(value + 53, 1, fl) < 0)
     return CW_EMALFORMED;
-  if (!unhex(value + 3, 16, t) || !unhex(value + 36, 8, s))
-    return CW_EMALFORMED;
-  if (cw__http_hexval((unsigned char)value[53]) < 0 ||
-      cw__http_hexval((unsigned char)value[54]) < 0)
-    return CW_EMALFORMED;
-  (void)unhex(value + 53, 1, flags);
   memcpy(trace_id, t, 16);
   memcpy(span_id, s, 8);
+  if (flags) /* version 00 defines sampled (01) and random-trace-id (02) */
+    *flags = fl[0] & CW_HTTP_TRACE_FLAGS_KNOWN;
+  return CW_OK;
+}
+
+cw_status cw_http_parse_traceparent(const char *value, size_t len,
+                                    uint8_t trace_id[16], uint8_t span_id[8]) {
+  return cw_http_parse_traceparent_flags(value, len, trace_id, span_id, NULL);
+}
+
+cw_status cw_http_format_traceparent_flags(const uint8_t trace_id[16],
+                                           const uint8_t span_id[8],
+                                           uint8_t flags, char *buf,
+                                           size_t cap) {
+  char t[33], s[17];
+  if (!buf || cap < 56)
+    return CW_ETOOBIG;
+  cw__http_hex(trace_id, 16, t);
+  cw__http_hex(span_id, 8, s);
+  snprintf(buf, cap, "00-%s-%s-%02x", t, s,
+           (unsigned)(flags & CW_HTTP_TRACE_FLAGS_KNOWN));
   return CW_OK;
 }
 
 cw_status cw_http_format_traceparent(const uint8_t trace_id[16],
                                      const uint8_t span_id[8], char *buf,
                                      size_t cap) {
-  char t[33], s[17];
-  if (!buf || cap < 56)
-    return CW_ETOOBIG;
-  cw__http_hex(trace_id, 16, t);
-  cw__http_hex(span_id, 8, s);
-  snprintf(buf, cap, "00-%s-%s-01", t, s);
-  return CW_OK;
+  return cw_http_format_traceparent_flags(trace_id, span_id, 0x01, buf, cap);
+}
+
+/* ---- tracestate (W3C Trace Context, section 3.3) ------------------------ */
+
+static int lcalpha(int c) {
+  return c >= 'a' && c <= 'z';
+}
+
+static int keychr(int c) {
+  return lcalpha(c) || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+         c == '*' || c == '/';
+}
+
+/* key = simple-key / multi-tenant-key:
+ *   simple-key = lcalpha 0*255(keychr)
+ *   multi-tenant-key = tenant-id "@" system-id
+ *   tenant-id = (lcalpha / DIGIT) 0*240(keychr)
+ *   system-id = lcalpha 0*13(keychr) */
+static int valid_key(const char *k, size_t n) {
+  const char *at = memchr(k, '@', n);
+  if (!at) {
+    if (n < 1 || n > 256 || !lcalpha((unsigned char)k[0]))
+      return 0;
+    for (size_t i = 1; i < n; i++)
+      if (!keychr((unsigned char)k[i]))
+        return 0;
+    return 1;
+  }
+  size_t tl = (size_t)(at - k), sl = n - tl - 1;
+  if (tl < 1 || tl > 241 || sl < 1 || sl > 14)
+    return 0;
+  if (!lcalpha((unsigned char)k[0]) && !(k[0] >= '0' && k[0] <= '9'))
+    return 0;
+  for (size_t i = 1; i < tl; i++)
+    if (!keychr((unsigned char)k[i]))
+      return 0;
+  if (!lcalpha((unsigned char)at[1]))
+    return 0;
+  for (size_t i = 2; i <= sl; i++)
+    if (!keychr((unsigned char)at[i]))
+      return 0;
+  return 1;
+}
+
+/* value = 0*255(chr) nblk-chr; chr = %x20 / nblk-chr;
+ * nblk-chr = %x21-2B / %x2D-3C / %x3E-7E */
+static int valid_value(const char *v, size_t n) {
+  if (n < 1 || n > 256 || v[n - 1] == ' ')
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)v[i];
+    if (c < 0x20 || c > 0x7e || c == ',' || c == '=')
+      return 0;
+  }
+  return 1;
+}
+
+typedef struct ts_member {
+  const char *p;
+  size_t n, keylen;
+} ts_member;
+
+#define TS_MAX_MEMBERS 32
+
+int cw__http_tracestate_build(const char *const *values, size_t nvalues,
+                              char *out, size_t cap) {
+  ts_member m[TS_MAX_MEMBERS];
+  size_t nm = 0;
+  out[0] = '\0';
+  for (size_t v = 0; v < nvalues; v++) {
+    const char *p = values[v];
+    while (p && *p) {
+      size_t n = strcspn(p, ",");
+      const char *b = p, *e = p + n;
+      while (b < e && (*b == ' ' || *b == '\t'))
+        b++;
+      while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+      p += n + (p[n] == ',');
+      if (b == e) /* empty list members are allowed and ignored */
+        continue;
+      const char *eq = memchr(b, '=', (size_t)(e - b));
+      if (!eq || !valid_key(b, (size_t)(eq - b)) ||
+          !valid_value(eq + 1, (size_t)(e - eq - 1)))
+        return -1;
+      size_t kl = (size_t)(eq - b), dup = 0;
+      for (size_t i = 0; i < nm && !dup; i++)
+        dup = m[i].keylen == kl && memcmp(m[i].p, b, kl) == 0;
+      if (dup) /* the first occurrence of a key wins */
+        continue;
+      if (nm == TS_MAX_MEMBERS)
+        return -1;
+      m[nm++] = (ts_member){b, (size_t)(e - b), kl};
+    }
+  }
+  /* Over the limit: drop members longer than 128 characters first, then
+   * members from the end, until the combined value fits. */
+  size_t total = 0;
+  for (size_t i = 0; i < nm; i++)
+    total += m[i].n + (i > 0);
+  for (size_t i = 0; i < nm && total > CW_HTTP_TRACESTATE_MAX;) {
+    if (m[i].n > 128) {
+      total -= m[i].n + (nm > 1);
+      memmove(&m[i], &m[i + 1], (nm - i - 1) * sizeof *m);
+      nm--;
+    } else {
+      i++;
+    }
+  }
+  while (nm > 0 && total > CW_HTTP_TRACESTATE_MAX) {
+    nm--;
+    total -= m[nm].n + (nm > 0);
+  }
+  size_t o = 0;
+  for (size_t i = 0; i < nm; i++) {
+    if (o + m[i].n + 2 > cap)
+      return -1;
+    if (i)
+      out[o++] = ',';
+    memcpy(out + o, m[i].p, m[i].n);
+    o += m[i].n;
+  }
+  out[o] = '\0';
+  return 0;
 }
 
 cw_status cw_http_trace_begin(uint8_t trace_id[16]) {

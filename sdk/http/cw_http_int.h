@@ -35,8 +35,19 @@ typedef struct cw__http_req {
   int traced;    /* a task was begun (recording is on) */
   int call_held; /* holds the "http-call:<span>" wait resource */
   char call_name[32];
+  uint8_t trace_flags; /* the incoming traceparent's flags, passed on */
   char tracestate[CW_HTTP_TRACESTATE_MAX + 1];
 } cw__http_req;
+
+/* Builds the tracestate to pass on from the values of every tracestate
+ * header of a request (combined in order, as one list): members are
+ * validated (W3C Trace Context 3.3), OWS and empty members dropped, the first
+ * of duplicated keys kept; over CW_HTTP_TRACESTATE_MAX, members longer than
+ * 128 characters go first, then members from the end. out: cap bytes.
+ * @return 0 (out may be empty), or -1 when the list is invalid (an invalid
+ * member, more than 32 members): then nothing is passed on. */
+int cw__http_tracestate_build(const char *const *values, size_t nvalues,
+                              char *out, size_t cap);
 
 /* @return the innermost request of the calling thread, or NULL. */
 cw__http_req *cw__http_current(void);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Longest "METHOD path" kept for task names and events. */
 #define DETAIL_MAX 256
@@ -74,21 +75,37 @@ static void begin_request(struct mg_connection *conn, cw__http_req *req,
                           const char *detail) {
   uint8_t trace_id[16], parent[8], span[8];
   int has_trace = 0, has_parent = 0;
-  const char *tp = mg_get_header(conn, CW_HTTP_TRACEPARENT_HEADER);
+  /* W3C Trace Context: one valid traceparent continues the trace (a
+   * repeated header is invalid); tracestate is kept only with it, every
+   * tracestate header combined as one list. */
+  const struct mg_request_info *ri = mg_get_request_info(conn);
+  const char *tp = NULL, *ts[16];
+  size_t ntp = 0, nts = 0;
+  for (int i = 0; ri && i < ri->num_headers; i++) {
+    const char *name = ri->http_headers[i].name;
+    if (!name || !ri->http_headers[i].value)
+      continue;
+    if (strcasecmp(name, CW_HTTP_TRACEPARENT_HEADER) == 0) {
+      tp = ri->http_headers[i].value;
+      ntp++;
+    } else if (strcasecmp(name, CW_HTTP_TRACESTATE_HEADER) == 0 &&
+               nts < sizeof ts / sizeof ts[0]) {
+      ts[nts++] = ri->http_headers[i].value;
+    }
+  }
+  req->trace_flags = 0x01; /* a new trace: sampled */
   if (tp) {
-    if (cw_http_parse_traceparent(tp, strlen(tp), trace_id, parent) == CW_OK)
+    if (ntp == 1 &&
+        cw_http_parse_traceparent_flags(tp, strlen(tp), trace_id, parent,
+                                        &req->trace_flags) == CW_OK)
       has_trace = has_parent = 1;
     else
       CW__HTTP_COUNT(traceparent_bad);
   }
-  const char *ts = mg_get_header(conn, CW_HTTP_TRACESTATE_HEADER);
-  if (ts) {
-    size_t n = strlen(ts);
-    if (n <= CW_HTTP_TRACESTATE_MAX)
-      memcpy(req->tracestate, ts, n + 1);
-    else
-      CW__HTTP_COUNT(tracestate_dropped);
-  }
+  req->tracestate[0] = '\0';
+  if (nts && (!has_trace || cw__http_tracestate_build(ts, nts, req->tracestate,
+                                                      sizeof req->tracestate)))
+    CW__HTTP_COUNT(tracestate_dropped);
   cw_clock_snapshot *snap = cw_clock_snapshot_new();
   int have_clock = snap && read_clock(conn, snap, trace_id, &has_trace);
   if (cw_task_begin(detail, have_clock ? snap : NULL) == CW_OK) {

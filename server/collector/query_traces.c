@@ -192,12 +192,57 @@ static uint64_t span_key(const uint8_t s[8]) {
   return k;
 }
 
+/* Flow arrows pair each http_send with the http_recv that answers it: the
+ * recv's parent span is the send's span. One task may send several times
+ * under one span (a GET, then a PUT): the k-th send of a span pairs with
+ * the k-th recv naming it, both in time order. *flow receives, per event,
+ * its flow id (0: no arrow); ids are 1, 2, ... and every id has exactly
+ * one start and one end. */
+static void pair_flows(const cw_trace *tr, uint32_t *flow) {
+  uint32_t next = 1;
+  memset(flow, 0, tr->n * sizeof *flow);
+  for (;;) {
+    /* The earliest unpaired send, and the earliest unpaired recv naming
+     * its span. */
+    int64_t best = INT64_MAX;
+    uint32_t si = UINT32_MAX;
+    for (uint32_t i = 0; i < tr->n; i++) {
+      const cw_trace_event *ev = &tr->ev[i];
+      if (ev->kind == CW_EV_HTTP_SEND && !flow[i] && span_key(ev->span_id) &&
+          ev->wall_ns < best) {
+        best = ev->wall_ns;
+        si = i;
+      }
+    }
+    if (si == UINT32_MAX)
+      return;
+    uint64_t key = span_key(tr->ev[si].span_id);
+    uint32_t ri = UINT32_MAX;
+    best = INT64_MAX;
+    for (uint32_t i = 0; i < tr->n; i++) {
+      const cw_trace_event *ev = &tr->ev[i];
+      if (ev->kind == CW_EV_HTTP_RECV && !flow[i] &&
+          span_key(ev->parent_span_id) == key && ev->wall_ns < best) {
+        best = ev->wall_ns;
+        ri = i;
+      }
+    }
+    flow[si] = ri == UINT32_MAX ? UINT32_MAX : next; /* UINT32_MAX: none */
+    if (ri != UINT32_MAX)
+      flow[ri] = next++;
+  }
+}
+
 json_t *cw__query_trace_chrome(cw_engine *e, const cw_traces *t,
                                const char *hex) {
   uint8_t id[16];
   const cw_trace *tr = cw__hex_to_id(hex, id) ? NULL : cw__traces_get(t, id);
   if (!tr)
     return NULL;
+  uint32_t *flow = malloc((tr->n ? tr->n : 1) * sizeof *flow);
+  if (!flow)
+    return NULL;
+  pair_flows(tr, flow);
   json_t *evs = json_array();
   for (uint32_t i = 0; i < tr->nservices; i++)
     json_array_append_new(evs, json_pack("{s:s,s:s,s:i,s:i,s:{s:o}}", "ph", "M",
@@ -210,7 +255,14 @@ json_t *cw__query_trace_chrome(cw_engine *e, const cw_traces *t,
                        "thread_name", "pid", svc_index(e, tr, tr->actors[i]),
                        "tid", (int)i + 1, "args", "name",
                        cw__q_str(e, cw__engine_actor_name(e, tr->actors[i]))));
+  /* Time zero: the earliest instant shown, which for a slice recorded at
+   * its end (span end, HTTP respond, DB result) is end - duration. */
   int64_t t0 = tr->first_ns;
+  for (uint32_t i = 0; i < tr->n; i++) {
+    int64_t start = tr->ev[i].wall_ns - (int64_t)tr->ev[i].duration_ns;
+    if (start < t0)
+      t0 = start;
+  }
   for (uint32_t i = 0; i < tr->n; i++) {
     const cw_trace_event *ev = &tr->ev[i];
     int pid = svc_index(e, tr, ev->actor), tid = actor_index(tr, ev->actor);
@@ -226,8 +278,8 @@ json_t *cw__query_trace_chrome(cw_engine *e, const cw_traces *t,
       json_object_set_new(args, "aux", json_integer(ev->aux));
     double ts = (double)(ev->wall_ns - t0) / 1000.0;
     if (ev->duration_ns) {
-      /* Ends with its duration (span end, HTTP respond, DB result):
-       * a complete slice that started duration earlier. */
+      /* Ends with its duration: a complete slice that started duration
+       * earlier (never before time zero, see t0). */
       double dur = (double)ev->duration_ns / 1000.0;
       json_array_append_new(evs, json_pack("{s:s,s:s,s:s,s:i,s:i,s:f,s:f,s:o}",
                                            "ph", "X", "name", name, "cat", kind,
@@ -239,20 +291,17 @@ json_t *cw__query_trace_chrome(cw_engine *e, const cw_traces *t,
                                            "pid", pid, "tid", tid, "ts", ts,
                                            "s", "t", "args", args));
     }
-    /* Flow arrows: a request sent (its span) to the handler that got it
-     * (whose parent span is that span). */
-    if (ev->kind == CW_EV_HTTP_SEND || ev->kind == CW_EV_HTTP_RECV) {
+    /* Flow arrow from a request sent to the handler that got it. */
+    if (flow[i] && flow[i] != UINT32_MAX) {
       int send = ev->kind == CW_EV_HTTP_SEND;
-      uint64_t key =
-          span_key(send ? ev->span_id : ev->parent_span_id) & 0xffffffffffffull;
-      if (key)
-        json_array_append_new(
-            evs, json_pack("{s:s,s:s,s:s,s:I,s:i,s:i,s:f,s:s}", "ph",
-                           send ? "s" : "f", "name", "http", "cat", "http",
-                           "id", (json_int_t)key, "pid", pid, "tid", tid, "ts",
-                           ts, "bp", "e"));
+      json_array_append_new(evs,
+                            json_pack("{s:s,s:s,s:s,s:I,s:i,s:i,s:f,s:s}", "ph",
+                                      send ? "s" : "f", "name", "http", "cat",
+                                      "http", "id", (json_int_t)flow[i], "pid",
+                                      pid, "tid", tid, "ts", ts, "bp", "e"));
     }
   }
+  free(flow);
   return json_pack("{s:o,s:s}", "traceEvents", evs, "displayTimeUnit", "ms");
 }
 
@@ -267,8 +316,10 @@ json_t *cw__query_services(cw_engine *e, const cw_traces *t) {
     const char *svc = cw__engine_str(e, cw__engine_actor_service(e, a));
     json_t *s = json_object_get(svcs, svc);
     if (!s) {
-      s = json_pack("{s:s,s:i}", "service", svc, "actors", 0);
-      json_object_set_new(svcs, svc, s);
+      s = json_pack("{s:o,s:i}", "service",
+                    cw__q_str(e, cw__engine_actor_service(e, a)), "actors", 0);
+      /* A grouping key only: any bytes (the value's name is escaped). */
+      json_object_set_new_nocheck(svcs, svc, s);
     }
     json_object_set_new(
         s, "actors",

@@ -49,10 +49,18 @@ wait $CLIENT || { echo "client failed:"; cat "$W/client.log"; exit 1; }
 cat "$W/client.log"
 [ $found = 1 ] || { echo "no live deadlock reported"; cat "$W/live.json"; exit 1; }
 stop_services # they flush to the collector first
+# The checks below are not traced.
+unset CAUSEWAY_ENDPOINT CAUSEWAY_HTTP_WAITS
 # Each client request is one user action: the collector groups its events
 # across the client and both services under one trace id.
 "$BIN/glue_client" fetch "http://$ADDR/v1/traces" "$W/traces.json"
 "$BIN/glue_check" "$W/traces.json" traces 2 client,A,B
+# The Chrome Trace Event export of each trace is valid (processes, threads
+# under their own service, nesting, paired flow arrows for the HTTP calls).
+for id in $(python3 -c 'import json,sys; print(" ".join(t["trace_id"] for t in json.load(open(sys.argv[1]))["items"]))' "$W/traces.json"); do
+  "$BIN/glue_client" fetch "http://$ADDR/v1/traces/$id/chrome" "$W/chrome-$id.json"
+  python3 "$(dirname "$0")/../collector/chrome_trace_check.py" "$W/chrome-$id.json" 2
+done
 # Each actor counts under its own service, and the calls between the
 # services are listed (the client called A and B; A and B called each other).
 "$BIN/glue_client" fetch "http://$ADDR/v1/services" "$W/services.json"

@@ -27,10 +27,27 @@ static void test_traceparent_roundtrip(void **state) {
   assert_int_equal(cw_http_parse_traceparent(buf, strlen(buf), t2, s2), CW_OK);
   assert_memory_equal(t, t2, 16);
   assert_memory_equal(s, s2, 8);
-  /* Surrounding blanks and uppercase hex are accepted. */
-  const char *up = "  00-A0A1A2A3A4A5A6A7A8A9AAABACADAEAF-0102030405060708-00 ";
-  assert_int_equal(cw_http_parse_traceparent(up, strlen(up), t2, s2), CW_OK);
+  /* Surrounding blanks are accepted; uppercase hex is not (the
+   * specification's fields are lowercase: such a header is ignored). */
+  const char *sp = "  00-a0a1a2a3a4a5a6a7a8a9aaabacadaeaf-0102030405060708-00 ";
+  assert_int_equal(cw_http_parse_traceparent(sp, strlen(sp), t2, s2), CW_OK);
   assert_memory_equal(t, t2, 16);
+  const char *up = "00-A0A1A2A3A4A5A6A7A8A9AAABACADAEAF-0102030405060708-00";
+  assert_int_equal(cw_http_parse_traceparent(up, strlen(up), t2, s2),
+                   CW_EMALFORMED);
+  /* Flags: sampled and random-trace-id are kept, unknown bits dropped. */
+  uint8_t fl = 0;
+  const char *f3 = "00-a0a1a2a3a4a5a6a7a8a9aaabacadaeaf-0102030405060708-03";
+  assert_int_equal(cw_http_parse_traceparent_flags(f3, strlen(f3), t2, s2, &fl),
+                   CW_OK);
+  assert_int_equal(fl, 0x03);
+  const char *ff = "00-a0a1a2a3a4a5a6a7a8a9aaabacadaeaf-0102030405060708-ff";
+  assert_int_equal(cw_http_parse_traceparent_flags(ff, strlen(ff), t2, s2, &fl),
+                   CW_OK);
+  assert_int_equal(fl, 0x03);
+  assert_int_equal(cw_http_format_traceparent_flags(t, s, 0x02, buf, 64),
+                   CW_OK);
+  assert_string_equal(buf + 53, "02");
   /* A later version may append fields. */
   const char *v1 =
       "01-a0a1a2a3a4a5a6a7a8a9aaabacadaeaf-0102030405060708-01-xyz";
@@ -58,6 +75,155 @@ static void test_traceparent_malformed(void **state) {
     if (cw_http_parse_traceparent(bad[i], strlen(bad[i]), t, s) !=
         CW_EMALFORMED)
       fail_msg("accepted: '%s'", bad[i]);
+}
+
+/* The traceparent cases of the W3C trace-context test suite
+ * (github.com/w3c/trace-context, test/test.py, W3C Software and Document
+ * License), ported to the parser a service runs: `inherit` is 1 when the
+ * suite expects the service to continue the trace id 1234...9012 (the
+ * header is valid), 0 when it expects a new trace (the header is ignored). */
+static void test_w3c_traceparent_cases(void **state) {
+  (void)state;
+  static const struct {
+    const char *value;
+    int inherit;
+  } cases[] = {
+      {"00-12345678901234567890123456789012-1234567890123456-01", 1},
+      {"00-12345678901234567890123456789012-1234567890123456-01.", 0},
+      {"00-12345678901234567890123456789012-1234567890123456-01-what-the-"
+       "future-will-be-like",
+       0},
+      {"cc-12345678901234567890123456789012-1234567890123456-01", 1},
+      {"cc-12345678901234567890123456789012-1234567890123456-01-what-the-"
+       "future-will-be-like",
+       1},
+      {"cc-12345678901234567890123456789012-1234567890123456-01.what-the-"
+       "future-will-be-like",
+       0},
+      {"ff-12345678901234567890123456789012-1234567890123456-01", 0},
+      {".0-12345678901234567890123456789012-1234567890123456-01", 0},
+      {"0.-12345678901234567890123456789012-1234567890123456-01", 0},
+      {"000-12345678901234567890123456789012-1234567890123456-01", 0},
+      {"0000-12345678901234567890123456789012-1234567890123456-01", 0},
+      {"0-12345678901234567890123456789012-1234567890123456-01", 0},
+      {"00-00000000000000000000000000000000-1234567890123456-01", 0},
+      {"00-.2345678901234567890123456789012-1234567890123456-01", 0},
+      {"00-1234567890123456789012345678901.-1234567890123456-01", 0},
+      {"00-123456789012345678901234567890123-1234567890123456-01", 0},
+      {"00-1234567890123456789012345678901-1234567890123456-01", 0},
+      {"00-12345678901234567890123456789012-0000000000000000-01", 0},
+      {"00-12345678901234567890123456789012-.234567890123456-01", 0},
+      {"00-12345678901234567890123456789012-123456789012345.-01", 0},
+      {"00-12345678901234567890123456789012-12345678901234567-01", 0},
+      {"00-12345678901234567890123456789012-123456789012345-01", 0},
+      {"00-12345678901234567890123456789012-1234567890123456-.0", 0},
+      {"00-12345678901234567890123456789012-1234567890123456-0.", 0},
+      {"00-12345678901234567890123456789012-1234567890123456-001", 0},
+      {"00-12345678901234567890123456789012-1234567890123456-1", 0},
+      {" 00-12345678901234567890123456789012-1234567890123456-01", 1},
+      {"\t00-12345678901234567890123456789012-1234567890123456-01", 1},
+      {"00-12345678901234567890123456789012-1234567890123456-01 ", 1},
+      {"00-12345678901234567890123456789012-1234567890123456-01\t", 1},
+      {"\t 00-12345678901234567890123456789012-1234567890123456-01 \t", 1},
+  };
+  static const uint8_t want[16] = {0x12, 0x34, 0x56, 0x78, 0x90, 0x12,
+                                   0x34, 0x56, 0x78, 0x90, 0x12, 0x34,
+                                   0x56, 0x78, 0x90, 0x12};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    uint8_t t[16], s[8];
+    int ok = cw_http_parse_traceparent(cases[i].value, strlen(cases[i].value),
+                                       t, s) == CW_OK &&
+             memcmp(t, want, 16) == 0;
+    if (ok != cases[i].inherit)
+      fail_msg("'%s': %s", cases[i].value,
+               ok ? "accepted, the suite ignores it" : "ignored");
+  }
+}
+
+/* The tracestate cases of the same suite (and the specification's limits):
+ * the values of every tracestate header in order, and what is passed on
+ * (NULL: the whole tracestate is dropped). */
+static void test_w3c_tracestate_cases(void **state) {
+  (void)state;
+  static const struct {
+    const char *v[3];
+    const char *out;
+  } cases[] = {
+      {{"foo=1,bar=2"}, "foo=1,bar=2"},
+      {{""}, ""},
+      {{"foo=1", ""}, "foo=1"},
+      {{"", "foo=1"}, "foo=1"},
+      {{"foo=1,bar=2", "rojo=1,congo=2", "baz=3"},
+       "foo=1,bar=2,rojo=1,congo=2,baz=3"},
+      {{"foo=1,foo=1"}, "foo=1"},
+      {{"foo=1,foo=2"}, "foo=1"},
+      {{"foo=1", "foo=2"}, "foo=1"},
+      {{"foo=1 \t , \t bar=2, \t baz=3"}, "foo=1,bar=2,baz=3"},
+      {{"foo=1,,bar=2"}, "foo=1,bar=2"},
+      {{"foo@=1,bar=2"}, NULL},
+      {{"@foo=1,bar=2"}, NULL},
+      {{"foo@@bar=1,bar=2"}, NULL},
+      {{"foo@bar@baz=1,bar=2"}, NULL},
+      {{"FOO=1"}, NULL},
+      {{"foo.bar=1"}, NULL},
+      {{"foo=bar=baz"}, NULL},
+      {{"foo="}, NULL},
+      {{"foo"}, NULL},
+      {{"foo=1 2"}, "foo=1 2"},
+      {{"abcdefghijklmnopqrstuvwxyz0123456789_-*/="
+        " !\"#$%&'()*+-./0123456789:;<>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"
+        "abcdefghijklmnopqrstuvwxyz{|}~"},
+       "abcdefghijklmnopqrstuvwxyz0123456789_-*/="
+       " !\"#$%&'()*+-./0123456789:;<>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"
+       "abcdefghijklmnopqrstuvwxyz{|}~"},
+      {{"0abc@vendor=1"}, "0abc@vendor=1"},
+      {{"abc@0vendor=1"}, NULL},
+  };
+  char out[CW_HTTP_TRACESTATE_MAX + 1];
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    size_t n = 0;
+    while (n < 3 && cases[i].v[n])
+      n++;
+    int rc = cw__http_tracestate_build(cases[i].v, n, out, sizeof out);
+    if (!cases[i].out) {
+      if (rc == 0)
+        fail_msg("case %zu ('%s') kept as '%s'", i, cases[i].v[0], out);
+    } else if (rc != 0 || strcmp(out, cases[i].out) != 0) {
+      fail_msg("case %zu ('%s'): got %s '%s'", i, cases[i].v[0],
+               rc ? "dropped" : "kept", out);
+    }
+  }
+  /* 32 members pass, 33 drop the header. */
+  char list[1024];
+  size_t o = 0;
+  for (int i = 0; i < 33; i++)
+    o += (size_t)snprintf(list + o, sizeof list - o, "%sk%d=%d", i ? "," : "",
+                          i, i);
+  const char *one[1] = {list};
+  assert_int_equal(cw__http_tracestate_build(one, 1, out, sizeof out), -1);
+  *strrchr(list, ',') = '\0';
+  assert_int_equal(cw__http_tracestate_build(one, 1, out, sizeof out), 0);
+  assert_string_equal(out, list);
+  /* Over 512 characters: members longer than 128 go first, then members
+   * from the end, entry by entry. */
+  char big[200], mid[120];
+  memset(big, 'x', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  memset(mid, 'y', sizeof mid - 1);
+  mid[sizeof mid - 1] = '\0';
+  char a[1400];
+  snprintf(a, sizeof a, "a=%s,b=%s,c=%s,d=%s,e=%s,g=%s,f=1", mid, big, mid, mid,
+           mid, mid);
+  const char *vals[1] = {a};
+  assert_int_equal(cw__http_tracestate_build(vals, 1, out, sizeof out), 0);
+  assert_true(strlen(out) <= CW_HTTP_TRACESTATE_MAX);
+  assert_null(strstr(out, "b=")); /* the long member went first */
+  assert_non_null(strstr(out, "a="));
+  assert_non_null(strstr(out, "c="));
+  assert_non_null(strstr(out, "d="));
+  assert_non_null(strstr(out, "e="));
+  assert_null(strstr(out, "g=")); /* then from the end, entry by entry */
+  assert_null(strstr(out, "f="));
 }
 
 static cw__rw_clock rw, back;
@@ -224,6 +390,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_traceparent_roundtrip),
       cmocka_unit_test(test_traceparent_malformed),
+      cmocka_unit_test(test_w3c_traceparent_cases),
+      cmocka_unit_test(test_w3c_tracestate_cases),
       cmocka_unit_test(test_raceway_roundtrip),
       cmocka_unit_test(test_raceway_uuid_trace),
       cmocka_unit_test(test_raceway_malformed),
