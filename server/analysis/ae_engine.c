@@ -96,6 +96,7 @@ cw_engine *cw__engine_new(const cw_engine_config *cfg) {
   if (!e->cfg.max_pending)
     e->cfg.max_pending = DEFAULT_MAX_PENDING;
   cw__anomaly_defaults(&e->cfg);
+  e->two_pass = e->cfg.two_pass != 0;
   /* Symbol 0 is "". */
   e->capsyms = 256;
   e->strs = cw__ae_alloc(e->capsyms * sizeof(*e->strs));
@@ -128,6 +129,7 @@ void cw__engine_free(cw_engine *e) {
     return;
   cw__race_free(e);
   cw__lockgraph_free(e);
+  cw__dx_free(e);
   cw__waitfor_free(e);
   cw__contention_free(e);
   cw__critpath_free(e);
@@ -264,7 +266,7 @@ uint32_t cw__engine_lockset_of(cw_engine *e, const ae_actor *a) {
 
 /* ---- Locks and keys ----------------------------------------------------- */
 
-static uint32_t lock_of(cw_engine *e, cw_sym sym) {
+uint32_t cw__engine_lock(cw_engine *e, cw_sym sym) {
   ensure_of(e);
   if (!e->lock_of[sym]) {
     AE_RESERVE(e->locks, e->caplocks, e->nlocks + 1u);
@@ -275,7 +277,7 @@ static uint32_t lock_of(cw_engine *e, cw_sym sym) {
   return e->lock_of[sym];
 }
 
-static uint32_t key_of(cw_engine *e, cw_sym sym) {
+uint32_t cw__engine_key(cw_engine *e, cw_sym sym) {
   ensure_of(e);
   if (!e->key_of[sym]) {
     AE_RESERVE(e->keys, e->capkeys, e->nkeys + 1u);
@@ -319,7 +321,7 @@ static ae_held *find_held(ae_actor *a, uint32_t l) {
 static void on_request(cw_engine *e, uint32_t aid, const cw_aevent *ev,
                        int64_t ts) {
   ae_actor *a = &e->actors[aid];
-  uint32_t l = lock_of(e, ev->object);
+  uint32_t l = cw__engine_lock(e, ev->object);
   int shared = (ev->flags & CW_AEF_SHARED) != 0;
   a->req_lock = l;
   a->req_shared = (uint8_t)shared;
@@ -364,7 +366,7 @@ static int orders_from_other(const cw_engine *e, uint32_t aid,
 static void on_acquire(cw_engine *e, uint32_t aid, const cw_aevent *ev,
                        int64_t ts, int clock_only) {
   ae_actor *a = &e->actors[aid];
-  uint32_t l = lock_of(e, ev->object);
+  uint32_t l = cw__engine_lock(e, ev->object);
   ae_lock *lk = &e->locks[l];
   int shared = (ev->flags & CW_AEF_SHARED) != 0;
   int requested = a->req_lock == l;
@@ -569,6 +571,8 @@ static int process(cw_engine *e, const cw_aevent *ev) {
   if (ev->counter)
     cnt = ev->counter > a->counter ? ev->counter : a->counter;
   a->counter = cnt;
+  if (e->replay)
+    return cw__dx_event(e, aid, ev);
   cw__vc_raise(&a->c, aid, cnt);
   cw__vc_raise(&a->n, aid, cnt);
   for (uint32_t i = 0; i < ev->njoins; i++) {
@@ -620,7 +624,7 @@ static int process(cw_engine *e, const cw_aevent *ev) {
     }
     return 0;
   case CW_AE_ANN_RELEASE: {
-    uint32_t ki = key_of(e, ev->object);
+    uint32_t ki = cw__engine_key(e, ev->object);
     ae_key *k = &e->keys[ki];
     if (!clock_only) {
       cw__vc_join(&k->rel, &a->c, e->dead);
@@ -629,7 +633,7 @@ static int process(cw_engine *e, const cw_aevent *ev) {
     return 0;
   }
   case CW_AE_ANN_ACQUIRE: {
-    uint32_t ki = key_of(e, ev->object);
+    uint32_t ki = cw__engine_key(e, ev->object);
     ae_key *k = &e->keys[ki];
     if (!clock_only) {
       cw__vc_join(&a->c, &k->rel, e->dead);
@@ -674,7 +678,29 @@ static int process(cw_engine *e, const cw_aevent *ev) {
 
 /* ---- Hold-back queue ---------------------------------------------------- */
 
+/* A serialised lock (CW_AEF_SERIAL) that another live actor holds in a
+ * conflicting mode: its release has not been processed yet. */
+static int serial_lock_busy(const cw_engine *e, const cw_aevent *ev) {
+  if (!(ev->flags & CW_AEF_SERIAL) || ev->kind != CW_AE_LOCK_ACQUIRE ||
+      ev->object == 0 || ev->object >= e->capof)
+    return 0;
+  uint32_t li = e->lock_of[ev->object];
+  if (!li)
+    return 0;
+  const ae_lock *lk = &e->locks[li];
+  if (lk->owner && lk->owner != ev->actor && !e->dead[lk->owner])
+    return 1;
+  if (ev->flags & CW_AEF_SHARED)
+    return 0;
+  for (uint32_t i = 0; i < lk->nsh; i++)
+    if (lk->sh[i] != ev->actor && !e->dead[lk->sh[i]])
+      return 1;
+  return 0;
+}
+
 static int deps_ready(const cw_engine *e, const cw_aevent *ev) {
+  if (serial_lock_busy(e, ev))
+    return 0;
   for (uint32_t i = 0; i < ev->njoins; i++) {
     const cw_ae_join *j = &ev->joins[i];
     if (!valid_actor(e, j->actor) || j->actor == ev->actor || e->dead[j->actor])

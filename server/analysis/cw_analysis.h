@@ -65,8 +65,14 @@ enum {
   CW_AEF_TRY = 1u << 2,    /* trylock: success is an acquire */
   CW_AEF_VAL_INT = 1u << 3,
   CW_AEF_VAL_STR = 1u << 4,
-  CW_AEF_CLOCK_ONLY = 1u << 5 /* joins are the only HB source of this event
-                                 (the engine must not derive more) */
+  CW_AEF_CLOCK_ONLY = 1u << 5, /* joins are the only HB source of this event
+                                  (the engine must not derive more) */
+  /* A lock one resource outside the processes serialises (a database row,
+   * a lock service's lock): no two actors can hold it in conflicting
+   * modes, so an acquire that arrives while another actor still holds it
+   * is held back until that actor's release is processed (the release
+   * must have come first; timestamps of two processes can say otherwise). */
+  CW_AEF_SERIAL = 1u << 6
 };
 
 /* One explicit happens-before source: everything `actor` did up to and
@@ -122,6 +128,12 @@ typedef struct cw_engine_config {
    * under it is the last of its (actor, variable, location, kind): about
    * twice the engine's memory on lock-heavy workloads (bench_analysis). */
   int race_clocks;
+  /* Exact potential deadlocks in two passes (docs/detection.md 4.3): when
+   * non-zero, this engine only records the lock graph; the caller then
+   * feeds the same events again to cw__engine_replay_new's engine and
+   * adopts its potential deadlocks. 0: one streaming pass (online), exact
+   * only while its bounds hold (summary.exact). */
+  int two_pass;
 } cw_engine_config;
 
 #define CW_ANOM_DEFAULT_SLOW_DB_NS 500000000ull
@@ -158,6 +170,16 @@ int cw__engine_feed(cw_engine *e, const cw_aevent *ev);
 
 /* Releases every held-back event (end of input). */
 void cw__engine_flush(cw_engine *e);
+
+/* Second pass of a two_pass engine `first` (after its flush): @return a
+ * new engine to feed the very same events to (then flush it, then
+ * cw__engine_replay_adopt), or NULL when the lock graph has no cycle
+ * that could be a potential deadlock (nothing to replay). Not
+ * thread-safe with uses of `first`; free it with cw__engine_free. */
+cw_engine *cw__engine_replay_new(cw_engine *first);
+/* Adds the replay engine's potential deadlocks (and its exactness
+ * counts) to `first`, under first's symbols. */
+void cw__engine_replay_adopt(cw_engine *first, const cw_engine *replay);
 
 /* ---- Findings ------------------------------------------------------------ */
 
