@@ -139,4 +139,10 @@ void cw__membudget_trim(uint64_t used) {
 
 void cw__membudget_tune_malloc(void) {
   mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  /* No fastbins: a freed parse tree's small blocks coalesce at once, so
+   * the free space lands in the arena's top chunk, which free() itself
+   * gives back. (malloc_trim consolidates fastbins into the top chunk
+   * but gives back the top chunk of the main arena only: a tree parsed on
+   * a worker thread's arena stayed resident.) */
+  mallopt(M_MXFAST, 0);
 }
