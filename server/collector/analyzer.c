@@ -60,7 +60,8 @@ struct cw_analyzer {
   int stop;
   cw_analyzer_stats st;
   cw_input_stats in;
-  cw_raceway_ctx *rw; /* counters and parent ids across POST /events */
+  cw_raceway_ctx *rw;   /* counters and parent ids across POST /events */
+  cw_rw_observer rwobs; /* its events -> timeline and trace index */
 };
 
 static uint64_t now_ns(void) {
@@ -137,9 +138,7 @@ static void feed_one(cw_analyzer *a, node *n) {
     failed = cw__raceway_decode_ctx(a->rw, (const char *)n->it.data, n->it.len,
                                     a->engine, NULL, &a->in, NULL) != 0;
     fed = a->in.events - before;
-    if (!failed)
-      cw__raceway_index(a->traces, a->timeline, a->engine,
-                        (const char *)n->it.data, n->it.len);
+    a->rwobs.last = NULL; /* the batch's JSON is gone after the call */
   }
   pthread_mutex_unlock(&a->emu);
   pthread_mutex_lock(&a->mu);
@@ -318,9 +317,14 @@ cw_analyzer *cw__analyzer_new(const cw_analyzer_opts *o) {
     cw__engine_free(a->engine);
     cw__feed_free(a->feed);
     cw__traces_free(a->traces);
+    cw__timeline_free(a->timeline);
     free(a);
     return NULL;
   }
+  a->rwobs.traces = a->traces;
+  a->rwobs.timeline = a->timeline;
+  a->rwobs.engine = a->engine;
+  cw__raceway_ctx_observe(a->rw, cw__raceway_observe, &a->rwobs);
   pthread_mutex_init(&a->mu, NULL);
   pthread_mutex_init(&a->emu, NULL);
   pthread_cond_init(&a->work, NULL);

@@ -157,6 +157,16 @@ void cw__raceway_ctx_free(cw_raceway_ctx *c);
 int cw__raceway_decode_ctx(cw_raceway_ctx *c, const char *json, size_t len,
                            cw_engine *e, const cw_input_opts *o,
                            cw_input_stats *st, cw_input_error *err);
+/* Called right after each engine event the context feeds, with that event
+ * (its seq and counter as the engine got them; borrowed during the call)
+ * and the Raceway event (a jansson json_t *) it came from; one Raceway event
+ * may give several engine events (a lock acquire: request then acquire).
+ * The collector keeps its timeline and trace index with it. */
+typedef void (*cw_raceway_observer)(void *ud, const cw_aevent *ev,
+                                    const void *raw);
+/* Sets (or with NULL clears) the context's observer. */
+void cw__raceway_ctx_observe(cw_raceway_ctx *c, cw_raceway_observer fn,
+                             void *ud);
 
 /* Several Raceway inputs analysed as one batch set: add each (parsed and
  * checked, nothing fed yet), then feed them all in timestamp order. */
