@@ -257,6 +257,7 @@ typedef struct ae_pair {
   uint32_t held, req; /* lock indices */
   uint8_t cyclic;     /* lies on a cycle of the lock graph */
   uint64_t cut;       /* requests dropped or overwritten undominated */
+  uint32_t cls;       /* two-pass: first request class + 1 (ae_dlx.c) */
   ae_inst *inst;
   uint32_t ninst, capinst;
 } ae_pair;
@@ -376,6 +377,11 @@ struct cw_engine {
   ae_map asitemap;
   cw_anomaly *aout;
   uint32_t capaout;
+  /* Exact potential deadlocks in two passes (ae_dlx.c): two_pass makes
+   * pass 1 record only the lock graph and request classes; replay marks
+   * the pass-2 engine. */
+  struct ae_dx *dx;
+  uint8_t two_pass, replay;
   /* Counters. */
   cw_summary sum;
   uint64_t index; /* processed events, the timestamp of STD traces */
@@ -404,6 +410,22 @@ uint64_t cw__lockgraph_cuts_pending(const cw_engine *e);
 void cw__lockgraph_handoff(cw_engine *e, uint32_t aid, uint32_t lock,
                            const ae_vc *rel, const ae_vc *rel2,
                            const cw_ae_join *j, uint32_t nj);
+
+/* @return 1 when lock sets x and y share a lock not held in read mode by
+ * both (a gate lock). */
+int cw__lockset_conflict(const cw_engine *e, uint32_t x, uint32_t y);
+/* Lock and annotation-key indices of a symbol (created on first use). */
+uint32_t cw__engine_lock(cw_engine *e, cw_sym sym);
+uint32_t cw__engine_key(cw_engine *e, cw_sym sym);
+
+/* Exact potential deadlocks in two passes (ae_dlx.c). Pass 1 (two_pass):
+ * records the class of a request on lock-graph edge `pair`. */
+void cw__dx_record(cw_engine *e, uint32_t pair, uint32_t aid, int held_sh,
+                   int req_sh);
+/* Pass 2 (replay): processes one event after program order was applied.
+ * @return 0, or -1 for an invalid event. */
+int cw__dx_event(cw_engine *e, uint32_t aid, const cw_aevent *ev);
+void cw__dx_free(cw_engine *e);
 
 /* Wait-for graph (ae_waitfor.c). */
 void cw__waitfor_request(cw_engine *e, uint32_t aid);

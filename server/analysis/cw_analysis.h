@@ -122,6 +122,12 @@ typedef struct cw_engine_config {
   uint64_t lock_wait_ns;    /* default 500 ms */
   uint32_t retry_storm;     /* retries of one site ... (default 10) */
   uint64_t retry_window_ns; /* ... within this window (default 1 s) */
+  /* Exact potential deadlocks in two passes (docs/detection.md 4.3): when
+   * non-zero, this engine only records the lock graph; the caller then
+   * feeds the same events again to cw__engine_replay_new's engine and
+   * adopts its potential deadlocks. 0: one streaming pass (online), exact
+   * only while its bounds hold (summary.exact). */
+  int two_pass;
 } cw_engine_config;
 
 #define CW_ANOM_DEFAULT_SLOW_DB_NS 500000000ull
@@ -158,6 +164,16 @@ int cw__engine_feed(cw_engine *e, const cw_aevent *ev);
 
 /* Releases every held-back event (end of input). */
 void cw__engine_flush(cw_engine *e);
+
+/* Second pass of a two_pass engine `first` (after its flush): @return a
+ * new engine to feed the very same events to (then flush it, then
+ * cw__engine_replay_adopt), or NULL when the lock graph has no cycle
+ * that could be a potential deadlock (nothing to replay). Not
+ * thread-safe with uses of `first`; free it with cw__engine_free. */
+cw_engine *cw__engine_replay_new(cw_engine *first);
+/* Adds the replay engine's potential deadlocks (and its exactness
+ * counts) to `first`, under first's symbols. */
+void cw__engine_replay_adopt(cw_engine *first, const cw_engine *replay);
 
 /* ---- Findings ------------------------------------------------------------ */
 
