@@ -15,6 +15,7 @@
 #include "analyzer.h"
 
 #include "native_feed.h"
+#include "membudget.h"
 #include "raceway_traces.h"
 #include "store.h"
 
@@ -129,6 +130,11 @@ static sstate *stream_find(cw_analyzer *a, const uint8_t id[16], int create) {
 static void feed_one(cw_analyzer *a, node *n) {
   uint64_t fed = 0;
   int failed = 0;
+  /* What decoding it takes at most, to give back after a large batch. */
+  uint64_t decoded =
+      n->it.type == CW_STORE_RACEWAY
+          ? cw__json_tree_bytes((const char *)n->it.data, n->it.len)
+          : n->it.len;
   pthread_mutex_lock(&a->emu);
   if (n->it.type == CW_STORE_NATIVE) {
     failed =
@@ -152,6 +158,7 @@ static void feed_one(cw_analyzer *a, node *n) {
   pthread_mutex_unlock(&a->mu);
   free(n->it.data);
   free(n);
+  cw__membudget_trim(decoded);
 }
 
 /* Feeds held successors of stream s while they are next in line. */
