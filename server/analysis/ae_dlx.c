@@ -159,7 +159,8 @@ void cw__dx_record(cw_engine *e, uint32_t pair, uint32_t aid, int held_sh,
 /* Two classes can be on two edges of one witness: distinct actors, no
  * gate lock. */
 static int cls_compat(const cw_engine *e, const dx_cls *a, const dx_cls *b) {
-  return a->actor != b->actor && !cw__lockset_conflict(e, a->heldset, b->heldset);
+  return a->actor != b->actor &&
+         !cw__lockset_conflict(e, a->heldset, b->heldset);
 }
 
 typedef struct plan {
@@ -625,8 +626,7 @@ static void on_acquire(cw_engine *e, uint32_t aid, const cw_aevent *ev,
   a->lockset = cw__engine_lockset_of(e, a);
 }
 
-static int on_release(cw_engine *e, uint32_t aid, const cw_aevent *ev,
-                      int co) {
+static int on_release(cw_engine *e, uint32_t aid, const cw_aevent *ev, int co) {
   ae_dx *x = e->dx;
   ae_actor *a = &e->actors[aid];
   uint32_t l = ev->object < e->capof ? e->lock_of[ev->object] : 0;
