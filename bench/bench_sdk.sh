@@ -1,48 +1,106 @@
 #!/bin/sh
-# bench_sdk.sh: the SDK benchmarks side by side in one run.
-#  1. hot path: recorded state access and instrumented lock+unlock against
-#     raw pthread (bench_sdk_hotpath), and the same raw program built plain
-#     and with -fsanitize=thread (bench_sdk_raw.c compiled here with cc);
-#  2. bounded clocks: 1,000,000 short tasks through one hot lock
-#     (bench_sdk_tasks), cost and memory at 10k, 100k and 1M.
-# Usage: bench/bench_sdk.sh [BUILD_DIR] [TASKS]
+# bench_sdk.sh: the SDK benchmarks, next to raw pthread and ThreadSanitizer
+# in the same run, RUNS times (median and [min-max] of the runs):
+#  1. per operation on the recording thread (bench_sdk_hotpath): an
+#     uncontended lock+unlock and a recorded state access, beside the same
+#     loops built plain and with -fsanitize=thread (bench_sdk_raw.c);
+#  2. the whole process's CPU time per event, every thread counted
+#     (bench_sdk_cpu: producers + drain + sink, until cw_shutdown returns),
+#     for 1, 2 and 8 recording threads; beside the same loop built raw and
+#     with TSan, and with the whole process pinned to one core (the drain
+#     then shares the producers' core, as in a busy service);
+#  3. bounded clocks over many short tasks (bench_sdk_tasks), once.
+# Instruction counts (repeatable on a noisy machine): bench_sdk_instr.sh.
+# Usage: bench/bench_sdk.sh [BUILD_DIR] [TASKS] [RUNS]
+#   ITERS (environment): iterations per bench_sdk_cpu run, split over the
+#   threads [200000; 3 events each]
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${1:-$HERE/../build}
 TASKS=${2:-1000000}
+RUNS=${3:-3}
+ITERS=${ITERS:-200000}
 CC=${CC:-cc}
-cmake --build "$BUILD" --target bench_sdk_hotpath bench_sdk_tasks >/dev/null
+cmake --build "$BUILD" --target bench_sdk_hotpath bench_sdk_cpu \
+  bench_sdk_tasks >/dev/null
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-$CC -O2 -std=c11 -pthread "$HERE/bench_sdk_raw.c" -o "$TMP/raw"
-$CC -O2 -std=c11 -pthread -fsanitize=thread "$HERE/bench_sdk_raw.c" \
-  -o "$TMP/raw_tsan"
+# The same flags as the project's release build.
+FLAGS="-O2 -g -std=c11 -pthread"
+$CC $FLAGS "$HERE/bench_sdk_raw.c" -o "$TMP/raw"
+$CC $FLAGS -fsanitize=thread "$HERE/bench_sdk_raw.c" -o "$TMP/raw_tsan"
+$CC $FLAGS -DBENCH_RAW "$HERE/bench_sdk_cpu.c" -o "$TMP/cpu_raw"
+$CC $FLAGS -DBENCH_RAW -fsanitize=thread "$HERE/bench_sdk_cpu.c" \
+  -o "$TMP/cpu_tsan"
+PIN=""
+command -v taskset >/dev/null 2>&1 && PIN="taskset -c 0"
 
-"$BUILD/bench/bench_sdk_hotpath" 300 >"$TMP/hot.txt"
-"$TMP/raw" 300 >"$TMP/raw.txt"
-"$TMP/raw_tsan" 300 >"$TMP/tsan.txt"
+# key=value from a RESULT line
+res() { awk -v k="$1" '$1 == "RESULT" { for (i = 2; i <= NF; i++) {
+  split($i, kv, "="); if (kv[1] == k) print kv[2] } }' "$2"; }
 get() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
-res() {
-  awk -v k="$1" '$1 == "RESULT" { for (i = 2; i <= NF; i++) {
-    split($i, kv, "="); if (kv[1] == k) print kv[2] } }' "$TMP/hot.txt"
-}
-RAW_L=$(get raw_lock_ns "$TMP/raw.txt")
-RAW_A=$(get raw_access_ns "$TMP/raw.txt")
-TS_L=$(get raw_lock_ns "$TMP/tsan.txt")
-TS_A=$(get raw_access_ns "$TMP/tsan.txt")
-CW_L=$(res lock_ns)
-CW_A=$(res access_ns)
+# median [min-max] of the numbers on stdin
+stat() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "-"; exit }
+  m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+  printf "%.1f [%.1f-%.1f]", m, v[1], v[NR] }'; }
+med() { sort -g | awk '{ v[NR] = $1 } END {
+  print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-cat "$TMP/hot.txt" | grep -v '^RESULT'
+run=1
+while [ "$run" -le "$RUNS" ]; do
+  "$BUILD/bench/bench_sdk_hotpath" 300 >"$TMP/hot.$run"
+  "$TMP/raw" 300 >"$TMP/raw.$run"
+  "$TMP/raw_tsan" 300 >"$TMP/tsan.$run"
+  for t in 1 2 8; do
+    it=$((ITERS / t))
+    "$BUILD/bench/bench_sdk_cpu" cw "$t" "$it" >"$TMP/cw.$t.$run"
+    $PIN "$BUILD/bench/bench_sdk_cpu" cw "$t" "$it" >"$TMP/pin.$t.$run"
+    "$TMP/cpu_raw" raw "$t" "$it" >"$TMP/craw.$t.$run"
+    "$TMP/cpu_tsan" raw "$t" "$it" >"$TMP/ctsan.$t.$run"
+  done
+  run=$((run + 1))
+done
+all() { # all KEY FILEPREFIX: the RESULT value of every run
+  for f in "$TMP/$2".*; do res "$1" "$f"; done
+}
+allget() { for f in "$TMP/$2".*; do get "$1" "$f"; done; }
+
+echo "causeway SDK benchmark, $RUNS runs (median [min-max] of the runs)"
+echo "clock source: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown)"
 echo
-echo "side by side (median ns per operation; ratio to the raw build)"
-printf '  %-26s %12s %12s %12s\n' "" "raw" "causeway" "TSan (raw)"
-printf '  %-26s %12s %12s %12s\n' "uncontended lock+unlock" "$RAW_L" "$CW_L" "$TS_L"
-printf '  %-26s %12s %12s %12s\n' "shared state access" "$RAW_A" "$CW_A" "$TS_A"
-awk -v r="$RAW_L" -v c="$CW_L" -v t="$TS_L" 'BEGIN {
-  printf "  lock+unlock: causeway %.1fx raw (target <= 5x), TSan %.1fx raw\n",
-         c / r, t / r }'
-awk -v c="$CW_A" 'BEGIN {
-  printf "  recorded access: %.1f ns (target <= 50 ns)\n", c }'
+cat "$TMP/hot.1" | grep -v '^RESULT'
+echo
+echo "per operation on the recording thread (wall ns, median of 300 batches)"
+printf '  %-24s %20s %20s %20s\n' "" "raw" "causeway" "TSan"
+printf '  %-24s %20s %20s %20s\n' "lock+unlock" \
+  "$(allget raw_lock_ns raw | stat)" "$(all lock_ns hot | stat)" \
+  "$(allget raw_lock_ns tsan | stat)"
+printf '  %-24s %20s %20s %20s\n' "state access" \
+  "$(allget raw_access_ns raw | stat)" "$(all access_ns hot | stat)" \
+  "$(allget raw_access_ns tsan | stat)"
+printf '  %-24s %20s %20s\n' "  (thread CPU)" "" "$(all access_cpu_ns hot | stat)"
+printf '  %-24s %20s\n' "raw, 1-thread process" "$(all raw_lock_st_ns hot | stat)"
+CW_L=$(all lock_ns hot | med)
+CW_A=$(all access_ns hot | med)
+TS_L=$(allget raw_lock_ns tsan | med)
+RAW_L=$(allget raw_lock_ns raw | med)
+awk -v c="$CW_L" -v t="$TS_L" -v r="$RAW_L" -v a="$CW_A" 'BEGIN {
+  printf "  lock+unlock: causeway %.1f ns = %.2fx TSan (target <= 0.4x and <= 40 ns), %.1fx raw\n", c, c / t, c / r
+  printf "  recorded access: %.1f ns (target <= 25 ns)\n", a }'
+echo
+echo "whole process CPU per event (ns; every thread: producers, drain, sink)"
+printf '  %-8s %18s %18s %18s %18s %9s\n' threads raw causeway \
+  "causeway 1 core" TSan dropped
+for t in 1 2 8; do
+  printf '  %-8s %18s %18s %18s %18s %9s\n' "$t" \
+    "$(all cpu_ns_per_event "craw.$t" | stat)" \
+    "$(all cpu_ns_per_event "cw.$t" | stat)" \
+    "$(all cpu_ns_per_event "pin.$t" | stat)" \
+    "$(all cpu_ns_per_event "ctsan.$t" | stat)" \
+    "$( (all dropped "cw.$t"; all dropped "pin.$t") | sort -g | tail -1)"
+done
+echo "  (target: causeway <= 60 ns)"
+printf '  voluntary context switches per run (causeway, 1 thread): %s; system time (ms): %s\n' \
+  "$(all vcsw cw.1 | stat)" "$(all sys_ms cw.1 | stat)"
 echo
 "$BUILD/bench/bench_sdk_tasks" "$TASKS"

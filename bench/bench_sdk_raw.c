@@ -1,6 +1,8 @@
 /*
  * bench_sdk_raw.c: the uninstrumented baseline of bench_sdk_hotpath: the
- * same loops with plain pthread calls and plain memory accesses. The
+ * same loops with plain pthread calls and plain memory accesses, in a
+ * process that has had a second thread (glibc drops the atomic `lock`
+ * prefix while a process never had one; see bench_sdk_hotpath.c). The
  * bench_sdk.sh script also builds it with -fsanitize=thread, to compare
  * against ThreadSanitizer on the same program.
  * Usage: bench_sdk_raw [reps] ; prints "raw_access_ns X" and

@@ -50,7 +50,8 @@ mkdir -p "$OUT"
 
 # shellcheck source=../demo-bank/scripts/bank_lib.sh
 source demo-bank/scripts/bank_lib.sh
-trap bank_stop EXIT
+SLEEPER=""
+trap 'bank_stop; [ -z "$SLEEPER" ] || kill "$SLEEPER" 2>/dev/null || true' EXIT
 trap 'exit 130' INT TERM
 FREE=""
 for p in 7070 3000 7001 7002 7003 7004; do
@@ -80,4 +81,10 @@ if [ $ONCE = 1 ]; then
 fi
 echo
 echo "serving until Ctrl-C"
-while :; do sleep 3600; done
+# `wait` returns as soon as a signal arrives (a foreground sleep would
+# delay the traps until it ended).
+while :; do
+  sleep 3600 &
+  SLEEPER=$!
+  wait "$SLEEPER" || true
+done

@@ -285,7 +285,6 @@ static void free_session(cw_sess *s) {
   pthread_mutex_destroy(&s->reg_mu);
   pthread_mutex_destroy(&s->dmu);
   pthread_mutex_destroy(&s->work_mu);
-  pthread_cond_destroy(&s->dcv);
   pthread_cond_destroy(&s->fcv);
   cw__free(s->trace_path);
   cw__free(s);
@@ -386,7 +385,13 @@ static cw_status start_session(const cw_config *cfg) {
   s->cfg.service = s->service;
   s->cfg.instance = s->instance;
   random_bytes(s->stream_id, sizeof(s->stream_id));
-  cw__stamp_init(&s->stamps, &s->base_mono);
+  /* CAUSEWAY_CLOCK=monotonic|tsc overrides the stamp source (cw_stamp.h). */
+  const char *clk = env("CAUSEWAY_CLOCK");
+  int mode = !clk                            ? CW_STAMP_AUTO
+             : strcmp(clk, "tsc") == 0       ? CW_STAMP_TSC
+             : strcmp(clk, "monotonic") == 0 ? CW_STAMP_MONO
+                                             : CW_STAMP_AUTO;
+  cw__stamp_init(&s->stamps, &s->base_mono, mode);
   s->use_tsc = s->stamps.use_tsc;
   s->base_wall = cw__wall_ns() - (int64_t)(cw__mono_ns() - s->base_mono);
   s->init_thread = pthread_self();
@@ -394,7 +399,6 @@ static cw_status start_session(const cw_config *cfg) {
   CW_CHECK(pthread_mutex_init(&s->reg_mu, NULL));
   CW_CHECK(pthread_mutex_init(&s->dmu, NULL));
   CW_CHECK(pthread_mutex_init(&s->work_mu, NULL));
-  CW_CHECK(pthread_cond_init(&s->dcv, NULL));
   CW_CHECK(pthread_cond_init(&s->fcv, NULL));
   cw_status st = CW_ENOMEM;
   if (cw__actab_init(&s->actors, cfg->max_actors) != 0 ||

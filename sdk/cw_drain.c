@@ -4,11 +4,16 @@
  * frames, hands them to the sink, and retires actors.
  *
  * DESIGN. One background thread owns all of this state, so none of it is
- * locked. Each pass visits every registered ring; records become EVENT
- * and GAP records with batch-local actor and string ids, found through
- * small caches stamped with the batch number. A batch is written when it
- * is full, when it is older than flush_interval_ms, on cw_flush() and at
- * stop. Retirement (bounded clocks): every actor end the drain sees goes
+ * locked. Each pass visits every registered ring; records become EVENT_D
+ * (or EVENT) and GAP records with batch-local actor and string ids, found
+ * through small caches stamped with the batch number: actors by slot,
+ * file and function names by address, lock names by lock state (formatted
+ * and interned once per batch), and the last event's location and
+ * variable key (the steady case: the same few again and again). Stamps
+ * are converted with the thread's last ANCHOR (cw_stamp.h). The thread
+ * sleeps between passes (see "Sleeping and waking" below). A batch is written
+ * when it is full, when it is older than flush_interval_ms, on cw_flush() and
+ * at stop. Retirement (bounded clocks): every actor end the drain sees goes
  * into a FIFO; once more than W ends follow an actor, the drain writes a
  * RETIRE record (effective from the current sequence number) and only
  * then bumps the actor's slot generation, so every clock that omits the
@@ -16,6 +21,7 @@
  * (named in received clocks) enter the FIFO when first seen.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* syscall(): the futex */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -38,7 +44,7 @@ typedef struct rname {
 } rname;
 
 typedef struct scache {
-  const char *p;
+  const void *p, *q;
   uint64_t stamp;
   uint32_t id;
 } scache;
@@ -55,7 +61,17 @@ typedef struct cw_drain {
   cw_ent *endq;   /* ended actors, FIFO */
   uint32_t eh, en, ecap;
   rname *rn;
-  scache sc[SC_CACHE];
+  scache sc[SC_CACHE];             /* file / function strings, by address */
+  scache lc[SC_CACHE];             /* lock names, by lock state */
+  const char *loc_file, *loc_func; /* the last event's location and ids */
+  uint64_t loc_stamp;
+  uint32_t loc_ids[2];
+  uint64_t key_stamp; /* the last variable key interned: batch, id, bytes */
+  uint32_t key_id;
+  uint16_t key_len;
+  char key[CW_KEY_MAX + 1];
+  cw_stampconv *conv; /* the ring being drained: its stamp state */
+  uint64_t now;       /* CLOCK_MONOTONIC read after its head */
   cw_clock_entry *joins;
   uint32_t cap_joins;
   cw_tstate **tl;
@@ -93,7 +109,7 @@ static void write_batch(cw_sess *s, cw_drain *d) {
   d->open = 0;
   uint64_t nev = cw__bw_events(d->bw);
   size_t len = 0;
-  uint8_t *frame = cw__bw_compress(d->bw, &len);
+  const uint8_t *frame = cw__bw_frame(d->bw, &len);
   d->batch_no++;
   if (!frame || s->sink->write(s->sink, frame, len) != 0) {
     d->err = 1;
@@ -102,7 +118,6 @@ static void write_batch(cw_sess *s, cw_drain *d) {
     cw_fetch_add_relaxed(&s->st_batches, 1);
     cw_fetch_add_relaxed(&s->st_bytes, len);
   }
-  cw__fmt_free(frame);
 }
 
 static void ensure_open(cw_sess *s, cw_drain *d) {
@@ -124,11 +139,10 @@ static size_t retired_name(cw_drain *d, uint32_t slot, uint32_t gen,
 
 /* @return the batch-local id of actor (slot, gen); 0 when the batch is
  * full; UINT32_MAX when the actor is unknown (retired long ago). */
-static uint32_t actor_id(cw_sess *s, cw_drain *d, uint32_t slot, uint32_t gen) {
+static uint32_t actor_id_slow(cw_sess *s, cw_drain *d, uint32_t slot,
+                              uint32_t gen) {
   if (slot >= s->actors.cap)
     return UINT32_MAX;
-  if (d->a_stamp[slot] == d->stamp && d->a_gen[slot] == gen)
-    return d->a_id[slot];
   char buf[CW_NAME_MAX + 160];
   const char *name = buf;
   uint32_t kind = CW_ACTOR_THREAD;
@@ -154,19 +168,27 @@ static uint32_t actor_id(cw_sess *s, cw_drain *d, uint32_t slot, uint32_t gen) {
   return id;
 }
 
-static uint32_t static_string(cw_drain *d, const char *p) {
-  if (!p)
-    return UINT32_MAX;
+static inline uint32_t actor_id(cw_sess *s, cw_drain *d, uint32_t slot,
+                                uint32_t gen) {
+  if (slot < s->actors.cap && d->a_stamp[slot] == d->stamp &&
+      d->a_gen[slot] == gen)
+    return d->a_id[slot];
+  return actor_id_slow(s, d, slot, gen);
+}
+
+static uint32_t static_string_slow(cw_drain *d, const char *p) {
   scache *c = &d->sc[((uintptr_t)p >> 3) % SC_CACHE];
+  uint32_t id = cw__bw_string(d->bw, p, strlen(p));
+  if (id)
+    *c = (scache){p, NULL, d->stamp, id};
+  return id;
+}
+
+static inline uint32_t static_string(cw_drain *d, const char *p) {
+  const scache *c = &d->sc[((uintptr_t)p >> 3) % SC_CACHE];
   if (c->p == p && c->stamp == d->stamp)
     return c->id;
-  uint32_t id = cw__bw_string(d->bw, p, strlen(p));
-  if (id) {
-    c->p = p;
-    c->stamp = d->stamp;
-    c->id = id;
-  }
-  return id;
+  return static_string_slow(d, p);
 }
 
 /* ---- Retirement
@@ -221,9 +243,16 @@ static const char *lock_kind_name(uint32_t kind) {
 }
 
 /* @return the string id of a lock's name (its own, or "mutex@0x..."), or
- * 0 when the batch is full. */
+ * 0 when the batch is full. Cached per (lock state, name) and batch, so a
+ * name is formatted and interned once per batch, not once per event (lock
+ * states and replaced names stay allocated until shutdown, so the
+ * addresses cannot be reused meanwhile). */
 static uint32_t lock_name_id(cw_drain *d, const cw_lockst *lock) {
   const char *nm = atomic_load_explicit(&lock->name, memory_order_acquire);
+  scache *c = &d->lc[((uintptr_t)lock >> 4) % SC_CACHE];
+  if (c->p == lock && c->q == nm && c->stamp == d->stamp)
+    return c->id;
+  const char *key = nm;
   char buf[64];
   size_t len;
   if (nm) {
@@ -235,7 +264,10 @@ static uint32_t lock_name_id(cw_drain *d, const cw_lockst *lock) {
     nm = buf;
     len = n > 0 ? (size_t)n : 0;
   }
-  return cw__bw_string(d->bw, nm, len);
+  uint32_t id = cw__bw_string(d->bw, nm, len);
+  if (id)
+    *c = (scache){lock, key, d->stamp, id};
+  return id;
 }
 
 /* Fills the fields every event record has. @return 0, 1 when the actor
@@ -243,7 +275,14 @@ static uint32_t lock_name_id(cw_drain *d, const cw_lockst *lock) {
 static int event_head(cw_sess *s, cw_drain *d, cw_event_rec *ev, uint32_t slot,
                       uint32_t gen, uint64_t seq, uint64_t ctr, uint64_t stamp,
                       const char *file, const char *func, uint32_t line) {
-  memset(ev, 0, sizeof(*ev));
+  /* Every field the encoder reads without a flag; the optional ones are
+   * set by the caller with their flag. */
+  ev->object = ev->val_str = ev->detail = 0;
+  ev->val_int = ev->aux = 0;
+  ev->duration_ns = 0;
+  ev->njoins = 0;
+  ev->joins = NULL;
+  ev->file = ev->func = 0;
   ev->actor = actor_id(s, d, slot, gen);
   if (ev->actor == 0)
     return -1;
@@ -251,13 +290,23 @@ static int event_head(cw_sess *s, cw_drain *d, cw_event_rec *ev, uint32_t slot,
     return 1; /* cannot happen: an actor's records precede its end */
   ev->seq = seq;
   ev->counter = ctr;
-  ev->mono_ns = cw__stamp_to_mono(&s->stamps, stamp);
+  ev->mono_ns = cw__stamp_convert(&s->stamps, d->conv, stamp, d->now);
   ev->wall_ns = s->base_wall + (int64_t)(ev->mono_ns - s->base_mono);
   ev->line = line;
+  if (file == d->loc_file && func == d->loc_func && d->loc_stamp == d->stamp) {
+    ev->file = d->loc_ids[0]; /* the same place as the last event */
+    ev->func = d->loc_ids[1];
+    return 0;
+  }
   if (file && !(ev->file = static_string(d, file)))
     return -1;
   if (func && !(ev->func = static_string(d, func)))
     return -1;
+  d->loc_file = file;
+  d->loc_func = func;
+  d->loc_stamp = d->stamp;
+  d->loc_ids[0] = ev->file;
+  d->loc_ids[1] = ev->func;
   return 0;
 }
 
@@ -305,8 +354,19 @@ static int put_event(cw_sess *s, cw_drain *d, const cw_rev *r) {
 
   /* Object. */
   if (r->obj_kind == CW_OBJ_STR) {
-    if (!(ev.object = cw__bw_string(d->bw, obj, r->obj_len)))
-      return -1;
+    if (r->obj_len == d->key_len && d->key_stamp == d->stamp &&
+        memcmp(obj, d->key, r->obj_len) == 0) {
+      ev.object = d->key_id; /* the same key as the last event's */
+    } else {
+      if (!(ev.object = cw__bw_string(d->bw, obj, r->obj_len)))
+        return -1;
+      if (r->obj_len <= CW_KEY_MAX) {
+        memcpy(d->key, obj, r->obj_len);
+        d->key_len = r->obj_len;
+        d->key_stamp = d->stamp;
+        d->key_id = ev.object;
+      }
+    }
   } else if (r->obj_kind == CW_OBJ_LOCK) {
     if (!(ev.object = lock_name_id(d, r->lock)))
       return -1;
@@ -376,6 +436,11 @@ static int put_gap(cw_sess *s, cw_drain *d, const cw_rgap *g) {
 }
 
 static void put_record(cw_sess *s, cw_drain *d, const cw_rhdr *h) {
+  if (h->type == CW_R_ANCHOR) {
+    const cw_ranchor *a = (const cw_ranchor *)h;
+    cw__stamp_anchor_seen(d->conv, a->tsc, a->mono);
+    return;
+  }
   for (int attempt = 0; attempt < 2; attempt++) {
     ensure_open(s, d);
     int rc = h->type == CW_R_EVENT  ? put_event(s, d, (const cw_rev *)h)
@@ -404,6 +469,11 @@ static uint64_t drain_ring(cw_sess *s, cw_drain *d, cw_tstate *ts) {
   cw_ring *r = &ts->ring;
   uint64_t head = cw_load_acquire(&r->head);
   uint64_t pos = cw_load_relaxed(&r->tail);
+  if (pos == head)
+    return 0;
+  /* Every record up to head was stamped before this reading. */
+  d->now = cw__mono_ns();
+  d->conv = &ts->conv;
   uint64_t n = 0;
   const cw_rhdr *h;
   while ((h = cw__ring_peek(r, &pos, head)) != NULL) {
@@ -454,12 +524,65 @@ static uint64_t pass(cw_sess *s, cw_drain *d) {
   return n;
 }
 
+/* ---- Sleeping and waking ---------------------------------------------------
+ *
+ * The drain polls: nothing on the recording path wakes it in the steady
+ * state. It sleeps on the futex word s->dwake for an adaptive interval
+ * (POLL_MIN after a pass that found work, doubling while idle up to
+ * POLL_MAX, never past the open batch's deadline). A producer whose ring
+ * passes its high-water mark (cw_ring.h), cw_flush() and shutdown bump
+ * dwake and wake it. The drain reads dwake before each pass, so a bump
+ * during the pass makes the following wait return at once (no lost
+ * wake-up); dsleep spares producers the system call while it is awake.
+ */
+
+#define POLL_MIN 1000000ull  /* ns */
+#define POLL_MAX 20000000ull /* ns */
+
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+
+static void futex_wait(cw_au32 *w, uint32_t val, uint64_t ns) {
+  struct timespec t = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+  (void)syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, val, &t, NULL, 0);
+}
+static void futex_wake(cw_au32 *w) {
+  (void)syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+#else
+/* Elsewhere: short naps instead of a futex. */
+static void futex_wait(cw_au32 *w, uint32_t val, uint64_t ns) {
+  uint64_t t0 = cw__mono_ns();
+  while (cw_load_acquire(w) == val && cw__mono_ns() - t0 < ns) {
+    struct timespec nap = {0, 200000};
+    nanosleep(&nap, NULL);
+  }
+}
+static void futex_wake(cw_au32 *w) {
+  (void)w;
+}
+#endif
+
+void cw__drain_kick(cw_sess *s) {
+  atomic_fetch_add(&s->dwake, 1);
+  if (atomic_load(&s->dsleep))
+    futex_wake(&s->dwake);
+}
+
+static void drain_sleep(cw_sess *s, uint32_t seen, uint64_t ns) {
+  atomic_store(&s->dsleep, 1);
+  futex_wait(&s->dwake, seen, ns);
+  atomic_store(&s->dsleep, 0);
+}
+
 static void *drain_main(void *arg) {
   cw__thread_untraced();
   cw_sess *s = arg;
   cw_drain *d = s->dr;
   uint64_t interval = (uint64_t)s->cfg.flush_interval_ms * 1000000u;
-  uint64_t anchored = cw__mono_ns();
+  uint64_t refined = cw__mono_ns();
+  uint64_t poll = POLL_MIN;
   /* Tell cw__drain_start that the thread is up (and done with the
    * allocations thread start-up makes). */
   CW_CHECK(pthread_mutex_lock(&s->dmu));
@@ -467,9 +590,11 @@ static void *drain_main(void *arg) {
   CW_CHECK(pthread_cond_broadcast(&s->fcv));
   CW_CHECK(pthread_mutex_unlock(&s->dmu));
   for (;;) {
-    if (cw__mono_ns() - anchored >= 1000000000u) {
-      cw__stamp_reanchor(&s->stamps);
-      anchored = cw__mono_ns();
+    uint32_t seen = atomic_load(&s->dwake);
+    uint64_t now = cw__mono_ns();
+    if (now - refined >= 1000000000u) {
+      cw__stamp_refine(&s->stamps);
+      refined = now;
     }
     CW_CHECK(pthread_mutex_lock(&s->dmu));
     int stop = s->stop;
@@ -480,7 +605,8 @@ static void *drain_main(void *arg) {
     CW_CHECK(pthread_mutex_lock(&s->work_mu));
     uint64_t n = cw_load_acquire(&s->paused) && !stop ? 0 : pass(s, d);
     int want = stop || req != s->flush_done;
-    if (d->open && (want || cw__mono_ns() - d->opened_ns >= interval))
+    now = cw__mono_ns();
+    if (d->open && (want || now - d->opened_ns >= interval))
       write_batch(s, d);
     if (want && s->sink->flush(s->sink) != 0)
       d->err = 1;
@@ -494,22 +620,15 @@ static void *drain_main(void *arg) {
     }
     if (stop)
       break;
-    if (n == 0) {
-      CW_CHECK(pthread_mutex_lock(&s->dmu));
-      if (!s->stop && s->flush_req == s->flush_done) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-          ts.tv_sec++;
-          ts.tv_nsec -= 1000000000;
-        }
-        int rc = pthread_cond_timedwait(&s->dcv, &s->dmu, &ts);
-        if (rc != 0 && rc != ETIMEDOUT)
-          cw__fatal("pthread_cond_timedwait", rc);
-      }
-      CW_CHECK(pthread_mutex_unlock(&s->dmu));
+    poll = n ? POLL_MIN : (poll * 2 < POLL_MAX ? poll * 2 : POLL_MAX);
+    uint64_t nap = poll;
+    if (d->open) { /* wake up in time to write the batch */
+      uint64_t due = d->opened_ns + interval;
+      uint64_t left = due > now ? due - now : 0;
+      if (left < nap)
+        nap = left > POLL_MIN ? left : POLL_MIN;
     }
+    drain_sleep(s, seen, nap);
   }
   return NULL;
 }
@@ -571,8 +690,8 @@ int cw__drain_stop(cw_sess *s) {
   CW_CHECK(pthread_mutex_lock(&s->dmu));
   s->stop = 1;
   s->flush_req++;
-  CW_CHECK(pthread_cond_signal(&s->dcv));
   CW_CHECK(pthread_mutex_unlock(&s->dmu));
+  cw__drain_kick(s);
   CW_CHECK(pthread_join(s->drain, NULL));
   s->drain_started = 0;
   return s->dr->err ? -1 : 0;
@@ -587,7 +706,7 @@ void cw__drain_pause(int on) {
 int cw__drain_flush(cw_sess *s) {
   CW_CHECK(pthread_mutex_lock(&s->dmu));
   uint64_t req = ++s->flush_req;
-  CW_CHECK(pthread_cond_signal(&s->dcv));
+  cw__drain_kick(s);
   while (s->flush_done < req && !s->stop)
     CW_CHECK(pthread_cond_wait(&s->fcv, &s->dmu));
   int err = s->flush_err;

@@ -198,8 +198,11 @@ typedef struct cw_lcache {
 typedef struct cw_tstate {
   struct cw_sess *sess;
   cw_ring ring;
-  cw_aint exited; /* set after the last record: drain frees it */
-  int busy;       /* reentrancy guard */
+  cw_aint exited;           /* set after the last record: drain frees it */
+  cw_stampconv conv;        /* the drain's: converts this thread's stamps */
+  char pad_[CW_CACHE_LINE]; /* the above is the drain's side */
+  int busy;                 /* reentrancy guard */
+  uint64_t anchor_tsc;      /* ticks of the last ANCHOR (cw_stamp.h) */
   cw_actor thr;
   cw_actor tasks[CW_TASK_DEPTH];
   int ntasks;
@@ -230,7 +233,7 @@ typedef struct cw_sess {
   int64_t base_wall;
   uint64_t base_mono;
   int use_tsc;        /* events carry TSC ticks (cw_stamp.h) */
-  cw_stampmap stamps; /* drain thread only after init */
+  cw_stampmap stamps; /* rate: drain thread only after init */
   pthread_t init_thread;
 
   cw_au64 seq;      /* next event sequence number */
@@ -252,10 +255,11 @@ typedef struct cw_sess {
   int drain_started;
   int drain_running;       /* under dmu: the drain thread has started */
   pthread_mutex_t work_mu; /* held by the drain during a pass */
-  pthread_mutex_t dmu;     /* drain wake-up and flush hand-shake */
-  pthread_cond_t dcv;
+  pthread_mutex_t dmu;     /* flush and stop hand-shake */
   pthread_cond_t fcv;
   int stop;
+  cw_au32 dwake;  /* futex word: bumped to wake the sleeping drain */
+  cw_aint dsleep; /* the drain is (about to be) asleep on dwake */
   uint64_t flush_req, flush_done;
   int flush_err;
   struct cw_drain *dr; /* drain-thread-private state */
@@ -388,6 +392,12 @@ typedef struct cw_rlk {
   const char *file, *func;
 } cw_rlk;
 
+/* ANCHOR record: the thread's (ticks, CLOCK_MONOTONIC) pair (cw_stamp.h). */
+typedef struct cw_ranchor {
+  cw_rhdr h;
+  uint64_t tsc, mono;
+} cw_ranchor;
+
 /* GAP record: `n` events of the actor, seq in [first, last], were lost. */
 typedef struct cw_rgap {
   cw_rhdr h;
@@ -424,9 +434,31 @@ void cw__tstate_free(cw_tstate *ts);
 /* ---- Misc ---------------------------------------------------------------- */
 
 uint64_t cw__mono_ns(void);
-/* An event's raw timestamp (TSC ticks or CLOCK_MONOTONIC ns). */
-static inline uint64_t cw__stamp(const cw_sess *s) {
-  return s->use_tsc ? cw__tsc() : cw__mono_ns();
+/* Writes an ANCHOR record for TSC reading t (cw_stamp.h). */
+void cw__stamp_anchor(cw_tstate *ts, uint64_t t);
+/* An event's raw timestamp (TSC ticks or CLOCK_MONOTONIC ns). Call it
+ * before allocating the event's ring record: it may write an ANCHOR
+ * record, which must precede the event. */
+static inline uint64_t cw__stamp(cw_tstate *ts) {
+  const cw_sess *s = ts->sess;
+  if (!s->use_tsc)
+    return cw__mono_ns();
+  uint64_t t = cw__tsc();
+  /* Unsigned: a counter below the anchor re-anchors too. */
+  if (t - ts->anchor_tsc > s->stamps.anchor_ticks)
+    cw__stamp_anchor(ts, t);
+  return t;
+}
+/* Wakes the drain thread if it sleeps (a ring passed its high water). */
+void cw__drain_kick(cw_sess *s);
+/* Producer: publishes the records allocated so far, and wakes the drain
+ * when the ring asked for it. */
+static inline void cw__publish(cw_tstate *ts) {
+  cw__ring_commit(&ts->ring);
+  if (ts->ring.wake) {
+    ts->ring.wake = 0;
+    cw__drain_kick(ts->sess);
+  }
 }
 int64_t cw__wall_ns(void);
 /* Formats actor (slot,gen)'s full name; `locked` = caller holds actors.mu.

@@ -67,8 +67,12 @@ static inline void lk_record(cw_tstate *ts, uint16_t kind, uint32_t flags,
                              cw_lockst *ls, const cw_loc *loc) {
   cw_actor *a = ts->cur;
   cw_rlk *r;
-  if (!a->plain ||
-      !(r = cw__ring_alloc(&ts->ring, (uint32_t)sizeof(cw_rlk), 0))) {
+  if (!a->plain) {
+    cw__record_lock(ts, kind, flags, ls, loc);
+    return;
+  }
+  uint64_t stamp = cw__stamp(ts); /* before the record: it may anchor */
+  if (!(r = cw__ring_alloc(&ts->ring, (uint32_t)sizeof(cw_rlk), 0))) {
     cw__record_lock(ts, kind, flags, ls, loc);
     return;
   }
@@ -80,11 +84,11 @@ static inline void lk_record(cw_tstate *ts, uint16_t kind, uint32_t flags,
                 .gen = a->gen,
                 .seq = cw_fetch_add_relaxed(&s->seq, 1),
                 .ctr = ++a->ctr,
-                .mono = cw__stamp(s),
+                .mono = stamp,
                 .lock = ls,
                 .file = loc->file,
                 .func = loc->func};
-  cw__ring_commit(&ts->ring);
+  cw__publish(ts);
 }
 
 /* Waiting for the lock starts (it was not free). */

@@ -7,8 +7,10 @@
  * session, one thread-local load, and the reentrancy flag (the SDK never
  * records its own work). cw__record() then bumps the actor's counter,
  * reserves a record in the thread's ring, takes the sequence number (a
- * relaxed fetch_add) and one CLOCK_MONOTONIC reading (vDSO, no system
- * call), and copies the strings inline: no allocation, lock or system call.
+ * relaxed fetch_add) and one timestamp (the TSC, or CLOCK_MONOTONIC through
+ * the vDSO: cw_stamp.h), and copies the strings inline: no allocation,
+ * lock, system call or wake-up (the drain polls; only a ring past its
+ * high-water mark wakes it, cw_ring.h).
  * Wall time is derived by the drain from the session's base times. When
  * the ring is full the event is dropped, counted in the actor's pending
  * gap, and the actor's next event carries its whole clock.
@@ -259,6 +261,17 @@ static int flush_gap(cw_tstate *ts, cw_actor *a) {
   return 0;
 }
 
+void cw__stamp_anchor(cw_tstate *ts, uint64_t t) {
+  cw_ranchor *r = cw__ring_alloc(&ts->ring, sizeof(*r), 0);
+  if (!r)
+    return; /* full: the next stamp tries again */
+  r->h.size = sizeof(*r);
+  r->h.type = CW_R_ANCHOR;
+  r->tsc = t;
+  r->mono = cw__mono_ns();
+  ts->anchor_tsc = t;
+}
+
 static inline size_t round8(size_t n) {
   return (n + 7) & ~(size_t)7;
 }
@@ -286,6 +299,7 @@ void cw__record(cw_tstate *ts, const cw_evargs *ev) {
                 (size_t)nj * sizeof(cw_ent) + olen + ev->vlen + ev->dlen;
   size = round8(size);
   cw_rev *r = NULL;
+  uint64_t stamp = cw__stamp(ts); /* before the record: it may anchor */
   /* A pending gap marker goes first, but only with room for the event too
    * (twice its size: a worst-case wrap), so drops are reported in runs. */
   if (size <= UINT32_MAX &&
@@ -316,7 +330,7 @@ void cw__record(cw_tstate *ts, const cw_evargs *ev) {
     a->need_full = 1;
     a->plain = 0;
     cw_fetch_add_relaxed(&s->st_dropped, 1);
-    cw__ring_commit(&ts->ring);
+    cw__publish(ts);
     return;
   }
   a->need_full = 0;
@@ -328,7 +342,7 @@ void cw__record(cw_tstate *ts, const cw_evargs *ev) {
   r->gen = a->gen;
   r->seq = seq;
   r->ctr = a->ctr;
-  r->mono = cw__stamp(s);
+  r->mono = stamp;
   r->file = ev->loc.file;
   r->func = ev->loc.func;
   r->line = ev->loc.line;
@@ -373,7 +387,7 @@ void cw__record(cw_tstate *ts, const cw_evargs *ev) {
   }
   if (ev->dlen)
     memcpy(p, ev->detail, ev->dlen);
-  cw__ring_commit(&ts->ring);
+  cw__publish(ts);
   a->plain = a->started && !a->gap_n && !a->has_trace;
 }
 
@@ -389,9 +403,12 @@ void cw__record_simple(cw_tstate *ts, uint16_t kind, uint32_t flags,
   cw_actor *a = ts->cur;
   cw_rev *r = NULL;
   size_t size = round8(sizeof(cw_rev) + olen);
+  uint64_t stamp = 0;
   /* The common case: nothing pending, nothing optional. */
-  if (a->plain)
+  if (a->plain) {
+    stamp = cw__stamp(ts); /* before the record: it may anchor */
     r = cw__ring_alloc(&ts->ring, (uint32_t)size, 0);
+  }
   if (!r) {
     cw_evargs ev = {.kind = kind,
                     .flags = flags,
@@ -414,7 +431,7 @@ void cw__record_simple(cw_tstate *ts, uint16_t kind, uint32_t flags,
   r->gen = a->gen;
   r->seq = cw_fetch_add_relaxed(&s->seq, 1);
   r->ctr = a->ctr;
-  r->mono = cw__stamp(s);
+  r->mono = stamp;
   r->file = loc.file;
   r->func = loc.func;
   r->line = loc.line;
@@ -426,7 +443,7 @@ void cw__record_simple(cw_tstate *ts, uint16_t kind, uint32_t flags,
   r->dlen = 0;
   if (olen)
     memcpy(r + 1, obj, olen);
-  cw__ring_commit(&ts->ring);
+  cw__publish(ts);
 }
 
 void cw__actor_end(cw_tstate *ts, cw_actor *a, uint16_t kind) {

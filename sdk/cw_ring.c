@@ -8,14 +8,34 @@
 
 #include "cw_internal.h"
 
-/* Recomputes the fast path's limit: the end of the buffer, or the free
- * space (from the cached tail) less the reserve, whichever comes first. */
+/* Recomputes the fast path's limit: the end of the buffer, the free
+ * space (from the cached tail) less the reserve, or the high-water check
+ * point, whichever comes first. */
 static void set_limit(cw_ring *r) {
   uint64_t pos = (uint64_t)(r->pcur - r->buf);
   uint64_t room = r->cap - (r->phead - r->ptail);
   room = room > r->reserve ? room - r->reserve : 0;
   uint64_t to_end = r->cap - pos;
-  r->plim = r->pcur + (room < to_end ? room : to_end);
+  uint64_t lim = room < to_end ? room : to_end;
+  uint64_t to_hwm = r->hwm > r->phead ? r->hwm - r->phead : 0;
+  if (to_hwm < lim)
+    lim = to_hwm;
+  r->plim = r->pcur + lim;
+}
+
+/* At the high-water check point: reloads tail; past half full, asks for
+ * a wake-up and checks again an eighth of the ring later, else at the
+ * point where it would be half full. */
+static void check_hwm(cw_ring *r) {
+  if (r->phead < r->hwm)
+    return;
+  r->ptail = cw_load_acquire(&r->tail);
+  if (r->phead - r->ptail >= r->cap / 2) {
+    r->wake = 1;
+    r->hwm = r->phead + r->cap / 8;
+  } else {
+    r->hwm = r->ptail + r->cap / 2;
+  }
 }
 
 int cw__ring_init(cw_ring *r, uint64_t cap) {
@@ -29,6 +49,7 @@ int cw__ring_init(cw_ring *r, uint64_t cap) {
   atomic_init(&r->head, 0);
   atomic_init(&r->tail, 0);
   r->pcur = r->buf;
+  r->hwm = cap / 2;
   set_limit(r);
   return 0;
 }
@@ -46,6 +67,7 @@ void *cw__ring_alloc_slow(cw_ring *r, uint32_t size, int critical) {
   uint64_t need = pad + size + (critical ? 0 : r->reserve);
   if (size > r->cap / 2)
     return NULL;
+  check_hwm(r);
   if (r->cap - (r->phead - r->ptail) < need) {
     r->ptail = cw_load_acquire(&r->tail);
     set_limit(r);

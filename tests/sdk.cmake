@@ -30,6 +30,11 @@ if(TARGET cw_sdk_replay)
     target_compile_definitions(test_sdk_lockpath PRIVATE
       CW_CLI="$<TARGET_FILE:causeway_cli>")
     add_dependencies(test_sdk_lockpath causeway_cli)
+    cw_sdk_test(test_sdk_remote_retire)
+    target_link_libraries(test_sdk_remote_retire PRIVATE PkgConfig::JANSSON)
+    target_compile_definitions(test_sdk_remote_retire PRIVATE
+      CW_CLI="$<TARGET_FILE:causeway_cli>")
+    add_dependencies(test_sdk_remote_retire causeway_cli)
   endif()
 endif()
 

@@ -117,19 +117,28 @@ static int h_create(bank_req *r) {
   return bank_reply_json(r, 201, a);
 }
 
-static int h_get(bank_req *r) {
+/* Runs an accounts SELECT (`where`: its condition on $1, the path's id).
+ * @return 0 with rows filled, else the status of the error replied. */
+static int select_accounts(bank_req *r, const char *where, bank_rows *rows) {
   int64_t id;
   if (bank_param_id(r, 0, &id))
     return r->status;
-  char s[24];
-  bank_rows rows;
-  if (bank_execf(bank_db_conn(db), &rows, NULL,
-                 "SELECT id, user_id, name, balance, version FROM accounts "
-                 "WHERE id = $1",
-                 bank_i64(s, id)) != 0) {
-    bank_rows_free(&rows);
+  char s[24], sql[160];
+  snprintf(sql, sizeof sql,
+           "SELECT id, user_id, name, balance, version FROM accounts WHERE %s",
+           where);
+  if (bank_execf(bank_db_conn(db), rows, NULL, sql, bank_i64(s, id)) != 0) {
+    bank_rows_free(rows);
     return bank_reply_error(r, 500, "database error");
   }
+  return 0;
+}
+
+static int h_get(bank_req *r) {
+  bank_rows rows;
+  int st = select_accounts(r, "id = $1", &rows);
+  if (st)
+    return st;
   if (rows.nrows == 0) {
     bank_rows_free(&rows);
     return bank_reply_error(r, 404, "unknown account");
@@ -140,18 +149,10 @@ static int h_get(bank_req *r) {
 }
 
 static int h_by_user(bank_req *r) {
-  int64_t id;
-  if (bank_param_id(r, 0, &id))
-    return r->status;
-  char s[24];
   bank_rows rows;
-  if (bank_execf(bank_db_conn(db), &rows, NULL,
-                 "SELECT id, user_id, name, balance, version FROM accounts "
-                 "WHERE user_id = $1 ORDER BY id",
-                 bank_i64(s, id)) != 0) {
-    bank_rows_free(&rows);
-    return bank_reply_error(r, 500, "database error");
-  }
+  int st = select_accounts(r, "user_id = $1 ORDER BY id", &rows);
+  if (st)
+    return st;
   json_t *list = json_array();
   for (int i = 0; i < rows.nrows; i++)
     json_array_append_new(list, account_json(&rows, i));

@@ -89,18 +89,9 @@ int bank_query_var(const bank_req *r, const char *name, char *buf, size_t cap) {
 
 /* ---- Built-in routes ----------------------------------------------------- */
 
-static json_t *health_extra;
-
-void bank_health_extra(json_t *fields) {
-  json_decref(health_extra);
-  health_extra = fields;
-}
-
 static int h_health(bank_req *r) {
   json_t *o =
       json_pack("{s:s,s:b}", "status", "ok", "tracing", cw_is_enabled());
-  if (health_extra)
-    json_object_update(o, health_extra);
   return bank_reply_json(r, 200, o);
 }
 

@@ -50,10 +50,6 @@ struct mg_context *bank_http_start(const char *service, int port, int threads,
                                    const bank_route *routes,
                                    const char *static_dir, int *port_out);
 
-/* Adds fields (stolen) to every /health reply, e.g. the SDK features a
- * service was built with. Call before bank_http_start. */
-void bank_health_extra(json_t *fields);
-
 /* Sends `body` (stolen) as JSON with `status`. @return status. */
 int bank_reply_json(bank_req *r, int status, json_t *body);
 /* Sends {"error": msg} with `status` plus one extra header (e.g.

@@ -79,7 +79,8 @@ static int rate_limited(bank_req *r) {
     h = (h ^ (uint8_t)*p) * 16777619u;
   _Atomic int64_t *tat = &rl_tat[h % RL_BUCKETS];
   int64_t now = bank_now_ms() * 1000, step = 1000000 / rate_per_s;
-  int64_t burst = step * 20;
+  /* A burst of one second's worth of requests, at most 20. */
+  int64_t burst = step * (rate_per_s < 20 ? rate_per_s : 20);
   int64_t old = atomic_load(tat);
   for (;;) {
     int64_t base = old > now ? old : now;
@@ -455,7 +456,6 @@ int main(int argc, char **argv) {
   bank_counter_register(&c_replayed);
   bank_counter_register(&c_limited);
   xfer_init(o.accounts);
-  bank_health_extra(json_pack("{s:b}", "extlock", xfer_have_extlock()));
   db = bank_db_open(o.data_dir, "transactions", o.pg, schema_sqlite, schema_pg);
   int port = 0;
   struct mg_context *ctx =

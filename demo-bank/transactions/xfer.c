@@ -30,28 +30,12 @@ void xfer_init(const char *accounts_url) {
   accounts = accounts_url;
 }
 
-int xfer_have_extlock(void) {
-#ifdef BANK_HAVE_EXTLOCK
-  return 1;
-#else
-  return 0;
-#endif
-}
-
 static void note_timeout(int64_t waited_ms) {
-#ifdef BANK_HAVE_NOTES
   cw_note_timeout(SLOW_SITE, (uint64_t)waited_ms * 1000000u);
-#else
-  (void)waited_ms;
-#endif
 }
 
 static void note_retry(unsigned attempt) {
-#ifdef BANK_HAVE_NOTES
   cw_note_retry(SLOW_SITE, attempt);
-#else
-  (void)attempt;
-#endif
 }
 
 static void fail(xfer_result *out, int status, const char *msg) {
@@ -184,19 +168,15 @@ static int lock_one(int64_t id, const char *owner, long timeout_ms) {
   bank_url(url, sizeof url, accounts, "/accounts/%lld/lock", (long long)id);
   json_t *body = json_pack("{s:s,s:I}", "owner", owner, "timeout_ms",
                            (json_int_t)timeout_ms);
-#ifdef BANK_HAVE_EXTLOCK
   cw_extlock_request(name);
-#endif
   /* The lock service's protocol is not traced: the lock is recorded by the
    * four cw_extlock_* calls, as one would for a Redis or advisory lock. */
   int st = bank_call_untraced("POST", url, body, NULL, timeout_ms + 5000);
   json_decref(body);
-#ifdef BANK_HAVE_EXTLOCK
   if (st == 200)
     cw_extlock_acquired(name);
   else
     cw_extlock_timeout(name);
-#endif
   return st;
 }
 
@@ -205,9 +185,7 @@ static void unlock_one(int64_t id, const char *owner) {
   lock_name(name, sizeof name, id);
   bank_url(url, sizeof url, accounts, "/accounts/%lld/unlock", (long long)id);
   json_t *body = json_pack("{s:s}", "owner", owner);
-#ifdef BANK_HAVE_EXTLOCK
   cw_extlock_released(name);
-#endif
   bank_call_untraced("POST", url, body, NULL, 0);
   json_decref(body);
 }

@@ -48,7 +48,4 @@ int xfer_lock_pair(int64_t first, int64_t second, const char *owner,
 /* Releases both locks (in reverse order). */
 void xfer_unlock_pair(int64_t first, int64_t second, const char *owner);
 
-/* 1 when the extlock API is available in this build. */
-int xfer_have_extlock(void);
-
 #endif /* XFER_H */

@@ -22,7 +22,13 @@
 /* ---- Varints --------------------------------------------------------------
  */
 
-size_t cw__put_varint(uint8_t *p, uint64_t v) {
+/* The varint writer, with the one-byte case first (most fields of a steady
+ * event stream are small ids and deltas); inlined here. */
+static inline size_t put_vi(uint8_t *p, uint64_t v) {
+  if (v < 0x80) {
+    *p = (uint8_t)v;
+    return 1;
+  }
   size_t n = 0;
   while (v >= 0x80) {
     p[n++] = (uint8_t)(v | 0x80);
@@ -30,6 +36,10 @@ size_t cw__put_varint(uint8_t *p, uint64_t v) {
   }
   p[n++] = (uint8_t)v;
   return n;
+}
+
+size_t cw__put_varint(uint8_t *p, uint64_t v) {
+  return put_vi(p, v);
 }
 
 static uint64_t zigzag(int64_t v) {
@@ -67,6 +77,9 @@ struct cw_batch_writer {
   dict strings, actors;
   actor_last *last; /* index = actor id */
   uint32_t caplast;
+  LZ4F_cctx *cctx; /* reused by every frame (cw__bw_frame) */
+  uint8_t *zbuf;   /* the last frame */
+  size_t zcap;
   uint32_t next_string, next_actor;
   uint64_t events;
   int64_t base_wall;
@@ -168,6 +181,9 @@ void cw__bw_free(cw_batch_writer *bw) {
   fmt_free(bw->strings.slots);
   fmt_free(bw->actors.slots);
   fmt_free(bw->last);
+  fmt_free(bw->zbuf);
+  if (bw->cctx)
+    LZ4F_freeCompressionContext(bw->cctx);
   fmt_free(bw);
 }
 
@@ -327,36 +343,36 @@ uint32_t cw__bw_actor(cw_batch_writer *bw, const char *name, size_t len,
 static size_t encode_event(const cw_batch_writer *bw, const cw_event_rec *ev,
                            uint32_t flags, int delta, uint8_t *p) {
   size_t n = 0;
-  n += cw__put_varint(p + n, ev->kind);
-  n += cw__put_varint(p + n, flags);
+  n += put_vi(p + n, ev->kind);
+  n += put_vi(p + n, flags);
   if (delta) {
     const actor_last *l = &bw->last[ev->actor];
-    n += cw__put_varint(p + n, ev->actor);
-    n += cw__put_varint(p + n, zigzag((int64_t)(ev->seq - l->seq)));
-    n += cw__put_varint(p + n, zigzag((int64_t)(ev->counter - l->ctr)));
-    n += cw__put_varint(p + n, zigzag((int64_t)(ev->mono_ns - l->mono)));
+    n += put_vi(p + n, ev->actor);
+    n += put_vi(p + n, zigzag((int64_t)(ev->seq - l->seq)));
+    n += put_vi(p + n, zigzag((int64_t)(ev->counter - l->ctr)));
+    n += put_vi(p + n, zigzag((int64_t)(ev->mono_ns - l->mono)));
   } else {
-    n += cw__put_varint(p + n, ev->seq);
-    n += cw__put_varint(p + n, ev->actor);
-    n += cw__put_varint(p + n, ev->counter);
-    n += cw__put_varint(p + n, zigzag((int64_t)((uint64_t)ev->wall_ns -
-                                                (uint64_t)bw->base_wall)));
-    n += cw__put_varint(p + n, zigzag((int64_t)(ev->mono_ns - bw->base_mono)));
+    n += put_vi(p + n, ev->seq);
+    n += put_vi(p + n, ev->actor);
+    n += put_vi(p + n, ev->counter);
+    n += put_vi(p + n, zigzag((int64_t)((uint64_t)ev->wall_ns -
+                                        (uint64_t)bw->base_wall)));
+    n += put_vi(p + n, zigzag((int64_t)(ev->mono_ns - bw->base_mono)));
   }
-  n += cw__put_varint(p + n, ev->object);
-  n += cw__put_varint(p + n, ev->file);
-  n += cw__put_varint(p + n, ev->line);
-  n += cw__put_varint(p + n, ev->func);
+  n += put_vi(p + n, ev->object);
+  n += put_vi(p + n, ev->file);
+  n += put_vi(p + n, ev->line);
+  n += put_vi(p + n, ev->func);
   if (flags & CW_EVF_VAL_INT)
-    n += cw__put_varint(p + n, zigzag(ev->val_int));
+    n += put_vi(p + n, zigzag(ev->val_int));
   if (flags & CW_EVF_VAL_STR)
-    n += cw__put_varint(p + n, ev->val_str);
+    n += put_vi(p + n, ev->val_str);
   if (flags & CW_EVF_DURATION)
-    n += cw__put_varint(p + n, ev->duration_ns);
+    n += put_vi(p + n, ev->duration_ns);
   if (flags & CW_EVF_DETAIL)
-    n += cw__put_varint(p + n, ev->detail);
+    n += put_vi(p + n, ev->detail);
   if (flags & CW_EVF_AUX)
-    n += cw__put_varint(p + n, zigzag(ev->aux));
+    n += put_vi(p + n, zigzag(ev->aux));
   if (flags & CW_EVF_TRACE) {
     memcpy(p + n, ev->trace_id, 16);
     memcpy(p + n + 16, ev->span_id, 8);
@@ -364,10 +380,10 @@ static size_t encode_event(const cw_batch_writer *bw, const cw_event_rec *ev,
     n += 32;
   }
   if (flags & CW_EVF_JOINS) {
-    n += cw__put_varint(p + n, ev->njoins);
+    n += put_vi(p + n, ev->njoins);
     for (uint32_t i = 0; i < ev->njoins; i++) {
-      n += cw__put_varint(p + n, ev->joins[i].actor);
-      n += cw__put_varint(p + n, ev->joins[i].counter);
+      n += put_vi(p + n, ev->joins[i].actor);
+      n += put_vi(p + n, ev->joins[i].counter);
     }
   }
   return n;
@@ -384,6 +400,41 @@ int cw__bw_event(cw_batch_writer *bw, const cw_event_rec *ev) {
               (uint64_t)ev->wall_ns ==
                   (uint64_t)bw->base_wall + (ev->mono_ns - bw->base_mono);
   uint8_t type = delta ? CW_REC_EVENT_D : CW_REC_EVENT;
+  if (delta &&
+      !(flags & ~(uint32_t)(CW_EVF_ATOMIC | CW_EVF_SHARED | CW_EVF_TRY |
+                            CW_EVF_VAL_INT)) &&
+      bw->cap - bw->len >= 64) {
+    /* The steady case: ten or eleven fields, eight of them small ids and
+     * deltas. When those fit a byte each (one test on their OR), they are
+     * stored without the varint loop. */
+    actor_last *l = &bw->last[ev->actor];
+    uint64_t dseq = zigzag((int64_t)(ev->seq - l->seq));
+    uint64_t dctr = zigzag((int64_t)(ev->counter - l->ctr));
+    uint64_t dmono = zigzag((int64_t)(ev->mono_ns - l->mono));
+    uint64_t val = flags & CW_EVF_VAL_INT ? zigzag(ev->val_int) : 0;
+    if ((ev->kind | flags | ev->actor | dseq | dctr | ev->object | ev->file |
+         ev->func) < 0x80) {
+      uint8_t *w = bw->buf + bw->len + 2, *p = w;
+      *p++ = (uint8_t)ev->kind;
+      *p++ = (uint8_t)flags;
+      *p++ = (uint8_t)ev->actor;
+      *p++ = (uint8_t)dseq;
+      *p++ = (uint8_t)dctr;
+      p += put_vi(p, dmono);
+      *p++ = (uint8_t)ev->object;
+      *p++ = (uint8_t)ev->file;
+      p += put_vi(p, ev->line);
+      *p++ = (uint8_t)ev->func;
+      if (flags & CW_EVF_VAL_INT)
+        p += put_vi(p, val);
+      w[-2] = CW_REC_EVENT_D;
+      w[-1] = (uint8_t)(p - w);
+      bw->len += (size_t)(p - w) + 2;
+      *l = (actor_last){ev->seq, ev->counter, ev->mono_ns};
+      bw->events++;
+      return 0;
+    }
+  }
   /* 11 varints, 5 optional ones, the trace ids and 2 per join entry. */
   size_t max = 16 * 10 + 32 + 10 + (size_t)ev->njoins * 20;
   size_t n;
@@ -391,12 +442,16 @@ int cw__bw_event(cw_batch_writer *bw, const cw_event_rec *ev) {
     /* Encode in place behind a one-byte length, moved when longer. */
     uint8_t *w = bw->buf + bw->len;
     n = encode_event(bw, ev, flags, delta, w + 2);
-    uint8_t lb[10];
-    size_t ll = cw__put_varint(lb, n);
-    if (ll > 1)
-      memmove(w + 1 + ll, w + 2, n);
     w[0] = type;
-    memcpy(w + 1, lb, ll);
+    size_t ll = 1;
+    if (n < 0x80) {
+      w[1] = (uint8_t)n;
+    } else {
+      uint8_t lb[10];
+      ll = put_vi(lb, n);
+      memmove(w + 1 + ll, w + 2, n);
+      memcpy(w + 1, lb, ll);
+    }
     bw->len += 1 + ll + n;
   } else {
     uint8_t stackbuf[512];
@@ -452,12 +507,50 @@ uint64_t cw__bw_events(const cw_batch_writer *bw) {
   return bw->events;
 }
 
-uint8_t *cw__bw_compress(const cw_batch_writer *bw, size_t *out_len) {
+static void frame_prefs(LZ4F_preferences_t *prefs, size_t len) {
+  memset(prefs, 0, sizeof *prefs);
+  prefs->frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
+  prefs->frameInfo.contentSize = len;
+  prefs->frameInfo.blockSizeID = LZ4F_max256KB;
+}
+
+const uint8_t *cw__bw_frame(cw_batch_writer *bw, size_t *out_len) {
   LZ4F_preferences_t prefs;
-  memset(&prefs, 0, sizeof prefs);
-  prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
-  prefs.frameInfo.contentSize = bw->len;
-  prefs.frameInfo.blockSizeID = LZ4F_max256KB;
+  frame_prefs(&prefs, bw->len);
+  if (!bw->cctx &&
+      LZ4F_isError(LZ4F_createCompressionContext(&bw->cctx, LZ4F_VERSION))) {
+    bw->cctx = NULL;
+    return NULL;
+  }
+  size_t bound = LZ4F_compressFrameBound(bw->len, &prefs);
+  if (bound > bw->zcap) {
+    uint8_t *z = fmt_realloc(bw->zbuf, bound);
+    if (!z)
+      return NULL;
+    bw->zbuf = z;
+    bw->zcap = bound;
+  }
+  /* The context keeps its tables between frames: no allocation or
+   * table set-up per batch. */
+  size_t n = LZ4F_compressBegin(bw->cctx, bw->zbuf, bw->zcap, &prefs);
+  if (LZ4F_isError(n))
+    return NULL;
+  size_t m = LZ4F_compressUpdate(bw->cctx, bw->zbuf + n, bw->zcap - n, bw->buf,
+                                 bw->len, NULL);
+  if (LZ4F_isError(m))
+    return NULL;
+  n += m;
+  m = LZ4F_compressEnd(bw->cctx, bw->zbuf + n, bw->zcap - n, NULL);
+  if (LZ4F_isError(m))
+    return NULL;
+  *out_len = n + m;
+  return bw->zbuf;
+}
+
+uint8_t *cw__bw_compress(const cw_batch_writer *bw, size_t *out_len) {
+  /* One-shot (tests, the transport's gap batches): no context to keep. */
+  LZ4F_preferences_t prefs;
+  frame_prefs(&prefs, bw->len);
   size_t bound = LZ4F_compressFrameBound(bw->len, &prefs);
   uint8_t *out = fmt_malloc(bound);
   if (!out)

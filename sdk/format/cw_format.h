@@ -180,9 +180,14 @@ const uint8_t *cw__bw_data(const cw_batch_writer *bw, size_t *len);
 /* Number of EVENT records in the current batch. */
 uint64_t cw__bw_events(const cw_batch_writer *bw);
 
-/* Compresses the current batch into one LZ4 frame.
- * @return a new buffer (release it with cw__fmt_free()) and its size in
- * *out_len, or NULL. */
+/* Compresses the current batch into one LZ4 frame, reusing the writer's
+ * compression context and output buffer.
+ * @return the frame (borrowed: valid until the next call or cw__bw_free)
+ * and its size in *out_len, or NULL. */
+const uint8_t *cw__bw_frame(cw_batch_writer *bw, size_t *out_len);
+/* The same frame as cw__bw_frame(), into a new buffer (release it with
+ * cw__fmt_free()), without keeping a context: for one-off frames.
+ * @return it, or NULL. */
 uint8_t *cw__bw_compress(const cw_batch_writer *bw, size_t *out_len);
 
 /* ---- Decoding ------------------------------------------------------------ */

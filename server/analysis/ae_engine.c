@@ -667,7 +667,29 @@ static int process(cw_engine *e, const cw_aevent *ev) {
 
 /* ---- Hold-back queue ---------------------------------------------------- */
 
+/* A serialised lock (CW_AEF_SERIAL) that another live actor holds in a
+ * conflicting mode: its release has not been processed yet. */
+static int serial_lock_busy(const cw_engine *e, const cw_aevent *ev) {
+  if (!(ev->flags & CW_AEF_SERIAL) || ev->kind != CW_AE_LOCK_ACQUIRE ||
+      ev->object == 0 || ev->object >= e->capof)
+    return 0;
+  uint32_t li = e->lock_of[ev->object];
+  if (!li)
+    return 0;
+  const ae_lock *lk = &e->locks[li];
+  if (lk->owner && lk->owner != ev->actor && !e->dead[lk->owner])
+    return 1;
+  if (ev->flags & CW_AEF_SHARED)
+    return 0;
+  for (uint32_t i = 0; i < lk->nsh; i++)
+    if (lk->sh[i] != ev->actor && !e->dead[lk->sh[i]])
+      return 1;
+  return 0;
+}
+
 static int deps_ready(const cw_engine *e, const cw_aevent *ev) {
+  if (serial_lock_busy(e, ev))
+    return 0;
   for (uint32_t i = 0; i < ev->njoins; i++) {
     const cw_ae_join *j = &ev->joins[i];
     if (!valid_actor(e, j->actor) || j->actor == ev->actor || e->dead[j->actor])

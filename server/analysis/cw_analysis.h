@@ -65,8 +65,14 @@ enum {
   CW_AEF_TRY = 1u << 2,    /* trylock: success is an acquire */
   CW_AEF_VAL_INT = 1u << 3,
   CW_AEF_VAL_STR = 1u << 4,
-  CW_AEF_CLOCK_ONLY = 1u << 5 /* joins are the only HB source of this event
-                                 (the engine must not derive more) */
+  CW_AEF_CLOCK_ONLY = 1u << 5, /* joins are the only HB source of this event
+                                  (the engine must not derive more) */
+  /* A lock one resource outside the processes serialises (a database row,
+   * a lock service's lock): no two actors can hold it in conflicting
+   * modes, so an acquire that arrives while another actor still holds it
+   * is held back until that actor's release is processed (the release
+   * must have come first; timestamps of two processes can say otherwise). */
+  CW_AEF_SERIAL = 1u << 6
 };
 
 /* One explicit happens-before source: everything `actor` did up to and

@@ -64,7 +64,8 @@ struct cw_analyzer {
   int stop;
   cw_analyzer_stats st;
   cw_input_stats in;
-  cw_raceway_ctx *rw; /* counters and parent ids across POST /events */
+  cw_raceway_ctx *rw;   /* counters and parent ids across POST /events */
+  cw_rw_observer rwobs; /* its events -> timeline and trace index */
 };
 
 static uint64_t now_ns(void) {
@@ -140,9 +141,6 @@ static void feed_one(cw_analyzer *a, node *n) {
     /* Held for the reorder window; raceway_release() feeds it. */
     failed = cw__raceway_ctx_add(a->rw, (const char *)n->it.data, n->it.len,
                                  (int64_t)n->t_ns, NULL, &a->in, NULL) != 0;
-    if (!failed)
-      cw__raceway_index(a->traces, a->timeline, a->engine,
-                        (const char *)n->it.data, n->it.len);
     a->rw_held = cw__raceway_ctx_held(a->rw);
   }
   pthread_mutex_unlock(&a->emu);
@@ -171,6 +169,7 @@ static void raceway_release(cw_analyzer *a, uint64_t now, int all) {
                    all ? 0 : (int64_t)a->o.hold_ms * 1000000, &a->in) != 0;
   uint64_t fed = a->in.events - before;
   a->rw_held = cw__raceway_ctx_held(a->rw);
+  a->rwobs.last = NULL; /* the fed events' JSON is released */
   pthread_mutex_unlock(&a->emu);
   if (!fed && !failed)
     return;
@@ -348,9 +347,14 @@ cw_analyzer *cw__analyzer_new(const cw_analyzer_opts *o) {
     cw__engine_free(a->engine);
     cw__feed_free(a->feed);
     cw__traces_free(a->traces);
+    cw__timeline_free(a->timeline);
     free(a);
     return NULL;
   }
+  a->rwobs.traces = a->traces;
+  a->rwobs.timeline = a->timeline;
+  a->rwobs.engine = a->engine;
+  cw__raceway_ctx_observe(a->rw, cw__raceway_observe, &a->rwobs);
   pthread_mutex_init(&a->mu, NULL);
   pthread_mutex_init(&a->emu, NULL);
   pthread_cond_init(&a->work, NULL);

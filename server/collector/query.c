@@ -5,6 +5,7 @@
 #include "query.h"
 
 #include "cw_report.h"
+#include "cw_report_util.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -120,7 +121,9 @@ int cw__query_parse(const char *qs, cw_query *q, char *msg, size_t msgsz) {
 }
 
 json_t *cw__q_str(cw_engine *e, cw_sym s) {
-  return json_string(cw__engine_str(e, s));
+  /* Names come from events and may be any bytes: invalid UTF-8 becomes
+   * U+FFFD (json_string would refuse it and the item would vanish). */
+  return cw__report_jstr(cw__engine_str(e, s));
 }
 
 json_t *cw__q_actor_obj(cw_engine *e, cw_actor_id a) {
@@ -272,9 +275,10 @@ json_t *cw__query_variables(cw_engine *e, const cw_query *q) {
       size_t racy = 0;
       for (size_t k = 0; k < na; k++)
         racy += a[k].racy != 0;
-      json_array_append_new(
-          items, json_pack("{s:s,s:I,s:I}", "variable", name, "accesses",
-                           (json_int_t)na, "racy_accesses", (json_int_t)racy));
+      json_array_append_new(items, json_pack("{s:o,s:I,s:I}", "variable",
+                                             cw__q_str(e, vars[i]), "accesses",
+                                             (json_int_t)na, "racy_accesses",
+                                             (json_int_t)racy));
     }
     total++;
   }

@@ -316,8 +316,10 @@ json_t *cw__query_services(cw_engine *e, const cw_traces *t) {
     const char *svc = cw__engine_str(e, cw__engine_actor_service(e, a));
     json_t *s = json_object_get(svcs, svc);
     if (!s) {
-      s = json_pack("{s:s,s:i}", "service", svc, "actors", 0);
-      json_object_set_new(svcs, svc, s);
+      s = json_pack("{s:o,s:i}", "service",
+                    cw__q_str(e, cw__engine_actor_service(e, a)), "actors", 0);
+      /* A grouping key only: any bytes (the value's name is escaped). */
+      json_object_set_new_nocheck(svcs, svc, s);
     }
     json_object_set_new(
         s, "actors",

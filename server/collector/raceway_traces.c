@@ -35,125 +35,132 @@ static cw_sym sym(cw_engine *e, const char *s) {
   return s && *s ? cw__engine_intern(e, s, strlen(s)) : 0;
 }
 
-static int index_one(cw_traces *t, cw_timeline *tl, cw_engine *e, json_t *ev,
-                     uint64_t pos) {
-  const char *tid = sfield(ev, "trace_id");
-  uint8_t id[16];
-  json_t *md = json_object_get(ev, "metadata");
-  json_t *kind = json_object_get(ev, "kind");
-  int traced = tid && !cw__uuid_to_id(tid, id);
-  if ((!traced && !tl) || !json_is_object(md) || !json_is_object(kind) ||
-      json_object_size(kind) != 1)
-    return 0;
-  const char *thread = sfield(md, "thread_id");
-  if (!thread)
-    return 0;
-  const char *svc = sfield(md, "service_name");
-  if (!svc || !*svc)
-    svc = "raceway";
-  char ibuf[32];
-  const char *inst = sfield(md, "instance_id");
-  json_t *pid = json_object_get(md, "process_id");
-  if (!inst || !*inst) {
-    if (json_is_integer(pid)) {
-      snprintf(ibuf, sizeof ibuf, "%lld", (long long)json_integer_value(pid));
-      inst = ibuf;
-    } else {
-      inst = "0";
-    }
+/* The timeline kind of an engine event the Raceway decoder fed; for
+ * informational events the Raceway variant says what it was. */
+static uint8_t tl_kind(const cw_aevent *ev, const char *variant) {
+  switch (ev->kind) {
+  case CW_AE_READ:
+    return CW_EV_READ;
+  case CW_AE_WRITE:
+    return CW_EV_WRITE;
+  case CW_AE_LOCK_REQUEST:
+    return CW_EV_LOCK_REQUEST;
+  case CW_AE_LOCK_ACQUIRE:
+    return CW_EV_LOCK_ACQUIRED;
+  case CW_AE_LOCK_RELEASE:
+    return CW_EV_LOCK_RELEASE;
+  case CW_AE_FORK:
+    return CW_EV_FORK;
+  case CW_AE_JOIN:
+    return CW_EV_JOIN;
+  default:
+    break;
   }
-  char name[512];
-  int n = snprintf(name, sizeof name, "%s#%s/%s", svc, inst, thread);
-  if (n < 0 || (size_t)n >= sizeof name)
-    return 0;
-  cw_sym service = sym(e, svc);
-  cw_trace_event te;
-  memset(&te, 0, sizeof te);
-  te.actor =
-      cw__engine_actor(e, cw__engine_intern(e, name, (size_t)n), service);
-  const char *ts = sfield(ev, "timestamp");
-  if (ts)
-    cw__rfc3339_parse(ts, &te.wall_ns);
-  const char *variant = json_object_iter_key(json_object_iter(kind));
-  json_t *body = json_object_iter_value(json_object_iter(kind));
-  if (!json_is_object(body))
-    body = NULL;
-  const char *object = NULL, *loc = body ? sfield(body, "location") : NULL;
+  if (!variant)
+    return CW_EV_MESSAGE;
+  if (!strcmp(variant, "HttpRequest"))
+    return CW_EV_HTTP_RECV;
+  if (!strcmp(variant, "HttpResponse"))
+    return CW_EV_HTTP_RESPOND;
+  if (!strcmp(variant, "DatabaseQuery"))
+    return CW_EV_DB_QUERY;
+  if (!strcmp(variant, "DatabaseResult"))
+    return CW_EV_DB_RESULT;
+  return CW_EV_MESSAGE;
+}
+
+void cw__raceway_observe(void *ud, const cw_aevent *ev, const void *rawp) {
+  cw_rw_observer *o = ud;
+  json_t *raw = (json_t *)rawp;
+  json_t *kind = json_object_get(raw, "kind");
+  const char *variant = NULL;
+  json_t *body = NULL;
+  if (json_is_object(kind) && json_object_size(kind) == 1) {
+    variant = json_object_iter_key(json_object_iter(kind));
+    body = json_object_iter_value(json_object_iter(kind));
+    if (!json_is_object(body))
+      body = NULL;
+  }
+  cw_engine *e = o->engine;
+  const char *object = NULL;
   double ms = 0;
-  if (!strcmp(variant, "StateChange")) {
-    const char *acc = body ? sfield(body, "access_type") : NULL;
-    te.kind = acc && strstr(acc, "Read") ? CW_EV_READ : CW_EV_WRITE;
-    object = body ? sfield(body, "variable") : NULL;
-  } else if (!strcmp(variant, "LockAcquire")) {
-    te.kind = CW_EV_LOCK_ACQUIRED;
-    object = body ? sfield(body, "lock_id") : NULL;
-  } else if (!strcmp(variant, "LockRelease")) {
-    te.kind = CW_EV_LOCK_RELEASE;
-    object = body ? sfield(body, "lock_id") : NULL;
-  } else if (!strcmp(variant, "HttpRequest")) {
-    te.kind = CW_EV_HTTP_RECV;
+  int64_t status = 0;
+  int has_status = 0;
+  if (variant && !strcmp(variant, "HttpRequest")) {
     object = body ? sfield(body, "url") : NULL;
-  } else if (!strcmp(variant, "HttpResponse")) {
-    te.kind = CW_EV_HTTP_RESPOND;
+  } else if (variant && !strcmp(variant, "HttpResponse")) {
     json_t *st = body ? json_object_get(body, "status") : NULL;
     if (json_is_integer(st)) {
-      te.aux = (int64_t)json_integer_value(st);
-      te.flags |= CW_EVF_AUX;
+      status = (int64_t)json_integer_value(st);
+      has_status = 1;
     }
     json_t *d = body ? json_object_get(body, "duration_ms") : NULL;
     ms = json_is_number(d) ? json_number_value(d) : 0;
-  } else if (!strcmp(variant, "DatabaseQuery")) {
-    te.kind = CW_EV_DB_QUERY;
+  } else if (variant && !strcmp(variant, "DatabaseQuery")) {
     object = body ? sfield(body, "query") : NULL;
     json_t *d = body ? json_object_get(body, "duration_ms") : NULL;
     ms = json_is_number(d) ? json_number_value(d) : 0;
-  } else if (!strcmp(variant, "DatabaseResult")) {
-    te.kind = CW_EV_DB_RESULT;
-  } else {
-    te.kind = CW_EV_MESSAGE;
+  } else if (variant && ev->kind == CW_AE_OTHER) {
     object = body ? sfield(body, "function_name") : NULL;
     if (!object && body)
       object = sfield(body, "name");
     if (!object)
       object = variant;
   }
+  cw_tl_event le;
+  memset(&le, 0, sizeof le);
+  le.kind = tl_kind(ev, variant);
+  if (ev->flags & CW_AEF_ATOMIC)
+    le.flags |= CW_EVF_ATOMIC;
+  if (ev->flags & CW_AEF_SHARED)
+    le.flags |= CW_EVF_SHARED;
+  le.actor = ev->actor;
+  le.object = ev->object ? ev->object
+                         : (ev->child ? cw__engine_actor_name(e, ev->child)
+                                      : sym(e, object));
+  le.loc = ev->loc;
+  le.detail = ev->detail;
+  le.wall_ns = ev->ts_ns;
+  le.duration_ns = ev->duration_ns;
   if (ms > 0 && ms < 1e9)
-    te.duration_ns = (uint64_t)(ms * 1e6);
-  te.object = sym(e, object);
-  te.loc = sym(e, loc);
-  te.seq = pos;
-  if (tl) {
-    cw_tl_event le;
-    memset(&le, 0, sizeof le);
-    le.kind = te.kind;
-    le.flags = te.flags;
-    le.actor = te.actor;
-    le.object = te.object;
-    le.loc = te.loc;
-    le.wall_ns = te.wall_ns;
-    le.duration_ns = te.duration_ns;
-    le.val = te.aux;
-    le.has_val = (te.flags & CW_EVF_AUX) != 0;
-    le.seq = pos;
-    cw__timeline_add(tl, &le);
+    le.duration_ns = (uint64_t)(ms * 1e6);
+  le.seq = ev->seq;
+  le.counter = ev->counter;
+  if (ev->flags & CW_AEF_VAL_STR) {
+    le.val_str = ev->val_str;
+  } else if (ev->flags & CW_AEF_VAL_INT) {
+    le.val = ev->val_int;
+    le.has_val = 1;
+  } else if (has_status) {
+    le.val = status;
+    le.has_val = 1;
   }
-  if (!traced)
-    return 0;
-  te.service = service;
-  cw__traces_add(t, id, service, &te);
-  return 1;
-}
-
-size_t cw__raceway_index(cw_traces *t, cw_timeline *tl, cw_engine *e,
-                         const char *json, size_t len) {
-  json_t *root = json_loadb(json, len, 0, NULL);
-  json_t *evs = json_is_array(root) ? root : json_object_get(root, "events");
-  size_t n = 0, i;
-  json_t *ev;
-  if (json_is_array(evs))
-    json_array_foreach(evs, i, ev) {
-      n += (size_t)index_one(t, tl, e, ev, (uint64_t)i);
+  for (uint32_t i = 0; i < ev->njoins && !le.from_actor; i++)
+    if (ev->joins[i].actor != ev->actor) {
+      le.from_actor = ev->joins[i].actor;
+      le.from_counter = ev->joins[i].counter;
     }
-  json_decref(root);
-  return n;
+  if (o->timeline)
+    cw__timeline_add(o->timeline, &le);
+  /* The trace index: once per Raceway event (its first engine event). */
+  if (raw == o->last || !o->traces)
+    return;
+  o->last = raw;
+  const char *tid = sfield(raw, "trace_id");
+  uint8_t id[16];
+  if (!tid || cw__uuid_to_id(tid, id))
+    return;
+  cw_trace_event te;
+  memset(&te, 0, sizeof te);
+  te.kind = le.kind == CW_EV_LOCK_REQUEST ? CW_EV_LOCK_ACQUIRED : le.kind;
+  te.flags = le.flags | (has_status ? CW_EVF_AUX : 0);
+  te.actor = ev->actor;
+  te.service = cw__engine_actor_service(e, ev->actor);
+  te.object = le.object;
+  te.loc = le.loc;
+  te.wall_ns = le.wall_ns;
+  te.duration_ns = le.duration_ns;
+  te.aux = status;
+  te.seq = ev->seq;
+  cw__traces_add(o->traces, id, te.service, &te);
 }

@@ -15,11 +15,19 @@
 #include "timeline.h"
 #include "traces.h"
 
-/* Parses the body again, indexes every event that has a trace_id and keeps
- * every event in the timeline tl (may be NULL). Malformed events are
- * skipped. @return the number of events indexed by trace. */
-size_t cw__raceway_index(cw_traces *t, cw_timeline *tl, cw_engine *e,
-                         const char *json, size_t len);
+/* What the Raceway decoder's observer (cw__raceway_ctx_observe) adds to. */
+typedef struct cw_rw_observer {
+  cw_traces *traces;     /* NULL ok */
+  cw_timeline *timeline; /* NULL ok */
+  cw_engine *engine;
+  const void *last; /* the Raceway event last indexed by trace */
+} cw_rw_observer;
+
+/* The observer: keeps every engine event the decoder feeds in the timeline,
+ * with the seq and counter the engine (and so every finding) reports, and
+ * indexes each Raceway event that has a trace_id once, under its actor's
+ * service. ud is a cw_rw_observer. */
+void cw__raceway_observe(void *ud, const cw_aevent *ev, const void *raw);
 
 /* Reads a UUID or 32-hex-digit id into 16 bytes. @return 0 or -1. */
 int cw__uuid_to_id(const char *s, uint8_t id[16]);

@@ -176,6 +176,17 @@ int cw__raceway_ctx_release(cw_raceway_ctx *c, cw_engine *e, int64_t now_ns,
                             int64_t window_ns, cw_input_stats *st);
 /* @return the number of events held. */
 size_t cw__raceway_ctx_held(const cw_raceway_ctx *c);
+/* Called right after each engine event the context feeds, with that event
+ * (its seq and counter as the engine got them; borrowed during the call)
+ * and the Raceway event (a jansson json_t *) it came from; one Raceway event
+ * may give several engine events (a lock acquire: request then acquire).
+ * The raw event is released after the feeding call returns. The collector
+ * keeps its timeline and trace index with it. */
+typedef void (*cw_raceway_observer)(void *ud, const cw_aevent *ev,
+                                    const void *raw);
+/* Sets (or with NULL clears) the context's observer. */
+void cw__raceway_ctx_observe(cw_raceway_ctx *c, cw_raceway_observer fn,
+                             void *ud);
 
 /* Several Raceway inputs analysed as one batch set: add each (parsed and
  * checked, nothing fed yet), then feed them all in merged order. */

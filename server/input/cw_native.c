@@ -166,6 +166,8 @@ static int on_retire(void *ud, const cw_batch_ctx *ctx, uint64_t seq,
     nat_item it;
     memset(&it, 0, sizeof it);
     cw__nmap_retire(s->map, ctx, actors[i], seq, &it.ev);
+    if (!it.ev.actor)
+      continue;
     it.seq = seq;
     it.wall = s->n ? s->heap[0].wall : 0;
     if (heap_push(s, &it) != 0) {

@@ -335,10 +335,13 @@ int cw__nmap_event(cw_nmap *m, const cw_batch_ctx *ctx, const cw_event_rec *r,
     if (r->flags & CW_EVF_DETAIL)
       ev->detail = cw__nmap_str(m, ctx, r->detail);
     /* Resources shared by processes carry no clock: their release ->
-     * acquire edges come from the merged event order. */
+     * acquire edges come from the merged event order, where an acquire
+     * never passes the holder's release (CW_AEF_SERIAL). */
     if ((ev->kind == CW_AE_LOCK_ACQUIRE || ev->kind == CW_AE_LOCK_RELEASE) &&
-        name && cw__lock_is_shared_resource(name, len))
+        name && cw__lock_is_shared_resource(name, len)) {
       ev->flags &= ~(uint32_t)CW_AEF_CLOCK_ONLY;
+      ev->flags |= CW_AEF_SERIAL;
+    }
   }
   ev->loc = loc_sym(m, ctx, r->file, r->line);
   if (r->flags & CW_EVF_VAL_INT) {
@@ -385,6 +388,14 @@ void cw__nmap_retire(cw_nmap *m, const cw_batch_ctx *ctx, uint32_t actor,
                      uint64_t seq, cw_aevent *out) {
   memset(out, 0, sizeof *out);
   out->kind = CW_AE_RETIRE;
-  out->actor = cw__nmap_actor(m, ctx, actor);
   out->seq = seq;
+  /* A process retires a remote actor (one named in a clock it received)
+   * only to bound its own clocks: the actor lives on in its own process,
+   * which retires it when it ends. Ending it here would make every later
+   * event of the actor invalid. */
+  uint32_t kind = 0;
+  size_t len;
+  if (cw__ctx_actor(ctx, actor, &len, &kind) && kind == CW_ACTOR_REMOTE)
+    return;
+  out->actor = cw__nmap_actor(m, ctx, actor);
 }

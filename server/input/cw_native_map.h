@@ -69,7 +69,8 @@ int cw__nmap_event(cw_nmap *m, const cw_batch_ctx *ctx, const cw_event_rec *r,
 /* A GAP record as a CW_AE_GAP event. */
 void cw__nmap_gap(cw_nmap *m, const cw_batch_ctx *ctx, uint32_t actor,
                   uint64_t dropped, uint64_t first_seq, cw_aevent *out);
-/* One actor of a RETIRE record as a CW_AE_RETIRE event. */
+/* One actor of a RETIRE record as a CW_AE_RETIRE event; out->actor is 0
+ * (nothing to feed) for a remote actor, which only its own process retires. */
 void cw__nmap_retire(cw_nmap *m, const cw_batch_ctx *ctx, uint32_t actor,
                      uint64_t seq, cw_aevent *out);
 

@@ -275,6 +275,12 @@ cw_raceway_ctx *cw__raceway_ctx_new(void) {
   return c;
 }
 
+void cw__raceway_ctx_observe(cw_raceway_ctx *c, cw_raceway_observer fn,
+                             void *ud) {
+  c->f.obs = fn;
+  c->f.obs_ud = ud;
+}
+
 void cw__raceway_ctx_free(cw_raceway_ctx *c) {
   if (!c)
     return;

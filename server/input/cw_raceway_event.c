@@ -295,6 +295,8 @@ static int feed_one(cw_rw_feeder *f, cw_aevent *ev) {
   ev->seq = ++f->seq;
   (void)cw__engine_feed(f->e, ev);
   f->st->events++;
+  if (f->obs)
+    f->obs(f->obs_ud, ev, f->cur);
   ev->njoins = 0; /* a join applies to the first engine event only */
   ev->joins = NULL;
   return 0;
@@ -323,6 +325,7 @@ static void set_value(cw_rw_feeder *f, cw_aevent *ev, json_t *v) {
 
 int cw__rw_feed(cw_rw_feeder *f, const cw_rw_event *re) {
   json_t *ev = re->ev, *md = json_object_get(ev, "metadata");
+  f->cur = ev;
   const char *key;
   json_t *body;
   int ki = find_kind(json_object_get(ev, "kind"), &key, &body);

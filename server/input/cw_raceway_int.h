@@ -54,6 +54,9 @@ typedef struct cw_rw_feeder {
   uint32_t *counters; /* next counter - 1, by engine actor id */
   size_t ncounters;
   uint64_t seq;
+  cw_raceway_observer obs; /* cw__raceway_ctx_observe */
+  void *obs_ud;
+  json_t *cur; /* the Raceway event being fed */
 } cw_rw_feeder;
 
 /* Checks an event's shape without feeding it.

@@ -306,8 +306,8 @@ int cw__rw_pool_release(cw_rw_pool *p, cw_rw_feeder *f, int64_t now_ns,
       rc = -1;
     }
     if (r->pos == r->n) {
-      pr->last_key = pr->fed_any && pr->last_key > r->key ? pr->last_key
-                                                          : r->key;
+      pr->last_key =
+          pr->fed_any && pr->last_key > r->key ? pr->last_key : r->key;
       pr->fed_any = 1;
       run_free(r);
       memmove(pr->runs, pr->runs + 1, (pr->n - 1) * sizeof *pr->runs);

@@ -29,9 +29,8 @@ int main(int argc, char **argv) {
     size_t out_len = 0, used = 0;
     cw_decode_error de;
     memset(&de, 0, sizeof de);
-    uint8_t *raw = cw__lz4_frame_decompress(buf + pos, len - pos,
-                                            CW_MAX_BATCH_BYTES, &out_len,
-                                            &used, &de);
+    uint8_t *raw = cw__lz4_frame_decompress(
+        buf + pos, len - pos, CW_MAX_BATCH_BYTES, &out_len, &used, &de);
     if (!raw)
       used = len - pos; /* truncated or garbage: the rest, as it is */
     cw__fmt_free(raw);

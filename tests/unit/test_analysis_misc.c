@@ -196,6 +196,43 @@ static void test_producer_clocks(void **st) {
   cw__engine_free(e);
 }
 
+/* Two processes' single-statement UPDATEs of one database row: each
+ * locks, reads, writes and unlocks the row inside the database, and each
+ * process records its block when the statement returns, so the merged
+ * order can interleave the blocks (B's acquire before A's release). The
+ * row admits one holder (CW_AEF_SERIAL): B's acquire waits for A's
+ * release and is ordered after it. Without the flag the blocks race. */
+static void serial_blocks(int flags, size_t want_racy) {
+  cw_engine *e = cw__engine_new(NULL);
+  cw_actor_id a = tstd_actor(e, "p1/t"), b = tstd_actor(e, "p2/t");
+  cw_sym row = tstd_sym(e, "db:pg:accounts:7"), x = tstd_sym(e, "bal");
+  cw_aevent seq[6] = {
+      mk(CW_AE_LOCK_ACQUIRE, a, row), mk(CW_AE_WRITE, a, x),
+      mk(CW_AE_LOCK_ACQUIRE, b, row), mk(CW_AE_WRITE, b, x),
+      mk(CW_AE_LOCK_RELEASE, a, row), mk(CW_AE_LOCK_RELEASE, b, row)};
+  for (int i = 0; i < 6; i++) {
+    if (seq[i].kind != CW_AE_WRITE)
+      seq[i].flags = (uint32_t)flags;
+    assert_int_equal(cw__engine_feed(e, &seq[i]), 0);
+  }
+  cw__engine_flush(e);
+  cw_summary s;
+  cw__engine_summary(e, &s);
+  assert_int_equal(s.racy_variables, want_racy);
+  assert_int_equal(s.invalid_events, 0);
+  assert_int_equal(s.forced_events, 0);
+  const cw_lock_stats *ls = find_lock(e, "db:pg:accounts:7");
+  assert_non_null(ls);
+  assert_int_equal(ls->acquisitions, 2);
+  cw__engine_free(e);
+}
+
+static void test_serial_lock_waits_for_release(void **st) {
+  (void)st;
+  serial_blocks(CW_AEF_SERIAL, 0);
+  serial_blocks(0, 1);
+}
+
 /* A join naming the source's latest event inherits what the source knew
  * (transitivity): B wrote x, released L; A took L, then C joined A. */
 static void test_join_transitive(void **st) {
@@ -621,6 +658,7 @@ int main(void) {
       cmocka_unit_test(test_out_of_order),
       cmocka_unit_test(test_max_pending_and_flush),
       cmocka_unit_test(test_producer_clocks),
+      cmocka_unit_test(test_serial_lock_waits_for_release),
       cmocka_unit_test(test_join_transitive),
       cmocka_unit_test(test_retire_gap_invalid),
       cmocka_unit_test(test_audit_trail),

@@ -292,6 +292,42 @@ static void test_raceway_state_across_posts(void **state) {
   free(b3);
 }
 
+/* Names are bytes: a Latin-1 variable and service name (invalid UTF-8) are
+ * listed with U+FFFD in their place, never dropped from the lists. */
+static void test_non_utf8_names_listed(void **state) {
+  (void)state;
+  long long before = wait_events(0);
+  const char *actors[] = {"nu-a", "nu-b"};
+  for (int i = 0; i < 2; i++) {
+    tl_batch_spec b;
+    memset(&b, 0, sizeof b);
+    tl_stream_id(b.stream_id, 700 + (uint64_t)i);
+    b.service = "b\xe4nk";
+    b.actor = actors[i];
+    b.var = "caf\xe9";
+    b.nevents = 1;
+    b.first_counter = 1;
+    size_t len;
+    uint8_t *body = tl_native_batch(&b, 1, &len);
+    assert_non_null(body);
+    assert_int_equal(tl_http("POST", U("/v1/events"), LZ4H, body, len, NULL),
+                     200);
+    free(body);
+  }
+  assert_int_equal(wait_events(before + 2), before + 2);
+  const char *routes[] = {"/v1/races?limit=1000&sync=1",
+                          "/v1/variables?limit=1000", "/v1/services"};
+  for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
+    char *r = NULL;
+    assert_int_equal(tl_http("GET", U(routes[i]), NULL, NULL, 0, &r), 200);
+    const char *want = i < 2 ? "caf\xef\xbf\xbd" : "b\xef\xbf\xbdnk";
+    if (!strstr(r, want))
+      fprintf(stderr, "%s: no escaped name in %s\n", routes[i], r);
+    assert_non_null(strstr(r, want));
+    free(r);
+  }
+}
+
 typedef struct bad_case {
   const char *name, *method, *path;
   const char *hdr;  /* one extra header or NULL */
@@ -636,6 +672,7 @@ int main(void) {
       cmocka_unit_test(test_multi_frame_body),
       cmocka_unit_test(test_raceway_example_and_lost_update),
       cmocka_unit_test(test_raceway_state_across_posts),
+      cmocka_unit_test(test_non_utf8_names_listed),
       cmocka_unit_test(test_bad_input_table),
       cmocka_unit_test(test_static_and_queries),
       cmocka_unit_test(test_traces_and_chrome_export),

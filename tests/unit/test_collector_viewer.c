@@ -172,6 +172,95 @@ static void test_event_memory(void **state) {
   stop(&s);
 }
 
+/* One Raceway event as JSON (thread t of service rw, instance i1). */
+static int rw_event(char *buf, size_t cap, int id, const char *ts,
+                    const char *thread, const char *var, const char *access,
+                    const char *loc) {
+  return snprintf(
+      buf, cap,
+      "{\"id\":\"00000000-0000-4000-8000-%012d\",\"trace_id\":null,"
+      "\"parent_id\":null,\"timestamp\":\"%s\",\"kind\":{\"StateChange\":"
+      "{\"variable\":\"%s\",\"old_value\":null,\"new_value\":%d,"
+      "\"location\":\"%s\",\"access_type\":\"%s\"}},\"metadata\":"
+      "{\"thread_id\":\"%s\",\"process_id\":1,\"service_name\":\"rw\","
+      "\"environment\":\"t\",\"tags\":{},\"duration_ns\":null,"
+      "\"instance_id\":\"i1\"},\"causality_vector\":[],\"lock_set\":[]}",
+      id, ts, var, id, loc, access, thread);
+}
+
+static void post_raceway(const tl_server *s, const char *body) {
+  const char *h[] = {"Content-Type: application/json", NULL};
+  assert_int_equal(
+      tl_http("POST", U(s, "/events"), h, body, strlen(body), NULL), 200);
+}
+
+/* Raceway input: the seq numbers the race list reports are the timeline's
+ * (events are fed in the merged order of docs/detection.md 2.3, not in
+ * arrival order, and seqs go on across POSTs), so &highlight=SEQ,SEQ marks
+ * exactly the racing accesses. */
+static void test_raceway_highlight(void **state) {
+  (void)state;
+  tl_server s;
+  assert_int_equal(tl_server_start(&s, NULL, NULL), 0);
+  char e1[1024], e2[1024], e3[1024], body[4096];
+  /* First POST: two unrelated events, newest first in the input. */
+  rw_event(e1, sizeof e1, 1, "2025-11-04T10:15:30.000300+00:00", "a", "other",
+           "Write", "x.py:1");
+  rw_event(e2, sizeof e2, 2, "2025-11-04T10:15:30.000100+00:00", "a", "other",
+           "Read", "x.py:2");
+  snprintf(body, sizeof body, "{\"events\":[%s,%s]}", e1, e2);
+  post_raceway(&s, body);
+  /* Second POST: b's write is listed before a's read but happened after. */
+  rw_event(e1, sizeof e1, 3, "2025-11-04T10:15:31.000200+00:00", "b", "bal",
+           "Write", "app.py:9");
+  rw_event(e2, sizeof e2, 4, "2025-11-04T10:15:31.000100+00:00", "a", "bal",
+           "Read", "app.py:4");
+  rw_event(e3, sizeof e3, 5, "2025-11-04T10:15:31.000050+00:00", "a", "zzz",
+           "Read", "app.py:3");
+  snprintf(body, sizeof body, "[%s,%s,%s]", e1, e2, e3);
+  post_raceway(&s, body);
+  json_t *r = get_json(&s, "/v1/races?sync=1&variable=bal", 200);
+  assert_int_equal(jint(r, "total"), 1);
+  json_t *race = json_array_get(json_object_get(r, "items"), 0);
+  json_t *sides[2] = {json_object_get(race, "first"),
+                      json_object_get(race, "second")};
+  long long seqs[2] = {jint(sides[0], "seq"), jint(sides[1], "seq")};
+  /* fed order: each body in the SDK's buffer order, bodies by time:
+   * other@.3, other@.1, bal write, bal read, zzz */
+  assert_true(seqs[0] >= 3 && seqs[1] >= 3 && seqs[0] != seqs[1]);
+  char path[256];
+  snprintf(path, sizeof path, "/v1/timeline?mode=events&highlight=%lld,%lld",
+           seqs[0], seqs[1]);
+  json_t *v = get_json(&s, path, 200);
+  json_t *hl = json_object_get(v, "highlights");
+  assert_int_equal(json_array_size(hl), 2);
+  /* Each highlighted seq is the race side's access: same actor, and the
+   * event with that seq is an access of bal at that side's location. */
+  json_t *items = json_object_get(v, "items");
+  for (int k = 0; k < 2; k++) {
+    int found = 0;
+    for (size_t i = 0; i < json_array_size(items); i++) {
+      json_t *ev = json_array_get(items, i);
+      if (jint(ev, "seq") != seqs[k])
+        continue;
+      found++;
+      assert_string_equal(
+          json_string_value(json_object_get(ev, "actor")),
+          json_string_value(json_object_get(sides[k], "actor")));
+      assert_string_equal(json_string_value(json_object_get(ev, "object")),
+                          "bal");
+      assert_string_equal(
+          json_string_value(json_object_get(ev, "location")),
+          json_string_value(json_object_get(sides[k], "location")));
+      assert_true(jint(ev, "counter") > 0);
+    }
+    assert_int_equal(found, 1);
+  }
+  json_decref(v);
+  json_decref(r);
+  stop(&s);
+}
+
 static long long post_mark(const tl_server *s, const char *const *h) {
   char *r = NULL;
   assert_int_equal(tl_http("POST", U(s, "/v1/marks"), h, NULL, 0, &r), 200);
@@ -329,6 +418,7 @@ int main(void) {
       cmocka_unit_test(test_timeline),
       cmocka_unit_test(test_event_memory),
       cmocka_unit_test(test_marks),
+      cmocka_unit_test(test_raceway_highlight),
       cmocka_unit_test(test_keys_and_stream_tokens),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);

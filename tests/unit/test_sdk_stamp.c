@@ -1,8 +1,10 @@
 /*
- * test_sdk_stamp.c: event timestamps. Converted stamps agree with
- * CLOCK_MONOTONIC read around them (within the calibration error), never
- * go backwards, and a stamp converts to the same time before and after
- * the map is re-anchored.
+ * test_sdk_stamp.c: event timestamps (cw_stamp.h). With either source
+ * (TSC ticks with per-thread anchors, or CLOCK_MONOTONIC), a converted
+ * stamp lies between CLOCK_MONOTONIC readings taken around it (within the
+ * calibration error), never goes backwards, and never lies after the
+ * drain's reading. A counter that jumps (another CPU's TSC, behind or
+ * ahead) still converts into that window.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -15,11 +17,9 @@
 
 #include "cw_internal.h"
 
-#define TOLERANCE_NS 1000000 /* calibration error bound, generous */
-
-static uint64_t raw_stamp(const cw_stampmap *m) {
-  return m->use_tsc ? cw__tsc() : cw__mono_ns();
-}
+#define TOLERANCE_NS                                                           \
+  200000 /* rate error over one anchor interval, generous                      \
+          */
 
 static void spin_ns(uint64_t ns) {
   uint64_t t0 = cw__mono_ns();
@@ -27,44 +27,100 @@ static void spin_ns(uint64_t ns) {
   }
 }
 
-static void test_conversion(void **state) {
+/* What cw__stamp() does, with the anchor going to `c` directly. */
+static uint64_t stamp(const cw_stampmap *m, cw_stampconv *c, uint64_t *atsc) {
+  if (!m->use_tsc)
+    return cw__mono_ns();
+  uint64_t t = cw__tsc();
+  if (t - *atsc > m->anchor_ticks) {
+    cw__stamp_anchor_seen(c, t, cw__mono_ns());
+    *atsc = t;
+  }
+  return t;
+}
+
+static void check_source(int mode) {
+  cw_stampmap m;
+  uint64_t base = 0;
+  cw__stamp_init(&m, &base, mode);
+  assert_true(base > 0);
+  if (mode == CW_STAMP_MONO)
+    assert_false(m.use_tsc);
+  if (mode == CW_STAMP_TSC && !CW_HAVE_TSC)
+    assert_false(m.use_tsc);
+  if (m.use_tsc) {
+    assert_true(m.rate > 0);
+    assert_true(m.anchor_ticks > 0);
+  }
+  cw_stampconv c = {0};
+  uint64_t atsc = 0, prev = 0;
+  for (int i = 0; i < 400; i++) {
+    uint64_t before = cw__mono_ns();
+    uint64_t st = stamp(&m, &c, &atsc);
+    uint64_t after = cw__mono_ns();
+    uint64_t conv = cw__stamp_convert(&m, &c, st, after);
+    assert_true(conv + TOLERANCE_NS >= before);
+    assert_true(conv <= after);
+    assert_true(conv >= prev);
+    prev = conv;
+    if (i % 50 == 49) {
+      spin_ns(1500000); /* past the anchor interval */
+      cw__stamp_refine(&m);
+    }
+  }
+}
+
+static void test_monotonic_source(void **state) {
+  (void)state;
+  check_source(CW_STAMP_MONO);
+}
+
+static void test_tsc_source(void **state) {
+  (void)state;
+  check_source(CW_STAMP_TSC);
+}
+
+static void test_auto_source(void **state) {
+  (void)state;
+  check_source(CW_STAMP_AUTO);
+}
+
+/* A counter that is not synchronised: stamps from "another CPU" that run
+ * ahead or behind the anchor still convert into [previous, now]. */
+static void test_broken_counter_is_clamped(void **state) {
   (void)state;
   cw_stampmap m;
   uint64_t base = 0;
-  cw__stamp_init(&m, &base);
-  assert_true(base > 0);
-  uint64_t prev = 0;
-  for (int i = 0; i < 40; i++) {
-    uint64_t before = cw__mono_ns();
-    uint64_t st = raw_stamp(&m);
-    uint64_t after = cw__mono_ns();
-    uint64_t conv = cw__stamp_to_mono(&m, st);
-    assert_true(conv + TOLERANCE_NS >= before);
-    assert_true(conv <= after + TOLERANCE_NS);
-    assert_true(conv >= prev);
-    prev = conv;
-    if (i % 8 == 7) {
-      /* A stamp converts the same way across a re-anchoring. */
-      uint64_t old = cw__stamp_to_mono(&m, st);
-      spin_ns(2000000);
-      cw__stamp_reanchor(&m);
-      assert_int_equal(cw__stamp_to_mono(&m, st), old);
-    }
-  }
-  /* Consecutive stamps across the segment boundaries never go back. */
-  prev = 0;
-  for (int i = 0; i < 2000; i++) {
-    uint64_t conv = cw__stamp_to_mono(&m, raw_stamp(&m));
-    assert_true(conv >= prev);
-    prev = conv;
-    if (i % 500 == 499)
-      cw__stamp_reanchor(&m);
-  }
+  cw__stamp_init(&m, &base, CW_STAMP_TSC);
+  if (!m.use_tsc)
+    skip();
+  cw_stampconv c = {0};
+  uint64_t t0 = cw__tsc(), m0 = cw__mono_ns();
+  cw__stamp_anchor_seen(&c, t0, m0);
+  uint64_t now = cw__mono_ns();
+  uint64_t a = cw__stamp_convert(&m, &c, t0 + m.anchor_ticks / 10, now);
+  assert_true(a >= m0 && a <= now);
+  /* Behind the anchor: no earlier than the previous time. */
+  uint64_t b = cw__stamp_convert(&m, &c, t0 - m.anchor_ticks * 5, now);
+  assert_true(b >= a && b <= now);
+  /* Far ahead (a second of ticks): no later than the drain's reading. */
+  uint64_t later = cw__mono_ns();
+  uint64_t x = cw__stamp_convert(&m, &c, t0 + m.anchor_ticks * 1000, later);
+  assert_true(x >= b);
+  assert_int_equal(x, later);
+  /* A lost anchor (never seen): the previous time, not garbage. */
+  cw_stampconv fresh = {0};
+  uint64_t y = cw__stamp_convert(&m, &fresh, cw__tsc(), later);
+  assert_int_equal(y, later);
+  assert_int_equal(cw__stamp_convert(&m, &fresh, 1, later + 5), later);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_conversion),
+      cmocka_unit_test(test_monotonic_source),
+      cmocka_unit_test(test_tsc_source),
+      cmocka_unit_test(test_auto_source),
+      cmocka_unit_test(test_broken_counter_is_clamped),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -282,6 +282,18 @@ async function main() {
     await show(page, url, '#/races?variable=' + encodeURIComponent(XSS));
     check((await page.locator('table.races tbody tr').count()) === 1, 'xss: its race is listed');
     check((await page.locator('main img, main script').count()) === 0, 'xss: no element from a location string');
+    // Raceway-origin race -> timeline: the highlighted events are the
+    // accesses the race list reports (its seq numbers), not others
+    const rwRace = JSON.parse((await api(url, '/v1/races?variable=' + encodeURIComponent(XSS))).body).items[0];
+    await page.click('table.races tbody tr a:text("timeline")');
+    await page.waitForFunction(() => location.hash.startsWith('#/timeline') && location.hash.includes('highlight='));
+    await page.waitForFunction(() => document.getElementById('view').dataset.ready &&
+      !document.getElementById('view').hasAttribute('aria-busy'));
+    const rwHl = await page.locator('svg.timeline .ev.hl').evaluateAll((els) =>
+      els.map((e) => e.dataset.seq + ':' + e.dataset.kind).sort());
+    const rwWant = [rwRace.first, rwRace.second].map((x) => x.seq + ':' + x.access).sort();
+    check(JSON.stringify(rwHl) === JSON.stringify(rwWant),
+      `raceway race -> timeline: the race's own accesses highlighted (${rwHl} vs ${rwWant})`);
     await page.waitForTimeout(300);
 
     await show(page, url, '#/traces');
