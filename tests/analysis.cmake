@@ -21,7 +21,7 @@ if(TARGET cw_analysis AND TARGET cw_input AND TARGET causeway_cli
            COMMAND ${Python3_EXECUTABLE}
                    ${CMAKE_CURRENT_SOURCE_DIR}/deadlock/difftest.py
                    $<TARGET_FILE:causeway_cli> $<TARGET_FILE:cw_test_dl_batch>
-                   --small 2000 --large 2)
+                   --small 2000 --large 3)
   set_tests_properties(analysis_deadlock_difftest PROPERTIES
                        LABELS "analysis" TIMEOUT 600)
 endif()

@@ -96,6 +96,7 @@ cw_engine *cw__engine_new(const cw_engine_config *cfg) {
   if (!e->cfg.max_pending)
     e->cfg.max_pending = DEFAULT_MAX_PENDING;
   cw__anomaly_defaults(&e->cfg);
+  e->two_pass = e->cfg.two_pass != 0;
   /* Symbol 0 is "". */
   e->capsyms = 256;
   e->strs = cw__ae_alloc(e->capsyms * sizeof(*e->strs));
@@ -128,12 +129,14 @@ void cw__engine_free(cw_engine *e) {
     return;
   cw__race_free(e);
   cw__lockgraph_free(e);
+  cw__dx_free(e);
   cw__waitfor_free(e);
   cw__contention_free(e);
   cw__critpath_free(e);
   cw__anomaly_free(e);
   for (uint32_t i = 1; i < e->nactors; i++) {
     ae_actor *a = &e->actors[i];
+    cw__race_actor_free(a);
     cw__vc_free(&a->c);
     cw__vc_free(&a->n);
     cw__ae_free(a->held);
@@ -263,7 +266,7 @@ uint32_t cw__engine_lockset_of(cw_engine *e, const ae_actor *a) {
 
 /* ---- Locks and keys ----------------------------------------------------- */
 
-static uint32_t lock_of(cw_engine *e, cw_sym sym) {
+uint32_t cw__engine_lock(cw_engine *e, cw_sym sym) {
   ensure_of(e);
   if (!e->lock_of[sym]) {
     AE_RESERVE(e->locks, e->caplocks, e->nlocks + 1u);
@@ -274,7 +277,7 @@ static uint32_t lock_of(cw_engine *e, cw_sym sym) {
   return e->lock_of[sym];
 }
 
-static uint32_t key_of(cw_engine *e, cw_sym sym) {
+uint32_t cw__engine_key(cw_engine *e, cw_sym sym) {
   ensure_of(e);
   if (!e->key_of[sym]) {
     AE_RESERVE(e->keys, e->capkeys, e->nkeys + 1u);
@@ -318,7 +321,7 @@ static ae_held *find_held(ae_actor *a, uint32_t l) {
 static void on_request(cw_engine *e, uint32_t aid, const cw_aevent *ev,
                        int64_t ts) {
   ae_actor *a = &e->actors[aid];
-  uint32_t l = lock_of(e, ev->object);
+  uint32_t l = cw__engine_lock(e, ev->object);
   int shared = (ev->flags & CW_AEF_SHARED) != 0;
   a->req_lock = l;
   a->req_shared = (uint8_t)shared;
@@ -363,7 +366,7 @@ static int orders_from_other(const cw_engine *e, uint32_t aid,
 static void on_acquire(cw_engine *e, uint32_t aid, const cw_aevent *ev,
                        int64_t ts, int clock_only) {
   ae_actor *a = &e->actors[aid];
-  uint32_t l = lock_of(e, ev->object);
+  uint32_t l = cw__engine_lock(e, ev->object);
   ae_lock *lk = &e->locks[l];
   int shared = (ev->flags & CW_AEF_SHARED) != 0;
   int requested = a->req_lock == l;
@@ -484,6 +487,7 @@ static void retire(cw_engine *e, uint32_t aid) {
   a->lockset = 0;
   a->req_lock = 0;
   e->dead[aid] = 1;
+  cw__race_actor_free(a);
   cw__vc_free(&a->c);
   cw__vc_free(&a->n);
   e->sum.retired_actors++;
@@ -567,6 +571,8 @@ static int process(cw_engine *e, const cw_aevent *ev) {
   if (ev->counter)
     cnt = ev->counter > a->counter ? ev->counter : a->counter;
   a->counter = cnt;
+  if (e->replay)
+    return cw__dx_event(e, aid, ev);
   cw__vc_raise(&a->c, aid, cnt);
   cw__vc_raise(&a->n, aid, cnt);
   for (uint32_t i = 0; i < ev->njoins; i++) {
@@ -587,6 +593,11 @@ static int process(cw_engine *e, const cw_aevent *ev) {
     if (!(clock_only && ev->kind == CW_AE_LOCK_ACQUIRE))
       cw__vc_raise(&a->n, j->actor, j->counter);
   }
+  /* Joins change the clock: the next access takes a new snapshot. */
+  if (ev->njoins || (ev->kind != CW_AE_READ && ev->kind != CW_AE_WRITE))
+    cw__race_clock_changed(a);
+  if (ev->kind == CW_AE_FORK)
+    cw__race_clock_changed(&e->actors[ev->child]);
   switch (ev->kind) {
   case CW_AE_READ:
   case CW_AE_WRITE:
@@ -613,7 +624,7 @@ static int process(cw_engine *e, const cw_aevent *ev) {
     }
     return 0;
   case CW_AE_ANN_RELEASE: {
-    uint32_t ki = key_of(e, ev->object);
+    uint32_t ki = cw__engine_key(e, ev->object);
     ae_key *k = &e->keys[ki];
     if (!clock_only) {
       cw__vc_join(&k->rel, &a->c, e->dead);
@@ -622,7 +633,7 @@ static int process(cw_engine *e, const cw_aevent *ev) {
     return 0;
   }
   case CW_AE_ANN_ACQUIRE: {
-    uint32_t ki = key_of(e, ev->object);
+    uint32_t ki = cw__engine_key(e, ev->object);
     ae_key *k = &e->keys[ki];
     if (!clock_only) {
       cw__vc_join(&a->c, &k->rel, e->dead);

@@ -73,6 +73,19 @@ typedef struct ae_vc {
   ae_vce *e;     /* sorted by actor */
 } ae_vc;
 
+/* An immutable, reference-counted copy of an actor's clock, shared by the
+ * accesses it stores between two joins (ae_race.c): a race group reads the
+ * whole clock of an access stored long before from it. */
+typedef struct ae_snap {
+  uint32_t refs, n;
+  ae_vce e[];
+} ae_snap;
+
+/* @return a copy of v with one reference. */
+ae_snap *cw__snap_of(const ae_vc *v);
+/* Drops one reference (NULL ok); the last frees it. */
+void cw__snap_unref(ae_snap *s);
+
 uint64_t cw__vc_get(const ae_vc *v, uint32_t actor);
 /* v[actor] = max(v[actor], c). */
 void cw__vc_raise(ae_vc *v, uint32_t actor, uint64_t c);
@@ -119,7 +132,9 @@ typedef struct ae_open_span {
 
 typedef struct ae_actor {
   cw_sym name, service;
-  ae_vc c; /* full happens-before clock */
+  ae_vc c;            /* full happens-before clock */
+  ae_snap *snap;      /* c as of the last join, once an access needed it */
+  uint8_t snap_stale; /* c may have changed since snap was taken */
   ae_vc n; /* sync clock: no edges of nested locks (see ae_lockgraph.c) */
   uint64_t counter; /* own counter of the last processed event */
   uint32_t lockset; /* interned set of held locks */
@@ -157,6 +172,7 @@ typedef struct ae_entry {
   cw_sym val_str;
   uint32_t audit;      /* latest audit record + 1, 0: none */
   uint32_t prev, next; /* recency list (slot indices, AE_NIL: none) */
+  ae_snap *snap;       /* the actor's clock (own entry: counter), a ref */
 } ae_entry;
 
 #define AE_NIL UINT32_MAX
@@ -257,6 +273,7 @@ typedef struct ae_pair {
   uint32_t held, req; /* lock indices */
   uint8_t cyclic;     /* lies on a cycle of the lock graph */
   uint64_t cut;       /* requests dropped or overwritten undominated */
+  uint32_t cls;       /* two-pass: first request class + 1 (ae_dlx.c) */
   ae_inst *inst;
   uint32_t ninst, capinst;
 } ae_pair;
@@ -376,6 +393,11 @@ struct cw_engine {
   ae_map asitemap;
   cw_anomaly *aout;
   uint32_t capaout;
+  /* Exact potential deadlocks in two passes (ae_dlx.c): two_pass makes
+   * pass 1 record only the lock graph and request classes; replay marks
+   * the pass-2 engine. */
+  struct ae_dx *dx;
+  uint8_t two_pass, replay;
   /* Counters. */
   cw_summary sum;
   uint64_t index; /* processed events, the timestamp of STD traces */
@@ -389,6 +411,11 @@ uint32_t cw__engine_var(cw_engine *e, cw_sym sym);
 
 /* Races (ae_race.c). */
 void cw__race_access(cw_engine *e, uint32_t aid, const cw_aevent *ev);
+/* The actor's clock is about to change (a join, fork, retire): its next
+ * access takes a new snapshot. */
+void cw__race_clock_changed(ae_actor *a);
+/* Drops the actor's snapshot (retire, engine free). */
+void cw__race_actor_free(ae_actor *a);
 void cw__race_free(cw_engine *e);
 
 /* Lock-order graph (ae_lockgraph.c): records edges for a request of lock
@@ -404,6 +431,22 @@ uint64_t cw__lockgraph_cuts_pending(const cw_engine *e);
 void cw__lockgraph_handoff(cw_engine *e, uint32_t aid, uint32_t lock,
                            const ae_vc *rel, const ae_vc *rel2,
                            const cw_ae_join *j, uint32_t nj);
+
+/* @return 1 when lock sets x and y share a lock not held in read mode by
+ * both (a gate lock). */
+int cw__lockset_conflict(const cw_engine *e, uint32_t x, uint32_t y);
+/* Lock and annotation-key indices of a symbol (created on first use). */
+uint32_t cw__engine_lock(cw_engine *e, cw_sym sym);
+uint32_t cw__engine_key(cw_engine *e, cw_sym sym);
+
+/* Exact potential deadlocks in two passes (ae_dlx.c). Pass 1 (two_pass):
+ * records the class of a request on lock-graph edge `pair`. */
+void cw__dx_record(cw_engine *e, uint32_t pair, uint32_t aid, int held_sh,
+                   int req_sh);
+/* Pass 2 (replay): processes one event after program order was applied.
+ * @return 0, or -1 for an invalid event. */
+int cw__dx_event(cw_engine *e, uint32_t aid, const cw_aevent *ev);
+void cw__dx_free(cw_engine *e);
 
 /* Wait-for graph (ae_waitfor.c). */
 void cw__waitfor_request(cw_engine *e, uint32_t aid);

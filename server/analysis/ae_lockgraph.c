@@ -179,7 +179,7 @@ static int before(cw_engine *e, cyc *c, const ae_inst *u, const ae_inst *v) {
   return ord;
 }
 
-static int sets_conflict(const cw_engine *e, uint32_t x, uint32_t y) {
+int cw__lockset_conflict(const cw_engine *e, uint32_t x, uint32_t y) {
   const ae_lockset *a = &e->lsets[x], *b = &e->lsets[y];
   uint32_t i = 0, j = 0;
   while (i < a->n && j < b->n) {
@@ -207,8 +207,9 @@ static int compatible(cw_engine *e, cyc *c, uint32_t k, const ae_inst *u) {
   }
   for (uint32_t i = 0; i < k; i++) {
     const ae_inst *v = c->pick[i];
-    if (v->actor == u->actor || sets_conflict(e, v->heldset, u->heldset) ||
-        before(e, c, v, u) || before(e, c, u, v))
+    if (v->actor == u->actor ||
+        cw__lockset_conflict(e, v->heldset, u->heldset) || before(e, c, v, u) ||
+        before(e, c, u, v))
       return 0;
   }
   /* Edge k-1 requests the lock edge k holds. */
@@ -331,6 +332,13 @@ void cw__lockgraph_request(cw_engine *e, uint32_t aid, uint32_t lock,
     any |= a->held[h].lock != lock;
   if (!any)
     return;
+  if (e->two_pass) { /* pass 1: the graph and the request classes */
+    for (uint32_t h = 0; h < a->nheld; h++)
+      if (a->held[h].lock != lock)
+        cw__dx_record(e, get_pair(e, a->held[h].lock, lock), aid,
+                      a->held[h].shared, shared);
+    return;
+  }
   for (uint32_t h = 0; h < a->nheld; h++) {
     ae_lock *l = &e->locks[a->held[h].lock];
     if (a->held[h].lock != lock && !l->nested) {

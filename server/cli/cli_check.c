@@ -369,6 +369,32 @@ static int write_report(const cli_opts *o, const cw_findings *f) {
   return rc;
 }
 
+/* Pass 2 of the potential deadlocks: the same inputs again, into the
+ * replay engine, only when pass 1 found a lock cycle that may be one. */
+static int replay(const cli_opts *o, const char *const *files, size_t n,
+                  cw_engine *e) {
+  cw_engine *r = cw__engine_replay_new(e);
+  if (!r)
+    return CLI_OK;
+  cli_opts o2 = *o;
+  o2.progress = 0;
+  cw_input_stats st;
+  memset(&st, 0, sizeof st);
+  cw_report_input *rin = calloc(n ? n : 1, sizeof *rin);
+  int rc =
+      rin && load_inputs(&o2, files, n, r, &st, rin) == 0 ? CLI_OK : CLI_USAGE;
+  if (rc == CLI_OK) {
+    cw__engine_flush(r);
+    cw__engine_replay_adopt(e, r);
+  } else {
+    cli_err("the second pass (potential deadlocks) could not read the "
+            "inputs again");
+  }
+  free(rin);
+  cw__engine_free(r);
+  return rc;
+}
+
 int cli_analyse(const cli_opts *o, const char *const *files, size_t n) {
   cw_suppressions *supp = NULL;
   if (o->suppressions) {
@@ -379,7 +405,11 @@ int cli_analyse(const cli_opts *o, const char *const *files, size_t n) {
       return CLI_USAGE;
     }
   }
-  cw_engine *e = cw__engine_new(&o->engine);
+  /* Files can be read twice: potential deadlocks are exact (two passes,
+   * docs/detection.md 4.3). */
+  cw_engine_config cfg = o->engine;
+  cfg.two_pass = 1;
+  cw_engine *e = cw__engine_new(&cfg);
   if (!e) {
     cw__supp_free(supp);
     cli_err("out of memory");
@@ -406,6 +436,9 @@ int cli_analyse(const cli_opts *o, const char *const *files, size_t n) {
       rin && load_inputs(o, files, n, e, &st, rin) == 0 ? CLI_OK : CLI_USAGE;
   if (rc == CLI_OK) {
     cw__engine_flush(e);
+    rc = replay(o, files, n, e);
+  }
+  if (rc == CLI_OK) {
     clock_gettime(CLOCK_MONOTONIC, &t1);
     ctx.seconds = (double)(t1.tv_sec - t0.tv_sec) +
                   (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;

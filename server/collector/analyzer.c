@@ -18,6 +18,7 @@
 #include "analyzer.h"
 
 #include "native_feed.h"
+#include "membudget.h"
 #include "raceway_traces.h"
 #include "store.h"
 
@@ -133,6 +134,11 @@ static sstate *stream_find(cw_analyzer *a, const uint8_t id[16], int create) {
 static void feed_one(cw_analyzer *a, node *n) {
   uint64_t fed = 0;
   int failed = 0;
+  /* What decoding it takes at most, to give back after a large batch. */
+  uint64_t decoded =
+      n->it.type == CW_STORE_RACEWAY
+          ? cw__json_tree_bytes((const char *)n->it.data, n->it.len)
+          : n->it.len;
   pthread_mutex_lock(&a->emu);
   if (n->it.type == CW_STORE_NATIVE) {
     failed =
@@ -155,6 +161,7 @@ static void feed_one(cw_analyzer *a, node *n) {
   pthread_mutex_unlock(&a->mu);
   free(n->it.data);
   free(n);
+  cw__membudget_trim(decoded);
 }
 
 /* Feeds the Raceway events whose reorder window has passed (all: every
@@ -323,6 +330,7 @@ cw_analyzer *cw__analyzer_new(const cw_analyzer_opts *o) {
   memset(&ec, 0, sizeof ec);
   ec.size = sizeof ec;
   ec.keep_events = o->keep_events;
+  ec.race_clocks = 1; /* the viewer's race page shows both clocks */
   ec.slow_db_ns = o->slow_db_ns;
   ec.slow_http_ns = o->slow_http_ns;
   ec.slow_span_ns = o->slow_span_ns;

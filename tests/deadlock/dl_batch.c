@@ -4,7 +4,9 @@
  * its potential deadlocks. Used by the deadlock differential test
  * (difftest.py) so that thousands of traces cost one process start.
  *
- * usage: dl_batch FILE
+ * usage: dl_batch [--one-pass] FILE
+ * By default each trace is checked in two passes (exact, as `causeway
+ * check` does); --one-pass runs the streaming engine (as the collector).
  * FILE: sections, each starting with a line "=== NAME", of STD lines.
  * Output per section: {"name":"NAME","potential_deadlocks":N,"exact":B,
  *                      "cycles":[["HELD1","HELD2",...],...]}
@@ -16,20 +18,44 @@
 #include "cw_analysis.h"
 #include "cw_input.h"
 
-static int run(const char *name, size_t nlen, const char *buf, size_t len) {
-  cw_engine *e = cw__engine_new(NULL);
-  if (!e)
-    return -1;
+static int decode(cw_engine *e, const char *name, size_t nlen, const char *buf,
+                  size_t len) {
   cw_input_opts o;
   memset(&o, 0, sizeof o);
   o.name = "batch";
   cw_input_error err;
   if (cw__std_decode_buf(buf, len, e, &o, NULL, &err) != 0) {
     fprintf(stderr, "dl_batch: %.*s: %s\n", (int)nlen, name, err.msg);
-    cw__engine_free(e);
     return -1;
   }
   cw__engine_flush(e);
+  return 0;
+}
+
+static int run(const char *name, size_t nlen, const char *buf, size_t len,
+               int two_pass) {
+  cw_engine_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.size = sizeof cfg;
+  cfg.two_pass = two_pass;
+  cw_engine *e = cw__engine_new(&cfg);
+  if (!e)
+    return -1;
+  if (decode(e, name, nlen, buf, len) != 0) {
+    cw__engine_free(e);
+    return -1;
+  }
+  cw_engine *r = cw__engine_replay_new(e);
+  if (r) {
+    int rc = decode(r, name, nlen, buf, len);
+    if (rc == 0)
+      cw__engine_replay_adopt(e, r);
+    cw__engine_free(r);
+    if (rc != 0) {
+      cw__engine_free(e);
+      return -1;
+    }
+  }
   cw_summary s;
   cw__engine_summary(e, &s);
   const cw_deadlock *d;
@@ -50,13 +76,15 @@ static int run(const char *name, size_t nlen, const char *buf, size_t len) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: dl_batch FILE\n");
+  int two_pass = argc == 3 && strcmp(argv[1], "--one-pass") == 0 ? 0 : 1;
+  if (argc != 2 + !two_pass) {
+    fprintf(stderr, "usage: dl_batch [--one-pass] FILE\n");
     return 2;
   }
   char msg[256];
   size_t len;
-  char *buf = cw__read_file(argv[1], (size_t)1 << 30, &len, msg, sizeof msg);
+  char *buf =
+      cw__read_file(argv[argc - 1], (size_t)1 << 30, &len, msg, sizeof msg);
   if (!buf) {
     fprintf(stderr, "dl_batch: %s\n", msg);
     return 2;
@@ -78,7 +106,7 @@ int main(int argc, char **argv) {
       const char *l = memchr(q, '\n', (size_t)(end - q));
       q = l ? l + 1 : end;
     }
-    if (run(name, (size_t)(nl - name), body, (size_t)(q - body)) != 0)
+    if (run(name, (size_t)(nl - name), body, (size_t)(q - body), two_pass) != 0)
       rc = 1;
     p = q;
   }

@@ -1,0 +1,741 @@
+/*
+ * ae_dlx.c: exact potential deadlocks in two passes (docs/detection.md 4.3).
+ *
+ * DESIGN. Pass 1 is the ordinary engine run with cfg.two_pass set: a lock
+ * request only records its lock-graph edges (held -> requested) and, per
+ * edge, its *class* (actor, set of held locks, modes). At the end,
+ * cw__engine_replay_new enumerates the simple cycles of 2..4 locks of the
+ * graph and keeps those for which some choice of one class per edge has
+ * distinct actors, pairwise compatible held sets (no gate lock) and
+ * blocking modes. Pass 2 feeds the same events to a second engine in
+ * replay mode, which does nothing but this:
+ *
+ *  - one clock system per lock set S of a kept cycle: vector clocks of
+ *    actors, lock releases and annotation keys computed exactly as
+ *    happens-before *without the release -> acquire edges of the locks of
+ *    S* (HB_S). A system is dropped as soon as every cycle over S is
+ *    reported.
+ *  - per kept cycle (edges 0..n-1) and per subset T of its edges, a table
+ *    keyed by the class chosen on each edge of T, holding ONE tuple: the
+ *    requests (own counters) of the latest pairwise HB_S-concurrent,
+ *    compatible T-tuple of those classes. When a request x of class X
+ *    lands on edge i, for every T not containing i and every entry y of
+ *    T: if X is compatible with y's classes and x is concurrent with each
+ *    y_j (x's HB_S clock at actor(y_j) below y_j's counter; y_j cannot be
+ *    after x, which comes later in a linearization of HB_S), then (y, x)
+ *    is the entry of T+{i} for those classes, replacing the previous one;
+ *    when T+{i} is every edge, the cycle is reported.
+ *
+ * Why one tuple per (T, classes) is enough: for a request z that comes
+ * later than a stored tuple, z is concurrent with its j-th request iff
+ * z's clock at that actor is below its counter, so a tuple whose counters
+ * are all >= another's (same classes, so same actors, held sets, modes)
+ * is concurrent with every later request the other one is concurrent
+ * with. By induction on the events, the entry of (T, classes) is
+ * component-wise >= every concurrent compatible T-tuple seen so far: the
+ * new tuple (y, x) has the newest request of X and the entry y that
+ * dominates every tuple of y's classes; and if x is not concurrent with
+ * y, it is not concurrent with any tuple y dominates. So a cycle has a
+ * witness (design 4.2) iff it is reported, with no bound on the trace.
+ * Memory: the tables (keys of classes, not events) and the clocks of the
+ * live systems; time: per event, one clock operation per live system,
+ * per request the table entries of its edges' unreported cycles.
+ */
+#include "ae_internal.h"
+
+#include <string.h>
+
+#define DX_MAXC 4
+/* Steps of the cycle enumeration after pass 1; past it the search stops
+ * and search_truncated counts it. */
+#define DX_ENUM_BUDGET 50000000u
+/* Steps of the static class filter per cycle; past it the cycle is kept
+ * (pass 2 decides it exactly). */
+#define DX_FILTER_BUDGET 100000u
+
+typedef struct dx_cls {
+  uint32_t actor, heldset;
+  uint8_t held_sh, req_sh;
+  uint32_t next; /* pass 1: next class of the same lock-graph edge + 1 */
+} dx_cls;
+
+typedef struct dx_ent {
+  uint32_t cls[DX_MAXC];
+  uint64_t cnt[DX_MAXC], seq[DX_MAXC];
+  cw_sym loc[DX_MAXC];
+} dx_ent;
+
+typedef struct dx_list {
+  uint32_t *v;
+  uint32_t n, cap;
+} dx_list;
+
+typedef struct dx_cyc {
+  uint32_t n, sys;
+  uint32_t locks[DX_MAXC];
+  uint8_t done;
+  dx_list lst[1u << DX_MAXC]; /* entries per subset of edges */
+} dx_cyc;
+
+typedef struct dx_occ {
+  uint32_t cyc, pos, next; /* next: occurrence index + 1, 0: none */
+} dx_occ;
+
+typedef struct dx_sys {
+  uint32_t n, locks[DX_MAXC];
+  uint32_t open; /* cycles over this lock set not reported yet */
+  uint8_t live;
+  ae_vc *act; /* per actor */
+  uint32_t capact;
+  ae_vc *relx, *rels; /* per lock: exclusive / shared release clocks */
+  uint32_t caprel;
+  ae_vc *key; /* per annotation key */
+  uint32_t capkey;
+} dx_sys;
+
+typedef struct ae_dx {
+  dx_cls *cls; /* [0] unused */
+  uint32_t ncls, capcls;
+  ae_map clsmap;
+  /* Pass 2. */
+  dx_cyc *cyc;
+  uint32_t ncyc, capcyc;
+  dx_occ *occ;
+  uint32_t nocc, capocc;
+  ae_map occmap; /* (held, requested) -> first occurrence */
+  dx_sys *sys;
+  uint32_t nsys, capsys;
+  uint32_t *live; /* indices of live systems */
+  uint32_t nlive;
+  dx_ent *ent;
+  uint32_t nent, capent;
+  ae_map entmap;
+  uint8_t *zero; /* "no actor is dead": clocks here keep every actor */
+  size_t capzero;
+} ae_dx;
+
+static ae_dx *dx_of(cw_engine *e) {
+  if (!e->dx)
+    e->dx = cw__ae_calloc(1, sizeof(*e->dx));
+  return e->dx;
+}
+
+static uint32_t class_of(ae_dx *x, uint32_t tag, uint32_t actor,
+                         uint32_t heldset, int hs, int rs, int *fresh) {
+  if (!x->ncls)
+    x->ncls = 1; /* class 0 is "none" */
+  uint32_t id;
+  int f = cw__map_put(&x->clsmap, ((uint64_t)tag << 32) | actor,
+                      ((uint64_t)heldset << 2) | (uint64_t)(hs << 1 | rs),
+                      x->ncls, &id);
+  if (f) {
+    AE_RESERVE(x->cls, x->capcls, x->ncls + 1u);
+    dx_cls *c = &x->cls[x->ncls++];
+    c->actor = actor;
+    c->heldset = heldset;
+    c->held_sh = (uint8_t)hs;
+    c->req_sh = (uint8_t)rs;
+    c->next = 0;
+  }
+  if (fresh)
+    *fresh = f;
+  return id;
+}
+
+/* ---- Pass 1 ------------------------------------------------------------- */
+
+void cw__dx_record(cw_engine *e, uint32_t pair, uint32_t aid, int held_sh,
+                   int req_sh) {
+  ae_dx *x = dx_of(e);
+  int fresh;
+  uint32_t id = class_of(x, pair + 1, aid, e->actors[aid].lockset, held_sh,
+                         req_sh, &fresh);
+  if (fresh) {
+    x->cls[id].next = e->pairs[pair].cls;
+    e->pairs[pair].cls = id + 1;
+  }
+}
+
+/* Two classes can be on two edges of one witness: distinct actors, no
+ * gate lock. */
+static int cls_compat(const cw_engine *e, const dx_cls *a, const dx_cls *b) {
+  return a->actor != b->actor && !cw__lockset_conflict(e, a->heldset, b->heldset);
+}
+
+typedef struct plan {
+  cw_engine *e;
+  uint32_t n, locks[DX_MAXC], pairs[DX_MAXC];
+  const dx_cls *pick[DX_MAXC];
+  uint64_t budget, filter;
+  cw_engine *r; /* the replay engine, created at the first kept cycle */
+  uint64_t kept;
+} plan;
+
+/* Some choice of one class per edge can be a witness (ignoring order). */
+static int feasible(plan *p, uint32_t k) {
+  if (k == p->n)
+    return !(p->pick[k - 1]->req_sh && p->pick[0]->held_sh);
+  const ae_dx *x = p->e->dx;
+  for (uint32_t c = p->e->pairs[p->pairs[k]].cls; c; c = x->cls[c - 1].next) {
+    const dx_cls *u = &x->cls[c - 1];
+    if (!p->filter)
+      return 1; /* out of budget: keep the cycle, pass 2 decides */
+    p->filter--;
+    int ok = !(k && p->pick[k - 1]->req_sh && u->held_sh);
+    for (uint32_t i = 0; i < k && ok; i++)
+      ok = cls_compat(p->e, p->pick[i], u);
+    if (!ok)
+      continue;
+    p->pick[k] = u;
+    if (feasible(p, k + 1))
+      return 1;
+  }
+  return 0;
+}
+
+static uint32_t sys_of(ae_dx *x, const uint32_t *locks, uint32_t n) {
+  uint32_t s[DX_MAXC] = {0, 0, 0, 0};
+  memcpy(s, locks, n * sizeof(*s));
+  for (uint32_t i = 1; i < n; i++) /* insertion sort */
+    for (uint32_t j = i; j > 0 && s[j - 1] > s[j]; j--) {
+      uint32_t t = s[j];
+      s[j] = s[j - 1];
+      s[j - 1] = t;
+    }
+  for (uint32_t i = 0; i < x->nsys; i++)
+    if (x->sys[i].n == n && !memcmp(x->sys[i].locks, s, sizeof(s)))
+      return i;
+  AE_RESERVE(x->sys, x->capsys, x->nsys + 1u);
+  dx_sys *y = &x->sys[x->nsys];
+  memset(y, 0, sizeof(*y));
+  y->n = n;
+  memcpy(y->locks, s, sizeof(s));
+  y->live = 1;
+  return x->nsys++;
+}
+
+static void keep_cycle(plan *p) {
+  cw_engine *e = p->e;
+  if (!p->r) {
+    cw_engine_config cfg = e->cfg;
+    cfg.two_pass = 0;
+    p->r = cw__engine_new(&cfg);
+    p->r->replay = 1;
+    dx_of(p->r);
+  }
+  cw_engine *r = p->r;
+  ae_dx *x = r->dx;
+  uint32_t l2[DX_MAXC];
+  for (uint32_t i = 0; i < p->n; i++) {
+    cw_sym s = e->locks[p->locks[i]].sym;
+    l2[i] = cw__engine_lock(r, cw__engine_intern(r, e->strs[s], e->lens[s]));
+  }
+  AE_RESERVE(x->cyc, x->capcyc, x->ncyc + 1u);
+  uint32_t ci = x->ncyc++;
+  dx_cyc *c = &x->cyc[ci];
+  memset(c, 0, sizeof(*c));
+  c->n = p->n;
+  memcpy(c->locks, l2, p->n * sizeof(*l2));
+  c->sys = sys_of(x, l2, p->n);
+  x->sys[c->sys].open++;
+  for (uint32_t i = 0; i < p->n; i++) {
+    AE_RESERVE(x->occ, x->capocc, x->nocc + 1u);
+    dx_occ *o = &x->occ[x->nocc];
+    o->cyc = ci;
+    o->pos = i;
+    o->next = 0;
+    uint32_t *head = cw__map_get(&x->occmap, l2[i], l2[(i + 1) % p->n]);
+    if (head) {
+      o->next = *head; /* stored value + 1 == index + 1 */
+      *head = x->nocc + 1;
+    } else {
+      cw__map_put(&x->occmap, l2[i], l2[(i + 1) % p->n], x->nocc, NULL);
+    }
+    x->nocc++;
+  }
+  p->kept++;
+}
+
+/* Simple cycles through locks[0], whose other locks are greater (each
+ * cycle once up to rotation). */
+static void enumerate(plan *p, uint32_t d) {
+  const ae_lock *cur = &p->e->locks[p->locks[d - 1]];
+  for (uint32_t i = 0; i < cur->nout && p->budget; i++) {
+    p->budget--;
+    uint32_t q = cur->out[i];
+    uint32_t t = p->e->pairs[q].req;
+    p->pairs[d - 1] = q;
+    if (t == p->locks[0]) {
+      p->n = d;
+      p->filter = DX_FILTER_BUDGET;
+      if (feasible(p, 0))
+        keep_cycle(p);
+      continue;
+    }
+    if (t < p->locks[0] || d >= DX_MAXC)
+      continue;
+    int seen = 0;
+    for (uint32_t k = 1; k < d; k++)
+      seen |= p->locks[k] == t;
+    if (seen)
+      continue;
+    p->locks[d] = t;
+    enumerate(p, d + 1);
+  }
+}
+
+cw_engine *cw__engine_replay_new(cw_engine *e) {
+  if (!e || !e->two_pass || !e->dx)
+    return NULL;
+  plan p;
+  memset(&p, 0, sizeof(p));
+  p.e = e;
+  p.budget = DX_ENUM_BUDGET;
+  for (uint32_t l = 1; l < e->nlocks && p.budget; l++) {
+    if (!e->locks[l].nout)
+      continue;
+    p.locks[0] = l;
+    enumerate(&p, 1);
+  }
+  if (!p.budget)
+    e->sum.search_truncated++;
+  if (p.r) {
+    ae_dx *x = p.r->dx;
+    x->live = cw__ae_alloc(x->nsys * sizeof(*x->live));
+    x->nlive = 0;
+    for (uint32_t i = 0; i < x->nsys; i++)
+      x->live[x->nlive++] = i;
+  }
+  return p.r;
+}
+
+static cw_sym copy_sym(cw_engine *to, const cw_engine *from, cw_sym s) {
+  return s ? cw__engine_intern(to, from->strs[s], from->lens[s]) : 0;
+}
+
+void cw__engine_replay_adopt(cw_engine *e, const cw_engine *r) {
+  if (!e || !r)
+    return;
+  for (uint32_t i = 0; i < r->npdl; i++) {
+    const cw_deadlock *d = &r->pdl[i];
+    /* Rotate to start at the lock first seen by e, as pass 1 would. */
+    uint32_t m = 0, best = UINT32_MAX;
+    cw_cycle_edge *ed = cw__ae_calloc(d->n, sizeof(*ed));
+    for (uint32_t k = 0; k < d->n; k++) {
+      uint32_t l = cw__engine_lock(e, copy_sym(e, r, d->edges[k].held));
+      if (l < best) {
+        best = l;
+        m = k;
+      }
+    }
+    for (uint32_t k = 0; k < d->n; k++) {
+      const cw_cycle_edge *s = &d->edges[(m + k) % d->n];
+      cw_sym an = copy_sym(e, r, cw__engine_actor_name(r, s->actor));
+      ed[k].actor = cw__engine_actor(
+          e, an, copy_sym(e, r, cw__engine_actor_service(r, s->actor)));
+      ed[k].held = copy_sym(e, r, s->held);
+      ed[k].requested = copy_sym(e, r, s->requested);
+      ed[k].loc = copy_sym(e, r, s->loc);
+      ed[k].seq = s->seq;
+    }
+    AE_RESERVE(e->pdl, e->cappdl, e->npdl + 1u);
+    cw_deadlock *o = &e->pdl[e->npdl++];
+    memset(o, 0, sizeof(*o));
+    o->n = d->n;
+    o->edges = ed;
+  }
+  e->sum.early_orders += r->sum.early_orders;
+  e->sum.search_truncated += r->sum.search_truncated;
+}
+
+/* ---- Pass 2 ------------------------------------------------------------- */
+
+static int in_set(const dx_sys *s, uint32_t lock) {
+  for (uint32_t i = 0; i < s->n; i++)
+    if (s->locks[i] == lock)
+      return 1;
+  return 0;
+}
+
+static ae_vc *act(dx_sys *s, uint32_t aid) {
+  if (aid >= s->capact) {
+    uint32_t old = s->capact, nc = old ? old : 16;
+    while (nc <= aid)
+      nc *= 2;
+    s->act = cw__ae_realloc(s->act, nc * sizeof(*s->act));
+    memset(s->act + old, 0, (nc - old) * sizeof(*s->act));
+    s->capact = nc;
+  }
+  return &s->act[aid];
+}
+
+/* The actor's clock with its own component up to date. */
+static ae_vc *act_now(const cw_engine *e, dx_sys *s, uint32_t aid) {
+  ae_vc *v = act(s, aid);
+  cw__vc_raise(v, aid, e->actors[aid].counter);
+  return v;
+}
+
+static ae_vc *rel(dx_sys *s, uint32_t lock, int shared) {
+  if (lock >= s->caprel) {
+    uint32_t old = s->caprel, nc = old ? old : 16;
+    while (nc <= lock)
+      nc *= 2;
+    s->relx = cw__ae_realloc(s->relx, nc * sizeof(*s->relx));
+    s->rels = cw__ae_realloc(s->rels, nc * sizeof(*s->rels));
+    memset(s->relx + old, 0, (nc - old) * sizeof(*s->relx));
+    memset(s->rels + old, 0, (nc - old) * sizeof(*s->rels));
+    s->caprel = nc;
+  }
+  return shared ? &s->rels[lock] : &s->relx[lock];
+}
+
+static ae_vc *keyc(dx_sys *s, uint32_t k) {
+  if (k >= s->capkey) {
+    uint32_t old = s->capkey, nc = old ? old : 16;
+    while (nc <= k)
+      nc *= 2;
+    s->key = cw__ae_realloc(s->key, nc * sizeof(*s->key));
+    memset(s->key + old, 0, (nc - old) * sizeof(*s->key));
+    s->capkey = nc;
+  }
+  return &s->key[k];
+}
+
+static void sys_free(dx_sys *s) {
+  for (uint32_t i = 0; i < s->capact; i++)
+    cw__vc_free(&s->act[i]);
+  for (uint32_t i = 0; i < s->caprel; i++) {
+    cw__vc_free(&s->relx[i]);
+    cw__vc_free(&s->rels[i]);
+  }
+  for (uint32_t i = 0; i < s->capkey; i++)
+    cw__vc_free(&s->key[i]);
+  cw__ae_free(s->act);
+  cw__ae_free(s->relx);
+  cw__ae_free(s->rels);
+  cw__ae_free(s->key);
+  s->act = s->relx = s->rels = s->key = NULL;
+  s->capact = s->caprel = s->capkey = 0;
+  s->live = 0;
+}
+
+static void report(cw_engine *e, dx_cyc *c, const dx_ent *y) {
+  ae_dx *x = e->dx;
+  cw_cycle_edge *ed = cw__ae_calloc(c->n, sizeof(*ed));
+  for (uint32_t k = 0; k < c->n; k++) {
+    ed[k].actor = x->cls[y->cls[k]].actor;
+    ed[k].held = e->locks[c->locks[k]].sym;
+    ed[k].requested = e->locks[c->locks[(k + 1) % c->n]].sym;
+    ed[k].loc = y->loc[k];
+    ed[k].seq = y->seq[k];
+  }
+  AE_RESERVE(e->pdl, e->cappdl, e->npdl + 1u);
+  cw_deadlock *d = &e->pdl[e->npdl++];
+  memset(d, 0, sizeof(*d));
+  d->n = c->n;
+  d->edges = ed;
+  c->done = 1;
+  for (uint32_t t = 0; t < (1u << DX_MAXC); t++) {
+    cw__ae_free(c->lst[t].v);
+    memset(&c->lst[t], 0, sizeof(c->lst[t]));
+  }
+  dx_sys *s = &x->sys[c->sys];
+  if (--s->open == 0) {
+    sys_free(s);
+    for (uint32_t i = 0; i < x->nlive; i++)
+      if (x->live[i] == c->sys) {
+        x->live[i] = x->live[--x->nlive];
+        break;
+      }
+  }
+}
+
+/* Stores tuple y (its edges in mask `have`) extended by the request on
+ * edge i as the entry of (have | 1 << i, classes). */
+static void upsert(cw_engine *e, uint32_t ci, uint32_t have, const dx_ent *y,
+                   uint32_t i, const dx_ent *xr) {
+  ae_dx *x = e->dx;
+  dx_ent t;
+  memset(&t, 0, sizeof(t));
+  uint32_t m = have | 1u << i;
+  for (uint32_t k = 0; k < DX_MAXC; k++) {
+    const dx_ent *src = k == i ? xr : ((have >> k) & 1) ? y : NULL;
+    if (!src)
+      continue;
+    t.cls[k] = src->cls[k];
+    t.cnt[k] = src->cnt[k];
+    t.seq[k] = src->seq[k];
+    t.loc[k] = src->loc[k];
+  }
+  uint64_t c3[3] = {0, 0, 0};
+  for (uint32_t k = 0, j = 0; k < DX_MAXC; k++)
+    if ((m >> k) & 1 && j < 3)
+      c3[j++] = t.cls[k];
+  uint32_t idx;
+  if (cw__map_put(&x->entmap, c3[0] | c3[1] << 32,
+                  c3[2] | ((uint64_t)ci * 16u + m) << 32, x->nent, &idx)) {
+    AE_RESERVE(x->ent, x->capent, x->nent + 1u);
+    x->nent++;
+    dx_list *l = &x->cyc[ci].lst[m];
+    AE_RESERVE(l->v, l->cap, l->n + 1u);
+    l->v[l->n++] = idx;
+  }
+  x->ent[idx] = t;
+}
+
+/* Request xr (class on edge i, counter, location) lands on cycle ci. */
+static void extend(cw_engine *e, uint32_t ci, uint32_t i, const dx_ent *xr,
+                   const ae_vc *cx) {
+  ae_dx *x = e->dx;
+  dx_cyc *c = &x->cyc[ci];
+  uint32_t n = c->n, full = (1u << n) - 1, me = 1u << i;
+  uint32_t prev = (i + n - 1) % n, next = (i + 1) % n;
+  const dx_cls *X = &x->cls[xr->cls[i]];
+  for (uint32_t t = 1; t < full; t++) {
+    if (t & me)
+      continue;
+    for (uint32_t k = 0; k < x->cyc[ci].lst[t].n; k++) {
+      const dx_ent *y = &x->ent[x->cyc[ci].lst[t].v[k]];
+      int ok = 1;
+      for (uint32_t j = 0; j < n && ok; j++) {
+        if (!((t >> j) & 1))
+          continue;
+        const dx_cls *Y = &x->cls[y->cls[j]];
+        ok = cls_compat(e, X, Y) && cw__vc_get(cx, Y->actor) < y->cnt[j] &&
+             !(j == prev && Y->req_sh && X->held_sh) &&
+             !(j == next && X->req_sh && Y->held_sh);
+      }
+      if (!ok)
+        continue;
+      if ((t | me) == full) {
+        dx_ent w = *y;
+        w.cls[i] = xr->cls[i];
+        w.cnt[i] = xr->cnt[i];
+        w.seq[i] = xr->seq[i];
+        w.loc[i] = xr->loc[i];
+        report(e, c, &w);
+        return;
+      }
+      dx_ent copy = *y; /* upsert may move the pool */
+      upsert(e, ci, t, &copy, i, xr);
+    }
+  }
+  upsert(e, ci, 0, NULL, i, xr);
+}
+
+static void instance(cw_engine *e, uint32_t aid, uint32_t lock, int shared,
+                     const cw_aevent *ev) {
+  ae_dx *x = e->dx;
+  const ae_actor *a = &e->actors[aid];
+  for (uint32_t h = 0; h < a->nheld; h++) {
+    const ae_held *hd = &a->held[h];
+    if (hd->lock == lock)
+      continue;
+    uint32_t *head = cw__map_get(&x->occmap, hd->lock, lock);
+    if (!head)
+      continue;
+    dx_ent xr;
+    memset(&xr, 0, sizeof(xr));
+    uint32_t cls = class_of(x, 0, aid, a->lockset, hd->shared, shared, NULL);
+    for (uint32_t o = *head; o; o = x->occ[o - 1].next) {
+      const dx_occ *oc = &x->occ[o - 1];
+      dx_cyc *c = &x->cyc[oc->cyc];
+      if (c->done)
+        continue;
+      xr.cls[oc->pos] = cls;
+      xr.cnt[oc->pos] = a->counter;
+      xr.seq[oc->pos] = ev->seq;
+      xr.loc[oc->pos] = ev->loc;
+      extend(e, oc->cyc, oc->pos, &xr, act(&x->sys[c->sys], aid));
+    }
+  }
+}
+
+static ae_held *held_of(ae_actor *a, uint32_t l) {
+  for (uint32_t i = 0; i < a->nheld; i++)
+    if (a->held[i].lock == l)
+      return &a->held[i];
+  return NULL;
+}
+
+/* Explicit joins. Clock-only joins of a lock acquire are the lock's
+ * release clock: left out of the systems whose set holds the lock. Other
+ * clock-only joins carry the producer's clock, which may fold in edges of
+ * a cycle's own locks: counted in early_orders when they add anything. */
+static void joins(cw_engine *e, uint32_t aid, const cw_aevent *ev, int co) {
+  ae_dx *x = e->dx;
+  uint32_t l = 0;
+  if (co && ev->kind == CW_AE_LOCK_ACQUIRE)
+    l = cw__engine_lock(e, ev->object);
+  int added = 0;
+  for (uint32_t i = 0; i < ev->njoins; i++) {
+    const cw_ae_join *j = &ev->joins[i];
+    if (!j->actor || j->actor >= e->nactors || j->actor == aid)
+      continue;
+    int whole = !co && e->actors[j->actor].counter == j->counter;
+    for (uint32_t k = 0; k < x->nlive; k++) {
+      dx_sys *s = &x->sys[x->live[k]];
+      if (l && in_set(s, l))
+        continue;
+      ae_vc *v = act(s, aid);
+      if (whole) {
+        cw__vc_join(v, act_now(e, s, j->actor), x->zero);
+        continue;
+      }
+      added |= co && !l && cw__vc_get(v, j->actor) < j->counter;
+      cw__vc_raise(v, j->actor, j->counter);
+    }
+  }
+  if (added)
+    e->sum.early_orders++;
+}
+
+static void on_acquire(cw_engine *e, uint32_t aid, const cw_aevent *ev,
+                       int co) {
+  ae_dx *x = e->dx;
+  ae_actor *a = &e->actors[aid];
+  uint32_t l = cw__engine_lock(e, ev->object);
+  int shared = (ev->flags & CW_AEF_SHARED) != 0;
+  int requested = a->req_lock == l;
+  if (!(ev->flags & CW_AEF_TRY) && (!requested || !a->req_edges))
+    instance(e, aid, l, shared, ev);
+  a->req_lock = 0;
+  if (!co)
+    for (uint32_t k = 0; k < x->nlive; k++) {
+      dx_sys *s = &x->sys[x->live[k]];
+      if (in_set(s, l))
+        continue;
+      ae_vc *v = act(s, aid);
+      cw__vc_join(v, rel(s, l, 0), x->zero);
+      if (!shared)
+        cw__vc_join(v, rel(s, l, 1), x->zero);
+    }
+  ae_held *h = held_of(a, l);
+  if (h) {
+    h->count++;
+    return;
+  }
+  AE_RESERVE(a->held, a->capheld, a->nheld + 1u);
+  h = &a->held[a->nheld++];
+  memset(h, 0, sizeof(*h));
+  h->lock = l;
+  h->shared = (uint8_t)shared;
+  h->count = 1;
+  a->lockset = cw__engine_lockset_of(e, a);
+}
+
+static int on_release(cw_engine *e, uint32_t aid, const cw_aevent *ev,
+                      int co) {
+  ae_dx *x = e->dx;
+  ae_actor *a = &e->actors[aid];
+  uint32_t l = ev->object < e->capof ? e->lock_of[ev->object] : 0;
+  ae_held *h = l ? held_of(a, l) : NULL;
+  if (!h)
+    return -1;
+  if (!co)
+    for (uint32_t k = 0; k < x->nlive; k++) {
+      dx_sys *s = &x->sys[x->live[k]];
+      if (!in_set(s, l))
+        cw__vc_join(rel(s, l, h->shared), act_now(e, s, aid), x->zero);
+    }
+  if (--h->count)
+    return 0;
+  *h = a->held[--a->nheld];
+  a->lockset = cw__engine_lockset_of(e, a);
+  return 0;
+}
+
+int cw__dx_event(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
+  ae_dx *x = e->dx;
+  ae_actor *a = &e->actors[aid];
+  int co = (ev->flags & CW_AEF_CLOCK_ONLY) != 0;
+  if (x->capzero < e->capactors) {
+    x->zero = cw__ae_realloc(x->zero, e->capactors);
+    memset(x->zero + x->capzero, 0, e->capactors - x->capzero);
+    x->capzero = e->capactors;
+  }
+  /* Clock arrays cover every actor, so that no pointer into one moves
+   * while it is used. */
+  for (uint32_t k = 0; k < x->nlive; k++)
+    if (x->sys[x->live[k]].capact < e->nactors)
+      act(&x->sys[x->live[k]], e->nactors - 1);
+  if (ev->njoins)
+    joins(e, aid, ev, co);
+  switch (ev->kind) {
+  case CW_AE_LOCK_REQUEST: {
+    uint32_t l = cw__engine_lock(e, ev->object);
+    a->req_lock = l;
+    a->req_edges = 0;
+    if (!(ev->flags & CW_AEF_TRY)) {
+      instance(e, aid, l, (ev->flags & CW_AEF_SHARED) != 0, ev);
+      a->req_edges = 1;
+    }
+    return 0;
+  }
+  case CW_AE_LOCK_ACQUIRE:
+    on_acquire(e, aid, ev, co);
+    return 0;
+  case CW_AE_LOCK_RELEASE:
+    return on_release(e, aid, ev, co);
+  case CW_AE_LOCK_TIMEOUT:
+    if (ev->object < e->capof && e->lock_of[ev->object] == a->req_lock)
+      a->req_lock = 0;
+    return 0;
+  case CW_AE_FORK:
+  case CW_AE_JOIN:
+    if (!co)
+      for (uint32_t k = 0; k < x->nlive; k++) {
+        dx_sys *s = &x->sys[x->live[k]];
+        if (ev->kind == CW_AE_FORK)
+          cw__vc_join(act(s, ev->child), act_now(e, s, aid), x->zero);
+        else
+          cw__vc_join(act(s, aid), act_now(e, s, ev->child), x->zero);
+      }
+    return 0;
+  case CW_AE_ANN_RELEASE:
+  case CW_AE_ANN_ACQUIRE:
+    if (!co) {
+      uint32_t ki = cw__engine_key(e, ev->object);
+      for (uint32_t k = 0; k < x->nlive; k++) {
+        dx_sys *s = &x->sys[x->live[k]];
+        if (ev->kind == CW_AE_ANN_RELEASE)
+          cw__vc_join(keyc(s, ki), act_now(e, s, aid), x->zero);
+        else
+          cw__vc_join(act(s, aid), keyc(s, ki), x->zero);
+      }
+    }
+    return 0;
+  case CW_AE_RETIRE:
+    a->nheld = 0;
+    a->lockset = 0;
+    a->req_lock = 0;
+    e->dead[aid] = 1;
+    return 0;
+  default:
+    return 0;
+  }
+}
+
+void cw__dx_free(cw_engine *e) {
+  ae_dx *x = e->dx;
+  if (!x)
+    return;
+  for (uint32_t i = 0; i < x->nsys; i++)
+    sys_free(&x->sys[i]);
+  for (uint32_t i = 0; i < x->ncyc; i++)
+    for (uint32_t t = 0; t < (1u << DX_MAXC); t++)
+      cw__ae_free(x->cyc[i].lst[t].v);
+  cw__ae_free(x->cls);
+  cw__map_free(&x->clsmap);
+  cw__ae_free(x->cyc);
+  cw__ae_free(x->occ);
+  cw__map_free(&x->occmap);
+  cw__ae_free(x->sys);
+  cw__ae_free(x->live);
+  cw__ae_free(x->ent);
+  cw__map_free(&x->entmap);
+  cw__ae_free(x->zero);
+  cw__ae_free(x);
+  e->dx = NULL;
+}
