@@ -310,9 +310,43 @@ static int event_head(cw_sess *s, cw_drain *d, cw_event_rec *ev, uint32_t slot,
   return 0;
 }
 
+/* The steady case, straight from a ring record to EVENT_D bytes: the
+ * actor and the location already have ids in the open batch (the caller
+ * found the object's). @return 0 when written, 1 when the general path
+ * (event_head, cw__bw_event) must take it. */
+static inline int fast_event(cw_sess *s, cw_drain *d, uint32_t kind,
+                             uint32_t flags, uint32_t slot, uint32_t gen,
+                             uint64_t seq, uint64_t ctr, uint64_t stamp,
+                             uint32_t object, const char *file,
+                             const char *func, uint32_t line, int64_t vint) {
+  if (!d->open || slot >= s->actors.cap || d->a_stamp[slot] != d->stamp ||
+      d->a_gen[slot] != gen || file != d->loc_file || func != d->loc_func ||
+      d->loc_stamp != d->stamp)
+    return 1;
+  return cw__bw_event_d(d->bw, kind, flags, d->a_id[slot], object,
+                        d->loc_ids[0], line, d->loc_ids[1], seq, ctr,
+                        cw__stamp_convert(&s->stamps, d->conv, stamp, d->now),
+                        vint);
+}
+
+/* The id of a lock's name when the cache has it for this batch, else 0. */
+static inline uint32_t lock_name_cached(const cw_drain *d,
+                                        const cw_lockst *lock) {
+  const scache *c = &d->lc[((uintptr_t)lock >> 4) % SC_CACHE];
+  if (c->p == lock && c->stamp == d->stamp &&
+      c->q == atomic_load_explicit(&lock->name, memory_order_acquire))
+    return c->id;
+  return 0;
+}
+
 /* Encodes one compact lock record. @return 0, or -1 when the batch is
  * full. */
 static int put_lock(cw_sess *s, cw_drain *d, const cw_rlk *r) {
+  uint32_t obj = lock_name_cached(d, r->lock);
+  if (obj && fast_event(s, d, r->h.pad_, r->flags & CW_EVF_KNOWN_, r->slot,
+                        r->gen, r->seq, r->ctr, r->mono, obj, r->file, r->func,
+                        r->line, 0) == 0)
+    return 0;
   cw_event_rec ev;
   int rc = event_head(s, d, &ev, r->slot, r->gen, r->seq, r->ctr, r->mono,
                       r->file, r->func, r->line);
@@ -426,6 +460,37 @@ static int put_event(cw_sess *s, cw_drain *d, const cw_rev *r) {
   return 0;
 }
 
+/* Encodes one ACCESS record (a state access naming its key by the
+ * thread's key id). @return 0, or -1 when the batch is full. */
+static int put_access(cw_sess *s, cw_drain *d, cw_tstate *ts,
+                      const cw_racc *r) {
+  cw_dkey *k = &ts->dkeys[r->kid - 1];
+  if (r->def) { /* (re)defined: once per new key, not per event */
+    memcpy(k->bytes, r + 1, r->klen);
+    k->len = r->klen;
+    k->stamp = 0;
+  }
+  if (k->stamp != d->stamp) {
+    if (!(k->sid = cw__bw_string(d->bw, k->bytes, k->len)))
+      return -1;
+    k->stamp = d->stamp;
+  }
+  if (fast_event(s, d, r->h.pad_, r->flags & CW_EVF_KNOWN_, r->slot, r->gen,
+                 r->seq, r->ctr, r->mono, k->sid, r->file, r->func, r->line,
+                 r->vint) == 0)
+    return 0;
+  cw_event_rec ev;
+  int rc = event_head(s, d, &ev, r->slot, r->gen, r->seq, r->ctr, r->mono,
+                      r->file, r->func, r->line);
+  if (rc)
+    return rc < 0 ? -1 : 0;
+  ev.kind = r->h.pad_;
+  ev.flags = r->flags & CW_EVF_KNOWN_;
+  ev.val_int = r->vint;
+  ev.object = k->sid;
+  return cw__bw_event(d->bw, &ev) != 0 ? -1 : 0;
+}
+
 static int put_gap(cw_sess *s, cw_drain *d, const cw_rgap *g) {
   uint32_t id = actor_id(s, d, g->slot, g->gen);
   if (id == 0)
@@ -435,7 +500,8 @@ static int put_gap(cw_sess *s, cw_drain *d, const cw_rgap *g) {
   return cw__bw_gap(d->bw, id, g->n, g->first, g->last);
 }
 
-static void put_record(cw_sess *s, cw_drain *d, const cw_rhdr *h) {
+static void put_record(cw_sess *s, cw_drain *d, cw_tstate *ts,
+                       const cw_rhdr *h) {
   if (h->type == CW_R_ANCHOR) {
     const cw_ranchor *a = (const cw_ranchor *)h;
     cw__stamp_anchor_seen(d->conv, a->tsc, a->mono);
@@ -443,10 +509,11 @@ static void put_record(cw_sess *s, cw_drain *d, const cw_rhdr *h) {
   }
   for (int attempt = 0; attempt < 2; attempt++) {
     ensure_open(s, d);
-    int rc = h->type == CW_R_EVENT  ? put_event(s, d, (const cw_rev *)h)
-             : h->type == CW_R_LOCK ? put_lock(s, d, (const cw_rlk *)h)
-             : h->type == CW_R_GAP  ? put_gap(s, d, (const cw_rgap *)h)
-                                    : 0;
+    int rc = h->type == CW_R_LOCK     ? put_lock(s, d, (const cw_rlk *)h)
+             : h->type == CW_R_ACCESS ? put_access(s, d, ts, (const cw_racc *)h)
+             : h->type == CW_R_EVENT  ? put_event(s, d, (const cw_rev *)h)
+             : h->type == CW_R_GAP    ? put_gap(s, d, (const cw_rgap *)h)
+                                      : 0;
     if (rc == 0)
       return;
     write_batch(s, d); /* full: write it, retry in a fresh batch */
@@ -475,11 +542,15 @@ static uint64_t drain_ring(cw_sess *s, cw_drain *d, cw_tstate *ts) {
   d->now = cw__mono_ns();
   d->conv = &ts->conv;
   uint64_t n = 0;
-  const cw_rhdr *h;
-  while ((h = cw__ring_peek(r, &pos, head)) != NULL) {
+  uint64_t off = pos % r->cap; /* one division per pass, not per record */
+  while (pos < head) {
+    const cw_rhdr *h = (const cw_rhdr *)(r->buf + off);
     if (h->type != CW_R_PAD)
-      put_record(s, d, h);
+      put_record(s, d, ts, h);
     pos += h->size;
+    off += h->size;
+    if (off >= r->cap)
+      off -= r->cap;
     n++;
     if ((n & 255) == 0)
       cw__ring_release(r, pos);

@@ -35,6 +35,7 @@ struct cw_sink;
 #define CW_TASK_DEPTH 4
 #define CW_SPAN_DEPTH 16
 #define CW_LOCK_CACHE 64
+#define CW_KEY_CACHE 16 /* variable keys interned per thread (ACCESS) */
 
 /* ---- Allocation (cw_core.c) ------------------------------------------------
  */
@@ -195,14 +196,32 @@ typedef struct cw_lcache {
   cw_lockst *ls;
 } cw_lcache;
 
+/* The producer's key cache: slot k of it holds the key last sent as key id
+ * k + 1 (its address and bytes), so that an access to the same key sends
+ * the id alone. */
+typedef struct cw_kcache {
+  const char *p;
+  uint32_t len;
+  char bytes[CW_KEY_MAX];
+} cw_kcache;
+
+/* The drain's copy of a thread's key ids: the bytes of key id k + 1 and,
+ * for the batch `stamp`, its string id. */
+typedef struct cw_dkey {
+  uint64_t stamp;
+  uint32_t sid, len;
+  char bytes[CW_KEY_MAX];
+} cw_dkey;
+
 typedef struct cw_tstate {
   struct cw_sess *sess;
   cw_ring ring;
-  cw_aint exited;           /* set after the last record: drain frees it */
-  cw_stampconv conv;        /* the drain's: converts this thread's stamps */
-  char pad_[CW_CACHE_LINE]; /* the above is the drain's side */
-  int busy;                 /* reentrancy guard */
-  uint64_t anchor_tsc;      /* ticks of the last ANCHOR (cw_stamp.h) */
+  cw_aint exited;              /* set after the last record: drain frees it */
+  cw_stampconv conv;           /* the drain's: converts this thread's stamps */
+  cw_dkey dkeys[CW_KEY_CACHE]; /* the drain's: this thread's key ids */
+  char pad_[CW_CACHE_LINE];    /* the above is the drain's side */
+  int busy;                    /* reentrancy guard */
+  uint64_t anchor_tsc;         /* ticks of the last ANCHOR (cw_stamp.h) */
   cw_actor thr;
   cw_actor tasks[CW_TASK_DEPTH];
   int ntasks;
@@ -215,6 +234,7 @@ typedef struct cw_tstate {
   struct cw_child *child; /* made by cw_thread_create: report the end */
   uint64_t lc_epoch;
   cw_lcache lc[CW_LOCK_CACHE];
+  cw_kcache kc[CW_KEY_CACHE];
   uint64_t rng;
 } cw_tstate;
 
@@ -341,11 +361,12 @@ int cw__ts_reserve(cw_tstate *ts, uint32_t n);
 void cw__record_lock(cw_tstate *ts, uint16_t kind, uint32_t flags,
                      cw_lockst *lock, const cw_loc *loc);
 
-/* cw__record for an event without joins, values or trace context: writes
- * the ring record directly (falls back to cw__record otherwise). */
-void cw__record_simple(cw_tstate *ts, uint16_t kind, uint32_t flags,
-                       cw_lockst *lock, const char *obj, size_t olen,
-                       int64_t vint, cw_loc loc);
+/* cw__record for a state access without a string value: a compact
+ * ACCESS record naming the key by a per-thread id (its bytes go into the
+ * ring only when the id is (re)assigned), or cw__record when the actor is
+ * not `plain` or the ring is full. */
+void cw__record_access(cw_tstate *ts, uint16_t kind, uint32_t flags,
+                       const char *key, int64_t vint, cw_loc loc);
 
 /* Joins n sorted entries into the current actor's clock; the raised
  * entries land in ts->delta. @return the number raised. */
@@ -391,6 +412,21 @@ typedef struct cw_rlk {
   cw_lockst *lock;
   const char *file, *func;
 } cw_rlk;
+
+/* ACCESS record: the compact form of a state access without a string
+ * value, under the same conditions as a LOCK record; kind in h.pad_. The
+ * key is the thread's key id `kid` (1..CW_KEY_CACHE); with `def` set, the
+ * record (re)defines it: its `klen` bytes follow the record. */
+typedef struct cw_racc {
+  cw_rhdr h;
+  uint32_t flags, line;
+  uint32_t slot, gen;
+  uint64_t seq, ctr, mono;
+  const char *file, *func;
+  int64_t vint;
+  uint16_t kid, klen;
+  uint32_t def;
+} cw_racc;
 
 /* ANCHOR record: the thread's (ticks, CLOCK_MONOTONIC) pair (cw_stamp.h). */
 typedef struct cw_ranchor {

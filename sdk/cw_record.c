@@ -397,52 +397,69 @@ void cw__record_lock(cw_tstate *ts, uint16_t kind, uint32_t flags,
   cw__record(ts, &ev);
 }
 
-void cw__record_simple(cw_tstate *ts, uint16_t kind, uint32_t flags,
-                       cw_lockst *lock, const char *obj, size_t olen,
-                       int64_t vint, cw_loc loc) {
+/* @return the key's id (its slot in ts->kc, plus one) and its length in
+ * *len; *def = 1 when the slot must be (re)defined: the key's address or
+ * bytes differ from the slot's (measured first, so that the comparison
+ * never reads past the key). */
+static inline uint32_t key_id(cw_tstate *ts, const char *key, uint32_t *len,
+                              int *def) {
+  uintptr_t h = (uintptr_t)key;
+  uint32_t k = (uint32_t)((h >> 3) ^ (h >> 9)) % CW_KEY_CACHE;
+  const cw_kcache *c = &ts->kc[k];
+  *len = (uint32_t)strnlen(key, CW_KEY_MAX);
+  *def = !(c->p == key && c->len == *len && memcmp(key, c->bytes, *len) == 0);
+  return k + 1;
+}
+
+void cw__record_access(cw_tstate *ts, uint16_t kind, uint32_t flags,
+                       const char *key, int64_t vint, cw_loc loc) {
   cw_actor *a = ts->cur;
-  cw_rev *r = NULL;
-  size_t size = round8(sizeof(cw_rev) + olen);
+  cw_racc *r = NULL;
+  uint32_t klen = 0, kid = 0;
+  int def = 0;
   uint64_t stamp = 0;
   /* The common case: nothing pending, nothing optional. */
   if (a->plain) {
+    kid = key_id(ts, key, &klen, &def);
     stamp = cw__stamp(ts); /* before the record: it may anchor */
-    r = cw__ring_alloc(&ts->ring, (uint32_t)size, 0);
+    r = cw__ring_alloc(&ts->ring,
+                       (uint32_t)round8(sizeof(cw_racc) + (def ? klen : 0)), 0);
   }
   if (!r) {
     cw_evargs ev = {.kind = kind,
                     .flags = flags,
-                    .lock = lock,
-                    .obj = obj,
-                    .obj_len = olen,
+                    .obj = key,
+                    .obj_len = strnlen(key, CW_KEY_MAX),
                     .vint = vint,
                     .loc = loc};
     cw__record(ts, &ev);
     return;
   }
   cw_sess *s = ts->sess;
-  a->ctr++;
-  r->h.size = (uint32_t)size;
-  r->h.type = CW_R_EVENT;
-  r->kind = kind;
-  r->obj_kind = obj ? CW_OBJ_STR : lock ? CW_OBJ_LOCK : CW_OBJ_NONE;
-  r->flags = flags;
-  r->slot = a->slot;
-  r->gen = a->gen;
-  r->seq = cw_fetch_add_relaxed(&s->seq, 1);
-  r->ctr = a->ctr;
-  r->mono = stamp;
-  r->file = loc.file;
-  r->func = loc.func;
-  r->line = loc.line;
-  r->njoins = 0;
-  r->lock = lock;
-  r->vint = vint;
-  r->obj_len = (uint16_t)olen;
-  r->vlen = 0;
-  r->dlen = 0;
-  if (olen)
-    memcpy(r + 1, obj, olen);
+  *r = (cw_racc){.h = {(uint32_t)round8(sizeof(cw_racc) + (def ? klen : 0)),
+                       CW_R_ACCESS, kind},
+                 .flags = flags,
+                 .line = loc.line,
+                 .slot = a->slot,
+                 .gen = a->gen,
+                 .seq = cw_fetch_add_relaxed(&s->seq, 1),
+                 .ctr = ++a->ctr,
+                 .mono = stamp,
+                 .file = loc.file,
+                 .func = loc.func,
+                 .vint = vint,
+                 .kid = (uint16_t)kid,
+                 .klen = (uint16_t)klen,
+                 .def = (uint32_t)def};
+  if (def) {
+    /* The slot changes only with a record that reaches the ring, so the
+     * drain always meets the definition before the uses. */
+    cw_kcache *c = &ts->kc[kid - 1];
+    c->p = key;
+    c->len = klen;
+    memcpy(c->bytes, key, klen);
+    memcpy(r + 1, key, klen);
+  }
   cw__publish(ts);
 }
 
@@ -730,8 +747,7 @@ static void access_common(int kind_in, const char *key, cw_loc loc,
   if (kind >= CW_ACCESS_ATOMIC_READ)
     flags |= CW_EVF_ATOMIC;
   if (!vstr) {
-    cw__record_simple(ts, access_kind[kind], flags, NULL, key,
-                      strnlen(key, CW_KEY_MAX), vint, loc);
+    cw__record_access(ts, access_kind[kind], flags, key, vint, loc);
     cw__leave(ts);
     return;
   }

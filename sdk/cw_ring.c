@@ -95,9 +95,3 @@ int cw__ring_fits(cw_ring *r, uint64_t bytes, int critical) {
   set_limit(r);
   return r->cap - (r->phead - r->ptail) >= need;
 }
-
-const cw_rhdr *cw__ring_peek(cw_ring *r, uint64_t *pos, uint64_t head) {
-  if (*pos >= head)
-    return NULL;
-  return (const cw_rhdr *)(r->buf + (*pos % r->cap));
-}

@@ -65,7 +65,8 @@ enum {
   CW_R_EVENT = 2,
   CW_R_GAP = 3,
   CW_R_LOCK = 4,
-  CW_R_ANCHOR = 5 /* cw_stamp.h: the thread's (ticks, monotonic) pair */
+  CW_R_ANCHOR = 5, /* cw_stamp.h: the thread's (ticks, monotonic) pair */
+  CW_R_ACCESS = 6  /* cw_internal.h: a state access naming its key by id */
 };
 
 int cw__ring_init(cw_ring *r, uint64_t cap);
@@ -93,7 +94,12 @@ static inline void cw__ring_commit(cw_ring *r) {
 }
 
 /* Consumer: the next record, or NULL when empty. */
-const cw_rhdr *cw__ring_peek(cw_ring *r, uint64_t *pos, uint64_t head);
+static inline const cw_rhdr *cw__ring_peek(const cw_ring *r,
+                                           const uint64_t *pos, uint64_t head) {
+  if (*pos >= head)
+    return NULL;
+  return (const cw_rhdr *)(r->buf + (*pos % r->cap));
+}
 /* Consumer: frees everything before pos. */
 static inline void cw__ring_release(cw_ring *r, uint64_t pos) {
   cw_store_release(&r->tail, pos);

@@ -25,17 +25,7 @@
 /* The varint writer, with the one-byte case first (most fields of a steady
  * event stream are small ids and deltas); inlined here. */
 static inline size_t put_vi(uint8_t *p, uint64_t v) {
-  if (v < 0x80) {
-    *p = (uint8_t)v;
-    return 1;
-  }
-  size_t n = 0;
-  while (v >= 0x80) {
-    p[n++] = (uint8_t)(v | 0x80);
-    v >>= 7;
-  }
-  p[n++] = (uint8_t)v;
-  return n;
+  return cw__vi_put(p, v);
 }
 
 size_t cw__put_varint(uint8_t *p, uint64_t v) {
@@ -43,7 +33,7 @@ size_t cw__put_varint(uint8_t *p, uint64_t v) {
 }
 
 static uint64_t zigzag(int64_t v) {
-  return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+  return cw__zigzag(v);
 }
 
 static int64_t unzigzag(uint64_t v) {
@@ -66,22 +56,16 @@ typedef struct dict {
   uint32_t count;
 } dict;
 
-/* Per actor id: its previous event in the batch (EVENT_D deltas). */
-typedef struct actor_last {
-  uint64_t seq, ctr, mono;
-} actor_last;
+typedef cw_bw_last actor_last;
 
 struct cw_batch_writer {
-  uint8_t *buf;
-  size_t len, cap;
+  cw_bw_head h; /* first: what the inline encoder uses (cw_format.h) */
   dict strings, actors;
-  actor_last *last; /* index = actor id */
   uint32_t caplast;
   LZ4F_cctx *cctx; /* reused by every frame (cw__bw_frame) */
   uint8_t *zbuf;   /* the last frame */
   size_t zcap;
-  uint32_t next_string, next_actor;
-  uint64_t events;
+  uint32_t next_string;
   int64_t base_wall;
   uint64_t base_mono;
 };
@@ -165,9 +149,10 @@ cw_batch_writer *cw__bw_new(size_t capacity) {
   cw_batch_writer *bw = fmt_calloc(1, sizeof(*bw));
   if (!bw)
     return NULL;
-  bw->buf = fmt_malloc(capacity);
-  bw->cap = capacity;
-  if (!bw->buf || dict_init(&bw->strings, 1024) || dict_init(&bw->actors, 64)) {
+  bw->h.buf = fmt_malloc(capacity);
+  bw->h.cap = capacity;
+  if (!bw->h.buf || dict_init(&bw->strings, 1024) ||
+      dict_init(&bw->actors, 64)) {
     cw__bw_free(bw);
     return NULL;
   }
@@ -177,10 +162,10 @@ cw_batch_writer *cw__bw_new(size_t capacity) {
 void cw__bw_free(cw_batch_writer *bw) {
   if (!bw)
     return;
-  fmt_free(bw->buf);
+  fmt_free(bw->h.buf);
   fmt_free(bw->strings.slots);
   fmt_free(bw->actors.slots);
-  fmt_free(bw->last);
+  fmt_free(bw->h.last);
   fmt_free(bw->zbuf);
   if (bw->cctx)
     LZ4F_freeCompressionContext(bw->cctx);
@@ -189,7 +174,7 @@ void cw__bw_free(cw_batch_writer *bw) {
 
 /* @return non-zero when `need` more bytes fit under the hard cap. */
 static int room(const cw_batch_writer *bw, size_t need) {
-  return bw->len + need <= bw->cap;
+  return bw->h.len + need <= bw->h.cap;
 }
 
 /* Writes a record whose payload is payload[0..n). */
@@ -201,24 +186,24 @@ static int put_record(cw_batch_writer *bw, uint8_t type, const uint8_t *payload,
   h += cw__put_varint(hdr + h, n);
   if (!room(bw, h + n))
     return -1;
-  memcpy(bw->buf + bw->len, hdr, h);
-  memcpy(bw->buf + bw->len + h, payload, n);
-  bw->len += h + n;
+  memcpy(bw->h.buf + bw->h.len, hdr, h);
+  memcpy(bw->h.buf + bw->h.len + h, payload, n);
+  bw->h.len += h + n;
   return 0;
 }
 
 int cw__bw_begin(cw_batch_writer *bw, const cw_batch_hdr *hdr) {
-  bw->len = 0;
-  bw->events = 0;
+  bw->h.len = 0;
+  bw->h.events = 0;
   bw->next_string = 1;
-  bw->next_actor = 1;
+  bw->h.next_actor = 1;
   dict_clear(&bw->strings);
   dict_clear(&bw->actors);
   bw->base_wall = hdr->base_wall_ns;
   bw->base_mono = hdr->base_mono_ns;
 
   size_t need = 64 + hdr->service_len + hdr->instance_len;
-  if (need > bw->cap)
+  if (need > bw->h.cap)
     return -1;
   /* The SDK's names are short: no allocation (and so no failure) there. */
   uint8_t stackbuf[512];
@@ -250,7 +235,7 @@ int cw__bw_begin(cw_batch_writer *bw, const cw_batch_hdr *hdr) {
 static uint32_t intern(cw_batch_writer *bw, dict *d, const char *s, size_t len,
                        int *is_new) {
   uint64_t h = hash_bytes(s, len);
-  dict_slot *sl = dict_find(d, bw->buf, s, len, h);
+  dict_slot *sl = dict_find(d, bw->h.buf, s, len, h);
   *is_new = 0;
   if (sl->id)
     return sl->id;
@@ -278,14 +263,14 @@ uint32_t cw__bw_string(cw_batch_writer *bw, const char *s, size_t len) {
     return 0;
   if ((bw->strings.count + 1) * 2 > bw->strings.cap && dict_grow(&bw->strings))
     return 0;
-  uint8_t *w = bw->buf + bw->len;
+  uint8_t *w = bw->h.buf + bw->h.len;
   memcpy(w, hdr, h);
   memcpy(w + h, ib, il);
   memcpy(w + h + il, s, len);
-  uint32_t off = (uint32_t)(bw->len + h + il);
-  bw->len += h + il + len;
+  uint32_t off = (uint32_t)(bw->h.len + h + il);
+  bw->h.len += h + il + len;
   uint64_t hh = hash_bytes(s, len);
-  dict_slot *sl = dict_find(&bw->strings, bw->buf, s, len, hh);
+  dict_slot *sl = dict_find(&bw->strings, bw->h.buf, s, len, hh);
   sl->hash = hh;
   sl->id = id;
   sl->off = off;
@@ -307,17 +292,17 @@ uint32_t cw__bw_actor(cw_batch_writer *bw, const char *name, size_t len,
     return id;
   if ((bw->actors.count + 1) * 2 > bw->actors.cap && dict_grow(&bw->actors))
     return 0;
-  if (bw->next_actor >= bw->caplast) {
+  if (bw->h.next_actor >= bw->caplast) {
     uint32_t ncap = bw->caplast ? bw->caplast * 2 : 64;
-    actor_last *l = fmt_realloc(bw->last, (size_t)ncap * sizeof(*l));
+    actor_last *l = fmt_realloc(bw->h.last, (size_t)ncap * sizeof(*l));
     if (!l)
       return 0;
-    bw->last = l;
+    bw->h.last = l;
     bw->caplast = ncap;
   }
   uint8_t p[24];
   size_t n = 0;
-  id = bw->next_actor;
+  id = bw->h.next_actor;
   n += cw__put_varint(p + n, id);
   n += cw__put_varint(p + n, sid);
   n += cw__put_varint(p + n, actor_kind);
@@ -325,16 +310,16 @@ uint32_t cw__bw_actor(cw_batch_writer *bw, const char *name, size_t len,
     return 0;
   /* Point the dictionary entry at the string's bytes in the buffer. */
   dict_slot *ss =
-      dict_find(&bw->strings, bw->buf, name, len, hash_bytes(name, len));
+      dict_find(&bw->strings, bw->h.buf, name, len, hash_bytes(name, len));
   uint64_t h = hash_bytes(name, len);
-  dict_slot *sl = dict_find(&bw->actors, bw->buf, name, len, h);
+  dict_slot *sl = dict_find(&bw->actors, bw->h.buf, name, len, h);
   sl->hash = h;
   sl->id = id;
   sl->off = ss->off;
   sl->len = (uint32_t)len;
-  bw->last[id] = (actor_last){0, 0, bw->base_mono};
+  bw->h.last[id] = (actor_last){0, 0, bw->base_mono};
   bw->actors.count++;
-  bw->next_actor++;
+  bw->h.next_actor++;
   return id;
 }
 
@@ -346,7 +331,7 @@ static size_t encode_event(const cw_batch_writer *bw, const cw_event_rec *ev,
   n += put_vi(p + n, ev->kind);
   n += put_vi(p + n, flags);
   if (delta) {
-    const actor_last *l = &bw->last[ev->actor];
+    const actor_last *l = &bw->h.last[ev->actor];
     n += put_vi(p + n, ev->actor);
     n += put_vi(p + n, zigzag((int64_t)(ev->seq - l->seq)));
     n += put_vi(p + n, zigzag((int64_t)(ev->counter - l->ctr)));
@@ -396,51 +381,20 @@ int cw__bw_event(cw_batch_writer *bw, const cw_event_rec *ev) {
   else
     flags &= ~(uint32_t)CW_EVF_JOINS;
   /* EVENT_D needs a defined actor and the wall time the header implies. */
-  int delta = ev->actor > 0 && ev->actor < bw->next_actor &&
+  int delta = ev->actor > 0 && ev->actor < bw->h.next_actor &&
               (uint64_t)ev->wall_ns ==
                   (uint64_t)bw->base_wall + (ev->mono_ns - bw->base_mono);
   uint8_t type = delta ? CW_REC_EVENT_D : CW_REC_EVENT;
-  if (delta &&
-      !(flags & ~(uint32_t)(CW_EVF_ATOMIC | CW_EVF_SHARED | CW_EVF_TRY |
-                            CW_EVF_VAL_INT)) &&
-      bw->cap - bw->len >= 64) {
-    /* The steady case: ten or eleven fields, eight of them small ids and
-     * deltas. When those fit a byte each (one test on their OR), they are
-     * stored without the varint loop. */
-    actor_last *l = &bw->last[ev->actor];
-    uint64_t dseq = zigzag((int64_t)(ev->seq - l->seq));
-    uint64_t dctr = zigzag((int64_t)(ev->counter - l->ctr));
-    uint64_t dmono = zigzag((int64_t)(ev->mono_ns - l->mono));
-    uint64_t val = flags & CW_EVF_VAL_INT ? zigzag(ev->val_int) : 0;
-    if ((ev->kind | flags | ev->actor | dseq | dctr | ev->object | ev->file |
-         ev->func) < 0x80) {
-      uint8_t *w = bw->buf + bw->len + 2, *p = w;
-      *p++ = (uint8_t)ev->kind;
-      *p++ = (uint8_t)flags;
-      *p++ = (uint8_t)ev->actor;
-      *p++ = (uint8_t)dseq;
-      *p++ = (uint8_t)dctr;
-      p += put_vi(p, dmono);
-      *p++ = (uint8_t)ev->object;
-      *p++ = (uint8_t)ev->file;
-      p += put_vi(p, ev->line);
-      *p++ = (uint8_t)ev->func;
-      if (flags & CW_EVF_VAL_INT)
-        p += put_vi(p, val);
-      w[-2] = CW_REC_EVENT_D;
-      w[-1] = (uint8_t)(p - w);
-      bw->len += (size_t)(p - w) + 2;
-      *l = (actor_last){ev->seq, ev->counter, ev->mono_ns};
-      bw->events++;
-      return 0;
-    }
-  }
+  if (delta && cw__bw_event_d(bw, ev->kind, flags, ev->actor, ev->object,
+                              ev->file, ev->line, ev->func, ev->seq,
+                              ev->counter, ev->mono_ns, ev->val_int) == 0)
+    return 0;
   /* 11 varints, 5 optional ones, the trace ids and 2 per join entry. */
   size_t max = 16 * 10 + 32 + 10 + (size_t)ev->njoins * 20;
   size_t n;
-  if (bw->cap - bw->len >= max + 11) {
+  if (bw->h.cap - bw->h.len >= max + 11) {
     /* Encode in place behind a one-byte length, moved when longer. */
-    uint8_t *w = bw->buf + bw->len;
+    uint8_t *w = bw->h.buf + bw->h.len;
     n = encode_event(bw, ev, flags, delta, w + 2);
     w[0] = type;
     size_t ll = 1;
@@ -452,7 +406,7 @@ int cw__bw_event(cw_batch_writer *bw, const cw_event_rec *ev) {
       memmove(w + 1 + ll, w + 2, n);
       memcpy(w + 1, lb, ll);
     }
-    bw->len += 1 + ll + n;
+    bw->h.len += 1 + ll + n;
   } else {
     uint8_t stackbuf[512];
     uint8_t *p = max <= sizeof stackbuf ? stackbuf : fmt_malloc(max);
@@ -465,9 +419,9 @@ int cw__bw_event(cw_batch_writer *bw, const cw_event_rec *ev) {
     if (rc != 0)
       return -1;
   }
-  if (ev->actor > 0 && ev->actor < bw->next_actor)
-    bw->last[ev->actor] = (actor_last){ev->seq, ev->counter, ev->mono_ns};
-  bw->events++;
+  if (ev->actor > 0 && ev->actor < bw->h.next_actor)
+    bw->h.last[ev->actor] = (actor_last){ev->seq, ev->counter, ev->mono_ns};
+  bw->h.events++;
   return 0;
 }
 
@@ -499,12 +453,12 @@ int cw__bw_retire(cw_batch_writer *bw, uint64_t seq, const uint32_t *actors,
 }
 
 const uint8_t *cw__bw_data(const cw_batch_writer *bw, size_t *len) {
-  *len = bw->len;
-  return bw->buf;
+  *len = bw->h.len;
+  return bw->h.buf;
 }
 
 uint64_t cw__bw_events(const cw_batch_writer *bw) {
-  return bw->events;
+  return bw->h.events;
 }
 
 static void frame_prefs(LZ4F_preferences_t *prefs, size_t len) {
@@ -516,13 +470,13 @@ static void frame_prefs(LZ4F_preferences_t *prefs, size_t len) {
 
 const uint8_t *cw__bw_frame(cw_batch_writer *bw, size_t *out_len) {
   LZ4F_preferences_t prefs;
-  frame_prefs(&prefs, bw->len);
+  frame_prefs(&prefs, bw->h.len);
   if (!bw->cctx &&
       LZ4F_isError(LZ4F_createCompressionContext(&bw->cctx, LZ4F_VERSION))) {
     bw->cctx = NULL;
     return NULL;
   }
-  size_t bound = LZ4F_compressFrameBound(bw->len, &prefs);
+  size_t bound = LZ4F_compressFrameBound(bw->h.len, &prefs);
   if (bound > bw->zcap) {
     uint8_t *z = fmt_realloc(bw->zbuf, bound);
     if (!z)
@@ -535,8 +489,8 @@ const uint8_t *cw__bw_frame(cw_batch_writer *bw, size_t *out_len) {
   size_t n = LZ4F_compressBegin(bw->cctx, bw->zbuf, bw->zcap, &prefs);
   if (LZ4F_isError(n))
     return NULL;
-  size_t m = LZ4F_compressUpdate(bw->cctx, bw->zbuf + n, bw->zcap - n, bw->buf,
-                                 bw->len, NULL);
+  size_t m = LZ4F_compressUpdate(bw->cctx, bw->zbuf + n, bw->zcap - n,
+                                 bw->h.buf, bw->h.len, NULL);
   if (LZ4F_isError(m))
     return NULL;
   n += m;
@@ -550,12 +504,12 @@ const uint8_t *cw__bw_frame(cw_batch_writer *bw, size_t *out_len) {
 uint8_t *cw__bw_compress(const cw_batch_writer *bw, size_t *out_len) {
   /* One-shot (tests, the transport's gap batches): no context to keep. */
   LZ4F_preferences_t prefs;
-  frame_prefs(&prefs, bw->len);
-  size_t bound = LZ4F_compressFrameBound(bw->len, &prefs);
+  frame_prefs(&prefs, bw->h.len);
+  size_t bound = LZ4F_compressFrameBound(bw->h.len, &prefs);
   uint8_t *out = fmt_malloc(bound);
   if (!out)
     return NULL;
-  size_t r = LZ4F_compressFrame(out, bound, bw->buf, bw->len, &prefs);
+  size_t r = LZ4F_compressFrame(out, bound, bw->h.buf, bw->h.len, &prefs);
   if (LZ4F_isError(r)) {
     fmt_free(out);
     return NULL;

@@ -137,9 +137,44 @@ typedef struct cw_batch_hdr {
  * @return the number of bytes written. */
 size_t cw__put_varint(uint8_t *p, uint64_t v);
 
+/* Writes v as a varint at p (the one-byte case first: most fields of a
+ * steady event stream are small ids and deltas). @return its length. */
+static inline size_t cw__vi_put(uint8_t *p, uint64_t v) {
+  if (v < 0x80) {
+    *p = (uint8_t)v;
+    return 1;
+  }
+  size_t n = 0;
+  while (v >= 0x80) {
+    p[n++] = (uint8_t)(v | 0x80);
+    v >>= 7;
+  }
+  p[n++] = (uint8_t)v;
+  return n;
+}
+
+static inline uint64_t cw__zigzag(int64_t v) {
+  return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
 /* A batch under construction: an uncompressed record buffer with a hard
  * capacity, plus the batch-local string and actor dictionaries. */
 typedef struct cw_batch_writer cw_batch_writer;
+
+/* Per actor id: its previous event in the batch (EVENT_D deltas). */
+typedef struct cw_bw_last {
+  uint64_t seq, ctr, mono;
+} cw_bw_last;
+
+/* The head of every cw_batch_writer: what the inline steady-case encoder
+ * (cw__bw_event_d) touches. Internal to the codec and the SDK's drain. */
+typedef struct cw_bw_head {
+  uint8_t *buf;
+  size_t len, cap;
+  cw_bw_last *last; /* index = actor id */
+  uint32_t next_actor;
+  uint64_t events;
+} cw_bw_head;
 
 /* new: capacity is the hard cap on the uncompressed batch, in bytes.
  * @return NULL on allocation failure. */
@@ -164,6 +199,50 @@ uint32_t cw__bw_actor(cw_batch_writer *bw, const char *name, size_t len,
  * EVENT record. @return 0, or -1 when the batch is full (nothing is
  * written then). */
 int cw__bw_event(cw_batch_writer *bw, const cw_event_rec *ev);
+
+/* The steady case of cw__bw_event, inline for the SDK's drain: an event
+ * without joins, trace context, value string, duration, detail or aux,
+ * whose wall time is the one the header implies, written as EVENT_D when
+ * every id and delta but the time, line and value fits in one byte and 64
+ * bytes are left. @return 0 when written, 1 when not (nothing is written:
+ * use cw__bw_event, which also tells a full batch). */
+static inline int cw__bw_event_d(cw_batch_writer *bw, uint32_t kind,
+                                 uint32_t flags, uint32_t actor,
+                                 uint32_t object, uint32_t file, uint32_t line,
+                                 uint32_t func, uint64_t seq, uint64_t ctr,
+                                 uint64_t mono, int64_t val) {
+  cw_bw_head *b = (cw_bw_head *)bw;
+  if (actor == 0 || actor >= b->next_actor || b->cap - b->len < 64 ||
+      (flags & ~(uint32_t)(CW_EVF_ATOMIC | CW_EVF_SHARED | CW_EVF_TRY |
+                           CW_EVF_VAL_INT)))
+    return 1;
+  cw_bw_last *l = &b->last[actor];
+  uint64_t dseq = cw__zigzag((int64_t)(seq - l->seq));
+  uint64_t dctr = cw__zigzag((int64_t)(ctr - l->ctr));
+  if ((kind | flags | actor | dseq | dctr | object | file | func) >= 0x80)
+    return 1;
+  uint8_t *w = b->buf + b->len + 2, *p = w;
+  p[0] = (uint8_t)kind;
+  p[1] = (uint8_t)flags;
+  p[2] = (uint8_t)actor;
+  p[3] = (uint8_t)dseq;
+  p[4] = (uint8_t)dctr;
+  p += 5;
+  p += cw__vi_put(p, cw__zigzag((int64_t)(mono - l->mono)));
+  p[0] = (uint8_t)object;
+  p[1] = (uint8_t)file;
+  p += 2;
+  p += cw__vi_put(p, line);
+  *p++ = (uint8_t)func;
+  if (flags & CW_EVF_VAL_INT)
+    p += cw__vi_put(p, cw__zigzag(val));
+  w[-2] = CW_REC_EVENT_D;
+  w[-1] = (uint8_t)(p - w); /* at most 45 */
+  b->len += (size_t)(p - w) + 2;
+  *l = (cw_bw_last){seq, ctr, mono};
+  b->events++;
+  return 0;
+}
 
 /* Appends a GAP record: `dropped` events of `actor` were lost, with sequence
  * numbers in [first_seq, last_seq]. @return 0 or -1 when full. */

@@ -91,9 +91,61 @@ static void test_hook_locks_inside_the_sdk_are_not_traced(void **state) {
   cw__replay_free(&rp);
 }
 
+/* State accesses name their key by a per-thread key id (ACCESS records):
+ * the bytes travel once per (re)definition of an id. A key buffer reused
+ * with new contents, more distinct keys than the thread's key cache holds,
+ * a key id defined in one batch and used in the next, and the longest key
+ * all come back as the keys that were written, in order. */
+static void test_access_key_ids(void **state) {
+  (void)state;
+  char path[512];
+  tu_path(path, sizeof path, "keyids");
+  assert_int_equal(tu_start(path, 0, 0), CW_OK);
+  enum { NKEYS = 40, N = 200 };
+  static char keys[NKEYS][24];
+  static char expect[N][160];
+  char buf[32], longkey[200];
+  memset(longkey, 'k', sizeof longkey - 1);
+  longkey[sizeof longkey - 1] = 0;
+  for (int i = 0; i < NKEYS; i++)
+    snprintf(keys[i], sizeof keys[i], "acct:%d.balance", i);
+  for (int i = 0; i < N; i++) {
+    const char *k;
+    if (i % 10 == 3) {
+      snprintf(buf, sizeof buf, "buf:%d", i % 7 ? i : 1); /* same address */
+      k = buf;
+    } else if (i % 10 == 7) {
+      k = longkey; /* cut to the key length limit */
+    } else {
+      k = keys[(i * 7) % NKEYS];
+    }
+    snprintf(expect[i], sizeof expect[i], "%.127s", k);
+    CW_WRITE_INT(k, i);
+    if (i == N / 2)
+      assert_int_equal(cw_flush(), CW_OK); /* ids cross a batch */
+  }
+  cw_replay rp;
+  memset(&rp, 0, sizeof rp);
+  assert_int_equal(tu_finish(path, &rp), CW_DECODE_OK);
+  int n = 0;
+  for (size_t i = 0; i < rp.n; i++) {
+    if (rp.ev[i].kind != CW_EV_WRITE)
+      continue;
+    assert_true(n < N);
+    assert_non_null(rp.ev[i].object);
+    assert_string_equal(rp.ev[i].object, expect[n]);
+    assert_int_equal(rp.ev[i].val_int, n);
+    n++;
+  }
+  assert_int_equal(n, N);
+  assert_true(rp.batches >= 2);
+  cw__replay_free(&rp);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_hook_locks_inside_the_sdk_are_not_traced),
+      cmocka_unit_test(test_access_key_ids),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
