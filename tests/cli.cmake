@@ -26,6 +26,8 @@ if(TARGET causeway_cli AND TARGET cw_format)
                         PkgConfig::JANSSON)
   add_executable(cw_test_cwt_gen cli/cwt_gen.c)
   target_link_libraries(cw_test_cwt_gen PRIVATE cw_test_cwtspec)
+  add_executable(cw_test_cwt_split cli/cwt_split.c)
+  target_link_libraries(cw_test_cwt_split PRIVATE cw_format)
 
   # End-to-end: exit codes, options, report formats, run and dump. The SDK's
   # instrumented example joins in once it is built.
@@ -49,6 +51,26 @@ if(TARGET causeway_cli AND TARGET cw_format)
       set_tests_properties(cli_data_${case} PROPERTIES LABELS "cli;data")
     endif()
   endforeach()
+endif()
+
+# Same input, same answer: every Raceway case of tests/data goes to
+# `causeway check` and, in shuffled batch order, to a real collector;
+# the JSON reports must be equal (tests/cli/compare_cli_collector.py).
+if(TARGET causeway_cli AND TARGET causeway-server AND TARGET cw_test_cwt_gen)
+  find_package(Python3 COMPONENTS Interpreter)
+  if(Python3_Interpreter_FOUND)
+    file(GLOB CW_COMPARE_CASES LIST_DIRECTORIES true
+         ${CMAKE_CURRENT_SOURCE_DIR}/data/raceway-*)
+    add_test(NAME cli_collector_compare
+             COMMAND ${Python3_EXECUTABLE}
+                     ${CMAKE_CURRENT_SOURCE_DIR}/cli/compare_cli_collector.py
+                     $<TARGET_FILE:causeway_cli>
+                     $<TARGET_FILE:causeway-server>
+                     $<TARGET_FILE:cw_test_cwt_gen>
+                     $<TARGET_FILE:cw_test_cwt_split> ${CW_COMPARE_CASES})
+    set_tests_properties(cli_collector_compare PROPERTIES
+      LABELS "cli;collector" TIMEOUT 300)
+  endif()
 endif()
 
 # Report writers and suppressions, on the real engine.

@@ -54,6 +54,8 @@ typedef struct cw_input_stats {
   uint64_t truncated_files; /* native files with a truncated last frame */
   uint64_t unknown_kinds;   /* native events of a kind this build skips */
   uint64_t unknown_actors;  /* native events naming an undefined actor */
+  uint64_t late_events;     /* Raceway events that arrived after later
+                               events were fed (docs/detection.md 2.3) */
 } cw_input_stats;
 
 /* @return the stable name of a skip reason ("unknown_kind"...). */
@@ -129,14 +131,17 @@ int cw__std_decode_buf(const char *buf, size_t len, cw_engine *e,
 /* ---- Raceway JSON ---- */
 
 /* Decodes Raceway JSON: one `{"events":[...]}` batch, a plain array of
- * events, or several batches one after another (JSONL). Events are sorted
- * by timestamp and fed with happens-before derived from program order per
- * thread_id, lock pairs, AsyncSpawn and cross-thread parent_id links; their
- * causality_vector is ignored. A bad or unknown event is skipped and counted
- * in *st; only a JSON syntax error or a wrong top-level shape fails.
+ * events, or several batches one after another (JSONL). Each JSON value is
+ * one batch. Events are fed in the order cw_raceway_order.c defines: the
+ * SDK's buffer order within a batch for each process, a process's batches
+ * chained by timestamp, processes merged by timestamp. Happens-before comes
+ * from per-thread program order, lock pairs, AsyncSpawn and cross-thread
+ * parent_id links; causality_vector is not used (docs/detection.md 2.3
+ * says why). A bad or unknown event is skipped and counted in *st; only a
+ * JSON syntax error or a wrong top-level shape fails.
  * Each call is self-contained: event counters and the ids parent links
  * name start afresh, so use cw__raceway_decode_ctx to feed one engine from
- * several calls (the collector's POST /events). st and err may be NULL.
+ * several calls. st and err may be NULL.
  * @return 0, or -1 with err filled ("name:LINE: reason"). */
 int cw__raceway_decode(const char *json, size_t len, cw_engine *e,
                        cw_input_stats *st);
@@ -145,23 +150,38 @@ int cw__raceway_decode_ex(const char *json, size_t len, cw_engine *e,
                           cw_input_error *err);
 
 /* Decoding state that lives across calls feeding one engine: per-actor
- * counters and the ids of recent events (up to 1 Mi, for parent links).
- * Events are time-sorted within a call; across calls they are fed in call
- * order. Not thread-safe; one context per engine. */
+ * counters, the ids of recent events (up to 1 Mi, for parent links), and
+ * the events held for a reorder window. Not thread-safe; one context per
+ * engine. */
 typedef struct cw_raceway_ctx cw_raceway_ctx;
 /* @return a new context (free with cw__raceway_ctx_free), or NULL. */
 cw_raceway_ctx *cw__raceway_ctx_new(void);
 void cw__raceway_ctx_free(cw_raceway_ctx *c);
-/* As cw__raceway_decode_ex, continuing the context's state. A context is
- * bound to the first engine it feeds; another engine gives -1. */
+/* As cw__raceway_decode_ex, continuing the context's state; this input's
+ * events are fed at once (no window). A context is bound to the first
+ * engine it feeds; another engine gives -1. */
 int cw__raceway_decode_ctx(cw_raceway_ctx *c, const char *json, size_t len,
                            cw_engine *e, const cw_input_opts *o,
                            cw_input_stats *st, cw_input_error *err);
+/* The collector's way: adds one body that arrived at now_ns (any monotonic
+ * clock) and holds its events; nothing is fed. Skips and late events are
+ * counted in st. @return 0, or -1 with err filled. */
+int cw__raceway_ctx_add(cw_raceway_ctx *c, const char *json, size_t len,
+                        int64_t now_ns, const cw_input_opts *o,
+                        cw_input_stats *st, cw_input_error *err);
+/* Feeds held events in merged order until every event that arrived
+ * window_ns or more before now_ns is fed (window_ns <= 0: everything).
+ * @return 0, or -1 (memory, or another engine). */
+int cw__raceway_ctx_release(cw_raceway_ctx *c, cw_engine *e, int64_t now_ns,
+                            int64_t window_ns, cw_input_stats *st);
+/* @return the number of events held. */
+size_t cw__raceway_ctx_held(const cw_raceway_ctx *c);
 /* Called right after each engine event the context feeds, with that event
  * (its seq and counter as the engine got them; borrowed during the call)
  * and the Raceway event (a jansson json_t *) it came from; one Raceway event
  * may give several engine events (a lock acquire: request then acquire).
- * The collector keeps its timeline and trace index with it. */
+ * The raw event is released after the feeding call returns. The collector
+ * keeps its timeline and trace index with it. */
 typedef void (*cw_raceway_observer)(void *ud, const cw_aevent *ev,
                                     const void *raw);
 /* Sets (or with NULL clears) the context's observer. */
@@ -169,12 +189,12 @@ void cw__raceway_ctx_observe(cw_raceway_ctx *c, cw_raceway_observer fn,
                              void *ud);
 
 /* Several Raceway inputs analysed as one batch set: add each (parsed and
- * checked, nothing fed yet), then feed them all in timestamp order. */
+ * checked, nothing fed yet), then feed them all in merged order. */
 typedef struct cw_raceway_set cw_raceway_set;
 /* @return a new set (free with cw__raceway_set_free), or NULL. */
 cw_raceway_set *cw__raceway_set_new(void);
 void cw__raceway_set_free(cw_raceway_set *s);
-/* Parses one input into the set. The set keeps the parsed JSON, not json.
+/* Parses one input into the set. The set keeps the events, not json.
  * @return 0, or -1 with err filled ("name:LINE: reason"). */
 int cw__raceway_set_add(cw_raceway_set *s, const char *json, size_t len,
                         const cw_input_opts *o, cw_input_stats *st,
