@@ -20,3 +20,15 @@ if(TARGET causeway-server AND TARGET cw_collector_testlib AND NOT CW_SANITIZE)
     ENVIRONMENT "CW_SERVER_BIN=$<TARGET_FILE:causeway-server>")
   add_dependencies(test_security_slow_clients causeway-server)
 endif()
+
+if(TARGET causeway-server AND TARGET cw_collector_testlib AND NOT CW_SANITIZE)
+  add_executable(test_security_memory
+    ${CMAKE_CURRENT_SOURCE_DIR}/collector/e2e/mem_amplification.c)
+  target_link_libraries(test_security_memory PRIVATE
+    cw_collector_testlib PkgConfig::LZ4 Threads::Threads)
+  add_test(NAME test_security_memory COMMAND test_security_memory)
+  set_tests_properties(test_security_memory PROPERTIES
+    LABELS "collector;e2e" TIMEOUT 120
+    ENVIRONMENT "CW_SERVER_BIN=$<TARGET_FILE:causeway-server>")
+  add_dependencies(test_security_memory causeway-server)
+endif()

@@ -136,6 +136,7 @@ void cw__engine_free(cw_engine *e) {
   cw__anomaly_free(e);
   for (uint32_t i = 1; i < e->nactors; i++) {
     ae_actor *a = &e->actors[i];
+    cw__race_actor_free(a);
     cw__vc_free(&a->c);
     cw__vc_free(&a->n);
     cw__ae_free(a->held);
@@ -486,6 +487,7 @@ static void retire(cw_engine *e, uint32_t aid) {
   a->lockset = 0;
   a->req_lock = 0;
   e->dead[aid] = 1;
+  cw__race_actor_free(a);
   cw__vc_free(&a->c);
   cw__vc_free(&a->n);
   e->sum.retired_actors++;
@@ -591,6 +593,11 @@ static int process(cw_engine *e, const cw_aevent *ev) {
     if (!(clock_only && ev->kind == CW_AE_LOCK_ACQUIRE))
       cw__vc_raise(&a->n, j->actor, j->counter);
   }
+  /* Joins change the clock: the next access takes a new snapshot. */
+  if (ev->njoins || (ev->kind != CW_AE_READ && ev->kind != CW_AE_WRITE))
+    cw__race_clock_changed(a);
+  if (ev->kind == CW_AE_FORK)
+    cw__race_clock_changed(&e->actors[ev->child]);
   switch (ev->kind) {
   case CW_AE_READ:
   case CW_AE_WRITE:

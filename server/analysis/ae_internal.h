@@ -73,6 +73,19 @@ typedef struct ae_vc {
   ae_vce *e;     /* sorted by actor */
 } ae_vc;
 
+/* An immutable, reference-counted copy of an actor's clock, shared by the
+ * accesses it stores between two joins (ae_race.c): a race group reads the
+ * whole clock of an access stored long before from it. */
+typedef struct ae_snap {
+  uint32_t refs, n;
+  ae_vce e[];
+} ae_snap;
+
+/* @return a copy of v with one reference. */
+ae_snap *cw__snap_of(const ae_vc *v);
+/* Drops one reference (NULL ok); the last frees it. */
+void cw__snap_unref(ae_snap *s);
+
 uint64_t cw__vc_get(const ae_vc *v, uint32_t actor);
 /* v[actor] = max(v[actor], c). */
 void cw__vc_raise(ae_vc *v, uint32_t actor, uint64_t c);
@@ -119,7 +132,9 @@ typedef struct ae_open_span {
 
 typedef struct ae_actor {
   cw_sym name, service;
-  ae_vc c; /* full happens-before clock */
+  ae_vc c;            /* full happens-before clock */
+  ae_snap *snap;      /* c as of the last join, once an access needed it */
+  uint8_t snap_stale; /* c may have changed since snap was taken */
   ae_vc n; /* sync clock: no edges of nested locks (see ae_lockgraph.c) */
   uint64_t counter; /* own counter of the last processed event */
   uint32_t lockset; /* interned set of held locks */
@@ -157,6 +172,7 @@ typedef struct ae_entry {
   cw_sym val_str;
   uint32_t audit;      /* latest audit record + 1, 0: none */
   uint32_t prev, next; /* recency list (slot indices, AE_NIL: none) */
+  ae_snap *snap;       /* the actor's clock (own entry: counter), a ref */
 } ae_entry;
 
 #define AE_NIL UINT32_MAX
@@ -395,6 +411,11 @@ uint32_t cw__engine_var(cw_engine *e, cw_sym sym);
 
 /* Races (ae_race.c). */
 void cw__race_access(cw_engine *e, uint32_t aid, const cw_aevent *ev);
+/* The actor's clock is about to change (a join, fork, retire): its next
+ * access takes a new snapshot. */
+void cw__race_clock_changed(ae_actor *a);
+/* Drops the actor's snapshot (retire, engine free). */
+void cw__race_actor_free(ae_actor *a);
 void cw__race_free(cw_engine *e);
 
 /* Lock-order graph (ae_lockgraph.c): records edges for a request of lock

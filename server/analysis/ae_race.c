@@ -63,7 +63,56 @@ static cw_access make_access(const cw_engine *e, uint32_t actor,
   x.locks = e->lsets[s->lockset].syms;
   x.nlocks = e->lsets[s->lockset].n;
   x.seq = s->seq;
+  x.counter = s->counter;
   return x;
+}
+
+/* Gives x (a race group's side) its own copy of the access's whole clock:
+ * the snapshot taken at its actor's last join, with the access's counter
+ * as the actor's own entry. */
+static void access_clock(cw_access *x, const ae_entry *s) {
+  const ae_snap *sn = s->snap;
+  uint32_t n = sn ? sn->n : 0, k = 0;
+  int own = 0;
+  cw_ae_join *c = cw__ae_alloc(((size_t)n + 1) * sizeof(*c));
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t who = sn->e[i].actor;
+    if (!own && who > x->actor) {
+      c[k].actor = x->actor;
+      c[k++].counter = s->counter;
+      own = 1;
+    }
+    c[k].actor = who;
+    c[k++].counter = who == x->actor ? s->counter : sn->e[i].c;
+    own |= who == x->actor;
+  }
+  if (!own) {
+    c[k].actor = x->actor;
+    c[k++].counter = s->counter;
+  }
+  x->clock = c;
+  x->nclock = k;
+}
+
+void cw__race_clock_changed(ae_actor *a) {
+  a->snap_stale = 1;
+}
+
+void cw__race_actor_free(ae_actor *a) {
+  cw__snap_unref(a->snap);
+  a->snap = NULL;
+}
+
+/* @return 1 when clock c equals snapshot s but for actor aid's own entry
+ * (which every access overrides with its counter). */
+static int snap_same(const ae_snap *s, const ae_vc *c, uint32_t aid) {
+  if (s->n != c->n)
+    return 0;
+  for (uint32_t i = 0; i < s->n; i++)
+    if (s->e[i].actor != c->e[i].actor ||
+        (s->e[i].c != c->e[i].c && s->e[i].actor != aid))
+      return 0;
+  return 1;
 }
 
 /* Marks as racy every audit record of s's key whose counter exceeds thr
@@ -104,6 +153,10 @@ static void report(cw_engine *e, ae_var *v, uint32_t b, const ae_entry *s,
     g->severity = CW_SEV_WARNING;
     g->first = make_access(e, b, s);
     g->second = make_access(e, aid, n);
+    if (e->cfg.race_clocks) {
+      access_clock(&g->first, s);
+      access_clock(&g->second, n);
+    }
   }
   cw_race_group *g = &e->groups[gi];
   g->count++;
@@ -218,6 +271,8 @@ static void sweep(cw_engine *e, ae_var *v) {
   for (uint32_t i = 0; i < v->n; i++) {
     ae_vrec *r = &v->r[i];
     if (e->dead[r->actor]) {
+      for (uint32_t j = 0; j < r->n; j++)
+        cw__snap_unref(r->e[j].snap);
       cw__ae_free(r->e);
       cw__ae_free(r->hidx);
       if (v->indexed)
@@ -276,6 +331,23 @@ void cw__race_access(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
   n.val_str = ev->val_str;
   n.audit = 0;
   n.prev = n.next = AE_NIL;
+  /* The clock as of the actor's last join, shared by its accesses until
+   * the next one (a race group may need it: access_clock). */
+  if (!e->cfg.race_clocks) {
+    n.snap = NULL;
+  } else if (a->snap_stale || !a->snap) {
+    /* A join that brought nothing new (a lock this actor released last)
+     * keeps the snapshot. */
+    if (!a->snap || !snap_same(a->snap, &a->c, aid)) {
+      cw__snap_unref(a->snap);
+      a->snap = cw__snap_of(&a->c);
+    }
+    a->snap_stale = 0;
+  }
+  if (e->cfg.race_clocks) {
+    n.snap = a->snap;
+    n.snap->refs++;
+  }
   int keep = e->cfg.keep_events != 0;
   if (keep) {
     AE_RESERVE(v->aud, v->capaud, v->naud + 1u);
@@ -371,6 +443,7 @@ void cw__race_access(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
     if (keep)
       v->audx[n.audit - 1].prev = r->e[k].audit;
     unlink_entry(r, k);
+    cw__snap_unref(r->e[k].snap);
     r->e[k] = n;
   } else {
     AE_RESERVE(r->e, r->cap, r->n + 1u);
@@ -421,6 +494,8 @@ void cw__race_free(cw_engine *e) {
   for (uint32_t i = 1; i < e->nvars; i++) {
     ae_var *v = &e->vars[i];
     for (uint32_t k = 0; k < v->n; k++) {
+      for (uint32_t j = 0; j < v->r[k].n; j++)
+        cw__snap_unref(v->r[k].e[j].snap);
       cw__ae_free(v->r[k].e);
       cw__ae_free(v->r[k].hidx);
     }
@@ -431,6 +506,10 @@ void cw__race_free(cw_engine *e) {
   }
   cw__ae_free(e->vars);
   cw__ae_free(e->var_syms);
+  for (uint32_t i = 0; i < e->ngroups; i++) {
+    cw__ae_free((void *)e->groups[i].first.clock);
+    cw__ae_free((void *)e->groups[i].second.clock);
+  }
   cw__ae_free(e->groups);
   cw__map_free(&e->groupmap);
   cw__map_free(&e->locpairs);

@@ -139,6 +139,20 @@ void cw__vc_copy(ae_vc *d, const ae_vc *s) {
   d->full = s->full;
 }
 
+ae_snap *cw__snap_of(const ae_vc *v) {
+  ae_snap *s = cw__ae_alloc(sizeof(*s) + (size_t)v->n * sizeof(ae_vce));
+  s->refs = 1;
+  s->n = v->n;
+  if (v->n)
+    memcpy(s->e, v->e, v->n * sizeof(*v->e));
+  return s;
+}
+
+void cw__snap_unref(ae_snap *s) {
+  if (s && --s->refs == 0)
+    cw__ae_free(s);
+}
+
 void cw__vc_free(ae_vc *v) {
   cw__ae_free(v->e);
   memset(v, 0, sizeof(*v));

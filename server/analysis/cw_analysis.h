@@ -122,6 +122,12 @@ typedef struct cw_engine_config {
   uint64_t lock_wait_ns;    /* default 500 ms */
   uint32_t retry_storm;     /* retries of one site ... (default 10) */
   uint64_t retry_window_ns; /* ... within this window (default 1 s) */
+  /* Give race groups' representative accesses their whole vector clocks
+   * (cw_access.clock) when non-zero. Costs a copy of an actor's clock per
+   * join after which it accesses shared state, kept while an access made
+   * under it is the last of its (actor, variable, location, kind): about
+   * twice the engine's memory on lock-heavy workloads (bench_analysis). */
+  int race_clocks;
   /* Exact potential deadlocks in two passes (docs/detection.md 4.3): when
    * non-zero, this engine only records the lock graph; the caller then
    * feeds the same events again to cw__engine_replay_new's engine and
@@ -253,6 +259,13 @@ typedef struct cw_access {
   const cw_sym *locks; /* locks held at the access (borrowed) */
   uint32_t nlocks;
   uint64_t seq;
+  uint64_t counter; /* the actor's own clock component at the access */
+  /* The access's whole vector clock: every actor it had heard of, sorted
+   * by actor id, with its own entry `counter` (borrowed; race groups'
+   * representative pairs with cw_engine_config.race_clocks only, else
+   * NULL). */
+  const cw_ae_join *clock;
+  uint32_t nclock;
 } cw_access;
 
 typedef enum { CW_SEV_WARNING = 1, CW_SEV_ERROR = 2 } cw_severity;

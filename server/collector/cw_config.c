@@ -53,6 +53,9 @@ static const opt opts[] = {
     {"--max-body", "CAUSEWAY_MAX_BODY", T_SIZE, OFF(max_body), 0},
     {"--max-batch-events", "CAUSEWAY_MAX_BATCH_EVENTS", T_SIZE,
      OFF(max_batch_events), 0},
+    {"--max-decoded", "CAUSEWAY_MAX_DECODED", T_SIZE, OFF(max_decoded), 0},
+    {"--ingest-memory", "CAUSEWAY_INGEST_MEMORY", T_SIZE, OFF(ingest_memory),
+     0},
     {"--rate-limit", "CAUSEWAY_RATE_LIMIT", T_NUM, OFF(rate_limit), 0},
     {"--rate-burst", "CAUSEWAY_RATE_BURST", T_NUM, OFF(rate_burst), 0},
     {"--retention-bytes", "CAUSEWAY_RETENTION_BYTES", T_SIZE,
@@ -113,6 +116,14 @@ static const char usage[] =
     "                         [CAUSEWAY_MAX_BODY] (default 16M)\n"
     "  --max-batch-events N   most events in one batch\n"
     "                         [CAUSEWAY_MAX_BATCH_EVENTS] (default 1M)\n"
+    "  --max-decoded BYTES    most memory one request's decoding may take:\n"
+    "                         its LZ4-decompressed batches, or the parsed\n"
+    "                         tree of a Raceway body (estimated); more\n"
+    "                         gets 413 [CAUSEWAY_MAX_DECODED] (default 128M)\n"
+    "  --ingest-memory BYTES  memory budget of all ingest requests at once\n"
+    "                         (bodies, decompressed batches, parsed trees);\n"
+    "                         when taken, 503 + Retry-After\n"
+    "                         [CAUSEWAY_INGEST_MEMORY] (default 256M)\n"
     "  --rate-limit R         requests per second per API key (or per\n"
     "                         client address without keys), 0 = off\n"
     "                         [CAUSEWAY_RATE_LIMIT] (default 0)\n"
@@ -350,6 +361,8 @@ static void defaults(cw_config *c) {
   default_viewer(c->viewer_dir, sizeof c->viewer_dir);
   c->max_body = 16u << 20;
   c->max_batch_events = 1u << 20;
+  c->max_decoded = (uint64_t)128 << 20;
+  c->ingest_memory = (uint64_t)256 << 20;
   c->segment_bytes = 64u << 20;
   c->queue_bytes = 256u << 20;
   c->threads = 48;
@@ -434,6 +447,15 @@ int cw__config_load(cw_config *c, int argc, char **argv, char *err,
     c->header_timeout_ms = 100;
   if (c->max_body < 64)
     return fail(err, errsz, "--max-body", "", "must be at least 64 bytes");
+  if (c->ingest_memory < (1u << 20))
+    return fail(err, errsz, "--ingest-memory", "", "must be at least 1M");
+  if (c->max_body > c->ingest_memory)
+    return fail(err, errsz, "--max-body", "",
+                "must not exceed --ingest-memory (a body is part of it)");
+  if (c->max_decoded < 65536)
+    c->max_decoded = 65536;
+  if (c->max_decoded > c->ingest_memory)
+    c->max_decoded = c->ingest_memory; /* one request fits the budget */
   if (c->segment_bytes < 4096)
     c->segment_bytes = 4096;
   const char *old_q = getenv("CAUSEWAY_QUEUE_BYTES");

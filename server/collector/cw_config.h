@@ -22,6 +22,8 @@ typedef struct cw_config {
   size_t nkeys;
   uint64_t max_body;         /* bytes of one request body */
   uint64_t max_batch_events; /* events in one batch */
+  uint64_t max_decoded;      /* decoded bytes of one request (413) */
+  uint64_t ingest_memory;    /* all ingest requests together (503) */
   double rate_limit;         /* requests per second per key, 0 = off */
   double rate_burst;         /* bucket size */
   uint64_t retention_bytes;  /* store size cap, 0 = unlimited */

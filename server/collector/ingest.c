@@ -10,6 +10,14 @@
  * retried batch that is already stored is acknowledged as a duplicate and
  * not stored again; one that is being stored by a concurrent request gets
  * 503 with Retry-After, so an acknowledgement always means "durable".
+ *
+ * MEMORY. What a request decodes is taken from the shared budget g->mem
+ * before it is allocated: the size an LZ4 frame declares (or, when it
+ * declares none, as much of the per-request room as is free), an identity
+ * body's copies, a Raceway body's estimated parse tree. More than
+ * --max-decoded for one request is 413; a budget taken by concurrent
+ * requests is 503 with Retry-After. Everything is given back before the
+ * answer; batches handed to the analysis are the analysis queue's then.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "ingest.h"
@@ -67,9 +75,80 @@ static void free_pending(pending *p, size_t n) {
   free(p);
 }
 
-/* Splits and checks the body. @return 0 or an HTTP status (r filled). */
+/* The decompressed size an LZ4 frame's header declares, or 0. */
+static uint64_t frame_content_size(const uint8_t *buf, size_t len) {
+  LZ4F_dctx *d = NULL;
+  if (LZ4F_isError(LZ4F_createDecompressionContext(&d, LZ4F_VERSION)))
+    return 0;
+  LZ4F_frameInfo_t fi;
+  memset(&fi, 0, sizeof fi);
+  size_t n = len;
+  size_t rc = LZ4F_getFrameInfo(d, &fi, buf, &n);
+  LZ4F_freeDecompressionContext(d);
+  return LZ4F_isError(rc) ? 0 : fi.contentSize;
+}
+
+static void budget_full(cw_ingest_result *r) {
+  set_err(r, 503,
+          "ingest memory budget in use by other requests (see "
+          "--ingest-memory), retry later");
+  r->retry_after = 1;
+}
+
+/* Decompresses the frame at body+off into q, taking its memory from the
+ * budget first (*held grows by what stays taken). room: what the request
+ * may still decode. @return 0 or an HTTP status (r filled). */
+static int inflate_frame(cw_ingest *g, const uint8_t *body, size_t len,
+                         size_t off, size_t idx, uint64_t room, pending *q,
+                         uint64_t *held, cw_ingest_result *r) {
+  if (room > CW_MAX_BATCH_BYTES)
+    room = CW_MAX_BATCH_BYTES;
+  uint64_t declared = frame_content_size(body + off, len - off);
+  if (declared > room) {
+    snprintf(r->msg, sizeof r->msg,
+             "batch %zu declares %llu decompressed bytes, more than this "
+             "request may decode (--max-decoded, 64 MiB per batch)",
+             idx, (unsigned long long)declared);
+    return r->status = 413;
+  }
+  uint64_t want = declared ? (declared < 65536 ? 65536 : declared) : room;
+  if (want > room)
+    want = room;
+  uint64_t got = cw__membudget_take_upto(g->mem, want);
+  if (got < want && (declared || got < 65536)) {
+    cw__membudget_give(g->mem, got);
+    budget_full(r);
+    return 503;
+  }
+  size_t consumed = 0;
+  cw_decode_error err;
+  memset(&err, 0, sizeof err);
+  q->raw = cw__lz4_frame_decompress(body + off, len - off, got, &q->raw_len,
+                                    &consumed, &err);
+  if (!q->raw) {
+    cw__membudget_give(g->mem, got);
+    if (err.code == CW_DERR_TOO_BIG && got < want) {
+      budget_full(r);
+      return 503;
+    }
+    snprintf(r->msg, sizeof r->msg, "batch %zu (body offset %zu): %s", idx, off,
+             err.msg);
+    return r->status = err.code == CW_DERR_TOO_BIG ? 413
+                       : err.code == CW_DERR_NOMEM ? 503
+                                                   : 400;
+  }
+  cw__membudget_give(g->mem, got - q->raw_len);
+  *held += q->raw_len;
+  q->frame = body + off;
+  q->frame_len = consumed;
+  return 0;
+}
+
+/* Splits and checks the body; what it decoded stays taken from the budget
+ * in *held. @return 0 or an HTTP status (r filled). */
 static int split_native(cw_ingest *g, const uint8_t *body, size_t len, int lz4,
-                        pending **out, size_t *nout, cw_ingest_result *r) {
+                        pending **out, size_t *nout, uint64_t *held,
+                        cw_ingest_result *r) {
   size_t cap = 8, n = 0, total_raw = 0;
   pending *p = calloc(cap, sizeof *p);
   if (!p) {
@@ -99,28 +178,25 @@ static int split_native(cw_ingest *g, const uint8_t *body, size_t len, int lz4,
     cw_decode_error err;
     memset(&err, 0, sizeof err);
     if (lz4) {
-      size_t consumed = 0;
-      size_t room =
-          g->max_decompressed > total_raw ? g->max_decompressed - total_raw : 0;
-      q->raw = cw__lz4_frame_decompress(body + off, len - off, room,
-                                        &q->raw_len, &consumed, &err);
-      if (!q->raw) {
-        int big = err.code == CW_DERR_TOO_BIG;
-        int oom = err.code == CW_DERR_NOMEM;
-        snprintf(r->msg, sizeof r->msg, "batch %zu (body offset %zu): %s", n,
-                 off, err.msg);
-        status = r->status = big ? 413 : oom ? 503 : 400;
+      uint64_t room =
+          g->max_decoded > total_raw ? g->max_decoded - total_raw : 0;
+      status = inflate_frame(g, body, len, off, n, room, q, held, r);
+      if (status)
         break;
-      }
-      q->frame = body + off;
-      q->frame_len = consumed;
-      off += consumed;
+      off += q->frame_len;
     } else {
-      if (len > g->max_decompressed) {
-        set_err(r, 413, "uncompressed batch too large");
+      uint64_t need = (uint64_t)len + LZ4F_compressFrameBound(len, NULL);
+      if (need > g->max_decoded) {
+        set_err(r, 413, "uncompressed batch too large (--max-decoded)");
         status = 413;
         break;
       }
+      if (cw__membudget_take(g->mem, need, 0)) {
+        budget_full(r);
+        status = 503;
+        break;
+      }
+      *held += need;
       q->raw = malloc(len ? len : 1);
       if (!q->raw) {
         set_err(r, 503, "out of memory");
@@ -165,18 +241,34 @@ static int split_native(cw_ingest *g, const uint8_t *body, size_t len, int lz4,
   return 0;
 }
 
+static int native_commit(cw_ingest *g, pending *p, size_t n,
+                         cw_ingest_result *r);
+
 int cw__ingest_native(cw_ingest *g, const uint8_t *body, size_t len, int lz4,
                       cw_ingest_result *r) {
   memset(r, 0, sizeof *r);
   pending *p = NULL;
   size_t n = 0;
-  int st = split_native(g, body, len, lz4, &p, &n, r);
+  uint64_t held = 0;
+  int st = split_native(g, body, len, lz4, &p, &n, &held, r);
   if (st) {
+    cw__membudget_give(g->mem, held);
+    cw__membudget_trim(held);
     refuse(g, st == 413   ? CW_REFUSE_TOO_LARGE
               : st == 400 ? CW_REFUSE_MALFORMED
                           : CW_REFUSE_OVERLOADED);
     return st;
   }
+  st = native_commit(g, p, n, r);
+  cw__membudget_give(g->mem, held);
+  cw__membudget_trim(held);
+  return st;
+}
+
+/* Dedup, store, queue for analysis. Frees p. @return r->status. */
+static int native_commit(cw_ingest *g, pending *p, size_t n,
+                         cw_ingest_result *r) {
+  int st = 0;
   /* Dedup: reserve new batches; duplicates inside the body count once. */
   uint64_t bytes = 0;
   size_t nnew = 0;
@@ -300,14 +392,45 @@ static long long raceway_count(const char *body, size_t len,
   return n;
 }
 
+static int raceway_store(cw_ingest *g, const char *body, size_t len,
+                         long long n, cw_ingest_result *r);
+
 int cw__ingest_raceway(cw_ingest *g, const char *body, size_t len,
                        cw_ingest_result *r) {
   memset(r, 0, sizeof *r);
-  long long n = raceway_count(body, len, r);
-  if (n < 0) {
-    refuse(g, CW_REFUSE_MALFORMED);
-    return r->status;
+  /* The parse tree (estimated before parsing), the analysis copy and the
+   * stored frame, taken from the budget before any of them exists. */
+  uint64_t tree = cw__json_tree_bytes(body, len);
+  uint64_t need = tree + len + LZ4F_compressFrameBound(len, NULL);
+  if (need > g->max_decoded) {
+    snprintf(r->msg, sizeof r->msg,
+             "body would take about %llu MiB to decode, more than "
+             "--max-decoded %llu MiB",
+             (unsigned long long)(need >> 20),
+             (unsigned long long)(g->max_decoded >> 20));
+    r->status = 413;
+    refuse(g, CW_REFUSE_TOO_LARGE);
+    return 413;
   }
+  if (cw__membudget_take(g->mem, need, 0)) {
+    budget_full(r);
+    refuse(g, CW_REFUSE_OVERLOADED);
+    return 503;
+  }
+  long long n = raceway_count(body, len, r);
+  /* The tree is freed: give its pages back before storing. */
+  cw__membudget_trim(tree);
+  if (n < 0)
+    refuse(g, CW_REFUSE_MALFORMED);
+  int st = n < 0 ? r->status : raceway_store(g, body, len, n, r);
+  cw__membudget_give(g->mem, need);
+  return st;
+}
+
+/* Checks the count, stores the body and queues it for analysis.
+ * @return r->status. */
+static int raceway_store(cw_ingest *g, const char *body, size_t len,
+                         long long n, cw_ingest_result *r) {
   if ((uint64_t)n > g->max_batch_events) {
     snprintf(r->msg, sizeof r->msg,
              "batch has %lld events, more than --max-batch-events %llu", n,

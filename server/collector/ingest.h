@@ -13,6 +13,7 @@
 
 #include "analyzer.h"
 #include "dedup.h"
+#include "membudget.h"
 #include "metrics.h"
 #include "native_feed.h"
 #include "pgstore.h"
@@ -24,9 +25,10 @@ typedef struct cw_ingest {
   cw_dedup *dedup;
   cw_metrics *m;
   uint64_t max_batch_events;
-  uint64_t max_decompressed; /* per request, all frames together */
-  int queue_timeout_ms;      /* wait for analysis queue room, then 503 */
-  cw_pgstore *pg;            /* NULL without --postgres */
+  uint64_t max_decoded; /* per request: decompressed bytes or parsed tree */
+  cw_membudget *mem;    /* shared by all requests (docs/security.md) */
+  int queue_timeout_ms; /* wait for analysis queue room, then 503 */
+  cw_pgstore *pg;       /* NULL without --postgres */
 } cw_ingest;
 
 typedef struct cw_ingest_result {

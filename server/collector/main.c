@@ -4,6 +4,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cw_config.h"
+#include "membudget.h"
 #include "server.h"
 
 #include <signal.h>
@@ -27,6 +28,7 @@ int main(int argc, char **argv) {
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
+  cw__membudget_tune_malloc();
   cw_server *s;
   if (cw__server_start(&cfg, &s, err, sizeof err)) {
     fprintf(stderr, "causeway-server: %s\n", err);

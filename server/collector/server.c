@@ -245,15 +245,36 @@ static int gate(cw_server *s, struct mg_connection *c, int raceway) {
   return 0;
 }
 
-/* Reads an ingest body under --max-body, counting what it refuses.
- * @return 0, or the status to answer with, its message and extra header. */
+/* Reads an ingest body under --max-body, counting what it refuses. The
+ * body's bytes are taken from the ingest memory budget first (*charge:
+ * give them back after the body is freed); an unknown length takes
+ * --max-body. @return 0, or the status to answer with, its message and
+ * extra header. */
 static int ingest_body(cw_server *s, struct mg_connection *c, uint8_t **body,
-                       size_t *len, const char **msg, const char **extra) {
-  int st = read_body(s, c, s->cfg.max_body, body, len);
+                       size_t *len, uint64_t *charge, const char **msg,
+                       const char **extra) {
+  const struct mg_request_info *ri = mg_get_request_info(c);
+  *body = NULL;
+  *charge = 0;
+  int st = 0;
+  if (ri->content_length < 0 ||
+      (uint64_t)ri->content_length <= s->cfg.max_body) {
+    uint64_t want = ri->content_length >= 0 ? (uint64_t)ri->content_length
+                                            : s->cfg.max_body;
+    /* Holding nothing yet, a request may wait a moment for room. */
+    if (cw__membudget_take(s->mem, want, 1000))
+      st = 503;
+    else
+      *charge = want;
+  }
+  if (!st)
+    st = read_body(s, c, s->cfg.max_body, body, len);
   if (!st) {
     atomic_fetch_add(&s->m.ingest_bytes, *len);
     return 0;
   }
+  cw__membudget_give(s->mem, *charge);
+  *charge = 0;
   atomic_fetch_add(&s->m.refusals[st == 413   ? CW_REFUSE_TOO_LARGE
                                   : st == 408 ? CW_REFUSE_TIMEOUT
                                   : st == 400 ? CW_REFUSE_MALFORMED
@@ -262,8 +283,11 @@ static int ingest_body(cw_server *s, struct mg_connection *c, uint8_t **body,
   *msg = st == 413   ? "body larger than --max-body"
          : st == 408 ? "body not received within --body-timeout-ms"
          : st == 400 ? "body shorter than Content-Length"
+         : st == 503 ? "ingest memory budget in use by other requests (see "
+                       "--ingest-memory), retry later"
                      : "out of memory";
-  *extra = "Connection: close\r\n";
+  *extra = st == 503 ? "Retry-After: 1\r\nConnection: close\r\n"
+                     : "Connection: close\r\n";
   cw__http_close_after(c); /* what is left of the body is never read */
   return st;
 }
@@ -291,8 +315,9 @@ static int h_events(cw_server *s, struct mg_connection *c) {
   }
   uint8_t *body;
   size_t len;
+  uint64_t charge;
   const char *msg, *extra;
-  int st = ingest_body(s, c, &body, &len, &msg, &extra);
+  int st = ingest_body(s, c, &body, &len, &charge, &msg, &extra);
   if (st) {
     cw__http_error(c, st, msg, extra);
     return st;
@@ -300,6 +325,7 @@ static int h_events(cw_server *s, struct mg_connection *c) {
   cw_ingest_result r;
   cw__ingest_native(&s->ingest, body, len, lz4, &r);
   free(body);
+  cw__membudget_give(s->mem, charge);
   if (r.status != 200) {
     char h[64];
     cw__http_error(c, r.status, r.msg, retry_header(&r, h, sizeof h));
@@ -343,8 +369,9 @@ static int h_raceway(cw_server *s, struct mg_connection *c) {
   }
   uint8_t *body;
   size_t len;
+  uint64_t charge;
   const char *msg, *extra;
-  int st = ingest_body(s, c, &body, &len, &msg, &extra);
+  int st = ingest_body(s, c, &body, &len, &charge, &msg, &extra);
   if (st) {
     raceway_answer(c, st, msg, extra);
     return st;
@@ -352,6 +379,7 @@ static int h_raceway(cw_server *s, struct mg_connection *c) {
   cw_ingest_result r;
   cw__ingest_raceway(&s->ingest, (const char *)body, len, &r);
   free(body);
+  cw__membudget_give(s->mem, charge);
   if (r.status != 200) {
     char h[64];
     raceway_answer(c, r.status, r.msg, retry_header(&r, h, sizeof h));
@@ -686,7 +714,9 @@ int cw__server_start(const cw_config *c, cw_server **out, char *err,
   cw_reqlimits_opts lo = {c->max_client_conns, c->body_timeout_ms};
   s->lim = cw__reqlimits_new(&lo);
   s->viewer = cw__viewer_new();
-  if (!s->an || !s->dedup || !s->rl || !s->auth_rl || !s->lim || !s->viewer) {
+  s->mem = cw__membudget_new(c->ingest_memory);
+  if (!s->an || !s->dedup || !s->rl || !s->auth_rl || !s->lim || !s->viewer ||
+      !s->mem) {
     snprintf(err, errsz, "out of memory");
     goto fail;
   }
@@ -694,7 +724,8 @@ int cw__server_start(const cw_config *c, cw_server **out, char *err,
   s->ingest.dedup = s->dedup;
   s->ingest.m = &s->m;
   s->ingest.max_batch_events = c->max_batch_events;
-  s->ingest.max_decompressed = CW_MAX_BATCH_BYTES;
+  s->ingest.max_decoded = c->max_decoded;
+  s->ingest.mem = s->mem;
   s->ingest.queue_timeout_ms = 5000;
   if (c->postgres[0]) {
     if (cw__pg_open(c->postgres, &s->pg, err, errsz))
@@ -782,6 +813,7 @@ void cw__server_stop(cw_server *s) {
   cw__ratelimit_free(s->auth_rl);
   cw__viewer_free(s->viewer);
   cw__reqlimits_free(s->lim);
+  cw__membudget_free(s->mem);
   if (s->ctx)
     mg_exit_library();
   free(s);

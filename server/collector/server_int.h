@@ -15,6 +15,7 @@
 #include "cw_config.h"
 #include "dedup.h"
 #include "ingest.h"
+#include "membudget.h"
 #include "metrics.h"
 #include "ratelimit.h"
 #include "reqlimits.h"
@@ -37,6 +38,7 @@ struct cw_server {
   cw_ratelimit *rl;
   cw_ratelimit *auth_rl; /* requests with a wrong key, per address */
   cw_reqlimits *lim;
+  cw_membudget *mem; /* ingest memory (--ingest-memory) */
   cw_ingest ingest;
   cw_pgstore *pg;
   cw_metrics m;

@@ -30,6 +30,7 @@ json_t *cw__report_summary_json(const cw_findings *f) {
 #undef PUT_
   cw__jput(o, "exact", json_boolean(s->exact), &bad);
   cw__jput(o, "skipped_events", u64(f->in ? f->in->skipped_events : 0), &bad);
+  cw__jput(o, "late_events", u64(f->in ? f->in->late_events : 0), &bad);
   cw__jput(o, "suppressed", u64(f->suppressed), &bad);
   if (bad) {
     json_decref(o);
@@ -58,6 +59,21 @@ static json_t *access_json(const cw_engine *e, const cw_access *a, int *bad) {
     cw__jadd(locks, str(e, a->locks[i]), bad);
   cw__jput(o, "locks", locks, bad);
   cw__jput(o, "seq", u64(a->seq), bad);
+  if (a->clock) {
+    /* The whole vector clock of the access (docs/detection.md). */
+    cw__jput(o, "counter", u64(a->counter), bad);
+    json_t *clk = json_array();
+    for (uint32_t i = 0; clk && i < a->nclock; i++) {
+      json_t *x = json_object();
+      if (x) {
+        cw__jput(x, "actor",
+                 cw__report_jstr(cw__report_actor(e, a->clock[i].actor)), bad);
+        cw__jput(x, "counter", u64(a->clock[i].counter), bad);
+      }
+      cw__jadd(clk, x, bad);
+    }
+    cw__jput(o, "clock", clk, bad);
+  }
   return o;
 }
 

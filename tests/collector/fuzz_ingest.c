@@ -32,7 +32,8 @@ static void init(void) {
   cw__store_open(&so, NULL, NULL, &g.store, err, sizeof err);
   g.m = &m;
   g.max_batch_events = 100000;
-  g.max_decompressed = 16u << 20;
+  g.max_decoded = 16u << 20;
+  g.mem = cw__membudget_new(64u << 20);
   g.queue_timeout_ms = 5000;
   ready = 1;
 }
@@ -44,6 +45,7 @@ void cw_fuzz_ingest_cleanup(void) {
   cw__analyzer_free(g.an);
   cw__store_close(g.store);
   cw__dedup_free(g.dedup);
+  cw__membudget_free(g.mem);
   ready = 0;
 }
 

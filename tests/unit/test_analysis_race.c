@@ -123,6 +123,64 @@ static void test_example_abba(void **st) {
   run_example("abba.std");
 }
 
+/* race_clocks: a group's sides carry their whole vector clocks as of the
+ * accesses, not their actors' clocks when the race was found: T1's write
+ * knew T2 up to 2 (lock n) though T1 learned T2 = 6 (lock j) before the
+ * race was found, and T3's write knows T2 through lock k but not T1. */
+static void test_race_clocks(void **st) {
+  (void)st;
+  cw_engine_config cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.size = sizeof cfg;
+  cfg.race_clocks = 1;
+  cw_engine *e = cw__engine_new(&cfg);
+  assert_int_equal(tstd_feed(e, "T2|acq(n)|1\nT2|rel(n)|2\n"
+                                "T2|acq(k)|3\nT2|rel(k)|4\n"
+                                "T2|acq(j)|3\nT2|rel(j)|4\n"
+                                "T1|w(x)|5\nT1|acq(n)|6\nT1|rel(n)|7\n"
+                                "T1|w(x)|5\n" /* same key, later: replaces */
+                                "T1|acq(j)|6\nT1|rel(j)|7\n" /* T2 = 6 */
+                                "T3|acq(k)|8\nT3|rel(k)|9\nT3|w(x)|10\n"),
+                   0);
+  cw__engine_flush(e);
+  const cw_race_group *g;
+  assert_int_equal(cw__engine_races(e, &g), 1);
+  cw_actor_id t1 = tstd_actor(e, "T1"), t2 = tstd_actor(e, "T2"),
+              t3 = tstd_actor(e, "T3");
+  /* first: T1's second write (counter 4), after it joined T2's release of
+   * n (T2 = 2): the entry that was replaced had clock {T1:1}. */
+  assert_int_equal(g[0].first.actor, t1);
+  assert_int_equal(g[0].first.counter, 4);
+  assert_int_equal(g[0].first.nclock, 2);
+  uint64_t want1[2][2] = {{t1, 4}, {t2, 2}};
+  uint64_t want3[2][2] = {{t2, 4}, {t3, 3}};
+  if (t1 > t2) {
+    uint64_t tmp[2] = {want1[0][0], want1[0][1]};
+    want1[0][0] = want1[1][0];
+    want1[0][1] = want1[1][1];
+    want1[1][0] = tmp[0];
+    want1[1][1] = tmp[1];
+  }
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(g[0].first.clock[i].actor, want1[i][0]);
+    assert_int_equal(g[0].first.clock[i].counter, want1[i][1]);
+  }
+  assert_int_equal(g[0].second.actor, t3);
+  assert_int_equal(g[0].second.nclock, 2);
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(g[0].second.clock[i].actor, want3[i][0]);
+    assert_int_equal(g[0].second.clock[i].counter, want3[i][1]);
+  }
+  cw__engine_free(e);
+  /* Without race_clocks the sides have no clock. */
+  e = cw__engine_new(NULL);
+  assert_int_equal(tstd_feed(e, "T1|w(x)|1\nT2|w(x)|2\n"), 0);
+  assert_int_equal(cw__engine_races(e, &g), 1);
+  assert_null(g[0].first.clock);
+  assert_int_equal(g[0].second.nclock, 0);
+  cw__engine_free(e);
+}
+
 /* ---- Unit cases --------------------------------------------------------- */
 
 static cw_engine *run(const char *text, cw_summary *s) {
@@ -790,6 +848,7 @@ int main(void) {
       cmocka_unit_test(test_example_safe_transfer),
       cmocka_unit_test(test_example_abba),
       cmocka_unit_test(test_lost_update_groups),
+      cmocka_unit_test(test_race_clocks),
       cmocka_unit_test(test_atomics),
       cmocka_unit_test(test_lock_orders),
       cmocka_unit_test(test_rwlock_modes),

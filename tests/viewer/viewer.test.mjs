@@ -227,8 +227,26 @@ async function main() {
 
     await show(page, url, '#/races/0');
     check((await text(page, 'h1')).includes('account:alice.balance'), 'race: title names the variable');
-    check((await text(page, '#race-why')).includes('concurrent'), 'race: explains the missing edge');
-    check((await page.locator('.access .clock').count()) >= 4, 'race: both clocks side by side');
+    // both accesses' whole vector clocks side by side: one row per actor
+    // either clock names, each with both entries as the collector reports
+    const race0 = JSON.parse((await api(url, '/v1/races?offset=0&limit=1')).body).items[0];
+    const clk = (a) => new Map((a.clock || []).map((x) => [x.actor, x.counter]));
+    const [cA, cB] = [clk(race0.first), clk(race0.second)];
+    const union = [...new Set([...cA.keys(), ...cB.keys()])].sort();
+    const rows = await page.locator('table.clocks tbody tr').evaluateAll((els) =>
+      els.map((e) => [e.dataset.actor, Number(e.dataset.first), Number(e.dataset.second)]));
+    check(union.length >= 3 && JSON.stringify(rows) ===
+      JSON.stringify(union.map((x) => [x, cA.get(x) || 0, cB.get(x) || 0])),
+    `race: both whole clocks side by side, every actor's entry (${JSON.stringify(rows)})`);
+    check(rows.some(([x, a, b]) => x !== race0.first.actor && x !== race0.second.actor && (a || b)),
+      'race: the clocks show entries of actors other than the two sides');
+    const why = await text(page, '#race-why');
+    const A0 = race0.first;
+    const B0 = race0.second;
+    check(why.includes(`${A0.actor}'s event ${A0.counter}`) && why.includes(`${A0.actor} = ${cB.get(A0.actor) || 0}`) &&
+      why.includes(`before its event ${B0.counter}`), `race: names the missing edge from the clocks (${why})`);
+    check(why.includes('neither clock covers the other') && why.includes('no lock in common') === !A0.locks.some((l) => B0.locks.includes(l)),
+      'race: names the differing entries and the locks held');
     // clicking the race opens the timeline with both accesses highlighted
     await page.click('text=Open both accesses in the timeline');
     await page.waitForFunction(() => location.hash.startsWith('#/timeline') && location.hash.includes('highlight='));

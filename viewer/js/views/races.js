@@ -1,7 +1,8 @@
 // #/races (filter by variable and severity) and #/races/<index>: one race
-// with both sides, their clocks and the missing happens-before edge.
+// with both sides, their whole vector clocks side by side and the missing
+// happens-before edge.
 import {h, table, link, enc, fmtInt, empty, section} from '../dom.js';
-import {get, getOptional} from '../api.js';
+import {get} from '../api.js';
 import {timelineLink} from './timeline.js';
 
 function sideCell(a) {
@@ -53,7 +54,7 @@ async function list(main, ctx) {
   ], r.items, {cls: 'grid races', rowData: (x) => ({index: x.index})}));
 }
 
-function accessBox(title, a, ev, other, lastFromOther) {
+function accessBox(title, a) {
   return h('div', {class: 'access card'},
     h('h3', {}, title),
     h('dl', {class: 'kv'},
@@ -64,10 +65,60 @@ function accessBox(title, a, ev, other, lastFromOther) {
       h('dt', {}, 'value'), h('dd', {}, a.value === undefined ? '–' : String(a.value)),
       h('dt', {}, 'locks held'), h('dd', {}, a.locks.length ? a.locks.join(', ') : 'none'),
       h('dt', {}, 'seq'), h('dd', {}, String(a.seq)),
-      h('dt', {}, 'clock: own entry'), h('dd', {class: 'clock'}, ev ? `${a.actor} = ${ev.counter}` : 'event no longer kept'),
-      h('dt', {}, `clock: entry for ${other}`), h('dd', {class: 'clock'},
-        lastFromOther ? `≥ ${lastFromOther.from_counter} (last edge: ${lastFromOther.kind} ${lastFromOther.object || ''})` :
-          'no edge from it seen')));
+      h('dt', {}, 'own clock entry'), h('dd', {class: 'clock'},
+        a.counter === undefined ? '–' : `${a.actor} = ${a.counter}`)));
+}
+
+// {actor -> counter} of an access's whole vector clock.
+function clockMap(a) {
+  const m = new Map();
+  for (const x of a.clock || []) m.set(x.actor, x.counter);
+  return m;
+}
+
+// Both clocks side by side: one row per actor either clock has heard of.
+function clockTable(A, B) {
+  const ca = clockMap(A);
+  const cb = clockMap(B);
+  const actors = [...new Set([...ca.keys(), ...cb.keys()])].sort();
+  const rows = actors.map((x) => ({actor: x, a: ca.get(x) || 0, b: cb.get(x) || 0}));
+  const cell = (v, more) => h('span', {class: ['clock', more ? 'more' : null]}, String(v));
+  return table([
+    {label: 'actor', get: (r) => r.actor},
+    {label: 'first access\u2019s clock', get: (r) => cell(r.a, r.a > r.b), cls: 'num'},
+    {label: 'second access\u2019s clock', get: (r) => cell(r.b, r.b > r.a), cls: 'num'},
+    {label: '', get: (r) => r.a > r.b ? 'first knows more' : r.b > r.a ? 'second knows more' : 'equal'},
+  ], rows, {cls: 'grid clocks', rowClass: (r) => r.a !== r.b ? 'differs' : null,
+    rowData: (r) => ({actor: r.actor, first: r.a, second: r.b})});
+}
+
+// The missing happens-before edge, from the two clocks.
+function whyText(A, B) {
+  const ca = clockMap(A);
+  const cb = clockMap(B);
+  const aInB = cb.get(A.actor) || 0;
+  const bInA = ca.get(B.actor) || 0;
+  const common = A.locks.filter((l) => B.locks.includes(l));
+  const locksA = A.locks.length ? `${A.actor} held ${A.locks.join(', ')}` : `${A.actor} held no lock`;
+  const locksB = B.locks.length ? `${B.actor} held ${B.locks.join(', ')}` : `${B.actor} held no lock`;
+  const parts = [];
+  if (A.actor === B.actor) {
+    parts.push(`Both accesses are by ${A.actor}, yet neither clock covers the other (a lost event or a forced release).`);
+  } else {
+    parts.push(`The first access is ${A.actor}'s event ${A.counter}; the second access's clock has ` +
+      `${A.actor} = ${aInB}, so nothing from ${A.actor}'s event ${A.counter} onwards reached ${B.actor} ` +
+      `before its event ${B.counter}. The missing edge is one from ${A.actor} (at or after its event ${A.counter}) ` +
+      `to ${B.actor} (before its event ${B.counter}): a release of a lock ${A.actor} held then acquired by ` +
+      `${B.actor}, a join, a message or an HTTP call. ${locksA}; ${locksB}` +
+      (common.length ? ` (in common: ${common.join(', ')}, held in shared mode by both).` : ': no lock in common.'));
+    parts.push(`Nor is the second before the first: the first access's clock has ${B.actor} = ${bInA}, ` +
+      `below ${B.actor}'s event ${B.counter}.`);
+  }
+  const firstMore = [...ca.keys()].filter((x) => (ca.get(x) || 0) > (cb.get(x) || 0));
+  const secondMore = [...cb.keys()].filter((x) => (cb.get(x) || 0) > (ca.get(x) || 0));
+  parts.push(`Entries where neither clock covers the other: the first knows more of ${firstMore.join(', ') || 'no actor'}; ` +
+    `the second knows more of ${secondMore.join(', ') || 'no actor'}.`);
+  return parts;
 }
 
 async function one(main, ctx, index) {
@@ -81,27 +132,7 @@ async function one(main, ctx, index) {
   }
   const A = race.first;
   const B = race.second;
-  // Both actors' kept events: the accesses' clock entries and the edges
-  // each actor received from the other before its access.
-  const tq = new URLSearchParams({mode: 'events', limit: '10000'});
-  tq.append('actor', A.actor);
-  if (B.actor !== A.actor) tq.append('actor', B.actor);
-  const tl = await getOptional('/v1/timeline?' + tq.toString());
-  const evs = tl && tl.items ? tl.items : [];
-  const find = (x) => evs.find((e) => e.actor === x.actor && e.seq === x.seq);
-  const ea = find(A);
-  const eb = find(B);
-  const lastFrom = (me, other, until) => {
-    let best = null;
-    for (const e of evs) {
-      if (e.actor !== me.actor || e.from_actor !== other) continue;
-      if (until && e.counter > until.counter) continue;
-      if (!best || e.from_counter > best.from_counter) best = e;
-    }
-    return best;
-  };
-  const aFromB = lastFrom(A, B.actor, ea);
-  const bFromA = lastFrom(B, A.actor, eb);
+  const hasClocks = Array.isArray(A.clock) && Array.isArray(B.clock);
   main.append(
     h('h1', {}, 'Race on ', h('code', {class: 'race-title'}, race.variable)),
     h('p', {}, h('span', {class: ['badge', race.severity]}, race.severity), ' ',
@@ -109,23 +140,15 @@ async function one(main, ctx, index) {
       h('code', {}, (race.locations || [])[0] || A.location), ' and ', h('code', {}, (race.locations || [])[1] || B.location), '. ',
       link(raceLink(race), 'Open both accesses in the timeline'), ' · ',
       link('#/variables/' + enc(race.variable), 'audit trail')),
-    h('div', {class: 'two'}, accessBox('First access', A, ea, B.actor, aFromB),
-      accessBox('Second access', B, eb, A.actor, bFromA)),
+    h('div', {class: 'two'}, accessBox('First access', A), accessBox('Second access', B)),
+    section('Vector clocks at the two accesses',
+      hasClocks ? clockTable(A, B) : empty('This collector does not report the accesses\u2019 clocks.'),
+      h('p', {class: 'muted'}, 'Each row is one actor\u2019s entry: how many of its events each access had heard of ' +
+        '(through program order, lock hand-offs, joins, messages and HTTP calls). An access happens before another ' +
+        'iff the other\u2019s clock covers it.')),
     section('Why nothing orders them',
-      h('p', {id: 'race-why'},
-        ea && eb ?
-          `For the first access to happen before the second, ${B.actor}'s clock at its access needed ` +
-          `${A.actor} ≥ ${ea.counter}; ` +
-          (bFromA ? `the last edge it received from ${A.actor} carried ${bFromA.from_counter}. ` :
-            `no edge from ${A.actor} reached it. `) +
-          `For the reverse, ${A.actor}'s clock needed ${B.actor} ≥ ${eb.counter}; ` +
-          (aFromB ? `the last edge it received carried ${aFromB.from_counter}. ` : `no edge from ${B.actor} reached it. `) +
-          'Neither clock covers the other access, so the accesses are concurrent' +
-          (A.locks.some((l) => B.locks.includes(l)) ? '.' : ', and no lock is held by both.') :
-          'The two accesses are concurrent: neither access\'s vector clock covers the other. ' +
-          'Their events are no longer kept in the collector\'s memory, so their clocks cannot be shown.'),
-      h('p', {class: 'muted'}, 'Edges shown are those received directly from the other actor (lock hand-offs, joins, HTTP); ' +
-        'the engine compares full vector clocks.')));
+      h('div', {id: 'race-why'}, hasClocks ? whyText(A, B).map((t) => h('p', {}, t)) :
+        h('p', {}, 'The two accesses are concurrent: neither access\u2019s vector clock covers the other.'))));
 }
 
 export async function render(main, ctx) {
