@@ -457,7 +457,8 @@ cw_tstate *cw__register(cw_sess *s, const cw_actor *spawn);
 int cw__drain_start(cw_sess *s);
 /* Tests only: pauses (1) or resumes (0) the drain's passes. */
 void cw__drain_pause(int on);
-/* Stops the drain thread after a final pass and flush. @return 0 or -1. */
+/* Stops the drain thread after a final pass and flush.
+ * @return 0, or -1 when a batch was lost outright (a sink write failed). */
 int cw__drain_stop(cw_sess *s);
 /* Asks the drain for a pass and a write-out, and waits for it. */
 int cw__drain_flush(cw_sess *s);
