@@ -57,6 +57,7 @@ typedef struct dx_cls {
   uint32_t actor, heldset;
   uint8_t held_sh, req_sh;
   uint32_t next; /* pass 1: next class of the same lock-graph edge + 1 */
+  uint64_t occ;  /* pass 1: its requests */
 } dx_cls;
 
 typedef struct dx_ent {
@@ -70,11 +71,22 @@ typedef struct dx_list {
   uint32_t n, cap;
 } dx_list;
 
+/* An actor that requests on an edge of a cycle, and how many of its
+ * requests there (counted by pass 1) are still to come. */
+typedef struct dx_pa {
+  uint32_t actor;
+  uint64_t left;
+} dx_pa;
+
 typedef struct dx_cyc {
   uint32_t n, sys;
   uint32_t locks[DX_MAXC];
   uint8_t done;
   dx_list lst[1u << DX_MAXC]; /* entries per subset of edges */
+  dx_pa *pa[DX_MAXC];         /* per edge: its actors */
+  uint32_t npa[DX_MAXC], cappa[DX_MAXC];
+  uint64_t left[DX_MAXC]; /* per edge: requests still to come */
+  uint32_t nent, sweep_at;
 } dx_cyc;
 
 typedef struct dx_occ {
@@ -109,8 +121,12 @@ typedef struct ae_dx {
   uint32_t nlive;
   dx_ent *ent;
   uint32_t nent, capent;
+  uint32_t *freeent; /* recycled entry slots */
+  uint32_t nfree, capfree;
   ae_map entmap;
-  uint8_t *zero; /* "no actor is dead": clocks here keep every actor */
+  ae_map pamap;    /* (cycle * 4 + edge, actor) -> dx_pa index */
+  uint64_t events; /* processed, for the periodic sweep */
+  uint8_t *zero;   /* "no actor is dead": clocks here keep every actor */
   size_t capzero;
 } ae_dx;
 
@@ -136,6 +152,7 @@ static uint32_t class_of(ae_dx *x, uint32_t tag, uint32_t actor,
     c->held_sh = (uint8_t)hs;
     c->req_sh = (uint8_t)rs;
     c->next = 0;
+    c->occ = 0;
   }
   if (fresh)
     *fresh = f;
@@ -154,6 +171,7 @@ void cw__dx_record(cw_engine *e, uint32_t pair, uint32_t aid, int held_sh,
     x->cls[id].next = e->pairs[pair].cls;
     e->pairs[pair].cls = id + 1;
   }
+  x->cls[id].occ++;
 }
 
 /* Two classes can be on two edges of one witness: distinct actors, no
@@ -174,8 +192,8 @@ typedef struct plan {
 
 /* Some choice of one class per edge can be a witness (ignoring order). */
 static int feasible(plan *p, uint32_t k) {
-  if (k == p->n)
-    return !(p->pick[k - 1]->req_sh && p->pick[0]->held_sh);
+  if (k >= p->n || k >= DX_MAXC)
+    return k > 0 && !(p->pick[k - 1]->req_sh && p->pick[0]->held_sh);
   const ae_dx *x = p->e->dx;
   for (uint32_t c = p->e->pairs[p->pairs[k]].cls; c; c = x->cls[c - 1].next) {
     const dx_cls *u = &x->cls[c - 1];
@@ -239,6 +257,26 @@ static void keep_cycle(plan *p) {
   memcpy(c->locks, l2, p->n * sizeof(*l2));
   c->sys = sys_of(x, l2, p->n);
   x->sys[c->sys].open++;
+  const ae_dx *px = e->dx;
+  for (uint32_t i = 0; i < p->n; i++) {
+    for (uint32_t k = e->pairs[p->pairs[i]].cls; k; k = px->cls[k - 1].next) {
+      const dx_cls *u = &px->cls[k - 1];
+      cw_sym an = e->actors[u->actor].name, sv = e->actors[u->actor].service;
+      uint32_t aid = cw__engine_actor(
+          r, cw__engine_intern(r, e->strs[an], e->lens[an]),
+          sv ? cw__engine_intern(r, e->strs[sv], e->lens[sv]) : 0);
+      uint32_t slot;
+      if (cw__map_put(&x->pamap, (uint64_t)ci * DX_MAXC + i, aid, c->npa[i],
+                      &slot)) {
+        AE_RESERVE(c->pa[i], c->cappa[i], c->npa[i] + 1u);
+        c->pa[i][c->npa[i]].actor = aid;
+        c->pa[i][c->npa[i]++].left = 0;
+      }
+      c->pa[i][slot].left += u->occ;
+      c->left[i] += u->occ;
+    }
+  }
+  c->sweep_at = 64;
   for (uint32_t i = 0; i < p->n; i++) {
     AE_RESERVE(x->occ, x->capocc, x->nocc + 1u);
     dx_occ *o = &x->occ[x->nocc];
@@ -421,23 +459,36 @@ static void sys_free(dx_sys *s) {
   s->live = 0;
 }
 
-static void report(cw_engine *e, dx_cyc *c, const dx_ent *y) {
+/* The key of an entry in entmap: the classes of its (at most 3) edges,
+ * its cycle and its subset of edges. */
+static void ent_key(const dx_ent *t, uint32_t ci, uint32_t m, uint64_t *a,
+                    uint64_t *b) {
+  uint64_t c3[3] = {0, 0, 0};
+  for (uint32_t k = 0, j = 0; k < DX_MAXC; k++)
+    if ((m >> k) & 1 && j < 3)
+      c3[j++] = t->cls[k];
+  *a = c3[0] | c3[1] << 32;
+  *b = c3[2] | ((uint64_t)ci * 16u + m) << 32;
+}
+
+static void ent_drop(ae_dx *x, uint32_t ci, uint32_t m, uint32_t idx) {
+  uint64_t a, b;
+  ent_key(&x->ent[idx], ci, m, &a, &b);
+  cw__map_del(&x->entmap, a, b);
+  AE_RESERVE(x->freeent, x->capfree, x->nfree + 1u);
+  x->freeent[x->nfree++] = idx;
+  x->cyc[ci].nent--;
+}
+
+/* The cycle is decided (reported, or it can no longer be): its tables and,
+ * with its last open cycle, its clock system go. */
+static void cyc_close(cw_engine *e, uint32_t ci) {
   ae_dx *x = e->dx;
-  cw_cycle_edge *ed = cw__ae_calloc(c->n, sizeof(*ed));
-  for (uint32_t k = 0; k < c->n; k++) {
-    ed[k].actor = x->cls[y->cls[k]].actor;
-    ed[k].held = e->locks[c->locks[k]].sym;
-    ed[k].requested = e->locks[c->locks[(k + 1) % c->n]].sym;
-    ed[k].loc = y->loc[k];
-    ed[k].seq = y->seq[k];
-  }
-  AE_RESERVE(e->pdl, e->cappdl, e->npdl + 1u);
-  cw_deadlock *d = &e->pdl[e->npdl++];
-  memset(d, 0, sizeof(*d));
-  d->n = c->n;
-  d->edges = ed;
+  dx_cyc *c = &x->cyc[ci];
   c->done = 1;
   for (uint32_t t = 0; t < (1u << DX_MAXC); t++) {
+    for (uint32_t k = 0; k < c->lst[t].n; k++)
+      ent_drop(x, ci, t, c->lst[t].v[k]);
     cw__ae_free(c->lst[t].v);
     memset(&c->lst[t], 0, sizeof(c->lst[t]));
   }
@@ -452,8 +503,83 @@ static void report(cw_engine *e, dx_cyc *c, const dx_ent *y) {
   }
 }
 
+static void report(cw_engine *e, uint32_t ci, const dx_ent *y) {
+  ae_dx *x = e->dx;
+  dx_cyc *c = &x->cyc[ci];
+  cw_cycle_edge *ed = cw__ae_calloc(c->n, sizeof(*ed));
+  for (uint32_t k = 0; k < c->n; k++) {
+    ed[k].actor = x->cls[y->cls[k]].actor;
+    ed[k].held = e->locks[c->locks[k]].sym;
+    ed[k].requested = e->locks[c->locks[(k + 1) % c->n]].sym;
+    ed[k].loc = y->loc[k];
+    ed[k].seq = y->seq[k];
+  }
+  AE_RESERVE(e->pdl, e->cappdl, e->npdl + 1u);
+  cw_deadlock *d = &e->pdl[e->npdl++];
+  memset(d, 0, sizeof(*d));
+  d->n = c->n;
+  d->edges = ed;
+  cyc_close(e, ci);
+}
+
+/* Whether tuple y (edges in mask t) can still be part of a witness: every
+ * edge it lacks has a request to come by an actor that is not in y and
+ * whose clock does not yet cover one of y's requests (a later request of
+ * that actor would be ordered after it). A tuple that completes with
+ * requests already seen is in a larger entry already. */
+static int alive(const cw_engine *e, const dx_cyc *c, const dx_ent *y,
+                 uint32_t t) {
+  const ae_dx *x = e->dx;
+  dx_sys *s = &x->sys[c->sys];
+  for (uint32_t i = 0; i < c->n; i++) {
+    if ((t >> i) & 1)
+      continue;
+    int viable = 0;
+    for (uint32_t k = 0; k < c->npa[i] && !viable; k++) {
+      const dx_pa *pa = &c->pa[i][k];
+      if (!pa->left)
+        continue;
+      const ae_vc *v = pa->actor < s->capact ? &s->act[pa->actor] : NULL;
+      viable = 1;
+      for (uint32_t j = 0; j < c->n && viable; j++) {
+        if (!((t >> j) & 1))
+          continue;
+        uint32_t ya = x->cls[y->cls[j]].actor;
+        viable = ya != pa->actor && (!v || cw__vc_get(v, ya) < y->cnt[j]);
+      }
+    }
+    if (!viable)
+      return 0;
+  }
+  return 1;
+}
+
+/* Drops the cycle's entries that can no longer be part of a witness; the
+ * cycle itself when none is left and an edge has no request to come. */
+static void sweep(cw_engine *e, uint32_t ci) {
+  ae_dx *x = e->dx;
+  dx_cyc *c = &x->cyc[ci];
+  for (uint32_t t = 1; t < (1u << c->n) - 1; t++) {
+    dx_list *l = &c->lst[t];
+    for (uint32_t k = 0; k < l->n;) {
+      if (alive(e, c, &x->ent[l->v[k]], t)) {
+        k++;
+        continue;
+      }
+      ent_drop(x, ci, t, l->v[k]);
+      l->v[k] = l->v[--l->n];
+    }
+  }
+  c->sweep_at = c->nent * 2 > 64 ? c->nent * 2 : 64;
+  int ended = 0;
+  for (uint32_t i = 0; i < c->n; i++)
+    ended |= !c->left[i];
+  if (!c->nent && ended)
+    cyc_close(e, ci);
+}
+
 /* Stores tuple y (its edges in mask `have`) extended by the request on
- * edge i as the entry of (have | 1 << i, classes). */
+ * edge i as the entry of (have | 1 << i, classes), unless it is dead. */
 static void upsert(cw_engine *e, uint32_t ci, uint32_t have, const dx_ent *y,
                    uint32_t i, const dx_ent *xr) {
   ae_dx *x = e->dx;
@@ -469,18 +595,23 @@ static void upsert(cw_engine *e, uint32_t ci, uint32_t have, const dx_ent *y,
     t.seq[k] = src->seq[k];
     t.loc[k] = src->loc[k];
   }
-  uint64_t c3[3] = {0, 0, 0};
-  for (uint32_t k = 0, j = 0; k < DX_MAXC; k++)
-    if ((m >> k) & 1 && j < 3)
-      c3[j++] = t.cls[k];
-  uint32_t idx;
-  if (cw__map_put(&x->entmap, c3[0] | c3[1] << 32,
-                  c3[2] | ((uint64_t)ci * 16u + m) << 32, x->nent, &idx)) {
-    AE_RESERVE(x->ent, x->capent, x->nent + 1u);
-    x->nent++;
-    dx_list *l = &x->cyc[ci].lst[m];
+  if (!alive(e, &x->cyc[ci], &t, m))
+    return; /* an entry it would replace is dead too: the sweep drops it */
+  uint64_t a, b;
+  ent_key(&t, ci, m, &a, &b);
+  uint32_t slot = x->nfree ? x->freeent[x->nfree - 1] : x->nent, idx;
+  if (cw__map_put(&x->entmap, a, b, slot, &idx)) {
+    if (x->nfree)
+      x->nfree--;
+    else {
+      AE_RESERVE(x->ent, x->capent, x->nent + 1u);
+      x->nent++;
+    }
+    dx_cyc *c = &x->cyc[ci];
+    dx_list *l = &c->lst[m];
     AE_RESERVE(l->v, l->cap, l->n + 1u);
     l->v[l->n++] = idx;
+    c->nent++;
   }
   x->ent[idx] = t;
 }
@@ -496,16 +627,17 @@ static void extend(cw_engine *e, uint32_t ci, uint32_t i, const dx_ent *xr,
   for (uint32_t t = 1; t < full; t++) {
     if (t & me)
       continue;
-    for (uint32_t k = 0; k < x->cyc[ci].lst[t].n; k++) {
-      const dx_ent *y = &x->ent[x->cyc[ci].lst[t].v[k]];
+    for (uint32_t k = 0; k < c->lst[t].n; k++) {
+      const dx_ent *y = &x->ent[c->lst[t].v[k]];
       int ok = 1;
       for (uint32_t j = 0; j < n && ok; j++) {
         if (!((t >> j) & 1))
           continue;
         const dx_cls *Y = &x->cls[y->cls[j]];
-        ok = cls_compat(e, X, Y) && cw__vc_get(cx, Y->actor) < y->cnt[j] &&
+        ok = Y->actor != X->actor && cw__vc_get(cx, Y->actor) < y->cnt[j] &&
              !(j == prev && Y->req_sh && X->held_sh) &&
-             !(j == next && X->req_sh && Y->held_sh);
+             !(j == next && X->req_sh && Y->held_sh) &&
+             !cw__lockset_conflict(e, X->heldset, Y->heldset);
       }
       if (!ok)
         continue;
@@ -515,7 +647,7 @@ static void extend(cw_engine *e, uint32_t ci, uint32_t i, const dx_ent *xr,
         w.cnt[i] = xr->cnt[i];
         w.seq[i] = xr->seq[i];
         w.loc[i] = xr->loc[i];
-        report(e, c, &w);
+        report(e, ci, &w);
         return;
       }
       dx_ent copy = *y; /* upsert may move the pool */
@@ -523,6 +655,8 @@ static void extend(cw_engine *e, uint32_t ci, uint32_t i, const dx_ent *xr,
     }
   }
   upsert(e, ci, 0, NULL, i, xr);
+  if (c->nent >= c->sweep_at)
+    sweep(e, ci);
 }
 
 static void instance(cw_engine *e, uint32_t aid, uint32_t lock, int shared,
@@ -541,14 +675,27 @@ static void instance(cw_engine *e, uint32_t aid, uint32_t lock, int shared,
     uint32_t cls = class_of(x, 0, aid, a->lockset, hd->shared, shared, NULL);
     for (uint32_t o = *head; o; o = x->occ[o - 1].next) {
       const dx_occ *oc = &x->occ[o - 1];
-      dx_cyc *c = &x->cyc[oc->cyc];
+      uint32_t ci = oc->cyc, pos = oc->pos;
+      dx_cyc *c = &x->cyc[ci];
       if (c->done)
         continue;
-      xr.cls[oc->pos] = cls;
-      xr.cnt[oc->pos] = a->counter;
-      xr.seq[oc->pos] = ev->seq;
-      xr.loc[oc->pos] = ev->loc;
-      extend(e, oc->cyc, oc->pos, &xr, act(&x->sys[c->sys], aid));
+      /* This request is no longer to come. */
+      uint32_t *slot =
+          cw__map_get(&x->pamap, (uint64_t)ci * DX_MAXC + pos, aid);
+      if (!slot || !c->pa[pos][*slot - 1].left) {
+        e->sum.search_truncated++; /* pass 1 saw other requests */
+
+      } else {
+        c->pa[pos][*slot - 1].left--;
+        c->left[pos]--;
+      }
+      xr.cls[pos] = cls;
+      xr.cnt[pos] = a->counter;
+      xr.seq[pos] = ev->seq;
+      xr.loc[pos] = ev->loc;
+      extend(e, ci, pos, &xr, act(&x->sys[c->sys], aid));
+      if (!c->done && !c->left[pos])
+        sweep(e, ci); /* the edge's last request: entries without it die */
     }
   }
 }
@@ -662,6 +809,10 @@ int cw__dx_event(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
       act(&x->sys[x->live[k]], e->nactors - 1);
   if (ev->njoins)
     joins(e, aid, ev, co);
+  if (!(++x->events & 0xffff)) /* cycles nobody requests on may be over */
+    for (uint32_t ci = 0; ci < x->ncyc; ci++)
+      if (!x->cyc[ci].done)
+        sweep(e, ci);
   switch (ev->kind) {
   case CW_AE_LOCK_REQUEST: {
     uint32_t l = cw__engine_lock(e, ev->object);
@@ -723,9 +874,14 @@ void cw__dx_free(cw_engine *e) {
     return;
   for (uint32_t i = 0; i < x->nsys; i++)
     sys_free(&x->sys[i]);
-  for (uint32_t i = 0; i < x->ncyc; i++)
+  for (uint32_t i = 0; i < x->ncyc; i++) {
     for (uint32_t t = 0; t < (1u << DX_MAXC); t++)
       cw__ae_free(x->cyc[i].lst[t].v);
+    for (uint32_t k = 0; k < DX_MAXC; k++)
+      cw__ae_free(x->cyc[i].pa[k]);
+  }
+  cw__ae_free(x->freeent);
+  cw__map_free(&x->pamap);
   cw__ae_free(x->cls);
   cw__map_free(&x->clsmap);
   cw__ae_free(x->cyc);

@@ -8,8 +8,11 @@
  * batch at a time. A native batch whose batch_no is its stream's next is fed
  * at once, followed by any held successors; an early batch is parked in a
  * small held list (bounded by the same byte budget) until its predecessor
- * arrives or it has waited hold_ms, whichever comes first. The engine mutex
- * is held while one batch is fed, so queries see whole batches only.
+ * arrives or it has waited hold_ms, whichever comes first. Raceway bodies
+ * carry no batch number: their events are held hold_ms after arrival (the
+ * reorder window) and fed in the order of server/input/cw_raceway_order.c.
+ * The engine mutex is held while one batch is fed, so queries see whole
+ * native batches only.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "analyzer.h"
@@ -58,6 +61,7 @@ struct cw_analyzer {
   size_t nstreams, capstreams;
   uint64_t used_bytes, queued, held_n, busy;
   uint64_t held_local; /* analysis thread only */
+  size_t rw_held;      /* Raceway events in the reorder window (emu) */
   int stop;
   cw_analyzer_stats st;
   cw_input_stats in;
@@ -141,11 +145,10 @@ static void feed_one(cw_analyzer *a, node *n) {
     failed =
         cw__feed_native(a->feed, a->engine, n->it.data, n->it.len, &fed) != 0;
   } else if (n->it.type == CW_STORE_RACEWAY) {
-    uint64_t before = a->in.events;
-    failed = cw__raceway_decode_ctx(a->rw, (const char *)n->it.data, n->it.len,
-                                    a->engine, NULL, &a->in, NULL) != 0;
-    fed = a->in.events - before;
-    a->rwobs.last = NULL; /* the batch's JSON is gone after the call */
+    /* Held for the reorder window; raceway_release() feeds it. */
+    failed = cw__raceway_ctx_add(a->rw, (const char *)n->it.data, n->it.len,
+                                 (int64_t)n->t_ns, NULL, &a->in, NULL) != 0;
+    a->rw_held = cw__raceway_ctx_held(a->rw);
   }
   pthread_mutex_unlock(&a->emu);
   pthread_mutex_lock(&a->mu);
@@ -160,6 +163,30 @@ static void feed_one(cw_analyzer *a, node *n) {
   free(n->it.data);
   free(n);
   cw__membudget_trim(decoded);
+}
+
+/* Feeds the Raceway events whose reorder window has passed (all: every
+ * held one). */
+static void raceway_release(cw_analyzer *a, uint64_t now, int all) {
+  if (!a->rw_held)
+    return;
+  pthread_mutex_lock(&a->emu);
+  uint64_t before = a->in.events;
+  int failed = cw__raceway_ctx_release(
+                   a->rw, a->engine, (int64_t)now,
+                   all ? 0 : (int64_t)a->o.hold_ms * 1000000, &a->in) != 0;
+  uint64_t fed = a->in.events - before;
+  a->rw_held = cw__raceway_ctx_held(a->rw);
+  a->rwobs.last = NULL; /* the fed events' JSON is released */
+  pthread_mutex_unlock(&a->emu);
+  if (!fed && !failed)
+    return;
+  pthread_mutex_lock(&a->mu);
+  a->st.fed_events += fed;
+  a->st.failed_batches += (uint64_t)failed;
+  a->st.raceway_skipped = a->in.skipped_events;
+  a->st.generation++;
+  pthread_mutex_unlock(&a->mu);
 }
 
 /* Feeds held successors of stream s while they are next in line. */
@@ -259,9 +286,10 @@ static void *thread_main(void *arg) {
       pthread_mutex_unlock(&a->mu);
       handle(a, n);
       release_expired(a, now_ns());
+      raceway_release(a, now_ns(), 0);
       pthread_mutex_lock(&a->mu);
       a->busy = 0;
-      a->held_n = a->held_local;
+      a->held_n = a->held_local + (a->rw_held != 0);
       continue;
     }
     if (a->stop)
@@ -279,14 +307,16 @@ static void *thread_main(void *arg) {
     if (a->held_n && !a->head) {
       pthread_mutex_unlock(&a->mu);
       release_expired(a, now_ns());
+      raceway_release(a, now_ns(), 0);
       pthread_mutex_lock(&a->mu);
-      a->held_n = a->held_local;
+      a->held_n = a->held_local + (a->rw_held != 0);
     }
   }
   pthread_mutex_unlock(&a->mu);
   /* Stop: feed whatever is still held, lowest first. */
   while (a->held)
     release_lowest(a, a->held->it.stream_id);
+  raceway_release(a, now_ns(), 1);
   return NULL;
 }
 

@@ -7,7 +7,10 @@
  * batch_no order; a batch that arrives early is held until its predecessor
  * arrives, or at most `hold_ms`. Across streams the engine itself holds
  * events whose clocks name events it has not seen, so findings do not depend
- * on the order in which different processes' batches arrive.
+ * on the order in which different processes' batches arrive. Raceway bodies
+ * are held for a reorder window of hold_ms after arrival and fed in the
+ * order docs/detection.md 2.3 defines; a body later than that is fed anyway
+ * and its events are counted in the summary's late_events.
  *
  * Thread-safety: every function is thread-safe.
  */
@@ -25,7 +28,8 @@ typedef struct cw_analyzer cw_analyzer;
 
 typedef struct cw_analyzer_opts {
   uint64_t queue_bytes; /* cap on queued + held batch bytes */
-  uint32_t hold_ms;     /* longest wait for a missing predecessor */
+  uint32_t hold_ms;     /* longest wait for a missing predecessor, and the
+                           Raceway reorder window (default 2000) */
   int keep_events;      /* engine keep_events */
   /* Anomaly thresholds as in cw_engine_config (0 = default). */
   uint64_t slow_db_ns, slow_http_ns, slow_span_ns, lock_wait_ns;

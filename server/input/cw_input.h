@@ -26,7 +26,9 @@ typedef enum cw_input_format {
   CW_FMT_AUTO = 0,
   CW_FMT_NATIVE,
   CW_FMT_STD,
-  CW_FMT_RACEWAY
+  CW_FMT_RACEWAY,
+  CW_FMT_CLOCKS, /* JSON lines with explicit clocks (cw_clocks.c) */
+  CW_FMT_SHIVIZ  /* ShiViz / GoVector logs (cw_clocks.c) */
 } cw_input_format;
 
 /* Why a Raceway event was skipped. Never renumber. */
@@ -54,6 +56,8 @@ typedef struct cw_input_stats {
   uint64_t truncated_files; /* native files with a truncated last frame */
   uint64_t unknown_kinds;   /* native events of a kind this build skips */
   uint64_t unknown_actors;  /* native events naming an undefined actor */
+  uint64_t late_events;     /* Raceway events that arrived after later
+                               events were fed (docs/detection.md 2.3) */
 } cw_input_stats;
 
 /* @return the stable name of a skip reason ("unknown_kind"...). */
@@ -80,6 +84,11 @@ typedef struct cw_input_opts {
   cw_progress_fn progress;
   void *progress_ud;
   uint64_t total_bytes;
+  /* ShiViz: the log's regex (groups host, clock, event) and the map from
+   * event text to accesses (groups op, var, optional addr); NULL picks
+   * cw__shiviz_default_regex / cw__shiviz_default_map. */
+  const char *shiviz_regex;
+  const char *shiviz_map;
 } cw_input_opts;
 
 /* Reads a whole file, at most `max` bytes. @return a new NUL-terminated
@@ -90,11 +99,12 @@ char *cw__read_file(const char *path, size_t max, size_t *len, char *msg,
 /* ---- Detection ---- */
 
 /* Guesses a format from the first bytes of an input and its file name:
- * an LZ4 frame magic or ".cwt" is native, '{' or '[' is Raceway JSON,
- * anything else is STD. */
+ * an LZ4 frame magic or ".cwt" is native, a first JSON object that starts
+ * with "actor" or "batch" is JSON lines with clocks, '{' or '[' is Raceway
+ * JSON, anything else is STD (ShiViz logs are never guessed). */
 cw_input_format cw__input_detect(const char *path, const uint8_t *head,
                                  size_t n);
-/* @return "native", "std", "raceway" or "auto". */
+/* @return "native", "std", "raceway", "clocks", "shiviz" or "auto". */
 const char *cw__input_format_name(cw_input_format f);
 /* Parses a format name. @return 0 or -1. */
 int cw__input_format_parse(const char *s, cw_input_format *out);
@@ -129,14 +139,17 @@ int cw__std_decode_buf(const char *buf, size_t len, cw_engine *e,
 /* ---- Raceway JSON ---- */
 
 /* Decodes Raceway JSON: one `{"events":[...]}` batch, a plain array of
- * events, or several batches one after another (JSONL). Events are sorted
- * by timestamp and fed with happens-before derived from program order per
- * thread_id, lock pairs, AsyncSpawn and cross-thread parent_id links; their
- * causality_vector is ignored. A bad or unknown event is skipped and counted
- * in *st; only a JSON syntax error or a wrong top-level shape fails.
+ * events, or several batches one after another (JSONL). Each JSON value is
+ * one batch. Events are fed in the order cw_raceway_order.c defines: the
+ * SDK's buffer order within a batch for each process, a process's batches
+ * chained by timestamp, processes merged by timestamp. Happens-before comes
+ * from per-thread program order, lock pairs, AsyncSpawn and cross-thread
+ * parent_id links; causality_vector is not used (docs/detection.md 2.3
+ * says why). A bad or unknown event is skipped and counted in *st; only a
+ * JSON syntax error or a wrong top-level shape fails.
  * Each call is self-contained: event counters and the ids parent links
  * name start afresh, so use cw__raceway_decode_ctx to feed one engine from
- * several calls (the collector's POST /events). st and err may be NULL.
+ * several calls. st and err may be NULL.
  * @return 0, or -1 with err filled ("name:LINE: reason"). */
 int cw__raceway_decode(const char *json, size_t len, cw_engine *e,
                        cw_input_stats *st);
@@ -145,23 +158,38 @@ int cw__raceway_decode_ex(const char *json, size_t len, cw_engine *e,
                           cw_input_error *err);
 
 /* Decoding state that lives across calls feeding one engine: per-actor
- * counters and the ids of recent events (up to 1 Mi, for parent links).
- * Events are time-sorted within a call; across calls they are fed in call
- * order. Not thread-safe; one context per engine. */
+ * counters, the ids of recent events (up to 1 Mi, for parent links), and
+ * the events held for a reorder window. Not thread-safe; one context per
+ * engine. */
 typedef struct cw_raceway_ctx cw_raceway_ctx;
 /* @return a new context (free with cw__raceway_ctx_free), or NULL. */
 cw_raceway_ctx *cw__raceway_ctx_new(void);
 void cw__raceway_ctx_free(cw_raceway_ctx *c);
-/* As cw__raceway_decode_ex, continuing the context's state. A context is
- * bound to the first engine it feeds; another engine gives -1. */
+/* As cw__raceway_decode_ex, continuing the context's state; this input's
+ * events are fed at once (no window). A context is bound to the first
+ * engine it feeds; another engine gives -1. */
 int cw__raceway_decode_ctx(cw_raceway_ctx *c, const char *json, size_t len,
                            cw_engine *e, const cw_input_opts *o,
                            cw_input_stats *st, cw_input_error *err);
+/* The collector's way: adds one body that arrived at now_ns (any monotonic
+ * clock) and holds its events; nothing is fed. Skips and late events are
+ * counted in st. @return 0, or -1 with err filled. */
+int cw__raceway_ctx_add(cw_raceway_ctx *c, const char *json, size_t len,
+                        int64_t now_ns, const cw_input_opts *o,
+                        cw_input_stats *st, cw_input_error *err);
+/* Feeds held events in merged order until every event that arrived
+ * window_ns or more before now_ns is fed (window_ns <= 0: everything).
+ * @return 0, or -1 (memory, or another engine). */
+int cw__raceway_ctx_release(cw_raceway_ctx *c, cw_engine *e, int64_t now_ns,
+                            int64_t window_ns, cw_input_stats *st);
+/* @return the number of events held. */
+size_t cw__raceway_ctx_held(const cw_raceway_ctx *c);
 /* Called right after each engine event the context feeds, with that event
  * (its seq and counter as the engine got them; borrowed during the call)
  * and the Raceway event (a jansson json_t *) it came from; one Raceway event
  * may give several engine events (a lock acquire: request then acquire).
- * The collector keeps its timeline and trace index with it. */
+ * The raw event is released after the feeding call returns. The collector
+ * keeps its timeline and trace index with it. */
 typedef void (*cw_raceway_observer)(void *ud, const cw_aevent *ev,
                                     const void *raw);
 /* Sets (or with NULL clears) the context's observer. */
@@ -169,12 +197,12 @@ void cw__raceway_ctx_observe(cw_raceway_ctx *c, cw_raceway_observer fn,
                              void *ud);
 
 /* Several Raceway inputs analysed as one batch set: add each (parsed and
- * checked, nothing fed yet), then feed them all in timestamp order. */
+ * checked, nothing fed yet), then feed them all in merged order. */
 typedef struct cw_raceway_set cw_raceway_set;
 /* @return a new set (free with cw__raceway_set_free), or NULL. */
 cw_raceway_set *cw__raceway_set_new(void);
 void cw__raceway_set_free(cw_raceway_set *s);
-/* Parses one input into the set. The set keeps the parsed JSON, not json.
+/* Parses one input into the set. The set keeps the events, not json.
  * @return 0, or -1 with err filled ("name:LINE: reason"). */
 int cw__raceway_set_add(cw_raceway_set *s, const char *json, size_t len,
                         const cw_input_opts *o, cw_input_stats *st,
@@ -189,6 +217,42 @@ int cw__raceway_set_feed_ctx(cw_raceway_set *s, cw_raceway_ctx *c, cw_engine *e,
  * @return 0 with Unix nanoseconds in *out, or -1. */
 int cw__rfc3339_parse(const char *s, int64_t *out);
 
+/* ---- Inputs with explicit clocks (docs/event-format.md) ---- */
+
+/* Decodes JSON lines with explicit clocks, one native record a line
+ * ({"batch":...}, {"gap":...}, {"retire":...} or an event), as `causeway
+ * dump --format clocks` writes them. An event's "clock" must hold its
+ * actor's own entry (its counter); the other entries are what it follows.
+ * Events reach the engine through the native mapper. st and err may be
+ * NULL. @return 0, or -1 with err filled ("name:LINE: reason"). */
+int cw__clocks_decode_buf(const char *buf, size_t len, cw_engine *e,
+                          const cw_input_opts *o, cw_input_stats *st,
+                          cw_input_error *err);
+/* The native image (LZ4 frames, free() it) the two decoders feed, for
+ * decoding with other native inputs (cw__native_decode_srcs).
+ * @return 0 with *img / *img_len, or -1 with err filled. */
+int cw__clocks_to_native(const char *buf, size_t len, const cw_input_opts *o,
+                         cw_input_stats *st, uint8_t **img, size_t *img_len,
+                         cw_input_error *err);
+int cw__shiviz_to_native(const char *buf, size_t len, const cw_input_opts *o,
+                         cw_input_stats *st, uint8_t **img, size_t *img_len,
+                         cw_input_error *err);
+/* Decodes a ShiViz / GoVector log (NUL-terminated buf): o->shiviz_regex
+ * matched over the whole text (JavaScript-style named groups host, clock,
+ * event; POSIX ERE otherwise), each clock a JSON object host -> counter
+ * that must hold the host's own entry. Hosts are threads of one process
+ * named o->service; event texts that o->shiviz_map matches are reads or
+ * writes of its var (var@addr with an addr group), the others messages.
+ * @return 0, or -1 with err filled. */
+int cw__shiviz_decode_buf(const char *buf, size_t len, cw_engine *e,
+                          const cw_input_opts *o, cw_input_stats *st,
+                          cw_input_error *err);
+/* GoVector's layout: "(?<host>\S*) (?<clock>{.*})\n(?<event>.*)". */
+extern const char *const cw__shiviz_default_regex;
+/* TSViz's access texts: "Read V from VAR of type T (ptr=ADDR)" and "Write V
+ * to VAR ...". */
+extern const char *const cw__shiviz_default_map;
+
 /* ---- Native ---- */
 
 /* Decodes native trace files (concatenated LZ4 frames) together: each
@@ -198,6 +262,17 @@ int cw__rfc3339_parse(const char *s, int64_t *out);
 int cw__native_decode_files(const char *const *paths, size_t n, cw_engine *e,
                             const cw_input_opts *o, cw_input_stats *st,
                             cw_input_error *err);
+/* One native source: a file (buf NULL: read `name`) or a buffer. */
+typedef struct cw_native_src {
+  const char *name;
+  const uint8_t *buf; /* borrowed */
+  size_t len;
+} cw_native_src;
+/* As cw__native_decode_files, for files and in-memory images together
+ * (the CLI's trace files and the images of its clocks / ShiViz inputs). */
+int cw__native_decode_srcs(const cw_native_src *srcs, size_t n, cw_engine *e,
+                           const cw_input_opts *o, cw_input_stats *st,
+                           cw_input_error *err);
 /* Decodes one in-memory native buffer (fuzzing, tests, the collector). */
 int cw__native_decode_buf(const uint8_t *buf, size_t len, cw_engine *e,
                           const cw_input_opts *o, cw_input_stats *st,

@@ -3,13 +3,12 @@
  *
  * DESIGN. Raceway's SDKs POST `{"events":[...]}`; files hold one such batch,
  * a plain array of events, or several batches one after another (JSONL).
- * All values of the input are parsed first (jansson, stopping after each
- * value), every event is checked on its own, and the good ones are sorted by
- * timestamp (stable on input order) before cw_raceway_event.c feeds them:
- * happens-before is per-thread program order, so it needs time order, not
- * the order in which batches happened to arrive. A bad event is skipped and
- * counted by reason; only unreadable JSON or a wrong top-level shape fails
- * the whole input, with its line.
+ * Every value of the input is parsed (jansson, stopping after each value),
+ * every event is checked on its own, and the good ones go to the ordering
+ * pool of cw_raceway_order.c (buffer order within a batch, timestamps
+ * across batches), which feeds cw_raceway_event.c. A bad event is skipped
+ * and counted by reason; only unreadable JSON or a wrong top-level shape
+ * fails the whole input, with its line.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,19 +91,6 @@ int cw__rfc3339_parse(const char *s, int64_t *out) {
   return 0;
 }
 
-static int cmp_events(const void *a, const void *b) {
-  const cw_rw_event *x = a, *y = b;
-  if (x->ts_ns != y->ts_ns)
-    return x->ts_ns < y->ts_ns ? -1 : 1;
-  return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-/* Growable event list with a hard cap. */
-typedef struct rw_list {
-  cw_rw_event *v;
-  size_t n, cap;
-} rw_list;
-
 static void set_error(cw_input_error *err, const char *name, uint64_t line,
                       const char *msg) {
   if (!err)
@@ -124,9 +110,16 @@ static uint64_t line_of(const char *buf, size_t off, size_t len) {
   return line;
 }
 
+/* Where one input's events go: a pool, with arrival time and value stamps. */
+typedef struct rw_sink {
+  cw_rw_pool *pool;
+  uint64_t *values;
+  int64_t arrival_ns;
+  size_t limit_left; /* events this input may still add */
+} rw_sink;
+
 /* Adds the events of one array. @return 0 or -1 (out of memory). */
-static int add_events(rw_list *l, json_t *arr, cw_input_stats *st,
-                      size_t *idx) {
+static int add_events(rw_sink *k, json_t *arr, cw_input_stats *st) {
   size_t i;
   json_t *ev;
   json_array_foreach(arr, i, ev) {
@@ -137,88 +130,57 @@ static int add_events(rw_list *l, json_t *arr, cw_input_stats *st,
       if (!json_is_string(t) || cw__rfc3339_parse(json_string_value(t), &ts))
         why = CW_SKIP_BAD_TIMESTAMP;
     }
-    if (why < 0 && l->n >= CW_RW_MAX_EVENTS)
+    if (why < 0 && k->limit_left == 0)
       why = CW_SKIP_LIMIT;
     if (why >= 0) {
       st->skipped[why]++;
       st->skipped_events++;
       continue;
     }
-    if (l->n == l->cap) {
-      size_t cap = l->cap ? l->cap * 2 : 256;
-      cw_rw_event *v = realloc(l->v, cap * sizeof *v);
-      if (!v)
-        return -1;
-      l->v = v;
-      l->cap = cap;
-    }
-    l->v[l->n].ev = ev;
-    l->v[l->n].ts_ns = ts;
-    l->v[l->n].idx = (*idx)++;
-    l->n++;
+    k->limit_left--;
+    if (cw__rw_pool_add(k->pool, ev, ts, k->arrival_ns, *k->values) != 0)
+      return -1;
   }
   return 0;
 }
 
-/* Takes one top-level value apart. @return 0, -1 (shape), -2 (memory). */
-static int add_value(rw_list *l, json_t *v, cw_input_stats *st, size_t *idx) {
-  json_t *arr = NULL;
+/* Takes one top-level value apart (one batch: its own runs).
+ * @return 0, -1 (shape), -2 (memory). */
+static int add_value(rw_sink *k, json_t *v, cw_input_stats *st) {
+  json_t *arr = NULL, *one = NULL;
   if (json_is_array(v)) {
     arr = v;
   } else if (json_is_object(v)) {
     arr = json_object_get(v, "events");
     if (!arr && json_object_get(v, "kind")) {
       /* A single bare event. */
-      json_t *one = json_array();
+      one = json_array();
       if (!one || json_array_append(one, v) != 0) {
         json_decref(one);
         return -2;
       }
-      /* Keep it alive through the root list: v stays referenced by it. */
-      int rc = add_events(l, one, st, idx);
-      json_decref(one);
-      st->batches++;
-      return rc ? -2 : 0;
-    }
-    if (!json_is_array(arr))
+      arr = one;
+    } else if (!json_is_array(arr)) {
       return -1;
+    }
   } else {
     return -1;
   }
   st->batches++;
-  return add_events(l, arr, st, idx) ? -2 : 0;
+  int rc = add_events(k, arr, st);
+  json_decref(one);
+  if (cw__rw_pool_end_value(k->pool, st) != 0)
+    rc = -1;
+  (*k->values)++;
+  return rc ? -2 : 0;
 }
 
-struct cw_raceway_set {
-  rw_list l;
-  json_t **roots;
-  size_t nroots, rcap, idx;
-};
-
-cw_raceway_set *cw__raceway_set_new(void) {
-  return calloc(1, sizeof(cw_raceway_set));
-}
-
-void cw__raceway_set_free(cw_raceway_set *s) {
-  if (!s)
-    return;
-  for (size_t i = 0; i < s->nroots; i++)
-    json_decref(s->roots[i]);
-  free(s->roots);
-  free(s->l.v);
-  free(s);
-}
-
-int cw__raceway_set_add(cw_raceway_set *s, const char *json, size_t len,
-                        const cw_input_opts *o, cw_input_stats *st,
-                        cw_input_error *err) {
+/* Parses every JSON value of an input into the pool. */
+static int add_input(rw_sink *k, const char *json, size_t len,
+                     const cw_input_opts *o, cw_input_stats *st,
+                     cw_input_error *err) {
   const char *name = (o && o->name) ? o->name : "<input>";
   size_t pos = 0;
-  cw_input_stats dummy;
-  if (!st) {
-    memset(&dummy, 0, sizeof dummy);
-    st = &dummy;
-  }
   if (err) {
     err->msg[0] = '\0';
     err->line = 0;
@@ -250,19 +212,8 @@ int cw__raceway_set_add(cw_raceway_set *s, const char *json, size_t len,
       set_error(err, name, line, msg);
       return -1;
     }
-    if (s->nroots == s->rcap) {
-      size_t cap = s->rcap ? s->rcap * 2 : 8;
-      json_t **r = realloc(s->roots, cap * sizeof *r);
-      if (!r) {
-        json_decref(v);
-        set_error(err, name, 0, "out of memory");
-        return -1;
-      }
-      s->roots = r;
-      s->rcap = cap;
-    }
-    s->roots[s->nroots++] = v;
-    int arc = add_value(&s->l, v, st, &s->idx);
+    int arc = add_value(k, v, st);
+    json_decref(v); /* the pool keeps its own references to the events */
     if (arc == -1) {
       set_error(err, name, line_of(json, pos, len),
                 "expected {\"events\":[...]}, an array of events, or one "
@@ -279,6 +230,39 @@ int cw__raceway_set_add(cw_raceway_set *s, const char *json, size_t len,
     }
     pos += (size_t)je.position;
   }
+}
+
+struct cw_raceway_set {
+  cw_rw_pool pool;
+  uint64_t values;
+  uint64_t added; /* events added (CW_RW_MAX_EVENTS cap) */
+};
+
+cw_raceway_set *cw__raceway_set_new(void) {
+  return calloc(1, sizeof(cw_raceway_set));
+}
+
+void cw__raceway_set_free(cw_raceway_set *s) {
+  if (!s)
+    return;
+  cw__rw_pool_free(&s->pool);
+  free(s);
+}
+
+int cw__raceway_set_add(cw_raceway_set *s, const char *json, size_t len,
+                        const cw_input_opts *o, cw_input_stats *st,
+                        cw_input_error *err) {
+  cw_input_stats dummy;
+  if (!st) {
+    memset(&dummy, 0, sizeof dummy);
+    st = &dummy;
+  }
+  uint64_t before = s->pool.events_added;
+  rw_sink k = {&s->pool, &s->values, 0,
+               s->added < CW_RW_MAX_EVENTS ? CW_RW_MAX_EVENTS - s->added : 0};
+  int rc = add_input(&k, json, len, o, st, err);
+  s->added += s->pool.events_added - before;
+  return rc;
 }
 
 cw_raceway_ctx *cw__raceway_ctx_new(void) {
@@ -301,36 +285,30 @@ void cw__raceway_ctx_free(cw_raceway_ctx *c) {
   if (!c)
     return;
   cw__rw_feeder_free(&c->f);
+  cw__rw_pool_free(&c->pool);
   free(c);
+}
+
+/* Binds the context to its engine and stats. @return 0, -1 (other engine). */
+static int ctx_bind(cw_raceway_ctx *c, cw_engine *e, cw_input_stats *st) {
+  if (c->engine && c->engine != e)
+    return -1; /* counters and ids belong to another engine */
+  c->engine = e;
+  c->f.e = e;
+  c->f.st = st;
+  return 0;
 }
 
 int cw__raceway_set_feed_ctx(cw_raceway_set *s, cw_raceway_ctx *c, cw_engine *e,
                              cw_input_stats *st) {
-  if (c->engine && c->engine != e)
-    return -1; /* counters and ids belong to another engine */
   cw_input_stats dummy;
   if (!st) {
     memset(&dummy, 0, sizeof dummy);
     st = &dummy;
   }
-  c->engine = e;
-  c->f.e = e;
-  c->f.st = st;
-  rw_list *l = &s->l;
-  if (l->n > 1)
-    qsort(l->v, l->n, sizeof l->v[0], cmp_events);
-  int rc = 0;
-  for (size_t i = 0; rc == 0 && i < l->n; i++) {
-    int frc = cw__rw_feed(&c->f, &l->v[i]);
-    if (frc > 0) {
-      st->skipped[frc]++;
-      st->skipped_events++;
-    } else if (frc < 0) {
-      rc = -1;
-    }
-  }
-  l->n = 0;
-  return rc;
+  if (ctx_bind(c, e, st) != 0)
+    return -1;
+  return cw__rw_pool_release(&s->pool, &c->f, 0, 0, 1);
 }
 
 int cw__raceway_set_feed(cw_raceway_set *s, cw_engine *e, cw_input_stats *st) {
@@ -338,6 +316,35 @@ int cw__raceway_set_feed(cw_raceway_set *s, cw_engine *e, cw_input_stats *st) {
   int rc = c ? cw__raceway_set_feed_ctx(s, c, e, st) : -1;
   cw__raceway_ctx_free(c);
   return rc;
+}
+
+int cw__raceway_ctx_add(cw_raceway_ctx *c, const char *json, size_t len,
+                        int64_t now_ns, const cw_input_opts *o,
+                        cw_input_stats *st, cw_input_error *err) {
+  cw_input_stats dummy;
+  if (!st) {
+    memset(&dummy, 0, sizeof dummy);
+    st = &dummy;
+  }
+  rw_sink k = {&c->pool, &c->values, now_ns, CW_RW_MAX_EVENTS};
+  return add_input(&k, json, len, o, st, err);
+}
+
+int cw__raceway_ctx_release(cw_raceway_ctx *c, cw_engine *e, int64_t now_ns,
+                            int64_t window_ns, cw_input_stats *st) {
+  cw_input_stats dummy;
+  if (!st) {
+    memset(&dummy, 0, sizeof dummy);
+    st = &dummy;
+  }
+  if (ctx_bind(c, e, st) != 0)
+    return -1;
+  return cw__rw_pool_release(&c->pool, &c->f, now_ns, window_ns,
+                             window_ns <= 0);
+}
+
+size_t cw__raceway_ctx_held(const cw_raceway_ctx *c) {
+  return c->pool.held;
 }
 
 int cw__raceway_decode_ctx(cw_raceway_ctx *c, const char *json, size_t len,
@@ -349,14 +356,21 @@ int cw__raceway_decode_ctx(cw_raceway_ctx *c, const char *json, size_t len,
     memset(&dummy, 0, sizeof dummy);
     st = &dummy;
   }
-  cw_raceway_set *s = cw__raceway_set_new();
-  int rc = s ? cw__raceway_set_add(s, json, len, o, st, err) : -1;
-  if (rc == 0 && cw__raceway_set_feed_ctx(s, c, e, st) != 0)
-    rc = -1;
-  if (rc != 0 && err && !err->msg[0])
-    set_error(err, name, 0, "out of memory or wrong engine");
-  cw__raceway_set_free(s);
-  return rc;
+  if (c->engine && c->engine != e) {
+    set_error(err, name, 0, "context bound to another engine");
+    return -1;
+  }
+  int rc = cw__raceway_ctx_add(c, json, len, 0, o, st, err);
+  /* What this input added is fed now (an input that failed is dropped). */
+  if (rc != 0) {
+    cw__rw_pool_free(&c->pool);
+    return -1;
+  }
+  if (cw__raceway_ctx_release(c, e, 0, 0, st) != 0) {
+    set_error(err, name, 0, "out of memory");
+    return -1;
+  }
+  return 0;
 }
 
 int cw__raceway_decode_ex(const char *json, size_t len, cw_engine *e,

@@ -187,18 +187,33 @@ static cw_sym intern(cw_rw_feeder *f, const char *s) {
   return cw__engine_intern(f->e, s, strlen(s));
 }
 
+/* The service and instance of an event's metadata. */
+static const char *proc_parts(json_t *md, char *ibuf, size_t isz,
+                              const char **inst) {
+  const char *svc = str_field(md, "service_name");
+  if (!svc || !*svc)
+    svc = "raceway";
+  if (id_text(json_object_get(md, "instance_id"), ibuf, isz, inst))
+    if (id_text(json_object_get(md, "process_id"), ibuf, isz, inst))
+      *inst = "0";
+  return svc;
+}
+
+void cw__rw_process_name(json_t *ev, char *buf, size_t cap) {
+  char ibuf[32];
+  const char *inst = NULL;
+  const char *svc =
+      proc_parts(json_object_get(ev, "metadata"), ibuf, sizeof ibuf, &inst);
+  snprintf(buf, cap, "%s#%s", svc, inst);
+}
+
 /* The actor "service#instance/thread" of a thread or task id. With
  * lookup_only, an actor that has not been registered yet gives 0. */
 static cw_actor_id actor_for(cw_rw_feeder *f, json_t *md, const char *thread,
                              int lookup_only) {
-  const char *svc = str_field(md, "service_name");
-  if (!svc || !*svc)
-    svc = "raceway";
   char ibuf[32];
   const char *inst = NULL;
-  if (id_text(json_object_get(md, "instance_id"), ibuf, sizeof ibuf, &inst))
-    if (id_text(json_object_get(md, "process_id"), ibuf, sizeof ibuf, &inst))
-      inst = "0";
+  const char *svc = proc_parts(md, ibuf, sizeof ibuf, &inst);
   char name[RW_NAME_MAX];
   int n = snprintf(name, sizeof name, "%s#%s/%s", svc, inst, thread);
   if (n < 0)

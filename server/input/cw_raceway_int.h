@@ -15,12 +15,35 @@
  * cleared (a later event naming a forgotten parent gets no link). */
 #define CW_RW_MAX_IDS ((size_t)1 << 20)
 
-/* One accepted event, in input order until sorted. */
+/* Events a collector context holds for its reorder window at most; past
+ * this the oldest are fed early (down to half). */
+#define CW_RW_MAX_HELD ((size_t)1 << 20)
+/* Longest "service#instance" process name kept (longer ones are cut). */
+#define CW_RW_PROC_NAME_MAX 512
+
+/* One accepted event. */
 typedef struct cw_rw_event {
-  json_t *ev;    /* borrowed from the parsed roots */
+  json_t *ev;    /* a reference of its own (json_incref) until fed */
   int64_t ts_ns; /* Unix time of `timestamp` */
-  size_t idx;    /* input position (tie-break) */
+  uint64_t idx;  /* input position (tie-break) */
 } cw_rw_event;
+
+/* Accepted events waiting to be fed, in runs (one per process and JSON
+ * value), merged as cw_raceway_order.c explains. */
+typedef struct rw_proc rw_proc;
+typedef struct cw_rw_pool {
+  json_t *map; /* process name -> index in procs */
+  rw_proc *procs;
+  size_t nprocs, cap;
+  uint32_t *staged; /* processes with a run of the current value */
+  size_t nstaged, capstaged;
+  uint32_t *heap; /* merge heap of process indices */
+  size_t nheap, capheap;
+  uint64_t arrivals, events_added;
+  size_t held;       /* events added and not fed */
+  int64_t watermark; /* latest timestamp fed */
+  int fed_any;
+} cw_rw_pool;
 
 /* Feed state for one decode call. */
 typedef struct cw_rw_feeder {
@@ -44,7 +67,26 @@ int cw__rw_validate(json_t *ev);
 struct cw_raceway_ctx {
   cw_rw_feeder f;
   cw_engine *engine; /* the engine it is bound to, after the first feed */
+  cw_rw_pool pool;   /* events held for the reorder window */
+  uint64_t values;   /* JSON values added (run stamps) */
 };
+
+/* Writes the process an event belongs to, "service#instance" (instance_id,
+ * else process_id, else "0"), as in its actor names. */
+void cw__rw_process_name(json_t *ev, char *buf, size_t cap);
+
+/* Adds one validated event of JSON value number `stamp` to the pool (takes
+ * a reference). @return 0 or -1 (memory). */
+int cw__rw_pool_add(cw_rw_pool *p, json_t *ev, int64_t ts_ns,
+                    int64_t arrival_ns, uint64_t stamp);
+/* Ends the current JSON value: its runs join their process chains; late
+ * events are counted in st. @return 0 or -1 (memory). */
+int cw__rw_pool_end_value(cw_rw_pool *p, cw_input_stats *st);
+/* Feeds the merge until every event that arrived window_ns or more before
+ * now_ns (with `all`: every event) is fed. @return 0 or -1 (memory). */
+int cw__rw_pool_release(cw_rw_pool *p, cw_rw_feeder *f, int64_t now_ns,
+                        int64_t window_ns, int all);
+void cw__rw_pool_free(cw_rw_pool *p);
 
 int cw__rw_feeder_init(cw_rw_feeder *f, cw_engine *e, cw_input_stats *st);
 void cw__rw_feeder_free(cw_rw_feeder *f);

@@ -30,6 +30,7 @@ json_t *cw__report_summary_json(const cw_findings *f) {
 #undef PUT_
   cw__jput(o, "exact", json_boolean(s->exact), &bad);
   cw__jput(o, "skipped_events", u64(f->in ? f->in->skipped_events : 0), &bad);
+  cw__jput(o, "late_events", u64(f->in ? f->in->late_events : 0), &bad);
   cw__jput(o, "suppressed", u64(f->suppressed), &bad);
   if (bad) {
     json_decref(o);

@@ -229,6 +229,8 @@ int cw__report_write_text(FILE *out, const cw_findings *f) {
     fprintf(out, ", %" PRIu64 " lost", s->lost_events);
   if (f->in && f->in->skipped_events)
     fprintf(out, ", %" PRIu64 " skipped", f->in->skipped_events);
+  if (f->in && f->in->late_events)
+    fprintf(out, ", %" PRIu64 " late", f->in->late_events);
   if (s->invalid_events)
     fprintf(out, ", %" PRIu64 " invalid", s->invalid_events);
   if (f->in && f->in->truncated_files)

@@ -94,22 +94,81 @@ static void test_fixture_example(void **state) {
   cw__engine_free(e);
 }
 
-static void test_sorted_by_timestamp(void **state) {
+/* Within a batch the SDK's buffer order is kept, even where timestamps
+ * disagree (TypeScript SDK: milliseconds plus unrelated hrtime digits);
+ * batches of one process are chained by timestamp, whatever their order in
+ * the input. */
+static void test_buffer_order_and_batch_chain(void **state) {
   (void)state;
   /* clang-format off */
-  const char *json = "{\"events\":["
-      EV("b", "null", "200", "t1", SC("x", "Write", "2")) ","
-      EV("a", "null", "100", "t2", SC("x", "Read", "1"))
+  const char *json =
+      "{\"events\":["
+      EV("c", "null", "300", "t1", SC("x", "Write", "3")) ","
+      EV("d", "null", "290", "t1", SC("x", "Read", "4"))
+      "]}\n{\"events\":["
+      EV("a", "null", "100", "t2", SC("x", "Read", "1")) ","
+      EV("b", "null", "200", "t1", SC("x", "Write", "2"))
       "]}";
   /* clang-format on */
   cw_input_stats st;
   cw_engine *e = decode(json, 0, &st, NULL);
   const fake_event *ev;
-  assert_int_equal(fake_events(e, &ev), 2);
-  assert_int_equal(ev[0].ev.kind, CW_AE_READ);
+  assert_int_equal(fake_events(e, &ev), 4);
+  assert_int_equal(ev[0].ev.val_int, 1);
   assert_string_equal(ev[0].actor, "api#42/t2");
-  assert_int_equal(ev[1].ev.kind, CW_AE_WRITE);
-  assert_true(ev[0].ev.ts_ns < ev[1].ev.ts_ns);
+  assert_int_equal(ev[1].ev.val_int, 2);
+  assert_int_equal(ev[2].ev.val_int, 3);
+  assert_int_equal(ev[3].ev.val_int, 4);
+  assert_int_equal(ev[3].ev.kind, CW_AE_READ);
+  assert_int_equal(st.late_events, 0);
+  cw__engine_free(e);
+}
+
+/* The collector's reorder window: bodies held for the window are fed in
+ * merged order whatever their arrival order; a batch that comes after a
+ * later batch of its process was fed is counted late, and still fed. */
+static void test_reorder_window(void **state) {
+  (void)state;
+  /* clang-format off */
+  const char *later = "{\"events\":["
+      EV("c", "null", "300", "t1", SC("x", "Write", "3")) "]}";
+  const char *earlier = "{\"events\":["
+      EV("a", "null", "100", "t1", SC("x", "Read", "1")) ","
+      EV("b", "null", "200", "t2", SC("x", "Write", "2")) "]}";
+  const char *late = "{\"events\":["
+      EV("z", "null", "150", "t1", SC("x", "Read", "9")) "]}";
+  /* clang-format on */
+  cw_input_stats st;
+  memset(&st, 0, sizeof st);
+  cw_engine *e = cw__engine_new(NULL);
+  cw_raceway_ctx *c = cw__raceway_ctx_new();
+  const int64_t ms = 1000000;
+  assert_int_equal(
+      cw__raceway_ctx_add(c, later, strlen(later), 0 * ms, NULL, &st, NULL), 0);
+  assert_int_equal(cw__raceway_ctx_add(c, earlier, strlen(earlier), 500 * ms,
+                                       NULL, &st, NULL),
+                   0);
+  /* Within the 1 s window nothing is fed. */
+  assert_int_equal(cw__raceway_ctx_release(c, e, 900 * ms, 1000 * ms, &st), 0);
+  assert_int_equal(cw__raceway_ctx_held(c), 3);
+  const fake_event *ev;
+  assert_int_equal(fake_events(e, &ev), 0);
+  /* The first body is due: the merge feeds the earlier body first. */
+  assert_int_equal(cw__raceway_ctx_release(c, e, 1000 * ms, 1000 * ms, &st), 0);
+  assert_int_equal(fake_events(e, &ev), 3);
+  assert_int_equal(ev[0].ev.val_int, 1);
+  assert_int_equal(ev[1].ev.val_int, 2);
+  assert_int_equal(ev[2].ev.val_int, 3);
+  assert_int_equal(st.late_events, 0);
+  /* A batch of t1's process older than what was fed: late, fed anyway. */
+  assert_int_equal(
+      cw__raceway_ctx_add(c, late, strlen(late), 3000 * ms, NULL, &st, NULL),
+      0);
+  assert_int_equal(st.late_events, 1);
+  assert_int_equal(cw__raceway_ctx_release(c, e, 3000 * ms, 0, &st), 0);
+  assert_int_equal(fake_events(e, &ev), 4);
+  assert_int_equal(cw__raceway_ctx_held(c), 0);
+  cw__raceway_ctx_free(c);
   cw__engine_free(e);
 }
 
@@ -402,7 +461,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rfc3339),
       cmocka_unit_test(test_fixture_example),
-      cmocka_unit_test(test_sorted_by_timestamp),
+      cmocka_unit_test(test_buffer_order_and_batch_chain),
+      cmocka_unit_test(test_reorder_window),
       cmocka_unit_test(test_locks_and_modes),
       cmocka_unit_test(test_parent_link_joins),
       cmocka_unit_test(test_spawn_and_atomics),
