@@ -15,9 +15,13 @@
 
 #include <string.h>
 
+static int spans_on(const cw_engine *e) {
+  return e->cfg.keep_events || e->cfg.span_cap;
+}
+
 void cw__span_begin(cw_engine *e, uint32_t aid, const cw_aevent *ev,
                     int64_t ts) {
-  if (!e->cfg.keep_events)
+  if (!spans_on(e))
     return;
   ae_actor *a = &e->actors[aid];
   uint32_t pred = 0;
@@ -51,7 +55,7 @@ void cw__span_begin(cw_engine *e, uint32_t aid, const cw_aevent *ev,
 }
 
 void cw__span_end(cw_engine *e, uint32_t aid, const cw_aevent *ev, int64_t ts) {
-  if (!e->cfg.keep_events)
+  if (!spans_on(e))
     return;
   ae_actor *a = &e->actors[aid];
   uint32_t k = a->nspans;
@@ -62,6 +66,11 @@ void cw__span_end(cw_engine *e, uint32_t aid, const cw_aevent *ev, int64_t ts) {
   ae_open_span os = a->spans[k - 1];
   memmove(&a->spans[k - 1], &a->spans[k], (a->nspans - k) * sizeof(*a->spans));
   a->nspans--;
+  if (!e->cfg.keep_events && e->cfg.span_cap &&
+      e->nspans_all >= e->cfg.span_cap) {
+    e->spans_dropped++;
+    return;
+  }
   uint64_t dur = ev->duration_ns;
   if (!dur && ts > os.begin_ts)
     dur = (uint64_t)(ts - os.begin_ts);
@@ -110,6 +119,10 @@ size_t cw__engine_critical_path(const cw_engine *ce, const cw_span_info **out,
     *total_ns = e->spans[e->best_span - 1].total;
   *out = e->cpath;
   return n;
+}
+
+uint64_t cw__engine_spans_dropped(const cw_engine *e) {
+  return e->spans_dropped;
 }
 
 void cw__critpath_free(cw_engine *e) {

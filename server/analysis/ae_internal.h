@@ -384,7 +384,8 @@ struct cw_engine {
   /* Spans / critical path. */
   ae_span *spans;
   uint32_t nspans_all, capspans_all;
-  uint32_t best_span; /* + 1 */
+  uint32_t best_span;     /* + 1 */
+  uint64_t spans_dropped; /* closed past span_cap */
   cw_span_info *cpath;
   uint32_t capcpath;
   /* Anomalies. */

@@ -128,6 +128,10 @@ typedef struct cw_engine_config {
    * under it is the last of its (actor, variable, location, kind): about
    * twice the engine's memory on lock-heavy workloads (bench_analysis). */
   int race_clocks;
+  /* Keep spans for the critical path without keep_events, up to this many
+   * closed spans (later ones are counted in cw__engine_spans_dropped);
+   * 0: spans only with keep_events, unbounded. */
+  uint32_t span_cap;
   /* Exact potential deadlocks in two passes (docs/detection.md 4.3): when
    * non-zero, this engine only records the lock graph; the caller then
    * feeds the same events again to cw__engine_replay_new's engine and
@@ -440,5 +444,8 @@ typedef struct cw_span_info {
  * NULL). */
 size_t cw__engine_critical_path(const cw_engine *e, const cw_span_info **out,
                                 uint64_t *total_ns);
+/* Closed spans left out of the critical path because span_cap was reached
+ * (0 without a cap). */
+uint64_t cw__engine_spans_dropped(const cw_engine *e);
 
 #endif /* CW_ANALYSIS_H */

@@ -340,6 +340,10 @@ cw_analyzer *cw__analyzer_new(const cw_analyzer_opts *o) {
   ec.size = sizeof ec;
   ec.keep_events = o->keep_events;
   ec.race_clocks = 1; /* the viewer's race page shows both clocks */
+  /* The critical path works out of the box: spans are kept up to a bound
+   * of the same order as the event ring's (~100 bytes a span). */
+  uint64_t cap = o->event_memory / 128;
+  ec.span_cap = (uint32_t)(cap > UINT32_MAX ? UINT32_MAX : cap);
   ec.slow_db_ns = o->slow_db_ns;
   ec.slow_http_ns = o->slow_http_ns;
   ec.slow_span_ns = o->slow_span_ns;

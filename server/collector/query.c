@@ -336,5 +336,8 @@ json_t *cw__query_critical_path(cw_engine *e) {
     json_object_set_new(o, "end_seq", json_integer((json_int_t)sp[i].end_seq));
     json_array_append_new(spans, o);
   }
-  return json_pack("{s:I,s:o}", "total_ns", (json_int_t)total, "spans", spans);
+  uint64_t dropped = cw__engine_spans_dropped(e);
+  return json_pack("{s:I,s:o,s:b,s:I}", "total_ns", (json_int_t)total, "spans",
+                   spans, "truncated", dropped > 0, "dropped_spans",
+                   (json_int_t)dropped);
 }

@@ -470,6 +470,23 @@ static int h_query(cw_server *s, struct mg_connection *c, const char *path) {
   json_t *v = NULL;
   if (q.sync) /* a CI gate wants every acknowledged batch analysed */
     cw__analyzer_drain(s->an);
+  if (!strcmp(path, "/v1/audit") && !s->cfg.keep_events && q.variable[0] &&
+      cw__analyzer_timeline(s->an)) {
+    /* Without --keep-events the audit trail comes from the kept events,
+     * read without holding up ingest. */
+    int unknown = 0;
+    v = cw__timeline_audit(cw__analyzer_timeline(s->an),
+                           cw__analyzer_tl_engine(s->an), q.variable, q.offset,
+                           q.limit, &unknown);
+    if (!v) {
+      cw__http_error(c, unknown ? 404 : 503,
+                     unknown ? "unknown variable" : "out of memory", NULL);
+      return unknown ? 404 : 503;
+    }
+    json_object_set_new(v, "keep_events", json_false());
+    cw__http_json(c, 200, v, NULL);
+    return 200;
+  }
   cw_engine *e = cw__analyzer_lock(s->an);
   if (!strcmp(path, "/v1/findings"))
     v = cw__query_findings(e, cw__analyzer_input_stats(s->an));

@@ -730,3 +730,119 @@ json_t *cw__timeline_query(cw_timeline *t, const cw_tl_engine *eng,
   result_free(&r);
   return o;
 }
+
+/* ---- Audit trails from the ring ----------------------------------------- */
+
+typedef struct tl_pair {
+  cw_actor_id actor;
+  uint64_t seq;
+} tl_pair;
+
+json_t *cw__timeline_audit(cw_timeline *t, const cw_tl_engine *eng,
+                           const char *variable, uint64_t offset,
+                           uint64_t limit, int *unknown) {
+  *unknown = 0;
+  tl_snap sn;
+  if (snap_take(t, &sn))
+    return NULL;
+  /* The variable's symbol and the accesses the race list names. */
+  cw_engine *e = eng->lock(eng->ud);
+  const cw_sym *vars;
+  size_t nv = cw__engine_variables(e, &vars);
+  cw_sym var = 0;
+  for (size_t i = 0; i < nv && !var; i++)
+    if (!strcmp(cw__engine_str(e, vars[i]), variable))
+      var = vars[i];
+  const cw_race_group *g;
+  size_t ng = var ? cw__engine_races(e, &g) : 0;
+  tl_pair *racy = calloc(2 * ng + 1, sizeof *racy);
+  size_t nr = 0;
+  for (size_t i = 0; racy && i < ng; i++)
+    if (g[i].var == var) {
+      racy[nr++] = (tl_pair){g[i].first.actor, g[i].first.seq};
+      racy[nr++] = (tl_pair){g[i].second.actor, g[i].second.seq};
+    }
+  eng->unlock(eng->ud);
+  if (!var || !racy) {
+    *unknown = !var;
+    free(racy);
+    snap_drop(t, &sn);
+    return NULL;
+  }
+  cw_actor_id maxa = sn.max_actor;
+  held *h = calloc((size_t)maxa + 1, sizeof *h);
+  uint64_t want = limit < 100000 ? limit : 100000;
+  tl_item *items = calloc((size_t)want + 1, sizeof *items);
+  size_t nitems = 0;
+  uint64_t total = 0;
+  tl_it it = {&sn, 0, 0};
+  int64_t tm;
+  const cw_tl_event *ev;
+  while (h && items && (ev = it_next(&it, &tm))) {
+    if ((ev->kind == CW_EV_READ || ev->kind == CW_EV_WRITE ||
+         ev->kind == CW_EV_RMW) &&
+        ev->object == var) {
+      if (total >= offset && nitems < want)
+        items[nitems++] = (tl_item){*ev, tm, h[ev->actor]};
+      total++;
+    }
+    track_lock(&h[ev->actor], ev);
+  }
+  uint64_t evicted = sn.added - sn.kept;
+  snap_drop(t, &sn);
+  free(h);
+  tl_names nm;
+  memset(&nm, 0, sizeof nm);
+  nm.maxa = maxa;
+  unsigned char *used = calloc((size_t)maxa + 1, 1);
+  int rc = items && used ? 0 : -1;
+  for (size_t i = 0; !rc && i < nitems; i++) {
+    used[items[i].ev.actor] = 1;
+    rc = names_want(&nm, items[i].ev.loc) ||
+         names_want(&nm, items[i].ev.val_str);
+    for (uint32_t k = 0; !rc && k < items[i].h.n; k++)
+      rc = names_want(&nm, items[i].h.locks[k]);
+  }
+  if (!rc) {
+    e = eng->lock(eng->ud);
+    rc = names_fill(&nm, e, used);
+    eng->unlock(eng->ud);
+  }
+  free(used);
+  json_t *arr = rc ? NULL : json_array();
+  for (size_t i = 0; arr && i < nitems; i++) {
+    const cw_tl_event *x = &items[i].ev;
+    json_t *o = actor_obj(&nm, x->actor);
+    json_object_set_new(o, "location", name_of(&nm, x->loc));
+    json_object_set_new(o, "access",
+                        json_string(x->kind == CW_EV_READ ? "read" : "write"));
+    json_object_set_new(o, "atomic",
+                        json_boolean((x->flags & CW_EVF_ATOMIC) != 0));
+    if (x->val_str)
+      json_object_set_new(o, "value", name_of(&nm, x->val_str));
+    else if (x->has_val)
+      json_object_set_new(o, "value", json_integer(x->val));
+    json_t *locks = json_array();
+    for (uint32_t k = 0; k < items[i].h.n; k++)
+      json_array_append_new(locks, name_of(&nm, items[i].h.locks[k]));
+    json_object_set_new(o, "locks", locks);
+    json_object_set_new(o, "seq", json_integer((json_int_t)x->seq));
+    json_object_set_new(o, "counter", json_integer((json_int_t)x->counter));
+    json_object_set_new(o, "wall_ns", json_integer(x->wall_ns));
+    int r = 0;
+    for (size_t k = 0; k < nr && !r; k++)
+      r = racy[k].actor == x->actor && racy[k].seq == x->seq;
+    json_object_set_new(o, "racy", json_boolean(r));
+    json_array_append_new(arr, o);
+  }
+  names_free(&nm);
+  free(items);
+  free(racy);
+  if (!arr)
+    return NULL;
+  return json_pack("{s:I,s:I,s:I,s:o,s:s,s:s,s:b,s:I}", "total",
+                   (json_int_t)total, "offset", (json_int_t)offset, "limit",
+                   (json_int_t)limit, "items", arr, "variable", variable,
+                   "source", "events", "truncated", evicted > 0, "evicted",
+                   (json_int_t)evicted);
+}

@@ -94,6 +94,17 @@ typedef struct cw_tl_engine {
 json_t *cw__timeline_query(cw_timeline *t, const cw_tl_engine *eng,
                            const cw_tl_query *q);
 
+/* The audit trail of `variable` from the kept events (GET /v1/audit
+ * without --keep-events): every read and write of it still in the ring, in
+ * analysis order, with the locks its actor held (as far back as the ring
+ * reaches); "racy" marks the accesses the race list names (each race
+ * group's two sides). "truncated" says events were evicted ("evicted": how
+ * many), so the oldest accesses may be missing. @return NULL with *unknown
+ * set when the engine never saw the variable, or NULL out of memory. */
+json_t *cw__timeline_audit(cw_timeline *t, const cw_tl_engine *eng,
+                           const char *variable, uint64_t offset,
+                           uint64_t limit, int *unknown);
+
 /* Events kept and evicted so far. */
 void cw__timeline_counts(cw_timeline *t, uint64_t *kept, uint64_t *evicted);
 

@@ -57,7 +57,9 @@ const tmpdirs = [];
 async function startServer(extra) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-viewer-'));
   tmpdirs.push(dir);
-  const args = ['--listen', '127.0.0.1:0', '--data-dir', dir, '--fsync', '0', '--keep-events', '1',
+  // No --keep-events: audit trails and the critical path work out of the
+  // box, from the bounded event memory.
+  const args = ['--listen', '127.0.0.1:0', '--data-dir', dir, '--fsync', '0',
     '--viewer-dir', path.join(SRC, 'viewer'), ...extra];
   const p = spawn(SERVER, args, {stdio: ['ignore', 'pipe', 'inherit']});
   servers.push(p);
@@ -292,6 +294,8 @@ async function main() {
     await show(page, url, '#/variables/' + encodeURIComponent('account:alice.balance'));
     check((await page.locator('table.audit tbody tr').count()) === 3, 'variable: audit trail of three accesses');
     check((await page.locator('table.audit tbody tr.racy').count()) === 3, 'variable: racing accesses marked');
+    check((await text(page, 'main')).includes('--event-memory') && (await page.locator('#audit-truncated').count()) === 0,
+      'variable: the audit trail comes from the kept events, nothing evicted');
 
     // ---- hostile strings stay text --------------------------------------
     await show(page, url, '#/variables/' + encodeURIComponent(XSS));
@@ -332,6 +336,15 @@ async function main() {
 
     await show(page, url, '#/critical-path');
     check((await text(page, 'table.critpath-table')).includes('checkout'), 'critical path: the checkout span');
+
+    // ---- a small event memory: the audit trail says it is truncated -------
+    const surl = await startServer(['--event-memory', '2K']);
+    await loadFixtures(surl);
+    await show(page, surl, '#/variables/' + encodeURIComponent('account:alice.balance'));
+    const trunc = await text(page, '#audit-truncated');
+    const sAudit = JSON.parse((await api(surl, '/v1/audit?variable=' + encodeURIComponent('account:alice.balance'))).body);
+    check(sAudit.truncated === true && sAudit.evicted > 0 && trunc.includes(String(sAudit.evicted)),
+      `variable: a truncated audit trail says how many events were evicted (${trunc})`);
 
     // ---- screenshots: 1280x800 light and dark, phone width ---------------
     for (const [scheme, vp, tag] of [['light', {width: 1280, height: 800}, ''],

@@ -8,15 +8,16 @@ export async function render(main, ctx) {
   const r = await get('/v1/critical-path');
   if (!ctx.isCurrent()) return null;
   main.appendChild(h('h1', {}, 'Critical path'));
-  if (r.keep_events === false) {
-    main.appendChild(empty('The critical path needs the collector to run with --keep-events 1.'));
-    return null;
-  }
   if (!r.spans.length) {
-    main.appendChild(empty('No spans seen.'));
+    main.appendChild(empty('No spans seen (a collector run with --event-memory 0 and without --keep-events 1 keeps none).'));
     return null;
   }
   main.appendChild(h('p', {}, `${r.spans.length} spans, ${fmtNs(r.total_ns)} in total.`));
+  if (r.truncated) {
+    main.appendChild(h('p', {class: 'warn', id: 'critpath-truncated'},
+      `Truncated: the collector's span memory is full; ${r.dropped_spans} later span(s) are not on this path ` +
+      '(--event-memory bounds it; --keep-events 1 keeps every span).'));
+  }
   const w = 640;
   const rowH = 24;
   const svg = s('svg', {class: 'critpath', viewBox: `0 0 ${w} ${r.spans.length * rowH + 6}`, role: 'img',

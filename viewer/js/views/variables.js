@@ -4,10 +4,6 @@ import {h, table, link, enc, fmtInt, empty} from '../dom.js';
 import {get, getOptional} from '../api.js';
 import {timelineLink} from './timeline.js';
 
-function noKeep(main) {
-  main.appendChild(empty('Audit trails need the collector to run with --keep-events 1.'));
-}
-
 export async function render(main, ctx) {
   if (ctx.segs.length) {
     const name = ctx.segs[0];
@@ -20,10 +16,19 @@ export async function render(main, ctx) {
       main.appendChild(empty('Unknown variable (or the collector keeps no audit trails).'));
       return null;
     }
-    if (r.keep_events === false) return noKeep(main), null;
     const racy = r.items.filter((a) => a.racy).length;
     main.appendChild(h('p', {class: 'muted'}, `${fmtInt(r.total)} accesses, ${racy} racing on this page. `,
       link('#/races?variable=' + enc(name), 'Races on it')));
+    if (r.source === 'events') {
+      main.appendChild(h('p', {class: 'muted', id: 'audit-source'},
+        'From the events the collector keeps in memory (--event-memory); racing marks the accesses the race list ' +
+        'names. Run the collector with --keep-events 1 for every access since it started, each racing one marked.'));
+    }
+    if (r.truncated) {
+      main.appendChild(h('p', {class: 'warn', id: 'audit-truncated'},
+        `Truncated: the collector's event memory no longer holds its oldest ${fmtInt(r.evicted)} event(s), ` +
+        'so the earliest accesses may be missing.'));
+    }
     main.appendChild(table([
       {label: '#', get: (a, i) => String(offset + i + 1), cls: 'num'},
       {label: 'access', get: (a) => a.access + (a.atomic ? ' (atomic)' : '')},
@@ -52,7 +57,14 @@ export async function render(main, ctx) {
     location.hash = '#/variables' + (v ? '?q=' + encodeURIComponent(v) : '');
   });
   main.append(h('h1', {}, 'Variables'), form);
-  if (r.keep_events === false) return noKeep(main), null;
+  if (r.keep_events === false) {
+    main.appendChild(h('p', {class: 'muted'}, `${fmtInt(r.total)} variables. Their audit trails come from the ` +
+      'events the collector keeps in memory; access counts need --keep-events 1.'));
+    main.appendChild(r.items.length ? table([
+      {label: 'variable', get: (v) => link('#/variables/' + enc(v.variable), v.variable), cls: 'var-name'},
+    ], r.items, {cls: 'grid variables'}) : empty('No variables seen.'));
+    return null;
+  }
   main.appendChild(h('p', {class: 'muted'}, `${fmtInt(r.total)} variables.`));
   main.appendChild(r.items.length ? table([
     {label: 'variable', get: (v) => link('#/variables/' + enc(v.variable), v.variable), cls: 'var-name'},
