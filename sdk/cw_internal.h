@@ -256,7 +256,13 @@ typedef struct cw_sess {
   cw_stampmap stamps; /* rate: drain thread only after init */
   pthread_t init_thread;
 
-  cw_au64 seq;      /* next event sequence number */
+  /* The sequence counter is written by every event of every thread: it
+   * sits alone on its cache line, so that the fields every event reads
+   * (use_tsc, stamps, lc_epoch) do not miss each time another core takes
+   * a number. */
+  char pad_seq0_[CW_CACHE_LINE];
+  cw_au64 seq; /* next event sequence number */
+  char pad_seq1_[CW_CACHE_LINE];
   cw_au32 nthreads; /* for "t<N>" names */
   cw_au32 ntasks;   /* for "task-<N>" names */
   cw_au64 lc_epoch; /* bumped by cw_lock_forget */
