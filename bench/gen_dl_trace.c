@@ -43,8 +43,8 @@ static void usage(void) {
 }
 
 int main(int argc, char **argv) {
-  unsigned long long events = 0, threads = 12, locks = 10, depth = 3,
-                     churn = 0, gate = 10, inv = 5, hot = 0, seed = 1, paths = 0;
+  unsigned long long events = 0, threads = 12, locks = 10, depth = 3, churn = 0,
+                     gate = 10, inv = 5, hot = 0, seed = 1, paths = 0;
   const char *prefix = "L", *out = NULL;
   for (int i = 1; i < argc; i += 2) {
     if (i + 1 >= argc || argv[i][0] != '-' || strlen(argv[i]) != 2) {
@@ -118,13 +118,15 @@ int main(int argc, char **argv) {
       uint32_t q = locks / 4 > 2 ? (uint32_t)(locks / 4) : 2;
       if (rnd(2)) {
         uint32_t l = rnd(q);
-        fprintf(f, "T%u|acq(%s%u)|f.c:%u\nT%u|w(q%u)|f.c:%u\n"
-                   "T%u|rel(%s%u)|f.c:%u\n",
+        fprintf(f,
+                "T%u|acq(%s%u)|f.c:%u\nT%u|w(q%u)|f.c:%u\n"
+                "T%u|rel(%s%u)|f.c:%u\n",
                 t, prefix, l, loc, t, l, loc + 1, t, prefix, l, loc + 2);
       } else {
         uint32_t l = rnd(2);
-        fprintf(f, "T%u|acq(Q%u)|f.c:%u\nT%u|w(qQ%u)|f.c:%u\n"
-                   "T%u|rel(Q%u)|f.c:%u\n",
+        fprintf(f,
+                "T%u|acq(Q%u)|f.c:%u\nT%u|w(qQ%u)|f.c:%u\n"
+                "T%u|rel(Q%u)|f.c:%u\n",
                 t, l, loc, t, l, loc + 1, t, l, loc + 2);
       }
       n += 3;
