@@ -5,10 +5,12 @@
 #     uncontended lock+unlock and a recorded state access, beside the same
 #     loops built plain and with -fsanitize=thread (bench_sdk_raw.c);
 #  2. the whole process's CPU time per event, every thread counted
-#     (bench_sdk_cpu: producers + drain + sink, until cw_shutdown returns),
-#     for 1, 2 and 8 recording threads; beside the same loop built raw and
-#     with TSan, and with the whole process pinned to one core (the drain
-#     then shares the producers' core, as in a busy service);
+#     (bench_sdk_cpu: producers + drain + sink, until cw_flush returns:
+#     every event encoded, compressed and written), for 1, 2 and 8
+#     recording threads; beside the same loop built raw and with TSan, and
+#     with the whole process pinned to one core (the drain then shares the
+#     producers' core, as in a busy service); the drain's share (everything
+#     but the recording threads' own CPU) in its own column;
 #  3. bounded clocks over many short tasks (bench_sdk_tasks), once.
 # Instruction counts (repeatable on a noisy machine): bench_sdk_instr.sh.
 # Usage: bench/bench_sdk.sh [BUILD_DIR] [TASKS] [RUNS]
@@ -46,8 +48,11 @@ stat() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) { print "-"; exit }
 med() { sort -g | awk '{ v[NR] = $1 } END {
   print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+LOADS=""
 run=1
 while [ "$run" -le "$RUNS" ]; do
+  LOADS="$LOADS $(cut -d' ' -f1 /proc/loadavg)"
   "$BUILD/bench/bench_sdk_hotpath" 300 >"$TMP/hot.$run"
   "$TMP/raw" 300 >"$TMP/raw.$run"
   "$TMP/raw_tsan" 300 >"$TMP/tsan.$run"
@@ -66,6 +71,7 @@ all() { # all KEY FILEPREFIX: the RESULT value of every run
 allget() { for f in "$TMP/$2".*; do get "$1" "$f"; done; }
 
 echo "causeway SDK benchmark, $RUNS runs (median [min-max] of the runs)"
+echo "load average (1, 5, 15 min) before: $LOAD0; at the start of each run:$LOADS; after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "clock source: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo unknown)"
 echo
 cat "$TMP/hot.1" | grep -v '^RESULT'
@@ -89,17 +95,18 @@ awk -v c="$CW_L" -v t="$TS_L" -v r="$RAW_L" -v a="$CW_A" 'BEGIN {
   printf "  recorded access: %.1f ns (target <= 25 ns)\n", a }'
 echo
 echo "whole process CPU per event (ns; every thread: producers, drain, sink)"
-printf '  %-8s %18s %18s %18s %18s %9s\n' threads raw causeway \
-  "causeway 1 core" TSan dropped
+printf '  %-8s %18s %18s %18s %18s %18s %9s\n' threads raw causeway \
+  "(drain, sink)" "causeway 1 core" TSan dropped
 for t in 1 2 8; do
-  printf '  %-8s %18s %18s %18s %18s %9s\n' "$t" \
+  printf '  %-8s %18s %18s %18s %18s %18s %9s\n' "$t" \
     "$(all cpu_ns_per_event "craw.$t" | stat)" \
     "$(all cpu_ns_per_event "cw.$t" | stat)" \
+    "$(all other_ns_per_event "cw.$t" | stat)" \
     "$(all cpu_ns_per_event "pin.$t" | stat)" \
     "$(all cpu_ns_per_event "ctsan.$t" | stat)" \
     "$( (all dropped "cw.$t"; all dropped "pin.$t") | sort -g | tail -1)"
 done
-echo "  (target: causeway <= 60 ns)"
+echo "  (target: causeway <= 60 ns; drain and sink < 30 ns)"
 printf '  voluntary context switches per run (causeway, 1 thread): %s; system time (ms): %s\n' \
   "$(all vcsw cw.1 | stat)" "$(all sys_ms cw.1 | stat)"
 echo

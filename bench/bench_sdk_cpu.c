@@ -4,10 +4,14 @@
  * three events per iteration (acquire, write, release), uncontended, so the
  * figure is the SDK's cost and not lock contention. The measured span runs
  * from when every thread is ready (started, and registered with the SDK by
- * one warm-up iteration) to after cw_shutdown() returned, so it
- * holds every thread's CPU: the producers, the drain (encoding and LZ4)
- * and the sink. It prints CPU and wall time per event, the user/system
- * split, context switches, and the events recorded and dropped.
+ * one warm-up iteration) to after cw_flush() returned, so it holds every
+ * thread's CPU: the producers, the drain (encoding and LZ4) and the sink,
+ * for every event. The buffers are allocated and touched before the span
+ * (registration), and freed by cw_shutdown() after it; the figure with
+ * cw_shutdown() inside the span (freeing a ring sized for the whole run is
+ * mostly munmap time) is printed too (cpu_ns_per_event_shutdown). It
+ * prints CPU and wall time per event, the user/system split, context
+ * switches, and the events recorded and dropped.
  *
  * Built twice: linked with the SDK (bench_sdk_cpu, modes "cw" = recorded,
  * "off" = the wrappers with tracing off), and by bench_sdk.sh from this
@@ -19,7 +23,11 @@
  * drain runs slower than a loop that does nothing but record: the figure is
  * then the cost of every event, whether the drain encodes it during the
  * run or at shutdown. The dropped count is printed to show it.
+ * It prints the recording threads' own CPU (producer_ns_per_event) and the
+ * rest (other_ns_per_event: the drain, the sink and the waiting main
+ * thread) apart.
  * Usage: bench_sdk_cpu MODE THREADS ITERATIONS_PER_THREAD [RING_MB [trace]]
+ *   BENCH_BATCH_KB (environment): the SDK's batch size (default 1024).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -47,6 +55,7 @@ typedef struct worker {
   pthread_mutex_t mu;
   volatile long value;
   long iters;
+  uint64_t cpu_ns; /* the thread's CPU time in the measured loop */
   char pad[64];
 } worker;
 
@@ -63,11 +72,13 @@ static void *run(void *arg) {
   UNLOCK(&w->mu);
   pthread_barrier_wait(&ready);
   pthread_barrier_wait(&go);
+  uint64_t c0 = bench_thread_cpu();
   for (long i = 0; i < w->iters; i++) {
     LOCK(&w->mu);
     WRITE("account:alice.balance", w->value, i);
     UNLOCK(&w->mu);
   }
+  w->cpu_ns = bench_thread_cpu() - c0;
   return NULL;
 }
 
@@ -118,6 +129,9 @@ int main(int argc, char **argv) {
     long per =
         mb > 0 ? (mb << 20) / nt : iters * EVENTS_PER_ITER * 112 + (1l << 20);
     cfg.buffer_bytes = per > (1l << 30) ? 1u << 30 : (uint32_t)per;
+    const char *bk = getenv("BENCH_BATCH_KB"); /* batch size experiments */
+    if (bk && strtol(bk, NULL, 10) > 0)
+      cfg.batch_bytes = (uint32_t)strtol(bk, NULL, 10) << 10;
     if (argc > 5) {
       cfg.trace_file = argv[5];
     } else {
@@ -152,22 +166,40 @@ int main(int argc, char **argv) {
   if (traced) {
     cw_stats st;
     cw_stats_get(&st);
-    cw_shutdown(); /* inside the span: the drain finishes every event */
+    /* Inside the span: the drain encodes, compresses and writes every
+     * event recorded so far. */
+    if (cw_flush() != CW_OK) {
+      fprintf(stderr, "cw_flush failed\n");
+      return 1;
+    }
     events = st.events;
     dropped = st.dropped;
   }
 #endif
   uint64_t c1 = process_cpu_ns(), w1 = bench_now();
   getrusage(RUSAGE_SELF, &r1);
+#ifndef BENCH_RAW
+  if (traced)
+    cw_shutdown();
+#endif
+  uint64_t c2 = process_cpu_ns();
   double ops = (double)nt * (double)iters * EVENTS_PER_ITER;
+  uint64_t prod = 0; /* the recording threads' CPU; the rest is the drain's,
+                        the sink's and the (mostly waiting) main thread's */
+  for (int t = 0; t < nt; t++)
+    prod += workers[t].cpu_ns;
   if (events == 0)
     events = (unsigned long long)ops; /* raw, off: operations */
   printf("RESULT mode=%s threads=%d events=%llu dropped=%llu "
-         "cpu_ns_per_event=%.1f wall_ns_per_event=%.1f user_ms=%.1f "
+         "cpu_ns_per_event=%.1f cpu_ns_per_event_shutdown=%.1f "
+         "producer_ns_per_event=%.1f other_ns_per_event=%.1f "
+         "wall_ns_per_event=%.1f user_ms=%.1f "
          "sys_ms=%.1f vcsw=%ld ivcsw=%ld minflt=%ld\n",
          mode, nt, events, dropped, (double)(c1 - c0) / ops,
-         (double)(w1 - w0) / ops, tv_ms(r0.ru_utime, r1.ru_utime),
-         tv_ms(r0.ru_stime, r1.ru_stime), r1.ru_nvcsw - r0.ru_nvcsw,
-         r1.ru_nivcsw - r0.ru_nivcsw, r1.ru_minflt - r0.ru_minflt);
+         (double)(c2 - c0) / ops, (double)prod / ops,
+         (double)(c1 - c0 - prod) / ops, (double)(w1 - w0) / ops,
+         tv_ms(r0.ru_utime, r1.ru_utime), tv_ms(r0.ru_stime, r1.ru_stime),
+         r1.ru_nvcsw - r0.ru_nvcsw, r1.ru_nivcsw - r0.ru_nivcsw,
+         r1.ru_minflt - r0.ru_minflt);
   return 0;
 }

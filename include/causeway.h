@@ -166,7 +166,16 @@ CW_API cw_status cw_init(const cw_config *cfg);
  * writes the last batch, closes the sink and frees the SDK's memory.
  * Call it once no other thread is inside an SDK call. Safe to call twice,
  * or without cw_init(); the atexit handler only flushes.
- * @return CW_OK, or CW_EIO when the final write failed. */
+ * With CAUSEWAY_ENDPOINT it waits at most CAUSEWAY_FLUSH_TIMEOUT_MS (default
+ * 5000) for the collector to take what is queued, plus about one second
+ * to abort a transfer still in flight; what is left is dropped.
+ * @return CW_OK when every batch of the session was written (trace file)
+ *         or acknowledged by the collector, or stood in for by a gap report
+ *         that the collector acknowledged (a queue overflow it knows of);
+ *         CW_EIO when some batch was lost: a write failed, the collector
+ *         refused it (4xx), or it was still unsent at the deadline (a
+ *         collector that is down or stalls). Never longer than the bound
+ *         above, whatever the collector does. */
 CW_API cw_status cw_shutdown(void);
 
 /* @return 1 when events are being recorded, else 0. Thread-safe. */

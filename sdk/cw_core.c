@@ -532,8 +532,8 @@ static int stop_session(cw_sess *s) {
   }
   atomic_store_explicit(&cw__cur, NULL, memory_order_release);
   int rc = cw__drain_stop(s);
-  if (s->sink)
-    s->sink->close(s->sink);
+  if (s->sink && s->sink->close(s->sink) != 0)
+    rc = -1;
   s->sink = NULL;
   return rc;
 }

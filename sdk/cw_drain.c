@@ -76,7 +76,8 @@ typedef struct cw_drain {
   uint32_t cap_joins;
   cw_tstate **tl;
   uint32_t ntl, captl;
-  int err;
+  int err;  /* a write or flush failed (cw_flush's result) */
+  int lost; /* a batch was lost outright (write returned -1) */
 } cw_drain;
 
 /* ---- Batches ---------------------------------------------------------------
@@ -111,9 +112,12 @@ static void write_batch(cw_sess *s, cw_drain *d) {
   size_t len = 0;
   const uint8_t *frame = cw__bw_frame(d->bw, &len);
   d->batch_no++;
-  if (!frame || s->sink->write(s->sink, frame, len) != 0) {
-    d->err = 1;
-  } else {
+  /* 1: a gap report stands in for the batch; the sink's close() says
+   * whether it arrived (cw_shutdown's result). */
+  int w = frame ? s->sink->write(s->sink, frame, len) : -1;
+  if (w < 0) {
+    d->err = d->lost = 1;
+  } else if (w == 0) {
     cw_fetch_add_relaxed(&s->st_written, nev);
     cw_fetch_add_relaxed(&s->st_batches, 1);
     cw_fetch_add_relaxed(&s->st_bytes, len);
@@ -765,7 +769,9 @@ int cw__drain_stop(cw_sess *s) {
   cw__drain_kick(s);
   CW_CHECK(pthread_join(s->drain, NULL));
   s->drain_started = 0;
-  return s->dr->err ? -1 : 0;
+  /* A final flush that ran out of time is not a loss by itself: the sink's
+   * close() reports what it could not deliver. */
+  return s->dr->lost ? -1 : 0;
 }
 
 void cw__drain_pause(int on) {

@@ -256,7 +256,13 @@ typedef struct cw_sess {
   cw_stampmap stamps; /* rate: drain thread only after init */
   pthread_t init_thread;
 
-  cw_au64 seq;      /* next event sequence number */
+  /* The sequence counter is written by every event of every thread: it
+   * sits alone on its cache line, so that the fields every event reads
+   * (use_tsc, stamps, lc_epoch) do not miss each time another core takes
+   * a number. */
+  char pad_seq0_[CW_CACHE_LINE];
+  cw_au64 seq; /* next event sequence number */
+  char pad_seq1_[CW_CACHE_LINE];
   cw_au32 nthreads; /* for "t<N>" names */
   cw_au32 ntasks;   /* for "task-<N>" names */
   cw_au64 lc_epoch; /* bumped by cw_lock_forget */
@@ -457,7 +463,8 @@ cw_tstate *cw__register(cw_sess *s, const cw_actor *spawn);
 int cw__drain_start(cw_sess *s);
 /* Tests only: pauses (1) or resumes (0) the drain's passes. */
 void cw__drain_pause(int on);
-/* Stops the drain thread after a final pass and flush. @return 0 or -1. */
+/* Stops the drain thread after a final pass and flush.
+ * @return 0, or -1 when a batch was lost outright (a sink write failed). */
 int cw__drain_stop(cw_sess *s);
 /* Asks the drain for a pass and a write-out, and waits for it. */
 int cw__drain_flush(cw_sess *s);

@@ -18,13 +18,18 @@ typedef struct cw_sink cw_sink;
 
 struct cw_sink {
   /* Writes one compressed batch (one LZ4 frame). The frame is borrowed.
-   * @return 0, or -1 when it could not be written (the batch is lost and
-   * counted; the sink stays usable). */
+   * @return 0 written (or queued for delivery); 1 not written, but a gap
+   * report that names its events stands in for it (the loss is accounted:
+   * close() says whether the report arrived); -1 lost (the batch is lost
+   * and counted; the sink stays usable). */
   int (*write)(cw_sink *s, const uint8_t *frame, size_t len);
   /* Pushes buffered data out (e.g. fsync). @return 0 or -1. */
   int (*flush)(cw_sink *s);
-  /* Flushes and frees the sink. */
-  void (*close)(cw_sink *s);
+  /* Flushes and frees the sink. A close() right after a flush() that ran
+   * out of time does not wait again (the HTTP sink's deadline is spent).
+   * @return 0 when every batch written was delivered, or reported as a
+   * gap that was delivered; -1 when some batch or gap report was lost. */
+  int (*close)(cw_sink *s);
 };
 
 /* @return a new file sink appending to path, or NULL (errno set). */

@@ -43,12 +43,13 @@ static int file_flush(cw_sink *s) {
   return f->do_fsync ? fsync(f->fd) : 0;
 }
 
-static void file_close(cw_sink *s) {
+static int file_close(cw_sink *s) {
   file_sink *f = (file_sink *)s;
-  if (f->do_fsync)
-    (void)fsync(f->fd);
-  close(f->fd);
+  int rc = f->do_fsync && fsync(f->fd) != 0 ? -1 : 0;
+  if (close(f->fd) != 0)
+    rc = -1;
   cw__free(f);
+  return rc;
 }
 
 cw_sink *cw__sink_file_open(const char *path, int do_fsync) {
@@ -81,8 +82,9 @@ static int null_flush(cw_sink *s) {
   return 0;
 }
 
-static void null_close(cw_sink *s) {
+static int null_close(cw_sink *s) {
   cw__free(s);
+  return 0;
 }
 
 cw_sink *cw__sink_null_open(void) {
@@ -106,7 +108,7 @@ static int tee_write(cw_sink *s, const uint8_t *frame, size_t len) {
   tee_sink *t = (tee_sink *)s;
   int ra = t->a->write(t->a, frame, len);
   int rb = t->b->write(t->b, frame, len);
-  return ra == 0 && rb == 0 ? 0 : -1;
+  return ra < 0 || rb < 0 ? -1 : ra > 0 || rb > 0 ? 1 : 0;
 }
 
 static int tee_flush(cw_sink *s) {
@@ -116,11 +118,12 @@ static int tee_flush(cw_sink *s) {
   return ra == 0 && rb == 0 ? 0 : -1;
 }
 
-static void tee_close(cw_sink *s) {
+static int tee_close(cw_sink *s) {
   tee_sink *t = (tee_sink *)s;
-  t->a->close(t->a);
-  t->b->close(t->b);
+  int ra = t->a->close(t->a);
+  int rb = t->b->close(t->b);
   cw__free(t);
+  return ra == 0 && rb == 0 ? 0 : -1;
 }
 
 cw_sink *cw__sink_tee(cw_sink *a, cw_sink *b) {

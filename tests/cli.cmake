@@ -73,6 +73,29 @@ if(TARGET causeway_cli AND TARGET causeway-server AND TARGET cw_test_cwt_gen)
   endif()
 endif()
 
+# Inputs with explicit clocks: every native case survives `causeway dump
+# --format clocks` (same report), and a real ShiViz sample log gives the
+# races an independent vector-clock computation finds.
+if(TARGET causeway_cli AND TARGET cw_test_cwt_gen)
+  find_package(Python3 COMPONENTS Interpreter)
+  if(Python3_Interpreter_FOUND)
+    file(GLOB CW_NATIVE_CASES LIST_DIRECTORIES true
+         ${CMAKE_CURRENT_SOURCE_DIR}/data/native-*)
+    add_test(NAME cli_clocks_roundtrip
+             COMMAND ${Python3_EXECUTABLE}
+                     ${CMAKE_CURRENT_SOURCE_DIR}/cli/clocks_roundtrip.py
+                     $<TARGET_FILE:causeway_cli>
+                     $<TARGET_FILE:cw_test_cwt_gen> ${CW_NATIVE_CASES})
+    add_test(NAME cli_shiviz_sample
+             COMMAND ${Python3_EXECUTABLE}
+                     ${CMAKE_CURRENT_SOURCE_DIR}/cli/shiviz_check.py
+                     $<TARGET_FILE:causeway_cli>
+                     ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/shiviz/tsviz_shared_var_4_threads.log)
+    set_tests_properties(cli_clocks_roundtrip cli_shiviz_sample PROPERTIES
+      LABELS "cli")
+  endif()
+endif()
+
 # Report writers and suppressions, on the real engine.
 if(TARGET cw_report AND TARGET cw_analysis)
   cw_add_unit_test(test_report_suppress
@@ -89,7 +112,7 @@ endif()
 option(CW_FUZZ "Build libFuzzer targets (needs clang with -fsanitize=fuzzer)"
        OFF)
 if(TARGET cw_report AND TARGET cw_analysis)
-  foreach(t std native raceway)
+  foreach(t std native raceway clocks shiviz)
     add_executable(cw_replay_${t} fuzz/fuzz_${t}.c fuzz/replay_main.c)
     target_link_libraries(cw_replay_${t} PRIVATE cw_report cw_input
                           cw_analysis)

@@ -471,6 +471,15 @@ static void frame_prefs(LZ4F_preferences_t *prefs, size_t len) {
 const uint8_t *cw__bw_frame(cw_batch_writer *bw, size_t *out_len) {
   LZ4F_preferences_t prefs;
   frame_prefs(&prefs, bw->h.len);
+  /* Every block is compressed at once (autoFlush: no staging copy), and
+   * the records stay in place until the frame ends (stableSrc: linked
+   * blocks use them as the dictionary without copying it): together about
+   * 10 ns of drain CPU per event less than the staged default, and a
+   * slightly better ratio (bench_sdk_cpu, 1 thread, 8 alternating runs:
+   * median 49 against 60 ns; 4.65x against 4.48x). 64 KiB blocks measured
+   * the same within the noise, at 4.53x. */
+  prefs.autoFlush = 1;
+  LZ4F_compressOptions_t opt = {.stableSrc = 1};
   if (!bw->cctx &&
       LZ4F_isError(LZ4F_createCompressionContext(&bw->cctx, LZ4F_VERSION))) {
     bw->cctx = NULL;
@@ -490,11 +499,11 @@ const uint8_t *cw__bw_frame(cw_batch_writer *bw, size_t *out_len) {
   if (LZ4F_isError(n))
     return NULL;
   size_t m = LZ4F_compressUpdate(bw->cctx, bw->zbuf + n, bw->zcap - n,
-                                 bw->h.buf, bw->h.len, NULL);
+                                 bw->h.buf, bw->h.len, &opt);
   if (LZ4F_isError(m))
     return NULL;
   n += m;
-  m = LZ4F_compressEnd(bw->cctx, bw->zbuf + n, bw->zcap - n, NULL);
+  m = LZ4F_compressEnd(bw->cctx, bw->zbuf + n, bw->zcap - n, &opt);
   if (LZ4F_isError(m))
     return NULL;
   *out_len = n + m;

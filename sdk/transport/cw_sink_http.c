@@ -19,13 +19,19 @@
  * deduplication keeps the original.
  *
  * At flush and close the sender gets a deadline (CAUSEWAY_FLUSH_TIMEOUT_MS,
- * default 5000 ms); what is still queued then is dropped and counted.
+ * default 5000 ms); what is still queued then is dropped and counted. One
+ * deadline serves a shutdown: the SDK flushes, then closes; a close right
+ * after a flush that ran out of time (nothing written since) does not wait
+ * again, and a transfer still in flight at the deadline is aborted (libcurl
+ * checks its progress callback at least once a second). close() reports
+ * whether every batch was delivered, or reported as a delivered gap.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cw_sink_http.h"
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,9 +61,10 @@ typedef struct http_sink {
   pthread_cond_t cv; /* queue changed, or stop requested */
   frame *head, *tail;
   size_t qbytes, qframes, max_bytes;
-  int stopping;         /* close(): finish what fits in the deadline */
-  int in_flight;        /* the sender holds a frame */
-  uint64_t deadline_ms; /* 0: none */
+  int stopping;    /* close(): finish what fits in the deadline */
+  int in_flight;   /* the sender holds a frame */
+  int flush_spent; /* the last flush ran out of time, nothing since */
+  _Atomic uint64_t deadline_ms; /* 0: none; read by the progress callback */
   uint32_t flush_timeout_ms;
   unsigned rng;
   cw_http_sink_stats st;
@@ -251,7 +258,9 @@ static int sink_write(cw_sink *s, const uint8_t *data, size_t len) {
     fmt_free(f); /* even the gap report does not fit: count it */
     f = NULL;
   }
-  int rc = f && !f->is_gap ? 0 : -1; /* f belongs to the sender once queued */
+  /* 0 queued, 1 a gap report queued in its place, -1 lost. */
+  int rc = !f ? -1 : f->is_gap ? 1 : 0; /* f is the sender's once queued */
+  h->flush_spent = 0;
   if (f) {
     push(h, f);
     if (f->is_gap) {
@@ -310,6 +319,15 @@ static size_t discard_body(char *p, size_t size, size_t n, void *ud) {
   return size * n;
 }
 
+/* Aborts a transfer once the close deadline has passed. */
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+                       curl_off_t un) {
+  (void)dt, (void)dn, (void)ut, (void)un;
+  http_sink *h = ud;
+  uint64_t d = atomic_load(&h->deadline_ms);
+  return d && now_ms() >= d;
+}
+
 /* Sends one frame. @return 0 sent, 1 retry later (with *retry_ms set or 0),
  * -1 rejected for good. */
 static int send_frame(http_sink *h, CURL *curl, const frame *f, long *status,
@@ -330,6 +348,9 @@ static int send_frame(http_sink *h, CURL *curl, const frame *f, long *status,
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &r);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard_body);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, h);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 15000L);
   CURLcode cc = curl_easy_perform(curl);
@@ -435,15 +456,18 @@ static int sink_flush(cw_sink *s) {
   while (h->head && now_ms() < deadline)
     wait_until(h, deadline);
   int rc = h->head ? -1 : 0;
+  h->flush_spent = rc != 0;
   unlock(h);
   return rc;
 }
 
-static void sink_close(cw_sink *s) {
+static int sink_close(cw_sink *s) {
   http_sink *h = (http_sink *)s;
   lock(h);
   h->stopping = 1;
-  h->deadline_ms = now_ms() + h->flush_timeout_ms;
+  /* After a flush that used the whole timeout, the deadline is now. */
+  atomic_store(&h->deadline_ms,
+               now_ms() + (h->flush_spent ? 0 : h->flush_timeout_ms));
   pthread_cond_broadcast(&h->cv);
   unlock(h);
   if (pthread_join(h->thread, NULL))
@@ -465,9 +489,16 @@ static void sink_close(cw_sink *s) {
             (unsigned long long)h->st.events_dropped,
             (unsigned long long)h->st.gaps_sent, (unsigned long long)left);
   cw__http_sink_last_stats = h->st;
+  /* Gap reports that arrived account for their batches; anything else
+   * not delivered is lost. */
+  int rc = left || h->st.gaps_lost || h->st.batches_rejected ||
+                   h->st.gaps_queued > h->st.gaps_sent
+               ? -1
+               : 0;
   pthread_mutex_destroy(&h->mu);
   pthread_cond_destroy(&h->cv);
   fmt_free(h);
+  return rc;
 }
 
 cw_http_sink_stats cw__http_sink_last_stats;

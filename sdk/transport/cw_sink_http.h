@@ -3,7 +3,8 @@
  *
  * Environment: CAUSEWAY_API_KEY (sent as a bearer token),
  * CAUSEWAY_QUEUE_BYTES (queue cap, default 16 MiB),
- * CAUSEWAY_FLUSH_TIMEOUT_MS (deadline for flush and exit, default 5000).
+ * CAUSEWAY_FLUSH_TIMEOUT_MS (deadline for flush and exit, default 5000;
+ * a close right after a flush that ran out of time does not wait again).
  *
  * Thread-safety: write/flush/close are called by the SDK's drain thread;
  * stats may be read from any thread.

@@ -31,6 +31,8 @@ typedef enum {
 /* Options shared by `check` and `run`. */
 typedef struct cli_opts {
   cw_input_format format;
+  const char *shiviz_regex; /* --shiviz-regex (NULL: GoVector's layout) */
+  const char *shiviz_map;   /* --shiviz-map (NULL: TSViz's accesses) */
   cli_report report;
   unsigned fail_on;
   const char *suppressions;

@@ -148,10 +148,18 @@ int cli_parse_opt(cli_opts *o, int argc, char **argv, int *i) {
   if ((v = opt_value(argc, argv, i, "--input-format", &err))) {
     if (cw__input_format_parse(v, &o->format) != 0) {
       cli_err("--input-format: unknown format '%s' (expected auto, native, "
-              "std or raceway)",
+              "std, raceway, clocks or shiviz)",
               v);
       return -1;
     }
+    return 1;
+  }
+  if (!err && (v = opt_value(argc, argv, i, "--shiviz-regex", &err))) {
+    o->shiviz_regex = v;
+    return 1;
+  }
+  if (!err && (v = opt_value(argc, argv, i, "--shiviz-map", &err))) {
+    o->shiviz_map = v;
     return 1;
   }
   if (!err && (v = opt_value(argc, argv, i, "--report", &err))) {
@@ -213,7 +221,7 @@ static int detect(const char *path, cw_input_format *out) {
     cli_err("%s: %s", path, strerror(errno));
     return -1;
   }
-  uint8_t head[64];
+  uint8_t head[4096];
   size_t n = fread(head, 1, sizeof head, f);
   fclose(f);
   *out = cw__input_detect(path, head, n);
@@ -252,6 +260,32 @@ static int add_raceway(const char *path, cw_raceway_set *set, cw_input_opts *io,
   return rc;
 }
 
+/* Clocks (JSON lines) and ShiViz inputs become native images, decoded with
+ * the trace files. @return the image (free() it) or NULL (error printed). */
+static uint8_t *clocked_image(const char *path, cw_input_format fmt,
+                              cw_input_opts *io, cw_input_stats *st,
+                              size_t *img_len) {
+  char msg[128];
+  size_t len;
+  char *buf = cw__read_file(path, RACEWAY_MAX_BYTES, &len, msg, sizeof msg);
+  if (!buf) {
+    cli_err("%s: %s", path, msg);
+    return NULL;
+  }
+  cw_input_error err;
+  memset(&err, 0, sizeof err);
+  uint8_t *img = NULL;
+  int rc = fmt == CW_FMT_SHIVIZ
+               ? cw__shiviz_to_native(buf, len, io, st, &img, img_len, &err)
+               : cw__clocks_to_native(buf, len, io, st, &img, img_len, &err);
+  free(buf);
+  if (rc) {
+    cli_err("%s", err.msg[0] ? err.msg : "out of memory");
+    return NULL;
+  }
+  return img;
+}
+
 static unsigned long long file_size(const char *path) {
   struct stat sb;
   return stat(path, &sb) == 0 && sb.st_size > 0 ? (unsigned long long)sb.st_size
@@ -262,7 +296,7 @@ static unsigned long long file_size(const char *path) {
 static int load_inputs(const cli_opts *o, const char *const *files, size_t n,
                        cw_engine *e, cw_input_stats *st, cw_report_input *rin) {
   cw_input_format *fmt = calloc(n ? n : 1, sizeof *fmt);
-  const char **native = calloc(n ? n : 1, sizeof *native);
+  cw_native_src *native = calloc(n ? n : 1, sizeof *native);
   int rc = fmt && native ? 0 : -1;
   size_t nnative = 0, nother = 0;
   unsigned long long total = 0, before = 0;
@@ -274,7 +308,7 @@ static int load_inputs(const cli_opts *o, const char *const *files, size_t n,
     rin[i].path = files[i];
     rin[i].is_std = fmt[i] == CW_FMT_STD;
     if (fmt[i] == CW_FMT_NATIVE)
-      native[nnative++] = files[i];
+      native[nnative++].name = files[i];
     else
       nother++;
   }
@@ -292,10 +326,18 @@ static int load_inputs(const cli_opts *o, const char *const *files, size_t n,
                         .prefix_actors = nother + nnative > 1,
                         .progress = pr ? cli_progress_cb : NULL,
                         .progress_ud = pr,
-                        .total_bytes = total};
+                        .total_bytes = total,
+                        .shiviz_regex = o->shiviz_regex,
+                        .shiviz_map = o->shiviz_map};
     cli_progress_file(pr, files[i], before);
-    rc = fmt[i] == CW_FMT_STD ? decode_std(files[i], e, &io, st)
-                              : add_raceway(files[i], set, &io, st);
+    if (fmt[i] == CW_FMT_CLOCKS || fmt[i] == CW_FMT_SHIVIZ) {
+      native[nnative].name = files[i];
+      native[nnative].buf =
+          clocked_image(files[i], fmt[i], &io, st, &native[nnative].len);
+      rc = native[nnative++].buf ? 0 : -1;
+    } else
+      rc = fmt[i] == CW_FMT_STD ? decode_std(files[i], e, &io, st)
+                                : add_raceway(files[i], set, &io, st);
     before += file_size(files[i]);
   }
   /* All Raceway inputs are one batch set, fed in timestamp order. */
@@ -305,18 +347,21 @@ static int load_inputs(const cli_opts *o, const char *const *files, size_t n,
   }
   cw__raceway_set_free(set);
   if (rc == 0 && nnative) {
-    cw_input_opts io = {.name = native[0],
+    cw_input_opts io = {.name = native[0].name,
                         .progress = pr ? cli_progress_cb : NULL,
                         .progress_ud = pr,
                         .total_bytes = total};
     cw_input_error err;
-    cli_progress_file(pr, nnative > 1 ? "native traces" : native[0], before);
-    rc = cw__native_decode_files(native, nnative, e, &io, st, &err);
+    cli_progress_file(pr, nnative > 1 ? "native traces" : native[0].name,
+                      before);
+    rc = cw__native_decode_srcs(native, nnative, e, &io, st, &err);
     if (rc)
       cli_err("%s", err.msg[0] ? err.msg : "out of memory");
   }
   cli_progress_end(pr);
   free(fmt);
+  for (size_t i = 0; native && i < nnative; i++)
+    free((void *)native[i].buf);
   free(native);
   return rc;
 }
@@ -467,7 +512,9 @@ int cli_analyse(const cli_opts *o, const char *const *files, size_t n) {
 }
 
 static void check_usage(void) {
-  fputs("usage: causeway check [--input-format auto|native|std|raceway]\n"
+  fputs("usage: causeway check [--input-format "
+        "auto|native|std|raceway|clocks|shiviz]\n"
+        "                      [--shiviz-regex RE] [--shiviz-map RE]\n"
         "                      [--report text|json|sarif|junit]\n"
         "                      [--fail-on LIST] [--suppressions FILE]\n"
         "                      [--output FILE] [--[no-]progress]\n"

@@ -37,6 +37,24 @@ cw_input_format cw__input_detect(const char *path, const uint8_t *head,
   while (i < n && (head[i] == ' ' || head[i] == '\t' || head[i] == '\r' ||
                    head[i] == '\n'))
     i++;
+  /* JSON lines with clocks may open with '#' comment lines. */
+  size_t k = i;
+  while (k < n && head[k] == '#') {
+    const uint8_t *nl = memchr(head + k, '\n', n - k);
+    if (!nl)
+      break;
+    k = (size_t)(nl - head) + 1;
+  }
+  if (k < n && k > i && head[k] == '{')
+    i = k;
+  if (i < n && head[i] == '{') {
+    size_t j = i + 1;
+    while (j < n && (head[j] == ' ' || head[j] == '\t'))
+      j++;
+    if ((n - j >= 7 && memcmp(head + j, "\"actor\"", 7) == 0) ||
+        (n - j >= 7 && memcmp(head + j, "\"batch\"", 7) == 0))
+      return CW_FMT_CLOCKS;
+  }
   if (i < n && (head[i] == '{' || head[i] == '['))
     return CW_FMT_RACEWAY;
   if (path && (ends_with(path, ".json") || ends_with(path, ".jsonl")))
@@ -44,7 +62,8 @@ cw_input_format cw__input_detect(const char *path, const uint8_t *head,
   return CW_FMT_STD;
 }
 
-static const char *const fmt_names[] = {"auto", "native", "std", "raceway"};
+static const char *const fmt_names[] = {"auto",    "native", "std",
+                                        "raceway", "clocks", "shiviz"};
 
 const char *cw__input_format_name(cw_input_format f) {
   if ((unsigned)f >= sizeof fmt_names / sizeof fmt_names[0])

@@ -26,7 +26,9 @@ typedef enum cw_input_format {
   CW_FMT_AUTO = 0,
   CW_FMT_NATIVE,
   CW_FMT_STD,
-  CW_FMT_RACEWAY
+  CW_FMT_RACEWAY,
+  CW_FMT_CLOCKS, /* JSON lines with explicit clocks (cw_clocks.c) */
+  CW_FMT_SHIVIZ  /* ShiViz / GoVector logs (cw_clocks.c) */
 } cw_input_format;
 
 /* Why a Raceway event was skipped. Never renumber. */
@@ -82,6 +84,11 @@ typedef struct cw_input_opts {
   cw_progress_fn progress;
   void *progress_ud;
   uint64_t total_bytes;
+  /* ShiViz: the log's regex (groups host, clock, event) and the map from
+   * event text to accesses (groups op, var, optional addr); NULL picks
+   * cw__shiviz_default_regex / cw__shiviz_default_map. */
+  const char *shiviz_regex;
+  const char *shiviz_map;
 } cw_input_opts;
 
 /* Reads a whole file, at most `max` bytes. @return a new NUL-terminated
@@ -92,11 +99,12 @@ char *cw__read_file(const char *path, size_t max, size_t *len, char *msg,
 /* ---- Detection ---- */
 
 /* Guesses a format from the first bytes of an input and its file name:
- * an LZ4 frame magic or ".cwt" is native, '{' or '[' is Raceway JSON,
- * anything else is STD. */
+ * an LZ4 frame magic or ".cwt" is native, a first JSON object that starts
+ * with "actor" or "batch" is JSON lines with clocks, '{' or '[' is Raceway
+ * JSON, anything else is STD (ShiViz logs are never guessed). */
 cw_input_format cw__input_detect(const char *path, const uint8_t *head,
                                  size_t n);
-/* @return "native", "std", "raceway" or "auto". */
+/* @return "native", "std", "raceway", "clocks", "shiviz" or "auto". */
 const char *cw__input_format_name(cw_input_format f);
 /* Parses a format name. @return 0 or -1. */
 int cw__input_format_parse(const char *s, cw_input_format *out);
@@ -209,6 +217,42 @@ int cw__raceway_set_feed_ctx(cw_raceway_set *s, cw_raceway_ctx *c, cw_engine *e,
  * @return 0 with Unix nanoseconds in *out, or -1. */
 int cw__rfc3339_parse(const char *s, int64_t *out);
 
+/* ---- Inputs with explicit clocks (docs/event-format.md) ---- */
+
+/* Decodes JSON lines with explicit clocks, one native record a line
+ * ({"batch":...}, {"gap":...}, {"retire":...} or an event), as `causeway
+ * dump --format clocks` writes them. An event's "clock" must hold its
+ * actor's own entry (its counter); the other entries are what it follows.
+ * Events reach the engine through the native mapper. st and err may be
+ * NULL. @return 0, or -1 with err filled ("name:LINE: reason"). */
+int cw__clocks_decode_buf(const char *buf, size_t len, cw_engine *e,
+                          const cw_input_opts *o, cw_input_stats *st,
+                          cw_input_error *err);
+/* The native image (LZ4 frames, free() it) the two decoders feed, for
+ * decoding with other native inputs (cw__native_decode_srcs).
+ * @return 0 with *img / *img_len, or -1 with err filled. */
+int cw__clocks_to_native(const char *buf, size_t len, const cw_input_opts *o,
+                         cw_input_stats *st, uint8_t **img, size_t *img_len,
+                         cw_input_error *err);
+int cw__shiviz_to_native(const char *buf, size_t len, const cw_input_opts *o,
+                         cw_input_stats *st, uint8_t **img, size_t *img_len,
+                         cw_input_error *err);
+/* Decodes a ShiViz / GoVector log (NUL-terminated buf): o->shiviz_regex
+ * matched over the whole text (JavaScript-style named groups host, clock,
+ * event; POSIX ERE otherwise), each clock a JSON object host -> counter
+ * that must hold the host's own entry. Hosts are threads of one process
+ * named o->service; event texts that o->shiviz_map matches are reads or
+ * writes of its var (var@addr with an addr group), the others messages.
+ * @return 0, or -1 with err filled. */
+int cw__shiviz_decode_buf(const char *buf, size_t len, cw_engine *e,
+                          const cw_input_opts *o, cw_input_stats *st,
+                          cw_input_error *err);
+/* GoVector's layout: "(?<host>\S*) (?<clock>{.*})\n(?<event>.*)". */
+extern const char *const cw__shiviz_default_regex;
+/* TSViz's access texts: "Read V from VAR of type T (ptr=ADDR)" and "Write V
+ * to VAR ...". */
+extern const char *const cw__shiviz_default_map;
+
 /* ---- Native ---- */
 
 /* Decodes native trace files (concatenated LZ4 frames) together: each
@@ -218,6 +262,17 @@ int cw__rfc3339_parse(const char *s, int64_t *out);
 int cw__native_decode_files(const char *const *paths, size_t n, cw_engine *e,
                             const cw_input_opts *o, cw_input_stats *st,
                             cw_input_error *err);
+/* One native source: a file (buf NULL: read `name`) or a buffer. */
+typedef struct cw_native_src {
+  const char *name;
+  const uint8_t *buf; /* borrowed */
+  size_t len;
+} cw_native_src;
+/* As cw__native_decode_files, for files and in-memory images together
+ * (the CLI's trace files and the images of its clocks / ShiViz inputs). */
+int cw__native_decode_srcs(const cw_native_src *srcs, size_t n, cw_engine *e,
+                           const cw_input_opts *o, cw_input_stats *st,
+                           cw_input_error *err);
 /* Decodes one in-memory native buffer (fuzzing, tests, the collector). */
 int cw__native_decode_buf(const uint8_t *buf, size_t len, cw_engine *e,
                           const cw_input_opts *o, cw_input_stats *st,

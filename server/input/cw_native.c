@@ -295,9 +295,9 @@ static void src_init(nat_src *s, const char *name, cw_engine *e,
     s->window = NAT_MIN_WINDOW;
 }
 
-int cw__native_decode_files(const char *const *paths, size_t n, cw_engine *e,
-                            const cw_input_opts *o, cw_input_stats *st,
-                            cw_input_error *err) {
+int cw__native_decode_srcs(const cw_native_src *srcs, size_t n, cw_engine *e,
+                           const cw_input_opts *o, cw_input_stats *st,
+                           cw_input_error *err) {
   cw_input_stats dummy;
   if (!st) {
     memset(&dummy, 0, sizeof dummy);
@@ -312,14 +312,32 @@ int cw__native_decode_files(const char *const *paths, size_t n, cw_engine *e,
     return -1;
   int rc = 0;
   for (size_t i = 0; i < n && rc == 0; i++) {
-    src_init(&src[i], paths[i], e, st, n);
-    rc = read_file(&src[i], paths[i], err);
+    src_init(&src[i], srcs[i].name, e, st, n);
+    if (srcs[i].buf) {
+      src[i].buf = srcs[i].buf;
+      src[i].len = srcs[i].len;
+    } else {
+      rc = read_file(&src[i], srcs[i].name, err);
+    }
   }
   if (rc == 0)
     rc = decode_sources(src, n, e, o, st, err);
   for (size_t i = 0; i < n; i++)
     src_free(&src[i]);
   free(src);
+  return rc;
+}
+
+int cw__native_decode_files(const char *const *paths, size_t n, cw_engine *e,
+                            const cw_input_opts *o, cw_input_stats *st,
+                            cw_input_error *err) {
+  cw_native_src *srcs = calloc(n ? n : 1, sizeof *srcs);
+  if (!srcs)
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    srcs[i].name = paths[i];
+  int rc = cw__native_decode_srcs(srcs, n, e, o, st, err);
+  free(srcs);
   return rc;
 }
 

@@ -11,7 +11,8 @@ each Raceway JSON value is one batch; seed CW_SHUFFLE_SEED, default 11),
 asks GET /v1/findings?sync=1 and requires the summary and every finding
 list (races, potential_deadlocks, deadlocks, locks, anomalies) to be equal,
 up to detection order (a race's representative pair is unordered, a cycle
-is compared from its smallest edge).
+is compared from its smallest edge) and the vector clocks the collector
+adds to race sides for the viewer.
 A case the CLI refuses as bad input (exit 2) must be refused by the
 collector too (a 4xx answer to one of its batches). STD traces have no
 collector ingest and are left out. Threshold options of a case's
@@ -92,6 +93,11 @@ def finding(k, v):
     accesses were analysed in), a cycle starts at its smallest edge."""
     v = dict(v)
     if k == "races" and "first" in v and "second" in v:
+        # The collector adds each side's vector clock (the viewer's race
+        # page, http-api.md); the CLI leaves it out to save memory.
+        for side in ("first", "second"):
+            v[side] = {x: y for x, y in v[side].items()
+                       if x not in ("clock", "counter")}
         a, b = sorted([canon(v["first"]), canon(v["second"])])
         v["first"], v["second"] = a, b
     if "cycle" in v and v["cycle"]:
