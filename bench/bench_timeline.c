@@ -1,19 +1,32 @@
 /*
- * bench_timeline: cost of GET /v1/timeline's query over a million kept
- * events (the viewer must stay responsive at that size). Prints each
- * query's time next to a baseline from the same run: one plain pass over
- * the same events that only sums a field (the floor for any one-pass
- * query). usage: bench_timeline [EVENTS] [ACTORS]
+ * bench_timeline: GET /v1/timeline's query over a million kept events, and
+ * how long it stalls ingest. A feeder thread plays the analysis thread: it
+ * takes the engine lock, adds 64 events to the ring and lets go, again and
+ * again; the longest it waited for the lock while a query ran is the
+ * ingest stall. Each query runs two ways in the same process:
+ *   baseline  the engine lock held for the whole query (how the collector
+ *             answered before the ring had its own lock: ingest waits for
+ *             the whole scan);
+ *   snapshot  the collector's query: chunk pointers copied under the ring's
+ *             lock, the scan with no lock, the engine held only to select
+ *             actors and to turn the answer's symbols into strings.
+ * Three runs of each; also the feeder's longest wait with no query at all.
+ * usage: bench_timeline [EVENTS] [ACTORS]
  */
 #define _POSIX_C_SOURCE 200809L
+#include "analyzer.h"
 #include "cw_format.h"
 #include "timeline.h"
 
 #include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#define RUNS 3
 
 static double now_ms(void) {
   struct timespec ts;
@@ -21,112 +34,187 @@ static double now_ms(void) {
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static double run(cw_timeline *t, cw_engine *e, const char *qs, int reps,
-                  size_t *bytes) {
+typedef struct world {
+  cw_analyzer *an;
+  cw_timeline *t;
+  uint32_t nactors;
+  cw_actor_id *act;
+  cw_sym vars[32], locks[4], loc;
+  uint64_t next; /* events generated */
+  atomic_int stop, measuring;
+  double max_wait_ms; /* feeder: longest lock wait while measuring */
+  pthread_mutex_t mu; /* max_wait_ms */
+} world;
+
+/* Event i: each actor acquires, reads, writes, releases, 1 us apart. */
+static void make_event(world *w, uint64_t i, cw_tl_event *ev) {
+  static const uint8_t kinds[4] = {CW_EV_LOCK_ACQUIRED, CW_EV_READ, CW_EV_WRITE,
+                                   CW_EV_LOCK_RELEASE};
+  memset(ev, 0, sizeof *ev);
+  uint32_t a = (uint32_t)(i % w->nactors);
+  uint64_t k = i / w->nactors;
+  ev->actor = w->act[a];
+  ev->kind = kinds[k % 4];
+  ev->object = ev->kind == CW_EV_READ || ev->kind == CW_EV_WRITE
+                   ? w->vars[(k / 4 + a) % 32]
+                   : w->locks[a % 4];
+  ev->loc = w->loc;
+  ev->wall_ns = 1700000000000000000ll + (int64_t)i * 1000;
+  ev->seq = i;
+  ev->counter = k + 1;
+}
+
+static void *feeder(void *arg) {
+  world *w = arg;
+  while (!atomic_load(&w->stop)) {
+    double t0 = now_ms();
+    (void)cw__analyzer_lock(w->an);
+    double waited = now_ms() - t0;
+    for (int k = 0; k < 64; k++) {
+      cw_tl_event ev;
+      make_event(w, w->next++, &ev);
+      cw__timeline_add(w->t, &ev);
+    }
+    cw__analyzer_unlock(w->an);
+    if (atomic_load(&w->measuring)) {
+      pthread_mutex_lock(&w->mu);
+      if (waited > w->max_wait_ms)
+        w->max_wait_ms = waited;
+      pthread_mutex_unlock(&w->mu);
+    }
+    struct timespec ts = {0, 200000}; /* a batch every ~0.2 ms */
+    nanosleep(&ts, NULL);
+  }
+  return NULL;
+}
+
+/* The baseline's engine access: the caller already holds the lock. */
+static cw_engine *held_engine;
+static cw_engine *held_lock(void *ud) {
+  (void)ud;
+  return held_engine;
+}
+static void held_unlock(void *ud) {
+  (void)ud;
+}
+
+/* Runs query qs once; @return its time in ms, *stall the feeder's longest
+ * lock wait meanwhile. */
+static double one(world *w, const char *qs, int baseline, double *stall) {
   cw_tl_query q;
   char msg[128];
   if (cw__tl_query_parse(qs, &q, msg, sizeof msg)) {
     fprintf(stderr, "%s: %s\n", qs, msg);
     exit(1);
   }
-  double best = 1e30;
-  for (int r = 0; r < reps; r++) {
-    double t0 = now_ms();
-    json_t *v = cw__timeline_query(t, e, &q);
+  pthread_mutex_lock(&w->mu);
+  w->max_wait_ms = 0;
+  pthread_mutex_unlock(&w->mu);
+  atomic_store(&w->measuring, 1);
+  double t0 = now_ms();
+  json_t *v;
+  if (baseline) {
+    held_engine = cw__analyzer_lock(w->an);
+    cw_tl_engine eng = {held_lock, held_unlock, NULL};
+    v = cw__timeline_query(w->t, &eng, &q);
     char *txt = json_dumps(v, JSON_COMPACT);
-    double dt = now_ms() - t0;
-    *bytes = strlen(txt);
     free(txt);
-    json_decref(v);
-    if (dt < best)
-      best = dt;
+    cw__analyzer_unlock(w->an);
+  } else {
+    v = cw__timeline_query(w->t, cw__analyzer_tl_engine(w->an), &q);
+    char *txt = json_dumps(v, JSON_COMPACT);
+    free(txt);
   }
-  return best;
+  double dt = now_ms() - t0;
+  /* Let a feeder batch that was waiting finish and report its wait. */
+  struct timespec ts = {0, 2000000};
+  nanosleep(&ts, NULL);
+  atomic_store(&w->measuring, 0);
+  json_decref(v);
+  pthread_mutex_lock(&w->mu);
+  *stall = w->max_wait_ms;
+  pthread_mutex_unlock(&w->mu);
+  return dt;
 }
 
 int main(int argc, char **argv) {
   uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
   uint32_t nactors = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 64;
-  cw_engine *e = cw__engine_new(NULL);
-  cw_timeline *t = cw__timeline_new((n + 16) * sizeof(cw_tl_event));
+  world w;
+  memset(&w, 0, sizeof w);
+  pthread_mutex_init(&w.mu, NULL);
+  cw_analyzer_opts o;
+  memset(&o, 0, sizeof o);
+  o.queue_bytes = 1 << 20;
+  o.event_memory = n * sizeof(cw_tl_event);
+  w.an = cw__analyzer_new(&o);
+  if (!w.an)
+    return 1;
+  w.t = cw__analyzer_timeline(w.an);
+  w.nactors = nactors;
+  w.act = calloc(nactors, sizeof *w.act);
+  cw_engine *e = cw__analyzer_lock(w.an);
   cw_sym svc = cw__engine_intern(e, "bank", 4);
-  cw_actor_id *act = calloc(nactors, sizeof *act);
-  cw_sym vars[32], locks[4];
   char name[64];
   for (uint32_t a = 0; a < nactors; a++) {
     int l = snprintf(name, sizeof name, "bank#b1/worker-%u", a);
-    act[a] = cw__engine_actor(e, cw__engine_intern(e, name, (size_t)l), svc);
+    w.act[a] = cw__engine_actor(e, cw__engine_intern(e, name, (size_t)l), svc);
   }
   for (int i = 0; i < 32; i++) {
     int l = snprintf(name, sizeof name, "account:%d.balance", i);
-    vars[i] = cw__engine_intern(e, name, (size_t)l);
+    w.vars[i] = cw__engine_intern(e, name, (size_t)l);
   }
   for (int i = 0; i < 4; i++) {
     int l = snprintf(name, sizeof name, "mutex-%d", i);
-    locks[i] = cw__engine_intern(e, name, (size_t)l);
+    w.locks[i] = cw__engine_intern(e, name, (size_t)l);
   }
-  cw_sym loc = cw__engine_intern(e, "bank.c:40", 9);
-  /* Each actor: acquire, read, write, release, repeated; 1 us apart. */
-  static const uint8_t kinds[4] = {CW_EV_LOCK_ACQUIRED, CW_EV_READ, CW_EV_WRITE,
-                                   CW_EV_LOCK_RELEASE};
-  for (uint64_t i = 0; i < n; i++) {
+  w.loc = cw__engine_intern(e, "bank.c:40", 9);
+  for (; w.next < n; w.next++) {
     cw_tl_event ev;
-    memset(&ev, 0, sizeof ev);
-    uint32_t a = (uint32_t)(i % nactors);
-    uint64_t k = i / nactors;
-    ev.actor = act[a];
-    ev.kind = kinds[k % 4];
-    ev.object = ev.kind == CW_EV_READ || ev.kind == CW_EV_WRITE
-                    ? vars[(k / 4 + a) % 32]
-                    : locks[a % 4];
-    ev.loc = loc;
-    ev.wall_ns = 1700000000000000000ll + (int64_t)i * 1000;
-    ev.seq = i;
-    ev.counter = k + 1;
-    cw__timeline_add(t, &ev);
+    make_event(&w, w.next, &ev);
+    cw__timeline_add(w.t, &ev);
   }
-  /* Baseline: one pass that touches every kept event. */
-  cw_tl_event *copy = malloc(n * sizeof *copy);
-  cw_tl_query all;
-  memset(&all, 0, sizeof all);
-  (void)all;
-  for (uint64_t i = 0; i < n; i++) {
-    memset(&copy[i], 0, sizeof copy[i]);
-    copy[i].wall_ns = (int64_t)i;
-  }
-  double base = 1e30;
-  for (int r = 0; r < 3; r++) {
-    double t0 = now_ms();
-    volatile int64_t sum = 0;
-    for (uint64_t i = 0; i < n; i++)
-      sum += copy[i].wall_ns;
-    double dt = now_ms() - t0;
-    (void)sum;
-    if (dt < base)
-      base = dt;
-  }
-  free(copy);
-  printf("%llu events, %u actors; baseline one pass over them: %.2f ms\n",
-         (unsigned long long)n, nactors, base);
-  printf("%-48s %10s %8s %10s\n", "query", "ms (best)", "x base", "bytes");
-  char w[256];
-  snprintf(
-      w, sizeof w, "from=%lld&to=%lld",
-      (long long)(1700000000000000000ll + (int64_t)(n / 2) * 1000),
-      (long long)(1700000000000000000ll + (int64_t)(n / 2) * 1000 + 1999000));
-  const char *qs[] = {"", "buckets=2000", w, "actor=bank%23b1%2Fworker-7",
+  cw__analyzer_unlock(w.an);
+
+  pthread_t th;
+  pthread_create(&th, NULL, feeder, &w);
+  /* Baseline of the stall: the feeder alone for 300 ms. */
+  pthread_mutex_lock(&w.mu);
+  w.max_wait_ms = 0;
+  pthread_mutex_unlock(&w.mu);
+  atomic_store(&w.measuring, 1);
+  struct timespec ts = {0, 300000000};
+  nanosleep(&ts, NULL);
+  atomic_store(&w.measuring, 0);
+  printf("%llu events kept, %u actors; ingest (64 events per engine lock, "
+         "every 0.2 ms) alone: longest lock wait %.3f ms\n",
+         (unsigned long long)n, nactors, w.max_wait_ms);
+  printf("query ms and ingest stall ms (longest engine-lock wait during the "
+         "query), runs 1/2/3:\n");
+  printf("%-36s %-9s %26s %26s\n", "query", "how", "query ms", "stall ms");
+
+  char win[256];
+  int64_t mid = 1700000000000000000ll + (int64_t)(n / 2) * 1000;
+  snprintf(win, sizeof win, "from=%lld&to=%lld", (long long)mid,
+           (long long)(mid + 1999000));
+  const char *qs[] = {"", win, "actor=bank%23b1%2Fworker-7",
                       "actor=bank%23b1%2Fworker-7&mode=events&limit=10000"};
   const char *label[] = {
-      "whole range (buckets, 200)", "whole range (2000 buckets)",
-      "2 ms window (2000 events, with locks)",
+      "whole range (200 buckets)", "2 ms window (2000 events, locks)",
       "one actor, whole range (buckets)", "one actor, first 10000 events"};
-  for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
-    size_t bytes = 0;
-    double ms = run(t, e, qs[i], 3, &bytes);
-    printf("%-48s %10.2f %8.1f %10zu\n", label[i], ms, ms / base, bytes);
-  }
-  cw__timeline_free(t);
-  cw__engine_free(e);
-  free(act);
+  for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++)
+    for (int how = 1; how >= 0; how--) {
+      double ms[RUNS], st[RUNS];
+      for (int r = 0; r < RUNS; r++)
+        ms[r] = one(&w, qs[i], how, &st[r]);
+      printf("%-36s %-9s %8.2f %8.2f %8.2f %8.3f %8.3f %8.3f\n", label[i],
+             how ? "baseline" : "snapshot", ms[0], ms[1], ms[2], st[0], st[1],
+             st[2]);
+    }
+  atomic_store(&w.stop, 1);
+  pthread_join(th, NULL);
+  cw__analyzer_free(w.an);
+  free(w.act);
+  pthread_mutex_destroy(&w.mu);
   return 0;
 }

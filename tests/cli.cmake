@@ -53,14 +53,15 @@ if(TARGET causeway_cli AND TARGET cw_format)
   endforeach()
 endif()
 
-# Same input, same answer: every Raceway case of tests/data goes to
-# `causeway check` and, in shuffled batch order, to a real collector;
+# Same input, same answer: every Raceway and native case of tests/data goes
+# to `causeway check` and, in shuffled batch order, to a real collector;
 # the JSON reports must be equal (tests/cli/compare_cli_collector.py).
 if(TARGET causeway_cli AND TARGET causeway-server AND TARGET cw_test_cwt_gen)
   find_package(Python3 COMPONENTS Interpreter)
   if(Python3_Interpreter_FOUND)
     file(GLOB CW_COMPARE_CASES LIST_DIRECTORIES true
-         ${CMAKE_CURRENT_SOURCE_DIR}/data/raceway-*)
+         ${CMAKE_CURRENT_SOURCE_DIR}/data/raceway-*
+         ${CMAKE_CURRENT_SOURCE_DIR}/data/native-*)
     add_test(NAME cli_collector_compare
              COMMAND ${Python3_EXECUTABLE}
                      ${CMAKE_CURRENT_SOURCE_DIR}/cli/compare_cli_collector.py

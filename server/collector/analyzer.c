@@ -65,8 +65,9 @@ struct cw_analyzer {
   int stop;
   cw_analyzer_stats st;
   cw_input_stats in;
-  cw_raceway_ctx *rw;   /* counters and parent ids across POST /events */
-  cw_rw_observer rwobs; /* its events -> timeline and trace index */
+  cw_raceway_ctx *rw;     /* counters and parent ids across POST /events */
+  cw_rw_observer rwobs;   /* its events -> timeline and trace index */
+  cw_tl_engine tl_engine; /* how timeline queries borrow the engine */
 };
 
 static uint64_t now_ns(void) {
@@ -319,6 +320,14 @@ static void *thread_main(void *arg) {
   return NULL;
 }
 
+static cw_engine *tl_lock(void *ud) {
+  return cw__analyzer_lock(ud);
+}
+
+static void tl_unlock(void *ud) {
+  cw__analyzer_unlock(ud);
+}
+
 cw_analyzer *cw__analyzer_new(const cw_analyzer_opts *o) {
   cw_analyzer *a = calloc(1, sizeof *a);
   if (!a)
@@ -359,6 +368,7 @@ cw_analyzer *cw__analyzer_new(const cw_analyzer_opts *o) {
     free(a);
     return NULL;
   }
+  a->tl_engine = (cw_tl_engine){tl_lock, tl_unlock, a};
   a->rwobs.traces = a->traces;
   a->rwobs.timeline = a->timeline;
   a->rwobs.engine = a->engine;
@@ -483,6 +493,10 @@ cw_traces *cw__analyzer_traces(cw_analyzer *a) {
 
 cw_timeline *cw__analyzer_timeline(cw_analyzer *a) {
   return a->timeline;
+}
+
+const cw_tl_engine *cw__analyzer_tl_engine(cw_analyzer *a) {
+  return &a->tl_engine;
 }
 
 void cw__analyzer_unlock(cw_analyzer *a) {

@@ -81,9 +81,10 @@ cw_engine *cw__analyzer_lock(cw_analyzer *a);
 void cw__analyzer_unlock(cw_analyzer *a);
 /* The trace index; read it only while the engine is locked. */
 cw_traces *cw__analyzer_traces(cw_analyzer *a);
-/* The kept events (NULL when --event-memory is 0); read it only while the
- * engine is locked. */
+/* The kept events (NULL when --event-memory is 0). Thread-safe on its own
+ * (timeline.h); queries borrow the engine through cw__analyzer_tl_engine. */
 cw_timeline *cw__analyzer_timeline(cw_analyzer *a);
+const cw_tl_engine *cw__analyzer_tl_engine(cw_analyzer *a);
 
 /* The Raceway decoder's cw_input_stats (NULL without a decoder). Read it
  * only between cw__analyzer_lock and cw__analyzer_unlock. */

@@ -5,10 +5,10 @@
 #include "timeline.h"
 
 #include "cw_format.h"
-#include "query.h"
 
 #include <civetweb.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +19,25 @@
 #define TL_MAX_BUCKETS 2000
 #define TL_MAX_LOCKS 32 /* locks tracked per actor */
 
+/* A slice of the ring: events are appended to the newest chunk; a full
+ * chunk never changes again, and the oldest chunk is dropped whole when the
+ * bound is reached. Readers hold references, so a dropped chunk lives on
+ * until the last query scanning it is done. */
+typedef struct tl_chunk {
+  uint32_t refs;  /* the ring's (while in it) + snapshots'; under mu */
+  uint32_t n;     /* events written; under mu */
+  uint64_t first; /* ever-added index of ev[0] */
+  cw_tl_event ev[];
+} tl_chunk;
+
 struct cw_timeline {
-  cw_tl_event *ev;
-  uint64_t cap, max; /* allocated, bound */
-  uint64_t n;        /* kept */
-  uint64_t head;     /* index of the oldest once the ring is full */
-  uint64_t added;    /* ever added */
+  pthread_mutex_t mu; /* everything below; held only briefly */
+  uint64_t max;       /* bound, in events */
+  uint32_t chunk_cap; /* events per chunk */
+  tl_chunk **ch;      /* oldest first */
+  uint32_t nch, capch;
+  uint64_t n;     /* kept */
+  uint64_t added; /* ever added */
   cw_actor_id max_actor;
 };
 
@@ -33,54 +46,157 @@ cw_timeline *cw__timeline_new(uint64_t max_bytes) {
   if (max == 0)
     return NULL;
   cw_timeline *t = calloc(1, sizeof *t);
-  if (t)
-    t->max = max;
+  if (!t)
+    return NULL;
+  t->max = max;
+  /* 16 or more chunks, so that dropping one evicts at most 1/16. */
+  uint64_t cap = max / 16;
+  t->chunk_cap = (uint32_t)(cap < 1 ? 1 : cap > 65536 ? 65536 : cap);
+  pthread_mutex_init(&t->mu, NULL);
   return t;
+}
+
+static void chunk_unref(tl_chunk *c) {
+  if (c && --c->refs == 0)
+    free(c);
 }
 
 void cw__timeline_free(cw_timeline *t) {
   if (!t)
     return;
-  free(t->ev);
+  for (uint32_t i = 0; i < t->nch; i++)
+    chunk_unref(t->ch[i]);
+  free(t->ch);
+  pthread_mutex_destroy(&t->mu);
   free(t);
+}
+
+/* Opens a new newest chunk, dropping the oldest ones past the bound.
+ * Called with mu held. @return 0, or -1 out of memory. */
+static int chunk_open(cw_timeline *t) {
+  while (t->nch && t->n + t->chunk_cap > t->max) {
+    tl_chunk *old = t->ch[0];
+    t->n -= old->n;
+    memmove(&t->ch[0], &t->ch[1], (t->nch - 1) * sizeof *t->ch);
+    t->nch--;
+    chunk_unref(old);
+  }
+  if (t->nch == t->capch) {
+    uint32_t nc = t->capch ? t->capch * 2 : 32;
+    tl_chunk **nch = realloc(t->ch, nc * sizeof *nch);
+    if (!nch)
+      return -1;
+    t->ch = nch;
+    t->capch = nc;
+  }
+  tl_chunk *c = malloc(sizeof *c + (size_t)t->chunk_cap * sizeof(cw_tl_event));
+  if (!c)
+    return -1;
+  c->refs = 1;
+  c->n = 0;
+  c->first = t->added;
+  t->ch[t->nch++] = c;
+  return 0;
 }
 
 void cw__timeline_add(cw_timeline *t, const cw_tl_event *ev) {
   if (!t)
     return;
+  pthread_mutex_lock(&t->mu);
   if (ev->actor > t->max_actor)
     t->max_actor = ev->actor;
   if (ev->from_actor > t->max_actor)
     t->max_actor = ev->from_actor;
+  tl_chunk *c = t->nch ? t->ch[t->nch - 1] : NULL;
+  if ((!c || c->n == t->chunk_cap) && chunk_open(t) == 0)
+    c = t->ch[t->nch - 1];
+  if (c && c->n < t->chunk_cap && c->first + c->n == t->added) {
+    c->ev[c->n++] = *ev;
+    t->n++;
+  } /* else out of memory: the event is counted as evicted */
   t->added++;
-  if (t->n < t->max) {
-    if (t->n == t->cap) {
-      uint64_t nc = t->cap ? t->cap * 2 : 4096;
-      if (nc > t->max)
-        nc = t->max;
-      cw_tl_event *ne = realloc(t->ev, nc * sizeof *ne);
-      if (!ne) { /* keep what fits: the ring is full from here on */
-        t->max = t->n;
-        if (!t->n)
-          return;
-        t->ev[t->head] = *ev;
-        t->head = (t->head + 1) % t->n;
-        return;
-      }
-      t->ev = ne;
-      t->cap = nc;
-    }
-    t->ev[t->n++] = *ev;
-    return;
-  }
-  t->ev[t->head] = *ev;
-  t->head = (t->head + 1) % t->n;
+  pthread_mutex_unlock(&t->mu);
 }
 
-void cw__timeline_counts(const cw_timeline *t, uint64_t *kept,
-                         uint64_t *evicted) {
-  *kept = t ? t->n : 0;
-  *evicted = t ? t->added - t->n : 0;
+void cw__timeline_counts(cw_timeline *t, uint64_t *kept, uint64_t *evicted) {
+  *kept = *evicted = 0;
+  if (!t)
+    return;
+  pthread_mutex_lock(&t->mu);
+  *kept = t->n;
+  *evicted = t->added - t->n;
+  pthread_mutex_unlock(&t->mu);
+}
+
+/* A reader's view of the ring: the chunks and how much of each was
+ * written when it was taken. Scanning it needs no lock. */
+typedef struct tl_snap {
+  tl_chunk **ch;
+  uint32_t *n;
+  uint32_t nch;
+  uint64_t kept, added;
+  cw_actor_id max_actor;
+} tl_snap;
+
+static int snap_take(cw_timeline *t, tl_snap *s) {
+  memset(s, 0, sizeof *s);
+  if (!t)
+    return 0;
+  pthread_mutex_lock(&t->mu);
+  s->ch = malloc(((size_t)t->nch + 1) * sizeof *s->ch);
+  s->n = malloc(((size_t)t->nch + 1) * sizeof *s->n);
+  if (!s->ch || !s->n) {
+    pthread_mutex_unlock(&t->mu);
+    free(s->ch);
+    free(s->n);
+    return -1;
+  }
+  for (uint32_t i = 0; i < t->nch; i++) {
+    s->ch[i] = t->ch[i];
+    s->n[i] = t->ch[i]->n;
+    t->ch[i]->refs++;
+  }
+  s->nch = t->nch;
+  s->kept = t->n;
+  s->added = t->added;
+  s->max_actor = t->max_actor;
+  pthread_mutex_unlock(&t->mu);
+  return 0;
+}
+
+static void snap_drop(cw_timeline *t, tl_snap *s) {
+  if (t && s->nch) {
+    pthread_mutex_lock(&t->mu);
+    for (uint32_t i = 0; i < s->nch; i++)
+      chunk_unref(s->ch[i]);
+    pthread_mutex_unlock(&t->mu);
+  }
+  free(s->ch);
+  free(s->n);
+  memset(s, 0, sizeof *s);
+}
+
+/* Walks a snapshot's events, oldest first. */
+typedef struct tl_it {
+  const tl_snap *s;
+  uint32_t c, j;
+} tl_it;
+
+/* @return the next event and its time in *tm (its wall clock, else its
+ * ever-added position from 1), or NULL at the end. */
+static const cw_tl_event *it_next(tl_it *it, int64_t *tm) {
+  while (it->c < it->s->nch) {
+    if (it->j < it->s->n[it->c]) {
+      const tl_chunk *ch = it->s->ch[it->c];
+      const cw_tl_event *ev = &ch->ev[it->j];
+      *tm = ev->wall_ns ? ev->wall_ns : (int64_t)(ch->first + it->j + 1);
+      it->j++;
+      return ev;
+    }
+    it->c++;
+    it->j = 0;
+  }
+  return NULL;
 }
 
 /* ---- Query parsing ------------------------------------------------------- */
@@ -196,16 +312,6 @@ typedef struct held {
   uint32_t n;
 } held;
 
-static const cw_tl_event *at(const cw_timeline *t, uint64_t i) {
-  return &t->ev[(t->head + i) % t->n];
-}
-
-/* The time of the i-th kept event: its wall clock, else its position. */
-static int64_t ev_time(const cw_timeline *t, const cw_tl_event *ev,
-                       uint64_t i) {
-  return ev->wall_ns ? ev->wall_ns : (int64_t)(t->added - t->n + i + 1);
-}
-
 static void track_lock(held *h, const cw_tl_event *ev) {
   if (ev->kind == CW_EV_LOCK_ACQUIRED) {
     if (h->n < TL_MAX_LOCKS)
@@ -221,14 +327,105 @@ static void track_lock(held *h, const cw_tl_event *ev) {
   }
 }
 
-static void set_str(cw_engine *e, json_t *o, const char *k, cw_sym s) {
-  if (s)
-    json_object_set_new(o, k, cw__q_str(e, s));
+/* The strings an answer needs, copied while the engine is held so the
+ * JSON is built without it: the names and services of the actors used,
+ * and every other symbol used (sorted, for lookup). */
+typedef struct tl_names {
+  char **aname, **asvc; /* by actor id, NULL when unused */
+  cw_actor_id maxa;
+  cw_sym *syms;
+  char **strs;
+  size_t n, cap;
+} tl_names;
+
+static int names_want(tl_names *nm, cw_sym s) {
+  if (!s)
+    return 0;
+  if (nm->n == nm->cap) {
+    size_t nc = nm->cap ? nm->cap * 2 : 256;
+    cw_sym *ns = realloc(nm->syms, nc * sizeof *ns);
+    if (!ns)
+      return -1;
+    nm->syms = ns;
+    nm->cap = nc;
+  }
+  nm->syms[nm->n++] = s;
+  return 0;
 }
 
-static json_t *event_json(cw_engine *e, const cw_tl_event *ev, int64_t t,
+static int sym_cmp(const void *a, const void *b) {
+  cw_sym x = *(const cw_sym *)a, y = *(const cw_sym *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Copies the wanted strings (the engine is held). @return 0 or -1. */
+static int names_fill(tl_names *nm, cw_engine *e, const unsigned char *used) {
+  int bad = 0;
+  if (nm->n > 1)
+    qsort(nm->syms, nm->n, sizeof *nm->syms, sym_cmp);
+  size_t k = 0;
+  for (size_t i = 0; i < nm->n; i++)
+    if (!k || nm->syms[i] != nm->syms[k - 1])
+      nm->syms[k++] = nm->syms[i];
+  nm->n = k;
+  nm->strs = calloc(k + 1, sizeof *nm->strs);
+  nm->aname = calloc((size_t)nm->maxa + 1, sizeof *nm->aname);
+  nm->asvc = calloc((size_t)nm->maxa + 1, sizeof *nm->asvc);
+  if (!nm->strs || !nm->aname || !nm->asvc)
+    return -1;
+  for (size_t i = 0; i < k && !bad; i++)
+    bad = !(nm->strs[i] = strdup(cw__engine_str(e, nm->syms[i])));
+  for (cw_actor_id a = 1; a <= nm->maxa && !bad; a++)
+    if (used[a])
+      bad = !(nm->aname[a] =
+                  strdup(cw__engine_str(e, cw__engine_actor_name(e, a)))) ||
+            !(nm->asvc[a] =
+                  strdup(cw__engine_str(e, cw__engine_actor_service(e, a))));
+  return bad ? -1 : 0;
+}
+
+static void names_free(tl_names *nm) {
+  for (size_t i = 0; nm->strs && i < nm->n; i++)
+    free(nm->strs[i]);
+  for (cw_actor_id a = 0; nm->aname && a <= nm->maxa; a++) {
+    free(nm->aname[a]);
+    free(nm->asvc[a]);
+  }
+  free(nm->aname);
+  free(nm->asvc);
+  free(nm->syms);
+  free(nm->strs);
+}
+
+static json_t *name_of(const tl_names *nm, cw_sym s) {
+  size_t lo = 0, hi = nm->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (nm->syms[mid] < s)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return json_string(lo < nm->n && nm->syms[lo] == s ? nm->strs[lo] : "");
+}
+
+static json_t *actor_name(const tl_names *nm, cw_actor_id a) {
+  return json_string(a <= nm->maxa && nm->aname[a] ? nm->aname[a] : "");
+}
+
+static json_t *actor_obj(const tl_names *nm, cw_actor_id a) {
+  return json_pack("{s:o,s:s}", "actor", actor_name(nm, a), "service",
+                   a <= nm->maxa && nm->asvc[a] ? nm->asvc[a] : "");
+}
+
+static void set_str(const tl_names *nm, json_t *o, const char *k, cw_sym s) {
+  if (s)
+    json_object_set_new(o, k, name_of(nm, s));
+}
+
+static json_t *event_json(const tl_names *e, const cw_tl_event *ev, int64_t t,
                           const held *h) {
-  json_t *o = cw__q_actor_obj(e, ev->actor);
+  json_t *o = actor_obj(e, ev->actor);
   json_object_set_new(o, "kind", json_string(cw__ev_kind_name(ev->kind)));
   json_object_set_new(o, "t", json_integer(t));
   json_object_set_new(o, "wall_ns", json_integer(ev->wall_ns));
@@ -249,25 +446,25 @@ static json_t *event_json(cw_engine *e, const cw_tl_event *ev, int64_t t,
   if (ev->flags & CW_EVF_SHARED)
     json_object_set_new(o, "shared", json_true());
   if (ev->from_actor) {
-    json_object_set_new(o, "from_actor",
-                        cw__q_str(e, cw__engine_actor_name(e, ev->from_actor)));
+    json_object_set_new(o, "from_actor", actor_name(e, ev->from_actor));
     json_object_set_new(o, "from_counter",
                         json_integer((json_int_t)ev->from_counter));
   }
   json_t *locks = json_array();
   for (uint32_t k = 0; h && k < h->n; k++)
-    json_array_append_new(locks, cw__q_str(e, h->locks[k]));
+    json_array_append_new(locks, name_of(e, h->locks[k]));
   json_object_set_new(o, "locks", locks);
   return o;
 }
 
-/* Which actors the query selects: sel[a] for a in 1..max_actor. */
-static unsigned char *select_actors(const cw_timeline *t, cw_engine *e,
+/* Which actors the query selects: sel[a] for a in 1..max_actor (the engine
+ * is locked). */
+static unsigned char *select_actors(cw_actor_id max_actor, cw_engine *e,
                                     const cw_tl_query *q) {
-  unsigned char *sel = calloc((size_t)t->max_actor + 1, 1);
+  unsigned char *sel = calloc((size_t)max_actor + 1, 1);
   if (!sel)
     return NULL;
-  for (cw_actor_id a = 1; a <= t->max_actor; a++) {
+  for (cw_actor_id a = 1; a <= max_actor; a++) {
     int ok = 1;
     if (q->nactors) {
       const char *name = cw__engine_str(e, cw__engine_actor_name(e, a));
@@ -298,133 +495,238 @@ static int category(uint8_t kind) {
   }
 }
 
-json_t *cw__timeline_query(const cw_timeline *t, cw_engine *e,
-                           const cw_tl_query *q) {
-  json_t *r = json_object();
-  json_object_set_new(r, "enabled", json_boolean(t != NULL));
-  uint64_t kept, evicted;
-  cw__timeline_counts(t, &kept, &evicted);
-  json_object_set_new(r, "kept", json_integer((json_int_t)kept));
-  json_object_set_new(r, "evicted", json_integer((json_int_t)evicted));
-  json_t *lanes = json_array(), *items = json_array(), *hl = json_array();
-  json_object_set_new(r, "lanes", lanes);
-  json_object_set_new(r, "highlights", hl);
-  if (!t || !t->n) {
-    json_object_set_new(r, "mode", json_string("events"));
-    json_object_set_new(r, "total", json_integer(0));
-    json_object_set_new(r, "items", items);
-    return r;
-  }
-  unsigned char *sel = select_actors(t, e, q);
-  uint64_t *lane_n = calloc((size_t)t->max_actor + 1, sizeof *lane_n);
-  if (!sel || !lane_n) {
-    free(sel);
-    free(lane_n);
-    json_decref(items);
-    json_decref(r);
-    return NULL;
+/* One event of the answer, copied out of the ring with its actor's held
+ * locks, so the JSON is built after the scan. */
+typedef struct tl_item {
+  cw_tl_event ev;
+  int64_t t;
+  held h;
+} tl_item;
+
+typedef struct tl_hl {
+  uint64_t seq;
+  cw_actor_id actor;
+  int64_t t;
+} tl_hl;
+
+#define TL_MAX_HL 256
+
+/* What a scan of the ring found, before any string is looked up. */
+typedef struct tl_result {
+  uint64_t kept, evicted, total;
+  int64_t from, to, olo, ohi;
+  int buckets;
+  uint32_t nb;
+  double width;
+  uint32_t nl;
+  cw_actor_id *lane_actor; /* lane -> actor */
+  uint64_t *lane_n;        /* by actor */
+  uint64_t *cnt;           /* buckets: [lane][category][bucket] */
+  tl_item *items;
+  size_t nitems;
+  tl_hl hl[TL_MAX_HL];
+  int nhl;
+} tl_result;
+
+static void result_free(tl_result *r) {
+  free(r->lane_actor);
+  free(r->lane_n);
+  free(r->cnt);
+  free(r->items);
+}
+
+/* The scan: no lock held (the snapshot's chunks do not change). */
+static int scan(const tl_snap *sn, const unsigned char *sel,
+                const cw_tl_query *q, tl_result *r) {
+  cw_actor_id maxa = sn->max_actor;
+  r->lane_n = calloc((size_t)maxa + 1, sizeof *r->lane_n);
+  r->lane_actor = calloc((size_t)maxa + 1, sizeof *r->lane_actor);
+  uint32_t *lane_ix = calloc((size_t)maxa + 1, sizeof *lane_ix);
+  if (!r->lane_n || !r->lane_actor || !lane_ix) {
+    free(lane_ix);
+    return -1;
   }
   /* Pass 1: the window, its size per lane, and the highlighted events. */
-  int64_t lo = INT64_MAX, hi = INT64_MIN, olo = INT64_MAX, ohi = INT64_MIN;
-  uint64_t total = 0;
-  for (uint64_t i = 0; i < t->n; i++) {
-    const cw_tl_event *ev = at(t, i);
-    int64_t tm = ev_time(t, ev, i);
-    if (tm < olo)
-      olo = tm;
-    if (tm > ohi)
-      ohi = tm;
+  int64_t lo = INT64_MAX, hi = INT64_MIN;
+  r->olo = INT64_MAX;
+  r->ohi = INT64_MIN;
+  tl_it it = {sn, 0, 0};
+  int64_t tm;
+  const cw_tl_event *ev;
+  while ((ev = it_next(&it, &tm))) {
+    if (tm < r->olo)
+      r->olo = tm;
+    if (tm > r->ohi)
+      r->ohi = tm;
     if (!sel[ev->actor])
       continue;
-    for (int k = 0; k < q->nhighlight; k++)
+    for (int k = 0; k < q->nhighlight && r->nhl < TL_MAX_HL; k++)
       if (ev->seq == q->highlight[k])
-        json_array_append_new(
-            hl, json_pack("{s:I,s:o,s:I}", "seq", (json_int_t)ev->seq, "actor",
-                          cw__q_str(e, cw__engine_actor_name(e, ev->actor)),
-                          "t", (json_int_t)tm));
+        r->hl[r->nhl++] = (tl_hl){ev->seq, ev->actor, tm};
     if ((q->has_from && tm < q->from) || (q->has_to && tm > q->to))
       continue;
     if (tm < lo)
       lo = tm;
     if (tm > hi)
       hi = tm;
-    lane_n[ev->actor]++;
-    total++;
+    r->lane_n[ev->actor]++;
+    r->total++;
   }
-  int64_t from = q->has_from ? q->from : (total ? lo : olo);
-  int64_t to = q->has_to ? q->to : (total ? hi : ohi);
-  json_object_set_new(r, "from", json_integer(from));
-  json_object_set_new(r, "to", json_integer(to));
-  json_object_set_new(r, "oldest", json_integer(olo));
-  json_object_set_new(r, "newest", json_integer(ohi));
-  json_object_set_new(r, "total", json_integer((json_int_t)total));
-  int buckets = q->mode == 2 || (q->mode == 0 && total > q->limit);
-  json_object_set_new(r, "mode", json_string(buckets ? "buckets" : "events"));
+  r->from = q->has_from ? q->from : (r->total ? lo : r->olo);
+  r->to = q->has_to ? q->to : (r->total ? hi : r->ohi);
+  r->buckets = q->mode == 2 || (q->mode == 0 && r->total > q->limit);
   /* Lanes, in order of first appearance (actor id). */
-  uint32_t *lane_ix = calloc((size_t)t->max_actor + 1, sizeof *lane_ix);
-  uint32_t nl = 0;
-  for (cw_actor_id a = 1; lane_ix && a <= t->max_actor; a++)
-    if (lane_n[a]) {
-      lane_ix[a] = ++nl;
-      json_t *o = cw__q_actor_obj(e, a);
-      json_object_set_new(o, "events", json_integer((json_int_t)lane_n[a]));
-      json_array_append_new(lanes, o);
+  for (cw_actor_id a = 1; a <= maxa; a++)
+    if (r->lane_n[a]) {
+      r->lane_actor[r->nl] = a;
+      lane_ix[a] = ++r->nl;
     }
-  if (buckets && lane_ix && nl) {
-    uint32_t nb = q->buckets;
-    double width = (double)(to - from + 1) / nb;
-    if (width < 1)
-      width = 1;
-    uint64_t *cnt = calloc((size_t)nl * nb * 3, sizeof *cnt);
-    if (cnt) {
-      for (uint64_t i = 0; i < t->n; i++) {
-        const cw_tl_event *ev = at(t, i);
-        if (!sel[ev->actor])
-          continue;
-        int64_t tm = ev_time(t, ev, i);
-        if (tm < from || tm > to)
-          continue;
-        uint64_t b = (uint64_t)((double)(tm - from) / width);
-        if (b >= nb)
-          b = nb - 1;
-        cnt[((size_t)(lane_ix[ev->actor] - 1) * 3 + category(ev->kind)) * nb +
-            b]++;
-      }
-      static const char *const names[3] = {"other", "access", "lock"};
-      for (uint32_t l = 0; l < nl; l++) {
-        json_t *lane = json_array_get(lanes, l);
-        for (int c = 0; c < 3; c++) {
-          json_t *arr = json_array();
-          for (uint32_t b = 0; b < nb; b++)
-            json_array_append_new(
-                arr,
-                json_integer((json_int_t)cnt[((size_t)l * 3 + c) * nb + b]));
-          json_object_set_new(lane, names[c], arr);
-        }
-      }
-      free(cnt);
+  int rc = 0;
+  if (r->buckets && r->nl) {
+    r->nb = q->buckets;
+    r->width = (double)(r->to - r->from + 1) / r->nb;
+    if (r->width < 1)
+      r->width = 1;
+    r->cnt = calloc((size_t)r->nl * r->nb * 3, sizeof *r->cnt);
+    it = (tl_it){sn, 0, 0};
+    while (r->cnt && (ev = it_next(&it, &tm))) {
+      if (!sel[ev->actor] || tm < r->from || tm > r->to)
+        continue;
+      uint64_t b = (uint64_t)((double)(tm - r->from) / r->width);
+      if (b >= r->nb)
+        b = r->nb - 1;
+      r->cnt[((size_t)(lane_ix[ev->actor] - 1) * 3 + category(ev->kind)) *
+                 r->nb +
+             b]++;
     }
-    json_object_set_new(r, "buckets", json_integer(nb));
-    json_object_set_new(r, "bucket_ns", json_real(width));
-  } else if (!buckets) {
+    rc = r->cnt ? 0 : -1;
+  } else if (!r->buckets) {
     /* Pass 2: the page of events, with each actor's held locks. */
-    held *h = calloc((size_t)t->max_actor + 1, sizeof *h);
+    uint64_t want = r->total > q->offset ? r->total - q->offset : 0;
+    if (want > q->limit)
+      want = q->limit;
+    held *h = calloc((size_t)maxa + 1, sizeof *h);
+    r->items = calloc((size_t)want + 1, sizeof *r->items);
     uint64_t k = 0;
-    for (uint64_t i = 0; h && i < t->n && k < q->offset + q->limit; i++) {
-      const cw_tl_event *ev = at(t, i);
-      int64_t tm = ev_time(t, ev, i);
-      int in = sel[ev->actor] && tm >= from && tm <= to;
+    it = (tl_it){sn, 0, 0};
+    while (h && r->items && r->nitems < want && (ev = it_next(&it, &tm))) {
+      int in = sel[ev->actor] && tm >= r->from && tm <= r->to;
       if (in && k++ >= q->offset)
-        json_array_append_new(items, event_json(e, ev, tm, &h[ev->actor]));
+        r->items[r->nitems++] = (tl_item){*ev, tm, h[ev->actor]};
       track_lock(&h[ev->actor], ev);
     }
+    rc = h && r->items ? 0 : -1;
     free(h);
-    json_object_set_new(r, "offset", json_integer((json_int_t)q->offset));
-    json_object_set_new(r, "limit", json_integer((json_int_t)q->limit));
   }
-  json_object_set_new(r, "items", items);
   free(lane_ix);
+  return rc;
+}
+
+json_t *cw__timeline_query(cw_timeline *t, const cw_tl_engine *eng,
+                           const cw_tl_query *q) {
+  tl_snap sn;
+  if (snap_take(t, &sn))
+    return NULL;
+  /* The actor selection needs names: a short hold of the engine. */
+  cw_engine *e = eng->lock(eng->ud);
+  unsigned char *sel = select_actors(sn.max_actor, e, q);
+  eng->unlock(eng->ud);
+  tl_result r;
+  memset(&r, 0, sizeof r);
+  r.kept = sn.kept;
+  r.evicted = sn.added - sn.kept;
+  int rc = sel ? scan(&sn, sel, q, &r) : -1;
+  cw_actor_id maxa = sn.max_actor;
   free(sel);
-  free(lane_n);
-  return r;
+  snap_drop(t, &sn);
+  if (rc) {
+    result_free(&r);
+    return NULL;
+  }
+  /* Strings: a second short hold, for the distinct strings the answer
+   * uses; the JSON is built after it. */
+  tl_names nm;
+  memset(&nm, 0, sizeof nm);
+  nm.maxa = maxa;
+  unsigned char *used = calloc((size_t)nm.maxa + 1, 1);
+  rc = used ? 0 : -1;
+  for (size_t i = 0; !rc && i < r.nitems; i++) {
+    const cw_tl_event *ev = &r.items[i].ev;
+    used[ev->actor] = 1;
+    if (ev->from_actor <= nm.maxa)
+      used[ev->from_actor] = 1;
+    rc = names_want(&nm, ev->object) || names_want(&nm, ev->loc) ||
+         names_want(&nm, ev->detail) || names_want(&nm, ev->val_str);
+    for (uint32_t k = 0; !rc && k < r.items[i].h.n; k++)
+      rc = names_want(&nm, r.items[i].h.locks[k]);
+  }
+  for (uint32_t l = 0; used && l < r.nl; l++)
+    used[r.lane_actor[l]] = 1;
+  for (int k = 0; used && k < r.nhl; k++)
+    used[r.hl[k].actor] = 1;
+  if (!rc) {
+    e = eng->lock(eng->ud);
+    rc = names_fill(&nm, e, used);
+    eng->unlock(eng->ud);
+  }
+  free(used);
+  if (rc) {
+    names_free(&nm);
+    result_free(&r);
+    return NULL;
+  }
+  json_t *o = json_object();
+  json_object_set_new(o, "enabled", json_boolean(t != NULL));
+  json_object_set_new(o, "kept", json_integer((json_int_t)r.kept));
+  json_object_set_new(o, "evicted", json_integer((json_int_t)r.evicted));
+  json_t *lanes = json_array(), *items = json_array(), *hl = json_array();
+  json_object_set_new(o, "lanes", lanes);
+  json_object_set_new(o, "highlights", hl);
+  if (!r.kept) {
+    json_object_set_new(o, "mode", json_string("events"));
+    json_object_set_new(o, "total", json_integer(0));
+  } else {
+    for (int k = 0; k < r.nhl; k++)
+      json_array_append_new(hl, json_pack("{s:I,s:o,s:I}", "seq",
+                                          (json_int_t)r.hl[k].seq, "actor",
+                                          actor_name(&nm, r.hl[k].actor), "t",
+                                          (json_int_t)r.hl[k].t));
+    json_object_set_new(o, "from", json_integer(r.from));
+    json_object_set_new(o, "to", json_integer(r.to));
+    json_object_set_new(o, "oldest", json_integer(r.olo));
+    json_object_set_new(o, "newest", json_integer(r.ohi));
+    json_object_set_new(o, "total", json_integer((json_int_t)r.total));
+    json_object_set_new(o, "mode",
+                        json_string(r.buckets ? "buckets" : "events"));
+    for (uint32_t l = 0; l < r.nl; l++) {
+      cw_actor_id a = r.lane_actor[l];
+      json_t *lane = actor_obj(&nm, a);
+      json_object_set_new(lane, "events",
+                          json_integer((json_int_t)r.lane_n[a]));
+      static const char *const names[3] = {"other", "access", "lock"};
+      for (int c = 0; r.cnt && c < 3; c++) {
+        json_t *arr = json_array();
+        for (uint32_t b = 0; b < r.nb; b++)
+          json_array_append_new(
+              arr,
+              json_integer((json_int_t)r.cnt[((size_t)l * 3 + c) * r.nb + b]));
+        json_object_set_new(lane, names[c], arr);
+      }
+      json_array_append_new(lanes, lane);
+    }
+    if (r.buckets) {
+      json_object_set_new(o, "buckets", json_integer(q->buckets));
+      json_object_set_new(o, "bucket_ns", json_real(r.width > 0 ? r.width : 1));
+    } else {
+      for (size_t i = 0; i < r.nitems; i++)
+        json_array_append_new(items, event_json(&nm, &r.items[i].ev,
+                                                r.items[i].t, &r.items[i].h));
+      json_object_set_new(o, "offset", json_integer((json_int_t)q->offset));
+      json_object_set_new(o, "limit", json_integer((json_int_t)q->limit));
+    }
+  }
+  json_object_set_new(o, "items", items);
+  names_free(&nm);
+  result_free(&r);
+  return o;
 }

@@ -4,17 +4,24 @@
  * (GET /v1/timeline, docs/http-api.md).
  *
  * DESIGN. A ring of fixed-size compact events (strings are engine symbols,
- * actors engine ids) in analysis order; when full, the oldest event is
- * overwritten. A query is one linear pass over the ring (about 80 bytes per
- * event, a few milliseconds per million events): it filters by time window,
+ * actors engine ids) in analysis order, kept in chunks of up to 64 Ki
+ * events (at least 16 chunks under the bound); when full, the oldest chunk
+ * is dropped. A full chunk never changes, and the newest only grows, so a
+ * query copies the chunk pointers and their fill under the ring's own
+ * mutex, takes a reference on each, and scans them with no lock held while
+ * the analysis thread keeps adding events (bench/bench_timeline.c shows the
+ * ingest stall). A query is one linear pass over the ring (about 80 bytes
+ * per event, a few milliseconds per million events): it filters by time window,
  * actor and service, tracks each actor's held locks on the way (so every
  * returned event says exactly which locks its actor held, as far as the ring
  * reaches back), and answers either the matching events (paged) or, when a
  * window holds more than the page allows, per-lane counts in time buckets,
  * so a page never loads everything.
  *
- * Thread-safety: none. The analysis thread adds events and query handlers
- * read them, both under the analyzer's engine lock.
+ * Thread-safety: every function may be called from any thread. Symbols are
+ * the engine's: a query resolves them while holding the engine through
+ * cw_tl_engine, twice and briefly (actor selection, then the answer's
+ * strings).
  */
 #ifndef CW_TIMELINE_H
 #define CW_TIMELINE_H
@@ -70,13 +77,24 @@ typedef struct cw_tl_query {
 /* Parses the timeline parameters. @return 0 or -1 with a message. */
 int cw__tl_query_parse(const char *qs, cw_tl_query *q, char *msg, size_t msgsz);
 
+/* How a query borrows the engine (for names): lock returns the locked
+ * engine, unlock releases it. A query holds it twice, briefly: to select
+ * actors, and to turn the answer's symbols into strings. */
+typedef struct cw_tl_engine {
+  cw_engine *(*lock)(void *ud);
+  void (*unlock)(void *ud);
+  void *ud;
+} cw_tl_engine;
+
 /* The timeline JSON (see docs/http-api.md, GET /v1/timeline). t may be NULL
- * (timeline off: an empty answer with "enabled": false). */
-json_t *cw__timeline_query(const cw_timeline *t, cw_engine *e,
+ * (timeline off: an empty answer with "enabled": false). The ring is read
+ * from a snapshot taken under the timeline's own lock (a copy of a few
+ * chunk pointers), so ingest goes on while the query scans it. @return
+ * NULL out of memory. */
+json_t *cw__timeline_query(cw_timeline *t, const cw_tl_engine *eng,
                            const cw_tl_query *q);
 
 /* Events kept and evicted so far. */
-void cw__timeline_counts(const cw_timeline *t, uint64_t *kept,
-                         uint64_t *evicted);
+void cw__timeline_counts(cw_timeline *t, uint64_t *kept, uint64_t *evicted);
 
 #endif /* CW_TIMELINE_H */

@@ -390,10 +390,13 @@ static int h_timeline(cw_server *s, struct mg_connection *c, const char *qs) {
   if (qs && mg_get_var(qs, strlen(qs), "sync", sync, sizeof sync) > 0 &&
       (!strcmp(sync, "1") || !strcmp(sync, "true")))
     cw__analyzer_drain(s->an);
-  cw_engine *e = cw__analyzer_lock(s->an);
-  json_t *v = cw__timeline_query(cw__analyzer_timeline(s->an), e, q);
-  cw__analyzer_unlock(s->an);
+  json_t *v = cw__timeline_query(cw__analyzer_timeline(s->an),
+                                 cw__analyzer_tl_engine(s->an), q);
   free(q);
+  if (!v) {
+    cw__http_error(c, 503, "out of memory", NULL);
+    return 503;
+  }
   cw__http_json(c, 200, v, NULL);
   return 200;
 }

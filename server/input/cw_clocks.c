@@ -277,8 +277,8 @@ static const char *clocks_event(ck_out *o, json_t *line, uint64_t lineno,
   memset(&ev, 0, sizeof ev);
   ev.kind = (uint32_t)k;
   ev.actor = cw__bw_actor(o->bw, actor, strlen(actor), CW_ACTOR_THREAD);
-  const char *why = clock_joins(o, json_object_get(line, "clock"), actor,
-                                &ev, joins);
+  const char *why =
+      clock_joins(o, json_object_get(line, "clock"), actor, &ev, joins);
   if (why)
     return why;
   ev.seq = (uint64_t)int_field(line, "seq", (int64_t)lineno);
@@ -321,13 +321,13 @@ static const char *clocks_event(ck_out *o, json_t *line, uint64_t lineno,
   json_t *f;
   json_array_foreach(json_object_get(line, "flags"), i, f) {
     const char *s = json_string_value(f);
-    uint32_t bit = !s                      ? 0
-                   : !strcmp(s, "atomic")  ? CW_EVF_ATOMIC
-                   : !strcmp(s, "shared")  ? CW_EVF_SHARED
-                   : !strcmp(s, "try")     ? CW_EVF_TRY
-                   : !strcmp(s, "error")   ? CW_EVF_ERROR
-                   : !strcmp(s, "full")    ? CW_EVF_FULL_CLOCK
-                                           : 0;
+    uint32_t bit = !s                     ? 0
+                   : !strcmp(s, "atomic") ? CW_EVF_ATOMIC
+                   : !strcmp(s, "shared") ? CW_EVF_SHARED
+                   : !strcmp(s, "try")    ? CW_EVF_TRY
+                   : !strcmp(s, "error")  ? CW_EVF_ERROR
+                   : !strcmp(s, "full")   ? CW_EVF_FULL_CLOCK
+                                          : 0;
     if (!bit)
       return "flags are \"atomic\", \"shared\", \"try\", \"error\", \"full\"";
     ev.flags |= bit;
@@ -536,9 +536,9 @@ static const char *sv_compile(sv_re *r, const char *js) {
       continue;
     }
     if (in_bracket) {
-      if (c == ']' && !(p > out && (p[-1] == '[' || (p[-1] == '^' &&
-                                                     p > out + 1 &&
-                                                     p[-2] == '['))))
+      if (c == ']' &&
+          !(p > out &&
+            (p[-1] == '[' || (p[-1] == '^' && p > out + 1 && p[-2] == '['))))
         in_bracket = 0;
       *p++ = c;
       continue;
@@ -669,14 +669,15 @@ int cw__shiviz_to_native(const char *buf, size_t len, const cw_input_opts *io,
   if (memchr(buf, '\0', len))
     return ck_fail(err, name, 0, "a ShiViz log is text (NUL byte found)");
   sv_re re, map;
-  const char *why = sv_compile(
-      &re, io && io->shiviz_regex ? io->shiviz_regex : cw__shiviz_default_regex);
+  const char *why =
+      sv_compile(&re, io && io->shiviz_regex ? io->shiviz_regex
+                                             : cw__shiviz_default_regex);
   if (why) {
     sv_free(&re);
     return ck_fail(err, name, 0, "--shiviz-regex: %s", why);
   }
-  why = sv_compile(&map,
-                   io && io->shiviz_map ? io->shiviz_map : cw__shiviz_default_map);
+  why = sv_compile(&map, io && io->shiviz_map ? io->shiviz_map
+                                              : cw__shiviz_default_map);
   if (why) {
     sv_free(&re);
     sv_free(&map);
