@@ -92,8 +92,15 @@ if(TARGET causeway_cli AND TARGET cw_test_cwt_gen)
                      ${CMAKE_CURRENT_SOURCE_DIR}/cli/shiviz_check.py
                      $<TARGET_FILE:causeway_cli>
                      ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/shiviz/tsviz_shared_var_4_threads.log)
-    set_tests_properties(cli_clocks_roundtrip cli_shiviz_sample PROPERTIES
-      LABELS "cli")
+    add_test(NAME cli_docs_summary_keys
+             COMMAND ${Python3_EXECUTABLE}
+                     ${CMAKE_CURRENT_SOURCE_DIR}/cli/docs_summary_keys.py
+                     $<TARGET_FILE:causeway_cli>
+                     ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/lost-update.std
+                     ${CMAKE_SOURCE_DIR}/docs/cli.md
+                     ${CMAKE_SOURCE_DIR}/docs/http-api.md)
+    set_tests_properties(cli_clocks_roundtrip cli_shiviz_sample
+      cli_docs_summary_keys PROPERTIES LABELS "cli")
   endif()
 endif()
 
