@@ -392,6 +392,10 @@ static void on_acquire(cw_engine *e, uint32_t aid, const cw_aevent *ev,
     }
   }
   a->req_lock = 0;
+  if (!lk->first_owner)
+    lk->first_owner = aid;
+  else if (lk->first_owner != aid)
+    lk->multi = 1;
   cw__contention_acquire(e, lk, site, contended, wait);
   if (!lk->nested && !lk->early_ho)
     lk->early_ho = (uint8_t)orders_from_other(e, aid, lk, shared, clock_only,

@@ -241,6 +241,8 @@ typedef struct ae_lock {
   uint8_t early_ho;     /* an acquire was ordered after another actor's
                            release before the lock nested */
   uint64_t nest_index;  /* engine index at which it nested */
+  uint32_t first_owner; /* first actor to acquire it */
+  uint8_t multi;        /* acquired by two actors or more */
   ae_vc rel_x, rel_s;   /* full clocks of exclusive / shared releases */
   ae_vc nrel_x, nrel_s; /* the same for sync clocks */
   uint32_t owner;       /* exclusive owner actor, 0: none */
@@ -276,6 +278,7 @@ typedef struct ae_pair {
   uint8_t cyclic;     /* lies on a cycle of the lock graph */
   uint64_t cut;       /* requests dropped or overwritten undominated */
   uint32_t cls;       /* two-pass: first request class + 1 (ae_dlx.c) */
+  uint32_t last_cls;  /* two-pass: class of its latest request + 1 */
   ae_inst *inst;
   uint32_t ninst, capinst;
 } ae_pair;
