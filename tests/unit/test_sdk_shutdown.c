@@ -220,10 +220,9 @@ static void start_collector(void) {
   assert_non_null(mkdtemp(data_dir));
   char listen[32];
   snprintf(listen, sizeof listen, "127.0.0.1:%d", late_port);
-  char *argv[] = {(char *)bin, "--listen", listen,    "--data-dir",
-                  data_dir,    "--fsync",  "0",       NULL};
-  assert_int_equal(posix_spawn(&server_pid, bin, NULL, NULL, argv, environ),
-                   0);
+  char *argv[] = {(char *)bin, "--listen", listen, "--data-dir",
+                  data_dir,    "--fsync",  "0",    NULL};
+  assert_int_equal(posix_spawn(&server_pid, bin, NULL, NULL, argv, environ), 0);
   for (int i = 0; i < 100; i++) {
     char *b;
     long st = http_get("/healthz", &b);
