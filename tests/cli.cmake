@@ -115,10 +115,8 @@ if(TARGET cw_report AND TARGET cw_analysis)
 endif()
 
 # Fuzz targets for the decoders. Their corpora (tests/fuzz/corpus/<target>)
-# are replayed by a plain driver in the normal suite; with -DCW_FUZZ=ON and
-# clang, libFuzzer binaries fuzz_<target> are built too.
-option(CW_FUZZ "Build libFuzzer targets (needs clang with -fsanitize=fuzzer)"
-       OFF)
+# are replayed by a plain driver in the normal suite; the libFuzzer binaries
+# fuzz_<target> are tests/fuzz.cmake's (-DCW_FUZZ=ON with clang).
 if(TARGET cw_report AND TARGET cw_analysis)
   foreach(t std native raceway clocks shiviz)
     add_executable(cw_replay_${t} fuzz/fuzz_${t}.c fuzz/replay_main.c)
@@ -127,12 +125,6 @@ if(TARGET cw_report AND TARGET cw_analysis)
     add_test(NAME cli_fuzz_replay_${t}
              COMMAND cw_replay_${t} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/${t})
     set_tests_properties(cli_fuzz_replay_${t} PROPERTIES LABELS "cli;fuzz")
-    if(CW_FUZZ)
-      add_executable(fuzz_${t} fuzz/fuzz_${t}.c)
-      target_compile_options(fuzz_${t} PRIVATE -fsanitize=fuzzer)
-      target_link_options(fuzz_${t} PRIVATE -fsanitize=fuzzer)
-      target_link_libraries(fuzz_${t} PRIVATE cw_report cw_input cw_analysis)
-    endif()
   endforeach()
 endif()
 
