@@ -100,7 +100,7 @@ typedef struct dx_sys {
   ae_vc *act; /* per actor */
   uint32_t capact;
   ae_vc *relx, *rels; /* per lock: exclusive / shared release clocks */
-  uint32_t caprel;
+  uint32_t caprelx, caprels;
   ae_vc *key; /* per annotation key */
   uint32_t capkey;
 } dx_sys;
@@ -489,16 +489,21 @@ static int in_set(const dx_sys *s, uint32_t lock) {
   return 0;
 }
 
-static ae_vc *act(dx_sys *s, uint32_t aid) {
-  if (aid >= s->capact) {
-    uint32_t old = s->capact, nc = old ? old : 16;
-    while (nc <= aid)
+/* Element i of a clock array, grown (zeroed) to hold it. */
+static ae_vc *slot(ae_vc **arr, uint32_t *cap, uint32_t i) {
+  if (i >= *cap) {
+    uint32_t old = *cap, nc = old ? old : 16;
+    while (nc <= i)
       nc *= 2;
-    s->act = cw__ae_realloc(s->act, nc * sizeof(*s->act));
-    memset(s->act + old, 0, (nc - old) * sizeof(*s->act));
-    s->capact = nc;
+    *arr = cw__ae_realloc(*arr, nc * sizeof(**arr));
+    memset(*arr + old, 0, (nc - old) * sizeof(**arr));
+    *cap = nc;
   }
-  return &s->act[aid];
+  return &(*arr)[i];
+}
+
+static ae_vc *act(dx_sys *s, uint32_t aid) {
+  return slot(&s->act, &s->capact, aid);
 }
 
 /* The actor's clock with its own component up to date. */
@@ -508,30 +513,15 @@ static ae_vc *act_now(const cw_engine *e, dx_sys *s, uint32_t aid) {
   return v;
 }
 
+/* A lock's exclusive or shared release clock (the shared array exists
+ * only once some lock was released in read mode). */
 static ae_vc *rel(dx_sys *s, uint32_t lock, int shared) {
-  if (lock >= s->caprel) {
-    uint32_t old = s->caprel, nc = old ? old : 16;
-    while (nc <= lock)
-      nc *= 2;
-    s->relx = cw__ae_realloc(s->relx, nc * sizeof(*s->relx));
-    s->rels = cw__ae_realloc(s->rels, nc * sizeof(*s->rels));
-    memset(s->relx + old, 0, (nc - old) * sizeof(*s->relx));
-    memset(s->rels + old, 0, (nc - old) * sizeof(*s->rels));
-    s->caprel = nc;
-  }
-  return shared ? &s->rels[lock] : &s->relx[lock];
+  return shared ? slot(&s->rels, &s->caprels, lock)
+                : slot(&s->relx, &s->caprelx, lock);
 }
 
 static ae_vc *keyc(dx_sys *s, uint32_t k) {
-  if (k >= s->capkey) {
-    uint32_t old = s->capkey, nc = old ? old : 16;
-    while (nc <= k)
-      nc *= 2;
-    s->key = cw__ae_realloc(s->key, nc * sizeof(*s->key));
-    memset(s->key + old, 0, (nc - old) * sizeof(*s->key));
-    s->capkey = nc;
-  }
-  return &s->key[k];
+  return slot(&s->key, &s->capkey, k);
 }
 
 /* d = d join s. Clocks here keep every actor, so after a while they
@@ -552,10 +542,10 @@ static void sys_join(ae_vc *d, const ae_vc *s, const uint8_t *zero) {
 static void sys_free(dx_sys *s) {
   for (uint32_t i = 0; i < s->capact; i++)
     cw__vc_free(&s->act[i]);
-  for (uint32_t i = 0; i < s->caprel; i++) {
+  for (uint32_t i = 0; i < s->caprelx; i++)
     cw__vc_free(&s->relx[i]);
+  for (uint32_t i = 0; i < s->caprels; i++)
     cw__vc_free(&s->rels[i]);
-  }
   for (uint32_t i = 0; i < s->capkey; i++)
     cw__vc_free(&s->key[i]);
   cw__ae_free(s->act);
@@ -563,7 +553,7 @@ static void sys_free(dx_sys *s) {
   cw__ae_free(s->rels);
   cw__ae_free(s->key);
   s->act = s->relx = s->rels = s->key = NULL;
-  s->capact = s->caprel = s->capkey = 0;
+  s->capact = s->caprelx = s->caprels = s->capkey = 0;
   s->live = 0;
 }
 
@@ -895,8 +885,14 @@ static int on_release(cw_engine *e, uint32_t aid, const cw_aevent *ev, int co) {
   if (!co && l < x->capmulti && x->multi[l])
     for (uint32_t k = 0; k < x->nlive; k++) {
       dx_sys *s = &x->sys[x->live[k]];
-      if (!in_set(s, l))
-        sys_join(rel(s, l, h->shared), act_now(e, s, aid), x->zero);
+      if (in_set(s, l))
+        continue;
+      ae_vc *v = rel(s, l, h->shared);
+      sys_join(v, act_now(e, s, aid), x->zero);
+      if (v->cap > v->n + v->n / 4 + 1) { /* one per lock: keep it tight */
+        v->e = cw__ae_realloc(v->e, v->n * sizeof(*v->e));
+        v->cap = v->n;
+      }
     }
   if (--h->count)
     return 0;
