@@ -88,9 +88,51 @@ else
   FAILED=1
 fi
 
+# With clang's libFuzzer present (CAUSEWAY_WITH_FUZZ=1
+# scripts/install-deps.sh), the asan build also builds the libFuzzer targets
+# (tests/fuzz.cmake) and each fuzzes for CW_FUZZ_SECONDS (default 10) on top
+# of its corpus; new inputs go to build/fuzz-new, the corpus is not touched.
+FUZZ=OFF
+if printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n)\n{ return (int)(n * 0) + (d == 0); }\n' |
+  clang -x c -fsanitize=fuzzer - -o build/.fuzz-probe >/dev/null 2>&1; then
+  FUZZ=ON
+fi
+rm -f build/.fuzz-probe
+
 if [ $QUICK = 0 ]; then
   run_suite "clang asan+ubsan" build/asan "" -DCMAKE_C_COMPILER=clang \
-    -DCW_SANITIZE=address,undefined -DCW_BUILD_BENCH=OFF
+    -DCW_SANITIZE=address,undefined -DCW_BUILD_BENCH=OFF -DCW_FUZZ=$FUZZ
+  if [ $FUZZ = ON ]; then
+    secs=${CW_FUZZ_SECONDS:-10}
+    step "fuzz smoke: ${secs} s per libFuzzer target (asan+ubsan)"
+    fuzz_ok=1
+    for tc in fuzz_std:tests/fuzz/corpus/std fuzz_native:tests/fuzz/corpus/native \
+      fuzz_raceway:tests/fuzz/corpus/raceway fuzz_clocks:tests/fuzz/corpus/clocks \
+      fuzz_shiviz:tests/fuzz/corpus/shiviz \
+      fuzz_collector_ingest:tests/collector/corpus \
+      fuzz_collector_http:tests/collector/corpus-http; do
+      t=${tc%%:*}
+      mkdir -p "build/fuzz-new/$t"
+      if build/asan/tests/$t -max_total_time="$secs" -timeout=20 \
+        -rss_limit_mb=3072 -artifact_prefix="build/fuzz-new/$t-" \
+        "build/fuzz-new/$t" "${tc#*:}" \
+        >"build/fuzz-new/$t.log" 2>&1; then
+        echo "$t: ok ($(grep -E '^#[0-9]+ +DONE' "build/fuzz-new/$t.log" | tail -1))"
+      else
+        tail -40 "build/fuzz-new/$t.log"
+        echo "$t: FAILED (crash input and log in build/fuzz-new)"
+        fuzz_ok=0
+      fi
+    done
+    if [ $fuzz_ok = 1 ]; then
+      results+=("fuzz smoke: ok")
+    else
+      results+=("fuzz smoke: FAILED")
+      FAILED=1
+    fi
+  else
+    results+=("fuzz smoke: skipped (no libFuzzer: CAUSEWAY_WITH_FUZZ=1 scripts/install-deps.sh)")
+  fi
   run_suite "gcc tsan" build/tsan "sdk|analysis" -DCMAKE_C_COMPILER=gcc \
     -DCW_SANITIZE=thread -DCW_BUILD_BENCH=OFF
 fi

@@ -53,14 +53,15 @@ if(TARGET causeway_cli AND TARGET cw_format)
   endforeach()
 endif()
 
-# Same input, same answer: every Raceway case of tests/data goes to
-# `causeway check` and, in shuffled batch order, to a real collector;
+# Same input, same answer: every Raceway and native case of tests/data goes
+# to `causeway check` and, in shuffled batch order, to a real collector;
 # the JSON reports must be equal (tests/cli/compare_cli_collector.py).
 if(TARGET causeway_cli AND TARGET causeway-server AND TARGET cw_test_cwt_gen)
   find_package(Python3 COMPONENTS Interpreter)
   if(Python3_Interpreter_FOUND)
     file(GLOB CW_COMPARE_CASES LIST_DIRECTORIES true
-         ${CMAKE_CURRENT_SOURCE_DIR}/data/raceway-*)
+         ${CMAKE_CURRENT_SOURCE_DIR}/data/raceway-*
+         ${CMAKE_CURRENT_SOURCE_DIR}/data/native-*)
     add_test(NAME cli_collector_compare
              COMMAND ${Python3_EXECUTABLE}
                      ${CMAKE_CURRENT_SOURCE_DIR}/cli/compare_cli_collector.py
@@ -91,8 +92,15 @@ if(TARGET causeway_cli AND TARGET cw_test_cwt_gen)
                      ${CMAKE_CURRENT_SOURCE_DIR}/cli/shiviz_check.py
                      $<TARGET_FILE:causeway_cli>
                      ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/shiviz/tsviz_shared_var_4_threads.log)
-    set_tests_properties(cli_clocks_roundtrip cli_shiviz_sample PROPERTIES
-      LABELS "cli")
+    add_test(NAME cli_docs_summary_keys
+             COMMAND ${Python3_EXECUTABLE}
+                     ${CMAKE_CURRENT_SOURCE_DIR}/cli/docs_summary_keys.py
+                     $<TARGET_FILE:causeway_cli>
+                     ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/lost-update.std
+                     ${CMAKE_SOURCE_DIR}/docs/cli.md
+                     ${CMAKE_SOURCE_DIR}/docs/http-api.md)
+    set_tests_properties(cli_clocks_roundtrip cli_shiviz_sample
+      cli_docs_summary_keys PROPERTIES LABELS "cli")
   endif()
 endif()
 
@@ -107,10 +115,8 @@ if(TARGET cw_report AND TARGET cw_analysis)
 endif()
 
 # Fuzz targets for the decoders. Their corpora (tests/fuzz/corpus/<target>)
-# are replayed by a plain driver in the normal suite; with -DCW_FUZZ=ON and
-# clang, libFuzzer binaries fuzz_<target> are built too.
-option(CW_FUZZ "Build libFuzzer targets (needs clang with -fsanitize=fuzzer)"
-       OFF)
+# are replayed by a plain driver in the normal suite; the libFuzzer binaries
+# fuzz_<target> are tests/fuzz.cmake's (-DCW_FUZZ=ON with clang).
 if(TARGET cw_report AND TARGET cw_analysis)
   foreach(t std native raceway clocks shiviz)
     add_executable(cw_replay_${t} fuzz/fuzz_${t}.c fuzz/replay_main.c)
@@ -119,12 +125,6 @@ if(TARGET cw_report AND TARGET cw_analysis)
     add_test(NAME cli_fuzz_replay_${t}
              COMMAND cw_replay_${t} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/${t})
     set_tests_properties(cli_fuzz_replay_${t} PROPERTIES LABELS "cli;fuzz")
-    if(CW_FUZZ)
-      add_executable(fuzz_${t} fuzz/fuzz_${t}.c)
-      target_compile_options(fuzz_${t} PRIVATE -fsanitize=fuzzer)
-      target_link_options(fuzz_${t} PRIVATE -fsanitize=fuzzer)
-      target_link_libraries(fuzz_${t} PRIVATE cw_report cw_input cw_analysis)
-    endif()
   endforeach()
 endif()
 

@@ -46,10 +46,12 @@ if(TARGET cw_collector)
   endforeach()
 endif()
 
-# Fuzz target for the ingest decoders. The normal suite replays the corpus
-# (plus deterministic mutations) through the target without libFuzzer; with
-# clang and -DCW_COLLECTOR_LIBFUZZER=ON a libFuzzer binary is built too:
-#   fuzz_collector_ingest tests/collector/corpus
+# Fuzz targets of the collector: fuzz_ingest (the ingest functions: the first
+# byte picks the route) and fuzz_http (raw HTTP requests to an in-process
+# causeway-server: civetweb's parser, routing, auth, limits and ingest, the
+# code the server runs). The normal suite replays their corpora (plus
+# deterministic mutations) without libFuzzer; the libFuzzer binaries are
+# tests/fuzz.cmake's (-DCW_FUZZ=ON with clang).
 if(TARGET cw_collector)
   set(_fz ${CMAKE_CURRENT_SOURCE_DIR}/collector)
   add_executable(test_collector_fuzz_replay ${_fz}/fuzz_ingest.c
@@ -59,28 +61,11 @@ if(TARGET cw_collector)
     COMMAND test_collector_fuzz_replay ${_fz}/corpus)
   set_tests_properties(test_collector_fuzz_replay PROPERTIES
     LABELS "collector;fuzz")
-  option(CW_COLLECTOR_LIBFUZZER "Build the collector libFuzzer target" OFF)
-  if(CW_COLLECTOR_LIBFUZZER AND CMAKE_C_COMPILER_ID MATCHES "Clang")
-    # The collector and codec sources are compiled into the target so that
-    # libFuzzer sees their coverage.
-    get_target_property(_srcs cw_collector SOURCES)
-    set(_abs "")
-    foreach(f ${_srcs})
-      list(APPEND _abs ${CMAKE_SOURCE_DIR}/server/collector/${f})
-    endforeach()
-    add_executable(fuzz_collector_ingest ${_fz}/fuzz_ingest.c ${_abs}
-      ${CMAKE_SOURCE_DIR}/sdk/format/cw_format.c)
-    target_compile_options(fuzz_collector_ingest PRIVATE -fsanitize=fuzzer)
-    target_link_options(fuzz_collector_ingest PRIVATE -fsanitize=fuzzer)
-    get_target_property(_defs cw_collector INTERFACE_COMPILE_DEFINITIONS)
-    if(_defs)
-      target_compile_definitions(fuzz_collector_ingest PRIVATE ${_defs})
-    endif()
-    get_target_property(_libs cw_collector INTERFACE_LINK_LIBRARIES)
-    list(REMOVE_ITEM _libs cw_format)
-    target_include_directories(fuzz_collector_ingest PRIVATE
-      ${CMAKE_SOURCE_DIR}/server/collector ${CMAKE_SOURCE_DIR}/server/analysis
-      ${CMAKE_SOURCE_DIR}/sdk/format)
-    target_link_libraries(fuzz_collector_ingest PRIVATE ${_libs})
-  endif()
+  add_executable(test_collector_fuzz_http ${_fz}/fuzz_http.c
+    ${_fz}/fuzz_replay.c)
+  target_link_libraries(test_collector_fuzz_http PRIVATE cw_collector)
+  add_test(NAME test_collector_fuzz_http
+    COMMAND test_collector_fuzz_http ${_fz}/corpus-http)
+  set_tests_properties(test_collector_fuzz_http PROPERTIES
+    LABELS "collector;fuzz" TIMEOUT 300)
 endif()

@@ -172,7 +172,9 @@ CW_API CURLcode cw_curl_perform_at(CURL *easy, const cw_curl_opts *opts,
  * libcurl's progress callback, on the calling thread), acquiring and
  * releasing it when the answer comes. A service that holds a lock and
  * calls another service that waits for a lock held by a caller of the
- * first then forms a wait-for cycle the collector reports while it lasts.
+ * first then forms a wait-for cycle the collector reports while it lasts,
+ * in whatever order the two services' batches arrive (any threshold works;
+ * pick one above your calls' normal p99, docs/distributed.md).
  * Off by default (threshold 0): it costs two lock events per request and
  * one lock entry per slow call in the analysis. CAUSEWAY_HTTP_WAITS=<ms>
  * in the environment sets the threshold at the first request or call.

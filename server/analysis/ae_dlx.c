@@ -100,7 +100,7 @@ typedef struct dx_sys {
   ae_vc *act; /* per actor */
   uint32_t capact;
   ae_vc *relx, *rels; /* per lock: exclusive / shared release clocks */
-  uint32_t caprel;
+  uint32_t caprelx, caprels;
   ae_vc *key; /* per annotation key */
   uint32_t capkey;
 } dx_sys;
@@ -126,7 +126,10 @@ typedef struct ae_dx {
   ae_map entmap;
   ae_map pamap;    /* (cycle * 4 + edge, actor) -> dx_pa index */
   uint64_t events; /* processed, for the periodic sweep */
-  uint8_t *zero;   /* "no actor is dead": clocks here keep every actor */
+  uint8_t *multi;  /* per lock: pass 1 saw two actors acquire it; bit 1:
+                      pass 2 saw a shared release of it */
+  uint32_t capmulti;
+  uint8_t *zero; /* "no actor is dead": clocks here keep every actor */
   size_t capzero;
 } ae_dx;
 
@@ -164,13 +167,23 @@ static uint32_t class_of(ae_dx *x, uint32_t tag, uint32_t actor,
 void cw__dx_record(cw_engine *e, uint32_t pair, uint32_t aid, int held_sh,
                    int req_sh) {
   ae_dx *x = dx_of(e);
+  ae_pair *pp = &e->pairs[pair];
+  uint32_t ls = e->actors[aid].lockset;
+  if (pp->last_cls) { /* the same class as the edge's latest request? */
+    dx_cls *c = &x->cls[pp->last_cls - 1];
+    if (c->actor == aid && c->heldset == ls && c->held_sh == held_sh &&
+        c->req_sh == req_sh) {
+      c->occ++;
+      return;
+    }
+  }
   int fresh;
-  uint32_t id = class_of(x, pair + 1, aid, e->actors[aid].lockset, held_sh,
-                         req_sh, &fresh);
+  uint32_t id = class_of(x, pair + 1, aid, ls, held_sh, req_sh, &fresh);
   if (fresh) {
     x->cls[id].next = e->pairs[pair].cls;
     e->pairs[pair].cls = id + 1;
   }
+  e->pairs[pair].last_cls = id + 1;
   x->cls[id].occ++;
 }
 
@@ -188,6 +201,7 @@ typedef struct plan {
   uint64_t budget, filter;
   cw_engine *r; /* the replay engine, created at the first kept cycle */
   uint64_t kept;
+  uint32_t *scc; /* per lock: its strongly connected component + 1 */
 } plan;
 
 /* Some choice of one class per edge can be a witness (ignoring order). */
@@ -311,7 +325,7 @@ static void enumerate(plan *p, uint32_t d) {
         keep_cycle(p);
       continue;
     }
-    if (t < p->locks[0] || d >= DX_MAXC)
+    if (t < p->locks[0] || d >= DX_MAXC || p->scc[t] != p->scc[p->locks[0]])
       continue;
     int seen = 0;
     for (uint32_t k = 1; k < d; k++)
@@ -323,6 +337,65 @@ static void enumerate(plan *p, uint32_t d) {
   }
 }
 
+/* Strongly connected components of the lock graph (iterative Tarjan):
+ * a cycle lies in one, so the search never leaves it. scc[l] = 0 for a
+ * lock on no cycle. */
+static uint32_t *components(const cw_engine *e) {
+  uint32_t n = e->nlocks;
+  uint32_t *idx = cw__ae_calloc(n, sizeof(*idx)), *low = cw__ae_alloc(n * 4);
+  uint32_t *scc = cw__ae_calloc(n, sizeof(*scc)), *st = cw__ae_alloc(n * 4);
+  uint32_t *cs = cw__ae_alloc(n * 4), *ci = cw__ae_alloc(n * 4);
+  uint8_t *on = cw__ae_calloc(n, 1);
+  uint32_t next = 1, nst = 0, ncs = 0, ncomp = 0;
+  for (uint32_t r = 1; r < n; r++) {
+    if (idx[r] || !e->locks[r].nout)
+      continue;
+    cs[ncs] = r;
+    ci[ncs++] = 0;
+    idx[r] = low[r] = next++;
+    st[nst++] = r;
+    on[r] = 1;
+    while (ncs) {
+      uint32_t v = cs[ncs - 1];
+      const ae_lock *lv = &e->locks[v];
+      if (ci[ncs - 1] < lv->nout) {
+        uint32_t w = e->pairs[lv->out[ci[ncs - 1]++]].req;
+        if (!idx[w]) {
+          idx[w] = low[w] = next++;
+          st[nst++] = w;
+          on[w] = 1;
+          cs[ncs] = w;
+          ci[ncs++] = 0;
+        } else if (on[w] && idx[w] < low[v]) {
+          low[v] = idx[w];
+        }
+        continue;
+      }
+      ncs--;
+      if (ncs && low[v] < low[cs[ncs - 1]])
+        low[cs[ncs - 1]] = low[v];
+      if (low[v] != idx[v])
+        continue;
+      uint32_t w, size = 0, id = ++ncomp;
+      do {
+        w = st[--nst];
+        on[w] = 0;
+        scc[w] = id;
+        size++;
+      } while (w != v);
+      if (size == 1)
+        scc[v] = 0; /* alone: on no cycle (no self edges) */
+    }
+  }
+  cw__ae_free(idx);
+  cw__ae_free(low);
+  cw__ae_free(st);
+  cw__ae_free(cs);
+  cw__ae_free(ci);
+  cw__ae_free(on);
+  return scc;
+}
+
 cw_engine *cw__engine_replay_new(cw_engine *e) {
   if (!e || !e->two_pass || !e->dx)
     return NULL;
@@ -330,16 +403,36 @@ cw_engine *cw__engine_replay_new(cw_engine *e) {
   memset(&p, 0, sizeof(p));
   p.e = e;
   p.budget = DX_ENUM_BUDGET;
+  p.scc = components(e);
   for (uint32_t l = 1; l < e->nlocks && p.budget; l++) {
-    if (!e->locks[l].nout)
+    if (!e->locks[l].nout || !p.scc[l])
       continue;
     p.locks[0] = l;
     enumerate(&p, 1);
   }
+  cw__ae_free(p.scc);
   if (!p.budget)
     e->sum.search_truncated++;
   if (p.r) {
     ae_dx *x = p.r->dx;
+    /* A lock only one actor ever takes orders nothing beyond program
+     * order: pass 2 skips its edges. */
+    for (uint32_t l = 1; l < e->nlocks; l++) {
+      if (!e->locks[l].multi)
+        continue;
+      cw_sym s = e->locks[l].sym;
+      uint32_t l2 =
+          cw__engine_lock(p.r, cw__engine_intern(p.r, e->strs[s], e->lens[s]));
+      if (l2 >= x->capmulti) {
+        uint32_t old = x->capmulti, nc = old ? old : 64;
+        while (nc <= l2)
+          nc *= 2;
+        x->multi = cw__ae_realloc(x->multi, nc);
+        memset(x->multi + old, 0, nc - old);
+        x->capmulti = nc;
+      }
+      x->multi[l2] = 1;
+    }
     x->live = cw__ae_alloc(x->nsys * sizeof(*x->live));
     x->nlive = 0;
     for (uint32_t i = 0; i < x->nsys; i++)
@@ -396,16 +489,21 @@ static int in_set(const dx_sys *s, uint32_t lock) {
   return 0;
 }
 
-static ae_vc *act(dx_sys *s, uint32_t aid) {
-  if (aid >= s->capact) {
-    uint32_t old = s->capact, nc = old ? old : 16;
-    while (nc <= aid)
+/* Element i of a clock array, grown (zeroed) to hold it. */
+static ae_vc *slot(ae_vc **arr, uint32_t *cap, uint32_t i) {
+  if (i >= *cap) {
+    uint32_t old = *cap, nc = old ? old : 16;
+    while (nc <= i)
       nc *= 2;
-    s->act = cw__ae_realloc(s->act, nc * sizeof(*s->act));
-    memset(s->act + old, 0, (nc - old) * sizeof(*s->act));
-    s->capact = nc;
+    *arr = cw__ae_realloc(*arr, nc * sizeof(**arr));
+    memset(*arr + old, 0, (nc - old) * sizeof(**arr));
+    *cap = nc;
   }
-  return &s->act[aid];
+  return &(*arr)[i];
+}
+
+static ae_vc *act(dx_sys *s, uint32_t aid) {
+  return slot(&s->act, &s->capact, aid);
 }
 
 /* The actor's clock with its own component up to date. */
@@ -415,39 +513,39 @@ static ae_vc *act_now(const cw_engine *e, dx_sys *s, uint32_t aid) {
   return v;
 }
 
+/* A lock's exclusive or shared release clock (the shared array exists
+ * only once some lock was released in read mode). */
 static ae_vc *rel(dx_sys *s, uint32_t lock, int shared) {
-  if (lock >= s->caprel) {
-    uint32_t old = s->caprel, nc = old ? old : 16;
-    while (nc <= lock)
-      nc *= 2;
-    s->relx = cw__ae_realloc(s->relx, nc * sizeof(*s->relx));
-    s->rels = cw__ae_realloc(s->rels, nc * sizeof(*s->rels));
-    memset(s->relx + old, 0, (nc - old) * sizeof(*s->relx));
-    memset(s->rels + old, 0, (nc - old) * sizeof(*s->rels));
-    s->caprel = nc;
-  }
-  return shared ? &s->rels[lock] : &s->relx[lock];
+  return shared ? slot(&s->rels, &s->caprels, lock)
+                : slot(&s->relx, &s->caprelx, lock);
 }
 
 static ae_vc *keyc(dx_sys *s, uint32_t k) {
-  if (k >= s->capkey) {
-    uint32_t old = s->capkey, nc = old ? old : 16;
-    while (nc <= k)
-      nc *= 2;
-    s->key = cw__ae_realloc(s->key, nc * sizeof(*s->key));
-    memset(s->key + old, 0, (nc - old) * sizeof(*s->key));
-    s->capkey = nc;
+  return slot(&s->key, &s->capkey, k);
+}
+
+/* d = d join s. Clocks here keep every actor, so after a while they
+ * mostly hold the same actors: merge in place then. */
+static void sys_join(ae_vc *d, const ae_vc *s, const uint8_t *zero) {
+  if (d->n == s->n) {
+    uint32_t i = 0;
+    for (; i < s->n && d->e[i].actor == s->e[i].actor; i++)
+      if (s->e[i].c > d->e[i].c)
+        d->e[i].c = s->e[i].c;
+    if (i == s->n)
+      return;
   }
-  return &s->key[k];
+  if (s->n)
+    cw__vc_join(d, s, zero);
 }
 
 static void sys_free(dx_sys *s) {
   for (uint32_t i = 0; i < s->capact; i++)
     cw__vc_free(&s->act[i]);
-  for (uint32_t i = 0; i < s->caprel; i++) {
+  for (uint32_t i = 0; i < s->caprelx; i++)
     cw__vc_free(&s->relx[i]);
+  for (uint32_t i = 0; i < s->caprels; i++)
     cw__vc_free(&s->rels[i]);
-  }
   for (uint32_t i = 0; i < s->capkey; i++)
     cw__vc_free(&s->key[i]);
   cw__ae_free(s->act);
@@ -455,7 +553,7 @@ static void sys_free(dx_sys *s) {
   cw__ae_free(s->rels);
   cw__ae_free(s->key);
   s->act = s->relx = s->rels = s->key = NULL;
-  s->capact = s->caprel = s->capkey = 0;
+  s->capact = s->caprelx = s->caprels = s->capkey = 0;
   s->live = 0;
 }
 
@@ -662,7 +760,7 @@ static void extend(cw_engine *e, uint32_t ci, uint32_t i, const dx_ent *xr,
 static void instance(cw_engine *e, uint32_t aid, uint32_t lock, int shared,
                      const cw_aevent *ev) {
   ae_dx *x = e->dx;
-  const ae_actor *a = &e->actors[aid];
+  ae_actor *a = &e->actors[aid];
   for (uint32_t h = 0; h < a->nheld; h++) {
     const ae_held *hd = &a->held[h];
     if (hd->lock == lock)
@@ -672,6 +770,8 @@ static void instance(cw_engine *e, uint32_t aid, uint32_t lock, int shared,
       continue;
     dx_ent xr;
     memset(&xr, 0, sizeof(xr));
+    if (a->lockset == UINT32_MAX)
+      a->lockset = cw__engine_lockset_of(e, a);
     uint32_t cls = class_of(x, 0, aid, a->lockset, hd->shared, shared, NULL);
     for (uint32_t o = *head; o; o = x->occ[o - 1].next) {
       const dx_occ *oc = &x->occ[o - 1];
@@ -728,7 +828,7 @@ static void joins(cw_engine *e, uint32_t aid, const cw_aevent *ev, int co) {
         continue;
       ae_vc *v = act(s, aid);
       if (whole) {
-        cw__vc_join(v, act_now(e, s, j->actor), x->zero);
+        sys_join(v, act_now(e, s, j->actor), x->zero);
         continue;
       }
       added |= co && !l && cw__vc_get(v, j->actor) < j->counter;
@@ -749,15 +849,15 @@ static void on_acquire(cw_engine *e, uint32_t aid, const cw_aevent *ev,
   if (!(ev->flags & CW_AEF_TRY) && (!requested || !a->req_edges))
     instance(e, aid, l, shared, ev);
   a->req_lock = 0;
-  if (!co)
+  if (!co && l < x->capmulti && x->multi[l])
     for (uint32_t k = 0; k < x->nlive; k++) {
       dx_sys *s = &x->sys[x->live[k]];
       if (in_set(s, l))
         continue;
       ae_vc *v = act(s, aid);
-      cw__vc_join(v, rel(s, l, 0), x->zero);
-      if (!shared)
-        cw__vc_join(v, rel(s, l, 1), x->zero);
+      sys_join(v, rel(s, l, 0), x->zero);
+      if (!shared && (x->multi[l] & 2))
+        sys_join(v, rel(s, l, 1), x->zero);
     }
   ae_held *h = held_of(a, l);
   if (h) {
@@ -770,7 +870,7 @@ static void on_acquire(cw_engine *e, uint32_t aid, const cw_aevent *ev,
   h->lock = l;
   h->shared = (uint8_t)shared;
   h->count = 1;
-  a->lockset = cw__engine_lockset_of(e, a);
+  a->lockset = UINT32_MAX; /* interned when a request needs it */
 }
 
 static int on_release(cw_engine *e, uint32_t aid, const cw_aevent *ev, int co) {
@@ -780,16 +880,24 @@ static int on_release(cw_engine *e, uint32_t aid, const cw_aevent *ev, int co) {
   ae_held *h = l ? held_of(a, l) : NULL;
   if (!h)
     return -1;
-  if (!co)
+  if (h->shared && l < x->capmulti)
+    x->multi[l] |= 2;
+  if (!co && l < x->capmulti && x->multi[l])
     for (uint32_t k = 0; k < x->nlive; k++) {
       dx_sys *s = &x->sys[x->live[k]];
-      if (!in_set(s, l))
-        cw__vc_join(rel(s, l, h->shared), act_now(e, s, aid), x->zero);
+      if (in_set(s, l))
+        continue;
+      ae_vc *v = rel(s, l, h->shared);
+      sys_join(v, act_now(e, s, aid), x->zero);
+      if (v->cap > v->n + v->n / 4 + 1) { /* one per lock: keep it tight */
+        v->e = cw__ae_realloc(v->e, v->n * sizeof(*v->e));
+        v->cap = v->n;
+      }
     }
   if (--h->count)
     return 0;
   *h = a->held[--a->nheld];
-  a->lockset = cw__engine_lockset_of(e, a);
+  a->lockset = UINT32_MAX;
   return 0;
 }
 
@@ -839,9 +947,9 @@ int cw__dx_event(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
       for (uint32_t k = 0; k < x->nlive; k++) {
         dx_sys *s = &x->sys[x->live[k]];
         if (ev->kind == CW_AE_FORK)
-          cw__vc_join(act(s, ev->child), act_now(e, s, aid), x->zero);
+          sys_join(act(s, ev->child), act_now(e, s, aid), x->zero);
         else
-          cw__vc_join(act(s, aid), act_now(e, s, ev->child), x->zero);
+          sys_join(act(s, aid), act_now(e, s, ev->child), x->zero);
       }
     return 0;
   case CW_AE_ANN_RELEASE:
@@ -851,9 +959,9 @@ int cw__dx_event(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
       for (uint32_t k = 0; k < x->nlive; k++) {
         dx_sys *s = &x->sys[x->live[k]];
         if (ev->kind == CW_AE_ANN_RELEASE)
-          cw__vc_join(keyc(s, ki), act_now(e, s, aid), x->zero);
+          sys_join(keyc(s, ki), act_now(e, s, aid), x->zero);
         else
-          cw__vc_join(act(s, aid), keyc(s, ki), x->zero);
+          sys_join(act(s, aid), keyc(s, ki), x->zero);
       }
     }
     return 0;
@@ -892,6 +1000,7 @@ void cw__dx_free(cw_engine *e) {
   cw__ae_free(x->ent);
   cw__map_free(&x->entmap);
   cw__ae_free(x->zero);
+  cw__ae_free(x->multi);
   cw__ae_free(x);
   e->dx = NULL;
 }

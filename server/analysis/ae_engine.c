@@ -332,6 +332,7 @@ static void on_request(cw_engine *e, uint32_t aid, const cw_aevent *ev,
   a->req_contended = (uint8_t)cw__lock_blocks(e, l, aid, shared);
   a->req_edges = 0;
   a->req_waiting = 0;
+  a->req_gone = 0;
   if (!(ev->flags & CW_AEF_TRY)) {
     cw__lockgraph_request(e, aid, l, shared, ev->loc, ev->seq);
     a->req_edges = 1;
@@ -340,6 +341,7 @@ static void on_request(cw_engine *e, uint32_t aid, const cw_aevent *ev,
    * gets the lock or gives up (LOCK_TIMEOUT). */
   if (a->req_contended)
     cw__waitfor_request(e, aid);
+  cw__waitfor_note(e, aid);
 }
 
 /* @return 1 when acquiring lk brings another actor's events into aid's
@@ -390,6 +392,10 @@ static void on_acquire(cw_engine *e, uint32_t aid, const cw_aevent *ev,
     }
   }
   a->req_lock = 0;
+  if (!lk->first_owner)
+    lk->first_owner = aid;
+  else if (lk->first_owner != aid)
+    lk->multi = 1;
   cw__contention_acquire(e, lk, site, contended, wait);
   if (!lk->nested && !lk->early_ho)
     lk->early_ho = (uint8_t)orders_from_other(e, aid, lk, shared, clock_only,
@@ -435,6 +441,7 @@ static void on_acquire(cw_engine *e, uint32_t aid, const cw_aevent *ev,
     lk->owner = aid;
   }
   a->lockset = cw__engine_lockset_of(e, a);
+  cw__waitfor_acquired(e, aid, l);
 }
 
 static int on_release(cw_engine *e, uint32_t aid, const cw_aevent *ev,
@@ -553,11 +560,14 @@ static int process(cw_engine *e, const cw_aevent *ev) {
   }
   /* A waiting actor that does anything but take its lock stopped waiting
    * (timed lock, cancellation, or a lost event). */
-  if (a->req_waiting &&
-      !(ev->kind == CW_AE_LOCK_ACQUIRE && ev->object < e->capof &&
-        e->lock_of[ev->object] == a->req_lock))
+  int takes = ev->kind == CW_AE_LOCK_ACQUIRE && ev->object < e->capof &&
+              e->lock_of[ev->object] == a->req_lock;
+  if (a->req_waiting && !takes)
     cw__waitfor_end(
         e, aid, ev->kind == CW_AE_LOCK_TIMEOUT ? CW_DL_TIMEOUT : CW_DL_LEFT);
+  /* Nor is its request outstanding any more (ae_waitfor.c). */
+  if (a->req_lock && !takes)
+    a->req_gone = 1;
   /* A measured lock wait that ends with anything but the lock (a timed
    * lock that gave up, a cancelled wait) lasted until this event. */
   if (a->req_open && ev->kind != CW_AE_LOCK_ACQUIRE &&

@@ -143,7 +143,9 @@ typedef struct ae_actor {
   /* Outstanding LOCK_REQUEST. */
   uint32_t req_lock; /* lock index, 0: none */
   uint8_t req_shared, req_contended, req_waiting, req_edges;
-  uint8_t req_open; /* the request's wait is not measured yet (anomalies) */
+  uint8_t req_open;   /* the request's wait is not measured yet (anomalies) */
+  uint8_t req_listed; /* in the wait-for pending-request list (preq) */
+  uint8_t req_gone;   /* did something else since: not outstanding */
   cw_sym req_loc;
   uint64_t req_seq;
   int64_t req_ts;
@@ -239,6 +241,8 @@ typedef struct ae_lock {
   uint8_t early_ho;     /* an acquire was ordered after another actor's
                            release before the lock nested */
   uint64_t nest_index;  /* engine index at which it nested */
+  uint32_t first_owner; /* first actor to acquire it */
+  uint8_t multi;        /* acquired by two actors or more */
   ae_vc rel_x, rel_s;   /* full clocks of exclusive / shared releases */
   ae_vc nrel_x, nrel_s; /* the same for sync clocks */
   uint32_t owner;       /* exclusive owner actor, 0: none */
@@ -274,6 +278,7 @@ typedef struct ae_pair {
   uint8_t cyclic;     /* lies on a cycle of the lock graph */
   uint64_t cut;       /* requests dropped or overwritten undominated */
   uint32_t cls;       /* two-pass: first request class + 1 (ae_dlx.c) */
+  uint32_t last_cls;  /* two-pass: class of its latest request + 1 */
   ae_inst *inst;
   uint32_t ninst, capinst;
 } ae_pair;
@@ -374,6 +379,8 @@ struct cw_engine {
   /* Actual deadlocks. */
   cw_deadlock *adl;
   uint32_t nadl, capadl, nactive;
+  uint32_t *preq; /* actors with an outstanding request (ae_waitfor.c) */
+  uint32_t npreq, cappreq;
   /* Contention query cache. */
   cw_lock_stats *lstats;
   uint32_t caplstats;
@@ -451,6 +458,11 @@ void cw__dx_free(cw_engine *e);
 
 /* Wait-for graph (ae_waitfor.c). */
 void cw__waitfor_request(cw_engine *e, uint32_t aid);
+/* Lists an outstanding request (any request, blocked or not). */
+void cw__waitfor_note(cw_engine *e, uint32_t aid);
+/* `aid` now holds lock `l`: the outstanding requests for `l` it blocks
+ * wait for it, whatever order the request and the acquire arrived in. */
+void cw__waitfor_acquired(cw_engine *e, uint32_t aid, uint32_t l);
 /* The actor stopped waiting; `how` (CW_DL_TIMEOUT / CW_DL_LEFT) says how
  * the cycles it was in ended. */
 void cw__waitfor_end(cw_engine *e, uint32_t aid, int how);

@@ -5,8 +5,10 @@
  * cw__decode_batch and hands every record to the shared mapper
  * (cw_native_map.c, also used by `causeway check`), which interns strings
  * and actors through per-batch caches, so feeding costs no allocation per
- * event. The SDK's clocks are the happens-before. Traced events also go to
- * the trace index, under the service of their actor's own name.
+ * event. The SDK's clocks are the happens-before. A batch's events are fed
+ * in sequence order (the SDK drains per-thread buffers in turn), as the CLI
+ * restores it. Traced events also go to the trace index, under the service
+ * of their actor's own name.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "native_feed.h"
@@ -79,6 +81,13 @@ int cw__native_check(const uint8_t *buf, size_t len, uint64_t max_events,
 
 /* ---- Analysis-side feed -------------------------------------------------- */
 
+/* One mapped event of the batch being fed, until the batch is sorted. */
+typedef struct fd_item {
+  cw_aevent ev;
+  uint64_t ord;
+  uint32_t join0; /* its joins: jbuf[join0 .. join0 + ev.njoins) */
+} fd_item;
+
 struct cw_feed {
   cw_nmap *map;
   cw_engine *e;
@@ -86,6 +95,10 @@ struct cw_feed {
   int oom;
   cw_traces *traces;
   cw_timeline *timeline;
+  fd_item *items; /* the batch, reused between batches */
+  size_t nitems, capitems;
+  cw_ae_join *jbuf;
+  size_t njbuf, capjbuf;
 };
 
 cw_feed *cw__feed_new(void) {
@@ -105,7 +118,50 @@ void cw__feed_free(cw_feed *f) {
   if (!f)
     return;
   cw__nmap_free(f->map);
+  free(f->items);
+  free(f->jbuf);
   free(f);
+}
+
+/* Keeps one mapped event (and a copy of its joins) for the sorted feed. */
+static void keep(cw_feed *f, const cw_aevent *a) {
+  if (f->nitems == f->capitems) {
+    size_t cap = f->capitems ? f->capitems * 2 : 1024;
+    fd_item *n = realloc(f->items, cap * sizeof *n);
+    if (!n) {
+      f->oom = 1;
+      return;
+    }
+    f->items = n;
+    f->capitems = cap;
+  }
+  if (f->njbuf + a->njoins > f->capjbuf) {
+    size_t cap = f->capjbuf ? f->capjbuf : 1024;
+    while (cap < f->njbuf + a->njoins)
+      cap *= 2;
+    cw_ae_join *n = realloc(f->jbuf, cap * sizeof *n);
+    if (!n) {
+      f->oom = 1;
+      return;
+    }
+    f->jbuf = n;
+    f->capjbuf = cap;
+  }
+  fd_item *it = &f->items[f->nitems];
+  it->ev = *a;
+  it->ev.joins = NULL;
+  it->ord = f->nitems++;
+  it->join0 = (uint32_t)f->njbuf;
+  if (a->njoins)
+    memcpy(f->jbuf + f->njbuf, a->joins, a->njoins * sizeof *a->joins);
+  f->njbuf += a->njoins;
+}
+
+static int item_cmp(const void *x, const void *y) {
+  const fd_item *a = x, *b = y;
+  if (a->ev.seq != b->ev.seq)
+    return a->ev.seq < b->ev.seq ? -1 : 1;
+  return a->ord < b->ord ? -1 : a->ord > b->ord;
 }
 
 /* Trace index (and through it, the calls between services) for one
@@ -199,7 +255,7 @@ static int fd_event(void *ud, const cw_batch_ctx *ctx, const cw_event_rec *ev) {
     f->oom = 1;
     return 1;
   }
-  cw__engine_feed(f->e, &a);
+  keep(f, &a);
   if (f->traces)
     note_trace(f, ctx, ev, &a);
   if (f->timeline)
@@ -215,7 +271,7 @@ static int fd_gap(void *ud, const cw_batch_ctx *ctx, uint32_t actor,
   cw_aevent a;
   cw__nmap_gap(f->map, ctx, actor, dropped, first, &a);
   if (a.actor)
-    cw__engine_feed(f->e, &a);
+    keep(f, &a);
   return 0;
 }
 
@@ -226,7 +282,7 @@ static int fd_retire(void *ud, const cw_batch_ctx *ctx, uint64_t seq,
     cw_aevent a;
     cw__nmap_retire(f->map, ctx, actors[i], seq, &a);
     if (a.actor)
-      cw__engine_feed(f->e, &a);
+      keep(f, &a);
   }
   return 0;
 }
@@ -238,7 +294,20 @@ int cw__feed_native(cw_feed *f, cw_engine *e, const uint8_t *buf, size_t len,
   f->oom = 0;
   cw_decode_cb cb = {fd_batch, fd_event, fd_gap, fd_retire};
   cw_decode_error err;
+  f->nitems = f->njbuf = 0;
   int rc = cw__decode_batch(buf, len, &cb, f, &err);
+  /* The SDK drains per-thread buffers in turn: restore the batch's
+   * sequence order before the engine sees it, as causeway check does
+   * (server/input/cw_native.c), so lock and wait-for state follow the
+   * order the events happened in. */
+  if (f->nitems > 1)
+    qsort(f->items, f->nitems, sizeof *f->items, item_cmp);
+  for (size_t i = 0; i < f->nitems; i++) {
+    fd_item *it = &f->items[i];
+    if (it->ev.njoins)
+      it->ev.joins = f->jbuf + it->join0;
+    cw__engine_feed(e, &it->ev);
+  }
   *fed = f->fed;
   return rc == CW_DECODE_OK && !f->oom ? 0 : -1;
 }

@@ -143,11 +143,11 @@ int cw__std_decode_buf(const char *buf, size_t len, cw_engine *e,
  * one batch. Events are fed in the order cw_raceway_order.c defines: the
  * SDK's buffer order within a batch for each process, a process's batches
  * chained by timestamp, processes merged by timestamp. Happens-before comes
- * from per-thread program order, lock pairs, AsyncSpawn and cross-thread
- * parent_id links; causality_vector is not used (docs/detection.md 2.3
- * says why). A bad or unknown event is skipped and counted in *st; only a
- * JSON syntax error or a wrong top-level shape fails.
- * Each call is self-contained: event counters and the ids parent links
+ * from per-thread program order, lock pairs, AsyncSpawn, cross-thread
+ * parent_id links and, across services, causality_vector entries of the
+ * calling process (docs/detection.md 2.3). A bad or unknown event is skipped
+ * and counted in *st; only a JSON syntax error or a wrong top-level shape
+ * fails. Each call is self-contained: event counters and the ids parent links
  * name start afresh, so use cw__raceway_decode_ctx to feed one engine from
  * several calls. st and err may be NULL.
  * @return 0, or -1 with err filled ("name:LINE: reason"). */

@@ -1,9 +1,9 @@
 /*
  * cw_raceway_event: maps one Raceway event onto engine events.
  *
- * DESIGN. Raceway's causality_vector is not trusted (its SDKs do not merge
- * clocks on every path), so happens-before is rebuilt here from facts the
- * events state plainly:
+ * DESIGN. Raceway's causality_vector is not a vector clock of actors (its
+ * SDKs count per request context under the process's name), so
+ * happens-before is rebuilt here from facts the events state plainly:
  *   - program order of each `thread_id` (the events arrive time-sorted);
  *   - LockAcquire/LockRelease, fed as LOCK_REQUEST + LOCK_ACQUIRE and
  *     LOCK_RELEASE, so the engine derives release -> acquire edges itself
@@ -12,7 +12,11 @@
  *   - AsyncSpawn: a FORK from the spawner to the actor of `task_id`, and
  *     AsyncAwait on a spawned task: a JOIN of it;
  *   - parent_id naming an earlier event of another thread: an explicit join
- *     on that event (the span link of a request chain).
+ *     on that event (the span link of a request chain);
+ *   - a causality_vector entry [component, n] of another process, on an
+ *     event with upstream_span_id S: a join on that process's event in span
+ *     S whose own entry was n - 1 (a call sends the caller's entries, the
+ *     call counting one), remembered per "component|span|value".
  * Actors are "service#instance/thread_id" (process_id when there is no
  * instance_id). Counters are assigned here, one per engine event, so that
  * parent links can name the exact event they follow.
@@ -173,12 +177,14 @@ int cw__rw_feeder_init(cw_rw_feeder *f, cw_engine *e, cw_input_stats *st) {
   f->st = st;
   f->ids = json_object();
   f->actors = json_object();
-  return f->ids && f->actors ? 0 : -1;
+  f->vc = json_object();
+  return f->ids && f->actors && f->vc ? 0 : -1;
 }
 
 void cw__rw_feeder_free(cw_rw_feeder *f) {
   json_decref(f->ids);
   json_decref(f->actors);
+  json_decref(f->vc);
   free(f->counters);
   memset(f, 0, sizeof *f);
 }
@@ -355,18 +361,49 @@ int cw__rw_feed(cw_rw_feeder *f, const cw_rw_event *re) {
     e.loc = intern(f, loc);
 
   /* A parent in another thread is a span link: join on that event. */
-  cw_ae_join join;
+  cw_ae_join join[2];
   const char *pid = str_field(ev, "parent_id");
   if (pid) {
     json_t *p = json_object_get(f->ids, pid);
     if (p) {
       uint64_t packed = (uint64_t)json_integer_value(p);
-      join.actor = (cw_actor_id)(packed >> 32);
-      join.counter = packed & 0xffffffffu;
-      if (join.actor != e.actor) {
-        e.joins = &join;
+      join[0].actor = (cw_actor_id)(packed >> 32);
+      join[0].counter = packed & 0xffffffffu;
+      if (join[0].actor != e.actor) {
+        e.joins = join;
         e.njoins = 1;
       }
+    }
+  }
+  /* causality_vector: an entry of another process's component, received
+   * with the call from span upstream_span_id, follows that span's event
+   * with the entry's value less one (the SDK counts the call itself). */
+  char own[CW_RW_PROC_NAME_MAX];
+  cw__rw_process_name(ev, own, sizeof own);
+  const char *up = str_field(md, "upstream_span_id");
+  size_t vi;
+  json_t *ent;
+  json_array_foreach(up ? json_object_get(ev, "causality_vector") : NULL, vi,
+                     ent) {
+    const char *comp = json_string_value(json_array_get(ent, 0));
+    json_t *val = json_array_get(ent, 1);
+    if (!comp || !json_is_integer(val) || !strcmp(comp, own) || e.njoins >= 2)
+      continue;
+    for (json_int_t v = json_integer_value(val) - 1;
+         v >= 1 && v >= json_integer_value(val) - 4; v--) {
+      char vkey[RW_NAME_MAX];
+      snprintf(vkey, sizeof vkey, "%s|%s|%lld", comp, up, (long long)v);
+      json_t *p = json_object_get(f->vc, vkey);
+      if (!p)
+        continue;
+      uint64_t packed = (uint64_t)json_integer_value(p);
+      join[e.njoins].actor = (cw_actor_id)(packed >> 32);
+      join[e.njoins].counter = packed & 0xffffffffu;
+      if (join[e.njoins].actor != e.actor) {
+        e.joins = join;
+        e.njoins++;
+      }
+      break;
     }
   }
 
@@ -436,6 +473,26 @@ int cw__rw_feed(cw_rw_feeder *f, const cw_rw_event *re) {
       return -1;
     break;
   }
+  }
+
+  /* This event's own causality entry, for calls it makes (above). */
+  const char *span = str_field(md, "distributed_span_id");
+  json_array_foreach(span ? json_object_get(ev, "causality_vector") : NULL, vi,
+                     ent) {
+    const char *comp = json_string_value(json_array_get(ent, 0));
+    json_t *val = json_array_get(ent, 1);
+    if (!comp || !json_is_integer(val) || strcmp(comp, own))
+      continue;
+    char vkey[RW_NAME_MAX];
+    snprintf(vkey, sizeof vkey, "%s|%s|%lld", comp, span,
+             (long long)json_integer_value(val));
+    if (json_object_size(f->vc) >= CW_RW_MAX_IDS)
+      json_object_clear(f->vc); /* bounded, like the event ids */
+    uint64_t packed =
+        ((uint64_t)e.actor << 32) | (peek_counter(f, e.actor) & 0xffffffffu);
+    if (json_object_set_new(f->vc, vkey, json_integer((json_int_t)packed)))
+      return -1;
+    break;
   }
 
   const char *eid = str_field(ev, "id");

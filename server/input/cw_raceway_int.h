@@ -50,6 +50,8 @@ typedef struct cw_rw_feeder {
   cw_engine *e;
   cw_input_stats *st;
   json_t *ids;        /* event id -> (actor << 32 | counter) */
+  json_t *vc;         /* "component|span|value" -> (actor << 32 | counter):
+                         causality_vector entries (cw_raceway_event.c) */
   json_t *actors;     /* actor name -> engine actor id */
   uint32_t *counters; /* next counter - 1, by engine actor id */
   size_t ncounters;

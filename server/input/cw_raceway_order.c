@@ -78,6 +78,7 @@ void cw__rw_pool_free(cw_rw_pool *p) {
     free(p->procs[i].name);
   }
   free(p->procs);
+  free(p->staged);
   free(p->heap);
   json_decref(p->map);
   memset(p, 0, sizeof *p);

@@ -8,6 +8,8 @@ each, as `causeway check` does) and large traces (20k events, run by
 `causeway check`): the engine must say summary.exact (an STD trace hits
 no bound of the two-pass engine, docs/detection.md 4.3), and its count
 and set of lock cycles (up to rotation) must equal the reference's.
+The small traces also go through the streaming engine (the collector's,
+dl_batch --one-pass): where it says exact it must equal the reference.
 
 usage: difftest.py CAUSEWAY DL_BATCH [--small N] [--large N] [--seed S]"""
 import argparse
@@ -52,6 +54,31 @@ def keep(text, seed):
     return path
 
 
+def one_pass(dl_batch, batch, traces, tmp):
+    """The streaming engine (the collector's): where it says exact, it must
+    equal the reference. @return failures."""
+    p = subprocess.run([dl_batch, '--one-pass', batch], capture_output=True,
+                       text=True)
+    if p.returncode != 0:
+        raise SystemExit('dl_batch --one-pass failed: ' + p.stderr)
+    fails = nonexact = differ = 0
+    for line in p.stdout.splitlines():
+        d = json.loads(line)
+        s = int(d['name'])
+        rn, rc = traces[s]
+        ec = set(canon(c) for c in d['cycles'])
+        same = d['potential_deadlocks'] == rn and ec == rc
+        nonexact += not d['exact']
+        differ += not same
+        if d['exact'] and not same:
+            fails += 1
+            print('FAIL one-pass seed %d: exact but %d cycles, reference %d'
+                  % (s, d['potential_deadlocks'], rn))
+    print('streaming engine: %d flagged not exact, %d differ from the '
+          'reference (all flagged unless failed above)' % (nonexact, differ))
+    return fails
+
+
 def small(dl_batch, tmp, first, n):
     traces = {}
     for s in range(first, first + n):
@@ -66,11 +93,13 @@ def small(dl_batch, tmp, first, n):
     if p.returncode != 0:
         raise SystemExit('dl_batch failed: ' + p.stderr)
     fails = nonexact = differ_flagged = 0
+    refs = {}
     for line in p.stdout.splitlines():
         d = json.loads(line)
         s = int(d['name'])
         text, kw = traces.pop(s)
         rn, rc = reference(text, tmp)
+        refs[s] = (rn, rc)
         ec = set(canon(c) for c in d['cycles'])
         nonexact += not d['exact']
         same = d['potential_deadlocks'] == rn and ec == rc
@@ -86,7 +115,7 @@ def small(dl_batch, tmp, first, n):
         raise SystemExit('dl_batch skipped %d traces' % len(traces))
     print('%d small traces: %d failed (%d not exact, of which %d differ '
           'from the reference)' % (n, fails, nonexact, differ_flagged))
-    return fails
+    return fails + one_pass(dl_batch, batch, refs, tmp)
 
 
 def large(cw, tmp, seed, i):

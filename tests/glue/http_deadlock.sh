@@ -26,7 +26,12 @@ for _ in $(seq 1 100); do
 done
 ADDR=$(sed -n 's/^listening on //p' "$W/server.out")
 [ -n "$ADDR" ] || { echo "collector did not start"; cat "$W/server.log"; exit 1; }
-export CAUSEWAY_ENDPOINT=http://$ADDR CAUSEWAY_HTTP_WAITS=200
+# GLUE_HTTP_WAITS: the wait threshold in ms (200 by default; the
+# glue_http_deadlock_100 test uses 100, below the SDK's 200 ms flush
+# interval, so a caller's wait often reaches the collector before the
+# callee's batch with the lock it waits for: the cycle must be found in
+# either order).
+export CAUSEWAY_ENDPOINT=http://$ADDR CAUSEWAY_HTTP_WAITS=${GLUE_HTTP_WAITS:-200}
 export GLUE_CALL_TIMEOUT_MS=3000
 
 start_service A peer A

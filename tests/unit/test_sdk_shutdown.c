@@ -30,6 +30,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,13 +127,13 @@ static void test_collector_down(void **state) {
 }
 
 static int stall_fd;
-static volatile int stall_stop;
+static atomic_int stall_stop;
 
 /* Accepts connections and reads them, never answering. */
 static void *stall_main(void *arg) {
   (void)arg;
   int conns[64], n = 0;
-  while (!stall_stop) {
+  while (!atomic_load(&stall_stop)) {
     struct timeval tv = {0, 100000};
     fd_set rs;
     FD_ZERO(&rs);
@@ -164,14 +165,14 @@ static void test_collector_stalls(void **state) {
   (void)state;
   int port;
   stall_fd = bound_socket(1, &port);
-  stall_stop = 0;
+  atomic_store(&stall_stop, 0);
   pthread_t th;
   assert_int_equal(pthread_create(&th, NULL, stall_main, NULL), 0);
   double ms;
   cw_status st = run_session(port, NULL, 2, NULL, &ms);
   printf("stalled: cw_shutdown %s after %.0f ms (timeout %d ms)\n",
          cw_strerror(st), ms, TIMEOUT_MS);
-  stall_stop = 1;
+  atomic_store(&stall_stop, 1);
   pthread_join(th, NULL);
   close(stall_fd);
   assert_int_equal(st, CW_EIO);
