@@ -54,11 +54,11 @@ run_suite() { # name, build dir, ctest label regex, cmake args...
     exit 1
   fi
   step "$name: tests"
-  # A failing test is run once more: on a busy 2-core machine a few tests
-  # that merge several processes' events by time can lose a race of
-  # microseconds (glue_db_pq's cross-process atomic UPDATE case failed 1 run
-  # in ~5; docs/distributed.md). A test that fails twice fails the suite, and
-  # ctest's log shows every first failure.
+  # A failing test is run once more, so that one slow moment of a busy
+  # 2-core machine (a server that answers late, a timeout in a test that
+  # starts several processes) does not fail the suite. A test that fails
+  # twice fails the suite, and ctest's log shows every first failure: a
+  # first failure is a bug to look at, not noise to accept.
   local args=(--test-dir "$dir" --output-on-failure -j"$JOBS" --timeout 300
               --repeat until-pass:2)
   [ -n "$labels" ] && args+=(-L "$labels")
