@@ -117,7 +117,8 @@ if [ $QUICK = 0 ]; then
         -rss_limit_mb=3072 -artifact_prefix="build/fuzz-new/$t-" \
         "build/fuzz-new/$t" "${tc#*:}" \
         >"build/fuzz-new/$t.log" 2>&1; then
-        echo "$t: ok ($(grep -E '^#[0-9]+ +DONE' "build/fuzz-new/$t.log" | tail -1))"
+        echo "$t: ok ($(grep -E '^Done [0-9]+ runs' "build/fuzz-new/$t.log" | tail -1);" \
+          "$(grep -oE 'cov: [0-9]+' "build/fuzz-new/$t.log" | tail -1))"
       else
         tail -40 "build/fuzz-new/$t.log"
         echo "$t: FAILED (crash input and log in build/fuzz-new)"
