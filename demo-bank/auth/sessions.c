@@ -112,7 +112,8 @@ int sessions_has(int64_t user, const char *sid) {
     return 0;
   session_list l;
   cw_mutex_lock(&e->m);
-  sessions_read(user, &l);
+  if (sessions_read(user, &l) != 0)
+    l.n = 0;
   cw_mutex_unlock(&e->m);
   return find_sid(&l, sid) >= 0;
 }
@@ -123,7 +124,8 @@ int sessions_remove(int64_t user, const char *sid) {
     return 0;
   session_list l;
   cw_mutex_lock(&e->m);
-  sessions_read(user, &l);
+  if (sessions_read(user, &l) != 0)
+    l.n = 0;
   int i = find_sid(&l, sid);
   if (i >= 0) {
     memmove(l.ids[i], l.ids[i + 1], sizeof l.ids[0] * (size_t)(l.n - i - 1));
@@ -140,7 +142,8 @@ int sessions_count(int64_t user) {
     return -1;
   session_list l;
   cw_mutex_lock(&e->m);
-  sessions_read(user, &l);
+  if (sessions_read(user, &l) != 0)
+    l.n = 0;
   cw_mutex_unlock(&e->m);
   return l.n;
 }
