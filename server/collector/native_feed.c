@@ -164,6 +164,16 @@ static int item_cmp(const void *x, const void *y) {
   return a->ord < b->ord ? -1 : a->ord > b->ord;
 }
 
+/* The name an event shows in traces and timelines: its object, else the
+ * child actor of a fork/join, else the record's raw string. */
+static cw_sym shown_object(cw_feed *f, const cw_batch_ctx *ctx,
+                           const cw_event_rec *ev, const cw_aevent *a) {
+  if (a->object)
+    return a->object;
+  return a->child ? cw__engine_actor_name(f->e, a->child)
+                  : cw__nmap_str(f->map, ctx, ev->object);
+}
+
 /* Trace index (and through it, the calls between services) for one
  * analysed event, under the service of its actor's own name. */
 static void note_trace(cw_feed *f, const cw_batch_ctx *ctx,
@@ -176,9 +186,7 @@ static void note_trace(cw_feed *f, const cw_batch_ctx *ctx,
   te.flags = (uint16_t)ev->flags;
   te.actor = a->actor;
   te.service = cw__engine_actor_service(f->e, a->actor);
-  te.object = a->object ? a->object
-                        : (a->child ? cw__engine_actor_name(f->e, a->child)
-                                    : cw__nmap_str(f->map, ctx, ev->object));
+  te.object = shown_object(f, ctx, ev, a);
   te.loc = a->loc;
   if (ev->flags & CW_EVF_DETAIL)
     te.detail = cw__nmap_str(f->map, ctx, ev->detail);
@@ -203,9 +211,7 @@ static void note_timeline(cw_feed *f, const cw_batch_ctx *ctx,
   te.kind = (uint8_t)ev->kind;
   te.flags = (uint16_t)ev->flags;
   te.actor = a->actor;
-  te.object = a->object ? a->object
-                        : (a->child ? cw__engine_actor_name(f->e, a->child)
-                                    : cw__nmap_str(f->map, ctx, ev->object));
+  te.object = shown_object(f, ctx, ev, a);
   te.loc = a->loc;
   if (ev->flags & CW_EVF_DETAIL)
     te.detail = cw__nmap_str(f->map, ctx, ev->detail);

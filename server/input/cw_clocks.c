@@ -368,9 +368,14 @@ static const char *clocks_retire(ck_out *o, json_t *r) {
              : NULL;
 }
 
-int cw__clocks_decode_buf(const char *buf, size_t len, cw_engine *e,
-                          const cw_input_opts *io, cw_input_stats *st,
-                          cw_input_error *err) {
+typedef int (*to_native_fn)(const char *buf, size_t len,
+                            const cw_input_opts *io, cw_input_stats *st,
+                            uint8_t **img, size_t *n, cw_input_error *err);
+
+/* Converts a text input to a native image, then decodes that. */
+static int decode_text(to_native_fn conv, const char *buf, size_t len,
+                       cw_engine *e, const cw_input_opts *io,
+                       cw_input_stats *st, cw_input_error *err) {
   cw_input_stats dummy;
   if (!st) {
     memset(&dummy, 0, sizeof dummy);
@@ -378,24 +383,21 @@ int cw__clocks_decode_buf(const char *buf, size_t len, cw_engine *e,
   }
   uint8_t *img;
   size_t n;
-  if (cw__clocks_to_native(buf, len, io, st, &img, &n, err) != 0)
+  if (conv(buf, len, io, st, &img, &n, err) != 0)
     return -1;
   return decode_image(img, n, e, io, st, err);
+}
+
+int cw__clocks_decode_buf(const char *buf, size_t len, cw_engine *e,
+                          const cw_input_opts *io, cw_input_stats *st,
+                          cw_input_error *err) {
+  return decode_text(cw__clocks_to_native, buf, len, e, io, st, err);
 }
 
 int cw__shiviz_decode_buf(const char *buf, size_t len, cw_engine *e,
                           const cw_input_opts *io, cw_input_stats *st,
                           cw_input_error *err) {
-  cw_input_stats dummy;
-  if (!st) {
-    memset(&dummy, 0, sizeof dummy);
-    st = &dummy;
-  }
-  uint8_t *img;
-  size_t n;
-  if (cw__shiviz_to_native(buf, len, io, st, &img, &n, err) != 0)
-    return -1;
-  return decode_image(img, n, e, io, st, err);
+  return decode_text(cw__shiviz_to_native, buf, len, e, io, st, err);
 }
 
 int cw__clocks_to_native(const char *buf, size_t len, const cw_input_opts *io,
