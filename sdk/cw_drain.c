@@ -10,7 +10,11 @@
  * file and function names by address, lock names by lock state (formatted
  * and interned once per batch), and the last event's location and
  * variable key (the steady case: the same few again and again). Stamps
- * are converted with the thread's last ANCHOR (cw_stamp.h). The thread
+ * are converted with the thread's last ANCHOR (cw_stamp.h). The steady
+ * records (LOCK and ACCESS records whose actor, location and object
+ * already have ids in the open batch) are encoded by drain_ring's own
+ * loop, with the write position and the thread's stamp state in locals;
+ * every other record goes through put_record. The thread
  * sleeps between passes (see "Sleeping and waking" below). A batch is written
  * when it is full, when it is older than flush_interval_ms, on cw_flush() and
  * at stop. Retirement (bounded clocks): every actor end the drain sees goes
@@ -314,25 +318,6 @@ static int event_head(cw_sess *s, cw_drain *d, cw_event_rec *ev, uint32_t slot,
   return 0;
 }
 
-/* The steady case, straight from a ring record to EVENT_D bytes: the
- * actor and the location already have ids in the open batch (the caller
- * found the object's). @return 0 when written, 1 when the general path
- * (event_head, cw__bw_event) must take it. */
-static inline int fast_event(cw_sess *s, cw_drain *d, uint32_t kind,
-                             uint32_t flags, uint32_t slot, uint32_t gen,
-                             uint64_t seq, uint64_t ctr, uint64_t stamp,
-                             uint32_t object, const char *file,
-                             const char *func, uint32_t line, int64_t vint) {
-  if (!d->open || slot >= s->actors.cap || d->a_stamp[slot] != d->stamp ||
-      d->a_gen[slot] != gen || file != d->loc_file || func != d->loc_func ||
-      d->loc_stamp != d->stamp)
-    return 1;
-  return cw__bw_event_d(d->bw, kind, flags, d->a_id[slot], object,
-                        d->loc_ids[0], line, d->loc_ids[1], seq, ctr,
-                        cw__stamp_convert(&s->stamps, d->conv, stamp, d->now),
-                        vint);
-}
-
 /* The id of a lock's name when the cache has it for this batch, else 0. */
 static inline uint32_t lock_name_cached(const cw_drain *d,
                                         const cw_lockst *lock) {
@@ -346,11 +331,6 @@ static inline uint32_t lock_name_cached(const cw_drain *d,
 /* Encodes one compact lock record. @return 0, or -1 when the batch is
  * full. */
 static int put_lock(cw_sess *s, cw_drain *d, const cw_rlk *r) {
-  uint32_t obj = lock_name_cached(d, r->lock);
-  if (obj && fast_event(s, d, r->h.pad_, r->flags & CW_EVF_KNOWN_, r->slot,
-                        r->gen, r->seq, r->ctr, r->mono, obj, r->file, r->func,
-                        r->line, 0) == 0)
-    return 0;
   cw_event_rec ev;
   int rc = event_head(s, d, &ev, r->slot, r->gen, r->seq, r->ctr, r->mono,
                       r->file, r->func, r->line);
@@ -479,10 +459,6 @@ static int put_access(cw_sess *s, cw_drain *d, cw_tstate *ts,
       return -1;
     k->stamp = d->stamp;
   }
-  if (fast_event(s, d, r->h.pad_, r->flags & CW_EVF_KNOWN_, r->slot, r->gen,
-                 r->seq, r->ctr, r->mono, k->sid, r->file, r->func, r->line,
-                 r->vint) == 0)
-    return 0;
   cw_event_rec ev;
   int rc = event_head(s, d, &ev, r->slot, r->gen, r->seq, r->ctr, r->mono,
                       r->file, r->func, r->line);
@@ -536,6 +512,114 @@ static void put_record(cw_sess *s, cw_drain *d, cw_tstate *ts,
 /* ---- Passes
  * ------------------------------------------------------------------ */
 
+/* The drain's hot loop state for one ring: the open batch's write
+ * position, the thread's stamp state and the ids of the last actor and
+ * location, in locals. put_record() (the general path) works on the
+ * drain's and the writer's fields, so the locals go back before it and are
+ * reloaded after it (steady_load, steady_store). */
+typedef struct steady {
+  uint8_t *w, *wend; /* write position and its limit; both NULL: closed */
+  cw_bw_last *last;  /* the writer's previous event per actor id */
+  uint64_t nev;      /* events written since the load */
+  uint64_t stamp;    /* batch */
+  cw_stampconv cv;
+  const char *file, *func; /* the last location, when loc_ok: its ids */
+  uint32_t fid, fnid;
+  int loc_ok;
+  uint32_t slot, gen, aid; /* the last actor (aid 0: none) */
+} steady;
+
+static void steady_load(cw_drain *d, cw_tstate *ts, steady *st) {
+  cw_bw_head *b = (cw_bw_head *)d->bw;
+  st->w = st->wend = NULL;
+  if (d->open && b->cap >= CW_EVD_MAX) {
+    st->w = b->buf + b->len;
+    st->wend = b->buf + b->cap - CW_EVD_MAX;
+  }
+  st->last = b->last;
+  st->nev = 0;
+  st->stamp = d->stamp;
+  st->cv = ts->conv;
+  st->file = st->func = NULL;
+  st->fid = st->fnid = 0;
+  st->loc_ok = d->loc_stamp == d->stamp;
+  if (st->loc_ok) {
+    st->file = d->loc_file;
+    st->func = d->loc_func;
+    st->fid = d->loc_ids[0];
+    st->fnid = d->loc_ids[1];
+  }
+  st->slot = UINT32_MAX;
+  st->gen = 0;
+  st->aid = 0;
+}
+
+static void steady_store(cw_drain *d, cw_tstate *ts, const steady *st) {
+  cw_bw_head *b = (cw_bw_head *)d->bw;
+  if (st->w) {
+    b->len = (size_t)(st->w - b->buf);
+    b->events += st->nev;
+  }
+  ts->conv = st->cv;
+}
+
+/* Encodes a LOCK or ACCESS record in the steady case: the batch is open
+ * with room, the actor, the location and the object have ids in it.
+ * @return 0 when written, 1 when the general path must take it. */
+static inline int steady_event(cw_sess *s, cw_drain *d, cw_tstate *ts,
+                               steady *st, const cw_rhdr *h) {
+  /* The fields both records share, at the same offsets. */
+  const cw_rlk *k = (const cw_rlk *)h;
+  const cw_racc *a = (const cw_racc *)h;
+  if (st->w >= st->wend || k->file != st->file || k->func != st->func ||
+      !st->loc_ok)
+    return 1;
+  uint32_t aid = st->aid;
+  if (k->slot != st->slot || k->gen != st->gen) {
+    uint32_t slot = k->slot;
+    if (slot >= s->actors.cap || d->a_stamp[slot] != st->stamp ||
+        d->a_gen[slot] != k->gen)
+      return 1;
+    aid = st->aid = d->a_id[slot];
+    st->slot = slot;
+    st->gen = k->gen;
+  }
+  uint32_t obj;
+  int64_t vint = 0;
+  if (h->type == CW_R_LOCK) {
+    if (!(obj = lock_name_cached(d, k->lock)))
+      return 1;
+  } else {
+    const cw_dkey *dk = &ts->dkeys[a->kid - 1];
+    if (a->def || dk->stamp != st->stamp)
+      return 1;
+    obj = dk->sid;
+    vint = a->vint;
+  }
+  uint64_t t = cw__stamp_convert(&s->stamps, &st->cv, k->mono, d->now);
+  uint8_t *e =
+      cw__evd_put(st->w, &st->last[aid], h->pad_, k->flags & CW_EVF_KNOWN_, aid,
+                  obj, st->fid, k->line, st->fnid, k->seq, k->ctr, t, vint);
+  if (!e)
+    return 1;
+  st->w = e;
+  st->nev++;
+  return 0;
+}
+
+/* LOCK and ACCESS records share their leading fields, which steady_event
+ * reads through either type. */
+_Static_assert(offsetof(cw_rlk, flags) == offsetof(cw_racc, flags) &&
+                   offsetof(cw_rlk, line) == offsetof(cw_racc, line) &&
+                   offsetof(cw_rlk, slot) == offsetof(cw_racc, slot) &&
+                   offsetof(cw_rlk, gen) == offsetof(cw_racc, gen) &&
+                   offsetof(cw_rlk, seq) == offsetof(cw_racc, seq) &&
+                   offsetof(cw_rlk, ctr) == offsetof(cw_racc, ctr) &&
+                   offsetof(cw_rlk, mono) == offsetof(cw_racc, mono) &&
+                   offsetof(cw_rlk, file) == offsetof(cw_racc, file) &&
+                   offsetof(cw_rlk, func) == offsetof(cw_racc, func),
+               "cw_rlk and cw_racc share their leading fields");
+
 static uint64_t drain_ring(cw_sess *s, cw_drain *d, cw_tstate *ts) {
   cw_ring *r = &ts->ring;
   uint64_t head = cw_load_acquire(&r->head);
@@ -545,12 +629,22 @@ static uint64_t drain_ring(cw_sess *s, cw_drain *d, cw_tstate *ts) {
   /* Every record up to head was stamped before this reading. */
   d->now = cw__mono_ns();
   d->conv = &ts->conv;
+  steady st;
+  steady_load(d, ts, &st);
   uint64_t n = 0;
   uint64_t off = pos % r->cap; /* one division per pass, not per record */
   while (pos < head) {
     const cw_rhdr *h = (const cw_rhdr *)(r->buf + off);
-    if (h->type != CW_R_PAD)
+    if (h->type == CW_R_ANCHOR) {
+      const cw_ranchor *an = (const cw_ranchor *)h;
+      cw__stamp_anchor_seen(&st.cv, an->tsc, an->mono);
+    } else if (h->type != CW_R_PAD &&
+               ((h->type != CW_R_LOCK && h->type != CW_R_ACCESS) ||
+                steady_event(s, d, ts, &st, h) != 0)) {
+      steady_store(d, ts, &st);
       put_record(s, d, ts, h);
+      steady_load(d, ts, &st);
+    }
     pos += h->size;
     off += h->size;
     if (off >= r->cap)
@@ -559,6 +653,7 @@ static uint64_t drain_ring(cw_sess *s, cw_drain *d, cw_tstate *ts) {
     if ((n & 255) == 0)
       cw__ring_release(r, pos);
   }
+  steady_store(d, ts, &st);
   cw__ring_release(r, pos);
   return n;
 }
