@@ -12,9 +12,9 @@
  * variable key (the steady case: the same few again and again). Stamps
  * are converted with the thread's last ANCHOR (cw_stamp.h). The steady
  * records (LOCK and ACCESS records whose actor, location and object
- * already have ids in the open batch) are encoded by drain_ring's own
- * loop, with the write position and the thread's stamp state in locals;
- * every other record goes through put_record. The thread
+ * already have ids in the open batch) are encoded by steady_run's loop,
+ * with the write position and the thread's stamp state in locals; every
+ * other record goes through put_record. The thread
  * sleeps between passes (see "Sleeping and waking" below). A batch is written
  * when it is full, when it is older than flush_interval_ms, on cw_flush() and
  * at stop. Retirement (bounded clocks): every actor end the drain sees goes
@@ -512,102 +512,7 @@ static void put_record(cw_sess *s, cw_drain *d, cw_tstate *ts,
 /* ---- Passes
  * ------------------------------------------------------------------ */
 
-/* The drain's hot loop state for one ring: the open batch's write
- * position, the thread's stamp state and the ids of the last actor and
- * location, in locals. put_record() (the general path) works on the
- * drain's and the writer's fields, so the locals go back before it and are
- * reloaded after it (steady_load, steady_store). */
-typedef struct steady {
-  uint8_t *w, *wend; /* write position and its limit; both NULL: closed */
-  cw_bw_last *last;  /* the writer's previous event per actor id */
-  uint64_t nev;      /* events written since the load */
-  uint64_t stamp;    /* batch */
-  cw_stampconv cv;
-  const char *file, *func; /* the last location, when loc_ok: its ids */
-  uint32_t fid, fnid;
-  int loc_ok;
-  uint32_t slot, gen, aid; /* the last actor (aid 0: none) */
-} steady;
-
-static void steady_load(cw_drain *d, cw_tstate *ts, steady *st) {
-  cw_bw_head *b = (cw_bw_head *)d->bw;
-  st->w = st->wend = NULL;
-  if (d->open && b->cap >= CW_EVD_MAX) {
-    st->w = b->buf + b->len;
-    st->wend = b->buf + b->cap - CW_EVD_MAX;
-  }
-  st->last = b->last;
-  st->nev = 0;
-  st->stamp = d->stamp;
-  st->cv = ts->conv;
-  st->file = st->func = NULL;
-  st->fid = st->fnid = 0;
-  st->loc_ok = d->loc_stamp == d->stamp;
-  if (st->loc_ok) {
-    st->file = d->loc_file;
-    st->func = d->loc_func;
-    st->fid = d->loc_ids[0];
-    st->fnid = d->loc_ids[1];
-  }
-  st->slot = UINT32_MAX;
-  st->gen = 0;
-  st->aid = 0;
-}
-
-static void steady_store(cw_drain *d, cw_tstate *ts, const steady *st) {
-  cw_bw_head *b = (cw_bw_head *)d->bw;
-  if (st->w) {
-    b->len = (size_t)(st->w - b->buf);
-    b->events += st->nev;
-  }
-  ts->conv = st->cv;
-}
-
-/* Encodes a LOCK or ACCESS record in the steady case: the batch is open
- * with room, the actor, the location and the object have ids in it.
- * @return 0 when written, 1 when the general path must take it. */
-static inline int steady_event(cw_sess *s, cw_drain *d, cw_tstate *ts,
-                               steady *st, const cw_rhdr *h) {
-  /* The fields both records share, at the same offsets. */
-  const cw_rlk *k = (const cw_rlk *)h;
-  const cw_racc *a = (const cw_racc *)h;
-  if (st->w >= st->wend || k->file != st->file || k->func != st->func ||
-      !st->loc_ok)
-    return 1;
-  uint32_t aid = st->aid;
-  if (k->slot != st->slot || k->gen != st->gen) {
-    uint32_t slot = k->slot;
-    if (slot >= s->actors.cap || d->a_stamp[slot] != st->stamp ||
-        d->a_gen[slot] != k->gen)
-      return 1;
-    aid = st->aid = d->a_id[slot];
-    st->slot = slot;
-    st->gen = k->gen;
-  }
-  uint32_t obj;
-  int64_t vint = 0;
-  if (h->type == CW_R_LOCK) {
-    if (!(obj = lock_name_cached(d, k->lock)))
-      return 1;
-  } else {
-    const cw_dkey *dk = &ts->dkeys[a->kid - 1];
-    if (a->def || dk->stamp != st->stamp)
-      return 1;
-    obj = dk->sid;
-    vint = a->vint;
-  }
-  uint64_t t = cw__stamp_convert(&s->stamps, &st->cv, k->mono, d->now);
-  uint8_t *e =
-      cw__evd_put(st->w, &st->last[aid], h->pad_, k->flags & CW_EVF_KNOWN_, aid,
-                  obj, st->fid, k->line, st->fnid, k->seq, k->ctr, t, vint);
-  if (!e)
-    return 1;
-  st->w = e;
-  st->nev++;
-  return 0;
-}
-
-/* LOCK and ACCESS records share their leading fields, which steady_event
+/* LOCK and ACCESS records share their leading fields, which steady_run
  * reads through either type. */
 _Static_assert(offsetof(cw_rlk, flags) == offsetof(cw_racc, flags) &&
                    offsetof(cw_rlk, line) == offsetof(cw_racc, line) &&
@@ -620,6 +525,100 @@ _Static_assert(offsetof(cw_rlk, flags) == offsetof(cw_racc, flags) &&
                    offsetof(cw_rlk, func) == offsetof(cw_racc, func),
                "cw_rlk and cw_racc share their leading fields");
 
+/* Encodes the run of steady records that starts at ring position *ppos
+ * (offset *poff): ANCHORs, and LOCK and ACCESS records at the location of
+ * the open batch's last event whose actor and object have ids in the
+ * batch. Stops before the first other record, at head, or when the batch
+ * lacks room, and leaves that record to put_record. Everything the loop
+ * touches per event is a local (a store through the batch's byte pointer
+ * would make the compiler reload every field it reaches through memory);
+ * the write position and the thread's stamp state go back at the end.
+ * @return the records consumed; *ppos and *poff advanced past them. */
+static uint64_t steady_run(cw_sess *s, cw_drain *d, cw_tstate *ts, cw_ring *r,
+                           uint64_t *ppos, uint64_t *poff, uint64_t head) {
+  cw_bw_head *b = (cw_bw_head *)d->bw;
+  if (!d->open || d->loc_stamp != d->stamp || b->cap < CW_EVD_MAX)
+    return 0;
+  uint8_t *const buf0 = b->buf;
+  uint8_t *w = buf0 + b->len;
+  uint8_t *const wend = buf0 + b->cap - CW_EVD_MAX;
+  cw_bw_last *const last = b->last;
+  const uint64_t stamp = d->stamp, now = d->now;
+  const char *const lfile = d->loc_file, *const lfunc = d->loc_func;
+  const uint32_t fid = d->loc_ids[0], fnid = d->loc_ids[1];
+  const cw_stampmap m = s->stamps;
+  cw_stampconv cv = ts->conv;
+  uint32_t aslot = UINT32_MAX, agen = 0, aid = 0; /* the last actor */
+  const cw_lockst *lk = NULL;                     /* the last lock... */
+  const char *lkname = NULL;                      /* ...its name */
+  uint32_t lkid = 0;                              /* ...and its id */
+  const uint8_t *const rbuf = r->buf;
+  const uint64_t cap = r->cap;
+  uint64_t pos = *ppos, off = *poff, n = 0, nev = 0;
+  while (pos < head && w < wend) {
+    const cw_rhdr *h = (const cw_rhdr *)(rbuf + off);
+    if (h->type == CW_R_ANCHOR) {
+      const cw_ranchor *an = (const cw_ranchor *)h;
+      cw__stamp_anchor_seen(&cv, an->tsc, an->mono);
+    } else if (h->type == CW_R_LOCK || h->type == CW_R_ACCESS) {
+      const cw_rlk *k = (const cw_rlk *)h; /* the shared fields */
+      if (k->file != lfile || k->func != lfunc)
+        break;
+      if (k->slot != aslot || k->gen != agen) {
+        if (k->slot >= s->actors.cap || d->a_stamp[k->slot] != stamp ||
+            d->a_gen[k->slot] != k->gen)
+          break;
+        aslot = k->slot;
+        agen = k->gen;
+        aid = d->a_id[aslot];
+      }
+      uint32_t obj;
+      int64_t vint = 0;
+      if (h->type == CW_R_LOCK) {
+        const char *nm =
+            atomic_load_explicit(&k->lock->name, memory_order_acquire);
+        if (k->lock != lk || nm != lkname) {
+          if (!(obj = lock_name_cached(d, k->lock)))
+            break;
+          lk = k->lock;
+          lkname = nm;
+          lkid = obj;
+        }
+        obj = lkid;
+      } else {
+        const cw_racc *a = (const cw_racc *)h;
+        const cw_dkey *dk = &ts->dkeys[a->kid - 1];
+        if (a->def || dk->stamp != stamp)
+          break;
+        obj = dk->sid;
+        vint = a->vint;
+      }
+      uint64_t t = cw__stamp_convert(&m, &cv, k->mono, now);
+      uint8_t *e =
+          cw__evd_put(w, &last[aid], h->pad_, k->flags & CW_EVF_KNOWN_, aid,
+                      obj, fid, k->line, fnid, k->seq, k->ctr, t, vint);
+      if (!e)
+        break;
+      w = e;
+      nev++;
+    } else if (h->type != CW_R_PAD) {
+      break;
+    }
+    pos += h->size;
+    off += h->size;
+    if (off >= cap)
+      off -= cap;
+    if ((++n & 255) == 0)
+      cw__ring_release(r, pos);
+  }
+  b->len = (size_t)(w - buf0);
+  b->events += nev;
+  ts->conv = cv;
+  *ppos = pos;
+  *poff = off;
+  return n;
+}
+
 static uint64_t drain_ring(cw_sess *s, cw_drain *d, cw_tstate *ts) {
   cw_ring *r = &ts->ring;
   uint64_t head = cw_load_acquire(&r->head);
@@ -629,31 +628,22 @@ static uint64_t drain_ring(cw_sess *s, cw_drain *d, cw_tstate *ts) {
   /* Every record up to head was stamped before this reading. */
   d->now = cw__mono_ns();
   d->conv = &ts->conv;
-  steady st;
-  steady_load(d, ts, &st);
   uint64_t n = 0;
   uint64_t off = pos % r->cap; /* one division per pass, not per record */
   while (pos < head) {
+    n += steady_run(s, d, ts, r, &pos, &off, head);
+    if (pos >= head)
+      break;
     const cw_rhdr *h = (const cw_rhdr *)(r->buf + off);
-    if (h->type == CW_R_ANCHOR) {
-      const cw_ranchor *an = (const cw_ranchor *)h;
-      cw__stamp_anchor_seen(&st.cv, an->tsc, an->mono);
-    } else if (h->type != CW_R_PAD &&
-               ((h->type != CW_R_LOCK && h->type != CW_R_ACCESS) ||
-                steady_event(s, d, ts, &st, h) != 0)) {
-      steady_store(d, ts, &st);
+    if (h->type != CW_R_PAD)
       put_record(s, d, ts, h);
-      steady_load(d, ts, &st);
-    }
     pos += h->size;
     off += h->size;
     if (off >= r->cap)
       off -= r->cap;
-    n++;
-    if ((n & 255) == 0)
+    if ((++n & 255) == 0)
       cw__ring_release(r, pos);
   }
-  steady_store(d, ts, &st);
   cw__ring_release(r, pos);
   return n;
 }
