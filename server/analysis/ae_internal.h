@@ -223,6 +223,7 @@ typedef struct ae_var {
   cw_audit_entry *aud;
   ae_audx *audx;
   uint32_t naud, capaud;
+  uint64_t reads, writes, racing; /* cw__engine_var_counts */
 } ae_var;
 
 typedef struct ae_hist {
@@ -361,7 +362,9 @@ struct cw_engine {
   cw_race_group *groups;
   uint32_t ngroups, capgroups;
   ae_map groupmap, locpairs;
-  ae_map recmap; /* (variable, actor) -> record index, indexed vars only */
+  ae_map recmap;      /* (variable, actor) -> record index, indexed vars only */
+  cw_race_fn on_race; /* cw__engine_on_race, NULL: none */
+  void *on_race_ud;
   /* Lock-order graph and potential deadlocks. */
   ae_pair *pairs;
   uint32_t npairs, cappairs;
