@@ -10,7 +10,11 @@
  * file and function names by address, lock names by lock state (formatted
  * and interned once per batch), and the last event's location and
  * variable key (the steady case: the same few again and again). Stamps
- * are converted with the thread's last ANCHOR (cw_stamp.h). The thread
+ * are converted with the thread's last ANCHOR (cw_stamp.h). The steady
+ * records (LOCK and ACCESS records whose actor, location and object
+ * already have ids in the open batch) are encoded by steady_run's loop,
+ * with the write position and the thread's stamp state in locals; every
+ * other record goes through put_record. The thread
  * sleeps between passes (see "Sleeping and waking" below). A batch is written
  * when it is full, when it is older than flush_interval_ms, on cw_flush() and
  * at stop. Retirement (bounded clocks): every actor end the drain sees goes
@@ -314,25 +318,6 @@ static int event_head(cw_sess *s, cw_drain *d, cw_event_rec *ev, uint32_t slot,
   return 0;
 }
 
-/* The steady case, straight from a ring record to EVENT_D bytes: the
- * actor and the location already have ids in the open batch (the caller
- * found the object's). @return 0 when written, 1 when the general path
- * (event_head, cw__bw_event) must take it. */
-static inline int fast_event(cw_sess *s, cw_drain *d, uint32_t kind,
-                             uint32_t flags, uint32_t slot, uint32_t gen,
-                             uint64_t seq, uint64_t ctr, uint64_t stamp,
-                             uint32_t object, const char *file,
-                             const char *func, uint32_t line, int64_t vint) {
-  if (!d->open || slot >= s->actors.cap || d->a_stamp[slot] != d->stamp ||
-      d->a_gen[slot] != gen || file != d->loc_file || func != d->loc_func ||
-      d->loc_stamp != d->stamp)
-    return 1;
-  return cw__bw_event_d(d->bw, kind, flags, d->a_id[slot], object,
-                        d->loc_ids[0], line, d->loc_ids[1], seq, ctr,
-                        cw__stamp_convert(&s->stamps, d->conv, stamp, d->now),
-                        vint);
-}
-
 /* The id of a lock's name when the cache has it for this batch, else 0. */
 static inline uint32_t lock_name_cached(const cw_drain *d,
                                         const cw_lockst *lock) {
@@ -346,11 +331,6 @@ static inline uint32_t lock_name_cached(const cw_drain *d,
 /* Encodes one compact lock record. @return 0, or -1 when the batch is
  * full. */
 static int put_lock(cw_sess *s, cw_drain *d, const cw_rlk *r) {
-  uint32_t obj = lock_name_cached(d, r->lock);
-  if (obj && fast_event(s, d, r->h.pad_, r->flags & CW_EVF_KNOWN_, r->slot,
-                        r->gen, r->seq, r->ctr, r->mono, obj, r->file, r->func,
-                        r->line, 0) == 0)
-    return 0;
   cw_event_rec ev;
   int rc = event_head(s, d, &ev, r->slot, r->gen, r->seq, r->ctr, r->mono,
                       r->file, r->func, r->line);
@@ -479,10 +459,6 @@ static int put_access(cw_sess *s, cw_drain *d, cw_tstate *ts,
       return -1;
     k->stamp = d->stamp;
   }
-  if (fast_event(s, d, r->h.pad_, r->flags & CW_EVF_KNOWN_, r->slot, r->gen,
-                 r->seq, r->ctr, r->mono, k->sid, r->file, r->func, r->line,
-                 r->vint) == 0)
-    return 0;
   cw_event_rec ev;
   int rc = event_head(s, d, &ev, r->slot, r->gen, r->seq, r->ctr, r->mono,
                       r->file, r->func, r->line);
@@ -536,6 +512,113 @@ static void put_record(cw_sess *s, cw_drain *d, cw_tstate *ts,
 /* ---- Passes
  * ------------------------------------------------------------------ */
 
+/* LOCK and ACCESS records share their leading fields, which steady_run
+ * reads through either type. */
+_Static_assert(offsetof(cw_rlk, flags) == offsetof(cw_racc, flags) &&
+                   offsetof(cw_rlk, line) == offsetof(cw_racc, line) &&
+                   offsetof(cw_rlk, slot) == offsetof(cw_racc, slot) &&
+                   offsetof(cw_rlk, gen) == offsetof(cw_racc, gen) &&
+                   offsetof(cw_rlk, seq) == offsetof(cw_racc, seq) &&
+                   offsetof(cw_rlk, ctr) == offsetof(cw_racc, ctr) &&
+                   offsetof(cw_rlk, mono) == offsetof(cw_racc, mono) &&
+                   offsetof(cw_rlk, file) == offsetof(cw_racc, file) &&
+                   offsetof(cw_rlk, func) == offsetof(cw_racc, func),
+               "cw_rlk and cw_racc share their leading fields");
+
+/* Encodes the run of steady records that starts at ring position *ppos
+ * (offset *poff): ANCHORs, and LOCK and ACCESS records at the location of
+ * the open batch's last event whose actor and object have ids in the
+ * batch. Stops before the first other record, at head, or when the batch
+ * lacks room, and leaves that record to put_record. Everything the loop
+ * touches per event is a local (a store through the batch's byte pointer
+ * would make the compiler reload every field it reaches through memory);
+ * the write position and the thread's stamp state go back at the end.
+ * @return the records consumed; *ppos and *poff advanced past them. */
+static uint64_t steady_run(cw_sess *s, cw_drain *d, cw_tstate *ts, cw_ring *r,
+                           uint64_t *ppos, uint64_t *poff, uint64_t head) {
+  cw_bw_head *b = (cw_bw_head *)d->bw;
+  if (!d->open || d->loc_stamp != d->stamp || b->cap < CW_EVD_MAX)
+    return 0;
+  uint8_t *const buf0 = b->buf;
+  uint8_t *w = buf0 + b->len;
+  uint8_t *const wend = buf0 + b->cap - CW_EVD_MAX;
+  cw_bw_last *const last = b->last;
+  const uint64_t stamp = d->stamp, now = d->now;
+  const char *const lfile = d->loc_file, *const lfunc = d->loc_func;
+  const uint32_t fid = d->loc_ids[0], fnid = d->loc_ids[1];
+  const cw_stampmap m = s->stamps;
+  cw_stampconv cv = ts->conv;
+  uint32_t aslot = UINT32_MAX, agen = 0, aid = 0; /* the last actor */
+  const cw_lockst *lk = NULL;                     /* the last lock... */
+  const char *lkname = NULL;                      /* ...its name */
+  uint32_t lkid = 0;                              /* ...and its id */
+  const uint8_t *const rbuf = r->buf;
+  const uint64_t cap = r->cap;
+  uint64_t pos = *ppos, off = *poff, n = 0, nev = 0;
+  while (pos < head && w < wend) {
+    const cw_rhdr *h = (const cw_rhdr *)(rbuf + off);
+    if (h->type == CW_R_ANCHOR) {
+      const cw_ranchor *an = (const cw_ranchor *)h;
+      cw__stamp_anchor_seen(&cv, an->tsc, an->mono);
+    } else if (h->type == CW_R_LOCK || h->type == CW_R_ACCESS) {
+      const cw_rlk *k = (const cw_rlk *)h; /* the shared fields */
+      if (k->file != lfile || k->func != lfunc)
+        break;
+      if (k->slot != aslot || k->gen != agen) {
+        if (k->slot >= s->actors.cap || d->a_stamp[k->slot] != stamp ||
+            d->a_gen[k->slot] != k->gen)
+          break;
+        aslot = k->slot;
+        agen = k->gen;
+        aid = d->a_id[aslot];
+      }
+      uint32_t obj;
+      int64_t vint = 0;
+      if (h->type == CW_R_LOCK) {
+        const char *nm =
+            atomic_load_explicit(&k->lock->name, memory_order_acquire);
+        if (k->lock != lk || nm != lkname) {
+          if (!(obj = lock_name_cached(d, k->lock)))
+            break;
+          lk = k->lock;
+          lkname = nm;
+          lkid = obj;
+        }
+        obj = lkid;
+      } else {
+        const cw_racc *a = (const cw_racc *)h;
+        const cw_dkey *dk = &ts->dkeys[a->kid - 1];
+        if (a->def || dk->stamp != stamp)
+          break;
+        obj = dk->sid;
+        vint = a->vint;
+      }
+      uint64_t t = cw__stamp_convert(&m, &cv, k->mono, now);
+      uint8_t *e =
+          cw__evd_put(w, &last[aid], h->pad_, k->flags & CW_EVF_KNOWN_, aid,
+                      obj, fid, k->line, fnid, k->seq, k->ctr, t, vint);
+      if (!e)
+        break;
+      w = e;
+      nev++;
+    } else if (h->type != CW_R_PAD) {
+      break;
+    }
+    pos += h->size;
+    off += h->size;
+    if (off >= cap)
+      off -= cap;
+    if ((++n & 255) == 0)
+      cw__ring_release(r, pos);
+  }
+  b->len = (size_t)(w - buf0);
+  b->events += nev;
+  ts->conv = cv;
+  *ppos = pos;
+  *poff = off;
+  return n;
+}
+
 static uint64_t drain_ring(cw_sess *s, cw_drain *d, cw_tstate *ts) {
   cw_ring *r = &ts->ring;
   uint64_t head = cw_load_acquire(&r->head);
@@ -548,6 +631,9 @@ static uint64_t drain_ring(cw_sess *s, cw_drain *d, cw_tstate *ts) {
   uint64_t n = 0;
   uint64_t off = pos % r->cap; /* one division per pass, not per record */
   while (pos < head) {
+    n += steady_run(s, d, ts, r, &pos, &off, head);
+    if (pos >= head)
+      break;
     const cw_rhdr *h = (const cw_rhdr *)(r->buf + off);
     if (h->type != CW_R_PAD)
       put_record(s, d, ts, h);
@@ -555,8 +641,7 @@ static uint64_t drain_ring(cw_sess *s, cw_drain *d, cw_tstate *ts) {
     off += h->size;
     if (off >= r->cap)
       off -= r->cap;
-    n++;
-    if ((n & 255) == 0)
+    if ((++n & 255) == 0)
       cw__ring_release(r, pos);
   }
   cw__ring_release(r, pos);

@@ -415,8 +415,9 @@ typedef struct cw_rlk {
   uint32_t flags, line;
   uint32_t slot, gen;
   uint64_t seq, ctr, mono;
+  const char *file, *func; /* where cw_racc has them (the drain's steady
+                              loop reads both through one layout) */
   cw_lockst *lock;
-  const char *file, *func;
 } cw_rlk;
 
 /* ACCESS record: the compact form of a state access without a string

@@ -399,15 +399,23 @@ void cw__record_lock(cw_tstate *ts, uint16_t kind, uint32_t flags,
 
 /* @return the key's id (its slot in ts->kc, plus one) and its length in
  * *len; *def = 1 when the slot must be (re)defined: the key's address or
- * bytes differ from the slot's (measured first, so that the comparison
- * never reads past the key). */
+ * bytes differ from the slot's. One pass over the key when it is the
+ * slot's: strncmp stops at the key's end (the slot's bytes hold no NUL), so
+ * it never reads past a shorter key, and then the key must end where the
+ * slot's does (keys are cut at CW_KEY_MAX bytes). */
 static inline uint32_t key_id(cw_tstate *ts, const char *key, uint32_t *len,
                               int *def) {
   uintptr_t h = (uintptr_t)key;
   uint32_t k = (uint32_t)((h >> 3) ^ (h >> 9)) % CW_KEY_CACHE;
   const cw_kcache *c = &ts->kc[k];
-  *len = (uint32_t)strnlen(key, CW_KEY_MAX);
-  *def = !(c->p == key && c->len == *len && memcmp(key, c->bytes, *len) == 0);
+  if (c->p == key && strncmp(key, c->bytes, c->len) == 0 &&
+      (c->len == CW_KEY_MAX || key[c->len] == '\0')) {
+    *len = c->len;
+    *def = 0;
+  } else {
+    *len = (uint32_t)strnlen(key, CW_KEY_MAX);
+    *def = 1;
+  }
   return k + 1;
 }
 

@@ -26,6 +26,11 @@ int cw__tsc_invariant(void) {
 #endif
 }
 
+void cw__stamp_set_rate(cw_stampmap *m, double rate) {
+  m->rate = rate;
+  m->mult = (uint64_t)(rate * 4294967296.0 + 0.5);
+}
+
 void cw__stamp_init(cw_stampmap *m, uint64_t *base_mono, int mode) {
   memset(m, 0, sizeof(*m));
   m->use_tsc = CW_HAVE_TSC && mode != CW_STAMP_MONO &&
@@ -39,7 +44,7 @@ void cw__stamp_init(cw_stampmap *m, uint64_t *base_mono, int mode) {
     mono1 = cw__mono_ns();
     tsc1 = cw__tsc();
   } while (mono1 - mono0 < 1000000 || tsc1 <= tsc0);
-  m->rate = (double)(mono1 - mono0) / (double)(tsc1 - tsc0);
+  cw__stamp_set_rate(m, (double)(mono1 - mono0) / (double)(tsc1 - tsc0));
   m->anchor_ticks = (uint64_t)(1e6 / m->rate);
   m->ref_tsc = tsc1;
   m->ref_mono = mono1;
@@ -57,7 +62,7 @@ void cw__stamp_refine(cw_stampmap *m) {
    * drift; keep the rate then. */
   if (mono - m->ref_mono >= 100000000u && measured > m->rate * 0.99 &&
       measured < m->rate * 1.01)
-    m->rate = measured;
+    cw__stamp_set_rate(m, measured);
 reset:
   m->ref_tsc = tsc;
   m->ref_mono = mono;

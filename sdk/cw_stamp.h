@@ -37,6 +37,7 @@ typedef struct cw_stampmap {
   int use_tsc;
   uint64_t anchor_ticks;      /* re-anchor after this many ticks (~1 ms) */
   double rate;                /* ns per tick; drain thread only after init */
+  uint64_t mult;              /* rate * 2^32 (cw__stamp_convert's product) */
   uint64_t ref_tsc, ref_mono; /* drain: the pair the rate is measured from */
 } cw_stampmap;
 
@@ -67,6 +68,22 @@ int cw__tsc_invariant(void);
 void cw__stamp_init(cw_stampmap *m, uint64_t *base_mono, int mode);
 /* Refines the rate against CLOCK_MONOTONIC (drain thread, ~once a second). */
 void cw__stamp_refine(cw_stampmap *m);
+/* Sets the rate (ns per tick) and its fixed-point form. */
+void cw__stamp_set_rate(cw_stampmap *m, double rate);
+
+/* (d * mult) >> 32: ticks to ns with the 32.32 fixed-point rate. One
+ * multiply where 128-bit products exist (the drain converts every event's
+ * stamp: the double conversion and its range checks cost about 15
+ * instructions more), else in double. */
+static inline uint64_t cw__ticks_ns(const cw_stampmap *m, uint64_t d) {
+#if defined(__SIZEOF_INT128__)
+  __extension__ typedef unsigned __int128 cw_u128;
+  return (uint64_t)(((cw_u128)d * m->mult) >> 32);
+#else
+  return (uint64_t)((double)d * m->rate);
+#endif
+}
+
 /* @return the monotonic time, in ns, of a thread's stamp; `now` is a
  * CLOCK_MONOTONIC reading taken after the record was published. */
 static inline uint64_t cw__stamp_convert(const cw_stampmap *m, cw_stampconv *c,
@@ -78,7 +95,7 @@ static inline uint64_t cw__stamp_convert(const cw_stampmap *m, cw_stampconv *c,
     t = c->last ? c->last : now; /* its anchor was lost (a full ring) */
   } else {
     int64_t d = (int64_t)(stamp - c->atsc);
-    t = c->amono + (d > 0 ? (uint64_t)((double)d * m->rate) : 0);
+    t = c->amono + (d > 0 ? cw__ticks_ns(m, (uint64_t)d) : 0);
   }
   if (t < c->last)
     t = c->last;

@@ -55,17 +55,20 @@ endif()
 if(TARGET cw_collector)
   set(_fz ${CMAKE_CURRENT_SOURCE_DIR}/collector)
   add_executable(test_collector_fuzz_replay ${_fz}/fuzz_ingest.c
-    ${_fz}/fuzz_replay.c)
+    ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/replay_main.c)
   target_link_libraries(test_collector_fuzz_replay PRIVATE cw_collector)
   add_test(NAME test_collector_fuzz_replay
-    COMMAND test_collector_fuzz_replay ${_fz}/corpus)
+    COMMAND test_collector_fuzz_replay --mutations 500 ${_fz}/corpus)
   set_tests_properties(test_collector_fuzz_replay PROPERTIES
     LABELS "collector;fuzz")
   add_executable(test_collector_fuzz_http ${_fz}/fuzz_http.c
-    ${_fz}/fuzz_replay.c)
+    ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/replay_main.c)
   target_link_libraries(test_collector_fuzz_http PRIVATE cw_collector)
   add_test(NAME test_collector_fuzz_http
-    COMMAND test_collector_fuzz_http ${_fz}/corpus-http)
+    COMMAND test_collector_fuzz_http --mutations 500 ${_fz}/corpus-http)
   set_tests_properties(test_collector_fuzz_http PROPERTIES
     LABELS "collector;fuzz" TIMEOUT 300)
+  # Regrows corpus/native-*.bin (valid batches) after a format change.
+  add_executable(fuzz_collector_seeds ${_fz}/fuzz_seeds.c)
+  target_link_libraries(fuzz_collector_seeds PRIVATE cw_collector)
 endif()

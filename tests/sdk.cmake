@@ -18,6 +18,7 @@ if(TARGET cw_sdk_replay)
   cw_sdk_test(test_sdk_stamp)
   cw_sdk_test(test_sdk_retire)
   cw_sdk_test(test_sdk_stress)
+  cw_sdk_test(test_sdk_encode)
   cw_sdk_test(test_sdk_file)
   cw_sdk_test(test_sdk_internal)
   target_compile_definitions(test_sdk_file PRIVATE

@@ -200,28 +200,31 @@ uint32_t cw__bw_actor(cw_batch_writer *bw, const char *name, size_t len,
  * written then). */
 int cw__bw_event(cw_batch_writer *bw, const cw_event_rec *ev);
 
-/* The steady case of cw__bw_event, inline for the SDK's drain: an event
- * without joins, trace context, value string, duration, detail or aux,
- * whose wall time is the one the header implies, written as EVENT_D when
- * every id and delta but the time, line and value fits in one byte and 64
- * bytes are left. @return 0 when written, 1 when not (nothing is written:
- * use cw__bw_event, which also tells a full batch). */
-static inline int cw__bw_event_d(cw_batch_writer *bw, uint32_t kind,
-                                 uint32_t flags, uint32_t actor,
-                                 uint32_t object, uint32_t file, uint32_t line,
-                                 uint32_t func, uint64_t seq, uint64_t ctr,
-                                 uint64_t mono, int64_t val) {
-  cw_bw_head *b = (cw_bw_head *)bw;
-  if (actor == 0 || actor >= b->next_actor || b->cap - b->len < 64 ||
-      (flags & ~(uint32_t)(CW_EVF_ATOMIC | CW_EVF_SHARED | CW_EVF_TRY |
-                           CW_EVF_VAL_INT)))
-    return 1;
-  cw_bw_last *l = &b->last[actor];
+/* The most bytes cw__evd_put writes. */
+#define CW_EVD_MAX 48
+
+/* The steady case of an EVENT_D record, written at w (room for CW_EVD_MAX
+ * bytes) for an actor whose previous event is *l: an event without joins,
+ * trace context, value string, duration, detail or aux (flags within
+ * ATOMIC, SHARED, TRY and VAL_INT), whose wall time is the one the header
+ * implies, and whose kind, flags, actor, object, file and function ids and
+ * sequence and counter deltas each fit in one byte. For the SDK's drain,
+ * which keeps its write position in a local across a run of records (a
+ * store through a byte pointer makes the compiler reload every field it
+ * reaches through memory). @return the end of the record (and *l
+ * updated), or NULL when the event is not such a case (nothing written). */
+static inline uint8_t *cw__evd_put(uint8_t *w, cw_bw_last *l, uint32_t kind,
+                                   uint32_t flags, uint32_t actor,
+                                   uint32_t object, uint32_t file,
+                                   uint32_t line, uint32_t func, uint64_t seq,
+                                   uint64_t ctr, uint64_t mono, int64_t val) {
   uint64_t dseq = cw__zigzag((int64_t)(seq - l->seq));
   uint64_t dctr = cw__zigzag((int64_t)(ctr - l->ctr));
-  if ((kind | flags | actor | dseq | dctr | object | file | func) >= 0x80)
-    return 1;
-  uint8_t *w = b->buf + b->len + 2, *p = w;
+  /* flags << 3 stays below 0x80 exactly when only bits 0-3 are set. */
+  if ((kind | (flags << 3) | actor | dseq | dctr | object | file | func) >=
+      0x80)
+    return NULL;
+  uint8_t *p = w + 2;
   p[0] = (uint8_t)kind;
   p[1] = (uint8_t)flags;
   p[2] = (uint8_t)actor;
@@ -236,10 +239,28 @@ static inline int cw__bw_event_d(cw_batch_writer *bw, uint32_t kind,
   *p++ = (uint8_t)func;
   if (flags & CW_EVF_VAL_INT)
     p += cw__vi_put(p, cw__zigzag(val));
-  w[-2] = CW_REC_EVENT_D;
-  w[-1] = (uint8_t)(p - w); /* at most 45 */
-  b->len += (size_t)(p - w) + 2;
+  w[0] = CW_REC_EVENT_D;
+  w[1] = (uint8_t)(p - w - 2); /* at most 33 */
   *l = (cw_bw_last){seq, ctr, mono};
+  return p;
+}
+
+/* cw__evd_put at the end of the open batch, for a defined actor and with
+ * CW_EVD_MAX bytes left. @return 0 when written, 1 when not (nothing is
+ * written: use cw__bw_event, which also tells a full batch). */
+static inline int cw__bw_event_d(cw_batch_writer *bw, uint32_t kind,
+                                 uint32_t flags, uint32_t actor,
+                                 uint32_t object, uint32_t file, uint32_t line,
+                                 uint32_t func, uint64_t seq, uint64_t ctr,
+                                 uint64_t mono, int64_t val) {
+  cw_bw_head *b = (cw_bw_head *)bw;
+  if (actor == 0 || actor >= b->next_actor || b->cap - b->len < CW_EVD_MAX)
+    return 1;
+  uint8_t *e = cw__evd_put(b->buf + b->len, &b->last[actor], kind, flags, actor,
+                           object, file, line, func, seq, ctr, mono, val);
+  if (!e)
+    return 1;
+  b->len = (size_t)(e - b->buf);
   b->events++;
   return 0;
 }

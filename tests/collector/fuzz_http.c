@@ -14,8 +14,9 @@
  * short deadlines. Requests for /v1/stream (a live stream that stays open
  * by design) are not sent.
  *
- * Build with -fsanitize=fuzzer (tests/fuzz.cmake), or link fuzz_replay.c to
- * replay the corpus tests/collector/corpus-http in the normal suite.
+ * Build with -fsanitize=fuzzer (tests/fuzz.cmake), or link
+ * tests/fuzz/replay_main.c to replay the corpus tests/collector/corpus-http in
+ * the normal suite.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
@@ -33,10 +34,15 @@
 #include "server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-void cw_fuzz_ingest_cleanup(void);
 
 static cw_server *srv;
 static int port;
+
+/* Stops the server at exit. */
+static void stop(void) {
+  cw__server_stop(srv);
+  srv = NULL;
+}
 
 static void start(void) {
   static cw_config cfg;
@@ -75,11 +81,7 @@ static void start(void) {
     abort();
   }
   port = cw__server_port(srv);
-}
-
-void cw_fuzz_ingest_cleanup(void) {
-  cw__server_stop(srv);
-  srv = NULL;
+  atexit(stop);
 }
 
 /* The request line asks for the live stream (kept open by design). */

@@ -4,7 +4,7 @@
  * Content-Encoding: lz4), 1 native identity body, 2 Raceway JSON (POST
  * /events; its events are then decoded by the analysis thread), 3 a query
  * string. Build with -fsanitize=fuzzer for libFuzzer, or link
- * fuzz_replay.c to replay the corpus in the normal test suite.
+ * tests/fuzz/replay_main.c to replay the corpus in the normal test suite.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stddef.h>
@@ -16,11 +16,22 @@
 #include "query.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-void cw_fuzz_ingest_cleanup(void);
 
 static cw_ingest g;
 static cw_metrics m;
 static int ready;
+
+/* Frees the analyzer and the store at exit, so LeakSanitizer stays quiet. */
+static void cleanup(void) {
+  if (!ready)
+    return;
+  cw__analyzer_drain(g.an);
+  cw__analyzer_free(g.an);
+  cw__store_close(g.store);
+  cw__dedup_free(g.dedup);
+  cw__membudget_free(g.mem);
+  ready = 0;
+}
 
 static void init(void) {
   cw_analyzer_opts ao = {
@@ -36,17 +47,7 @@ static void init(void) {
   g.mem = cw__membudget_new(64u << 20);
   g.queue_timeout_ms = 5000;
   ready = 1;
-}
-
-void cw_fuzz_ingest_cleanup(void) {
-  if (!ready)
-    return;
-  cw__analyzer_drain(g.an);
-  cw__analyzer_free(g.an);
-  cw__store_close(g.store);
-  cw__dedup_free(g.dedup);
-  cw__membudget_free(g.mem);
-  ready = 0;
+  atexit(cleanup);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

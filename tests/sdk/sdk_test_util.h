@@ -37,14 +37,20 @@ static inline void tu_path(char *buf, size_t cap, const char *tag) {
   }
 }
 
+/* The tests' configuration: service "sdktest", instance "inst", a trace
+ * file at path, no variable from the environment. */
+static inline void tu_config(cw_config *cfg, const char *path) {
+  tu_clear_env();
+  cw_config_init(cfg);
+  cfg->service = "sdktest";
+  cfg->instance = "inst";
+  cfg->trace_file = path;
+}
+
 static inline cw_status tu_start(const char *path, uint32_t window,
                                  uint32_t buffer_bytes) {
-  tu_clear_env();
   cw_config cfg;
-  cw_config_init(&cfg);
-  cfg.service = "sdktest";
-  cfg.instance = "inst";
-  cfg.trace_file = path;
+  tu_config(&cfg, path);
   if (window)
     cfg.retire_window = window;
   if (buffer_bytes)
