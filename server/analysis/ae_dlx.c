@@ -7,14 +7,17 @@
  * cw__engine_replay_new enumerates the simple cycles of 2..4 locks of the
  * graph and keeps those for which some choice of one class per edge has
  * distinct actors, pairwise compatible held sets (no gate lock) and
- * blocking modes. Pass 2 feeds the same events to a second engine in
- * replay mode, which does nothing but this:
+ * blocking modes. Pass 2 feeds the same events (pass 1's record of them,
+ * ae_dxrec.c, or the inputs read again) to a second engine in replay mode,
+ * which does nothing but this:
  *
  *  - one clock system per lock set S of a kept cycle: vector clocks of
  *    actors, lock releases and annotation keys computed exactly as
  *    happens-before *without the release -> acquire edges of the locks of
- *    S* (HB_S). A system is dropped as soon as every cycle over S is
- *    reported.
+ *    S* (HB_S). The live systems share their clocks: one counter per
+ *    system in each row (a column per system), so that an event costs
+ *    one row-wise maximum, not one clock operation per system. A system
+ *    is dropped as soon as every cycle over S is reported.
  *  - per kept cycle (edges 0..n-1) and per subset T of its edges, a table
  *    keyed by the class chosen on each edge of T, holding ONE tuple: the
  *    requests (own counters) of the latest pairwise HB_S-concurrent,
@@ -38,8 +41,9 @@
  * y, it is not concurrent with any tuple y dominates. So a cycle has a
  * witness (design 4.2) iff it is reported, with no bound on the trace.
  * Memory: the tables (keys of classes, not events) and the clocks of the
- * live systems; time: per event, one clock operation per live system,
- * per request the table entries of its edges' unreported cycles.
+ * live systems; time: per lock, fork/join or annotation event, a row-wise
+ * maximum over (actors in the clocks) x (live systems) counters, per
+ * request the table entries of its edges' unreported cycles.
  */
 #include "ae_internal.h"
 
@@ -97,13 +101,21 @@ typedef struct dx_sys {
   uint32_t n, locks[DX_MAXC];
   uint32_t open; /* cycles over this lock set not reported yet */
   uint8_t live;
-  ae_vc *act; /* per actor */
-  uint32_t capact;
-  ae_vc *relx, *rels; /* per lock: exclusive / shared release clocks */
-  uint32_t caprelx, caprels;
-  ae_vc *key; /* per annotation key */
-  uint32_t capkey;
+  uint32_t col; /* its column in the clocks */
 } dx_sys;
+
+/* Pass-2 clocks: of actors, exclusive and shared lock releases, and
+ * annotation keys. */
+enum { DC_ACT, DC_RELX, DC_RELS, DC_KEY, DC_KINDS };
+
+/* One clock of every live system: the actors it heard of (sorted), each
+ * with a row of counters, one per column (system). */
+typedef struct dx_clk {
+  uint32_t n, acap;
+  uint32_t *actor;
+  uint32_t *c; /* counters: pass 2 needs 32 bits (see dx_cnt) */
+  size_t ccap;
+} dx_clk;
 
 typedef struct ae_dx {
   dx_cls *cls; /* [0] unused */
@@ -129,8 +141,17 @@ typedef struct ae_dx {
   uint8_t *multi;  /* per lock: pass 1 saw two actors acquire it; bit 1:
                       pass 2 saw a shared release of it */
   uint32_t capmulti;
-  uint8_t *zero; /* "no actor is dead": clocks here keep every actor */
-  size_t capzero;
+  /* Pass-2 clocks, with a column per live system. */
+  dx_clk *clk[DC_KINDS];
+  uint32_t capc[DC_KINDS];
+  uint32_t ncol, ndead; /* columns, of closed systems */
+  dx_list *lsys;        /* per lock: live systems whose lock set holds it */
+  uint32_t caplsys;
+  uint32_t *mcol; /* scratch: columns that leave an edge out */
+  uint32_t *save; /* scratch: their counters */
+  uint32_t capm, capsave;
+  uint32_t *relv; /* per lock: exclusive releases joined into its clock */
+  uint32_t caprelv;
 } ae_dx;
 
 static ae_dx *dx_of(cw_engine *e) {
@@ -247,15 +268,35 @@ static uint32_t sys_of(ae_dx *x, const uint32_t *locks, uint32_t n) {
   return x->nsys++;
 }
 
+/* The pass-2 engine, with e's symbols, actors, locks and keys under the
+ * same ids (pass 1's record names them by id; reading the inputs again
+ * interns them to the same ids). */
+static cw_engine *replay_engine(cw_engine *e) {
+  cw_engine_config cfg = e->cfg;
+  cfg.two_pass = 0;
+  cw_engine *r = cw__engine_new(&cfg);
+  r->replay = 1;
+  dx_of(r);
+  for (uint32_t s = 1; s < e->nsyms; s++)
+    cw__engine_intern(r, e->strs[s], e->lens[s]);
+  for (uint32_t a = 1; a < e->nactors; a++)
+    cw__engine_actor(r, e->actors[a].name, e->actors[a].service);
+  for (uint32_t l = 1; l < e->nlocks; l++)
+    cw__engine_lock(r, e->locks[l].sym);
+  cw_sym *ks = cw__ae_calloc(e->nkeys ? e->nkeys : 1, sizeof(*ks));
+  for (size_t s = 1; s < e->capof && s < e->nsyms; s++)
+    if (e->key_of[s])
+      ks[e->key_of[s]] = (cw_sym)s;
+  for (uint32_t k = 1; k < e->nkeys; k++)
+    cw__engine_key(r, ks[k]);
+  cw__ae_free(ks);
+  return r;
+}
+
 static void keep_cycle(plan *p) {
   cw_engine *e = p->e;
-  if (!p->r) {
-    cw_engine_config cfg = e->cfg;
-    cfg.two_pass = 0;
-    p->r = cw__engine_new(&cfg);
-    p->r->replay = 1;
-    dx_of(p->r);
-  }
+  if (!p->r)
+    p->r = replay_engine(e);
   cw_engine *r = p->r;
   ae_dx *x = r->dx;
   uint32_t l2[DX_MAXC];
@@ -423,20 +464,22 @@ cw_engine *cw__engine_replay_new(cw_engine *e) {
       cw_sym s = e->locks[l].sym;
       uint32_t l2 =
           cw__engine_lock(p.r, cw__engine_intern(p.r, e->strs[s], e->lens[s]));
-      if (l2 >= x->capmulti) {
-        uint32_t old = x->capmulti, nc = old ? old : 64;
-        while (nc <= l2)
-          nc *= 2;
-        x->multi = cw__ae_realloc(x->multi, nc);
-        memset(x->multi + old, 0, nc - old);
-        x->capmulti = nc;
-      }
+      cw__ae_index(&x->multi, &x->capmulti, l2, 1);
       x->multi[l2] = 1;
     }
     x->live = cw__ae_alloc(x->nsys * sizeof(*x->live));
     x->nlive = 0;
-    for (uint32_t i = 0; i < x->nsys; i++)
+    x->ncol = x->nsys;
+    for (uint32_t i = 0; i < x->nsys; i++) {
+      x->sys[i].col = i;
       x->live[x->nlive++] = i;
+      for (uint32_t k = 0; k < x->sys[i].n; k++) {
+        uint32_t l = x->sys[i].locks[k];
+        cw__ae_index(&x->lsys, &x->caplsys, l, sizeof(*x->lsys));
+        AE_RESERVE(x->lsys[l].v, x->lsys[l].cap, x->lsys[l].n + 1u);
+        x->lsys[l].v[x->lsys[l].n++] = i;
+      }
+    }
   }
   return p.r;
 }
@@ -482,79 +525,226 @@ void cw__engine_replay_adopt(cw_engine *e, const cw_engine *r) {
 
 /* ---- Pass 2 ------------------------------------------------------------- */
 
-static int in_set(const dx_sys *s, uint32_t lock) {
-  for (uint32_t i = 0; i < s->n; i++)
-    if (s->locks[i] == lock)
+/*
+ * Clocks of pass 2. Every system S computes happens-before without the
+ * release -> acquire edges of its own locks (HB_S); the live systems share
+ * one set of clocks: a clock is a sorted list of the actors it has heard
+ * of, each with one counter per system (a column per live system). A join
+ * is then one pass over the rows, taking the maximum of whole rows (no
+ * per-system overhead), and the systems that leave the edge out (their
+ * lock set holds the lock) get their columns back afterwards. Closed
+ * systems' columns are dropped once they are a quarter of them. Counters
+ * are 32 bits (dx_cnt): the row maximum then vectorises.
+ */
+
+/* A counter as pass 2 stores it: 32 bits, which holds 4 billion events
+ * of one actor; a larger counter is cut to that, and the answer may then
+ * be wrong (counted in search_truncated: `exact` is false). */
+static uint32_t dx_cnt(cw_engine *e, uint64_t c) {
+  if (c <= UINT32_MAX)
+    return (uint32_t)c;
+  e->sum.search_truncated++;
+  return UINT32_MAX;
+}
+
+/* Makes clock i of kind k exist (empty). */
+static void dc_need(ae_dx *x, int k, uint32_t i) {
+  cw__ae_index(&x->clk[k], &x->capc[k], i, sizeof(*x->clk[k]));
+}
+
+/* Index of the first row of k with actor >= a. */
+static uint32_t ck_lower(const dx_clk *k, uint32_t a) {
+  uint32_t lo = 0, hi = k->n;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (k->actor[mid] < a)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/* Room for n rows of w counters. */
+static void ck_room(dx_clk *k, uint32_t n, uint32_t w) {
+  AE_RESERVE(k->actor, k->acap, n);
+  AE_RESERVE(k->c, k->ccap, (size_t)n * w);
+}
+
+/* Inserts a zero row for actor a at position p. */
+static void ck_insert(ae_dx *x, dx_clk *k, uint32_t p, uint32_t a) {
+  uint32_t w = x->ncol;
+  ck_room(k, k->n + 1, w);
+  memmove(&k->actor[p + 1], &k->actor[p], (k->n - p) * sizeof(*k->actor));
+  memmove(&k->c[(size_t)(p + 1) * w], &k->c[(size_t)p * w],
+          (size_t)(k->n - p) * w * sizeof(*k->c));
+  k->actor[p] = a;
+  memset(&k->c[(size_t)p * w], 0, w * sizeof(*k->c));
+  k->n++;
+}
+
+/* System sys's clock i of kind k at actor a. */
+static uint32_t dc_get(const ae_dx *x, int k, uint32_t i, uint32_t sys,
+                       uint32_t a) {
+  if (i >= x->capc[k])
+    return 0;
+  const dx_clk *c = &x->clk[k][i];
+  uint32_t p = ck_lower(c, a);
+  return p < c->n && c->actor[p] == a
+             ? c->c[(size_t)p * x->ncol + x->sys[sys].col]
+             : 0;
+}
+
+/* The columns of the live systems whose lock set holds l (0: none), in
+ * x->mcol. @return how many. */
+static uint32_t masked(ae_dx *x, uint32_t l) {
+  if (!l || l >= x->caplsys)
+    return 0;
+  const dx_list *ls = &x->lsys[l];
+  AE_RESERVE(x->mcol, x->capm, ls->n);
+  AE_RESERVE(x->save, x->capsave, ls->n);
+  for (uint32_t q = 0; q < ls->n; q++)
+    x->mcol[q] = x->sys[ls->v[q]].col;
+  return ls->n;
+}
+
+/* xr := max(xr, yr), w counters (vectorised: no aliasing). */
+static void row_max(uint32_t *restrict xr, const uint32_t *restrict yr,
+                    uint32_t w) {
+  for (uint32_t s = 0; s < w; s++)
+    xr[s] = xr[s] > yr[s] ? xr[s] : yr[s];
+}
+
+/* Clock (kx, ix) := itself join clock (ky, iy) in every live system,
+ * except that the systems whose lock set holds `drop` keep their clock
+ * when `keep` (else, for a release clock of their own lock, which they
+ * never read, it does not matter). */
+static void dc_join(ae_dx *x, int kx, uint32_t ix, int ky, uint32_t iy,
+                    uint32_t drop, int keep) {
+  dc_need(x, kx, ix);
+  dc_need(x, ky, iy);
+  dx_clk *X = &x->clk[kx][ix];
+  const dx_clk *Y = &x->clk[ky][iy];
+  if (!Y->n)
+    return;
+  uint32_t w = x->ncol, nm = keep ? masked(x, drop) : 0;
+  /* Rows for Y's actors (usually there already). */
+  int same =
+      X->n == Y->n && !memcmp(X->actor, Y->actor, X->n * sizeof(*X->actor));
+  for (uint32_t j = 0, p = 0; j < Y->n && !same; j++, p++) {
+    while (p < X->n && X->actor[p] < Y->actor[j])
+      p++;
+    if (p >= X->n || X->actor[p] != Y->actor[j])
+      ck_insert(x, X, p, Y->actor[j]);
+  }
+  if (!nm && (same || X->n == Y->n)) { /* the same actors: one row */
+    row_max(X->c, Y->c, X->n * w);
+    return;
+  }
+  for (uint32_t j = 0, p = 0; j < Y->n; j++, p++) {
+    while (X->actor[p] < Y->actor[j])
+      p++;
+    uint32_t *xr = &X->c[(size_t)p * w];
+    for (uint32_t m = 0; m < nm; m++)
+      x->save[m] = xr[x->mcol[m]];
+    row_max(xr, &Y->c[(size_t)j * w], w);
+    for (uint32_t m = 0; m < nm; m++)
+      xr[x->mcol[m]] = x->save[m];
+  }
+}
+
+/* Clock (kx, ix) := clock (ky, iy), in every column. */
+static void dc_copy(ae_dx *x, int kx, uint32_t ix, int ky, uint32_t iy) {
+  dc_need(x, kx, ix);
+  dc_need(x, ky, iy);
+  dx_clk *X = &x->clk[kx][ix];
+  const dx_clk *Y = &x->clk[ky][iy];
+  ck_room(X, Y->n, x->ncol);
+  if (Y->n) {
+    memcpy(X->actor, Y->actor, Y->n * sizeof(*X->actor));
+    memcpy(X->c, Y->c, (size_t)Y->n * x->ncol * sizeof(*X->c));
+  }
+  X->n = Y->n;
+}
+
+/* Clock (k, i) at actor a := max(itself, c) in every live system except
+ * those whose lock set holds `drop`. */
+static void dc_raise(ae_dx *x, int k, uint32_t i, uint32_t a, uint32_t c,
+                     uint32_t drop) {
+  if (!c)
+    return;
+  dc_need(x, k, i);
+  dx_clk *X = &x->clk[k][i];
+  uint32_t w = x->ncol, nm = masked(x, drop);
+  uint32_t p = ck_lower(X, a);
+  if (p >= X->n || X->actor[p] != a)
+    ck_insert(x, X, p, a);
+  uint32_t *xr = &X->c[(size_t)p * w];
+  for (uint32_t m = 0; m < nm; m++)
+    x->save[m] = xr[x->mcol[m]];
+  for (uint32_t s = 0; s < w; s++)
+    xr[s] = xr[s] > c ? xr[s] : c;
+  for (uint32_t m = 0; m < nm; m++)
+    xr[x->mcol[m]] = x->save[m];
+}
+
+/* The actor's clock gets its own component up to date. */
+static void dc_now(cw_engine *e, uint32_t aid) {
+  dc_raise(e->dx, DC_ACT, aid, aid, dx_cnt(e, e->actors[aid].counter), 0);
+}
+
+/* Whether some live system's clock (k, i) is below c at actor a. */
+static int dc_below(const ae_dx *x, int k, uint32_t i, uint32_t a, uint32_t c) {
+  for (uint32_t q = 0; q < x->nlive; q++)
+    if (dc_get(x, k, i, x->live[q], a) < c)
       return 1;
   return 0;
 }
 
-/* Element i of a clock array, grown (zeroed) to hold it. */
-static ae_vc *slot(ae_vc **arr, uint32_t *cap, uint32_t i) {
-  if (i >= *cap) {
-    uint32_t old = *cap, nc = old ? old : 16;
-    while (nc <= i)
-      nc *= 2;
-    *arr = cw__ae_realloc(*arr, nc * sizeof(**arr));
-    memset(*arr + old, 0, (nc - old) * sizeof(**arr));
-    *cap = nc;
+/* A release clock holds one row per actor it heard of: keep it tight. */
+static void dc_tight(ae_dx *x, int k, uint32_t i) {
+  dx_clk *c = &x->clk[k][i];
+  size_t need = (size_t)c->n * x->ncol;
+  if (c->ccap > need + need / 4 + 1) {
+    c->c = cw__ae_realloc(c->c, need * sizeof(*c->c));
+    c->ccap = need;
   }
-  return &(*arr)[i];
 }
 
-static ae_vc *act(dx_sys *s, uint32_t aid) {
-  return slot(&s->act, &s->capact, aid);
-}
-
-/* The actor's clock with its own component up to date. */
-static ae_vc *act_now(const cw_engine *e, dx_sys *s, uint32_t aid) {
-  ae_vc *v = act(s, aid);
-  cw__vc_raise(v, aid, e->actors[aid].counter);
-  return v;
-}
-
-/* A lock's exclusive or shared release clock (the shared array exists
- * only once some lock was released in read mode). */
-static ae_vc *rel(dx_sys *s, uint32_t lock, int shared) {
-  return shared ? slot(&s->rels, &s->caprels, lock)
-                : slot(&s->relx, &s->caprelx, lock);
-}
-
-static ae_vc *keyc(dx_sys *s, uint32_t k) {
-  return slot(&s->key, &s->capkey, k);
-}
-
-/* d = d join s. Clocks here keep every actor, so after a while they
- * mostly hold the same actors: merge in place then. */
-static void sys_join(ae_vc *d, const ae_vc *s, const uint8_t *zero) {
-  if (d->n == s->n) {
-    uint32_t i = 0;
-    for (; i < s->n && d->e[i].actor == s->e[i].actor; i++)
-      if (s->e[i].c > d->e[i].c)
-        d->e[i].c = s->e[i].c;
-    if (i == s->n)
-      return;
+/* Forgets a closed system: its lock-set entries, and its column once the
+ * closed columns are a quarter of them. */
+static void sys_free(ae_dx *x, uint32_t sys) {
+  dx_sys *s = &x->sys[sys];
+  for (uint32_t i = 0; i < s->n; i++) {
+    dx_list *ls = &x->lsys[s->locks[i]];
+    for (uint32_t q = 0; q < ls->n; q++)
+      if (ls->v[q] == sys) {
+        ls->v[q] = ls->v[--ls->n];
+        break;
+      }
   }
-  if (s->n)
-    cw__vc_join(d, s, zero);
-}
-
-static void sys_free(dx_sys *s) {
-  for (uint32_t i = 0; i < s->capact; i++)
-    cw__vc_free(&s->act[i]);
-  for (uint32_t i = 0; i < s->caprelx; i++)
-    cw__vc_free(&s->relx[i]);
-  for (uint32_t i = 0; i < s->caprels; i++)
-    cw__vc_free(&s->rels[i]);
-  for (uint32_t i = 0; i < s->capkey; i++)
-    cw__vc_free(&s->key[i]);
-  cw__ae_free(s->act);
-  cw__ae_free(s->relx);
-  cw__ae_free(s->rels);
-  cw__ae_free(s->key);
-  s->act = s->relx = s->rels = s->key = NULL;
-  s->capact = s->caprelx = s->caprels = s->capkey = 0;
   s->live = 0;
+  if (++x->ndead * 4 < x->ncol)
+    return;
+  /* Compact: column of every live system, in place (a row only moves
+   * towards the start). */
+  uint32_t w = x->ncol, nw = 0;
+  uint32_t *from = cw__ae_alloc((w ? w : 1) * sizeof(*from));
+  for (uint32_t q = 0; q < x->nsys; q++)
+    if (x->sys[q].live) {
+      from[nw] = x->sys[q].col;
+      x->sys[q].col = nw++;
+    }
+  for (int k = 0; k < DC_KINDS; k++)
+    for (uint32_t i = 0; i < x->capc[k]; i++) {
+      dx_clk *c = &x->clk[k][i];
+      for (uint32_t r = 0; r < c->n; r++)
+        for (uint32_t q = 0; q < nw; q++)
+          c->c[(size_t)r * nw + q] = c->c[(size_t)r * w + from[q]];
+    }
+  cw__ae_free(from);
+  x->ncol = nw;
+  x->ndead = 0;
 }
 
 /* The key of an entry in entmap: the classes of its (at most 3) edges,
@@ -592,7 +782,7 @@ static void cyc_close(cw_engine *e, uint32_t ci) {
   }
   dx_sys *s = &x->sys[c->sys];
   if (--s->open == 0) {
-    sys_free(s);
+    sys_free(x, c->sys);
     for (uint32_t i = 0; i < x->nlive; i++)
       if (x->live[i] == c->sys) {
         x->live[i] = x->live[--x->nlive];
@@ -628,7 +818,6 @@ static void report(cw_engine *e, uint32_t ci, const dx_ent *y) {
 static int alive(const cw_engine *e, const dx_cyc *c, const dx_ent *y,
                  uint32_t t) {
   const ae_dx *x = e->dx;
-  dx_sys *s = &x->sys[c->sys];
   for (uint32_t i = 0; i < c->n; i++) {
     if ((t >> i) & 1)
       continue;
@@ -637,13 +826,13 @@ static int alive(const cw_engine *e, const dx_cyc *c, const dx_ent *y,
       const dx_pa *pa = &c->pa[i][k];
       if (!pa->left)
         continue;
-      const ae_vc *v = pa->actor < s->capact ? &s->act[pa->actor] : NULL;
       viable = 1;
       for (uint32_t j = 0; j < c->n && viable; j++) {
         if (!((t >> j) & 1))
           continue;
         uint32_t ya = x->cls[y->cls[j]].actor;
-        viable = ya != pa->actor && (!v || cw__vc_get(v, ya) < y->cnt[j]);
+        viable = ya != pa->actor &&
+                 dc_get(x, DC_ACT, pa->actor, c->sys, ya) < y->cnt[j];
       }
     }
     if (!viable)
@@ -716,7 +905,7 @@ static void upsert(cw_engine *e, uint32_t ci, uint32_t have, const dx_ent *y,
 
 /* Request xr (class on edge i, counter, location) lands on cycle ci. */
 static void extend(cw_engine *e, uint32_t ci, uint32_t i, const dx_ent *xr,
-                   const ae_vc *cx) {
+                   uint32_t aid) {
   ae_dx *x = e->dx;
   dx_cyc *c = &x->cyc[ci];
   uint32_t n = c->n, full = (1u << n) - 1, me = 1u << i;
@@ -732,7 +921,8 @@ static void extend(cw_engine *e, uint32_t ci, uint32_t i, const dx_ent *xr,
         if (!((t >> j) & 1))
           continue;
         const dx_cls *Y = &x->cls[y->cls[j]];
-        ok = Y->actor != X->actor && cw__vc_get(cx, Y->actor) < y->cnt[j] &&
+        ok = Y->actor != X->actor &&
+             dc_get(x, DC_ACT, aid, c->sys, Y->actor) < y->cnt[j] &&
              !(j == prev && Y->req_sh && X->held_sh) &&
              !(j == next && X->req_sh && Y->held_sh) &&
              !cw__lockset_conflict(e, X->heldset, Y->heldset);
@@ -770,9 +960,8 @@ static void instance(cw_engine *e, uint32_t aid, uint32_t lock, int shared,
       continue;
     dx_ent xr;
     memset(&xr, 0, sizeof(xr));
-    if (a->lockset == UINT32_MAX)
-      a->lockset = cw__engine_lockset_of(e, a);
-    uint32_t cls = class_of(x, 0, aid, a->lockset, hd->shared, shared, NULL);
+    uint32_t cls =
+        class_of(x, 0, aid, cw__actor_lockset(e, a), hd->shared, shared, NULL);
     for (uint32_t o = *head; o; o = x->occ[o - 1].next) {
       const dx_occ *oc = &x->occ[o - 1];
       uint32_t ci = oc->cyc, pos = oc->pos;
@@ -790,10 +979,10 @@ static void instance(cw_engine *e, uint32_t aid, uint32_t lock, int shared,
         c->left[pos]--;
       }
       xr.cls[pos] = cls;
-      xr.cnt[pos] = a->counter;
+      xr.cnt[pos] = dx_cnt(e, a->counter);
       xr.seq[pos] = ev->seq;
       xr.loc[pos] = ev->loc;
-      extend(e, ci, pos, &xr, act(&x->sys[c->sys], aid));
+      extend(e, ci, pos, &xr, aid);
       if (!c->done && !c->left[pos])
         sweep(e, ci); /* the edge's last request: entries without it die */
     }
@@ -810,8 +999,11 @@ static ae_held *held_of(ae_actor *a, uint32_t l) {
 /* Explicit joins. Clock-only joins of a lock acquire are the lock's
  * release clock: left out of the systems whose set holds the lock. Other
  * clock-only joins carry the producer's clock, which may fold in edges of
- * a cycle's own locks: counted in early_orders when they add anything. */
-static void joins(cw_engine *e, uint32_t aid, const cw_aevent *ev, int co) {
+ * a cycle's own locks: counted in early_orders when they add anything.
+ * whole[i] (from pass 1's record; NULL: decided here) says that join i
+ * names the source's latest event, so it inherits its whole clock. */
+static void joins(cw_engine *e, uint32_t aid, const cw_aevent *ev, int co,
+                  const uint8_t *whole) {
   ae_dx *x = e->dx;
   uint32_t l = 0;
   if (co && ev->kind == CW_AE_LOCK_ACQUIRE)
@@ -821,19 +1013,16 @@ static void joins(cw_engine *e, uint32_t aid, const cw_aevent *ev, int co) {
     const cw_ae_join *j = &ev->joins[i];
     if (!j->actor || j->actor >= e->nactors || j->actor == aid)
       continue;
-    int whole = !co && e->actors[j->actor].counter == j->counter;
-    for (uint32_t k = 0; k < x->nlive; k++) {
-      dx_sys *s = &x->sys[x->live[k]];
-      if (l && in_set(s, l))
-        continue;
-      ae_vc *v = act(s, aid);
-      if (whole) {
-        sys_join(v, act_now(e, s, j->actor), x->zero);
-        continue;
-      }
-      added |= co && !l && cw__vc_get(v, j->actor) < j->counter;
-      cw__vc_raise(v, j->actor, j->counter);
+    if (!x->nlive)
+      break;
+    if (whole ? whole[i] : !co && e->actors[j->actor].counter == j->counter) {
+      dc_now(e, j->actor);
+      dc_join(x, DC_ACT, aid, DC_ACT, j->actor, l, 1);
+      continue;
     }
+    if (co && !l && !added)
+      added = dc_below(x, DC_ACT, aid, j->actor, dx_cnt(e, j->counter));
+    dc_raise(x, DC_ACT, aid, j->actor, dx_cnt(e, j->counter), l);
   }
   if (added)
     e->sum.early_orders++;
@@ -849,28 +1038,27 @@ static void on_acquire(cw_engine *e, uint32_t aid, const cw_aevent *ev,
   if (!(ev->flags & CW_AEF_TRY) && (!requested || !a->req_edges))
     instance(e, aid, l, shared, ev);
   a->req_lock = 0;
-  if (!co && l < x->capmulti && x->multi[l])
-    for (uint32_t k = 0; k < x->nlive; k++) {
-      dx_sys *s = &x->sys[x->live[k]];
-      if (in_set(s, l))
-        continue;
-      ae_vc *v = act(s, aid);
-      sys_join(v, rel(s, l, 0), x->zero);
-      if (!shared && (x->multi[l] & 2))
-        sys_join(v, rel(s, l, 1), x->zero);
-    }
-  ae_held *h = held_of(a, l);
-  if (h) {
-    h->count++;
-    return;
+  int joined = !co && x->nlive && l < x->capmulti && x->multi[l];
+  if (joined) {
+    dc_join(x, DC_ACT, aid, DC_RELX, l, l, 1);
+    if (!shared && (x->multi[l] & 2))
+      dc_join(x, DC_ACT, aid, DC_RELS, l, l, 1);
   }
-  AE_RESERVE(a->held, a->capheld, a->nheld + 1u);
-  h = &a->held[a->nheld++];
-  memset(h, 0, sizeof(*h));
-  h->lock = l;
-  h->shared = (uint8_t)shared;
-  h->count = 1;
-  a->lockset = UINT32_MAX; /* interned when a request needs it */
+  ae_held *h = held_of(a, l);
+  if (!h) {
+    AE_RESERVE(a->held, a->capheld, a->nheld + 1u);
+    h = &a->held[a->nheld++];
+    memset(h, 0, sizeof(*h));
+    h->lock = l;
+    h->shared = (uint8_t)shared;
+  }
+  if (joined) { /* the actor now covers the lock's release clock */
+    h->covered = 1;
+    h->relv = l < x->caprelv ? x->relv[l] : 0;
+  }
+  if (h->count++)
+    return;
+  a->lockset = AE_LS_STALE; /* interned when a request needs it */
 }
 
 static int on_release(cw_engine *e, uint32_t aid, const cw_aevent *ev, int co) {
@@ -882,41 +1070,37 @@ static int on_release(cw_engine *e, uint32_t aid, const cw_aevent *ev, int co) {
     return -1;
   if (h->shared && l < x->capmulti)
     x->multi[l] |= 2;
-  if (!co && l < x->capmulti && x->multi[l])
-    for (uint32_t k = 0; k < x->nlive; k++) {
-      dx_sys *s = &x->sys[x->live[k]];
-      if (in_set(s, l))
-        continue;
-      ae_vc *v = rel(s, l, h->shared);
-      sys_join(v, act_now(e, s, aid), x->zero);
-      if (v->cap > v->n + v->n / 4 + 1) { /* one per lock: keep it tight */
-        v->e = cw__ae_realloc(v->e, v->n * sizeof(*v->e));
-        v->cap = v->n;
-      }
+  if (!co && x->nlive && l < x->capmulti && x->multi[l]) {
+    int k = h->shared ? DC_RELS : DC_RELX;
+    dc_now(e, aid);
+    if (!h->shared) {
+      cw__ae_index(&x->relv, &x->caprelv, l, sizeof(*x->relv));
+      /* Nobody released it since the actor joined its clock: the clock
+       * is below the actor's (in every column that reads it). */
+      if (h->covered && h->relv == x->relv[l])
+        dc_copy(x, k, l, DC_ACT, aid);
+      else
+        dc_join(x, k, l, DC_ACT, aid, l, 0);
+      x->relv[l]++;
+    } else {
+      dc_join(x, k, l, DC_ACT, aid, l, 0);
     }
+    dc_tight(x, k, l);
+  }
   if (--h->count)
     return 0;
   *h = a->held[--a->nheld];
-  a->lockset = UINT32_MAX;
+  a->lockset = AE_LS_STALE;
   return 0;
 }
 
-int cw__dx_event(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
+int cw__dx_event(cw_engine *e, uint32_t aid, const cw_aevent *ev,
+                 const uint8_t *whole) {
   ae_dx *x = e->dx;
   ae_actor *a = &e->actors[aid];
   int co = (ev->flags & CW_AEF_CLOCK_ONLY) != 0;
-  if (x->capzero < e->capactors) {
-    x->zero = cw__ae_realloc(x->zero, e->capactors);
-    memset(x->zero + x->capzero, 0, e->capactors - x->capzero);
-    x->capzero = e->capactors;
-  }
-  /* Clock arrays cover every actor, so that no pointer into one moves
-   * while it is used. */
-  for (uint32_t k = 0; k < x->nlive; k++)
-    if (x->sys[x->live[k]].capact < e->nactors)
-      act(&x->sys[x->live[k]], e->nactors - 1);
   if (ev->njoins)
-    joins(e, aid, ev, co);
+    joins(e, aid, ev, co, whole);
   if (!(++x->events & 0xffff)) /* cycles nobody requests on may be over */
     for (uint32_t ci = 0; ci < x->ncyc; ci++)
       if (!x->cyc[ci].done)
@@ -943,25 +1127,25 @@ int cw__dx_event(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
     return 0;
   case CW_AE_FORK:
   case CW_AE_JOIN:
-    if (!co)
-      for (uint32_t k = 0; k < x->nlive; k++) {
-        dx_sys *s = &x->sys[x->live[k]];
-        if (ev->kind == CW_AE_FORK)
-          sys_join(act(s, ev->child), act_now(e, s, aid), x->zero);
-        else
-          sys_join(act(s, aid), act_now(e, s, ev->child), x->zero);
+    if (!co && x->nlive) {
+      if (ev->kind == CW_AE_FORK) {
+        dc_now(e, aid);
+        dc_join(x, DC_ACT, ev->child, DC_ACT, aid, 0, 1);
+      } else {
+        dc_now(e, ev->child);
+        dc_join(x, DC_ACT, aid, DC_ACT, ev->child, 0, 1);
       }
+    }
     return 0;
   case CW_AE_ANN_RELEASE:
   case CW_AE_ANN_ACQUIRE:
-    if (!co) {
+    if (!co && x->nlive) {
       uint32_t ki = cw__engine_key(e, ev->object);
-      for (uint32_t k = 0; k < x->nlive; k++) {
-        dx_sys *s = &x->sys[x->live[k]];
-        if (ev->kind == CW_AE_ANN_RELEASE)
-          sys_join(keyc(s, ki), act_now(e, s, aid), x->zero);
-        else
-          sys_join(act(s, aid), keyc(s, ki), x->zero);
+      if (ev->kind == CW_AE_ANN_RELEASE) {
+        dc_now(e, aid);
+        dc_join(x, DC_KEY, ki, DC_ACT, aid, 0, 1);
+      } else {
+        dc_join(x, DC_ACT, aid, DC_KEY, ki, 0, 1);
       }
     }
     return 0;
@@ -980,8 +1164,19 @@ void cw__dx_free(cw_engine *e) {
   ae_dx *x = e->dx;
   if (!x)
     return;
-  for (uint32_t i = 0; i < x->nsys; i++)
-    sys_free(&x->sys[i]);
+  for (int k = 0; k < DC_KINDS; k++) {
+    for (uint32_t i = 0; i < x->capc[k]; i++) {
+      cw__ae_free(x->clk[k][i].actor);
+      cw__ae_free(x->clk[k][i].c);
+    }
+    cw__ae_free(x->clk[k]);
+  }
+  for (uint32_t i = 0; i < x->caplsys; i++)
+    cw__ae_free(x->lsys[i].v);
+  cw__ae_free(x->lsys);
+  cw__ae_free(x->mcol);
+  cw__ae_free(x->save);
+  cw__ae_free(x->relv);
   for (uint32_t i = 0; i < x->ncyc; i++) {
     for (uint32_t t = 0; t < (1u << DX_MAXC); t++)
       cw__ae_free(x->cyc[i].lst[t].v);
@@ -999,7 +1194,6 @@ void cw__dx_free(cw_engine *e) {
   cw__ae_free(x->live);
   cw__ae_free(x->ent);
   cw__map_free(&x->entmap);
-  cw__ae_free(x->zero);
   cw__ae_free(x->multi);
   cw__ae_free(x);
   e->dx = NULL;

@@ -130,6 +130,7 @@ void cw__engine_free(cw_engine *e) {
   cw__race_free(e);
   cw__lockgraph_free(e);
   cw__dx_free(e);
+  cw__rec_free(e);
   cw__waitfor_free(e);
   cw__contention_free(e);
   cw__critpath_free(e);
@@ -396,7 +397,8 @@ static void on_acquire(cw_engine *e, uint32_t aid, const cw_aevent *ev,
   else if (lk->first_owner != aid)
     lk->multi = 1;
   cw__contention_acquire(e, lk, site, contended, wait);
-  if (!lk->nested && !lk->early_ho)
+  /* Two-pass engines keep no sync clocks: nothing ever nests there. */
+  if (!e->two_pass && !lk->nested && !lk->early_ho)
     lk->early_ho = (uint8_t)orders_from_other(e, aid, lk, shared, clock_only,
                                               ev->joins, ev->njoins);
   if (lk->nested) /* the edge is left out of sync clocks: remember it */
@@ -404,7 +406,7 @@ static void on_acquire(cw_engine *e, uint32_t aid, const cw_aevent *ev,
                           clock_only || shared ? NULL : &lk->nrel_s,
                           clock_only ? ev->joins : NULL,
                           clock_only ? ev->njoins : 0);
-  if (clock_only && !lk->nested) {
+  if (clock_only && !lk->nested && !e->two_pass) {
     for (uint32_t i = 0; i < ev->njoins; i++) {
       const cw_ae_join *j = &ev->joins[i];
       if (j->actor && j->actor < e->nactors && !e->dead[j->actor] &&
@@ -416,7 +418,7 @@ static void on_acquire(cw_engine *e, uint32_t aid, const cw_aevent *ev,
     cw__vc_join(&a->c, &lk->rel_x, e->dead);
     if (!shared)
       cw__vc_join(&a->c, &lk->rel_s, e->dead);
-    if (!lk->nested) {
+    if (!lk->nested && !e->two_pass) {
       cw__vc_join(&a->n, &lk->nrel_x, e->dead);
       if (!shared)
         cw__vc_join(&a->n, &lk->nrel_s, e->dead);
@@ -441,7 +443,7 @@ static void on_acquire(cw_engine *e, uint32_t aid, const cw_aevent *ev,
   } else {
     lk->owner = aid;
   }
-  a->lockset = cw__engine_lockset_of(e, a);
+  a->lockset = AE_LS_STALE; /* interned when something needs it */
   cw__waitfor_acquired(e, aid, l, wt);
 }
 
@@ -459,7 +461,8 @@ static int on_release(cw_engine *e, uint32_t aid, const cw_aevent *ev,
   int shared = h->shared;
   if (!clock_only) {
     cw__vc_join(shared ? &lk->rel_s : &lk->rel_x, &a->c, e->dead);
-    cw__vc_join(shared ? &lk->nrel_s : &lk->nrel_x, &a->n, e->dead);
+    if (!e->two_pass)
+      cw__vc_join(shared ? &lk->nrel_s : &lk->nrel_x, &a->n, e->dead);
   }
   if (--h->count)
     return 0;
@@ -475,7 +478,7 @@ static int on_release(cw_engine *e, uint32_t aid, const cw_aevent *ev,
   } else if (lk->owner == aid) {
     lk->owner = 0;
   }
-  a->lockset = cw__engine_lockset_of(e, a);
+  a->lockset = AE_LS_STALE;
   cw__waitfor_hold_end(e, aid, &gone, wt);
   return 0;
 }
@@ -592,9 +595,15 @@ static int process(cw_engine *e, const cw_aevent *ev) {
     cnt = ev->counter > a->counter ? ev->counter : a->counter;
   a->counter = cnt;
   if (e->replay)
-    return cw__dx_event(e, aid, ev);
+    return cw__dx_event(e, aid, ev, NULL);
+  if (e->rec)
+    cw__rec_event(e, aid, ev);
+  /* The sync clock `n` serves the one-pass lock graph only: a two-pass
+   * engine finds potential deadlocks in its second pass (ae_dlx.c). */
+  int sync = !e->two_pass;
   cw__vc_raise(&a->c, aid, cnt);
-  cw__vc_raise(&a->n, aid, cnt);
+  if (sync)
+    cw__vc_raise(&a->n, aid, cnt);
   for (uint32_t i = 0; i < ev->njoins; i++) {
     const cw_ae_join *j = &ev->joins[i];
     if (!valid_actor(e, j->actor) || e->dead[j->actor] || j->actor == aid)
@@ -603,14 +612,15 @@ static int process(cw_engine *e, const cw_aevent *ev) {
     if (!clock_only && b->counter == j->counter) {
       /* The source is at that very event: inherit all it knew. */
       cw__vc_join(&a->c, &b->c, e->dead);
-      cw__vc_join(&a->n, &b->n, e->dead);
+      if (sync)
+        cw__vc_join(&a->n, &b->n, e->dead);
       continue;
     }
     cw__vc_raise(&a->c, j->actor, j->counter);
     /* The joins of a producer's lock acquire are the lock's release clock
      * (docs/event-format.md): on_acquire applies them to the sync clock
      * under the same rule as a derived lock edge. */
-    if (!(clock_only && ev->kind == CW_AE_LOCK_ACQUIRE))
+    if (sync && !(clock_only && ev->kind == CW_AE_LOCK_ACQUIRE))
       cw__vc_raise(&a->n, j->actor, j->counter);
   }
   /* Joins change the clock: the next access takes a new snapshot. */
@@ -634,13 +644,15 @@ static int process(cw_engine *e, const cw_aevent *ev) {
   case CW_AE_FORK:
     if (!clock_only && !e->dead[ev->child]) {
       cw__vc_join(&e->actors[ev->child].c, &a->c, e->dead);
-      cw__vc_join(&e->actors[ev->child].n, &a->n, e->dead);
+      if (sync)
+        cw__vc_join(&e->actors[ev->child].n, &a->n, e->dead);
     }
     return 0;
   case CW_AE_JOIN:
     if (!clock_only && !e->dead[ev->child]) {
       cw__vc_join(&a->c, &e->actors[ev->child].c, e->dead);
-      cw__vc_join(&a->n, &e->actors[ev->child].n, e->dead);
+      if (sync)
+        cw__vc_join(&a->n, &e->actors[ev->child].n, e->dead);
     }
     return 0;
   case CW_AE_ANN_RELEASE: {
@@ -648,7 +660,8 @@ static int process(cw_engine *e, const cw_aevent *ev) {
     ae_key *k = &e->keys[ki];
     if (!clock_only) {
       cw__vc_join(&k->rel, &a->c, e->dead);
-      cw__vc_join(&k->nrel, &a->n, e->dead);
+      if (sync)
+        cw__vc_join(&k->nrel, &a->n, e->dead);
     }
     return 0;
   }
@@ -657,7 +670,8 @@ static int process(cw_engine *e, const cw_aevent *ev) {
     ae_key *k = &e->keys[ki];
     if (!clock_only) {
       cw__vc_join(&a->c, &k->rel, e->dead);
-      cw__vc_join(&a->n, &k->nrel, e->dead);
+      if (sync)
+        cw__vc_join(&a->n, &k->nrel, e->dead);
     }
     return 0;
   }

@@ -28,6 +28,9 @@ void *cw__ae_alloc(size_t n);
 void *cw__ae_calloc(size_t n, size_t sz);
 void *cw__ae_realloc(void *p, size_t n);
 void cw__ae_free(void *p);
+/* Grows array *pp (elements of sz bytes, capacity *cap) so that element
+ * i exists, zero-filling the new elements. */
+void cw__ae_index(void *pp, uint32_t *cap, uint32_t i, size_t sz);
 
 /* Grows array `ptr` of capacity `cap` (any unsigned type) to hold `need`. */
 #define AE_RESERVE(ptr, cap, need)                                             \
@@ -116,6 +119,11 @@ typedef struct ae_held {
   int64_t acq_ts;
   int64_t acq_wall; /* wall time (else event index) of the acquire */
   int64_t acq_idx;  /* engine index of the acquire */
+  /* Pass 2 of the exact deadlock search (ae_dlx.c): the actor's clocks
+   * cover the lock's exclusive-release clocks as of release number relv
+   * (covered), so that an exclusive release is a copy, not a join. */
+  uint8_t covered;
+  uint32_t relv;
 } ae_held;
 
 /* An ended lock request or hold, kept (bounded) so that wait-for cycles
@@ -170,7 +178,7 @@ typedef struct ae_actor {
   uint8_t snap_stale; /* c may have changed since snap was taken */
   ae_vc n; /* sync clock: no edges of nested locks (see ae_lockgraph.c) */
   uint64_t counter; /* own counter of the last processed event */
-  uint32_t lockset; /* interned set of held locks */
+  uint32_t lockset; /* interned set of held locks, or AE_LS_STALE */
   ae_held *held;
   uint32_t nheld, capheld;
   /* Outstanding LOCK_REQUEST. */
@@ -449,6 +457,7 @@ struct cw_engine {
    * the pass-2 engine. */
   struct ae_dx *dx;
   uint8_t two_pass, replay;
+  struct ae_rec *rec; /* pass 1's record of the events pass 2 needs */
   /* Counters. */
   cw_summary sum;
   uint64_t index; /* processed events, the timestamp of STD traces */
@@ -459,6 +468,16 @@ struct cw_engine {
 /* Engine core helpers. */
 uint32_t cw__engine_lockset_of(cw_engine *e, const ae_actor *a);
 uint32_t cw__engine_var(cw_engine *e, cw_sym sym);
+
+/* ae_actor.lockset when the held locks changed since it was interned. */
+#define AE_LS_STALE UINT32_MAX
+/* @return the interned id of the actor's set of held locks, interning it
+ * when the actor's locks changed since (locksets are interned lazily). */
+static inline uint32_t cw__actor_lockset(cw_engine *e, ae_actor *a) {
+  if (a->lockset == AE_LS_STALE)
+    a->lockset = cw__engine_lockset_of(e, a);
+  return a->lockset;
+}
 
 /* Races (ae_race.c). */
 void cw__race_access(cw_engine *e, uint32_t aid, const cw_aevent *ev);
@@ -496,8 +515,14 @@ void cw__dx_record(cw_engine *e, uint32_t pair, uint32_t aid, int held_sh,
                    int req_sh);
 /* Pass 2 (replay): processes one event after program order was applied.
  * @return 0, or -1 for an invalid event. */
-int cw__dx_event(cw_engine *e, uint32_t aid, const cw_aevent *ev);
+int cw__dx_event(cw_engine *e, uint32_t aid, const cw_aevent *ev,
+                 const uint8_t *whole);
 void cw__dx_free(cw_engine *e);
+/* The record of pass 1 (ae_dxrec.c): records a processed event pass 2
+ * needs. */
+typedef struct ae_rec ae_rec;
+void cw__rec_event(cw_engine *e, uint32_t aid, const cw_aevent *ev);
+void cw__rec_free(cw_engine *e);
 
 /* Wait-for graph (ae_waitfor.c). A new request of `aid` (its req_* fields
  * set): counts it contended when an ended hold overlapped it, lists it,

@@ -332,6 +332,7 @@ void cw__lockgraph_request(cw_engine *e, uint32_t aid, uint32_t lock,
     any |= a->held[h].lock != lock;
   if (!any)
     return;
+  cw__actor_lockset(e, a);
   if (e->two_pass) { /* pass 1: the graph and the request classes */
     for (uint32_t h = 0; h < a->nheld; h++)
       if (a->held[h].lock != lock)

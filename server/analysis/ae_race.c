@@ -324,7 +324,7 @@ void cw__race_access(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
   n.loc = ev->loc;
   n.kind = (uint8_t)(is_w | (atomic << 1));
   n.val_flags = (uint8_t)(ev->flags & (CW_AEF_VAL_INT | CW_AEF_VAL_STR));
-  n.lockset = a->lockset;
+  n.lockset = cw__actor_lockset(e, a);
   n.counter = a->counter;
   n.seq = ev->seq;
   n.val_int = ev->val_int;

@@ -28,6 +28,20 @@ void *cw__ae_realloc(void *p, size_t n) {
   return q;
 }
 
+void cw__ae_index(void *pp, uint32_t *cap, uint32_t i, size_t sz) {
+  if (i < *cap)
+    return;
+  void *p; /* *pp is some T *: read and written as bytes */
+  memcpy(&p, pp, sizeof(p));
+  uint32_t old = *cap, nc = old ? old : 16;
+  while (nc <= i)
+    nc *= 2;
+  p = cw__ae_realloc(p, (size_t)nc * sz);
+  memset((char *)p + (size_t)old * sz, 0, (size_t)(nc - old) * sz);
+  memcpy(pp, &p, sizeof(p));
+  *cap = nc;
+}
+
 void cw__ae_free(void *p) {
   free(p);
 }

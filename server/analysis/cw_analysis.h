@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* An interned string. 0 is "none". */
 typedef uint32_t cw_sym;
@@ -190,6 +191,19 @@ cw_engine *cw__engine_replay_new(cw_engine *first);
 /* Adds the replay engine's potential deadlocks (and its exactness
  * counts) to `first`, under first's symbols. */
 void cw__engine_replay_adopt(cw_engine *first, const cw_engine *replay);
+/* Makes two_pass engine `e` record, as it processes them, the events its
+ * second pass needs (lock, fork/join, annotation and retire events and
+ * explicit joins: about 10 bytes each) in `f`, a temporary file opened
+ * for update ("w+b"), which the caller owns and closes after
+ * cw__engine_replay_run. Call before the first event. */
+void cw__engine_record(cw_engine *e, FILE *f);
+/* Feeds the events recorded by `first` to `replay`
+ * (cw__engine_replay_new(first)) instead of the inputs (then flush and
+ * adopt as usual). @return 0; -1 when nothing was fed because there is no
+ * usable record (no cw__engine_record, or a write failed): feed the
+ * inputs again instead; -2 when the record could not be read back
+ * (replay is then unusable). */
+int cw__engine_replay_run(cw_engine *first, cw_engine *replay);
 
 /* ---- Findings ------------------------------------------------------------ */
 

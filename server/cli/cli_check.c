@@ -414,23 +414,52 @@ static int write_report(const cli_opts *o, const cw_findings *f) {
   return rc;
 }
 
-/* Pass 2 of the potential deadlocks: the same inputs again, into the
- * replay engine, only when pass 1 found a lock cycle that may be one. */
+/* The temporary file of pass 1's record (docs/detection.md 4.3), removed
+ * at once (it goes when closed), in $TMPDIR or /tmp; NULL when none can be
+ * made (pass 2 then reads the inputs again). */
+static FILE *record_file(void) {
+  const char *dir = getenv("TMPDIR");
+  char path[4096];
+  int len = snprintf(path, sizeof path, "%s/causeway-pass1-XXXXXX",
+                     dir && *dir ? dir : "/tmp");
+  if (len < 0 || (size_t)len >= sizeof path)
+    return NULL;
+  int fd = mkstemp(path);
+  if (fd < 0)
+    return NULL;
+  unlink(path);
+  FILE *f = fdopen(fd, "w+b");
+  if (!f)
+    close(fd);
+  return f;
+}
+
+/* Pass 2 of the potential deadlocks, only when pass 1 found a lock cycle
+ * that may be one: pass 1's record into the replay engine, or, without a
+ * usable record, the same inputs again. */
 static int replay(const cli_opts *o, const char *const *files, size_t n,
                   cw_engine *e) {
   cw_engine *r = cw__engine_replay_new(e);
   if (!r)
     return CLI_OK;
-  cli_opts o2 = *o;
-  o2.progress = 0;
-  cw_input_stats st;
-  memset(&st, 0, sizeof st);
-  cw_report_input *rin = calloc(n ? n : 1, sizeof *rin);
-  int rc =
-      rin && load_inputs(&o2, files, n, r, &st, rin) == 0 ? CLI_OK : CLI_USAGE;
+  int fed = cw__engine_replay_run(e, r);
+  int rc = fed == 0 ? CLI_OK : CLI_USAGE;
+  cw_report_input *rin = NULL;
+  if (fed == -1) {
+    cli_opts o2 = *o;
+    o2.progress = 0;
+    cw_input_stats st;
+    memset(&st, 0, sizeof st);
+    rin = calloc(n ? n : 1, sizeof *rin);
+    rc = rin && load_inputs(&o2, files, n, r, &st, rin) == 0 ? CLI_OK
+                                                             : CLI_USAGE;
+  }
   if (rc == CLI_OK) {
     cw__engine_flush(r);
     cw__engine_replay_adopt(e, r);
+  } else if (fed == -2) {
+    cli_err("the second pass (potential deadlocks) could not read back the "
+            "record of the first");
   } else {
     cli_err("the second pass (potential deadlocks) could not read the "
             "inputs again");
@@ -460,6 +489,8 @@ int cli_analyse(const cli_opts *o, const char *const *files, size_t n) {
     cli_err("out of memory");
     return CLI_USAGE;
   }
+  FILE *rec = record_file();
+  cw__engine_record(e, rec);
   cw_input_stats st;
   memset(&st, 0, sizeof st);
   char root[4096];
@@ -507,6 +538,8 @@ int cli_analyse(const cli_opts *o, const char *const *files, size_t n) {
   }
   free(rin);
   cw__engine_free(e);
+  if (rec)
+    fclose(rec);
   cw__supp_free(supp);
   return rc;
 }

@@ -4,10 +4,12 @@ brute-force reference (ref_deadlocks.py) on seeded random STD traces
 (gen_std.py).
 
 Small traces (thousands, run by dl_batch, two passes with fresh engines
-each, as `causeway check` does) and large traces (20k events, run by
-`causeway check`): the engine must say summary.exact (an STD trace hits
-no bound of the two-pass engine, docs/detection.md 4.3), and its count
-and set of lock cycles (up to rotation) must equal the reference's.
+each, as `causeway check` does: pass 2 replays pass 1's record, and again
+with pass 2 reading the trace again, dl_batch --reread) and large traces
+(20k events, run by `causeway check`): the engine must say summary.exact
+(an STD trace hits no bound of the two-pass engine, docs/detection.md
+4.3), and its count and set of lock cycles (up to rotation) must equal
+the reference's.
 The small traces also go through the streaming engine (the collector's,
 dl_batch --one-pass): where it says exact it must equal the reference.
 
@@ -79,6 +81,32 @@ def one_pass(dl_batch, batch, traces, tmp):
     return fails
 
 
+def reread(dl_batch, batch, refs):
+    """Pass 2 reading the traces again instead of pass 1's record: the
+    same answers. @return failures."""
+    p = subprocess.run([dl_batch, '--reread', batch], capture_output=True,
+                       text=True)
+    if p.returncode != 0:
+        raise SystemExit('dl_batch --reread failed: ' + p.stderr)
+    fails = seen = 0
+    for line in p.stdout.splitlines():
+        d = json.loads(line)
+        s = int(d['name'])
+        rn, rc = refs[s]
+        seen += 1
+        ec = set(canon(c) for c in d['cycles'])
+        if d['potential_deadlocks'] != rn or ec != rc or not d['exact']:
+            fails += 1
+            print('FAIL reread seed %d: causeway %d%s, reference %d' %
+                  (s, d['potential_deadlocks'],
+                   '' if d['exact'] else ' (not exact)', rn))
+    if seen != len(refs):
+        raise SystemExit('dl_batch --reread skipped %d traces' %
+                         (len(refs) - seen))
+    print('second pass reading the traces again: %d failed' % fails)
+    return fails
+
+
 def small(dl_batch, tmp, first, n):
     traces = {}
     for s in range(first, first + n):
@@ -115,6 +143,7 @@ def small(dl_batch, tmp, first, n):
         raise SystemExit('dl_batch skipped %d traces' % len(traces))
     print('%d small traces: %d failed (%d not exact, of which %d differ '
           'from the reference)' % (n, fails, nonexact, differ_flagged))
+    fails += reread(dl_batch, batch, refs)
     return fails + one_pass(dl_batch, batch, refs, tmp)
 
 

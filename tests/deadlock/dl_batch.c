@@ -4,9 +4,12 @@
  * its potential deadlocks. Used by the deadlock differential test
  * (difftest.py) so that thousands of traces cost one process start.
  *
- * usage: dl_batch [--one-pass] FILE
+ * usage: dl_batch [--one-pass | --reread] FILE
  * By default each trace is checked in two passes (exact, as `causeway
- * check` does); --one-pass runs the streaming engine (as the collector).
+ * check` does: pass 2 replays pass 1's record of its events, kept in a
+ * temporary file); --reread makes pass 2 decode the trace again instead
+ * (what `causeway check` does when it cannot make a temporary file);
+ * --one-pass runs the streaming engine (as the collector).
  * FILE: sections, each starting with a line "=== NAME", of STD lines.
  * Output per section: {"name":"NAME","potential_deadlocks":N,"exact":B,
  *                      "cycles":[["HELD1","HELD2",...],...]}
@@ -32,29 +35,49 @@ static int decode(cw_engine *e, const char *name, size_t nlen, const char *buf,
   return 0;
 }
 
+enum { TWO_PASS, REREAD, ONE_PASS };
+
 static int run(const char *name, size_t nlen, const char *buf, size_t len,
-               int two_pass) {
+               int mode) {
   cw_engine_config cfg;
   memset(&cfg, 0, sizeof cfg);
   cfg.size = sizeof cfg;
-  cfg.two_pass = two_pass;
+  cfg.two_pass = mode != ONE_PASS;
   cw_engine *e = cw__engine_new(&cfg);
   if (!e)
     return -1;
-  if (decode(e, name, nlen, buf, len) != 0) {
-    cw__engine_free(e);
-    return -1;
-  }
-  cw_engine *r = cw__engine_replay_new(e);
-  if (r) {
-    int rc = decode(r, name, nlen, buf, len);
-    if (rc == 0)
-      cw__engine_replay_adopt(e, r);
-    cw__engine_free(r);
-    if (rc != 0) {
+  FILE *rec = NULL;
+  if (mode == TWO_PASS) {
+    rec = tmpfile();
+    if (!rec) {
+      perror("dl_batch: tmpfile");
       cw__engine_free(e);
       return -1;
     }
+    cw__engine_record(e, rec);
+  }
+  int rc = decode(e, name, nlen, buf, len);
+  cw_engine *r = rc == 0 ? cw__engine_replay_new(e) : NULL;
+  if (r) {
+    if (mode == TWO_PASS) {
+      rc = cw__engine_replay_run(e, r);
+      if (rc)
+        fprintf(stderr, "dl_batch: %.*s: no usable record (%d)\n", (int)nlen,
+                name, rc);
+    } else {
+      rc = decode(r, name, nlen, buf, len);
+    }
+    if (rc == 0) {
+      cw__engine_flush(r);
+      cw__engine_replay_adopt(e, r);
+    }
+    cw__engine_free(r);
+  }
+  if (rec)
+    fclose(rec);
+  if (rc != 0) {
+    cw__engine_free(e);
+    return -1;
   }
   cw_summary s;
   cw__engine_summary(e, &s);
@@ -76,9 +99,13 @@ static int run(const char *name, size_t nlen, const char *buf, size_t len,
 }
 
 int main(int argc, char **argv) {
-  int two_pass = argc == 3 && strcmp(argv[1], "--one-pass") == 0 ? 0 : 1;
-  if (argc != 2 + !two_pass) {
-    fprintf(stderr, "usage: dl_batch [--one-pass] FILE\n");
+  int mode = TWO_PASS;
+  if (argc == 3 && strcmp(argv[1], "--one-pass") == 0)
+    mode = ONE_PASS;
+  else if (argc == 3 && strcmp(argv[1], "--reread") == 0)
+    mode = REREAD;
+  if (argc != 2 + (mode != TWO_PASS)) {
+    fprintf(stderr, "usage: dl_batch [--one-pass | --reread] FILE\n");
     return 2;
   }
   char msg[256];
@@ -106,7 +133,7 @@ int main(int argc, char **argv) {
       const char *l = memchr(q, '\n', (size_t)(end - q));
       q = l ? l + 1 : end;
     }
-    if (run(name, (size_t)(nl - name), body, (size_t)(q - body), two_pass) != 0)
+    if (run(name, (size_t)(nl - name), body, (size_t)(q - body), mode) != 0)
       rc = 1;
     p = q;
   }
