@@ -103,6 +103,12 @@ typedef struct cw_aevent {
   int64_t aux;
   uint64_t seq;  /* input position or SDK sequence (for reports) */
   cw_sym detail; /* free text for OTHER events (HTTP, DB) */
+  /* Wall-clock time (Unix ns) when the producer gives it, else 0. Lock
+   * waits and holds of different processes are compared by it, so that
+   * wait-for cycles and contention do not depend on the order batches
+   * arrive in (ae_waitfor.c); without it the engine's event index is
+   * used. */
+  int64_t wall_ns;
 } cw_aevent;
 
 typedef struct cw_engine_config {
@@ -344,7 +350,7 @@ typedef struct cw_contention_site {
 typedef struct cw_lock_stats {
   cw_sym lock;
   uint64_t acquisitions;
-  uint64_t contended; /* another actor held it at the request */
+  uint64_t contended; /* the request overlapped another's hold */
   uint64_t wait_total_ns, wait_p50_ns, wait_p99_ns, wait_max_ns;
   uint64_t hold_total_ns, hold_p50_ns, hold_p99_ns, hold_max_ns;
   const cw_contention_site *top; /* top contending locations, borrowed */
