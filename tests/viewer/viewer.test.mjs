@@ -291,6 +291,17 @@ async function main() {
     await show(page, url, '#/variables');
     check((await text(page, 'table.variables')).includes('account:alice.balance'), 'variables: lists the variables');
     check((await text(page, 'table.variables')).includes(XSS), 'variables: the hostile name is shown as text');
+    // counts without --keep-events: alice.balance is written by h2, then
+    // read and written by h1, unordered: 3 accesses, 2 of them raced with
+    // an earlier one
+    const vars = JSON.parse((await api(url, '/v1/variables?variable=alice.balance')).body);
+    const alice = vars.items.find((v) => v.variable === 'account:alice.balance');
+    check(vars.keep_events === false && alice && alice.accesses === 3 && alice.reads === 1 && alice.writes === 2 &&
+      alice.racing_accesses === 2, `variables: access counts by default (${JSON.stringify(alice)})`);
+    const aliceRow = page.locator('table.variables tbody tr', {hasText: 'account:alice.balance'}).first();
+    const cells = await aliceRow.locator('td.num').allTextContents();
+    check(JSON.stringify(cells) === JSON.stringify(['3', '1', '2', '2']),
+      `variables: the row shows accesses, reads, writes and raced (${cells})`);
     await show(page, url, '#/variables/' + encodeURIComponent('account:alice.balance'));
     check((await page.locator('table.audit tbody tr').count()) === 3, 'variable: audit trail of three accesses');
     check((await page.locator('table.audit tbody tr.racy').count()) === 3, 'variable: racing accesses marked');
