@@ -470,6 +470,11 @@ struct cw_engine {
 
 /* Engine core helpers. */
 uint32_t cw__engine_lockset_of(cw_engine *e, const ae_actor *a);
+/* Makes room for n locks in e->lstmp / e->lstmp_sh. */
+void cw__engine_lockset_room(cw_engine *e, uint32_t n);
+/* @return the interned id of the set e->lstmp[0..n) (symbols, sorted)
+ * with read modes e->lstmp_sh. */
+uint32_t cw__engine_lockset_intern(cw_engine *e, uint32_t n);
 uint32_t cw__engine_var(cw_engine *e, cw_sym sym);
 
 /* ae_actor.lockset when the held locks changed since it was interned. */
