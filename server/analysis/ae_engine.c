@@ -224,8 +224,7 @@ uint32_t cw__engine_lockset_of(cw_engine *e, const ae_actor *a) {
   uint32_t n = a->nheld;
   if (!n)
     return 0;
-  AE_RESERVE(e->lstmp, e->caplstmp, n);
-  e->lstmp_sh = cw__ae_realloc(e->lstmp_sh, e->caplstmp);
+  cw__engine_lockset_room(e, n);
   /* Insertion sort by symbol: held sets are tiny. */
   for (uint32_t i = 0; i < n; i++) {
     cw_sym s = e->locks[a->held[i].lock].sym;
@@ -239,6 +238,17 @@ uint32_t cw__engine_lockset_of(cw_engine *e, const ae_actor *a) {
     e->lstmp[j] = s;
     e->lstmp_sh[j] = sh;
   }
+  return cw__engine_lockset_intern(e, n);
+}
+
+void cw__engine_lockset_room(cw_engine *e, uint32_t n) {
+  AE_RESERVE(e->lstmp, e->caplstmp, n);
+  e->lstmp_sh = cw__ae_realloc(e->lstmp_sh, e->caplstmp);
+}
+
+uint32_t cw__engine_lockset_intern(cw_engine *e, uint32_t n) {
+  if (!n)
+    return 0;
   uint64_t h = cw__hash_bytes(e->lstmp, n * sizeof(cw_sym)) ^
                (cw__hash_bytes(e->lstmp_sh, n) * 31u);
   uint32_t *first = cw__map_get(&e->lsmap, h, 0);

@@ -269,6 +269,7 @@ typedef struct ae_var {
   cw_audit_entry *aud;
   ae_audx *audx;
   uint32_t naud, capaud;
+  uint64_t reads, writes, racing; /* cw__engine_var_counts */
 } ae_var;
 
 typedef struct ae_hist {
@@ -412,7 +413,9 @@ struct cw_engine {
   cw_race_group *groups;
   uint32_t ngroups, capgroups;
   ae_map groupmap, locpairs;
-  ae_map recmap; /* (variable, actor) -> record index, indexed vars only */
+  ae_map recmap;      /* (variable, actor) -> record index, indexed vars only */
+  cw_race_fn on_race; /* cw__engine_on_race, NULL: none */
+  void *on_race_ud;
   /* Lock-order graph and potential deadlocks. */
   ae_pair *pairs;
   uint32_t npairs, cappairs;
@@ -469,6 +472,11 @@ struct cw_engine {
 
 /* Engine core helpers. */
 uint32_t cw__engine_lockset_of(cw_engine *e, const ae_actor *a);
+/* Makes room for n locks in e->lstmp / e->lstmp_sh. */
+void cw__engine_lockset_room(cw_engine *e, uint32_t n);
+/* @return the interned id of the set e->lstmp[0..n) (symbols, sorted)
+ * with read modes e->lstmp_sh. */
+uint32_t cw__engine_lockset_intern(cw_engine *e, uint32_t n);
 uint32_t cw__engine_var(cw_engine *e, cw_sym sym);
 
 /* ae_actor.lockset when the held locks changed since it was interned. */

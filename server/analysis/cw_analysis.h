@@ -449,6 +449,42 @@ size_t cw__engine_audit(const cw_engine *e, cw_sym var,
  * in order of first access (borrowed). */
 size_t cw__engine_variables(const cw_engine *e, const cw_sym **out);
 
+/* Per-variable access counts, kept always (with or without keep_events). */
+typedef struct cw_var_counts {
+  uint64_t reads, writes; /* accesses analysed (atomic ones included) */
+  uint64_t racing; /* accesses that raced with at least one earlier access
+                    * when they were analysed (the later side of a racing
+                    * pair; every racing pair has exactly one) */
+} cw_var_counts;
+
+/* Fills *out for variable `var`. @return 0, or -1 when never accessed. */
+int cw__engine_var_counts(const cw_engine *e, cw_sym var, cw_var_counts *out);
+
+/* One racing pair, as the race checker finds it. The earlier access
+ * (`first`) is the last of its (actor, variable, location, kind); every
+ * earlier access of that same key whose counter is above `known` races with
+ * the later one too (ae_race.c explains why), so a caller that keeps events
+ * can mark all of them. kind: bit 0 write, bit 1 atomic. */
+typedef struct cw_race_pair {
+  cw_sym var;
+  cw_actor_id first_actor;
+  cw_sym first_loc;
+  uint8_t first_kind;
+  uint64_t first_seq, first_counter;
+  uint64_t known; /* the later access's clock entry for first_actor */
+  cw_actor_id second_actor;
+  cw_sym second_loc;
+  uint8_t second_kind;
+  uint64_t second_seq, second_counter;
+} cw_race_pair;
+
+typedef void (*cw_race_fn)(void *ud, const cw_race_pair *p);
+
+/* Calls fn(ud, pair) for every racing pair the engine finds from now on
+ * (under whatever lock the caller feeds the engine with; fn must not call
+ * back into the engine). fn NULL: none. */
+void cw__engine_on_race(cw_engine *e, cw_race_fn fn, void *ud);
+
 /* One span (SPAN_BEGIN .. SPAN_END of one actor). */
 typedef struct cw_span_info {
   cw_actor_id actor;
