@@ -11,6 +11,10 @@
  *             lock, the scan with no lock, the engine held only to select
  *             actors and to turn the answer's symbols into strings.
  * Three runs of each; also the feeder's longest wait with no query at all.
+ * Then the cost of adding an event to a fresh ring: access events (each
+ * linked to the previous access of its actor, variable, location and kind
+ * for the audit trail's racy marks, through the ring's key table) against
+ * lock events (no key work: the baseline), and of marking racing pairs.
  * usage: bench_timeline [EVENTS] [ACTORS]
  */
 #define _POSIX_C_SOURCE 200809L
@@ -137,6 +141,89 @@ static double one(world *w, const char *qs, int baseline, double *stall) {
   return dt;
 }
 
+/* ns per event to add n events of one kind class to a fresh ring of
+ * `bytes`: access (read/write) or lock (acquire/release) events. */
+static double add_ns(world *w, uint64_t n, uint64_t bytes, int access) {
+  cw_timeline *t = cw__timeline_new(bytes);
+  double t0 = now_ms();
+  for (uint64_t i = 0; i < n; i++) {
+    cw_tl_event ev;
+    /* make_event's kinds cycle acquire, read, write, release per actor */
+    uint64_t k = i / w->nactors, a = i % w->nactors;
+    uint64_t j = (k / 2 * 4 + (access ? 1 : 0) + (k % 2) * (access ? 1 : 3)) *
+                     w->nactors +
+                 a;
+    make_event(w, j, &ev);
+    cw__timeline_add(t, &ev);
+  }
+  double dt = now_ms() - t0;
+  cw__timeline_free(t);
+  return dt * 1e6 / (double)n;
+}
+
+/* ns per racing pair marked: every write of actor a races with actor
+ * (a+1)'s last write of the same variable (known 0: each pair walks the
+ * chain down to what the last walk of that key marked). */
+static double race_ns(world *w, uint64_t n, uint64_t bytes, uint64_t *pairs) {
+  cw_timeline *t = cw__timeline_new(bytes);
+  uint64_t np = 0;
+  cw_tl_event *last = calloc((size_t)w->nactors * 32, sizeof *last);
+  double spent = 0;
+  for (uint64_t i = 0; i < n; i++) {
+    cw_tl_event ev;
+    make_event(w, i, &ev);
+    cw__timeline_add(t, &ev);
+    if (ev.kind != CW_EV_WRITE)
+      continue;
+    uint32_t a = (uint32_t)(i % w->nactors), b = (a + 1) % w->nactors;
+    uint32_t vi = (uint32_t)(((i / w->nactors) / 4 + a) % 32);
+    last[(size_t)a * 32 + vi] = ev;
+    const cw_tl_event *s = &last[(size_t)b * 32 + vi];
+    if (!s->seq)
+      continue;
+    cw_race_pair p = {.var = ev.object,
+                      .first_actor = s->actor,
+                      .first_loc = s->loc,
+                      .first_kind = 1,
+                      .first_seq = s->seq,
+                      .first_counter = s->counter,
+                      .known = 0,
+                      .second_actor = ev.actor,
+                      .second_loc = ev.loc,
+                      .second_kind = 1,
+                      .second_seq = ev.seq,
+                      .second_counter = ev.counter};
+    double t0 = now_ms();
+    cw__timeline_race(t, &p);
+    spent += now_ms() - t0;
+    np++;
+  }
+  free(last);
+  cw__timeline_free(t);
+  *pairs = np;
+  return np ? spent * 1e6 / (double)np : 0;
+}
+
+static void add_cost(world *w, uint64_t n, uint64_t bytes) {
+  double acc[RUNS], lck[RUNS], race[RUNS];
+  uint64_t pairs = 0;
+  for (int r = 0; r < RUNS; r++) {
+    lck[r] = add_ns(w, n, bytes, 0);
+    acc[r] = add_ns(w, n, bytes, 1);
+    race[r] = race_ns(w, n, bytes, &pairs);
+  }
+  printf("adding %llu events to a fresh ring, ns per event, runs 1/2/3:\n",
+         (unsigned long long)n);
+  printf("%-36s %8.1f %8.1f %8.1f\n", "lock events (baseline: no key)", lck[0],
+         lck[1], lck[2]);
+  printf("%-36s %8.1f %8.1f %8.1f\n", "access events (chained by key)", acc[0],
+         acc[1], acc[2]);
+  printf("marking %llu racing pairs, ns per pair, runs 1/2/3:\n",
+         (unsigned long long)pairs);
+  printf("%-36s %8.1f %8.1f %8.1f\n", "write/write pairs, known 0", race[0],
+         race[1], race[2]);
+}
+
 int main(int argc, char **argv) {
   uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
   uint32_t nactors = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 64;
@@ -146,7 +233,8 @@ int main(int argc, char **argv) {
   cw_analyzer_opts o;
   memset(&o, 0, sizeof o);
   o.queue_bytes = 1 << 20;
-  o.event_memory = n * sizeof(cw_tl_event);
+  /* room for n events, their racy bits and the key table (1/8) */
+  o.event_memory = n * (sizeof(cw_tl_event) + 1) * 8 / 7 + (1u << 20);
   w.an = cw__analyzer_new(&o);
   if (!w.an)
     return 1;
@@ -186,9 +274,11 @@ int main(int argc, char **argv) {
   struct timespec ts = {0, 300000000};
   nanosleep(&ts, NULL);
   atomic_store(&w.measuring, 0);
+  uint64_t kept, evicted;
+  cw__timeline_counts(w.t, &kept, &evicted);
   printf("%llu events kept, %u actors; ingest (64 events per engine lock, "
          "every 0.2 ms) alone: longest lock wait %.3f ms\n",
-         (unsigned long long)n, nactors, w.max_wait_ms);
+         (unsigned long long)kept, nactors, w.max_wait_ms);
   printf("query ms and ingest stall ms (longest engine-lock wait during the "
          "query), runs 1/2/3:\n");
   printf("%-36s %-9s %26s %26s\n", "query", "how", "query ms", "stall ms");
@@ -213,6 +303,7 @@ int main(int argc, char **argv) {
     }
   atomic_store(&w.stop, 1);
   pthread_join(th, NULL);
+  add_cost(&w, n, o.event_memory);
   cw__analyzer_free(w.an);
   free(w.act);
   pthread_mutex_destroy(&w.mu);

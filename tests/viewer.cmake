@@ -18,6 +18,6 @@ endif()
 
 # The collector routes the viewer needs (timeline, marks, stream tokens,
 # headers), against a real causeway-server.
-if(COMMAND cw_collector_it)
-  cw_collector_it(test_collector_viewer)
+if(COMMAND cw_collector_it AND TARGET cw_test_cwtspec)
+  cw_collector_it(test_collector_viewer cw_test_cwtspec)
 endif()

@@ -1,8 +1,10 @@
 /*
  * ae_contention.c: per-lock contention statistics.
  *
- * DESIGN. Each lock keeps acquisitions, contended acquisitions (another
- * actor held it in a conflicting mode at the request), and two histograms:
+ * DESIGN. Each lock keeps acquisitions, contended acquisitions (the request
+ * overlapped in time a conflicting hold by another actor; ae_waitfor.c
+ * decides, and counts late ones with cw__contention_upgrade), and two
+ * histograms:
  * wait (acquire ts - request ts, 0 without a request) and hold (release ts
  * - acquire ts of the outermost hold). A histogram stores its first
  * AE_HIST_EXACT samples, so small counts give exact percentiles; past that
@@ -94,8 +96,12 @@ void cw__contention_acquire(cw_engine *e, ae_lock *l, cw_sym loc, int contended,
                             uint64_t wait) {
   l->acquisitions++;
   cw__hist_add(&l->wait, wait);
-  if (!contended)
-    return;
+  if (contended)
+    cw__contention_upgrade(e, l, loc, wait);
+}
+
+void cw__contention_upgrade(cw_engine *e, ae_lock *l, cw_sym loc,
+                            uint64_t wait) {
   if (!l->contended++)
     e->sum.contended_locks++;
   for (uint32_t i = 0; i < l->nsites; i++) {

@@ -56,6 +56,10 @@
 /* Steps of the static class filter per cycle; past it the cycle is kept
  * (pass 2 decides it exactly). */
 #define DX_FILTER_BUDGET 100000u
+/* Pass 1 keeps at most this many held sets per (edge, actor, modes); then
+ * one class with their intersection stands for all of them (below). */
+#define DX_GROUP_CLASSES 4u
+#define DX_MERGED 0x80000000u
 
 typedef struct dx_cls {
   uint32_t actor, heldset;
@@ -121,6 +125,9 @@ typedef struct ae_dx {
   dx_cls *cls; /* [0] unused */
   uint32_t ncls, capcls;
   ae_map clsmap;
+  /* Pass 1: (edge, actor, modes) -> its classes so far (count + 1), or
+   * DX_MERGED | its one merged class (+ 1). */
+  ae_map grpmap;
   /* Pass 2. */
   dx_cyc *cyc;
   uint32_t ncyc, capcyc;
@@ -185,6 +192,56 @@ static uint32_t class_of(ae_dx *x, uint32_t tag, uint32_t actor,
 
 /* ---- Pass 1 ------------------------------------------------------------- */
 
+/* The intersection of locksets a and b: a lock of both, in read mode when
+ * either holds it so (a gate-lock conflict with it is then one with each). */
+static uint32_t ls_meet(cw_engine *e, uint32_t a, uint32_t b) {
+  if (a == b)
+    return a;
+  const ae_lockset *x = &e->lsets[a], *y = &e->lsets[b];
+  cw__engine_lockset_room(e, x->n < y->n ? x->n + 1 : y->n + 1);
+  uint32_t n = 0;
+  for (uint32_t i = 0, j = 0; i < x->n && j < y->n;) {
+    if (x->syms[i] < y->syms[j])
+      i++;
+    else if (y->syms[j] < x->syms[i])
+      j++;
+    else {
+      e->lstmp[n] = x->syms[i];
+      e->lstmp_sh[n++] = x->shared[i++] | y->shared[j++];
+    }
+  }
+  return cw__engine_lockset_intern(e, n);
+}
+
+/* Group (edge, actor, modes) has DX_GROUP_CLASSES classes and a new held
+ * set `ls`: one class, new class `id`, now stands for all of them, with
+ * the intersection of their held sets and the sum of their requests. The
+ * static filter stays sound (two classes without a common gate lock have
+ * intersections without one) and pass 2 decides exactly; the classes of
+ * pass 1 stay bounded by edges x actors whatever the held sets. */
+static uint32_t merge(cw_engine *e, uint32_t pair, uint32_t id) {
+  ae_dx *x = e->dx;
+  dx_cls *m = &x->cls[id];
+  uint32_t *link = &e->pairs[pair].cls;
+  while (*link) {
+    dx_cls *c = &x->cls[*link - 1];
+    if (c->actor != m->actor || c->held_sh != m->held_sh ||
+        c->req_sh != m->req_sh) {
+      link = &c->next;
+      continue;
+    }
+    m->heldset = ls_meet(e, m->heldset, c->heldset);
+    m->occ += c->occ;
+    cw__map_del(&x->clsmap, ((uint64_t)(pair + 1) << 32) | c->actor,
+                ((uint64_t)c->heldset << 2) |
+                    (uint64_t)(c->held_sh << 1 | c->req_sh));
+    *link = c->next;
+  }
+  m->next = e->pairs[pair].cls;
+  e->pairs[pair].cls = id + 1;
+  return id;
+}
+
 void cw__dx_record(cw_engine *e, uint32_t pair, uint32_t aid, int held_sh,
                    int req_sh) {
   ae_dx *x = dx_of(e);
@@ -198,13 +255,29 @@ void cw__dx_record(cw_engine *e, uint32_t pair, uint32_t aid, int held_sh,
       return;
     }
   }
-  int fresh;
-  uint32_t id = class_of(x, pair + 1, aid, ls, held_sh, req_sh, &fresh);
-  if (fresh) {
-    x->cls[id].next = e->pairs[pair].cls;
-    e->pairs[pair].cls = id + 1;
+  uint64_t ga = ((uint64_t)(pair + 1) << 32) | aid;
+  uint64_t gb = (uint64_t)(held_sh << 1 | req_sh);
+  uint32_t *g = cw__map_get(&x->grpmap, ga, gb);
+  uint32_t id;
+  if (g && ((*g - 1) & DX_MERGED)) {
+    id = (*g - 1) & ~DX_MERGED;
+    x->cls[id].heldset = ls_meet(e, x->cls[id].heldset, ls);
+  } else {
+    int fresh;
+    id = class_of(x, pair + 1, aid, ls, held_sh, req_sh, &fresh);
+    uint32_t n = g ? *g - 1 : 0;
+    if (fresh && n >= DX_GROUP_CLASSES) {
+      *g = (DX_MERGED | merge(e, pair, id)) + 1;
+    } else if (fresh) {
+      x->cls[id].next = pp->cls;
+      pp->cls = id + 1;
+      if (g)
+        *g = n + 2;
+      else
+        cw__map_put(&x->grpmap, ga, gb, 1, NULL);
+    }
   }
-  e->pairs[pair].last_cls = id + 1;
+  pp->last_cls = id + 1;
   x->cls[id].occ++;
 }
 
@@ -1187,6 +1260,7 @@ void cw__dx_free(cw_engine *e) {
   cw__map_free(&x->pamap);
   cw__ae_free(x->cls);
   cw__map_free(&x->clsmap);
+  cw__map_free(&x->grpmap);
   cw__ae_free(x->cyc);
   cw__ae_free(x->occ);
   cw__map_free(&x->occmap);

@@ -64,7 +64,7 @@ static uint64_t zig(uint64_t now, uint64_t prev) {
 }
 
 static uint64_t unzig(uint64_t z, uint64_t prev) {
-  return prev + ((z >> 1) ^ (uint64_t)-(int64_t)(z & 1));
+  return prev + ((z >> 1) ^ (uint64_t) - (int64_t)(z & 1));
 }
 
 void cw__rec_event(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
@@ -109,7 +109,8 @@ void cw__rec_event(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
   for (uint32_t i = 0; i < nj; i++) {
     const cw_ae_join *j = &ev->joins[i];
     uint32_t b = j->actor;
-    int whole = !co && b && b < e->nactors && e->actors[b].counter == j->counter;
+    int whole =
+        !co && b && b < e->nactors && e->actors[b].counter == j->counter;
     put(r, (uint64_t)b << 1 | (uint64_t)whole);
     put(r, j->counter);
   }

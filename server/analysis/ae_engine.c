@@ -224,8 +224,7 @@ uint32_t cw__engine_lockset_of(cw_engine *e, const ae_actor *a) {
   uint32_t n = a->nheld;
   if (!n)
     return 0;
-  AE_RESERVE(e->lstmp, e->caplstmp, n);
-  e->lstmp_sh = cw__ae_realloc(e->lstmp_sh, e->caplstmp);
+  cw__engine_lockset_room(e, n);
   /* Insertion sort by symbol: held sets are tiny. */
   for (uint32_t i = 0; i < n; i++) {
     cw_sym s = e->locks[a->held[i].lock].sym;
@@ -239,6 +238,17 @@ uint32_t cw__engine_lockset_of(cw_engine *e, const ae_actor *a) {
     e->lstmp[j] = s;
     e->lstmp_sh[j] = sh;
   }
+  return cw__engine_lockset_intern(e, n);
+}
+
+void cw__engine_lockset_room(cw_engine *e, uint32_t n) {
+  AE_RESERVE(e->lstmp, e->caplstmp, n);
+  e->lstmp_sh = cw__ae_realloc(e->lstmp_sh, e->caplstmp);
+}
+
+uint32_t cw__engine_lockset_intern(cw_engine *e, uint32_t n) {
+  if (!n)
+    return 0;
   uint64_t h = cw__hash_bytes(e->lstmp, n * sizeof(cw_sym)) ^
                (cw__hash_bytes(e->lstmp_sh, n) * 31u);
   uint32_t *first = cw__map_get(&e->lsmap, h, 0);
@@ -320,7 +330,7 @@ static ae_held *find_held(ae_actor *a, uint32_t l) {
 }
 
 static void on_request(cw_engine *e, uint32_t aid, const cw_aevent *ev,
-                       int64_t ts) {
+                       int64_t ts, int64_t wt) {
   ae_actor *a = &e->actors[aid];
   uint32_t l = cw__engine_lock(e, ev->object);
   int shared = (ev->flags & CW_AEF_SHARED) != 0;
@@ -329,8 +339,9 @@ static void on_request(cw_engine *e, uint32_t aid, const cw_aevent *ev,
   a->req_loc = ev->loc;
   a->req_seq = ev->seq;
   a->req_ts = ts;
+  a->req_wall = wt;
+  a->req_idx = (int64_t)e->index;
   a->req_open = ev->ts_ns != 0; /* its wait is measured (anomalies) */
-  a->req_contended = (uint8_t)cw__lock_blocks(e, l, aid, shared);
   a->req_edges = 0;
   a->req_waiting = 0;
   a->req_gone = 0;
@@ -340,9 +351,7 @@ static void on_request(cw_engine *e, uint32_t aid, const cw_aevent *ev,
   }
   /* A timed request (TRY) waits too: it is in the wait-for graph until it
    * gets the lock or gives up (LOCK_TIMEOUT). */
-  if (a->req_contended)
-    cw__waitfor_request(e, aid);
-  cw__waitfor_note(e, aid);
+  cw__waitfor_request(e, aid);
 }
 
 /* @return 1 when acquiring lk brings another actor's events into aid's
@@ -367,7 +376,7 @@ static int orders_from_other(const cw_engine *e, uint32_t aid,
 }
 
 static void on_acquire(cw_engine *e, uint32_t aid, const cw_aevent *ev,
-                       int64_t ts, int clock_only) {
+                       int64_t ts, int64_t wt, int clock_only) {
   ae_actor *a = &e->actors[aid];
   uint32_t l = cw__engine_lock(e, ev->object);
   ae_lock *lk = &e->locks[l];
@@ -377,20 +386,20 @@ static void on_acquire(cw_engine *e, uint32_t aid, const cw_aevent *ev,
     cw__lockgraph_request(e, aid, l, shared, ev->loc, ev->seq);
   else if (requested && !a->req_edges && !(ev->flags & CW_AEF_TRY))
     cw__lockgraph_request(e, aid, l, shared, ev->loc, ev->seq);
-  if (a->req_waiting)
-    cw__waitfor_end(e, aid, CW_DL_LEFT);
   uint64_t wait = 0;
   int contended = 0;
   cw_sym site = ev->loc;
   if (requested) {
     wait = ts > a->req_ts ? (uint64_t)(ts - a->req_ts) : 0;
-    contended = a->req_contended;
+    contended = cw__waitfor_contended(e, aid, wt);
     if (a->req_loc)
       site = a->req_loc;
     if (a->req_open) {
       a->req_open = 0;
       cw__anomaly_lock_wait(e, aid, lk->sym, wait);
     }
+    if (!a->req_gone)
+      cw__waitfor_req_end(e, aid, AE_WEND_ACQUIRED, wt, contended, site, wait);
   }
   a->req_lock = 0;
   if (!lk->first_owner)
@@ -436,6 +445,8 @@ static void on_acquire(cw_engine *e, uint32_t aid, const cw_aevent *ev,
   h->shared = (uint8_t)shared;
   h->count = 1;
   h->acq_ts = ts;
+  h->acq_wall = wt;
+  h->acq_idx = (int64_t)e->index;
   if (shared) {
     AE_RESERVE(lk->sh, lk->capsh, lk->nsh + 1u);
     lk->sh[lk->nsh++] = aid;
@@ -443,11 +454,11 @@ static void on_acquire(cw_engine *e, uint32_t aid, const cw_aevent *ev,
     lk->owner = aid;
   }
   a->lockset = AE_LS_STALE; /* interned when something needs it */
-  cw__waitfor_acquired(e, aid, l);
+  cw__waitfor_acquired(e, aid, l, wt);
 }
 
 static int on_release(cw_engine *e, uint32_t aid, const cw_aevent *ev,
-                      int64_t ts, int clock_only) {
+                      int64_t ts, int64_t wt, int clock_only) {
   ae_actor *a = &e->actors[aid];
   if (!ev->object || ev->object >= e->nsyms)
     return -1;
@@ -466,6 +477,7 @@ static int on_release(cw_engine *e, uint32_t aid, const cw_aevent *ev,
   if (--h->count)
     return 0;
   cw__hist_add(&lk->hold, ts > h->acq_ts ? (uint64_t)(ts - h->acq_ts) : 0);
+  ae_held gone = *h;
   *h = a->held[--a->nheld];
   if (shared) {
     for (uint32_t i = 0; i < lk->nsh; i++)
@@ -477,13 +489,14 @@ static int on_release(cw_engine *e, uint32_t aid, const cw_aevent *ev,
     lk->owner = 0;
   }
   a->lockset = AE_LS_STALE;
+  cw__waitfor_hold_end(e, aid, &gone, wt);
   return 0;
 }
 
-static void retire(cw_engine *e, uint32_t aid) {
+static void retire(cw_engine *e, uint32_t aid, int64_t wt) {
   ae_actor *a = &e->actors[aid];
-  if (a->req_waiting)
-    cw__waitfor_end(e, aid, CW_DL_LEFT);
+  if (a->req_lock && !a->req_gone)
+    cw__waitfor_req_end(e, aid, AE_WEND_LEFT, wt, 0, 0, 0);
   while (a->nheld) {
     ae_held *h = &a->held[a->nheld - 1];
     ae_lock *lk = &e->locks[h->lock];
@@ -493,6 +506,7 @@ static void retire(cw_engine *e, uint32_t aid) {
       if (lk->sh[i] == aid)
         lk->sh[i] = lk->sh[--lk->nsh];
     a->nheld--;
+    cw__waitfor_hold_end(e, aid, h, wt);
   }
   a->lockset = 0;
   a->req_lock = 0;
@@ -521,6 +535,11 @@ static int process(cw_engine *e, const cw_aevent *ev) {
   uint32_t aid = ev->actor;
   ae_actor *a = &e->actors[aid];
   int64_t ts = ev->ts_ns ? ev->ts_ns : (int64_t)e->index;
+  /* Lock waits and holds of different processes are compared in wall
+   * time (ae_waitfor.c). */
+  int64_t wt = ev->wall_ns ? ev->wall_ns : (int64_t)e->index;
+  if (wt > a->last_wall)
+    a->last_wall = wt;
   int clock_only = (ev->flags & CW_AEF_CLOCK_ONLY) != 0;
   switch (ev->kind) {
   case CW_AE_READ:
@@ -565,9 +584,10 @@ static int process(cw_engine *e, const cw_aevent *ev) {
    * (timed lock, cancellation, or a lost event). */
   int takes = ev->kind == CW_AE_LOCK_ACQUIRE && ev->object < e->capof &&
               e->lock_of[ev->object] == a->req_lock;
-  if (a->req_waiting && !takes)
-    cw__waitfor_end(
-        e, aid, ev->kind == CW_AE_LOCK_TIMEOUT ? CW_DL_TIMEOUT : CW_DL_LEFT);
+  if (a->req_lock && !a->req_gone && !takes && !e->replay)
+    cw__waitfor_req_end(
+        e, aid, ev->kind == CW_AE_LOCK_TIMEOUT ? AE_WEND_TIMEOUT : AE_WEND_LEFT,
+        wt, 0, 0, 0);
   /* Nor is its request outstanding any more (ae_waitfor.c). */
   if (a->req_lock && !takes)
     a->req_gone = 1;
@@ -624,13 +644,13 @@ static int process(cw_engine *e, const cw_aevent *ev) {
     cw__race_access(e, aid, ev);
     return 0;
   case CW_AE_LOCK_REQUEST:
-    on_request(e, aid, ev, ts);
+    on_request(e, aid, ev, ts, wt);
     return 0;
   case CW_AE_LOCK_ACQUIRE:
-    on_acquire(e, aid, ev, ts, clock_only);
+    on_acquire(e, aid, ev, ts, wt, clock_only);
     return 0;
   case CW_AE_LOCK_RELEASE:
-    return on_release(e, aid, ev, ts, clock_only);
+    return on_release(e, aid, ev, ts, wt, clock_only);
   case CW_AE_FORK:
     if (!clock_only && !e->dead[ev->child]) {
       cw__vc_join(&e->actors[ev->child].c, &a->c, e->dead);
@@ -684,7 +704,7 @@ static int process(cw_engine *e, const cw_aevent *ev) {
     cw__anomaly_event(e, aid, ev);
     return 0;
   case CW_AE_RETIRE:
-    retire(e, aid);
+    retire(e, aid, wt);
     return 0;
   case CW_AE_LOCK_TIMEOUT:
     /* The wait ended without the lock: the request is over. */

@@ -117,12 +117,45 @@ typedef struct ae_held {
   uint8_t shared;
   uint32_t count; /* recursion depth */
   int64_t acq_ts;
+  int64_t acq_wall; /* wall time (else event index) of the acquire */
+  int64_t acq_idx;  /* engine index of the acquire */
   /* Pass 2 of the exact deadlock search (ae_dlx.c): the actor's clocks
    * cover the lock's exclusive-release clocks as of release number relv
    * (covered), so that an exclusive release is a copy, not a join. */
   uint8_t covered;
   uint32_t relv;
 } ae_held;
+
+/* An ended lock request or hold, kept (bounded) so that wait-for cycles
+ * and contention do not depend on the order in which batches of several
+ * processes arrive (ae_waitfor.c). Times are wall-clock ns when the
+ * producer gives them, else the engine's event index. */
+typedef struct ae_wrec {
+  uint32_t actor, lock;
+  uint8_t hold;       /* 1: a hold, 0: a request */
+  uint8_t shared;     /* read mode */
+  uint8_t how;        /* requests: AE_WEND_* */
+  uint8_t contended;  /* acquired requests: counted as contended */
+  int64_t from, to;   /* [from, to) */
+  int64_t pfrom, pto; /* the same in engine index (analysis order) */
+  cw_sym loc, site;   /* request location; contention site */
+  uint64_t seq, wait;
+} ae_wrec;
+
+/* How a request ended (ae_wrec.how). */
+enum { AE_WEND_ACQUIRED = 0, AE_WEND_TIMEOUT = 1, AE_WEND_LEFT = 2 };
+/* Per actual deadlock: edges whose wait was still open when it was found
+ * (bit per edge), when its earliest-ending wait ended, and its waits. */
+typedef struct ae_adl_state {
+  uint32_t open;
+  int64_t end;
+  int64_t formed; /* standing cycles: when its last wait or hold began */
+  int64_t *from;  /* per edge: when its request began (tells requests apart) */
+} ae_adl_state;
+
+/* Ended holds and requests kept per lock, and requests per actor. */
+#define AE_WHIST_LOCK 32
+#define AE_WHIST_ACTOR 16
 
 typedef struct ae_pend {
   cw_aevent ev;
@@ -150,13 +183,18 @@ typedef struct ae_actor {
   uint32_t nheld, capheld;
   /* Outstanding LOCK_REQUEST. */
   uint32_t req_lock; /* lock index, 0: none */
-  uint8_t req_shared, req_contended, req_waiting, req_edges;
+  uint8_t req_shared, req_waiting, req_edges;
   uint8_t req_open;   /* the request's wait is not measured yet (anomalies) */
   uint8_t req_listed; /* in the wait-for pending-request list (preq) */
   uint8_t req_gone;   /* did something else since: not outstanding */
   cw_sym req_loc;
   uint64_t req_seq;
   int64_t req_ts;
+  int64_t req_wall;  /* wall time (else event index) of the request */
+  int64_t last_wall; /* the same of its latest event */
+  int64_t req_idx;   /* engine index of the request */
+  ae_wrec *wr;       /* its last AE_WHIST_ACTOR ended requests (ring) */
+  uint8_t nwr, wrnext, capwr;
   /* Anomalies: what the actor's open calls are doing, and their sites. */
   cw_sym db_what, http_what, http_site, srv_what, srv_site;
   /* Held-back events (program order). */
@@ -231,6 +269,7 @@ typedef struct ae_var {
   cw_audit_entry *aud;
   ae_audx *audx;
   uint32_t naud, capaud;
+  uint64_t reads, writes, racing; /* cw__engine_var_counts */
 } ae_var;
 
 typedef struct ae_hist {
@@ -264,6 +303,9 @@ typedef struct ae_lock {
   ae_hist wait, hold;
   cw_contention_site *sites;
   uint32_t nsites, capsites;
+  /* Its last AE_WHIST_LOCK ended holds and requests (ring, ae_waitfor.c). */
+  ae_wrec *wh;
+  uint8_t nwh, whnext, capwh;
 } ae_lock;
 
 typedef struct ae_key {
@@ -369,7 +411,9 @@ struct cw_engine {
   cw_race_group *groups;
   uint32_t ngroups, capgroups;
   ae_map groupmap, locpairs;
-  ae_map recmap; /* (variable, actor) -> record index, indexed vars only */
+  ae_map recmap;      /* (variable, actor) -> record index, indexed vars only */
+  cw_race_fn on_race; /* cw__engine_on_race, NULL: none */
+  void *on_race_ud;
   /* Lock-order graph and potential deadlocks. */
   ae_pair *pairs;
   uint32_t npairs, cappairs;
@@ -387,6 +431,8 @@ struct cw_engine {
   /* Actual deadlocks. */
   cw_deadlock *adl;
   uint32_t nadl, capadl, nactive;
+  ae_adl_state *adls;         /* per actual deadlock (ae_waitfor.c) */
+  uint32_t capadls, nopen_dl; /* nopen_dl: deadlocks with open edges */
   uint32_t *preq; /* actors with an outstanding request (ae_waitfor.c) */
   uint32_t npreq, cappreq;
   /* Contention query cache. */
@@ -424,6 +470,11 @@ struct cw_engine {
 
 /* Engine core helpers. */
 uint32_t cw__engine_lockset_of(cw_engine *e, const ae_actor *a);
+/* Makes room for n locks in e->lstmp / e->lstmp_sh. */
+void cw__engine_lockset_room(cw_engine *e, uint32_t n);
+/* @return the interned id of the set e->lstmp[0..n) (symbols, sorted)
+ * with read modes e->lstmp_sh. */
+uint32_t cw__engine_lockset_intern(cw_engine *e, uint32_t n);
 uint32_t cw__engine_var(cw_engine *e, cw_sym sym);
 
 /* ae_actor.lockset when the held locks changed since it was interned. */
@@ -481,16 +532,25 @@ typedef struct ae_rec ae_rec;
 void cw__rec_event(cw_engine *e, uint32_t aid, const cw_aevent *ev);
 void cw__rec_free(cw_engine *e);
 
-/* Wait-for graph (ae_waitfor.c). */
+/* Wait-for graph (ae_waitfor.c). A new request of `aid` (its req_* fields
+ * set): counts it contended when an ended hold overlapped it, lists it,
+ * marks it waiting when the lock is held and searches for a cycle. */
 void cw__waitfor_request(cw_engine *e, uint32_t aid);
-/* Lists an outstanding request (any request, blocked or not). */
-void cw__waitfor_note(cw_engine *e, uint32_t aid);
-/* `aid` now holds lock `l`: the outstanding requests for `l` it blocks
- * wait for it, whatever order the request and the acquire arrived in. */
-void cw__waitfor_acquired(cw_engine *e, uint32_t aid, uint32_t l);
-/* The actor stopped waiting; `how` (CW_DL_TIMEOUT / CW_DL_LEFT) says how
- * the cycles it was in ended. */
-void cw__waitfor_end(cw_engine *e, uint32_t aid, int how);
+/* @return 1 when the request of `aid`, acquired at `at`, overlapped in
+ * time a conflicting hold of its lock by another actor (contention). */
+int cw__waitfor_contended(const cw_engine *e, uint32_t aid, int64_t at);
+/* `aid` now holds lock `l` (since `at`): the outstanding requests for `l`
+ * it blocks wait for it, and ended requests that overlapped it count as
+ * contended, whatever order the requests and the acquire arrived in. */
+void cw__waitfor_acquired(cw_engine *e, uint32_t aid, uint32_t l, int64_t at);
+/* The outstanding request of `aid` ended at `at`, how (AE_WEND_*): it is
+ * kept in the history and the cycles it was in end. For an acquired one,
+ * `contended`, `site` and `wait` are what contention counted. */
+void cw__waitfor_req_end(cw_engine *e, uint32_t aid, int how, int64_t at,
+                         int contended, cw_sym site, uint64_t wait);
+/* `aid` released (or lost by retiring) its hold `h` of a lock. */
+void cw__waitfor_hold_end(cw_engine *e, uint32_t aid, const ae_held *h,
+                          int64_t at);
 void cw__waitfor_free(cw_engine *e);
 /* @return 1 if the holders of lock `l` block a request by `aid`. */
 int cw__lock_blocks(const cw_engine *e, uint32_t l, uint32_t aid, int shared);
@@ -500,6 +560,10 @@ void cw__hist_add(ae_hist *h, uint64_t v);
 uint64_t cw__hist_pct(const ae_hist *h, unsigned pct);
 void cw__hist_free(ae_hist *h);
 void cw__contention_acquire(cw_engine *e, ae_lock *l, cw_sym loc, int contended,
+                            uint64_t wait);
+/* An acquisition counted as uncontended turned out to have waited for a
+ * hold that arrived later (ae_waitfor.c): count it as contended. */
+void cw__contention_upgrade(cw_engine *e, ae_lock *l, cw_sym loc,
                             uint64_t wait);
 void cw__contention_free(cw_engine *e);
 

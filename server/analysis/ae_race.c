@@ -165,17 +165,33 @@ static void report(cw_engine *e, ae_var *v, uint32_t b, const ae_entry *s,
 }
 
 /* Reports (s, n) when they race; s does not happen before n (known is
- * C_n[s's actor] and s.counter > known). */
-static void check_pair(cw_engine *e, ae_var *v, uint32_t b, const ae_entry *s,
-                       const ae_entry *n, uint32_t aid, uint64_t known) {
+ * C_n[s's actor] and s.counter > known). @return 1 when they race. */
+static int check_pair(cw_engine *e, ae_var *v, uint32_t b, const ae_entry *s,
+                      const ae_entry *n, uint32_t aid, uint64_t known) {
   if (s->counter <= known || !((s->kind | n->kind) & 1) ||
       ((s->kind & n->kind) & 2))
-    return;
+    return 0;
   report(e, v, b, s, n, aid);
   if (e->cfg.keep_events) {
     v->aud[n->audit - 1].racy = 1;
     audit_mark(v, s->audit, known);
   }
+  if (e->on_race) {
+    cw_race_pair p = {.var = v->sym,
+                      .first_actor = b,
+                      .first_loc = s->loc,
+                      .first_kind = s->kind,
+                      .first_seq = s->seq,
+                      .first_counter = s->counter,
+                      .known = known,
+                      .second_actor = aid,
+                      .second_loc = n->loc,
+                      .second_kind = n->kind,
+                      .second_seq = n->seq,
+                      .second_counter = n->counter};
+    e->on_race(e->on_race_ud, &p);
+  }
+  return 1;
 }
 
 /* ---- Per-record entry index ------------------------------------------- */
@@ -307,11 +323,13 @@ static void sweep(cw_engine *e, ae_var *v) {
 
 /* Compares n with the entries of r that do not happen before it: the
  * newest ones, down to the first whose counter is <= C_n[r's actor]. */
-static void check_rec(cw_engine *e, ae_var *v, const ae_vrec *r,
-                      const ae_entry *n, uint32_t aid, uint64_t known) {
+static int check_rec(cw_engine *e, ae_var *v, const ae_vrec *r,
+                     const ae_entry *n, uint32_t aid, uint64_t known) {
+  int hit = 0;
   for (uint32_t k = r->tail; k != AE_NIL && r->e[k].counter > known;
        k = r->e[k].prev)
-    check_pair(e, v, r->actor, &r->e[k], n, aid, known);
+    hit |= check_pair(e, v, r->actor, &r->e[k], n, aid, known);
+  return hit;
 }
 
 void cw__race_access(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
@@ -371,6 +389,11 @@ void cw__race_access(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
   }
   int retired = v->swept_ret != e->sum.retired_actors;
   int ordered = 1; /* every stored access happens before n */
+  int hit = 0;     /* n races with an earlier access */
+  if (is_w)
+    v->writes++;
+  else
+    v->reads++;
   if (v->clean && v->clean_counter <= cw__vc_get(&a->c, v->clean_actor)) {
     /* Fast path: only accesses stored since the clean point can race. */
     for (uint32_t i = 0; i < v->nsince; i++) {
@@ -382,7 +405,7 @@ void cw__race_access(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
       if (s->counter <= known)
         continue;
       ordered = 0;
-      check_pair(e, v, r->actor, s, &n, aid, known);
+      hit |= check_pair(e, v, r->actor, s, &n, aid, known);
     }
     /* Retired actors' records go before a new one is added to a small
      * variable, else when the record count has doubled since the last
@@ -409,10 +432,11 @@ void cw__race_access(cw_engine *e, uint32_t aid, const cw_aevent *ev) {
         ordered = 0;
         uint64_t top = is_w ? r->last_any : r->last_w;
         if (top > known)
-          check_rec(e, v, r, &n, aid, known);
+          hit |= check_rec(e, v, r, &n, aid, known);
       }
     }
   }
+  v->racing += hit != 0;
   /* Store n as the last access of its (actor, location, kind). */
   uint32_t mine = find_rec(e, v, aid);
   if (mine == UINT32_MAX) {
@@ -488,6 +512,22 @@ size_t cw__engine_audit(const cw_engine *e, cw_sym var,
   const ae_var *v = &e->vars[e->var_of[var]];
   *out = v->aud;
   return v->naud;
+}
+
+int cw__engine_var_counts(const cw_engine *e, cw_sym var, cw_var_counts *out) {
+  memset(out, 0, sizeof(*out));
+  if (!e || var == 0 || var >= e->nsyms || var >= e->capof || !e->var_of[var])
+    return -1;
+  const ae_var *v = &e->vars[e->var_of[var]];
+  out->reads = v->reads;
+  out->writes = v->writes;
+  out->racing = v->racing;
+  return 0;
+}
+
+void cw__engine_on_race(cw_engine *e, cw_race_fn fn, void *ud) {
+  e->on_race = fn;
+  e->on_race_ud = ud;
 }
 
 void cw__race_free(cw_engine *e) {

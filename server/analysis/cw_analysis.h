@@ -103,6 +103,12 @@ typedef struct cw_aevent {
   int64_t aux;
   uint64_t seq;  /* input position or SDK sequence (for reports) */
   cw_sym detail; /* free text for OTHER events (HTTP, DB) */
+  /* Wall-clock time (Unix ns) when the producer gives it, else 0. Lock
+   * waits and holds of different processes are compared by it, so that
+   * wait-for cycles and contention do not depend on the order batches
+   * arrive in (ae_waitfor.c); without it the engine's event index is
+   * used. */
+  int64_t wall_ns;
 } cw_aevent;
 
 typedef struct cw_engine_config {
@@ -344,7 +350,7 @@ typedef struct cw_contention_site {
 typedef struct cw_lock_stats {
   cw_sym lock;
   uint64_t acquisitions;
-  uint64_t contended; /* another actor held it at the request */
+  uint64_t contended; /* the request overlapped another's hold */
   uint64_t wait_total_ns, wait_p50_ns, wait_p99_ns, wait_max_ns;
   uint64_t hold_total_ns, hold_p50_ns, hold_p99_ns, hold_max_ns;
   const cw_contention_site *top; /* top contending locations, borrowed */
@@ -442,6 +448,42 @@ size_t cw__engine_audit(const cw_engine *e, cw_sym var,
 /* @return the number of distinct variables seen; *out lists their symbols
  * in order of first access (borrowed). */
 size_t cw__engine_variables(const cw_engine *e, const cw_sym **out);
+
+/* Per-variable access counts, kept always (with or without keep_events). */
+typedef struct cw_var_counts {
+  uint64_t reads, writes; /* accesses analysed (atomic ones included) */
+  uint64_t racing; /* accesses that raced with at least one earlier access
+                    * when they were analysed (the later side of a racing
+                    * pair; every racing pair has exactly one) */
+} cw_var_counts;
+
+/* Fills *out for variable `var`. @return 0, or -1 when never accessed. */
+int cw__engine_var_counts(const cw_engine *e, cw_sym var, cw_var_counts *out);
+
+/* One racing pair, as the race checker finds it. The earlier access
+ * (`first`) is the last of its (actor, variable, location, kind); every
+ * earlier access of that same key whose counter is above `known` races with
+ * the later one too (ae_race.c explains why), so a caller that keeps events
+ * can mark all of them. kind: bit 0 write, bit 1 atomic. */
+typedef struct cw_race_pair {
+  cw_sym var;
+  cw_actor_id first_actor;
+  cw_sym first_loc;
+  uint8_t first_kind;
+  uint64_t first_seq, first_counter;
+  uint64_t known; /* the later access's clock entry for first_actor */
+  cw_actor_id second_actor;
+  cw_sym second_loc;
+  uint8_t second_kind;
+  uint64_t second_seq, second_counter;
+} cw_race_pair;
+
+typedef void (*cw_race_fn)(void *ud, const cw_race_pair *p);
+
+/* Calls fn(ud, pair) for every racing pair the engine finds from now on
+ * (under whatever lock the caller feeds the engine with; fn must not call
+ * back into the engine). fn NULL: none. */
+void cw__engine_on_race(cw_engine *e, cw_race_fn fn, void *ud);
 
 /* One span (SPAN_BEGIN .. SPAN_END of one actor). */
 typedef struct cw_span_info {

@@ -363,6 +363,10 @@ cw_analyzer *cw__analyzer_new(const cw_analyzer_opts *o) {
   cw__feed_set_traces(a->feed, a->traces);
   a->timeline = cw__timeline_new(o->event_memory);
   cw__feed_set_timeline(a->feed, a->timeline);
+  /* Every kept access that takes part in a race gets marked (audit trails
+   * from the ring). */
+  if (a->timeline)
+    cw__engine_on_race(a->engine, cw__timeline_race, a->timeline);
   a->rw = cw__raceway_ctx_new();
   if (!a->rw) {
     cw__engine_free(a->engine);

@@ -270,15 +270,24 @@ json_t *cw__query_variables(cw_engine *e, const cw_query *q) {
     if (q->variable[0] && !strstr(name, q->variable))
       continue;
     if (total >= q->offset && total < q->offset + q->limit) {
+      cw_var_counts vc;
+      cw__engine_var_counts(e, vars[i], &vc);
+      json_t *o =
+          json_pack("{s:o,s:I,s:I,s:I,s:I}", "variable", cw__q_str(e, vars[i]),
+                    "accesses", (json_int_t)(vc.reads + vc.writes), "reads",
+                    (json_int_t)vc.reads, "writes", (json_int_t)vc.writes,
+                    "racing_accesses", (json_int_t)vc.racing);
+      /* With --keep-events: every access that took part in a race, the
+       * earlier side of each pair included (from the audit trail). */
       const cw_audit_entry *a;
       size_t na = cw__engine_audit(e, vars[i], &a);
-      size_t racy = 0;
-      for (size_t k = 0; k < na; k++)
-        racy += a[k].racy != 0;
-      json_array_append_new(items, json_pack("{s:o,s:I,s:I}", "variable",
-                                             cw__q_str(e, vars[i]), "accesses",
-                                             (json_int_t)na, "racy_accesses",
-                                             (json_int_t)racy));
+      if (na) {
+        size_t racy = 0;
+        for (size_t k = 0; k < na; k++)
+          racy += a[k].racy != 0;
+        json_object_set_new(o, "racy_accesses", json_integer((json_int_t)racy));
+      }
+      json_array_append_new(items, o);
     }
     total++;
   }

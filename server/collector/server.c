@@ -540,8 +540,8 @@ static int h_query(cw_server *s, struct mg_connection *c, const char *path) {
   cw__analyzer_unlock(s->an);
   if (!v)
     return 0;
-  /* Audit trails, per-variable access counts and spans exist only with
-   * --keep-events 1: say so instead of answering a silently empty list. */
+  /* Say where audit trails, racy_accesses and spans come from: the engine
+   * keeps every access and span only with --keep-events 1. */
   if (json_is_object(v) &&
       (!strcmp(path, "/v1/variables") || !strcmp(path, "/v1/audit") ||
        !strcmp(path, "/v1/critical-path")))

@@ -19,6 +19,9 @@
 #define TL_MAX_BUCKETS 2000
 #define TL_MAX_LOCKS 32 /* locks tracked per actor */
 
+/* The chain link (cw_tl_event.prev) fits in what was padding. */
+_Static_assert(sizeof(cw_tl_event) <= 80, "cw_tl_event grew");
+
 /* A slice of the ring: events are appended to the newest chunk; a full
  * chunk never changes again, and the oldest chunk is dropped whole when the
  * bound is reached. Readers hold references, so a dropped chunk lives on
@@ -27,8 +30,29 @@ typedef struct tl_chunk {
   uint32_t refs;  /* the ring's (while in it) + snapshots'; under mu */
   uint32_t n;     /* events written; under mu */
   uint64_t first; /* ever-added index of ev[0] */
+  uint64_t *racy; /* one bit per event (atomic), after ev[] */
   cw_tl_event ev[];
 } tl_chunk;
+
+/* The newest kept access of one (actor, variable, location, kind), and the
+ * run of its chain marked last (indices are ever-added + 1; 0: none). */
+typedef struct tl_key {
+  uint64_t last;
+  uint64_t top, bot; /* newest and oldest access of the marked run */
+  uint64_t thr;      /* the run holds every access with counter > thr */
+  cw_actor_id actor;
+  cw_sym var, loc;
+  uint32_t kind; /* bit 0 write, bit 1 atomic */
+} tl_key;
+
+/* A racing access the engine reported before it was added. */
+typedef struct tl_pend {
+  cw_actor_id actor;
+  cw_sym var, loc;
+  uint32_t kind;
+  uint64_t seq;
+} tl_pend;
+#define TL_PEND 64
 
 struct cw_timeline {
   pthread_mutex_t mu; /* everything below; held only briefly */
@@ -39,18 +63,39 @@ struct cw_timeline {
   uint64_t n;     /* kept */
   uint64_t added; /* ever added */
   cw_actor_id max_actor;
+  tl_key *keys; /* open addressing, linear probing */
+  uint32_t keycap, nkeys;
+  tl_pend pend[TL_PEND];
+  uint32_t npend, pend_next;
 };
 
 cw_timeline *cw__timeline_new(uint64_t max_bytes) {
-  uint64_t max = max_bytes / sizeof(cw_tl_event);
+  /* 1/8 of the bound for the key table (power of two, at most half full),
+   * the rest for events and their racy bits. */
+  uint64_t keycap = 16;
+  while (keycap * 2 * sizeof(tl_key) <= max_bytes / 8 && keycap < (1u << 30))
+    keycap *= 2;
+  uint64_t keybytes = keycap * sizeof(tl_key);
+  if (max_bytes <= keybytes)
+    return NULL;
+  uint64_t max = (max_bytes - keybytes) * 8 / (sizeof(cw_tl_event) * 8 + 1);
   if (max == 0)
     return NULL;
   cw_timeline *t = calloc(1, sizeof *t);
   if (!t)
     return NULL;
+  t->keys = calloc(keycap, sizeof *t->keys);
+  if (!t->keys) {
+    free(t);
+    return NULL;
+  }
+  t->keycap = (uint32_t)keycap;
   t->max = max;
-  /* 16 or more chunks, so that dropping one evicts at most 1/16. */
+  /* 16 or more chunks, so that dropping one evicts at most 1/16; the key
+   * table always has room for one chunk's accesses. */
   uint64_t cap = max / 16;
+  if (cap > keycap / 2 - 1)
+    cap = keycap / 2 - 1;
   t->chunk_cap = (uint32_t)(cap < 1 ? 1 : cap > 65536 ? 65536 : cap);
   pthread_mutex_init(&t->mu, NULL);
   return t;
@@ -61,12 +106,87 @@ static void chunk_unref(tl_chunk *c) {
     free(c);
 }
 
+/* ---- Keys of accesses ------------------------------------------------------
+ */
+
+static int is_access(const cw_tl_event *ev) {
+  return ev->kind == CW_EV_READ || ev->kind == CW_EV_WRITE ||
+         ev->kind == CW_EV_RMW;
+}
+
+/* The engine's kind of an access: bit 0 write, bit 1 atomic (an RMW is an
+ * atomic write, as server/input/cw_native_map.c feeds it). */
+static uint32_t access_kind(const cw_tl_event *ev) {
+  return (ev->kind != CW_EV_READ) |
+         (((ev->flags & CW_EVF_ATOMIC) || ev->kind == CW_EV_RMW) << 1);
+}
+
+static uint32_t key_slot(const cw_timeline *t, cw_actor_id a, cw_sym var,
+                         cw_sym loc, uint32_t kind) {
+  uint64_t h = ((uint64_t)a * 0x9E3779B97F4A7C15ull) ^
+               (((uint64_t)var << 32 | loc) * 0xC2B2AE3D27D4EB4Full) ^ kind;
+  h ^= h >> 29;
+  return (uint32_t)(h * 0x165667B19E3779F9ull >> 32) & (t->keycap - 1);
+}
+
+/* @return the slot of the key, or of the empty slot where it would go. */
+static tl_key *key_find(cw_timeline *t, cw_actor_id a, cw_sym var, cw_sym loc,
+                        uint32_t kind) {
+  uint32_t mask = t->keycap - 1;
+  for (uint32_t i = key_slot(t, a, var, loc, kind);; i = (i + 1) & mask) {
+    tl_key *k = &t->keys[i];
+    if (!k->last ||
+        (k->actor == a && k->var == var && k->loc == loc && k->kind == kind))
+      return k;
+  }
+}
+
+/* Removes slot k (backward-shift deletion keeps probe chains whole). */
+static void key_del(cw_timeline *t, tl_key *k) {
+  uint32_t mask = t->keycap - 1;
+  uint32_t i = (uint32_t)(k - t->keys);
+  for (uint32_t j = (i + 1) & mask; t->keys[j].last; j = (j + 1) & mask) {
+    tl_key *x = &t->keys[j];
+    uint32_t home = key_slot(t, x->actor, x->var, x->loc, x->kind);
+    /* x may move to i when its home is not in (i, j] cyclically */
+    if (((j - home) & mask) >= ((j - i) & mask)) {
+      t->keys[i] = *x;
+      i = j;
+    }
+  }
+  memset(&t->keys[i], 0, sizeof t->keys[i]);
+  t->nkeys--;
+}
+
+/* Forgets the keys whose newest access is in chunk c (being evicted). */
+static void keys_evict(cw_timeline *t, const tl_chunk *c) {
+  for (uint32_t j = 0; j < c->n; j++) {
+    const cw_tl_event *ev = &c->ev[j];
+    if (!is_access(ev))
+      continue;
+    tl_key *k = key_find(t, ev->actor, ev->object, ev->loc, access_kind(ev));
+    if (k->last == c->first + j + 1)
+      key_del(t, k);
+  }
+}
+
+/* Drops the oldest chunk. Called with mu held. */
+static void chunk_drop_oldest(cw_timeline *t) {
+  tl_chunk *old = t->ch[0];
+  keys_evict(t, old);
+  t->n -= old->n;
+  memmove(&t->ch[0], &t->ch[1], (t->nch - 1) * sizeof *t->ch);
+  t->nch--;
+  chunk_unref(old);
+}
+
 void cw__timeline_free(cw_timeline *t) {
   if (!t)
     return;
   for (uint32_t i = 0; i < t->nch; i++)
     chunk_unref(t->ch[i]);
   free(t->ch);
+  free(t->keys);
   pthread_mutex_destroy(&t->mu);
   free(t);
 }
@@ -74,13 +194,8 @@ void cw__timeline_free(cw_timeline *t) {
 /* Opens a new newest chunk, dropping the oldest ones past the bound.
  * Called with mu held. @return 0, or -1 out of memory. */
 static int chunk_open(cw_timeline *t) {
-  while (t->nch && t->n + t->chunk_cap > t->max) {
-    tl_chunk *old = t->ch[0];
-    t->n -= old->n;
-    memmove(&t->ch[0], &t->ch[1], (t->nch - 1) * sizeof *t->ch);
-    t->nch--;
-    chunk_unref(old);
-  }
+  while (t->nch && t->n + t->chunk_cap > t->max)
+    chunk_drop_oldest(t);
   if (t->nch == t->capch) {
     uint32_t nc = t->capch ? t->capch * 2 : 32;
     tl_chunk **nch = realloc(t->ch, nc * sizeof *nch);
@@ -89,14 +204,66 @@ static int chunk_open(cw_timeline *t) {
     t->ch = nch;
     t->capch = nc;
   }
-  tl_chunk *c = malloc(sizeof *c + (size_t)t->chunk_cap * sizeof(cw_tl_event));
+  size_t words = ((size_t)t->chunk_cap + 63) / 64;
+  tl_chunk *c = malloc(sizeof *c + (size_t)t->chunk_cap * sizeof(cw_tl_event) +
+                       words * sizeof(uint64_t));
   if (!c)
     return -1;
+  c->racy = (uint64_t *)(void *)(c->ev + t->chunk_cap);
+  memset(c->racy, 0, words * sizeof(uint64_t));
   c->refs = 1;
   c->n = 0;
   c->first = t->added;
   t->ch[t->nch++] = c;
   return 0;
+}
+
+static void set_racy(tl_chunk *c, uint32_t j) {
+  __atomic_fetch_or(&c->racy[j / 64], (uint64_t)1 << (j % 64),
+                    __ATOMIC_RELAXED);
+}
+
+/* The chunk holding ever-added index i, or NULL when not kept. Called by
+ * the adding thread (or with mu held). */
+static tl_chunk *chunk_of(const cw_timeline *t, uint64_t i) {
+  uint32_t lo = 0, hi = t->nch;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    const tl_chunk *c = t->ch[mid];
+    if (i < c->first)
+      hi = mid;
+    else if (i >= c->first + c->n)
+      lo = mid + 1;
+    else
+      return t->ch[mid];
+  }
+  return NULL;
+}
+
+/* Links access x (about to be stored at ever-added index `at`) to the
+ * previous access of its key and makes it the key's newest. @return the
+ * key, or NULL when the table has no room. Called with mu held. */
+static tl_key *key_note(cw_timeline *t, cw_tl_event *x, uint64_t at) {
+  uint32_t kind = access_kind(x);
+  tl_key *k = key_find(t, x->actor, x->object, x->loc, kind);
+  if (!k->last) {
+    /* The table holds at most keycap/2 keys; it has room for a chunk's. */
+    while (t->nkeys + 1 > t->keycap / 2 && t->nch > 1)
+      chunk_drop_oldest(t);
+    if (t->nkeys + 1 > t->keycap / 2)
+      return NULL;
+    k = key_find(t, x->actor, x->object, x->loc, kind);
+    memset(k, 0, sizeof *k);
+    k->actor = x->actor;
+    k->var = x->object;
+    k->loc = x->loc;
+    k->kind = kind;
+    t->nkeys++;
+  } else if (at + 1 - k->last <= UINT32_MAX) {
+    x->prev = (uint32_t)(at + 1 - k->last);
+  }
+  k->last = at + 1;
+  return k;
 }
 
 void cw__timeline_add(cw_timeline *t, const cw_tl_event *ev) {
@@ -111,10 +278,103 @@ void cw__timeline_add(cw_timeline *t, const cw_tl_event *ev) {
   if ((!c || c->n == t->chunk_cap) && chunk_open(t) == 0)
     c = t->ch[t->nch - 1];
   if (c && c->n < t->chunk_cap && c->first + c->n == t->added) {
-    c->ev[c->n++] = *ev;
+    cw_tl_event x = *ev;
+    x.prev = 0;
+    if (is_access(&x))
+      key_note(t, &x, t->added);
+    /* key_note may have evicted chunks, never the newest */
+    uint32_t j = c->n;
+    c->ev[c->n++] = x;
     t->n++;
+    /* An access the engine already found racing (fed before added). */
+    for (uint32_t i = 0; i < t->npend && is_access(&x); i++) {
+      const tl_pend *p = &t->pend[i];
+      if (p->seq == x.seq && p->actor == x.actor && p->var == x.object &&
+          p->loc == x.loc && p->kind == access_kind(&x)) {
+        set_racy(c, j);
+        t->pend[i] = t->pend[--t->npend];
+        break;
+      }
+    }
   } /* else out of memory: the event is counted as evicted */
   t->added++;
+  pthread_mutex_unlock(&t->mu);
+}
+
+/* Finds the kept access of key k with this seq, walking down from the
+ * key's newest. @return its ever-added index + 1, or 0. */
+static uint64_t key_seek(const cw_timeline *t, const tl_key *k, uint64_t seq) {
+  uint64_t i = k->last;
+  while (i) {
+    const tl_chunk *c = chunk_of(t, i - 1);
+    if (!c)
+      return 0;
+    const cw_tl_event *ev = &c->ev[i - 1 - c->first];
+    if (ev->seq == seq)
+      return i;
+    i = ev->prev ? i - ev->prev : 0;
+  }
+  return 0;
+}
+
+void cw__timeline_race(void *tv, const cw_race_pair *p) {
+  cw_timeline *t = tv;
+  if (!t)
+    return;
+  pthread_mutex_lock(&t->mu);
+  /* The later access: kept already (native batches are added before they
+   * are fed), else remembered until it is added (Raceway events). */
+  tl_key *k =
+      key_find(t, p->second_actor, p->var, p->second_loc, p->second_kind);
+  uint64_t i = k->last ? key_seek(t, k, p->second_seq) : 0;
+  tl_chunk *c = i ? chunk_of(t, i - 1) : NULL;
+  if (c) {
+    set_racy(c, (uint32_t)(i - 1 - c->first));
+  } else {
+    int dup = 0;
+    for (uint32_t x = 0; x < t->npend && !dup; x++)
+      dup = t->pend[x].seq == p->second_seq &&
+            t->pend[x].actor == p->second_actor;
+    tl_pend np = {p->second_actor, p->var, p->second_loc, p->second_kind,
+                  p->second_seq};
+    if (!dup && t->npend < TL_PEND)
+      t->pend[t->npend++] = np;
+    else if (!dup) /* bounded: the oldest pending mark gives way */
+      t->pend[t->pend_next++ % TL_PEND] = np;
+  }
+  /* The earlier access and its key's earlier accesses above p->known:
+   * down the chain, skipping the run marked last time. */
+  k = key_find(t, p->first_actor, p->var, p->first_loc, p->first_kind);
+  uint64_t top = k->last ? key_seek(t, k, p->first_seq) : 0;
+  uint64_t low = 0, thr = p->known;
+  for (i = top; i;) {
+    c = chunk_of(t, i - 1);
+    if (!c)
+      break;
+    const cw_tl_event *ev = &c->ev[i - 1 - c->first];
+    if (ev->counter <= p->known)
+      break;
+    if (i == k->top) {
+      /* The last run: marked from here down to counters above k->thr. */
+      low = k->bot;
+      if (k->thr <= p->known) {
+        thr = k->thr;
+        break;
+      }
+      c = chunk_of(t, k->bot - 1);
+      ev = c ? &c->ev[k->bot - 1 - c->first] : NULL;
+      i = ev && ev->prev ? k->bot - ev->prev : 0;
+      continue;
+    }
+    set_racy(c, (uint32_t)(i - 1 - c->first));
+    low = i;
+    i = ev->prev ? i - ev->prev : 0;
+  }
+  if (top) {
+    k->top = top;
+    k->bot = low ? low : top;
+    k->thr = thr;
+  }
   pthread_mutex_unlock(&t->mu);
 }
 
@@ -733,11 +993,6 @@ json_t *cw__timeline_query(cw_timeline *t, const cw_tl_engine *eng,
 
 /* ---- Audit trails from the ring ----------------------------------------- */
 
-typedef struct tl_pair {
-  cw_actor_id actor;
-  uint64_t seq;
-} tl_pair;
-
 json_t *cw__timeline_audit(cw_timeline *t, const cw_tl_engine *eng,
                            const char *variable, uint64_t offset,
                            uint64_t limit, int *unknown) {
@@ -745,7 +1000,7 @@ json_t *cw__timeline_audit(cw_timeline *t, const cw_tl_engine *eng,
   tl_snap sn;
   if (snap_take(t, &sn))
     return NULL;
-  /* The variable's symbol and the accesses the race list names. */
+  /* The variable's symbol. */
   cw_engine *e = eng->lock(eng->ud);
   const cw_sym *vars;
   size_t nv = cw__engine_variables(e, &vars);
@@ -753,19 +1008,9 @@ json_t *cw__timeline_audit(cw_timeline *t, const cw_tl_engine *eng,
   for (size_t i = 0; i < nv && !var; i++)
     if (!strcmp(cw__engine_str(e, vars[i]), variable))
       var = vars[i];
-  const cw_race_group *g;
-  size_t ng = var ? cw__engine_races(e, &g) : 0;
-  tl_pair *racy = calloc(2 * ng + 1, sizeof *racy);
-  size_t nr = 0;
-  for (size_t i = 0; racy && i < ng; i++)
-    if (g[i].var == var) {
-      racy[nr++] = (tl_pair){g[i].first.actor, g[i].first.seq};
-      racy[nr++] = (tl_pair){g[i].second.actor, g[i].second.seq};
-    }
   eng->unlock(eng->ud);
-  if (!var || !racy) {
-    *unknown = !var;
-    free(racy);
+  if (!var) {
+    *unknown = 1;
     snap_drop(t, &sn);
     return NULL;
   }
@@ -773,17 +1018,23 @@ json_t *cw__timeline_audit(cw_timeline *t, const cw_tl_engine *eng,
   held *h = calloc((size_t)maxa + 1, sizeof *h);
   uint64_t want = limit < 100000 ? limit : 100000;
   tl_item *items = calloc((size_t)want + 1, sizeof *items);
+  unsigned char *racy = calloc((size_t)want + 1, 1);
   size_t nitems = 0;
   uint64_t total = 0;
   tl_it it = {&sn, 0, 0};
   int64_t tm;
   const cw_tl_event *ev;
-  while (h && items && (ev = it_next(&it, &tm))) {
-    if ((ev->kind == CW_EV_READ || ev->kind == CW_EV_WRITE ||
-         ev->kind == CW_EV_RMW) &&
-        ev->object == var) {
-      if (total >= offset && nitems < want)
+  while (h && items && racy && (ev = it_next(&it, &tm))) {
+    if (is_access(ev) && ev->object == var) {
+      if (total >= offset && nitems < want) {
+        /* it_next has moved past the event: it is it.j - 1 of it.c */
+        const tl_chunk *c = sn.ch[it.c];
+        uint32_t j = it.j - 1;
+        racy[nitems] =
+            (__atomic_load_n(&c->racy[j / 64], __ATOMIC_RELAXED) >> (j % 64)) &
+            1;
         items[nitems++] = (tl_item){*ev, tm, h[ev->actor]};
+      }
       total++;
     }
     track_lock(&h[ev->actor], ev);
@@ -795,7 +1046,7 @@ json_t *cw__timeline_audit(cw_timeline *t, const cw_tl_engine *eng,
   memset(&nm, 0, sizeof nm);
   nm.maxa = maxa;
   unsigned char *used = calloc((size_t)maxa + 1, 1);
-  int rc = items && used ? 0 : -1;
+  int rc = items && used && racy ? 0 : -1;
   for (size_t i = 0; !rc && i < nitems; i++) {
     used[items[i].ev.actor] = 1;
     rc = names_want(&nm, items[i].ev.loc) ||
@@ -829,10 +1080,7 @@ json_t *cw__timeline_audit(cw_timeline *t, const cw_tl_engine *eng,
     json_object_set_new(o, "seq", json_integer((json_int_t)x->seq));
     json_object_set_new(o, "counter", json_integer((json_int_t)x->counter));
     json_object_set_new(o, "wall_ns", json_integer(x->wall_ns));
-    int r = 0;
-    for (size_t k = 0; k < nr && !r; k++)
-      r = racy[k].actor == x->actor && racy[k].seq == x->seq;
-    json_object_set_new(o, "racy", json_boolean(r));
+    json_object_set_new(o, "racy", json_boolean(racy[i]));
     json_array_append_new(arr, o);
   }
   names_free(&nm);

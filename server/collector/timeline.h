@@ -18,6 +18,20 @@
  * window holds more than the page allows, per-lane counts in time buckets,
  * so a page never loads everything.
  *
+ * Racy marks. Each chunk has a bitmap, one bit per event, set (with atomic
+ * operations, so queries read it while it changes) for every access that
+ * took part in a race: the engine reports each racing pair with the later
+ * access, the earlier one, and the threshold above which the earlier one's
+ * predecessors of the same key race too (cw_race_pair). To find those, each
+ * kept access links to the previous access of its (actor, variable,
+ * location, kind) (cw_tl_event.prev, filled when added) and a table holds
+ * the newest kept access of every key; a key leaves it when that access is
+ * evicted. Marking walks down such a chain and skips the run of accesses
+ * it marked last time for the key, so repeated races cost O(1) amortized
+ * per newly marked access. The table gets at most 1/8 of the bound (48-byte
+ * slots, at most half full); when it is full the oldest chunk is evicted
+ * early, and it always has room for a chunk's accesses.
+ *
  * Thread-safety: every function may be called from any thread. Symbols are
  * the engine's: a query resolves them while holding the engine through
  * cw_tl_engine, twice and briefly (actor selection, then the answer's
@@ -48,6 +62,10 @@ typedef struct cw_tl_event {
   uint16_t flags; /* cw_format CW_EVF_* */
   uint8_t kind;   /* cw_format cw_ev_kind */
   uint8_t has_val;
+  /* Set by cw__timeline_add (the caller's value is ignored): for an
+   * access, how many events back the previous access of the same (actor,
+   * variable, location, kind) is; 0 none. */
+  uint32_t prev;
 } cw_tl_event;
 
 typedef struct cw_timeline cw_timeline;
@@ -97,13 +115,21 @@ json_t *cw__timeline_query(cw_timeline *t, const cw_tl_engine *eng,
 /* The audit trail of `variable` from the kept events (GET /v1/audit
  * without --keep-events): every read and write of it still in the ring, in
  * analysis order, with the locks its actor held (as far back as the ring
- * reaches); "racy" marks the accesses the race list names (each race
- * group's two sides). "truncated" says events were evicted ("evicted": how
+ * reaches); "racy" marks every kept access that took part in a race
+ * (cw__timeline_race). "truncated" says events were evicted ("evicted": how
  * many), so the oldest accesses may be missing. @return NULL with *unknown
  * set when the engine never saw the variable, or NULL out of memory. */
 json_t *cw__timeline_audit(cw_timeline *t, const cw_tl_engine *eng,
                            const char *variable, uint64_t offset,
                            uint64_t limit, int *unknown);
+
+/* Marks the kept accesses of a racing pair the engine found (the engine's
+ * race callback, cw__engine_on_race): the later access and the earlier one
+ * with every earlier access of the same (actor, variable, location, kind)
+ * whose counter is above p->known. Call it from the thread that adds
+ * events. An access not kept yet (fed to the engine before it is added) is
+ * marked when it is added. NULL t ok. */
+void cw__timeline_race(void *t, const cw_race_pair *p);
 
 /* Events kept and evicted so far. */
 void cw__timeline_counts(cw_timeline *t, uint64_t *kept, uint64_t *evicted);

@@ -7,9 +7,11 @@
  * acknowledged batch was analysed. A query with ?since=MARK answers the
  * items that are new or grew since then, each with its "index" in the full
  * list (which is stable: first occurrence), so links into the viewer stay
- * valid. The newest 256 marks are kept; an older one gets 404. Stream
- * tokens are 128-bit random values from the kernel (getrandom), valid for
- * 60 s, compared in constant time with the API keys' comparison.
+ * valid. With ?until=MARK2 the answer compares two marks' snapshots
+ * instead of a mark and now: exact, as every list and count was recorded. The
+ * newest 256 marks are kept; an older one gets 404. Stream tokens are 128-bit
+ * random values from the kernel (getrandom), valid for 60 s, compared in
+ * constant time with the API keys' comparison.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "viewer_api.h"
@@ -215,17 +217,23 @@ static void add_item(json_t *page, uint64_t *total, const cw_query *q,
   (*total)++;
 }
 
-static json_t *since_races(cw_engine *e, const mark *m, const cw_query *q,
-                           uint64_t *nvars, uint64_t *npairs) {
+/* The lists below answer what appeared or grew after mark m and, with
+ * `end` (?until=), up to mark end instead of now. */
+static json_t *since_races(cw_engine *e, const mark *m, const mark *end,
+                           const cw_query *q, uint64_t *nvars,
+                           uint64_t *npairs) {
   const cw_race_group *g;
   size_t n = cw__engine_races(e, &g);
+  if (end && end->nraces < n)
+    n = end->nraces;
   json_t *page = json_array();
   uint64_t total = 0;
   cw_sym *vars = calloc(n + 1, sizeof *vars);
   size_t nv = 0;
   for (size_t i = 0; i < n; i++) {
     uint64_t before = i < m->nraces ? m->race_counts[i] : 0;
-    if (g[i].count <= before)
+    uint64_t after = end ? end->race_counts[i] : g[i].count;
+    if (after <= before)
       continue;
     if (vars) {
       size_t k = 0;
@@ -240,7 +248,7 @@ static json_t *since_races(cw_engine *e, const mark *m, const cw_query *q,
       continue;
     json_t *o = cw__q_race_json(e, &g[i]);
     json_object_set_new(o, "count_since",
-                        json_integer((json_int_t)(g[i].count - before)));
+                        json_integer((json_int_t)(after - before)));
     add_item(page, &total, q, o, i);
   }
   free(vars);
@@ -251,12 +259,15 @@ static json_t *since_races(cw_engine *e, const mark *m, const cw_query *q,
   return cw__q_page(page, total, q);
 }
 
-static json_t *since_deadlocks(cw_engine *e, const mark *m, const cw_query *q,
-                               int actual) {
+static json_t *since_deadlocks(cw_engine *e, const mark *m, const mark *end,
+                               const cw_query *q, int actual) {
   const cw_deadlock *d;
   size_t n = actual ? cw__engine_deadlocks(e, &d)
                     : cw__engine_potential_deadlocks(e, &d);
   size_t first = actual ? m->ndeadlocks : m->npotential;
+  size_t last = end ? (actual ? end->ndeadlocks : end->npotential) : n;
+  if (last < n)
+    n = last;
   json_t *page = json_array();
   uint64_t total = 0;
   for (size_t i = first; i < n; i++) {
@@ -267,27 +278,31 @@ static json_t *since_deadlocks(cw_engine *e, const mark *m, const cw_query *q,
   return cw__q_page(page, total, q);
 }
 
-static json_t *since_locks(cw_engine *e, const mark *m, const cw_query *q,
-                           uint64_t *ncontended) {
+static json_t *since_locks(cw_engine *e, const mark *m, const mark *end,
+                           const cw_query *q, uint64_t *ncontended) {
   const cw_lock_stats *l;
   size_t n = cw__engine_locks(e, &l);
+  if (end && end->nlocks < n)
+    n = end->nlocks;
   json_t *page = json_array();
   uint64_t total = 0, nc = 0;
   for (size_t i = 0; i < n; i++) {
     uint64_t acq = i < m->nlocks ? m->lock_acq[i] : 0;
     uint64_t con = i < m->nlocks ? m->lock_contended[i] : 0;
-    if (l[i].acquisitions <= acq && l[i].contended <= con)
+    uint64_t acq2 = end ? end->lock_acq[i] : l[i].acquisitions;
+    uint64_t con2 = end ? end->lock_contended[i] : l[i].contended;
+    if (acq2 <= acq && con2 <= con)
       continue;
-    nc += l[i].contended > con;
-    if (q->contended_only && l[i].contended <= con)
+    nc += con2 > con;
+    if (q->contended_only && con2 <= con)
       continue;
     if (q->lock[0] && strcmp(cw__engine_str(e, l[i].lock), q->lock))
       continue;
     json_t *o = cw__q_lock_json(e, &l[i]);
     json_object_set_new(o, "acquisitions_since",
-                        json_integer((json_int_t)(l[i].acquisitions - acq)));
+                        json_integer((json_int_t)(acq2 - acq)));
     json_object_set_new(o, "contended_since",
-                        json_integer((json_int_t)(l[i].contended - con)));
+                        json_integer((json_int_t)(con2 - con)));
     add_item(page, &total, q, o, i);
   }
   if (ncontended)
@@ -295,20 +310,21 @@ static json_t *since_locks(cw_engine *e, const mark *m, const cw_query *q,
   return cw__q_page(page, total, q);
 }
 
-static json_t *since_summary(cw_engine *e, const mark *m) {
+static json_t *since_summary(cw_engine *e, const mark *m, const mark *end) {
   cw_summary s;
   cw__engine_summary(e, &s);
   cw_query all;
   memset(&all, 0, sizeof all);
   all.limit = 0;
   uint64_t nvars = 0, ngroups = 0, ncont = 0;
-  json_decref(since_races(e, m, &all, &nvars, &ngroups));
-  json_decref(since_locks(e, m, &all, &ncont));
+  json_decref(since_races(e, m, end, &all, &nvars, &ngroups));
+  json_decref(since_locks(e, m, end, &all, &ncont));
   const cw_deadlock *d;
-  size_t np = cw__engine_potential_deadlocks(e, &d);
-  size_t nd = cw__engine_deadlocks(e, &d);
+  size_t np = end ? end->npotential : cw__engine_potential_deadlocks(e, &d);
+  size_t nd = end ? end->ndeadlocks : cw__engine_deadlocks(e, &d);
+  uint64_t events = end ? end->events : s.events;
   return json_pack(
-      "{s:I,s:I,s:I,s:I,s:I,s:I}", "events", (json_int_t)(s.events - m->events),
+      "{s:I,s:I,s:I,s:I,s:I,s:I}", "events", (json_int_t)(events - m->events),
       "racy_variables", (json_int_t)nvars, "race_groups", (json_int_t)ngroups,
       "potential_deadlocks",
       (json_int_t)(np > m->npotential ? np - m->npotential : 0), "deadlocks",
@@ -316,9 +332,10 @@ static json_t *since_summary(cw_engine *e, const mark *m) {
       "contended_locks", (json_int_t)ncont);
 }
 
-/* GET of a findings route with ?since=MARK. */
+/* GET of a findings route with ?since=MARK (and ?until=MARK2: between the
+ * two marks; until 0: up to now). */
 static int h_since(cw_server *s, struct mg_connection *c, const char *path,
-                   uint64_t id, const cw_query *q) {
+                   uint64_t id, uint64_t until, const cw_query *q) {
   static const char *const routes[] = {
       "/v1/findings",  "/v1/summary", "/v1/races", "/v1/potential-deadlocks",
       "/v1/deadlocks", "/v1/locks"};
@@ -329,12 +346,21 @@ static int h_since(cw_server *s, struct mg_connection *c, const char *path,
     cw__http_error(c, 400, "'since' applies to findings routes only", NULL);
     return 400;
   }
-  mark m;
-  if (mark_get(s->viewer, id, &m)) {
+  if (until && until < id) {
+    cw__http_error(c, 400, "'until' must not be an earlier mark than 'since'",
+                   NULL);
+    return 400;
+  }
+  mark m, me;
+  memset(&me, 0, sizeof me);
+  if (mark_get(s->viewer, id, &m) ||
+      (until && mark_get(s->viewer, until, &me))) {
+    mark_clear(&m);
     cw__http_error(c, 404, "unknown or expired mark", NULL);
     return 404;
   }
-  if (q->sync)
+  const mark *end = until ? &me : NULL;
+  if (q->sync && !end)
     cw__analyzer_drain(s->an);
   cw_engine *e = cw__analyzer_lock(s->an);
   json_t *v = NULL;
@@ -343,10 +369,11 @@ static int h_since(cw_server *s, struct mg_connection *c, const char *path,
   all.limit = UINT64_MAX / 2;
   if (r == 0) {
     /* /v1/findings: the summary and every since-list, unpaged */
-    v = json_pack("{s:o}", "summary", since_summary(e, &m));
-    json_t *lists[4] = {
-        since_races(e, &m, &all, NULL, NULL), since_deadlocks(e, &m, &all, 0),
-        since_deadlocks(e, &m, &all, 1), since_locks(e, &m, &all, NULL)};
+    v = json_pack("{s:o}", "summary", since_summary(e, &m, end));
+    json_t *lists[4] = {since_races(e, &m, end, &all, NULL, NULL),
+                        since_deadlocks(e, &m, end, &all, 0),
+                        since_deadlocks(e, &m, end, &all, 1),
+                        since_locks(e, &m, end, &all, NULL)};
     static const char *const keys[4] = {"races", "potential_deadlocks",
                                         "deadlocks", "locks"};
     for (int k = 0; k < 4; k++) {
@@ -354,20 +381,25 @@ static int h_since(cw_server *s, struct mg_connection *c, const char *path,
       json_decref(lists[k]);
     }
   } else if (r == 1) {
-    v = json_pack("{s:o}", "summary", since_summary(e, &m));
+    v = json_pack("{s:o}", "summary", since_summary(e, &m, end));
   } else if (r == 2) {
-    v = since_races(e, &m, q, NULL, NULL);
+    v = since_races(e, &m, end, q, NULL, NULL);
   } else if (r == 3 || r == 4) {
-    v = since_deadlocks(e, &m, q, r == 4);
+    v = since_deadlocks(e, &m, end, q, r == 4);
   } else {
-    v = since_locks(e, &m, q, NULL);
+    v = since_locks(e, &m, end, q, NULL);
   }
   cw__analyzer_unlock(s->an);
   if (v) {
     json_object_set_new(v, "since", json_integer((json_int_t)id));
     json_object_set_new(v, "since_wall_ns", json_integer(m.wall_ns));
+    if (end) {
+      json_object_set_new(v, "until", json_integer((json_int_t)until));
+      json_object_set_new(v, "until_wall_ns", json_integer(me.wall_ns));
+    }
   }
   mark_clear(&m);
+  mark_clear(&me);
   cw__http_json(c, 200, v, NULL);
   return 200;
 }
@@ -401,6 +433,16 @@ static int h_timeline(cw_server *s, struct mg_connection *c, const char *qs) {
   return 200;
 }
 
+/* Parses a mark id (1 or more). @return 0, or -1. */
+static int mark_id(const char *v, uint64_t *out) {
+  char *end;
+  unsigned long long id = strtoull(v, &end, 10);
+  if (!v[0] || *end || v[0] == '-' || id == 0)
+    return -1;
+  *out = (uint64_t)id;
+  return 0;
+}
+
 int cw__viewer_handle(cw_server *s, struct mg_connection *c, const char *path) {
   const struct mg_request_info *ri = mg_get_request_info(c);
   int post = !strcmp(ri->request_method, "POST");
@@ -422,13 +464,23 @@ int cw__viewer_handle(cw_server *s, struct mg_connection *c, const char *path) {
   if (!strcmp(path, "/v1/timeline"))
     return h_timeline(s, c, qs);
   char val[32];
-  if (!qs || mg_get_var(qs, strlen(qs), "since", val, sizeof val) < 0)
-    return 0;
-  char *end;
-  unsigned long long id = strtoull(val, &end, 10);
+  int has_until =
+      qs && mg_get_var(qs, strlen(qs), "until", val, sizeof val) >= 0;
+  uint64_t until = 0;
+  if (has_until && mark_id(val, &until)) {
+    cw__http_error(c, 400, "bad value for 'until'", NULL);
+    return 400;
+  }
+  if (!qs || mg_get_var(qs, strlen(qs), "since", val, sizeof val) < 0) {
+    if (!has_until)
+      return 0;
+    cw__http_error(c, 400, "'until' needs 'since'", NULL);
+    return 400;
+  }
+  uint64_t id;
   cw_query q;
   char msg[128];
-  if (!val[0] || *end || val[0] == '-' || id == 0) {
+  if (mark_id(val, &id)) {
     cw__http_error(c, 400, "bad value for 'since'", NULL);
     return 400;
   }
@@ -436,5 +488,5 @@ int cw__viewer_handle(cw_server *s, struct mg_connection *c, const char *path) {
     cw__http_error(c, 400, msg, NULL);
     return 400;
   }
-  return h_since(s, c, path, (uint64_t)id, &q);
+  return h_since(s, c, path, id, until, &q);
 }

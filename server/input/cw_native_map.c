@@ -354,6 +354,7 @@ int cw__nmap_event(cw_nmap *m, const cw_batch_ctx *ctx, const cw_event_rec *r,
   }
   ev->counter = r->counter;
   ev->ts_ns = (int64_t)r->mono_ns;
+  ev->wall_ns = r->wall_ns;
   ev->duration_ns = r->duration_ns;
   ev->aux = r->aux;
   ev->seq = r->seq;

@@ -521,12 +521,14 @@ static void test_differential_waitfor(void **st) {
           s.want[t] = -1;
           s.waiting[t] = 0;
           /* An outstanding request this acquire blocks now waits for t
-           * (docs/detection.md 5). */
+           * (docs/detection.md 5), and its acquisition will count as
+           * contended (6). */
           for (int w = 0; w < WNT; w++) {
             if (w == t || s.want[w] != l || s.waiting[w] ||
                 !w_blocks(&s, l, w, s.want_sh[w]))
               continue;
             s.waiting[w] = 1;
+            s.req_contended[w] = 1;
             int seen[WNT] = {0};
             seen[w] = 1;
             deadlocks += (uint64_t)w_cycle(&s, w, w, seen);

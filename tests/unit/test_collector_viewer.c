@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "cwt_spec.h"
 #include "testlib.h"
 
 static char url[512];
@@ -258,6 +259,133 @@ static void test_raceway_highlight(void **state) {
   }
   json_decref(v);
   json_decref(r);
+  /* The audit trail from the kept events marks both racing accesses: the
+   * later one is fed to the engine before it is kept (Raceway input). */
+  v = get_json(&s, "/v1/audit?variable=bal", 200);
+  items = json_object_get(v, "items");
+  assert_int_equal(json_array_size(items), 2);
+  for (size_t i = 0; i < 2; i++)
+    assert_true(
+        json_is_true(json_object_get(json_array_get(items, i), "racy")));
+  json_decref(v);
+  stop(&s);
+}
+
+/* Posts a native trace written as a cwt_spec text (tests/cli/cwt_spec.h). */
+static void post_spec(const tl_server *s, const char *spec) {
+  char err[256];
+  size_t len;
+  uint8_t *body = cwt_from_spec(spec, strlen(spec), &len, err, sizeof err);
+  if (!body)
+    fprintf(stderr, "spec: %s\n", err);
+  assert_non_null(body);
+  const char *h[] = {"Content-Encoding: lz4", NULL};
+  assert_int_equal(tl_http("POST", U(s, "/v1/events"), h, body, len, NULL),
+                   200);
+  free(body);
+}
+
+/* x is written once at init (a), then b and c synchronise on L (both know
+ * the init write), then b writes x three times at b.c:1 while c writes it
+ * once at c.c:1, unordered: c's write races with b's last, and with the two
+ * before it at the same site (same key, counters above what c knew of b);
+ * then b writes again, racing with c's write (one location pair, two racing
+ * pairs). Finally b and c synchronise again and c reads x, ordered after
+ * every write. */
+static const char race_spec[] =
+    "batch svc i1 1\n"
+    "ev 1 svc#i1/a 1 write x @init.c:1 val=0\n"
+    "ev 2 svc#i1/a 2 lock_request L @a.c:2\n"
+    "ev 3 svc#i1/a 3 lock_acquired L @a.c:2\n"
+    "ev 4 svc#i1/a 4 lock_release L @a.c:3\n"
+    "ev 5 svc#i1/b 1 lock_request L @b.c:2\n"
+    "ev 6 svc#i1/b 2 lock_acquired L @b.c:2 j=svc#i1/a:4\n"
+    "ev 7 svc#i1/b 3 lock_release L @b.c:3\n"
+    "ev 8 svc#i1/c 1 lock_request L @c.c:2\n"
+    "ev 9 svc#i1/c 2 lock_acquired L @c.c:2 j=svc#i1/b:3,svc#i1/a:4\n"
+    "ev 10 svc#i1/c 3 lock_release L @c.c:3\n"
+    "ev 11 svc#i1/b 4 write x @b.c:1 val=1\n"
+    "ev 12 svc#i1/b 5 write x @b.c:1 val=2\n"
+    "ev 13 svc#i1/b 6 write x @b.c:1 val=3\n"
+    "ev 14 svc#i1/c 4 write x @c.c:1 val=4\n"
+    "ev 15 svc#i1/b 7 write x @b.c:1 val=5\n"
+    "ev 16 svc#i1/b 8 lock_request L @b.c:2\n"
+    "ev 17 svc#i1/b 9 lock_acquired L @b.c:2 j=svc#i1/c:3\n"
+    "ev 18 svc#i1/b 10 lock_release L @b.c:3\n"
+    "ev 19 svc#i1/c 5 lock_request L @c.c:2\n"
+    "ev 20 svc#i1/c 6 lock_acquired L @c.c:2 j=svc#i1/b:10\n"
+    "ev 21 svc#i1/c 7 read x @c.c:9\n"
+    "ev 22 svc#i1/c 8 lock_release L @c.c:3\n";
+
+/* The audit trail's racy marks of x by seq (1..21), from a server. */
+static void audit_marks(const tl_server *s, int racy[32], const char *source) {
+  json_t *v = get_json(s, "/v1/audit?sync=1&variable=x", 200);
+  json_t *src = json_object_get(v, "source");
+  if (source)
+    assert_string_equal(json_string_value(src), source);
+  else
+    assert_null(src); /* --keep-events: the engine's own trail */
+  json_t *items = json_object_get(v, "items");
+  assert_int_equal(json_array_size(items), 7);
+  memset(racy, 0, 32 * sizeof racy[0]);
+  for (size_t i = 0; i < json_array_size(items); i++) {
+    json_t *a = json_array_get(items, i);
+    long long seq = jint(a, "seq");
+    assert_true(seq > 0 && seq < 32);
+    racy[seq] = json_is_true(json_object_get(a, "racy")) ? 1 : 2;
+  }
+  json_decref(v);
+}
+
+/* Every access that took part in a race is marked racy in the audit trail
+ * read from the kept events (not only each race group's two
+ * representative sides), the ordered ones are not, and the marks equal the
+ * engine's exact ones with --keep-events 1. /v1/variables counts the
+ * accesses without --keep-events. */
+static void test_audit_every_racy_access(void **state) {
+  (void)state;
+  tl_server s;
+  assert_int_equal(tl_server_start(&s, NULL, NULL), 0);
+  post_spec(&s, race_spec);
+  json_t *r = get_json(&s, "/v1/races?sync=1&variable=x", 200);
+  assert_int_equal(jint(r, "total"), 1); /* one location pair */
+  json_t *g = json_array_get(json_object_get(r, "items"), 0);
+  assert_int_equal(jint(g, "count"), 2); /* raced twice */
+  json_decref(r);
+  int ring[32];
+  audit_marks(&s, ring, "events");
+  static const int want_racy[] = {11, 12, 13, 14, 15};
+  static const int want_ordered[] = {1, 21};
+  for (size_t i = 0; i < 5; i++)
+    assert_int_equal(ring[want_racy[i]], 1);
+  for (size_t i = 0; i < 2; i++)
+    assert_int_equal(ring[want_ordered[i]], 2);
+  /* Counts without --keep-events: 6 writes, 1 read; c's write and b's
+   * last write each raced with an earlier access. */
+  json_t *v = get_json(&s, "/v1/variables?variable=x", 200);
+  assert_true(json_is_false(json_object_get(v, "keep_events")));
+  json_t *x = json_array_get(json_object_get(v, "items"), 0);
+  assert_string_equal(json_string_value(json_object_get(x, "variable")), "x");
+  assert_int_equal(jint(x, "accesses"), 7);
+  assert_int_equal(jint(x, "writes"), 6);
+  assert_int_equal(jint(x, "reads"), 1);
+  assert_int_equal(jint(x, "racing_accesses"), 2);
+  assert_null(json_object_get(x, "racy_accesses"));
+  json_decref(v);
+  stop(&s);
+  /* The engine's own trail (--keep-events 1) marks the same accesses. */
+  const char *keep[] = {"--keep-events", "1", NULL};
+  assert_int_equal(tl_server_start(&s, NULL, keep), 0);
+  post_spec(&s, race_spec);
+  int eng[32];
+  audit_marks(&s, eng, NULL);
+  assert_memory_equal(ring, eng, sizeof ring);
+  v = get_json(&s, "/v1/variables?variable=x", 200);
+  x = json_array_get(json_object_get(v, "items"), 0);
+  assert_int_equal(jint(x, "accesses"), 7);
+  assert_int_equal(jint(x, "racing_accesses"), 2);
+  assert_int_equal(jint(x, "racy_accesses"), 5);
+  json_decref(v);
   stop(&s);
 }
 
@@ -267,6 +395,17 @@ static long long post_mark(const tl_server *s, const char *const *h) {
   long long m = tl_json_int(r, "mark");
   free(r);
   return m;
+}
+
+/* Checks a since-summary's events, race groups and racy variables. */
+static void check_summary(const tl_server *s, const char *path,
+                          long long events, long long groups, long long vars) {
+  json_t *v = get_json(s, path, 200);
+  json_t *sum = json_object_get(v, "summary");
+  assert_int_equal(jint(sum, "events"), events);
+  assert_int_equal(jint(sum, "race_groups"), groups);
+  assert_int_equal(jint(sum, "racy_variables"), vars);
+  json_decref(v);
 }
 
 static void test_marks(void **state) {
@@ -293,12 +432,7 @@ static void test_marks(void **state) {
   assert_int_equal(jint(r0, "index"), 1); /* its place in /v1/races */
   assert_int_equal(jint(v, "since"), 1);
   json_decref(v);
-  v = get_json(&s, "/v1/summary?since=1", 200);
-  json_t *sum = json_object_get(v, "summary");
-  assert_int_equal(jint(sum, "events"), 2);
-  assert_int_equal(jint(sum, "race_groups"), 1);
-  assert_int_equal(jint(sum, "racy_variables"), 1);
-  json_decref(v);
+  check_summary(&s, "/v1/summary?since=1", 2, 1, 1);
   v = get_json(&s, "/v1/findings?since=1", 200);
   assert_int_equal(json_array_size(json_object_get(v, "races")), 1);
   assert_true(json_is_array(json_object_get(v, "deadlocks")));
@@ -313,6 +447,40 @@ static void test_marks(void **state) {
   assert_int_equal(
       jint(json_array_get(json_object_get(v, "items"), 0), "index"), 1);
   json_decref(v);
+  /* Between two marks: after mark 2, "old" races again (its group grows)
+   * and a third race appears; mark 3; then "new" races again. since=2 and
+   * until=3 answer only what happened between the two marks. */
+  post(&s, NULL, 5, "i5", "e", "old", 1, 0);
+  post(&s, NULL, 6, "i6", "f", "third", 1, 0);
+  post(&s, NULL, 7, "i7", "g", "third", 1, 0);
+  long long m3 = post_mark(&s, NULL);
+  assert_int_equal(m3, 3);
+  post(&s, NULL, 8, "i8", "h", "new", 1, 0);
+  json_t *now = get_json(&s, "/v1/races?since=2&sync=1", 200);
+  assert_int_equal(jint(now, "total"), 3); /* old, new and third grew */
+  json_decref(now);
+  v = get_json(&s, "/v1/races?since=2&until=3", 200);
+  assert_int_equal(jint(v, "total"), 2);
+  assert_int_equal(jint(v, "until"), 3);
+  json_t *items = json_object_get(v, "items");
+  json_t *old = json_array_get(items, 0), *third = json_array_get(items, 1);
+  assert_string_equal(json_string_value(json_object_get(old, "variable")),
+                      "old");
+  assert_int_equal(jint(old, "index"), 0);
+  assert_int_equal(jint(old, "count_since"), 2); /* e raced with a and b */
+  assert_string_equal(json_string_value(json_object_get(third, "variable")),
+                      "third");
+  assert_int_equal(jint(third, "index"), 2);
+  assert_int_equal(jint(third, "count_since"), 1);
+  json_decref(v);
+  check_summary(&s, "/v1/summary?since=2&until=3", 3, 2, 2);
+  v = get_json(&s, "/v1/findings?since=1&until=1", 200);
+  assert_int_equal(json_array_size(json_object_get(v, "races")), 0);
+  json_decref(v);
+  json_decref(get_json(&s, "/v1/races?since=3&until=2", 400));
+  json_decref(get_json(&s, "/v1/races?until=2", 400));
+  json_decref(get_json(&s, "/v1/races?since=1&until=x", 400));
+  json_decref(get_json(&s, "/v1/races?since=1&until=99", 404));
   /* Errors. */
   json_decref(get_json(&s, "/v1/races?since=99", 404));
   json_decref(get_json(&s, "/v1/races?since=abc", 400));
@@ -418,6 +586,7 @@ int main(void) {
       cmocka_unit_test(test_timeline),
       cmocka_unit_test(test_event_memory),
       cmocka_unit_test(test_marks),
+      cmocka_unit_test(test_audit_every_racy_access),
       cmocka_unit_test(test_raceway_highlight),
       cmocka_unit_test(test_keys_and_stream_tokens),
   };

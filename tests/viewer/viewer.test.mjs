@@ -157,6 +157,8 @@ const routes = [
   ['variable-xss', '#/variables/' + encodeURIComponent(XSS)],
   ['traces', '#/traces'],
   ['trace', '#/traces/' + TRACE],
+  ['trace-tree', '#/traces/' + TRACE + '?view=tree'],
+  ['trace-graph', '#/traces/' + TRACE + '?view=graph'],
   ['critical-path', '#/critical-path'],
 ];
 
@@ -291,6 +293,17 @@ async function main() {
     await show(page, url, '#/variables');
     check((await text(page, 'table.variables')).includes('account:alice.balance'), 'variables: lists the variables');
     check((await text(page, 'table.variables')).includes(XSS), 'variables: the hostile name is shown as text');
+    // counts without --keep-events: alice.balance is written by h2, then
+    // read and written by h1, unordered: 3 accesses, 2 of them raced with
+    // an earlier one
+    const vars = JSON.parse((await api(url, '/v1/variables?variable=alice.balance')).body);
+    const alice = vars.items.find((v) => v.variable === 'account:alice.balance');
+    check(vars.keep_events === false && alice && alice.accesses === 3 && alice.reads === 1 && alice.writes === 2 &&
+      alice.racing_accesses === 2, `variables: access counts by default (${JSON.stringify(alice)})`);
+    const aliceRow = page.locator('table.variables tbody tr', {hasText: 'account:alice.balance'}).first();
+    const cells = await aliceRow.locator('td.num').allTextContents();
+    check(JSON.stringify(cells) === JSON.stringify(['3', '1', '2', '2']),
+      `variables: the row shows accesses, reads, writes and raced (${cells})`);
     await show(page, url, '#/variables/' + encodeURIComponent('account:alice.balance'));
     check((await page.locator('table.audit tbody tr').count()) === 3, 'variable: audit trail of three accesses');
     check((await page.locator('table.audit tbody tr.racy').count()) === 3, 'variable: racing accesses marked');
@@ -330,6 +343,51 @@ async function main() {
     check((await text(page, '#step-pos')).startsWith('event 2'), 'trace: the debugger steps forward');
     check((await text(page, '#step-kind')) !== before, 'trace: each step shows the next event');
     check((await text(page, '#stepper')).includes('clock'), 'trace: the debugger shows clocks');
+    // span tree: every span of the trace once, nested under its parent
+    const trApi = JSON.parse((await api(url, '/v1/traces/' + TRACE + '?limit=1000')).body);
+    const parentOf = new Map();
+    for (const e of trApi.items) {
+      if (e.span_id === '0000000000000000') continue;
+      if (!parentOf.has(e.span_id) || (e.parent_span_id !== '0000000000000000' && !parentOf.get(e.span_id))) {
+        parentOf.set(e.span_id, e.parent_span_id === '0000000000000000' ? '' : e.parent_span_id);
+      }
+    }
+    const treeSpans = await page.locator('#span-tree li.span').evaluateAll((els) => els.map((e) => e.dataset.span));
+    check(parentOf.size >= 2 && treeSpans.length === parentOf.size &&
+      [...parentOf.keys()].every((k) => treeSpans.includes(k)), `trace: the span tree lists every span once (${treeSpans})`);
+    let nested = 0;
+    for (const [child, parent] of parentOf) {
+      if (!parent || !parentOf.has(parent)) continue;
+      nested++;
+      check((await page.locator(`#span-tree li.span[data-span="${parent}"] > ul > li.span[data-span="${child}"]`).count()) === 1,
+        `trace: span ${child} is nested under its parent ${parent}`);
+    }
+    check(nested >= 1, 'trace: the fixture has a nested span (the bank handler under the checkout)');
+    check((await text(page, '#span-tree')).includes('checkout') && (await text(page, '#span-tree')).includes('bank.c:39'),
+      'trace: spans named, with their events and locations');
+    // causal graph: a node per trace event (all kept), program-order edges,
+    // and the HTTP call both ways as cross-actor edges from the joins
+    const dagNodes = await page.locator('svg.causal .node').count();
+    check(dagNodes === trApi.items.length, `trace: the causal graph has a node per event (${dagNodes} of ${trApi.items.length})`);
+    const cross = await page.locator('svg.causal .edge.cross').evaluateAll((els) =>
+      els.map((e) => e.dataset.from + '>' + e.dataset.to));
+    check(cross.includes('front#f1/req1@2>bank#b1/h1@1') && cross.includes('bank#b1/h1@7>front#f1/req1@3'),
+      `trace: the call and its response are happens-before edges between the lanes (${cross})`);
+    const po = await page.locator('svg.causal .edge.po').count();
+    const actorsInTrace = new Set(trApi.items.map((e) => e.actor)).size;
+    check(po === trApi.items.length - actorsInTrace, `trace: program order links each actor's events (${po})`);
+    check((await page.locator('svg.causal a').first().getAttribute('href')).startsWith('#/timeline'),
+      'trace: graph nodes link to the timeline');
+    // deep links: ?view=graph focuses the graph, &span= selects a span
+    await show(page, url, '#/traces/' + TRACE + '?view=graph');
+    check(await page.evaluate(() => document.activeElement && document.activeElement.closest('#trace-graph') !== null),
+      'trace: ?view=graph focuses the causal graph');
+    const childSpan = [...parentOf].find(([, p]) => p)[0];
+    await show(page, url, '#/traces/' + TRACE + '?view=tree&span=' + childSpan);
+    check((await page.locator('#span-tree li.span.selected').getAttribute('data-span')) === childSpan &&
+      await page.evaluate(() => document.activeElement.closest('li.span.selected') !== null),
+    'trace: &span= selects and focuses that span');
+    await show(page, url, '#/traces/' + TRACE);
     const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#trace-export')]);
     const exported = JSON.parse(fs.readFileSync(await dl.path(), 'utf8'));
     check(Array.isArray(exported.traceEvents) && exported.traceEvents.length > 4, 'trace: Chrome Trace JSON export');

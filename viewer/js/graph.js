@@ -65,3 +65,84 @@ export function circleGraph(nodes, edges, opts = {}) {
   }
   return svg;
 }
+
+// A causal graph (a DAG) in lanes: one column per lane (an actor), one row
+// per rank, a node's rank being the longest path to it from a source, so
+// every edge points down and events that happen together share a row.
+// nodes: [{id, lane, label, title, href, cls, data}], edges: [{from, to,
+// cls, data}]; edges must not form a cycle (causality never does; a node on
+// a cycle would keep rank 0).
+export function laneDag(nodes, edges, lanes, opts = {}) {
+  const colW = opts.colWidth || 180;
+  const rowH = opts.rowHeight || 46;
+  const top = 44;
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const rank = new Map(nodes.map((n) => [n.id, 0]));
+  const indeg = new Map(nodes.map((n) => [n.id, 0]));
+  const out = new Map(nodes.map((n) => [n.id, []]));
+  const live = edges.filter((e) => byId.has(e.from) && byId.has(e.to) && e.from !== e.to);
+  for (const e of live) {
+    out.get(e.from).push(e.to);
+    indeg.set(e.to, indeg.get(e.to) + 1);
+  }
+  const queue = nodes.filter((n) => indeg.get(n.id) === 0).map((n) => n.id);
+  while (queue.length) {
+    const id = queue.shift();
+    for (const to of out.get(id)) {
+      rank.set(to, Math.max(rank.get(to), rank.get(id) + 1));
+      indeg.set(to, indeg.get(to) - 1);
+      if (indeg.get(to) === 0) queue.push(to);
+    }
+  }
+  const laneIx = new Map(lanes.map((l, i) => [l, i]));
+  const pos = (id) => {
+    const n = byId.get(id);
+    return {x: 20 + colW / 2 + laneIx.get(n.lane) * colW, y: top + 16 + rank.get(id) * rowH};
+  };
+  const rows = nodes.length ? Math.max(...nodes.map((n) => rank.get(n.id))) + 1 : 0;
+  const w = 40 + lanes.length * colW + 60; // room for the last lane's labels
+  const hgt = top + 32 + rows * rowH;
+  const prefix = opts.idPrefix || 'dag';
+  const svg = s('svg', {viewBox: `0 0 ${w} ${hgt}`, width: w, class: ['graph', 'dag', opts.cls], role: 'img',
+    'aria-label': opts.label || 'causal graph'});
+  svg.appendChild(s('defs', {},
+    s('marker', {id: prefix + '-arrow', viewBox: '0 0 10 10', refX: '10', refY: '5',
+      markerWidth: '7', markerHeight: '7', orient: 'auto-start-reverse'},
+    s('path', {d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead'}))));
+  lanes.forEach((l, i) => {
+    const x = 20 + colW / 2 + i * colW;
+    svg.appendChild(s('line', {class: 'lane-line', x1: x, x2: x, y1: top - 6, y2: hgt - 8}));
+    const short = l.length > 22 ? '…' + l.slice(-21) : l;
+    svg.appendChild(s('text', {x, y: 16 + (i % 2) * 14, class: 'lane-label', 'text-anchor': 'middle'}, short,
+      s('title', {}, l)));
+  });
+  for (const e of live) {
+    const a = pos(e.from);
+    const b = pos(e.to);
+    const dx = b.x - a.x;
+    const dy = b.y - a.y;
+    const len = Math.hypot(dx, dy) || 1;
+    const pad = 9;
+    const attrs = {class: ['edge', e.cls]};
+    for (const [k, v] of Object.entries(e.data || {})) attrs['data-' + k] = v;
+    const g = s('g', attrs, s('path', {d: `M${a.x + (dx / len) * pad},${a.y + (dy / len) * pad} ` +
+      `L${b.x - (dx / len) * pad},${b.y - (dy / len) * pad}`, 'marker-end': `url(#${prefix}-arrow)`}));
+    if (e.title) g.appendChild(s('title', {}, e.title));
+    svg.appendChild(g);
+  }
+  for (const n of nodes) {
+    const p = pos(n.id);
+    const attrs = {class: ['node', n.cls], transform: `translate(${p.x},${p.y})`};
+    for (const [k, v] of Object.entries(n.data || {})) attrs['data-' + k] = v;
+    const g = s('g', attrs, s('circle', {r: 7}));
+    const label = String(n.label);
+    g.appendChild(s('text', {x: 11, y: 4}, label.length > 22 ? label.slice(0, 21) + '…' : label));
+    g.appendChild(s('title', {}, n.title || label));
+    if (n.href) {
+      svg.appendChild(s('a', {href: n.href}, g));
+    } else {
+      svg.appendChild(g);
+    }
+  }
+  return svg;
+}

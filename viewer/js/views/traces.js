@@ -1,9 +1,15 @@
 // #/traces: request traces across services; #/traces/<id>: one trace as a
 // timeline, its findings, a step-through debugger over its events in
-// causal order, and export as Chrome Trace Event JSON (Perfetto).
+// causal order, its spans as a tree, its events as a causal graph (from
+// their clocks) and as a list, and export as Chrome Trace Event JSON
+// (Perfetto). ?view=tree|graph|events jumps to that part; &span=ID selects
+// a span in the tree.
 import {h, s, clear, table, link, enc, fmtInt, fmtNs, fmtWall, empty, section} from '../dom.js';
 import {get, getOptional, download} from '../api.js';
 import {timelineLink} from './timeline.js';
+import {laneDag} from '../graph.js';
+
+const NO_SPAN = '0000000000000000';
 
 async function list(main, ctx) {
   const service = ctx.params.get('service') || '';
@@ -89,6 +95,112 @@ function debuggerBox(steps) {
   return box;
 }
 
+// The trace's spans nested by parent span (W3C parent-id), each with its
+// events; a span whose parent is not in the trace is a root.
+function spanTree(tr, id, selected) {
+  const spans = new Map();
+  const loose = [];
+  for (const e of tr.items) {
+    if (!e.span_id || e.span_id === NO_SPAN) {
+      loose.push(e);
+      continue;
+    }
+    let sp = spans.get(e.span_id);
+    if (!sp) {
+      sp = {id: e.span_id, parent: '', events: [], name: '', services: new Set(), start: Infinity, end: -Infinity};
+      spans.set(e.span_id, sp);
+    }
+    sp.events.push(e);
+    if (!sp.parent && e.parent_span_id && e.parent_span_id !== NO_SPAN) sp.parent = e.parent_span_id;
+    if (e.kind === 'span_begin' && e.object && !sp.name) sp.name = e.object;
+    sp.services.add(e.service);
+    sp.start = Math.min(sp.start, e.wall_ns - (e.duration_ns || 0));
+    sp.end = Math.max(sp.end, e.wall_ns);
+  }
+  const kids = new Map();
+  const roots = [];
+  for (const sp of spans.values()) {
+    if (!sp.name) {
+      const first = sp.events[0];
+      sp.name = `${first.kind} ${first.detail || first.object || ''}`.trim();
+    }
+    if (sp.parent && spans.has(sp.parent) && sp.parent !== sp.id) {
+      if (!kids.has(sp.parent)) kids.set(sp.parent, []);
+      kids.get(sp.parent).push(sp);
+    } else {
+      roots.push(sp);
+    }
+  }
+  const byStart = (a, b) => a.start - b.start;
+  const evItem = (e) => h('li', {class: 'span-ev'},
+    link(timelineLink({actors: [e.actor], highlight: [e.seq]}), e.kind),
+    ` ${e.object || e.detail || ''}`, e.location ? [' ', h('code', {}, e.location)] : null,
+    e.duration_ns ? ` · ${fmtNs(e.duration_ns)}` : '');
+  const seen = new Set();
+  const node = (sp) => {
+    seen.add(sp.id);
+    const children = (kids.get(sp.id) || []).filter((c) => !seen.has(c.id)).sort(byStart);
+    const href = `#/traces/${enc(id)}?view=tree&span=${enc(sp.id)}`;
+    return h('li', {class: ['span', sp.id === selected ? 'selected' : null], role: 'treeitem',
+      'aria-expanded': 'true', 'aria-selected': sp.id === selected ? 'true' : 'false', dataset: {span: sp.id}},
+    h('div', {class: 'span-head'}, link(href, h('strong', {}, sp.name)),
+      ` ${[...sp.services].join(', ')} · ${fmtNs(Math.max(0, sp.end - sp.start))} · `,
+      h('code', {class: 'muted'}, sp.id)),
+    h('ul', {class: 'span-events'}, sp.events.map(evItem)),
+    children.length ? h('ul', {role: 'group'}, children.map(node)) : null);
+  };
+  const tree = h('ul', {class: 'span-tree', id: 'span-tree', role: 'tree', 'aria-label': 'spans'},
+    roots.sort(byStart).map(node));
+  return [spans.size ? tree : empty('No spans (events carrying a span id) in this trace.'),
+    loose.length ? h('p', {class: 'muted'}, `${loose.length} event(s) without a span.`) : null];
+}
+
+// The trace's events as a causal graph: one lane per actor, an edge for
+// program order (each actor's events by clock counter) and one for each
+// join that ordered an event after another actor's (the HTTP caller, a lock
+// hand-off: from_actor/from_counter), drawn to it from the latest event of
+// that actor at or before the joined counter. Counters come from the kept
+// events (the timeline), matched to the trace's events by actor and seq.
+function causalGraph(tr, steps, id) {
+  const kept = new Map(steps.map((e) => [e.actor + '\u0000' + e.seq, e]));
+  const evs = [];
+  let missing = 0;
+  for (const e of tr.items) {
+    const k = kept.get(e.actor + '\u0000' + e.seq);
+    if (k) evs.push(k);
+    else missing++;
+  }
+  if (!evs.length) return empty('None of this trace\'s events are still kept (--event-memory).');
+  const lanes = [...new Set(evs.map((e) => e.actor))];
+  const byActor = new Map(lanes.map((a) => [a, []]));
+  for (const e of evs) byActor.get(e.actor).push(e);
+  for (const list of byActor.values()) list.sort((a, b) => a.counter - b.counter);
+  const nid = (e) => e.actor + '@' + e.counter;
+  const nodes = evs.map((e) => ({id: nid(e), lane: e.actor, label: `${e.kind} ${e.object || ''}`.trim(),
+    title: `${e.actor} = ${e.counter}: ${e.kind} ${e.object || e.detail || ''} ${e.location || ''}`.trim(),
+    href: timelineLink({actors: [e.actor], highlight: [e.seq]}), cls: 'k-' + e.kind.split('_')[0],
+    data: {id: nid(e), seq: e.seq}}));
+  const edges = [];
+  for (const list of byActor.values()) {
+    for (let i = 1; i < list.length; i++) {
+      edges.push({from: nid(list[i - 1]), to: nid(list[i]), cls: 'po', data: {from: nid(list[i - 1]), to: nid(list[i])}});
+    }
+  }
+  for (const e of evs) {
+    if (!e.from_actor || !byActor.has(e.from_actor) || e.from_actor === e.actor) continue;
+    const src = byActor.get(e.from_actor).filter((x) => x.counter <= e.from_counter).pop();
+    if (!src) continue;
+    edges.push({from: nid(src), to: nid(e), cls: 'cross',
+      title: `${e.from_actor} = ${e.from_counter} happens before ${e.actor} = ${e.counter}`,
+      data: {from: nid(src), to: nid(e)}});
+  }
+  return [h('div', {class: 'dag-scroll'}, laneDag(nodes, edges, lanes, {cls: 'causal', idPrefix: 'causal-' + id,
+    label: 'causal graph of the trace\'s events'})),
+  h('p', {class: 'muted'}, 'Down the page is later; an arrow is a happens-before edge (solid: the same actor, ' +
+    'accent: a join with another actor, as an HTTP call or a lock hand-off).' +
+    (missing ? ` ${missing} event(s) are no longer kept and are left out.` : ''))];
+}
+
 async function one(main, ctx, id) {
   const tr = await getOptional(`/v1/traces/${encodeURIComponent(id)}?limit=1000`);
   if (!ctx.isCurrent()) return;
@@ -111,7 +223,9 @@ async function one(main, ctx, id) {
   exportBtn.addEventListener('click', () => download(`/v1/traces/${encodeURIComponent(id)}/chrome`, `trace-${id}.json`));
   main.append(h('h1', {}, 'Trace ', h('code', {}, tr.trace_id)),
     h('p', {}, tr.services.join(' → '), ` · ${fmtInt(tr.events)} events · ${fmtNs(tr.duration_ns)} · `,
-      link(timelineLink({actors: actors.slice(0, 16), from, to}), 'open in the timeline'), ' '),
+      link(timelineLink({actors: actors.slice(0, 16), from, to}), 'open in the timeline'), ' · ',
+      link(`#/traces/${enc(id)}?view=tree`, 'span tree'), ' · ', link(`#/traces/${enc(id)}?view=graph`, 'causal graph'),
+      ' · ', link(`#/traces/${enc(id)}?view=events`, 'event list')),
     h('p', {}, exportBtn),
     section('Timeline', miniTimeline(tr) || empty('No events kept.')),
     section('Findings',
@@ -124,7 +238,11 @@ async function one(main, ctx, id) {
       h('h3', {}, `Locks taken (${tr.contention.length})`),
       h('ul', {}, tr.contention.map((l) => h('li', {}, link('#/locks/' + enc(l.lock), l.lock), ` contended ${l.contended}×`)))),
     debuggerBox(steps),
-    section('Events', table([
+    h('section', {class: 'card', id: 'trace-tree'}, h('h2', {tabindex: '-1'}, 'Span tree'),
+      spanTree(tr, id, ctx.params.get('span') || '')),
+    h('section', {class: 'card', id: 'trace-graph'}, h('h2', {tabindex: '-1'}, 'Causal graph'),
+      causalGraph(tr, steps, id)),
+    h('section', {class: 'card', id: 'trace-events'}, h('h2', {tabindex: '-1'}, 'Events'), table([
       {label: 'time', get: (e) => fmtWall(e.wall_ns)},
       {label: 'kind', get: (e) => e.kind},
       {label: 'actor', get: (e) => e.actor},
@@ -132,6 +250,13 @@ async function one(main, ctx, id) {
       {label: 'location', get: (e) => e.location || ''},
       {label: 'duration', get: (e) => (e.duration_ns ? fmtNs(e.duration_ns) : ''), cls: 'num'},
     ], tr.items, {cls: 'grid trace-events'})));
+  const jump = {tree: 'trace-tree', graph: 'trace-graph', events: 'trace-events'}[ctx.params.get('view') || ''];
+  const sel = ctx.params.get('span') ? main.querySelector('#span-tree li.span.selected') : null;
+  if (jump) {
+    const target = sel || document.getElementById(jump);
+    target.scrollIntoView({block: 'start'});
+    (sel ? sel.querySelector('a') : target.querySelector('h2')).focus({preventScroll: true});
+  }
 }
 
 export async function render(main, ctx) {

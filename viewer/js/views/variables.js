@@ -21,8 +21,8 @@ export async function render(main, ctx) {
       link('#/races?variable=' + enc(name), 'Races on it')));
     if (r.source === 'events') {
       main.appendChild(h('p', {class: 'muted', id: 'audit-source'},
-        'From the events the collector keeps in memory (--event-memory); racing marks the accesses the race list ' +
-        'names. Run the collector with --keep-events 1 for every access since it started, each racing one marked.'));
+        'From the events the collector keeps in memory (--event-memory); every kept access that took part in a ' +
+        'race is marked. Run the collector with --keep-events 1 for every access since it started.'));
     }
     if (r.truncated) {
       main.appendChild(h('p', {class: 'warn', id: 'audit-truncated'},
@@ -57,20 +57,20 @@ export async function render(main, ctx) {
     location.hash = '#/variables' + (v ? '?q=' + encodeURIComponent(v) : '');
   });
   main.append(h('h1', {}, 'Variables'), form);
-  if (r.keep_events === false) {
-    main.appendChild(h('p', {class: 'muted'}, `${fmtInt(r.total)} variables. Their audit trails come from the ` +
-      'events the collector keeps in memory; access counts need --keep-events 1.'));
-    main.appendChild(r.items.length ? table([
-      {label: 'variable', get: (v) => link('#/variables/' + enc(v.variable), v.variable), cls: 'var-name'},
-    ], r.items, {cls: 'grid variables'}) : empty('No variables seen.'));
-    return null;
-  }
-  main.appendChild(h('p', {class: 'muted'}, `${fmtInt(r.total)} variables.`));
-  main.appendChild(r.items.length ? table([
+  main.appendChild(h('p', {class: 'muted', id: 'variables-note'}, `${fmtInt(r.total)} variables. Counts cover every ` +
+    'access analysed; "raced" counts the accesses that raced with an earlier one' +
+    (r.keep_events ? ', "racy" every access that took part in a race.' : '; open a variable for its accesses, ' +
+      'each racing one marked.')));
+  const cols = [
     {label: 'variable', get: (v) => link('#/variables/' + enc(v.variable), v.variable), cls: 'var-name'},
     {label: 'accesses', get: (v) => fmtInt(v.accesses), cls: 'num'},
-    {label: 'racing', get: (v) => (v.racy_accesses ? h('span', {class: 'badge error'}, fmtInt(v.racy_accesses)) : '0'),
+    {label: 'reads', get: (v) => fmtInt(v.reads), cls: 'num'},
+    {label: 'writes', get: (v) => fmtInt(v.writes), cls: 'num'},
+    {label: 'raced', get: (v) => (v.racing_accesses ? h('span', {class: 'badge error'}, fmtInt(v.racing_accesses)) : '0'),
       cls: 'num'},
-  ], r.items, {cls: 'grid variables', rowClass: (v) => (v.racy_accesses ? 'racy' : null)}) : empty('No variables seen.'));
+  ];
+  if (r.keep_events) cols.push({label: 'racy', get: (v) => fmtInt(v.racy_accesses || 0), cls: 'num'});
+  main.appendChild(r.items.length ? table(cols, r.items,
+    {cls: 'grid variables', rowClass: (v) => (v.racing_accesses ? 'racy' : null)}) : empty('No variables seen.'));
   return null;
 }
