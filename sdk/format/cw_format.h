@@ -144,6 +144,11 @@ static inline size_t cw__vi_put(uint8_t *p, uint64_t v) {
     *p = (uint8_t)v;
     return 1;
   }
+  if (v < 0x4000) { /* time deltas of tens of ns, lines, small values */
+    p[0] = (uint8_t)(v | 0x80);
+    p[1] = (uint8_t)(v >> 7);
+    return 2;
+  }
   size_t n = 0;
   while (v >= 0x80) {
     p[n++] = (uint8_t)(v | 0x80);
