@@ -2,8 +2,11 @@
 # Potential-deadlock benchmark: `causeway check` (two passes, exact
 # potential deadlocks, docs/detection.md 4.3) next to the same events
 # through the race checker alone (bench_dl_race: parse, happens-before,
-# races, contention, lock graph; no deadlock search), three runs each,
-# wall time and peak RSS. Traces come from bench/gen_dl_trace (seeded):
+# races, contention, lock graph; no deadlock search), three runs each:
+# wall time, user CPU time (steadier than wall time on a shared machine),
+# peak RSS, and the check / race-checker ratio of wall times. The load
+# average is printed before each trace: compare figures taken at a
+# similar load. Traces come from bench/gen_dl_trace (seeded):
 #   nested  16 threads, 64 locks, nested sections of 2..3 locks in lock
 #           order, gate locks, hand-offs, 4 inverted code paths taken
 #           0.2% of the time (3 of their cycles are potential deadlocks);
@@ -30,24 +33,28 @@ traces=(
   "nested 10000000 -t 16 -l 64 -d 3 -I 4 -i 2 -s 1"
   "rows 2000000 -t 16 -l 100000 -H 64 -d 2 -I 4 -i 2 -p db:row: -s 2"
 )
-printf '%-7s %9s %8s %4s | %9s %9s | %9s %9s | %s\n' trace events locks run \
-  "race s" "race MiB" "check s" "chk MiB" "potential deadlocks (exact)"
+printf '%-7s %9s %8s %4s | %7s %7s %8s | %7s %7s %8s | %5s | %s\n' \
+  trace events locks run "race s" "user s" "race MiB" "check s" "user s" \
+  "chk MiB" "ratio" "potential deadlocks (exact)"
 for t in "${traces[@]}"; do
   read -r name ev opts <<<"$t"
   # shellcheck disable=SC2086
   "$B/bench/gen_dl_trace" -n "$ev" $opts -o "$T/t.std"
   nlocks=$(grep -o 'acq([^)]*)' "$T/t.std" | sort -u | wc -l)
+  echo "# $(uptime)"
   for r in $(seq 1 "$RUNS"); do
-    /usr/bin/time -f '%e %M' -o "$T/race" "$B/bench/bench_dl_race" \
+    /usr/bin/time -f '%e %U %M' -o "$T/race" "$B/bench/bench_dl_race" \
       "$T/t.std" >/dev/null
-    /usr/bin/time -f '%e %M' -o "$T/check" "$CW" check --fail-on none \
-      --report json --output "$T/r.json" "$T/t.std"
-    read -r rs rkb <"$T/race"
-    read -r cs ckb <"$T/check"
+    TMPDIR="$T" /usr/bin/time -f '%e %U %M' -o "$T/check" "$CW" check \
+      --fail-on none --report json --output "$T/r.json" "$T/t.std"
+    read -r rs ru rkb <"$T/race"
+    read -r cs cu ckb <"$T/check"
     res=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; print(s["potential_deadlocks"], "(exact)" if s["exact"] else "(NOT exact)")' "$T/r.json")
     awk -v n="$name" -v ev="$ev" -v l="$nlocks" -v r="$r" -v rs="$rs" \
-      -v rkb="$rkb" -v cs="$cs" -v ckb="$ckb" -v res="$res" 'BEGIN {
-        printf "%-7s %9d %8d %4d | %9.2f %9.1f | %9.2f %9.1f | %s\n",
-          n, ev, l, r, rs, rkb / 1024, cs, ckb / 1024, res }'
+      -v ru="$ru" -v rkb="$rkb" -v cs="$cs" -v cu="$cu" -v ckb="$ckb" \
+      -v res="$res" 'BEGIN {
+        printf "%-7s %9d %8d %4d | %7.2f %7.2f %8.1f | %7.2f %7.2f %8.1f |",
+          n, ev, l, r, rs, ru, rkb / 1024, cs, cu, ckb / 1024
+        printf " %5.2f | %s\n", (rs > 0 ? cs / rs : 0), res }'
   done
 done

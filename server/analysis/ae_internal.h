@@ -306,6 +306,8 @@ typedef struct ae_lock {
   /* Its last AE_WHIST_LOCK ended holds and requests (ring, ae_waitfor.c). */
   ae_wrec *wh;
   uint8_t nwh, whnext, capwh;
+  int64_t wh_hold_to, wh_req_to; /* latest end of a hold / request pushed:
+                                    scans that need a later one are skipped */
 } ae_lock;
 
 typedef struct ae_key {

@@ -232,7 +232,7 @@ static void search_time(const cw_engine *e, tpath *p, meet m) {
     if (y && y != me)
       via_holder(e, p, y, held_now(e, y, l), m);
   }
-  for (uint32_t i = 0; i < lk->nwh; i++) {
+  for (uint32_t i = 0; lk->wh_hold_to > m.lo && i < lk->nwh; i++) {
     const ae_wrec *r = &lk->wh[i];
     meet h = {r->from, r->to, r->pfrom, r->pto};
     if (r->hold && r->actor != me && (!shared || !r->shared))
@@ -413,7 +413,7 @@ int cw__waitfor_contended(const cw_engine *e, uint32_t aid, int64_t at) {
     if (h0 < r1 && (h0 >= r0 || e->actors[y].last_wall >= r0))
       return 1;
   }
-  for (uint32_t i = 0; i < lk->nwh; i++) {
+  for (uint32_t i = 0; lk->wh_hold_to > r0 && i < lk->nwh; i++) {
     const ae_wrec *r = &lk->wh[i];
     if (r->hold && r->actor != aid && r->from < r1 && r->to > r0 &&
         conflicts(r->shared, a->req_shared))
@@ -446,7 +446,7 @@ void cw__waitfor_acquired(cw_engine *e, uint32_t aid, uint32_t l, int64_t at) {
     if (h->held[i].lock == l)
       sh = h->held[i].shared;
   ae_lock *lk = &e->locks[l];
-  for (uint32_t i = 0; i < lk->nwh; i++) {
+  for (uint32_t i = 0; lk->wh_req_to > at && i < lk->nwh; i++) {
     ae_wrec *r = &lk->wh[i];
     if (!r->hold && r->actor != aid && r->from <= at && r->to > at &&
         conflicts(sh, r->shared))
@@ -470,9 +470,10 @@ void cw__waitfor_hold_end(cw_engine *e, uint32_t aid, const ae_held *h,
   r->to = to;
   r->pfrom = h->acq_idx;
   r->pto = (int64_t)e->index;
+  lk->wh_hold_to = max64(lk->wh_hold_to, to);
   /* Ended requests that began inside this hold (those it began inside
    * were seen at the acquire). */
-  for (uint32_t i = 0; i < lk->nwh; i++) {
+  for (uint32_t i = 0; lk->wh_req_to > from && i < lk->nwh; i++) {
     ae_wrec *q = &lk->wh[i];
     if (!q->hold && q->actor != aid && q->from > from && q->from < to &&
         conflicts(shared, q->shared))
@@ -546,6 +547,7 @@ void cw__waitfor_req_end(cw_engine *e, uint32_t aid, int how, int64_t at,
   rec.wait = wait;
   rec.contended = (uint8_t)(contended != 0);
   *ring_push(&lk->wh, &lk->nwh, &lk->whnext, &lk->capwh, AE_WHIST_LOCK) = rec;
+  lk->wh_req_to = max64(lk->wh_req_to, rec.to);
   *ring_push(&a->wr, &a->nwr, &a->wrnext, &a->capwr, AE_WHIST_ACTOR) = rec;
   wait_end(e, aid, dl_end(how), at);
   wnode w;

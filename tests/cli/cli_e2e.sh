@@ -48,6 +48,11 @@ grep_in "$T/out" "'m': 2 acquisitions, 1 contended; wait p50 .* events" "text co
 grep_in "$T/out" "at b.c:1: 1 contended" "text contention site"
 expect 0 "potential deadlock not in default fail-on" "$CW" check "$ABBA"
 expect 1 "fail-on potential-deadlock" "$CW" check --fail-on=potential-deadlock "$ABBA"
+# No temporary file for pass 1's record: the second pass reads the input
+# again, with the same answer.
+expect 1 "second pass without a record" env TMPDIR="$T/missing" "$CW" check \
+  --fail-on=potential-deadlock "$ABBA"
+grep_in "$T/out" "lock-order cycle of 2 locks" "second pass without a record"
 expect 0 "fail-on deadlock only ignores races" "$CW" check --fail-on deadlock "$LOST"
 expect 1 "fail-on race-error sees write/write" "$CW" check --fail-on race-error "$LOST"
 expect 2 "no files" "$CW" check
