@@ -51,8 +51,12 @@ typedef struct tl_pend {
   cw_sym var, loc;
   uint32_t kind;
   uint64_t seq;
+  uint64_t at; /* events added when it was reported */
 } tl_pend;
 #define TL_PEND 64
+/* A pending mark whose access was not added within this many events never
+ * will be (it was evicted before it was fed): it is dropped. */
+#define TL_PEND_TTL 65536
 
 struct cw_timeline {
   pthread_mutex_t mu; /* everything below; held only briefly */
@@ -287,14 +291,16 @@ void cw__timeline_add(cw_timeline *t, const cw_tl_event *ev) {
     c->ev[c->n++] = x;
     t->n++;
     /* An access the engine already found racing (fed before added). */
-    for (uint32_t i = 0; i < t->npend && is_access(&x); i++) {
+    for (uint32_t i = 0; i < t->npend && is_access(&x);) {
       const tl_pend *p = &t->pend[i];
-      if (p->seq == x.seq && p->actor == x.actor && p->var == x.object &&
-          p->loc == x.loc && p->kind == access_kind(&x)) {
+      int hit = p->seq == x.seq && p->actor == x.actor && p->var == x.object &&
+                p->loc == x.loc && p->kind == access_kind(&x);
+      if (hit)
         set_racy(c, j);
+      if (hit || t->added - p->at > TL_PEND_TTL)
         t->pend[i] = t->pend[--t->npend];
-        break;
-      }
+      else
+        i++;
     }
   } /* else out of memory: the event is counted as evicted */
   t->added++;
@@ -335,8 +341,8 @@ void cw__timeline_race(void *tv, const cw_race_pair *p) {
     for (uint32_t x = 0; x < t->npend && !dup; x++)
       dup = t->pend[x].seq == p->second_seq &&
             t->pend[x].actor == p->second_actor;
-    tl_pend np = {p->second_actor, p->var, p->second_loc, p->second_kind,
-                  p->second_seq};
+    tl_pend np = {p->second_actor, p->var,        p->second_loc,
+                  p->second_kind,  p->second_seq, t->added};
     if (!dup && t->npend < TL_PEND)
       t->pend[t->npend++] = np;
     else if (!dup) /* bounded: the oldest pending mark gives way */
