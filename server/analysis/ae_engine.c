@@ -877,7 +877,7 @@ void cw__engine_summary(const cw_engine *e, cw_summary *out) {
   out->pending_events = e->npending;
   out->race_groups = e->ngroups;
   out->potential_deadlocks = e->npdl;
-  out->deadlocks = e->nadl;
+  out->deadlocks = e->nadl - e->nwithdrawn;
   out->active_deadlocks = e->nactive;
   out->instances_cut = cw__lockgraph_cuts_pending(e);
   out->exact = !(out->search_truncated || out->instances_cut ||

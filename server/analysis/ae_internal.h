@@ -433,7 +433,8 @@ struct cw_engine {
   /* Actual deadlocks. */
   cw_deadlock *adl;
   uint32_t nadl, capadl, nactive;
-  ae_adl_state *adls;         /* per actual deadlock (ae_waitfor.c) */
+  uint32_t nwithdrawn; /* deadlocks withdrawn (kept in adl, not counted) */
+  ae_adl_state *adls;  /* per actual deadlock (ae_waitfor.c) */
   uint32_t capadls, nopen_dl; /* nopen_dl: deadlocks with open edges */
   uint32_t *preq; /* actors with an outstanding request (ae_waitfor.c) */
   uint32_t npreq, cappreq;

@@ -261,6 +261,7 @@ static void check_cycle(cw_engine *e, cyc *c) {
   cw__map_put(&e->cyclemap, k1, k2, e->npdl, NULL);
   AE_RESERVE(e->pdl, e->cappdl, e->npdl + 1u);
   cw_deadlock *d = &e->pdl[e->npdl++];
+  memset(d, 0, sizeof(*d));
   cw_cycle_edge *ed = cw__ae_calloc(c->n, sizeof(*ed));
   for (uint32_t i = 0; i < c->n; i++) {
     uint32_t k = (rot + i) % c->n;
@@ -273,8 +274,6 @@ static void check_cycle(cw_engine *e, cyc *c) {
   }
   d->n = c->n;
   d->edges = ed;
-  d->actual = 0;
-  d->active = 0;
 }
 
 static void dfs(cw_engine *e, cyc *c, uint32_t depth) {

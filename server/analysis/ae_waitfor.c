@@ -246,12 +246,12 @@ static int dl_end(int how) {
   return how == AE_WEND_TIMEOUT ? CW_DL_TIMEOUT : CW_DL_LEFT;
 }
 
-/* @return 1 when a reported cycle has exactly these waits (a request is
- * its actor and when it began). */
+/* @return 1 when a reported cycle, not withdrawn, has exactly these waits
+ * (a request is its actor and when it began). */
 static int known(const cw_engine *e, uint32_t n, const wnode *w) {
   for (uint32_t i = 0; i < e->nadl; i++) {
     const cw_deadlock *d = &e->adl[i];
-    if (d->n != n)
+    if (d->n != n || d->withdrawn)
       continue;
     uint32_t same = 0;
     for (uint32_t k = 0; k < d->n; k++)
@@ -301,6 +301,7 @@ static void report(cw_engine *e, uint32_t n, const wnode *w, int64_t formed) {
   d->actual = 1;
   d->active = how == CW_DL_STANDING;
   d->ended = how;
+  d->withdrawn = 0;
   if (st->open)
     e->nopen_dl++;
   if (d->active)
@@ -481,13 +482,14 @@ void cw__waitfor_hold_end(cw_engine *e, uint32_t aid, const ae_held *h,
   }
 }
 
-/* Drops deadlock i: a standing cycle whose wait ended before it formed. */
+/* Withdraws deadlock i: a standing cycle whose wait ended before it
+ * formed. It keeps its slot, so the indices of later deadlocks (links,
+ * marks) stay what they were; every list and count leaves it out. */
 static void withdraw(cw_engine *e, uint32_t i) {
-  cw__ae_free((void *)e->adl[i].edges);
-  cw__ae_free(e->adls[i].from);
-  e->nadl--;
-  memmove(&e->adl[i], &e->adl[i + 1], (e->nadl - i) * sizeof(e->adl[0]));
-  memmove(&e->adls[i], &e->adls[i + 1], (e->nadl - i) * sizeof(e->adls[0]));
+  e->adl[i].withdrawn = 1;
+  e->adl[i].active = 0;
+  e->adls[i].open = 0;
+  e->nwithdrawn++;
 }
 
 /* The actor's outstanding request ended at `at`: the cycles it was in end. */
@@ -512,7 +514,7 @@ static void wait_end(cw_engine *e, uint32_t aid, int how, int64_t at) {
         if (st->open)
           e->nopen_dl--;
         e->nactive -= (uint32_t)d->active;
-        withdraw(e, i--);
+        withdraw(e, i);
       } else if (d->active) {
         d->active = 0;
         e->nactive--;

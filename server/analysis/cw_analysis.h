@@ -322,6 +322,11 @@ typedef struct cw_deadlock {
   int actual;                 /* 1 for a wait-for cycle (actual deadlock) */
   int active;                 /* actual: still blocked at the last event */
   int ended;                  /* actual, not active: how it ended */
+  /* actual: 1 when a later batch showed that one of its waits had ended
+   * before the cycle formed, so it never stood in time (docs/detection.md
+   * 5). A withdrawn cycle keeps its slot so that the index of every later
+   * deadlock stays stable; lists and counts leave it out. */
+  int withdrawn;
 } cw_deadlock;
 
 /* How an actual deadlock ended (cw_deadlock.ended). */
@@ -338,7 +343,10 @@ const char *cw__deadlock_end_name(int ended);
 /* Potential deadlocks, one per distinct lock cycle up to rotation. */
 size_t cw__engine_potential_deadlocks(const cw_engine *e,
                                       const cw_deadlock **out);
-/* Actual deadlocks (wait-for cycles) seen so far. */
+/* Actual deadlocks (wait-for cycles) seen so far, in the order they were
+ * found; the array includes withdrawn ones (cw_deadlock.withdrawn), which
+ * callers skip, so an index names the same deadlock for the engine's
+ * lifetime. The summary's `deadlocks` counts the others. */
 size_t cw__engine_deadlocks(const cw_engine *e, const cw_deadlock **out);
 
 typedef struct cw_contention_site {

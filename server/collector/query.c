@@ -203,7 +203,7 @@ json_t *cw__query_deadlocks(cw_engine *e, const cw_query *q, int actual) {
   json_t *items = json_array();
   uint64_t total = 0;
   for (size_t i = 0; i < n; i++) {
-    if (actual && q->active_only && !d[i].active)
+    if (d[i].withdrawn || (actual && q->active_only && !d[i].active))
       continue;
     if (total >= q->offset && total < q->offset + q->limit) {
       json_t *o = cw__q_deadlock_json(e, &d[i]);

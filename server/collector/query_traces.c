@@ -126,6 +126,8 @@ json_t *cw__query_trace(cw_engine *e, const cw_traces *t, const char *hex,
                : cw__engine_potential_deadlocks(e, &d);
     for (size_t i = 0; i < n; i++) {
       int hit = 0;
+      if (d[i].withdrawn)
+        continue;
       for (uint32_t k = 0; k < d[i].n; k++)
         hit |= has_actor(tr, d[i].edges[k].actor);
       if (hit) {

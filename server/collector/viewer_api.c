@@ -271,7 +271,7 @@ static json_t *since_deadlocks(cw_engine *e, const mark *m, const mark *end,
   json_t *page = json_array();
   uint64_t total = 0;
   for (size_t i = first; i < n; i++) {
-    if (actual && q->active_only && !d[i].active)
+    if (d[i].withdrawn || (actual && q->active_only && !d[i].active))
       continue;
     add_item(page, &total, q, cw__q_deadlock_json(e, &d[i]), i);
   }
@@ -321,15 +321,19 @@ static json_t *since_summary(cw_engine *e, const mark *m, const mark *end) {
   json_decref(since_locks(e, m, end, &all, &ncont));
   const cw_deadlock *d;
   size_t np = end ? end->npotential : cw__engine_potential_deadlocks(e, &d);
-  size_t nd = end ? end->ndeadlocks : cw__engine_deadlocks(e, &d);
+  size_t nall = cw__engine_deadlocks(e, &d);
+  size_t nd = end && end->ndeadlocks < nall ? end->ndeadlocks : nall;
+  /* Withdrawn deadlocks keep their slots: count the others. */
+  size_t nd_new = 0;
+  for (size_t i = m->ndeadlocks; i < nd; i++)
+    nd_new += !d[i].withdrawn;
   uint64_t events = end ? end->events : s.events;
   return json_pack(
       "{s:I,s:I,s:I,s:I,s:I,s:I}", "events", (json_int_t)(events - m->events),
       "racy_variables", (json_int_t)nvars, "race_groups", (json_int_t)ngroups,
       "potential_deadlocks",
       (json_int_t)(np > m->npotential ? np - m->npotential : 0), "deadlocks",
-      (json_int_t)(nd > m->ndeadlocks ? nd - m->ndeadlocks : 0),
-      "contended_locks", (json_int_t)ncont);
+      (json_int_t)nd_new, "contended_locks", (json_int_t)ncont);
 }
 
 /* GET of a findings route with ?since=MARK (and ?until=MARK2: between the

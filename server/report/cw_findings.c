@@ -107,6 +107,8 @@ static int keep_deadlocks(const cw_engine *e, const cw_suppressions *supp,
     return -1;
   int k = 0;
   for (size_t i = 0; i < n; i++) {
+    if (all[i].withdrawn)
+      continue; /* never stood in time (cw_deadlock.withdrawn) */
     if (cw__supp_deadlock(supp, e, &all[i]))
       (*suppressed)++;
     else

@@ -840,6 +840,8 @@ static int ofeed(const otrace *t, const int (*order)[2], int n, char *sig,
   char items[8][128];
   size_t ni = 0;
   for (size_t i = 0; i < nd && ni < 8; i++) {
+    if (d[i].withdrawn)
+      continue;
     size_t u =
         (size_t)snprintf(items[ni], sizeof(items[ni]), "%d:", d[i].ended);
     /* Edges from the one of actor a (every cycle here has a and b). */
@@ -931,6 +933,66 @@ static void test_arrival_order(void **st) {
   assert_true(with_deadlock > traces / 20);
 }
 
+/* A live cycle that a later batch shows never stood in time is withdrawn,
+ * and the deadlock reported after it keeps its index (links into the
+ * viewer and marks count on it; docs/detection.md 5). Batches arrive out
+ * of time order: b (acquires L1 at 5, requests L0 at 40), then a's first
+ * batch (acquires L0 at 10, requests L1 at 20): the cycle stands in the
+ * analysis. c and d then deadlock for real on L2 and L3. a's second batch
+ * says it gave up on L1 at 30, before b's request at 40: a and b never
+ * waited at the same time. */
+static void test_withdrawn_keeps_indices(void **st) {
+  (void)st;
+  cw_engine *e = cw__engine_new(NULL);
+  cw_actor_id a = tstd_actor(e, "a"), b = tstd_actor(e, "b"),
+              c = tstd_actor(e, "c"), d = tstd_actor(e, "d");
+  cw_sym l0 = tstd_sym(e, "L0"), l1 = tstd_sym(e, "L1"), l2 = tstd_sym(e, "L2"),
+         l3 = tstd_sym(e, "L3");
+  struct {
+    cw_actor_id actor;
+    cw_ae_kind kind;
+    cw_sym lock;
+    int64_t wall;
+  } ev[] = {
+      {b, CW_AE_LOCK_ACQUIRE, l1, 5},  {b, CW_AE_LOCK_REQUEST, l0, 40},
+      {a, CW_AE_LOCK_ACQUIRE, l0, 10}, {a, CW_AE_LOCK_REQUEST, l1, 20},
+      {c, CW_AE_LOCK_ACQUIRE, l2, 50}, {d, CW_AE_LOCK_ACQUIRE, l3, 51},
+      {c, CW_AE_LOCK_REQUEST, l3, 52}, {d, CW_AE_LOCK_REQUEST, l2, 53},
+      {a, CW_AE_LOCK_TIMEOUT, l1, 30},
+  };
+  cw_summary sum;
+  const cw_deadlock *dl;
+  for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++) {
+    cw_aevent x;
+    memset(&x, 0, sizeof(x));
+    x.kind = ev[i].kind;
+    x.actor = ev[i].actor;
+    x.object = ev[i].lock;
+    x.ts_ns = x.wall_ns = ev[i].wall;
+    x.seq = i + 1;
+    assert_int_equal(cw__engine_feed(e, &x), 0);
+    if (i == 7) {
+      /* Both cycles stand: a/b first, c/d second. */
+      cw__engine_summary(e, &sum);
+      assert_int_equal(sum.deadlocks, 2);
+      assert_int_equal(sum.active_deadlocks, 2);
+    }
+  }
+  cw__engine_summary(e, &sum);
+  assert_int_equal(sum.deadlocks, 1);
+  assert_int_equal(sum.active_deadlocks, 1);
+  assert_int_equal(cw__engine_deadlocks(e, &dl), 2);
+  assert_true(dl[0].withdrawn);
+  assert_false(dl[0].active);
+  assert_false(dl[1].withdrawn);
+  assert_true(dl[1].active);
+  int has_c = 0;
+  for (uint32_t k = 0; k < dl[1].n; k++)
+    has_c |= dl[1].edges[k].actor == c;
+  assert_true(has_c);
+  cw__engine_free(e);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_abba_report),
@@ -948,6 +1010,7 @@ int main(void) {
       cmocka_unit_test(test_actual_three_way),
       cmocka_unit_test(test_differential_potential),
       cmocka_unit_test(test_arrival_order),
+      cmocka_unit_test(test_withdrawn_keeps_indices),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
