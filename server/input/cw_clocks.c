@@ -114,12 +114,7 @@ static int ck_fail(cw_input_error *err, const char *name, uint64_t line,
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  if (line)
-    snprintf(err->msg, sizeof err->msg, "%s:%llu: %s", name,
-             (unsigned long long)line, msg);
-  else
-    snprintf(err->msg, sizeof err->msg, "%s: %s", name, msg);
-  err->line = line;
+  cw__input_error_at(err, name, line, msg);
   return -1;
 }
 
@@ -377,10 +372,7 @@ static int decode_text(to_native_fn conv, const char *buf, size_t len,
                        cw_engine *e, const cw_input_opts *io,
                        cw_input_stats *st, cw_input_error *err) {
   cw_input_stats dummy;
-  if (!st) {
-    memset(&dummy, 0, sizeof dummy);
-    st = &dummy;
-  }
+  st = cw__stats_or(st, &dummy);
   uint8_t *img;
   size_t n;
   if (conv(buf, len, io, st, &img, &n, err) != 0)
@@ -405,10 +397,7 @@ int cw__clocks_to_native(const char *buf, size_t len, const cw_input_opts *io,
                          cw_input_error *err) {
   const char *name = io && io->name ? io->name : "<input>";
   cw_input_stats dummy;
-  if (!st) {
-    memset(&dummy, 0, sizeof dummy);
-    st = &dummy;
-  }
+  st = cw__stats_or(st, &dummy);
   ck_out o;
   cw_clock_entry *joins = malloc(CK_MAX_JOINS * sizeof *joins);
   if (out_init(&o, io) != 0 || !joins) {
@@ -664,10 +653,7 @@ int cw__shiviz_to_native(const char *buf, size_t len, const cw_input_opts *io,
                          cw_input_error *err) {
   const char *name = io && io->name ? io->name : "<input>";
   cw_input_stats dummy;
-  if (!st) {
-    memset(&dummy, 0, sizeof dummy);
-    st = &dummy;
-  }
+  st = cw__stats_or(st, &dummy);
   if (memchr(buf, '\0', len))
     return ck_fail(err, name, 0, "a ShiViz log is text (NUL byte found)");
   sv_re re, map;

@@ -2,6 +2,7 @@
  * cw_input: format detection and the names shared by the input decoders.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,18 @@ static const char *const skip_names[CW_SKIP_REASON_COUNT_] = {
     "not_object",    "bad_kind",  "unknown_kind", "bad_metadata",
     "bad_timestamp", "bad_field", "limit",
 };
+
+void cw__input_error_at(cw_input_error *err, const char *name, uint64_t line,
+                        const char *msg) {
+  if (!err)
+    return;
+  if (line)
+    snprintf(err->msg, sizeof err->msg, "%s:%llu: %s", name,
+             (unsigned long long)line, msg);
+  else
+    snprintf(err->msg, sizeof err->msg, "%s: %s", name, msg);
+  err->line = line;
+}
 
 const char *cw__skip_reason_name(cw_skip_reason r) {
   if ((unsigned)r >= CW_SKIP_REASON_COUNT_)

@@ -60,6 +60,16 @@ typedef struct cw_input_stats {
                                events were fed (docs/detection.md 2.3) */
 } cw_input_stats;
 
+/* @return st, or scratch zeroed when st is NULL: every decoder counts into
+ * the caller's stats or, when it passes none, into a local scratch copy. */
+static inline cw_input_stats *cw__stats_or(cw_input_stats *st,
+                                           cw_input_stats *scratch) {
+  if (st)
+    return st;
+  *scratch = (cw_input_stats){0};
+  return scratch;
+}
+
 /* @return the stable name of a skip reason ("unknown_kind"...). */
 const char *cw__skip_reason_name(cw_skip_reason r);
 
@@ -69,6 +79,11 @@ typedef struct cw_input_error {
   char msg[320];
   uint64_t line; /* 0 when not line-based */
 } cw_input_error;
+
+/* Sets *err (when not NULL) to "NAME:LINE: MSG", or "NAME: MSG" when line
+ * is 0; the one error format of every decoder. */
+void cw__input_error_at(cw_input_error *err, const char *name, uint64_t line,
+                        const char *msg);
 
 /* Progress callback: `done` of `total` bytes read (total 0 = unknown). */
 typedef void (*cw_progress_fn)(void *ud, uint64_t done, uint64_t total);

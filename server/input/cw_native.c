@@ -299,10 +299,7 @@ int cw__native_decode_srcs(const cw_native_src *srcs, size_t n, cw_engine *e,
                            const cw_input_opts *o, cw_input_stats *st,
                            cw_input_error *err) {
   cw_input_stats dummy;
-  if (!st) {
-    memset(&dummy, 0, sizeof dummy);
-    st = &dummy;
-  }
+  st = cw__stats_or(st, &dummy);
   if (err) {
     err->msg[0] = '\0';
     err->line = 0;
@@ -345,10 +342,7 @@ int cw__native_decode_buf(const uint8_t *buf, size_t len, cw_engine *e,
                           const cw_input_opts *o, cw_input_stats *st,
                           cw_input_error *err) {
   cw_input_stats dummy;
-  if (!st) {
-    memset(&dummy, 0, sizeof dummy);
-    st = &dummy;
-  }
+  st = cw__stats_or(st, &dummy);
   if (err) {
     err->msg[0] = '\0';
     err->line = 0;

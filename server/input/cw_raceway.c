@@ -91,18 +91,6 @@ int cw__rfc3339_parse(const char *s, int64_t *out) {
   return 0;
 }
 
-static void set_error(cw_input_error *err, const char *name, uint64_t line,
-                      const char *msg) {
-  if (!err)
-    return;
-  if (line)
-    snprintf(err->msg, sizeof err->msg, "%s:%llu: %s", name,
-             (unsigned long long)line, msg);
-  else
-    snprintf(err->msg, sizeof err->msg, "%s: %s", name, msg);
-  err->line = line;
-}
-
 static uint64_t line_of(const char *buf, size_t off, size_t len) {
   uint64_t line = 1;
   for (size_t i = 0; i < off && i < len; i++)
@@ -198,7 +186,7 @@ static int add_input(rw_sink *k, const char *json, size_t len,
       char msg[120];
       snprintf(msg, sizeof msg, "invalid JSON: nested deeper than %d levels",
                CW_JSON_MAX_DEPTH);
-      set_error(err, name, line_of(json, pos, len), msg);
+      cw__input_error_at(err, name, line_of(json, pos, len), msg);
       return -1;
     }
     json_error_t je;
@@ -209,23 +197,25 @@ static int add_input(rw_sink *k, const char *json, size_t len,
       char msg[240];
       snprintf(msg, sizeof msg, "invalid JSON: %s", je.text);
       uint64_t line = line_of(json, pos, len) + (je.line > 0 ? je.line : 1) - 1;
-      set_error(err, name, line, msg);
+      cw__input_error_at(err, name, line, msg);
       return -1;
     }
     int arc = add_value(k, v, st);
     json_decref(v); /* the pool keeps its own references to the events */
     if (arc == -1) {
-      set_error(err, name, line_of(json, pos, len),
-                "expected {\"events\":[...]}, an array of events, or one "
-                "event object");
+      cw__input_error_at(
+          err, name, line_of(json, pos, len),
+          "expected {\"events\":[...]}, an array of events, or one "
+          "event object");
       return -1;
     }
     if (arc == -2) {
-      set_error(err, name, 0, "out of memory");
+      cw__input_error_at(err, name, 0, "out of memory");
       return -1;
     }
     if (je.position <= 0) {
-      set_error(err, name, line_of(json, pos, len), "JSON parser stalled");
+      cw__input_error_at(err, name, line_of(json, pos, len),
+                         "JSON parser stalled");
       return -1;
     }
     pos += (size_t)je.position;
@@ -253,10 +243,7 @@ int cw__raceway_set_add(cw_raceway_set *s, const char *json, size_t len,
                         const cw_input_opts *o, cw_input_stats *st,
                         cw_input_error *err) {
   cw_input_stats dummy;
-  if (!st) {
-    memset(&dummy, 0, sizeof dummy);
-    st = &dummy;
-  }
+  st = cw__stats_or(st, &dummy);
   uint64_t before = s->pool.events_added;
   rw_sink k = {&s->pool, &s->values, 0,
                s->added < CW_RW_MAX_EVENTS ? CW_RW_MAX_EVENTS - s->added : 0};
@@ -302,10 +289,7 @@ static int ctx_bind(cw_raceway_ctx *c, cw_engine *e, cw_input_stats *st) {
 int cw__raceway_set_feed_ctx(cw_raceway_set *s, cw_raceway_ctx *c, cw_engine *e,
                              cw_input_stats *st) {
   cw_input_stats dummy;
-  if (!st) {
-    memset(&dummy, 0, sizeof dummy);
-    st = &dummy;
-  }
+  st = cw__stats_or(st, &dummy);
   if (ctx_bind(c, e, st) != 0)
     return -1;
   return cw__rw_pool_release(&s->pool, &c->f, 0, 0, 1);
@@ -322,10 +306,7 @@ int cw__raceway_ctx_add(cw_raceway_ctx *c, const char *json, size_t len,
                         int64_t now_ns, const cw_input_opts *o,
                         cw_input_stats *st, cw_input_error *err) {
   cw_input_stats dummy;
-  if (!st) {
-    memset(&dummy, 0, sizeof dummy);
-    st = &dummy;
-  }
+  st = cw__stats_or(st, &dummy);
   rw_sink k = {&c->pool, &c->values, now_ns, CW_RW_MAX_EVENTS};
   return add_input(&k, json, len, o, st, err);
 }
@@ -333,10 +314,7 @@ int cw__raceway_ctx_add(cw_raceway_ctx *c, const char *json, size_t len,
 int cw__raceway_ctx_release(cw_raceway_ctx *c, cw_engine *e, int64_t now_ns,
                             int64_t window_ns, cw_input_stats *st) {
   cw_input_stats dummy;
-  if (!st) {
-    memset(&dummy, 0, sizeof dummy);
-    st = &dummy;
-  }
+  st = cw__stats_or(st, &dummy);
   if (ctx_bind(c, e, st) != 0)
     return -1;
   return cw__rw_pool_release(&c->pool, &c->f, now_ns, window_ns,
@@ -352,12 +330,9 @@ int cw__raceway_decode_ctx(cw_raceway_ctx *c, const char *json, size_t len,
                            cw_input_stats *st, cw_input_error *err) {
   const char *name = (o && o->name) ? o->name : "<input>";
   cw_input_stats dummy;
-  if (!st) {
-    memset(&dummy, 0, sizeof dummy);
-    st = &dummy;
-  }
+  st = cw__stats_or(st, &dummy);
   if (c->engine && c->engine != e) {
-    set_error(err, name, 0, "context bound to another engine");
+    cw__input_error_at(err, name, 0, "context bound to another engine");
     return -1;
   }
   int rc = cw__raceway_ctx_add(c, json, len, 0, o, st, err);
@@ -367,7 +342,7 @@ int cw__raceway_decode_ctx(cw_raceway_ctx *c, const char *json, size_t len,
     return -1;
   }
   if (cw__raceway_ctx_release(c, e, 0, 0, st) != 0) {
-    set_error(err, name, 0, "out of memory");
+    cw__input_error_at(err, name, 0, "out of memory");
     return -1;
   }
   return 0;
@@ -379,7 +354,8 @@ int cw__raceway_decode_ex(const char *json, size_t len, cw_engine *e,
   cw_raceway_ctx *c = cw__raceway_ctx_new();
   int rc = c ? cw__raceway_decode_ctx(c, json, len, e, o, st, err) : -1;
   if (!c && err)
-    set_error(err, (o && o->name) ? o->name : "<input>", 0, "out of memory");
+    cw__input_error_at(err, (o && o->name) ? o->name : "<input>", 0,
+                       "out of memory");
   cw__raceway_ctx_free(c);
   return rc;
 }

@@ -178,11 +178,7 @@ static cw_actor_id std_actor(std_ctx *c, const char *s, size_t n) {
 }
 
 static int std_error(std_ctx *c, const char *reason) {
-  if (c->err) {
-    snprintf(c->err->msg, sizeof c->err->msg, "%s:%llu: %s", c->name,
-             (unsigned long long)c->lineno, reason);
-    c->err->line = c->lineno;
-  }
+  cw__input_error_at(c->err, c->name, c->lineno, reason);
   return -1;
 }
 
