@@ -19,6 +19,7 @@
  * ids. Memory stays flat in events; the file grows with them.
  */
 #include "ae_internal.h"
+#include "cw_format.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -49,18 +50,14 @@ static void rec_flush(ae_rec *r) {
   r->n = 0;
 }
 
+/* The codec's varint writer (sdk/format), into the record buffer. */
 static void put(ae_rec *r, uint64_t v) {
-  while (v >= 0x80) {
-    r->buf[r->n++] = (uint8_t)(v | 0x80);
-    v >>= 7;
-  }
-  r->buf[r->n++] = (uint8_t)v;
+  r->n += cw__vi_put(r->buf + r->n, v);
 }
 
-/* Zigzag: small signed deltas stay small. */
+/* Zigzag (the codec's): small signed deltas stay small. */
 static uint64_t zig(uint64_t now, uint64_t prev) {
-  int64_t d = (int64_t)(now - prev);
-  return ((uint64_t)d << 1) ^ (uint64_t)(d >> 63);
+  return cw__zigzag((int64_t)(now - prev));
 }
 
 static uint64_t unzig(uint64_t z, uint64_t prev) {
