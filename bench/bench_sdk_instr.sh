@@ -7,7 +7,11 @@
 # apart: the recording thread (producer), the drain (encoding, LZ4, sink),
 # and the whole process. The raw loop (the same file built with
 # -DBENCH_RAW) is the baseline. TSan does not run under valgrind; see
-# bench_sdk.sh for its timings.
+# bench_sdk.sh for its timings. Valgrind runs the program about 50 times
+# slower, so the time deltas and the sequence deltas (both follow the
+# clock: docs/event-format.md) are several bytes each and vary more than
+# in a real run: the drain's count here (LZ4 above all) is higher than
+# what a real run executes; compare it only with itself.
 # Usage: bench/bench_sdk_instr.sh [BUILD_DIR] [N]
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)

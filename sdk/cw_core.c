@@ -395,7 +395,7 @@ static cw_status start_session(const cw_config *cfg) {
   s->use_tsc = s->stamps.use_tsc;
   s->base_wall = cw__wall_ns() - (int64_t)(cw__mono_ns() - s->base_mono);
   s->init_thread = pthread_self();
-  atomic_init(&s->seq, 1);
+  atomic_init(&s->seq_floor, 1);
   CW_CHECK(pthread_mutex_init(&s->reg_mu, NULL));
   CW_CHECK(pthread_mutex_init(&s->dmu, NULL));
   CW_CHECK(pthread_mutex_init(&s->work_mu, NULL));
@@ -580,7 +580,13 @@ void cw_stats_get(cw_stats *out) {
   if (!s)
     return;
   out->dropped = cw_load_relaxed(&s->st_dropped);
-  out->events = cw_load_relaxed(&s->seq) - 1 - out->dropped;
+  /* Every registered thread's count, plus the threads already freed. */
+  CW_CHECK(pthread_mutex_lock(&s->reg_mu));
+  uint64_t n = cw_load_relaxed(&s->st_events_gone);
+  for (uint32_t i = 0; i < s->nthreads_reg; i++)
+    n += cw_load_relaxed(&s->threads[i]->nrec);
+  CW_CHECK(pthread_mutex_unlock(&s->reg_mu));
+  out->events = n - out->dropped;
   out->written = cw_load_relaxed(&s->st_written);
   out->batches = cw_load_relaxed(&s->st_batches);
   out->bytes = cw_load_relaxed(&s->st_bytes);

@@ -18,10 +18,10 @@
  * sleeps between passes (see "Sleeping and waking" below). A batch is written
  * when it is full, when it is older than flush_interval_ms, on cw_flush() and
  * at stop. Retirement (bounded clocks): every actor end the drain sees goes
- * into a FIFO; once more than W ends follow an actor, the drain writes a
- * RETIRE record (effective from the current sequence number) and only
- * then bumps the actor's slot generation, so every clock that omits the
- * actor is recorded, and written, after the RETIRE record. Remote actors
+ * into a FIFO; once more than W ends follow an actor, the drain raises the
+ * sequence floor, writes a RETIRE record effective from it and only then
+ * bumps the actor's slot generation, so every clock that omits the actor
+ * is recorded, and numbered, after the RETIRE record (cw__seq_next). Remote actors
  * (named in received clocks) enter the FIFO when first seen.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -205,10 +205,18 @@ static inline uint32_t static_string(cw_drain *d, const char *p) {
 static void retire_one(cw_sess *s, cw_drain *d, cw_ent x) {
   if (!cw__slot_valid(&s->actors, x.slot, x.gen))
     return;
+  /* The RETIRE record's sequence number: past the floor and the current
+   * stamp. The floor is raised before the slot's generation moves, so an
+   * event whose clock was built after the move (an acquire load of the
+   * generation, then the floor) numbers at least this (cw__seq_next). */
+  uint64_t seq = cw_load_relaxed(&s->seq_floor) + 1;
+  uint64_t now = s->use_tsc ? cw__tsc() : cw__mono_ns();
+  if (now > seq)
+    seq = now;
+  cw_store_release(&s->seq_floor, seq);
   for (int attempt = 0; attempt < 2; attempt++) {
     ensure_open(s, d);
     uint32_t id = actor_id(s, d, x.slot, x.gen);
-    uint64_t seq = cw_load_relaxed(&s->seq);
     if (id && id != UINT32_MAX && cw__bw_retire(d->bw, seq, &id, 1) == 0)
       break;
     write_batch(s, d);
@@ -656,6 +664,7 @@ static void remove_thread(cw_sess *s, cw_tstate *ts) {
       break;
     }
   }
+  cw_fetch_add_relaxed(&s->st_events_gone, cw_load_relaxed(&ts->nrec));
   CW_CHECK(pthread_mutex_unlock(&s->reg_mu));
   cw__tstate_free(ts);
 }

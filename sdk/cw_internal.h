@@ -9,9 +9,11 @@
  * a small stack of task actors, scratch space for clock merges, and a
  * lock-state cache. Recording an event touches only that thread-local
  * state, the lock's own state (guarded by the user's lock, or a per-object
- * spin lock for rwlock read-releases and annotation keys), and one global
- * atomic sequence counter. The drain thread (cw_drain.c) is the only
- * consumer of rings and the only code that retires actors.
+ * spin lock for rwlock read-releases and annotation keys), and one
+ * read-mostly word (the sequence floor, below). No line is written by every
+ * thread: the sequence number is a per-thread hybrid logical clock
+ * (cw__seq_next). The drain thread (cw_drain.c) is the only consumer of
+ * rings and the only code that retires actors.
  */
 #ifndef CW_INTERNAL_H
 #define CW_INTERNAL_H
@@ -133,6 +135,7 @@ typedef struct cw_lockst {
   uint64_t own_ver;             /* ...at this version of its vc */
   uint32_t own_idx;             /* ...whose own entry is clock.e[own_idx] */
   uint32_t rown_slot, rown_gen; /* rwlock: the same for rclock */
+  cw_au64 seq;                  /* largest sequence number of a release */
   struct cw_lockst *next;       /* hash chain */
   uint64_t hash;
 } cw_lockst;
@@ -221,6 +224,8 @@ typedef struct cw_tstate {
   cw_dkey dkeys[CW_KEY_CACHE]; /* the drain's: this thread's key ids */
   char pad_[CW_CACHE_LINE];    /* the above is the drain's side */
   int busy;                    /* reentrancy guard */
+  uint64_t seq;                /* the last sequence number taken */
+  cw_au64 nrec;                /* events recorded (cw_stats_get reads it) */
   uint64_t anchor_tsc;         /* ticks of the last ANCHOR (cw_stamp.h) */
   cw_actor thr;
   cw_actor tasks[CW_TASK_DEPTH];
@@ -256,13 +261,13 @@ typedef struct cw_sess {
   cw_stampmap stamps; /* rate: drain thread only after init */
   pthread_t init_thread;
 
-  /* The sequence counter is written by every event of every thread: it
-   * sits alone on its cache line, so that the fields every event reads
-   * (use_tsc, stamps, lc_epoch) do not miss each time another core takes
-   * a number. */
+  /* Every event reads the sequence floor; only the drain writes it, when
+   * it retires actors (cw__seq_next). Its own cache line keeps that write
+   * from touching the fields every event reads. */
   char pad_seq0_[CW_CACHE_LINE];
-  cw_au64 seq; /* next event sequence number */
+  cw_au64 seq_floor;
   char pad_seq1_[CW_CACHE_LINE];
+  cw_au64 st_events_gone; /* events recorded by threads already freed */
   cw_au32 nthreads; /* for "t<N>" names */
   cw_au32 ntasks;   /* for "task-<N>" names */
   cw_au64 lc_epoch; /* bumped by cw_lock_forget */
@@ -483,6 +488,40 @@ void cw__stamp_anchor(cw_tstate *ts, uint64_t t);
 /* An event's raw timestamp (TSC ticks or CLOCK_MONOTONIC ns). Call it
  * before allocating the event's ring record: it may write an ANCHOR
  * record, which must precede the event. */
+/* SEQUENCE NUMBERS. An event's sequence number is a hybrid logical clock
+ * kept per thread, not a process-wide counter (whose cache line every
+ * recording core would take in turn: that cost 40 ns an event with two
+ * threads on two cores). It is the largest of
+ *  - the thread's previous number + 1 (strictly increasing per thread),
+ *  - the event's own raw stamp (TSC ticks or CLOCK_MONOTONIC ns), so that
+ *    numbers follow real time across threads wherever the clock does,
+ *  - the numbers of the events it synchronises with (cw__seq_join: a lock's
+ *    last release, the fork of a thread, the end of a joined thread, an
+ *    annotation key's releases, a snapshot taken in this process), so that
+ *    sequence order is a linear extension of happens-before even where
+ *    CPUs' counters disagree,
+ *  - the session's floor, raised by the drain before it retires an actor
+ *    (cw_drain.c): every event recorded after a retirement, whose clock may
+ *    omit the retired actor, sorts after the RETIRE record.
+ * Two threads may take the same number (equal stamps); (seq, actor) is
+ * unique. */
+static inline uint64_t cw__seq_next(cw_tstate *ts, uint64_t stamp) {
+  uint64_t q = ts->seq + 1;
+  uint64_t floor = cw_load_relaxed(&ts->sess->seq_floor);
+  if (stamp > q)
+    q = stamp;
+  if (floor > q)
+    q = floor;
+  ts->seq = q;
+  cw_store_relaxed(&ts->nrec, cw_load_relaxed(&ts->nrec) + 1);
+  return q;
+}
+/* The thread's next event happens after an event numbered `seq`. */
+static inline void cw__seq_join(cw_tstate *ts, uint64_t seq) {
+  if (seq > ts->seq)
+    ts->seq = seq;
+}
+
 static inline uint64_t cw__stamp(cw_tstate *ts) {
   const cw_sess *s = ts->sess;
   if (!s->use_tsc)

@@ -76,13 +76,12 @@ static inline void lk_record(cw_tstate *ts, uint16_t kind, uint32_t flags,
     cw__record_lock(ts, kind, flags, ls, loc);
     return;
   }
-  cw_sess *s = ts->sess;
   *r = (cw_rlk){.h = {(uint32_t)sizeof(cw_rlk), CW_R_LOCK, kind},
                 .flags = flags,
                 .line = loc->line,
                 .slot = a->slot,
                 .gen = a->gen,
-                .seq = cw_fetch_add_relaxed(&s->seq, 1),
+                .seq = cw__seq_next(ts, stamp),
                 .ctr = ++a->ctr,
                 .mono = stamp,
                 .lock = ls,
@@ -122,6 +121,8 @@ static void acquired_join(cw_tstate *ts, cw_lockst *ls, uint32_t flags,
 static inline void ev_acquired(cw_tstate *ts, cw_lockst *ls, uint32_t flags,
                                const cw_loc *loc) {
   cw_actor *a = ts->cur;
+  /* The acquire sorts after the release it follows (cw__seq_next). */
+  cw__seq_join(ts, cw_load_relaxed(&ls->seq));
   /* A reader must not look at own_slot: other readers' releases write it
    * (under the state's spin) while the lock is held for reading. */
   uint32_t oslot, ogen;
@@ -183,6 +184,12 @@ static void merge_into(cw_tstate *ts, cw_vc *v, cw_actor *a) {
   v->n = m;
 }
 
+/* *at = max(*at, seq) (callers hold the state's spin). */
+static inline void seq_raise(cw_au64 *at, uint64_t seq) {
+  if (cw_load_relaxed(at) < seq)
+    cw_store_relaxed(at, seq);
+}
+
 /* Records the release and publishes the releaser's clock in the lock. */
 static inline void ev_release(cw_tstate *ts, cw_lockst *ls, int rw, int shared,
                               const cw_loc *loc) {
@@ -192,9 +199,11 @@ static inline void ev_release(cw_tstate *ts, cw_lockst *ls, int rw, int shared,
     cw_spin_lock(&ls->spin);
     merge_into(ts, &ls->clock, a);
     ls->own_slot = UINT32_MAX;
+    seq_raise(&ls->seq, ts->seq);
     cw_spin_unlock(&ls->spin);
     return;
   }
+  cw_store_relaxed(&ls->seq, ts->seq);
   fill_from(ts, ls, a);
   if (rw) {
     /* Readers after a write release see exactly the writer's clock. */
@@ -604,6 +613,7 @@ void cw_annotate_release_at(const char *key, cw_loc loc) {
   if (ls) {
     cw_spin_lock(&ls->spin);
     merge_into(ts, &ls->clock, ts->cur);
+    seq_raise(&ls->seq, ts->seq);
     cw_spin_unlock(&ls->spin);
   }
   cw__leave(ts);
@@ -621,6 +631,7 @@ void cw_annotate_acquire_at(const char *key, cw_loc loc) {
   if (ls) {
     cw_spin_lock(&ls->spin);
     int rc = cw__vc_copy(&ts->tmp, ls->clock.e, ls->clock.n, UINT32_MAX, NULL);
+    cw__seq_join(ts, cw_load_relaxed(&ls->seq));
     cw_spin_unlock(&ls->spin);
     if (rc == 0)
       nj = cw__actor_join(ts, ts->cur, ts->tmp.e, ts->tmp.n);

@@ -6,11 +6,12 @@
  * DESIGN. cw__enter() is the gate of every call: one acquire load of the
  * session, one thread-local load, and the reentrancy flag (the SDK never
  * records its own work). cw__record() then bumps the actor's counter,
- * reserves a record in the thread's ring, takes the sequence number (a
- * relaxed fetch_add) and one timestamp (the TSC, or CLOCK_MONOTONIC through
- * the vDSO: cw_stamp.h), and copies the strings inline: no allocation,
- * lock, system call or wake-up (the drain polls; only a ring past its
- * high-water mark wakes it, cw_ring.h).
+ * reserves a record in the thread's ring, takes one timestamp (the TSC,
+ * or CLOCK_MONOTONIC through the vDSO: cw_stamp.h) and the sequence number
+ * (a per-thread hybrid logical clock built on that stamp: cw__seq_next in
+ * cw_internal.h), and copies the strings inline: no allocation, lock,
+ * system call, wake-up or write to a cache line another thread writes (the
+ * drain polls; only a ring past its high-water mark wakes it, cw_ring.h).
  * Wall time is derived by the drain from the session's base times. When
  * the ring is full the event is dropped, counted in the actor's pending
  * gap, and the actor's next event carries its whole clock.
@@ -321,7 +322,7 @@ void cw__record(cw_tstate *ts, const cw_evargs *ev) {
         r = cw__ring_alloc(&ts->ring, (uint32_t)size, 1);
     }
   }
-  uint64_t seq = cw_fetch_add_relaxed(&s->seq, 1);
+  uint64_t seq = cw__seq_next(ts, stamp);
   if (!r) {
     if (a->gap_n == 0)
       a->gap_first = seq;
@@ -443,14 +444,13 @@ void cw__record_access(cw_tstate *ts, uint16_t kind, uint32_t flags,
     cw__record(ts, &ev);
     return;
   }
-  cw_sess *s = ts->sess;
   *r = (cw_racc){.h = {(uint32_t)round8(sizeof(cw_racc) + (def ? klen : 0)),
                        CW_R_ACCESS, kind},
                  .flags = flags,
                  .line = loc.line,
                  .slot = a->slot,
                  .gen = a->gen,
-                 .seq = cw_fetch_add_relaxed(&s->seq, 1),
+                 .seq = cw__seq_next(ts, stamp),
                  .ctr = ++a->ctr,
                  .mono = stamp,
                  .file = loc.file,

@@ -43,6 +43,7 @@ struct cw_clock_snapshot {
   char *names;
   uint32_t nlen, ncap;
   cw_sess *sess; /* owner of local entries */
+  uint64_t seq;  /* the capturing thread's last sequence number (local) */
   uint32_t self; /* index of the capturing actor, or UINT32_MAX */
 };
 
@@ -71,6 +72,7 @@ static void snap_clear(cw_clock_snapshot *s) {
   s->n = 0;
   s->nlen = 0;
   s->sess = NULL;
+  s->seq = 0;
   s->self = UINT32_MAX;
 }
 
@@ -113,6 +115,7 @@ cw_status cw_clock_current(cw_clock_snapshot *snap) {
     }
     snap->n = n;
     snap->sess = ts->sess;
+    snap->seq = ts->seq;
   }
   cw__leave(ts);
   return st;
@@ -404,6 +407,8 @@ int cw__snap_resolve(cw_tstate *ts, const cw_clock_snapshot *snap) {
   cw_sess *s = ts->sess;
   if (cw__ts_reserve(ts, snap->n + 1) != 0)
     return -1;
+  if (snap->sess == s) /* taken in this process: sort after its capture */
+    cw__seq_join(ts, snap->seq);
   uint32_t m = 0;
   for (uint32_t i = 0; i < snap->n; i++) {
     const sent *e = &snap->e[i];

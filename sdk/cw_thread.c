@@ -26,8 +26,10 @@ typedef struct cw_child {
   void *(*fn)(void *);
   void *arg;
   cw_actor spawn; /* slot, parent and starting clock */
+  uint64_t seq0;  /* the fork event's sequence number */
   int done;       /* final clock valid (written by the child) */
   cw_vc final;
+  uint64_t seq_end; /* the child's last sequence number */
 } cw_child;
 
 static void child_unref(cw_child *c) {
@@ -48,6 +50,7 @@ void cw__child_finish(cw_tstate *ts) {
   }
   cw__actor_end(ts, &ts->thr, CW_EV_THREAD_END);
   uint32_t n = cw__actor_full(ts, &ts->thr);
+  c->seq_end = ts->seq;
   if (n && cw__vc_copy(&c->final, ts->delta, n, UINT32_MAX, NULL) == 0)
     c->done = 1;
   child_unref(c);
@@ -63,6 +66,7 @@ static void *trampoline(void *p) {
     cw_tstate *ts = cw__register(s, &c->spawn);
     if (ts) {
       ts->child = c;
+      cw__seq_join(ts, c->seq0);
       handed = 1;
     }
   }
@@ -108,6 +112,7 @@ int cw_thread_create_at(pthread_t *thread, const pthread_attr_t *attr,
                   .ogen = c->spawn.gen,
                   .loc = loc};
   cw__record(ts, &ev);
+  c->seq0 = ts->seq;
   uint32_t n = cw__actor_full(ts, a);
   (void)cw__vc_copy(&c->spawn.vc, ts->delta, n, c->spawn.slot, &s->actors.view);
   c->spawn.pslot = a->slot;
@@ -156,6 +161,7 @@ int cw_thread_join_at(pthread_t thread, void **ret, cw_loc loc) {
   if (c) {
     uint32_t nj = 0;
     if (c->done) {
+      cw__seq_join(ts, c->seq_end);
       if (cw__vc_copy(&ts->tmp, c->final.e, c->final.n, UINT32_MAX, NULL) == 0)
         nj = cw__actor_join(ts, ts->cur, ts->tmp.e, ts->tmp.n);
     }

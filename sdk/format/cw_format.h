@@ -213,7 +213,7 @@ int cw__bw_event(cw_batch_writer *bw, const cw_event_rec *ev);
  * trace context, value string, duration, detail or aux (flags within
  * ATOMIC, SHARED, TRY and VAL_INT), whose wall time is the one the header
  * implies, and whose kind, flags, actor, object, file and function ids and
- * sequence and counter deltas each fit in one byte. For the SDK's drain,
+ * counter delta each fit in one byte. For the SDK's drain,
  * which keeps its write position in a local across a run of records (a
  * store through a byte pointer makes the compiler reload every field it
  * reaches through memory). @return the end of the record (and *l
@@ -223,19 +223,19 @@ static inline uint8_t *cw__evd_put(uint8_t *w, cw_bw_last *l, uint32_t kind,
                                    uint32_t object, uint32_t file,
                                    uint32_t line, uint32_t func, uint64_t seq,
                                    uint64_t ctr, uint64_t mono, int64_t val) {
-  uint64_t dseq = cw__zigzag((int64_t)(seq - l->seq));
   uint64_t dctr = cw__zigzag((int64_t)(ctr - l->ctr));
   /* flags << 3 stays below 0x80 exactly when only bits 0-3 are set. */
-  if ((kind | (flags << 3) | actor | dseq | dctr | object | file | func) >=
-      0x80)
+  if ((kind | (flags << 3) | actor | dctr | object | file | func) >= 0x80)
     return NULL;
   uint8_t *p = w + 2;
   p[0] = (uint8_t)kind;
   p[1] = (uint8_t)flags;
   p[2] = (uint8_t)actor;
-  p[3] = (uint8_t)dseq;
-  p[4] = (uint8_t)dctr;
-  p += 5;
+  p += 3;
+  /* The sequence delta follows the clock (docs/event-format.md): tens to
+   * thousands of ticks, like the time delta. */
+  p += cw__vi_put(p, cw__zigzag((int64_t)(seq - l->seq)));
+  *p++ = (uint8_t)dctr;
   p += cw__vi_put(p, cw__zigzag((int64_t)(mono - l->mono)));
   p[0] = (uint8_t)object;
   p[1] = (uint8_t)file;
@@ -245,7 +245,7 @@ static inline uint8_t *cw__evd_put(uint8_t *w, cw_bw_last *l, uint32_t kind,
   if (flags & CW_EVF_VAL_INT)
     p += cw__vi_put(p, cw__zigzag(val));
   w[0] = CW_REC_EVENT_D;
-  w[1] = (uint8_t)(p - w - 2); /* at most 33 */
+  w[1] = (uint8_t)(p - w - 2); /* at most 42 */
   *l = (cw_bw_last){seq, ctr, mono};
   return p;
 }

@@ -426,6 +426,72 @@ static void test_delta_events_roundtrip(void **state) {
   cw__bw_free(bw);
 }
 
+/* The steady writer (cw__bw_event_d, the SDK drain's loop) writes the
+ * same bytes as the general one (cw__bw_event) for every event it takes,
+ * and takes every steady event whatever the size of its sequence and time
+ * deltas (they follow the clock: one to ten varint bytes); an event it
+ * refuses leaves the batch as it was. */
+static void test_steady_writer_matches_general(void **state) {
+  (void)state;
+  cw_batch_writer *g = cw__bw_new(1 << 16), *q = cw__bw_new(1 << 16);
+  assert_non_null(g);
+  assert_non_null(q);
+  cw_batch_hdr h = make_hdr(0);
+  cw_batch_writer *w[2] = {g, q};
+  uint32_t a = 0, key = 0, file = 0;
+  for (int k = 0; k < 2; k++) {
+    assert_int_equal(cw__bw_begin(w[k], &h), 0);
+    a = cw__bw_actor(w[k], "bank#h/t1", 9, CW_ACTOR_THREAD);
+    key = cw__bw_string(w[k], "account:alice.balance", 21);
+    file = cw__bw_string(w[k], "bank.c", 6);
+  }
+  static const uint64_t steps[] = {1, 63, 64, 8191, 8192, 1u << 20,
+                                   (uint64_t)1 << 35, (uint64_t)1 << 62};
+  uint64_t seq = 1000, mono = h.base_mono_ns, ctr = 0;
+  int taken = 0;
+  for (int i = 0; i < 64; i++) {
+    uint64_t ds = steps[i % 8], dm = steps[(i * 3) % 8] % (1u << 30);
+    seq = i == 40 ? seq - 5 : seq + ds; /* once backwards */
+    mono += dm;
+    ctr += i == 50 ? 200 : 1; /* a counter delta past one byte */
+    cw_event_rec e;
+    memset(&e, 0, sizeof e);
+    e.kind = i % 2 ? CW_EV_WRITE : CW_EV_READ;
+    e.flags = CW_EVF_VAL_INT;
+    e.actor = a;
+    e.seq = seq;
+    e.counter = ctr;
+    e.mono_ns = mono;
+    e.wall_ns = h.base_wall_ns + (int64_t)(mono - h.base_mono_ns);
+    e.object = key;
+    e.file = file;
+    e.line = (uint32_t)i * 1000;
+    e.val_int = i % 3 ? -(int64_t)i : INT64_MIN / (i + 1);
+    assert_int_equal(cw__bw_event(g, &e), 0);
+    size_t before;
+    (void)cw__bw_data(q, &before);
+    int rc = cw__bw_event_d(q, e.kind, e.flags, e.actor, e.object, e.file,
+                            e.line, e.func, e.seq, e.counter, e.mono_ns,
+                            e.val_int);
+    if (rc != 0) {
+      size_t after;
+      (void)cw__bw_data(q, &after);
+      assert_int_equal(after, before); /* nothing written */
+      assert_int_equal(cw__bw_event(q, &e), 0);
+      assert_int_equal(i, 50); /* only the two-byte counter delta */
+    } else {
+      taken++;
+    }
+    size_t gl, ql;
+    const uint8_t *gd = cw__bw_data(g, &gl), *qd = cw__bw_data(q, &ql);
+    assert_int_equal(gl, ql);
+    assert_memory_equal(gd, qd, gl);
+  }
+  assert_int_equal(taken, 63);
+  cw__bw_free(g);
+  cw__bw_free(q);
+}
+
 static void test_kind_names(void **state) {
   assert_string_equal(cw__ev_kind_name(CW_EV_LOCK_ACQUIRED), "lock_acquired");
   assert_string_equal(cw__ev_kind_name(9999), "unknown");
@@ -444,6 +510,7 @@ int main(void) {
       cmocka_unit_test(test_b64url),
       cmocka_unit_test(test_kind_names),
       cmocka_unit_test(test_delta_events_roundtrip),
+      cmocka_unit_test(test_steady_writer_matches_general),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
