@@ -4,17 +4,19 @@
  * frames, hands them to the sink, and retires actors.
  *
  * DESIGN. One background thread owns all of this state, so none of it is
- * locked. Each pass visits every registered ring; records become EVENT_D
- * (or EVENT) and GAP records with batch-local actor and string ids, found
+ * locked. Each pass visits every registered ring; records become TIMES
+ * groups of EVENT_T records (the steady run), EVENT_D or EVENT, and GAP
+ * records with batch-local actor and string ids, found
  * through small caches stamped with the batch number: actors by slot,
  * file and function names by address, lock names by lock state (formatted
  * and interned once per batch), and the last event's location and
  * variable key (the steady case: the same few again and again). Stamps
  * are converted with the thread's last ANCHOR (cw_stamp.h). The steady
  * records (LOCK and ACCESS records whose actor, location and object
- * already have ids in the open batch) are encoded by steady_run's loop,
- * with the write position and the thread's stamp state in locals; every
- * other record goes through put_record. The thread
+ * already have ids in the open batch) are encoded by steady_run's loop
+ * into TIMES groups (docs/event-format.md), with the write position and
+ * the thread's stamp state in locals; every other record goes through
+ * put_record. The thread
  * sleeps between passes (see "Sleeping and waking" below). A batch is written
  * when it is full, when it is older than flush_interval_ms, on cw_flush() and
  * at stop. Retirement (bounded clocks): every actor end the drain sees goes
@@ -533,6 +535,20 @@ _Static_assert(offsetof(cw_rlk, flags) == offsetof(cw_racc, flags) &&
                    offsetof(cw_rlk, func) == offsetof(cw_racc, func),
                "cw_rlk and cw_racc share their leading fields");
 
+/* Events per TIMES group (docs/event-format.md): LZ4 then covers a group's
+ * repeating EVENT_T records with one match. */
+#define GROUP_MAX 128
+
+/* @return how many events a TIMES group may take in `room` bytes. */
+static inline uint32_t group_room(size_t room) {
+  if (room >= CW_TIMES_GROUP_MAX(GROUP_MAX))
+    return GROUP_MAX;
+  return room > CW_TIMES_GROUP_MAX(0)
+             ? (uint32_t)((room - CW_TIMES_GROUP_MAX(0)) /
+                          (CW_EVT_MAX + CW_EVT_COL_MAX))
+             : 0;
+}
+
 /* Encodes the run of steady records that starts at ring position *ppos
  * (offset *poff): ANCHORs, and LOCK and ACCESS records at the location of
  * the open batch's last event whose actor and object have ids in the
@@ -545,11 +561,17 @@ _Static_assert(offsetof(cw_rlk, flags) == offsetof(cw_racc, flags) &&
 static uint64_t steady_run(cw_sess *s, cw_drain *d, cw_tstate *ts, cw_ring *r,
                            uint64_t *ppos, uint64_t *poff, uint64_t head) {
   cw_bw_head *b = (cw_bw_head *)d->bw;
-  if (!d->open || d->loc_stamp != d->stamp || b->cap < CW_EVD_MAX)
+  if (!d->open || d->loc_stamp != d->stamp)
     return 0;
   uint8_t *const buf0 = b->buf;
   uint8_t *w = buf0 + b->len;
-  uint8_t *const wend = buf0 + b->cap - CW_EVD_MAX;
+  uint32_t gmax = group_room(buf0 + b->cap - w);
+  if (gmax == 0)
+    return 0;
+  /* The open TIMES group: its EVENT_T records and its column. */
+  uint8_t body[GROUP_MAX * CW_EVT_MAX], col[GROUP_MAX * CW_EVT_COL_MAX];
+  uint8_t *bp = body, *cp = col;
+  uint32_t gn = 0;
   cw_bw_last *const last = b->last;
   const uint64_t stamp = d->stamp, now = d->now;
   const char *const lfile = d->loc_file, *const lfunc = d->loc_func;
@@ -563,7 +585,16 @@ static uint64_t steady_run(cw_sess *s, cw_drain *d, cw_tstate *ts, cw_ring *r,
   const uint8_t *const rbuf = r->buf;
   const uint64_t cap = r->cap;
   uint64_t pos = *ppos, off = *poff, n = 0, nev = 0;
-  while (pos < head && w < wend) {
+  while (pos < head) {
+    if (gn == gmax) { /* the group is full: into the batch */
+      w = cw__times_group_put(w, col, (size_t)(cp - col), body,
+                              (size_t)(bp - body));
+      bp = body;
+      cp = col;
+      gn = 0;
+      if ((gmax = group_room(buf0 + b->cap - w)) == 0)
+        break;
+    }
     const cw_rhdr *h = (const cw_rhdr *)(rbuf + off);
     if (h->type == CW_R_ANCHOR) {
       const cw_ranchor *an = (const cw_ranchor *)h;
@@ -602,12 +633,11 @@ static uint64_t steady_run(cw_sess *s, cw_drain *d, cw_tstate *ts, cw_ring *r,
         vint = a->vint;
       }
       uint64_t t = cw__stamp_convert(&m, &cv, k->mono, now);
-      uint8_t *e =
-          cw__evd_put(w, &last[aid], h->pad_, k->flags & CW_EVF_KNOWN_, aid,
-                      obj, fid, k->line, fnid, k->seq, k->ctr, t, vint);
-      if (!e)
+      if (!cw__evt_put(&bp, &cp, &last[aid], h->pad_,
+                       k->flags & CW_EVF_KNOWN_, aid, obj, fid, k->line, fnid,
+                       k->seq, k->ctr, t, vint))
         break;
-      w = e;
+      gn++;
       nev++;
     } else if (h->type != CW_R_PAD) {
       break;
@@ -619,6 +649,9 @@ static uint64_t steady_run(cw_sess *s, cw_drain *d, cw_tstate *ts, cw_ring *r,
     if ((++n & 255) == 0)
       cw__ring_release(r, pos);
   }
+  if (gn)
+    w = cw__times_group_put(w, col, (size_t)(cp - col), body,
+                            (size_t)(bp - body));
   b->len = (size_t)(w - buf0);
   b->events += nev;
   ts->conv = cv;

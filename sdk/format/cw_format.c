@@ -534,6 +534,11 @@ uint8_t *cw__bw_compress(const cw_batch_writer *bw, size_t *out_len) {
 /* ---- Decoder --------------------------------------------------------------
  */
 
+typedef struct reader {
+  const uint8_t *p, *end;
+  int bad;
+} reader;
+
 typedef struct span {
   uint32_t off, len;
 } span;
@@ -555,6 +560,7 @@ struct cw_batch_ctx {
   uint32_t nactors, capactors;
   cw_clock_entry *joins;
   uint32_t capjoins;
+  reader times; /* the open TIMES column (p = NULL: none yet) */
 };
 
 void cw__decode_set_error(cw_decode_error *err, cw_decode_code code,
@@ -571,11 +577,6 @@ void cw__decode_set_error(cw_decode_error *err, cw_decode_code code,
 
 #define set_err(err, code, off, ...)                                           \
   cw__decode_set_error((err), CW_DERR_##code, (off), __VA_ARGS__)
-
-typedef struct reader {
-  const uint8_t *p, *end;
-  int bad;
-} reader;
 
 static uint64_t rd_varint(reader *r) {
   uint64_t v = 0;
@@ -687,18 +688,39 @@ static int actor_defined(const cw_batch_ctx *ctx, uint32_t id) {
   return id != 0 && id < ctx->nactors && ctx->actors[id].name != 0;
 }
 
+/* Decodes an EVENT (type CW_REC_EVENT), EVENT_D or EVENT_T record; an
+ * EVENT_T takes its sequence and time deltas and its value from the
+ * batch's open TIMES column. */
 static int decode_event(reader *r, cw_batch_ctx *ctx, cw_event_rec *ev,
-                        int delta, const char **why) {
+                        uint8_t type, const char **why) {
   memset(ev, 0, sizeof *ev);
   ev->kind = rd_u32(r);
   ev->flags = rd_u32(r);
-  if (delta) {
+  reader *col = &ctx->times;
+  if (type == CW_REC_EVENT_T && !col->p) {
+    *why = "EVENT_T without a TIMES record before it";
+    return -1;
+  }
+  if (type != CW_REC_EVENT) {
     ev->actor = rd_u32(r);
     if (!r->bad && !actor_defined(ctx, ev->actor)) {
       *why = "event names an undefined actor";
       return -1;
     }
-    uint64_t dseq = rd_varint(r), dctr = rd_varint(r), dmono = rd_varint(r);
+    uint64_t dseq, dctr, dmono;
+    if (type == CW_REC_EVENT_T) {
+      dctr = rd_varint(r);
+      dseq = rd_varint(col);
+      dmono = rd_varint(col);
+      if (col->bad) {
+        *why = "EVENT_T past the end of its TIMES column";
+        return -1;
+      }
+    } else {
+      dseq = rd_varint(r);
+      dctr = rd_varint(r);
+      dmono = rd_varint(r);
+    }
     if (!r->bad) {
       const actor_def *a = &ctx->actors[ev->actor];
       ev->seq = a->seq + (uint64_t)unzigzag(dseq);
@@ -723,8 +745,14 @@ static int decode_event(reader *r, cw_batch_ctx *ctx, cw_event_rec *ev,
     *why = "unknown event flags";
     return -1;
   }
-  if (ev->flags & CW_EVF_VAL_INT)
-    ev->val_int = unzigzag(rd_varint(r));
+  if (ev->flags & CW_EVF_VAL_INT) {
+    reader *src = type == CW_REC_EVENT_T ? col : r;
+    ev->val_int = unzigzag(rd_varint(src));
+    if (src == col && col->bad) {
+      *why = "EVENT_T past the end of its TIMES column";
+      return -1;
+    }
+  }
   if (ev->flags & CW_EVF_VAL_STR)
     ev->val_str = rd_u32(r);
   if (ev->flags & CW_EVF_DURATION)
@@ -882,10 +910,19 @@ int cw__decode_batch(const uint8_t *buf, size_t len, const cw_decode_cb *cb,
       }
       ctx.actors[id] = (actor_def){name, kind, 0, 0, ctx.hdr.base_mono_ns};
       ctx.nactors = id + 1;
-    } else if (type == CW_REC_EVENT || type == CW_REC_EVENT_D) {
+    } else if (type == CW_REC_TIMES) {
+      if (ctx.times.p && ctx.times.p < ctx.times.end) {
+        set_err(err, MALFORMED, off,
+                "TIMES record while the previous one has unused values");
+        rc = CW_DECODE_ERROR;
+        break;
+      }
+      ctx.times = r;
+    } else if (type == CW_REC_EVENT || type == CW_REC_EVENT_D ||
+               type == CW_REC_EVENT_T) {
       cw_event_rec ev;
       const char *why = NULL;
-      if (decode_event(&r, &ctx, &ev, type == CW_REC_EVENT_D, &why)) {
+      if (decode_event(&r, &ctx, &ev, type, &why)) {
         set_err(err, MALFORMED, off, "malformed EVENT record: %s", why);
         rc = CW_DECODE_ERROR;
         break;
@@ -940,6 +977,11 @@ int cw__decode_batch(const uint8_t *buf, size_t len, const cw_decode_cb *cb,
       }
     }
     /* Unknown record types are skipped: the length prefix makes that safe. */
+  }
+  if (rc == CW_DECODE_OK && ctx.times.p && ctx.times.p < ctx.times.end) {
+    set_err(err, MALFORMED, (uint64_t)len,
+            "the last TIMES record has unused values");
+    rc = CW_DECODE_ERROR;
   }
   fmt_free(retire);
   fmt_free(ctx.strings);

@@ -20,9 +20,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
-/* Version 2 added EVENT_D (delta-encoded events); readers accept 1 and 2. */
-#define CW_FORMAT_VERSION 2u
+/* Version 2 added EVENT_D (delta-encoded events), version 3 TIMES and
+ * EVENT_T; readers accept 1 to 3. */
+#define CW_FORMAT_VERSION 3u
 
 /* Record types (one byte). Never renumber. */
 enum {
@@ -32,7 +34,9 @@ enum {
   CW_REC_GAP = 0x04,
   CW_REC_RETIRE = 0x05,
   CW_REC_EVENT = 0x10,
-  CW_REC_EVENT_D = 0x11 /* EVENT with seq, counter and time as deltas */
+  CW_REC_EVENT_D = 0x11, /* EVENT with seq, counter and time as deltas */
+  CW_REC_TIMES = 0x12,   /* the varying fields of the EVENT_Ts after it */
+  CW_REC_EVENT_T = 0x13  /* EVENT_D without seq, time and value: in TIMES */
 };
 
 /* Event kinds. Never renumber; unknown kinds must be skipped by readers. */
@@ -213,11 +217,9 @@ int cw__bw_event(cw_batch_writer *bw, const cw_event_rec *ev);
  * trace context, value string, duration, detail or aux (flags within
  * ATOMIC, SHARED, TRY and VAL_INT), whose wall time is the one the header
  * implies, and whose kind, flags, actor, object, file and function ids and
- * counter delta each fit in one byte. For the SDK's drain,
- * which keeps its write position in a local across a run of records (a
- * store through a byte pointer makes the compiler reload every field it
- * reaches through memory). @return the end of the record (and *l
- * updated), or NULL when the event is not such a case (nothing written). */
+ * counter delta each fit in one byte: cw__bw_event's fast path. @return
+ * the end of the record (and *l updated), or NULL when the event is not
+ * such a case (nothing written). */
 static inline uint8_t *cw__evd_put(uint8_t *w, cw_bw_last *l, uint32_t kind,
                                    uint32_t flags, uint32_t actor,
                                    uint32_t object, uint32_t file,
@@ -248,6 +250,72 @@ static inline uint8_t *cw__evd_put(uint8_t *w, cw_bw_last *l, uint32_t kind,
   w[1] = (uint8_t)(p - w - 2); /* at most 42 */
   *l = (cw_bw_last){seq, ctr, mono};
   return p;
+}
+
+/* ---- TIMES groups (version 3): the SDK drain's steady layout ---------------
+ *
+ * A TIMES record carries, for the EVENT_T records that follow it, the fields
+ * that differ from event to event: per event its sequence delta and time
+ * delta (svarints, against the actor's previous event in the batch, as in
+ * EVENT_D) and, when the event has CW_EVF_VAL_INT, its value (svarint). An
+ * EVENT_T record is an EVENT_D without those three fields. Taking them out
+ * makes a steady stream's event records repeat byte for byte, so LZ4
+ * covers a run of them with one match instead of one per event; the
+ * column itself is small. A group is written by filling a body buffer and
+ * a column buffer with cw__evt_put, then cw__times_group_put. */
+
+/* The most bytes cw__evt_put adds to the body and to the column. */
+#define CW_EVT_MAX 16
+#define CW_EVT_COL_MAX 30
+
+/* Writes one steady event of a TIMES group: its EVENT_T record at *body
+ * and its column values at *col, both advanced. The conditions are
+ * cw__evd_put's. @return 1, or 0 when the event is not such a case (nothing
+ * written). */
+static inline int cw__evt_put(uint8_t **body, uint8_t **col, cw_bw_last *l,
+                              uint32_t kind, uint32_t flags, uint32_t actor,
+                              uint32_t object, uint32_t file, uint32_t line,
+                              uint32_t func, uint64_t seq, uint64_t ctr,
+                              uint64_t mono, int64_t val) {
+  uint64_t dctr = cw__zigzag((int64_t)(ctr - l->ctr));
+  if ((kind | (flags << 3) | actor | dctr | object | file | func) >= 0x80)
+    return 0;
+  uint8_t *w = *body, *p = w + 2, *c = *col;
+  p[0] = (uint8_t)kind;
+  p[1] = (uint8_t)flags;
+  p[2] = (uint8_t)actor;
+  p[3] = (uint8_t)dctr;
+  p[4] = (uint8_t)object;
+  p[5] = (uint8_t)file;
+  p += 6;
+  p += cw__vi_put(p, line);
+  *p++ = (uint8_t)func;
+  w[0] = CW_REC_EVENT_T;
+  w[1] = (uint8_t)(p - w - 2); /* at most 12 */
+  c += cw__vi_put(c, cw__zigzag((int64_t)(seq - l->seq)));
+  c += cw__vi_put(c, cw__zigzag((int64_t)(mono - l->mono)));
+  if (flags & CW_EVF_VAL_INT)
+    c += cw__vi_put(c, cw__zigzag(val));
+  *l = (cw_bw_last){seq, ctr, mono};
+  *body = p;
+  *col = c;
+  return 1;
+}
+
+/* The most bytes cw__times_group_put writes for n events. */
+#define CW_TIMES_GROUP_MAX(n) (4 + (size_t)(n) * (CW_EVT_MAX + CW_EVT_COL_MAX))
+
+/* Writes a TIMES record holding the column [col, col + clen) at w, then the
+ * group's EVENT_T records [body, body + blen). @return the end. */
+static inline uint8_t *cw__times_group_put(uint8_t *w, const uint8_t *col,
+                                           size_t clen, const uint8_t *body,
+                                           size_t blen) {
+  *w++ = CW_REC_TIMES;
+  w += cw__vi_put(w, clen);
+  memcpy(w, col, clen);
+  w += clen;
+  memcpy(w, body, blen);
+  return w + blen;
 }
 
 /* cw__evd_put at the end of the open batch, for a defined actor and with

@@ -492,6 +492,162 @@ static void test_steady_writer_matches_general(void **state) {
   cw__bw_free(q);
 }
 
+/* Appends a TIMES group of `n` steady events of actor `a` to the open
+ * batch, as the SDK drain does, after an ordinary EVENT_D from the general
+ * writer, so both layouts share the actor's "previous event". */
+static void put_group(cw_batch_writer *bw, const cw_batch_hdr *h, uint32_t a,
+                      uint32_t key, int n, uint64_t *seq, uint64_t *mono,
+                      uint64_t *ctr, cw_event_rec *in) {
+  uint8_t body[64 * CW_EVT_MAX], col[64 * CW_EVT_COL_MAX];
+  uint8_t *bp = body, *cp = col;
+  cw_bw_head *b = (cw_bw_head *)bw;
+  for (int i = 0; i < n; i++) {
+    cw_event_rec *e = &in[i];
+    memset(e, 0, sizeof *e);
+    *seq += 1 + (uint64_t)i * (uint64_t)i * 977; /* 1 to 4 varint bytes */
+    *mono += (uint64_t)i * 13;
+    e->kind = CW_EV_WRITE;
+    e->flags = i % 2 ? CW_EVF_VAL_INT : 0;
+    e->actor = a;
+    e->seq = *seq;
+    e->counter = ++*ctr;
+    e->mono_ns = *mono;
+    e->wall_ns = h->base_wall_ns + (int64_t)(*mono - h->base_mono_ns);
+    e->object = key;
+    e->line = (uint32_t)i * 300;
+    e->val_int = i % 2 ? (int64_t)i * -123456789 : 0;
+    assert_int_equal(cw__evt_put(&bp, &cp, &b->last[a], e->kind, e->flags, a,
+                                 key, 0, e->line, 0, e->seq, e->counter,
+                                 e->mono_ns, e->val_int),
+                     1);
+  }
+  assert_true(b->cap - b->len >= CW_TIMES_GROUP_MAX(n));
+  uint8_t *end = cw__times_group_put(b->buf + b->len, col, (size_t)(cp - col),
+                                     body, (size_t)(bp - body));
+  b->len = (size_t)(end - b->buf);
+  b->events += (uint64_t)n;
+}
+
+/* TIMES groups (version 3) decode to exactly what went in, between
+ * ordinary records of the same actor; a group whose column is short, an
+ * EVENT_T with no TIMES before it, and unused column values are errors. */
+static void test_times_groups(void **state) {
+  (void)state;
+  cw_batch_writer *bw = cw__bw_new(1 << 16);
+  assert_non_null(bw);
+  cw_batch_hdr h = make_hdr(0);
+  assert_int_equal(cw__bw_begin(bw, &h), 0);
+  uint32_t a = cw__bw_actor(bw, "bank#h/t1", 9, CW_ACTOR_THREAD);
+  uint32_t key = cw__bw_string(bw, "account:alice.balance", 21);
+  cw_event_rec in[50];
+  uint64_t seq = 1u << 20, mono = h.base_mono_ns + 100, ctr = 0;
+  cw_event_rec *e = &in[0];
+  memset(e, 0, sizeof *e);
+  e->kind = CW_EV_READ;
+  e->actor = a;
+  e->seq = ++seq;
+  e->counter = ++ctr;
+  e->mono_ns = mono;
+  e->wall_ns = h.base_wall_ns + (int64_t)(mono - h.base_mono_ns);
+  e->object = key;
+  assert_int_equal(cw__bw_event(bw, e), 0);
+  put_group(bw, &h, a, key, 20, &seq, &mono, &ctr, &in[1]);
+  e = &in[21];
+  memset(e, 0, sizeof *e);
+  e->kind = CW_EV_READ;
+  e->actor = a;
+  e->seq = seq + 5;
+  e->counter = ctr + 1;
+  e->mono_ns = mono + 7;
+  e->wall_ns = h.base_wall_ns + (int64_t)(e->mono_ns - h.base_mono_ns);
+  e->object = key;
+  seq = e->seq;
+  ctr = e->counter;
+  mono = e->mono_ns;
+  assert_int_equal(cw__bw_event(bw, e), 0);
+  put_group(bw, &h, a, key, 28, &seq, &mono, &ctr, &in[22]);
+  size_t len;
+  const uint8_t *data = cw__bw_data(bw, &len);
+  static evlist out;
+  memset(&out, 0, sizeof out);
+  cw_decode_cb cb = {NULL, collect_event, NULL, NULL};
+  cw_decode_error err;
+  assert_int_equal(cw__decode_batch(data, len, &cb, &out, &err), CW_DECODE_OK);
+  assert_int_equal(out.n, 50);
+  for (int i = 0; i < 50; i++) {
+    assert_int_equal(out.ev[i].kind, in[i].kind);
+    assert_int_equal(out.ev[i].flags, in[i].flags);
+    assert_int_equal(out.ev[i].seq, in[i].seq);
+    assert_int_equal(out.ev[i].counter, in[i].counter);
+    assert_int_equal(out.ev[i].mono_ns, in[i].mono_ns);
+    assert_true(out.ev[i].wall_ns == in[i].wall_ns);
+    assert_int_equal(out.ev[i].line, in[i].line);
+    assert_true(out.ev[i].val_int == in[i].val_int);
+  }
+  /* The same bytes, damaged. Find the first TIMES record and its first
+   * EVENT_T. */
+  size_t t0 = 0, tl = 0, e0 = 0;
+  for (size_t off = 0; off < len;) {
+    size_t k = off + 1, plen = 0, shift = 0;
+    while (data[k] & 0x80) {
+      plen |= (size_t)(data[k++] & 0x7f) << shift;
+      shift += 7;
+    }
+    plen |= (size_t)data[k++] << shift;
+    if (data[off] == CW_REC_TIMES && !t0) {
+      t0 = off;
+      tl = k - off + plen;
+    } else if (data[off] == CW_REC_EVENT_T && !e0) {
+      e0 = off;
+    }
+    off = k + plen;
+  }
+  assert_true(t0 > 0 && e0 > t0);
+  static uint8_t bad[1 << 16];
+  /* No TIMES record: its EVENT_Ts have no column. */
+  memcpy(bad, data, t0);
+  memcpy(bad + t0, data + t0 + tl, len - t0 - tl);
+  memset(&out, 0, sizeof out);
+  assert_int_equal(cw__decode_batch(bad, len - tl, &cb, &out, &err),
+                   CW_DECODE_ERROR);
+  assert_non_null(strstr(err.msg, "without a TIMES record"));
+  /* The first group's last EVENT_T removed: its values are left over when
+   * the next TIMES record comes. */
+  size_t last_t = 0;
+  for (size_t off = e0; off < len;) {
+    size_t k = off + 1, plen = data[k++];
+    if (data[off] != CW_REC_EVENT_T)
+      break;
+    last_t = off;
+    off = k + plen;
+  }
+  size_t ll = 2 + data[last_t + 1];
+  memcpy(bad, data, last_t);
+  memcpy(bad + last_t, data + last_t + ll, len - last_t - ll);
+  assert_int_equal(cw__decode_batch(bad, len - ll, &cb, &out, &err),
+                   CW_DECODE_ERROR);
+  assert_non_null(strstr(err.msg, "unused values"));
+  /* A column one value short: the group's last EVENT_T runs past it. The
+   * TIMES record's length is one less (the last value fits a byte). */
+  memcpy(bad, data, len);
+  size_t k = t0 + 1, clen = 0, shift = 0;
+  while (data[k] & 0x80) {
+    clen |= (size_t)(data[k++] & 0x7f) << shift;
+    shift += 7;
+  }
+  clen |= (size_t)data[k++] << shift;
+  size_t cend = k + clen;
+  assert_true(data[cend - 1] < 0x80); /* a one-byte value */
+  uint8_t lb[10];
+  assert_int_equal(cw__put_varint(lb, clen - 1), k - t0 - 1);
+  memcpy(bad + t0 + 1, lb, k - t0 - 1);
+  memmove(bad + cend - 1, bad + cend, len - cend);
+  assert_int_equal(cw__decode_batch(bad, len - 1, &cb, &out, &err),
+                   CW_DECODE_ERROR);
+  assert_non_null(strstr(err.msg, "past the end of its TIMES column"));
+  cw__bw_free(bw);
+}
+
 static void test_kind_names(void **state) {
   assert_string_equal(cw__ev_kind_name(CW_EV_LOCK_ACQUIRED), "lock_acquired");
   assert_string_equal(cw__ev_kind_name(9999), "unknown");
@@ -511,6 +667,7 @@ int main(void) {
       cmocka_unit_test(test_kind_names),
       cmocka_unit_test(test_delta_events_roundtrip),
       cmocka_unit_test(test_steady_writer_matches_general),
+      cmocka_unit_test(test_times_groups),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
