@@ -107,6 +107,13 @@ for t in 1 2 8; do
     "$( (all dropped "cw.$t"; all dropped "pin.$t") | sort -g | tail -1)"
 done
 echo "  (target: causeway <= 60 ns; drain and sink < 30 ns)"
+echo "  with the recording threads' exit and cw_shutdown() in the span (freeing"
+echo "  rings sized for the whole run: munmap time that follows the ring's size,"
+echo "  not the number of events; the SDK's default ring is 256 KiB a thread):"
+for t in 1 2 8; do
+  printf '  %-8s %18s %18s\n' "$t" "" \
+    "$(all cpu_ns_per_event_shutdown "cw.$t" | stat)"
+done
 printf '  voluntary context switches per run (causeway, 1 thread): %s; system time (ms): %s\n' \
   "$(all vcsw cw.1 | stat)" "$(all sys_ms cw.1 | stat)"
 echo

@@ -7,9 +7,11 @@
  * one warm-up iteration) to after cw_flush() returned, so it holds every
  * thread's CPU: the producers, the drain (encoding and LZ4) and the sink,
  * for every event. The buffers are allocated and touched before the span
- * (registration), and freed by cw_shutdown() after it; the figure with
- * cw_shutdown() inside the span (freeing a ring sized for the whole run is
- * mostly munmap time) is printed too (cpu_ns_per_event_shutdown). It
+ * (registration), and freed after it: the recording threads stay (blocked)
+ * until the span ends, then exit, and cw_shutdown() frees what is left;
+ * the figure with their exit and cw_shutdown() inside the span (freeing a
+ * ring sized for the whole run is mostly munmap time, proportional to the
+ * ring and not to the events) is printed too (cpu_ns_per_event_shutdown). It
  * prints CPU and wall time per event, the user/system split, context
  * switches, and the events recorded and dropped.
  *
@@ -61,7 +63,7 @@ typedef struct worker {
 
 static worker workers[MAX_THREADS];
 
-static pthread_barrier_t ready, go;
+static pthread_barrier_t ready, go, finished, leave;
 
 static void *run(void *arg) {
   worker *w = arg;
@@ -79,6 +81,11 @@ static void *run(void *arg) {
     UNLOCK(&w->mu);
   }
   w->cpu_ns = bench_thread_cpu() - c0;
+  /* Stay until the span ends: a thread that exits has its state and ring
+   * freed by the drain, and a ring sized for the whole run is mostly
+   * munmap time (counted with cw_shutdown's, after the span). */
+  pthread_barrier_wait(&finished);
+  pthread_barrier_wait(&leave);
   return NULL;
 }
 
@@ -152,6 +159,8 @@ int main(int argc, char **argv) {
   pthread_t th[MAX_THREADS];
   pthread_barrier_init(&ready, NULL, (unsigned)nt + 1);
   pthread_barrier_init(&go, NULL, (unsigned)nt + 1);
+  pthread_barrier_init(&finished, NULL, (unsigned)nt + 1);
+  pthread_barrier_init(&leave, NULL, (unsigned)nt + 1);
   for (int t = 0; t < nt; t++)
     pthread_create(&th[t], NULL, run, &workers[t]);
   pthread_barrier_wait(&ready);
@@ -159,8 +168,7 @@ int main(int argc, char **argv) {
   getrusage(RUSAGE_SELF, &r0);
   uint64_t c0 = process_cpu_ns(), w0 = bench_now();
   pthread_barrier_wait(&go);
-  for (int t = 0; t < nt; t++)
-    pthread_join(th[t], NULL);
+  pthread_barrier_wait(&finished);
   unsigned long long events = 0, dropped = 0;
 #ifndef BENCH_RAW
   if (traced) {
@@ -178,6 +186,9 @@ int main(int argc, char **argv) {
 #endif
   uint64_t c1 = process_cpu_ns(), w1 = bench_now();
   getrusage(RUSAGE_SELF, &r1);
+  pthread_barrier_wait(&leave);
+  for (int t = 0; t < nt; t++)
+    pthread_join(th[t], NULL);
 #ifndef BENCH_RAW
   if (traced)
     cw_shutdown();
