@@ -11,7 +11,6 @@ endfunction()
 
 if(TARGET cw_sdk_replay)
   cw_sdk_test(test_sdk_hb)
-  cw_sdk_test(test_sdk_seq)
   cw_sdk_test(test_sdk_core)
   cw_sdk_test(test_sdk_snapshot)
   cw_sdk_test(test_sdk_vclock)

@@ -355,6 +355,33 @@ static int collect_event(void *ud, const cw_batch_ctx *ctx,
   return 0;
 }
 
+/* A decoded event equals the one encoded, field by field. */
+static void assert_same_event(const cw_event_rec *got,
+                              const cw_event_rec *want) {
+  assert_int_equal(got->kind, want->kind);
+  assert_int_equal(got->flags, want->flags);
+  assert_int_equal(got->actor, want->actor);
+  assert_int_equal(got->seq, want->seq);
+  assert_int_equal(got->counter, want->counter);
+  assert_int_equal(got->mono_ns, want->mono_ns);
+  assert_true(got->wall_ns == want->wall_ns);
+  assert_int_equal(got->object, want->object);
+  assert_int_equal(got->line, want->line);
+  assert_true(got->val_int == want->val_int);
+}
+
+/* The record at data[off]: its payload starts at the returned offset and
+ * is *plen bytes long (the length is a varint after the type byte). */
+static size_t record_at(const uint8_t *data, size_t off, size_t *plen) {
+  size_t k = off + 1, n = 0, shift = 0;
+  while (data[k] & 0x80) {
+    n |= (size_t)(data[k++] & 0x7f) << shift;
+    shift += 7;
+  }
+  *plen = n | (size_t)data[k++] << shift;
+  return k;
+}
+
 /* Events whose wall time the header implies become delta-encoded EVENT_D
  * records; the others stay EVENT. Interleaved actors, out-of-order seqs,
  * decreasing times and both layouts mixed decode to exactly what went in. */
@@ -397,12 +424,7 @@ static void test_delta_events_roundtrip(void **state) {
   /* Count the two layouts by walking the records. */
   for (size_t off = 0; off < len;) {
     uint8_t type = data[off];
-    size_t plen = 0, shift = 0, k = off + 1;
-    while (data[k] & 0x80) {
-      plen |= (size_t)(data[k++] & 0x7f) << shift;
-      shift += 7;
-    }
-    plen |= (size_t)data[k++] << shift;
+    size_t plen, k = record_at(data, off, &plen);
     nd += type == CW_REC_EVENT_D;
     np += type == CW_REC_EVENT;
     off = k + plen;
@@ -414,15 +436,8 @@ static void test_delta_events_roundtrip(void **state) {
   cw_decode_cb cb = {NULL, collect_event, NULL, NULL};
   assert_int_equal(cw__decode_batch(data, len, &cb, &out, &err), CW_DECODE_OK);
   assert_int_equal(out.n, 40);
-  for (int i = 0; i < 40; i++) {
-    assert_int_equal(out.ev[i].actor, in[i].actor);
-    assert_int_equal(out.ev[i].seq, in[i].seq);
-    assert_int_equal(out.ev[i].counter, in[i].counter);
-    assert_int_equal(out.ev[i].mono_ns, in[i].mono_ns);
-    assert_true(out.ev[i].wall_ns == in[i].wall_ns);
-    assert_int_equal(out.ev[i].line, in[i].line);
-    assert_true(out.ev[i].val_int == in[i].val_int);
-  }
+  for (int i = 0; i < 40; i++)
+    assert_same_event(&out.ev[i], &in[i]);
   cw__bw_free(bw);
 }
 
@@ -574,26 +589,13 @@ static void test_times_groups(void **state) {
   cw_decode_error err;
   assert_int_equal(cw__decode_batch(data, len, &cb, &out, &err), CW_DECODE_OK);
   assert_int_equal(out.n, 50);
-  for (int i = 0; i < 50; i++) {
-    assert_int_equal(out.ev[i].kind, in[i].kind);
-    assert_int_equal(out.ev[i].flags, in[i].flags);
-    assert_int_equal(out.ev[i].seq, in[i].seq);
-    assert_int_equal(out.ev[i].counter, in[i].counter);
-    assert_int_equal(out.ev[i].mono_ns, in[i].mono_ns);
-    assert_true(out.ev[i].wall_ns == in[i].wall_ns);
-    assert_int_equal(out.ev[i].line, in[i].line);
-    assert_true(out.ev[i].val_int == in[i].val_int);
-  }
+  for (int i = 0; i < 50; i++)
+    assert_same_event(&out.ev[i], &in[i]);
   /* The same bytes, damaged. Find the first TIMES record and its first
    * EVENT_T. */
   size_t t0 = 0, tl = 0, e0 = 0;
   for (size_t off = 0; off < len;) {
-    size_t k = off + 1, plen = 0, shift = 0;
-    while (data[k] & 0x80) {
-      plen |= (size_t)(data[k++] & 0x7f) << shift;
-      shift += 7;
-    }
-    plen |= (size_t)data[k++] << shift;
+    size_t plen, k = record_at(data, off, &plen);
     if (data[off] == CW_REC_TIMES && !t0) {
       t0 = off;
       tl = k - off + plen;
@@ -615,7 +617,7 @@ static void test_times_groups(void **state) {
    * the next TIMES record comes. */
   size_t last_t = 0;
   for (size_t off = e0; off < len;) {
-    size_t k = off + 1, plen = data[k++];
+    size_t plen, k = record_at(data, off, &plen);
     if (data[off] != CW_REC_EVENT_T)
       break;
     last_t = off;
@@ -630,12 +632,7 @@ static void test_times_groups(void **state) {
   /* A column one value short: the group's last EVENT_T runs past it. The
    * TIMES record's length is one less (the last value fits a byte). */
   memcpy(bad, data, len);
-  size_t k = t0 + 1, clen = 0, shift = 0;
-  while (data[k] & 0x80) {
-    clen |= (size_t)(data[k++] & 0x7f) << shift;
-    shift += 7;
-  }
-  clen |= (size_t)data[k++] << shift;
+  size_t clen, k = record_at(data, t0, &clen);
   size_t cend = k + clen;
   assert_true(data[cend - 1] < 0x80); /* a one-byte value */
   uint8_t lb[10];

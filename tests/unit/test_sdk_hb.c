@@ -3,7 +3,8 @@
  * relation of design 4.1, primitive by primitive. Each case runs threads
  * that are sequenced by raw (untraced) flags, so the only traced edges are
  * the ones the case is about; it then replays the trace and checks which
- * events are ordered and which are not.
+ * events are ordered and which are not, and that sequence numbers follow
+ * that order (the last section).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -16,6 +17,7 @@
 #include <errno.h>
 #include <pthread.h>
 
+#include "cw_internal.h"
 #include "sdk_test_util.h"
 
 static char path[512];
@@ -948,6 +950,225 @@ static void test_misc_paths(void **state) {
   assert_int_equal(excl, 1);
 }
 
+/* ---- Sequence numbers --------------------------------------------------------
+ *
+ * Sequence numbers are a per-thread hybrid logical clock (cw__seq_next in
+ * sdk/cw_internal.h): sequence order must follow happens-before even where
+ * two CPUs' counters disagree. Each case makes one thread's counter run far
+ * ahead (skew(): its next numbers jump by 2^40, what a CPU whose TSC is
+ * ahead by minutes would give), then hands over through one primitive to a
+ * thread that is not ahead: the receiving event must still number after
+ * the sending one. The control hands over through a raw (untraced) flag
+ * only, and there the receiver's numbers stay behind: without the
+ * primitive's edge nothing would carry the number across. */
+
+#define AHEAD ((uint64_t)1 << 40)
+
+/* The calling thread's counter runs ahead from here on. */
+static void skew(void) {
+  CW_WRITE("registered"); /* the thread has its state */
+  assert_non_null(cw__tls);
+  cw__tls->seq += AHEAD;
+}
+
+/* Control: a raw flag carries no number. */
+
+static void *raw_ahead(void *arg) {
+  (void)arg;
+  named("ahead");
+  skew();
+  CW_WRITE("sent");
+  tu_set(&f1);
+  return NULL;
+}
+
+static void *raw_behind(void *arg) {
+  (void)arg;
+  named("behind");
+  tu_wait(&f1);
+  CW_READ("sent");
+  return NULL;
+}
+
+static void test_seq_raw_flag_carries_nothing(void **state) {
+  (void)state;
+  memset(&f1, 0, sizeof(f1));
+  run2(raw_ahead, raw_behind);
+  finish();
+  const cw_rp_event *w = ev(CW_EV_WRITE, "sent", "/ahead", 0);
+  const cw_rp_event *r = ev(CW_EV_READ, "sent", "/behind", 0);
+  assert_false(cw__replay_hb(w, r));
+  assert_true(r->seq < w->seq); /* the skew is real */
+}
+
+/* A mutex. */
+
+static void *mutex_ahead(void *arg) {
+  (void)arg;
+  named("ahead");
+  skew();
+  cw_mutex_lock(&mu);
+  CW_WRITE("x");
+  cw_mutex_unlock(&mu);
+  tu_set(&f1);
+  return NULL;
+}
+
+static void *mutex_behind(void *arg) {
+  (void)arg;
+  named("behind");
+  tu_wait(&f1);
+  cw_mutex_lock(&mu);
+  CW_READ("x");
+  cw_mutex_unlock(&mu);
+  return NULL;
+}
+
+static void test_seq_mutex(void **state) {
+  (void)state;
+  memset(&f1, 0, sizeof(f1));
+  run2(mutex_ahead, mutex_behind);
+  finish();
+  char name[64];
+  snprintf(name, sizeof(name), "mutex@%p", (void *)&mu);
+  const cw_rp_event *rel = ev(CW_EV_LOCK_RELEASE, name, "/ahead", 0);
+  const cw_rp_event *acq = ev(CW_EV_LOCK_ACQUIRED, name, "/behind", 0);
+  const cw_rp_event *w = ev(CW_EV_WRITE, "x", "/ahead", 0);
+  const cw_rp_event *r = ev(CW_EV_READ, "x", "/behind", 0);
+  assert_true(cw__replay_hb(w, r));
+  assert_true(rel->seq < acq->seq);
+  assert_true(w->seq < r->seq);
+}
+
+/* A rwlock: a reader's release before a writer's acquire. */
+
+static void *rw_reader_ahead(void *arg) {
+  (void)arg;
+  named("ahead");
+  skew();
+  cw_rwlock_rdlock(&rw);
+  CW_READ("r");
+  cw_rwlock_unlock(&rw);
+  tu_set(&f1);
+  return NULL;
+}
+
+static void *rw_writer_behind(void *arg) {
+  (void)arg;
+  named("behind");
+  tu_wait(&f1);
+  cw_rwlock_wrlock(&rw);
+  CW_WRITE("r");
+  cw_rwlock_unlock(&rw);
+  return NULL;
+}
+
+static void test_seq_rwlock(void **state) {
+  (void)state;
+  memset(&f1, 0, sizeof(f1));
+  run2(rw_reader_ahead, rw_writer_behind);
+  finish();
+  const cw_rp_event *rd = ev(CW_EV_READ, "r", "/ahead", 0);
+  const cw_rp_event *wr = ev(CW_EV_WRITE, "r", "/behind", 0);
+  assert_true(cw__replay_hb(rd, wr));
+  assert_true(rd->seq < wr->seq);
+}
+
+/* Fork and join. */
+
+static void *child_plain(void *arg) {
+  (void)arg;
+  CW_READ("before-fork");
+  return NULL;
+}
+
+static void *child_ahead(void *arg) {
+  (void)arg;
+  skew();
+  CW_WRITE("in-child");
+  return NULL;
+}
+
+static void test_seq_fork_and_join(void **state) {
+  (void)state;
+  named("parent");
+  /* Fork: the parent is ahead, its child starts behind. */
+  skew();
+  CW_WRITE("before-fork");
+  pthread_t t;
+  assert_int_equal(cw_thread_create(&t, NULL, child_plain, NULL), 0);
+  assert_int_equal(cw_thread_join(t, NULL), 0);
+  /* Join: the child runs ahead of its parent by AHEAD more. */
+  assert_int_equal(cw_thread_create(&t, NULL, child_ahead, NULL), 0);
+  assert_int_equal(cw_thread_join(t, NULL), 0);
+  CW_READ("in-child");
+  finish();
+  const cw_rp_event *w = ev(CW_EV_WRITE, "before-fork", "/parent", 0);
+  int c1 = -1, c2 = -1;
+  for (size_t i = 0; i < rp.n; i++) {
+    const cw_rp_event *e = &rp.ev[i];
+    if (e->kind == CW_EV_READ && e->object &&
+        strcmp(e->object, "before-fork") == 0)
+      c1 = (int)e->actor;
+    if (e->kind == CW_EV_WRITE && e->object &&
+        strcmp(e->object, "in-child") == 0)
+      c2 = (int)e->actor;
+  }
+  assert_true(c1 >= 0 && c2 >= 0);
+  const cw_rp_event *r1 = cw__replay_find(&rp, CW_EV_READ, "before-fork", c1, 0);
+  const cw_rp_event *w2 = cw__replay_find(&rp, CW_EV_WRITE, "in-child", c2, 0);
+  const cw_rp_event *r2 = ev(CW_EV_READ, "in-child", "/parent", 0);
+  assert_true(cw__replay_hb(w, r1));
+  assert_true(w->seq < r1->seq);
+  assert_true(cw__replay_hb(w2, r2));
+  assert_true(w2->seq < r2->seq);
+}
+
+/* An annotation key and a snapshot. */
+
+static cw_clock_snapshot *seq_snap;
+
+static void *ann_ahead(void *arg) {
+  (void)arg;
+  named("ahead");
+  skew();
+  CW_WRITE("m");
+  cw_annotate_release("chan");
+  CW_WRITE("n");
+  assert_int_equal(cw_clock_current(seq_snap), CW_OK);
+  tu_set(&f1);
+  return NULL;
+}
+
+static void *ann_behind(void *arg) {
+  (void)arg;
+  named("behind");
+  tu_wait(&f1);
+  cw_annotate_acquire("chan");
+  CW_READ("m");
+  assert_int_equal(cw_clock_join(seq_snap, "handoff"), CW_OK);
+  CW_READ("n");
+  return NULL;
+}
+
+static void test_seq_annotation_and_snapshot(void **state) {
+  (void)state;
+  memset(&f1, 0, sizeof(f1));
+  seq_snap = cw_clock_snapshot_new();
+  assert_non_null(seq_snap);
+  run2(ann_ahead, ann_behind);
+  cw_clock_snapshot_free(seq_snap);
+  finish();
+  const cw_rp_event *wm = ev(CW_EV_WRITE, "m", "/ahead", 0);
+  const cw_rp_event *rm = ev(CW_EV_READ, "m", "/behind", 0);
+  const cw_rp_event *wn = ev(CW_EV_WRITE, "n", "/ahead", 0);
+  const cw_rp_event *rn = ev(CW_EV_READ, "n", "/behind", 0);
+  assert_true(cw__replay_hb(wm, rm));
+  assert_true(wm->seq < rm->seq);
+  assert_true(cw__replay_hb(wn, rn));
+  assert_true(wn->seq < rn->seq);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_mutex, setup, teardown),
@@ -967,6 +1188,13 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_clock_join, setup, teardown),
       cmocka_unit_test_setup_teardown(test_values_trace_spans, setup, teardown),
       cmocka_unit_test_setup_teardown(test_misc_paths, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_seq_raw_flag_carries_nothing, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_seq_mutex, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_seq_rwlock, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_seq_fork_and_join, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_seq_annotation_and_snapshot, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
