@@ -258,6 +258,7 @@ typedef struct cw_sess {
   int64_t base_wall;
   uint64_t base_mono;
   int use_tsc;        /* events carry TSC ticks (cw_stamp.h) */
+  uint64_t seq_base;  /* the raw stamp sequence numbers count from */
   cw_stampmap stamps; /* rate: drain thread only after init */
   pthread_t init_thread;
 
@@ -485,16 +486,16 @@ void cw__tstate_free(cw_tstate *ts);
 uint64_t cw__mono_ns(void);
 /* Writes an ANCHOR record for TSC reading t (cw_stamp.h). */
 void cw__stamp_anchor(cw_tstate *ts, uint64_t t);
-/* An event's raw timestamp (TSC ticks or CLOCK_MONOTONIC ns). Call it
- * before allocating the event's ring record: it may write an ANCHOR
- * record, which must precede the event. */
 /* SEQUENCE NUMBERS. An event's sequence number is a hybrid logical clock
  * kept per thread, not a process-wide counter (whose cache line every
  * recording core would take in turn: that cost 40 ns an event with two
  * threads on two cores). It is the largest of
  *  - the thread's previous number + 1 (strictly increasing per thread),
- *  - the event's own raw stamp (TSC ticks or CLOCK_MONOTONIC ns), so that
- *    numbers follow real time across threads wherever the clock does,
+ *  - the event's own raw stamp (TSC ticks or CLOCK_MONOTONIC ns) less the
+ *    session's first one (seq_base: numbers start near 0 at cw_init, and
+ *    stay below 2^53, exact in a JSON reader's double, for 49 days of
+ *    ticks at 2 GHz), so that numbers follow real time across threads
+ *    wherever the clock does,
  *  - the numbers of the events it synchronises with (cw__seq_join: a lock's
  *    last release, the fork of a thread, the end of a joined thread, an
  *    annotation key's releases, a snapshot taken in this process), so that
@@ -506,10 +507,13 @@ void cw__stamp_anchor(cw_tstate *ts, uint64_t t);
  * Two threads may take the same number (equal stamps); (seq, actor) is
  * unique. */
 static inline uint64_t cw__seq_next(cw_tstate *ts, uint64_t stamp) {
+  const cw_sess *s = ts->sess;
   uint64_t q = ts->seq + 1;
-  uint64_t floor = cw_load_relaxed(&ts->sess->seq_floor);
-  if (stamp > q)
-    q = stamp;
+  uint64_t floor = cw_load_relaxed(&s->seq_floor);
+  /* A counter behind the session's first (another CPU's) counts as 0. */
+  uint64_t t = stamp > s->seq_base ? stamp - s->seq_base : 0;
+  if (t > q)
+    q = t;
   if (floor > q)
     q = floor;
   ts->seq = q;
@@ -522,6 +526,9 @@ static inline void cw__seq_join(cw_tstate *ts, uint64_t seq) {
     ts->seq = seq;
 }
 
+/* An event's raw timestamp (TSC ticks or CLOCK_MONOTONIC ns). Call it
+ * before allocating the event's ring record: it may write an ANCHOR
+ * record, which must precede the event. */
 static inline uint64_t cw__stamp(cw_tstate *ts) {
   const cw_sess *s = ts->sess;
   if (!s->use_tsc)
