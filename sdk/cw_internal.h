@@ -493,8 +493,8 @@ void cw__stamp_anchor(cw_tstate *ts, uint64_t t);
  *  - the thread's previous number + 1 (strictly increasing per thread),
  *  - the event's own raw stamp (TSC ticks or CLOCK_MONOTONIC ns) less the
  *    session's first one (seq_base: numbers start near 0 at cw_init, and
- *    stay below 2^53, exact in a JSON reader's double, for 49 days of
- *    ticks at 2 GHz), so that numbers follow real time across threads
+ *    stay below 2^53, exact in a JSON reader's double, for about 50 days
+ *    of 2 GHz ticks), so that numbers follow real time across threads
  *    wherever the clock does,
  *  - the numbers of the events it synchronises with (cw__seq_join: a lock's
  *    last release, the fork of a thread, the end of a joined thread, an
