@@ -23,8 +23,8 @@
  * into a FIFO; once more than W ends follow an actor, the drain raises the
  * sequence floor, writes a RETIRE record effective from it and only then
  * bumps the actor's slot generation, so every clock that omits the actor
- * is recorded, and numbered, after the RETIRE record (cw__seq_next). Remote actors
- * (named in received clocks) enter the FIFO when first seen.
+ * is recorded, and numbered, after the RETIRE record (cw__seq_next). Remote
+ * actors (named in received clocks) enter the FIFO when first seen.
  */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE /* syscall(): the futex */
@@ -633,9 +633,8 @@ static uint64_t steady_run(cw_sess *s, cw_drain *d, cw_tstate *ts, cw_ring *r,
         vint = a->vint;
       }
       uint64_t t = cw__stamp_convert(&m, &cv, k->mono, now);
-      if (!cw__evt_put(&bp, &cp, &last[aid], h->pad_,
-                       k->flags & CW_EVF_KNOWN_, aid, obj, fid, k->line, fnid,
-                       k->seq, k->ctr, t, vint))
+      if (!cw__evt_put(&bp, &cp, &last[aid], h->pad_, k->flags & CW_EVF_KNOWN_,
+                       aid, obj, fid, k->line, fnid, k->seq, k->ctr, t, vint))
         break;
       gn++;
       nev++;

@@ -269,9 +269,9 @@ typedef struct cw_sess {
   cw_au64 seq_floor;
   char pad_seq1_[CW_CACHE_LINE];
   cw_au64 st_events_gone; /* events recorded by threads already freed */
-  cw_au32 nthreads; /* for "t<N>" names */
-  cw_au32 ntasks;   /* for "task-<N>" names */
-  cw_au64 lc_epoch; /* bumped by cw_lock_forget */
+  cw_au32 nthreads;       /* for "t<N>" names */
+  cw_au32 ntasks;         /* for "task-<N>" names */
+  cw_au64 lc_epoch;       /* bumped by cw_lock_forget */
 
   cw_actab actors;
   cw_locktab locks;

@@ -460,8 +460,8 @@ static void test_steady_writer_matches_general(void **state) {
     key = cw__bw_string(w[k], "account:alice.balance", 21);
     file = cw__bw_string(w[k], "bank.c", 6);
   }
-  static const uint64_t steps[] = {1, 63, 64, 8191, 8192, 1u << 20,
-                                   (uint64_t)1 << 35, (uint64_t)1 << 62};
+  static const uint64_t steps[] = {
+      1, 63, 64, 8191, 8192, 1u << 20, (uint64_t)1 << 35, (uint64_t)1 << 62};
   uint64_t seq = 1000, mono = h.base_mono_ns, ctr = 0;
   int taken = 0;
   for (int i = 0; i < 64; i++) {
@@ -485,9 +485,9 @@ static void test_steady_writer_matches_general(void **state) {
     assert_int_equal(cw__bw_event(g, &e), 0);
     size_t before;
     (void)cw__bw_data(q, &before);
-    int rc = cw__bw_event_d(q, e.kind, e.flags, e.actor, e.object, e.file,
-                            e.line, e.func, e.seq, e.counter, e.mono_ns,
-                            e.val_int);
+    int rc =
+        cw__bw_event_d(q, e.kind, e.flags, e.actor, e.object, e.file, e.line,
+                       e.func, e.seq, e.counter, e.mono_ns, e.val_int);
     if (rc != 0) {
       size_t after;
       (void)cw__bw_data(q, &after);

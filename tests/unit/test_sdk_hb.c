@@ -950,7 +950,8 @@ static void test_misc_paths(void **state) {
   assert_int_equal(excl, 1);
 }
 
-/* ---- Sequence numbers --------------------------------------------------------
+/* ---- Sequence numbers
+ * --------------------------------------------------------
  *
  * Sequence numbers are a per-thread hybrid logical clock (cw__seq_next in
  * sdk/cw_internal.h): sequence order must follow happens-before even where
@@ -1115,7 +1116,8 @@ static void test_seq_fork_and_join(void **state) {
       c2 = (int)e->actor;
   }
   assert_true(c1 >= 0 && c2 >= 0);
-  const cw_rp_event *r1 = cw__replay_find(&rp, CW_EV_READ, "before-fork", c1, 0);
+  const cw_rp_event *r1 =
+      cw__replay_find(&rp, CW_EV_READ, "before-fork", c1, 0);
   const cw_rp_event *w2 = cw__replay_find(&rp, CW_EV_WRITE, "in-child", c2, 0);
   const cw_rp_event *r2 = ev(CW_EV_READ, "in-child", "/parent", 0);
   assert_true(cw__replay_hb(w, r1));
