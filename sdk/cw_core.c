@@ -396,7 +396,7 @@ static cw_status start_session(const cw_config *cfg) {
   s->base_wall = cw__wall_ns() - (int64_t)(cw__mono_ns() - s->base_mono);
   s->init_thread = pthread_self();
   atomic_init(&s->seq_floor, 1);
-  s->seq_base = s->use_tsc ? cw__tsc() : cw__mono_ns();
+  s->seq_base = cw__raw_stamp(s);
   CW_CHECK(pthread_mutex_init(&s->reg_mu, NULL));
   CW_CHECK(pthread_mutex_init(&s->dmu, NULL));
   CW_CHECK(pthread_mutex_init(&s->work_mu, NULL));

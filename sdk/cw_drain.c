@@ -212,8 +212,8 @@ static void retire_one(cw_sess *s, cw_drain *d, cw_ent x) {
    * event whose clock was built after the move (an acquire load of the
    * generation, then the floor) numbers at least this (cw__seq_next). */
   uint64_t seq = cw_load_relaxed(&s->seq_floor) + 1;
-  uint64_t now = (s->use_tsc ? cw__tsc() : cw__mono_ns()) - s->seq_base;
-  if (now > seq && now < UINT64_MAX / 2) /* not a counter behind the base */
+  uint64_t now = cw__seq_time(s, cw__raw_stamp(s));
+  if (now > seq)
     seq = now;
   cw_store_release(&s->seq_floor, seq);
   for (int attempt = 0; attempt < 2; attempt++) {

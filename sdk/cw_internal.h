@@ -506,12 +506,21 @@ void cw__stamp_anchor(cw_tstate *ts, uint64_t t);
  *    omit the retired actor, sorts after the RETIRE record.
  * Two threads may take the same number (equal stamps); (seq, actor) is
  * unique. */
+/* A raw stamp read now (TSC ticks or CLOCK_MONOTONIC ns), without the
+ * anchoring of cw__stamp: for the session's base and the drain. */
+static inline uint64_t cw__raw_stamp(const cw_sess *s) {
+  return s->use_tsc ? cw__tsc() : cw__mono_ns();
+}
+/* The clock part of a sequence number: the raw stamp since the session's
+ * first; a counter behind it (another CPU's) counts as 0. */
+static inline uint64_t cw__seq_time(const cw_sess *s, uint64_t stamp) {
+  return stamp > s->seq_base ? stamp - s->seq_base : 0;
+}
 static inline uint64_t cw__seq_next(cw_tstate *ts, uint64_t stamp) {
   const cw_sess *s = ts->sess;
   uint64_t q = ts->seq + 1;
   uint64_t floor = cw_load_relaxed(&s->seq_floor);
-  /* A counter behind the session's first (another CPU's) counts as 0. */
-  uint64_t t = stamp > s->seq_base ? stamp - s->seq_base : 0;
+  uint64_t t = cw__seq_time(s, stamp);
   if (t > q)
     q = t;
   if (floor > q)

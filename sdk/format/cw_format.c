@@ -36,10 +36,6 @@ static uint64_t zigzag(int64_t v) {
   return cw__zigzag(v);
 }
 
-static int64_t unzigzag(uint64_t v) {
-  return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-}
-
 /* ---- Writer ---------------------------------------------------------------
  */
 
@@ -675,7 +671,7 @@ static int decode_header(reader *r, cw_batch_ctx *ctx) {
   h->instance_len = rd_varint(r);
   h->instance = (const char *)rd_bytes(r, h->instance_len);
   h->pid = rd_varint(r);
-  h->base_wall_ns = unzigzag(rd_varint(r));
+  h->base_wall_ns = cw__unzigzag(rd_varint(r));
   h->base_mono_ns = rd_varint(r);
   if (r->bad || h->version == 0)
     return -1;
@@ -686,6 +682,11 @@ static int decode_header(reader *r, cw_batch_ctx *ctx) {
 /* @return 1 when id names an actor defined in the batch. */
 static int actor_defined(const cw_batch_ctx *ctx, uint32_t id) {
   return id != 0 && id < ctx->nactors && ctx->actors[id].name != 0;
+}
+
+/* 1 when the open TIMES column still has values no EVENT_T took. */
+static int times_left(const cw_batch_ctx *ctx) {
+  return ctx->times.p && ctx->times.p < ctx->times.end;
 }
 
 /* Decodes an EVENT (type CW_REC_EVENT), EVENT_D or EVENT_T record; an
@@ -712,6 +713,8 @@ static int decode_event(reader *r, cw_batch_ctx *ctx, cw_event_rec *ev,
       dctr = rd_varint(r);
       dseq = rd_varint(col);
       dmono = rd_varint(col);
+      if (ev->flags & CW_EVF_VAL_INT) /* the column holds the value too */
+        ev->val_int = cw__unzigzag(rd_varint(col));
       if (col->bad) {
         *why = "EVENT_T past the end of its TIMES column";
         return -1;
@@ -723,9 +726,9 @@ static int decode_event(reader *r, cw_batch_ctx *ctx, cw_event_rec *ev,
     }
     if (!r->bad) {
       const actor_def *a = &ctx->actors[ev->actor];
-      ev->seq = a->seq + (uint64_t)unzigzag(dseq);
-      ev->counter = a->ctr + (uint64_t)unzigzag(dctr);
-      ev->mono_ns = a->mono + (uint64_t)unzigzag(dmono);
+      ev->seq = a->seq + (uint64_t)cw__unzigzag(dseq);
+      ev->counter = a->ctr + (uint64_t)cw__unzigzag(dctr);
+      ev->mono_ns = a->mono + (uint64_t)cw__unzigzag(dmono);
       ev->wall_ns = (int64_t)((uint64_t)ctx->hdr.base_wall_ns +
                               (ev->mono_ns - ctx->hdr.base_mono_ns));
     }
@@ -734,8 +737,8 @@ static int decode_event(reader *r, cw_batch_ctx *ctx, cw_event_rec *ev,
     ev->actor = rd_u32(r);
     ev->counter = rd_varint(r);
     ev->wall_ns = (int64_t)((uint64_t)ctx->hdr.base_wall_ns +
-                            (uint64_t)unzigzag(rd_varint(r)));
-    ev->mono_ns = ctx->hdr.base_mono_ns + (uint64_t)unzigzag(rd_varint(r));
+                            (uint64_t)cw__unzigzag(rd_varint(r)));
+    ev->mono_ns = ctx->hdr.base_mono_ns + (uint64_t)cw__unzigzag(rd_varint(r));
   }
   ev->object = rd_u32(r);
   ev->file = rd_u32(r);
@@ -745,14 +748,8 @@ static int decode_event(reader *r, cw_batch_ctx *ctx, cw_event_rec *ev,
     *why = "unknown event flags";
     return -1;
   }
-  if (ev->flags & CW_EVF_VAL_INT) {
-    reader *src = type == CW_REC_EVENT_T ? col : r;
-    ev->val_int = unzigzag(rd_varint(src));
-    if (src == col && col->bad) {
-      *why = "EVENT_T past the end of its TIMES column";
-      return -1;
-    }
-  }
+  if ((ev->flags & CW_EVF_VAL_INT) && type != CW_REC_EVENT_T)
+    ev->val_int = cw__unzigzag(rd_varint(r));
   if (ev->flags & CW_EVF_VAL_STR)
     ev->val_str = rd_u32(r);
   if (ev->flags & CW_EVF_DURATION)
@@ -760,7 +757,7 @@ static int decode_event(reader *r, cw_batch_ctx *ctx, cw_event_rec *ev,
   if (ev->flags & CW_EVF_DETAIL)
     ev->detail = rd_u32(r);
   if (ev->flags & CW_EVF_AUX)
-    ev->aux = unzigzag(rd_varint(r));
+    ev->aux = cw__unzigzag(rd_varint(r));
   if (ev->flags & CW_EVF_TRACE) {
     const uint8_t *t = rd_bytes(r, 32);
     if (t) {
@@ -911,7 +908,7 @@ int cw__decode_batch(const uint8_t *buf, size_t len, const cw_decode_cb *cb,
       ctx.actors[id] = (actor_def){name, kind, 0, 0, ctx.hdr.base_mono_ns};
       ctx.nactors = id + 1;
     } else if (type == CW_REC_TIMES) {
-      if (ctx.times.p && ctx.times.p < ctx.times.end) {
+      if (times_left(&ctx)) {
         set_err(err, MALFORMED, off,
                 "TIMES record while the previous one has unused values");
         rc = CW_DECODE_ERROR;
@@ -978,7 +975,7 @@ int cw__decode_batch(const uint8_t *buf, size_t len, const cw_decode_cb *cb,
     }
     /* Unknown record types are skipped: the length prefix makes that safe. */
   }
-  if (rc == CW_DECODE_OK && ctx.times.p && ctx.times.p < ctx.times.end) {
+  if (rc == CW_DECODE_OK && times_left(&ctx)) {
     set_err(err, MALFORMED, (uint64_t)len,
             "the last TIMES record has unused values");
     rc = CW_DECODE_ERROR;

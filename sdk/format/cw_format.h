@@ -165,6 +165,9 @@ static inline size_t cw__vi_put(uint8_t *p, uint64_t v) {
 static inline uint64_t cw__zigzag(int64_t v) {
   return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
 }
+static inline int64_t cw__unzigzag(uint64_t v) {
+  return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
 
 /* A batch under construction: an uncompressed record buffer with a hard
  * capacity, plus the batch-local string and actor dictionaries. */
@@ -209,6 +212,16 @@ uint32_t cw__bw_actor(cw_batch_writer *bw, const char *name, size_t len,
  * written then). */
 int cw__bw_event(cw_batch_writer *bw, const cw_event_rec *ev);
 
+/* 1 when a steady event's one-byte fields fit: kind, flags (within
+ * ATOMIC, SHARED, TRY and VAL_INT: flags << 3 stays below 0x80 exactly
+ * when only bits 0-3 are set), actor, object, file and function ids and
+ * the zigzag counter delta dctr. */
+static inline int cw__steady_fits(uint32_t kind, uint32_t flags, uint32_t actor,
+                                  uint32_t object, uint32_t file, uint32_t func,
+                                  uint64_t dctr) {
+  return (kind | (flags << 3) | actor | dctr | object | file | func) < 0x80;
+}
+
 /* The most bytes cw__evd_put writes. */
 #define CW_EVD_MAX 48
 
@@ -226,8 +239,7 @@ static inline uint8_t *cw__evd_put(uint8_t *w, cw_bw_last *l, uint32_t kind,
                                    uint32_t line, uint32_t func, uint64_t seq,
                                    uint64_t ctr, uint64_t mono, int64_t val) {
   uint64_t dctr = cw__zigzag((int64_t)(ctr - l->ctr));
-  /* flags << 3 stays below 0x80 exactly when only bits 0-3 are set. */
-  if ((kind | (flags << 3) | actor | dctr | object | file | func) >= 0x80)
+  if (!cw__steady_fits(kind, flags, actor, object, file, func, dctr))
     return NULL;
   uint8_t *p = w + 2;
   p[0] = (uint8_t)kind;
@@ -278,7 +290,7 @@ static inline int cw__evt_put(uint8_t **body, uint8_t **col, cw_bw_last *l,
                               uint32_t func, uint64_t seq, uint64_t ctr,
                               uint64_t mono, int64_t val) {
   uint64_t dctr = cw__zigzag((int64_t)(ctr - l->ctr));
-  if ((kind | (flags << 3) | actor | dctr | object | file | func) >= 0x80)
+  if (!cw__steady_fits(kind, flags, actor, object, file, func, dctr))
     return 0;
   uint8_t *w = *body, *p = w + 2, *c = *col;
   p[0] = (uint8_t)kind;
