@@ -55,13 +55,13 @@ static void put(ae_rec *r, uint64_t v) {
   r->n += cw__vi_put(r->buf + r->n, v);
 }
 
-/* Zigzag (the codec's): small signed deltas stay small. */
+/* Zigzag deltas (the codec's): small signed deltas stay small. */
 static uint64_t zig(uint64_t now, uint64_t prev) {
   return cw__zigzag((int64_t)(now - prev));
 }
 
 static uint64_t unzig(uint64_t z, uint64_t prev) {
-  return prev + ((z >> 1) ^ (uint64_t) - (int64_t)(z & 1));
+  return prev + (uint64_t)cw__unzigzag(z);
 }
 
 void cw__rec_event(cw_engine *e, uint32_t aid, const cw_aevent *ev) {

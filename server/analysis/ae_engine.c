@@ -454,7 +454,7 @@ static void on_acquire(cw_engine *e, uint32_t aid, const cw_aevent *ev,
     lk->owner = aid;
   }
   a->lockset = AE_LS_STALE; /* interned when something needs it */
-  cw__waitfor_acquired(e, aid, l, wt);
+  cw__waitfor_acquired(e, aid, h, wt);
 }
 
 static int on_release(cw_engine *e, uint32_t aid, const cw_aevent *ev,
@@ -494,9 +494,7 @@ static int on_release(cw_engine *e, uint32_t aid, const cw_aevent *ev,
 }
 
 static void retire(cw_engine *e, uint32_t aid, int64_t wt) {
-  ae_actor *a = &e->actors[aid];
-  if (a->req_lock && !a->req_gone)
-    cw__waitfor_req_end(e, aid, AE_WEND_LEFT, wt, 0, 0, 0);
+  ae_actor *a = &e->actors[aid]; /* its request ended in process() */
   while (a->nheld) {
     ae_held *h = &a->held[a->nheld - 1];
     ae_lock *lk = &e->locks[h->lock];

@@ -542,10 +542,12 @@ void cw__waitfor_request(cw_engine *e, uint32_t aid);
 /* @return 1 when the request of `aid`, acquired at `at`, overlapped in
  * time a conflicting hold of its lock by another actor (contention). */
 int cw__waitfor_contended(const cw_engine *e, uint32_t aid, int64_t at);
-/* `aid` now holds lock `l` (since `at`): the outstanding requests for `l`
- * it blocks wait for it, and ended requests that overlapped it count as
- * contended, whatever order the requests and the acquire arrived in. */
-void cw__waitfor_acquired(cw_engine *e, uint32_t aid, uint32_t l, int64_t at);
+/* `aid` now holds lock held->lock (its new hold, since `at`): the
+ * outstanding requests for that lock it blocks wait for it, and ended
+ * requests that overlapped it count as contended, whatever order the
+ * requests and the acquire arrived in. */
+void cw__waitfor_acquired(cw_engine *e, uint32_t aid, const ae_held *held,
+                          int64_t at);
 /* The outstanding request of `aid` ended at `at`, how (AE_WEND_*): it is
  * kept in the history and the cycles it was in end. For an acquired one,
  * `contended`, `site` and `wait` are what contention counted. */

@@ -207,6 +207,12 @@ static void via_holder(const cw_engine *e, tpath *p, uint32_t y, meet h,
   }
 }
 
+/* @return 1 if a hold in mode `hold_sh` conflicts with a request in mode
+ * `req_sh`. */
+static int conflicts(int hold_sh, int req_sh) {
+  return !hold_sh || !req_sh;
+}
+
 /* The open hold of lock l by actor y (lo is INT64_MAX when none). */
 static meet held_now(const cw_engine *e, uint32_t y, uint32_t l) {
   const ae_actor *a = &e->actors[y];
@@ -235,7 +241,7 @@ static void search_time(const cw_engine *e, tpath *p, meet m) {
   for (uint32_t i = 0; lk->wh_hold_to > m.lo && i < lk->nwh; i++) {
     const ae_wrec *r = &lk->wh[i];
     meet h = {r->from, r->to, r->pfrom, r->pto};
-    if (r->hold && r->actor != me && (!shared || !r->shared))
+    if (r->hold && r->actor != me && conflicts(r->shared, shared))
       via_holder(e, p, r->actor, h, m);
   }
 }
@@ -342,12 +348,6 @@ static void find_time(cw_engine *e, const wnode *w) {
 
 /* ---- Hooks -------------------------------------------------------------- */
 
-/* @return 1 if a hold in mode `hold_sh` conflicts with a request in mode
- * `req_sh`. */
-static int conflicts(int hold_sh, int req_sh) {
-  return !hold_sh || !req_sh;
-}
-
 /* A slot for a new record in a ring of at most `max`, grown on demand:
  * the oldest record's once full. */
 static ae_wrec *ring_push(ae_wrec **ring, uint8_t *n, uint8_t *next,
@@ -390,10 +390,6 @@ static void overlapped(cw_engine *e, ae_wrec *r) {
   if (r->how == AE_WEND_ACQUIRED && !r->contended) {
     r->contended = 1;
     cw__contention_upgrade(e, &e->locks[r->lock], r->site, r->wait);
-    ae_actor *a = &e->actors[r->actor]; /* its copy of the record */
-    for (uint32_t i = 0; i < a->nwr; i++)
-      if (a->wr[i].seq == r->seq && a->wr[i].from == r->from)
-        a->wr[i].contended = 1;
   }
   wnode w;
   node_of(r, &w);
@@ -423,7 +419,10 @@ int cw__waitfor_contended(const cw_engine *e, uint32_t aid, int64_t at) {
   return 0;
 }
 
-void cw__waitfor_acquired(cw_engine *e, uint32_t aid, uint32_t l, int64_t at) {
+void cw__waitfor_acquired(cw_engine *e, uint32_t aid, const ae_held *held,
+                          int64_t at) {
+  const uint32_t l = held->lock;
+  const int sh = held->shared;
   for (uint32_t i = 0; i < e->npreq;) {
     uint32_t w = e->preq[i];
     ae_actor *a = &e->actors[w];
@@ -441,11 +440,6 @@ void cw__waitfor_acquired(cw_engine *e, uint32_t aid, uint32_t l, int64_t at) {
     find_live(e, w);
   }
   /* Ended requests that were waiting when this hold began. */
-  int sh = 0;
-  const ae_actor *h = &e->actors[aid];
-  for (uint32_t i = 0; i < h->nheld; i++)
-    if (h->held[i].lock == l)
-      sh = h->held[i].shared;
   ae_lock *lk = &e->locks[l];
   for (uint32_t i = 0; lk->wh_req_to > at && i < lk->nwh; i++) {
     ae_wrec *r = &lk->wh[i];

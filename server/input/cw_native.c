@@ -181,10 +181,7 @@ static int on_retire(void *ud, const cw_batch_ctx *ctx, uint64_t seq,
 static const cw_decode_cb nat_cb = {on_batch, on_event, on_gap, on_retire};
 
 static int src_error(const nat_src *s, cw_input_error *err, const char *msg) {
-  if (err) {
-    snprintf(err->msg, sizeof err->msg, "%s: %s", s->name, msg);
-    err->line = 0;
-  }
+  cw__input_error_at(err, s->name, 0, msg);
   return -1;
 }
 
