@@ -3,6 +3,19 @@
 // where a layout library would add weight without making them clearer.
 import {s} from './dom.js';
 
+// The arrowhead marker every graph's edges point with, as <defs>.
+export function arrowDefs(id, size = 7) {
+  return s('defs', {},
+    s('marker', {id, viewBox: '0 0 10 10', refX: '10', refY: '5',
+      markerWidth: String(size), markerHeight: String(size), orient: 'auto-start-reverse'},
+    s('path', {d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead'})));
+}
+
+// Adds node g to svg, inside a link when the node has one.
+function place(svg, g, href) {
+  svg.appendChild(href ? s('a', {href}, g) : g);
+}
+
 // nodes: [{id, label, kind, cls, href}], edges: [{from, to, label, cls}]
 export function circleGraph(nodes, edges, opts = {}) {
   const w = opts.width || 420;
@@ -17,11 +30,7 @@ export function circleGraph(nodes, edges, opts = {}) {
   });
   const svg = s('svg', {viewBox: `0 0 ${w} ${hgt}`, class: ['graph', opts.cls], role: 'img',
     'aria-label': opts.label || 'graph'});
-  const defs = s('defs', {},
-    s('marker', {id: (opts.idPrefix || 'g') + '-arrow', viewBox: '0 0 10 10', refX: '10', refY: '5',
-      markerWidth: '7', markerHeight: '7', orient: 'auto-start-reverse'},
-    s('path', {d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead'})));
-  svg.appendChild(defs);
+  svg.appendChild(arrowDefs((opts.idPrefix || 'g') + '-arrow'));
   for (const e of edges) {
     const a = pos.get(e.from);
     const b = pos.get(e.to);
@@ -55,13 +64,7 @@ export function circleGraph(nodes, edges, opts = {}) {
     const short = label.length > 26 ? label.slice(0, 25) + '…' : label;
     g.appendChild(s('text', {y: 38, 'text-anchor': 'middle'}, short));
     g.appendChild(s('title', {}, label));
-    if (n.href) {
-      const a = s('a', {href: n.href});
-      a.appendChild(g);
-      svg.appendChild(a);
-    } else {
-      svg.appendChild(g);
-    }
+    place(svg, g, n.href);
   }
   return svg;
 }
@@ -105,10 +108,7 @@ export function laneDag(nodes, edges, lanes, opts = {}) {
   const prefix = opts.idPrefix || 'dag';
   const svg = s('svg', {viewBox: `0 0 ${w} ${hgt}`, width: w, class: ['graph', 'dag', opts.cls], role: 'img',
     'aria-label': opts.label || 'causal graph'});
-  svg.appendChild(s('defs', {},
-    s('marker', {id: prefix + '-arrow', viewBox: '0 0 10 10', refX: '10', refY: '5',
-      markerWidth: '7', markerHeight: '7', orient: 'auto-start-reverse'},
-    s('path', {d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead'}))));
+  svg.appendChild(arrowDefs(prefix + '-arrow'));
   lanes.forEach((l, i) => {
     const x = 20 + colW / 2 + i * colW;
     svg.appendChild(s('line', {class: 'lane-line', x1: x, x2: x, y1: top - 6, y2: hgt - 8}));
@@ -123,26 +123,19 @@ export function laneDag(nodes, edges, lanes, opts = {}) {
     const dy = b.y - a.y;
     const len = Math.hypot(dx, dy) || 1;
     const pad = 9;
-    const attrs = {class: ['edge', e.cls]};
-    for (const [k, v] of Object.entries(e.data || {})) attrs['data-' + k] = v;
-    const g = s('g', attrs, s('path', {d: `M${a.x + (dx / len) * pad},${a.y + (dy / len) * pad} ` +
+    const g = s('g', {class: ['edge', e.cls], dataset: e.data}, s('path', {d: `M${a.x + (dx / len) * pad},${a.y + (dy / len) * pad} ` +
       `L${b.x - (dx / len) * pad},${b.y - (dy / len) * pad}`, 'marker-end': `url(#${prefix}-arrow)`}));
     if (e.title) g.appendChild(s('title', {}, e.title));
     svg.appendChild(g);
   }
   for (const n of nodes) {
     const p = pos(n.id);
-    const attrs = {class: ['node', n.cls], transform: `translate(${p.x},${p.y})`};
-    for (const [k, v] of Object.entries(n.data || {})) attrs['data-' + k] = v;
-    const g = s('g', attrs, s('circle', {r: 7}));
+    const g = s('g', {class: ['node', n.cls], transform: `translate(${p.x},${p.y})`, dataset: n.data},
+      s('circle', {r: 7}));
     const label = String(n.label);
     g.appendChild(s('text', {x: 11, y: 4}, label.length > 22 ? label.slice(0, 21) + '…' : label));
     g.appendChild(s('title', {}, n.title || label));
-    if (n.href) {
-      svg.appendChild(s('a', {href: n.href}, g));
-    } else {
-      svg.appendChild(g);
-    }
+    place(svg, g, n.href);
   }
   return svg;
 }

@@ -5,6 +5,7 @@
 // buckets; zooming in asks again, so the page never loads everything.
 import {h, s, clear, fmtNs, fmtWall, fmtInt, enc, empty} from '../dom.js';
 import {get} from '../api.js';
+import {arrowDefs} from '../graph.js';
 
 const LANE = 30;
 const AXIS = 28;
@@ -311,8 +312,7 @@ function drawEvents(svg, tl, races, p, g) {
     arrows.appendChild(s('line', {class: 'call', x1: x(src.t), y1: y(src.actor), x2: x(e.t), y2: y(e.actor),
       'marker-end': 'url(#tl-arrow)'}, s('title', {}, `${src.actor} → ${e.actor} ${e.detail || ''}`)));
   }
-  svg.appendChild(s('defs', {}, s('marker', {id: 'tl-arrow', viewBox: '0 0 10 10', refX: '10', refY: '5',
-    markerWidth: '6', markerHeight: '6', orient: 'auto-start-reverse'}, s('path', {d: 'M0,0 L10,5 L0,10 z', class: 'arrowhead'}))));
+  svg.appendChild(arrowDefs('tl-arrow', 6));
   // races whose two accesses are both on screen
   const bySeq = new Map();
   for (const e of items) bySeq.set(e.actor + '\u0000' + e.seq, e);

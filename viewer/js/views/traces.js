@@ -188,7 +188,7 @@ function causalGraph(tr, steps, id) {
   }
   for (const e of evs) {
     if (!e.from_actor || !byActor.has(e.from_actor) || e.from_actor === e.actor) continue;
-    const src = byActor.get(e.from_actor).filter((x) => x.counter <= e.from_counter).pop();
+    const src = byActor.get(e.from_actor).findLast((x) => x.counter <= e.from_counter);
     if (!src) continue;
     edges.push({from: nid(src), to: nid(e), cls: 'cross',
       title: `${e.from_actor} = ${e.from_counter} happens before ${e.actor} = ${e.counter}`,
